@@ -1,0 +1,178 @@
+/* Token lookup: SHA-256 of the bearer value, cached for AUTHN_CACHE_MS so that a busy
+ * client costs no database round trip per request; revocation in this process purges
+ * the cache at once, other instances within the TTL. */
+#include "authn.h"
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_server.h"
+#include "log.h"
+#include "metrics.h"
+#include "tls.h"
+#include "util.h"
+
+#define AUTHN_CACHE_MS 5000
+#define CACHE_SLOTS 4096
+
+struct cache_entry {
+    bool used;
+    unsigned char hash[AUTH_HASH_LEN];
+    struct principal p;
+    uint64_t expires_ms;
+};
+
+static struct cache_entry cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static int stmt_by_hash, stmt_by_cert;
+
+#define TOKEN_COLUMNS                                                                              \
+    "id, role, name, array_to_string(urns, ','), "                                                 \
+    "GREATEST(0, LEAST(EXTRACT(EPOCH FROM expires_at - now()) * 1000, 2147483647))::bigint"
+
+void authn_init(void)
+{
+    stmt_by_hash = db_stmt_register(
+        "authn_by_hash", "UPDATE tokens SET last_used_at = now() WHERE trust_id = $1 AND "
+                         "token_hash = decode($2, 'hex') AND revoked_at IS NULL AND "
+                         "(expires_at IS NULL OR expires_at > now()) RETURNING " TOKEN_COLUMNS);
+    stmt_by_cert = db_stmt_register(
+        "authn_by_cert", "UPDATE tokens SET last_used_at = now() WHERE trust_id = $1 AND "
+                         "cert_subject = $2 AND revoked_at IS NULL AND "
+                         "(expires_at IS NULL OR expires_at > now()) RETURNING " TOKEN_COLUMNS);
+}
+
+static size_t slot_of(const unsigned char *hash)
+{
+    size_t h;
+    memcpy(&h, hash, sizeof h);
+    return h % CACHE_SLOTS;
+}
+
+static bool cache_get(const unsigned char *hash, struct principal *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&cache_lock);
+    struct cache_entry *e = &cache[slot_of(hash)];
+    if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN) && e->expires_ms > now_ms()) {
+        principal_copy(out, &e->p);
+        hit = true;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return hit;
+}
+
+static void cache_put(const unsigned char *hash, const struct principal *p, uint64_t ttl_ms)
+{
+    pthread_mutex_lock(&cache_lock);
+    struct cache_entry *e = &cache[slot_of(hash)];
+    if (e->used)
+        principal_free(&e->p);
+    e->used = true;
+    memcpy(e->hash, hash, AUTH_HASH_LEN);
+    principal_copy(&e->p, p);
+    e->expires_ms = now_ms() + ttl_ms;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void authn_forget_token(long long token_id)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].used && cache[i].p.token_id == token_id) {
+            principal_free(&cache[i].p);
+            cache[i].used = false;
+        }
+    pthread_mutex_unlock(&cache_lock);
+}
+
+struct authn_state {
+    void (*next)(struct req *r);
+    unsigned char hash[AUTH_HASH_LEN];
+    bool by_cert;
+};
+
+static void deny(struct req *r, const char *why)
+{
+    req_reply_problem(r, 401, why, NULL);
+}
+
+static void on_lookup(struct req *r, struct db_job *job)
+{
+    struct authn_state *st = r->hstate;
+    void (*next)(struct req *) = st->next;
+    bool by_cert = st->by_cert;
+    unsigned char hash[AUTH_HASH_LEN];
+    memcpy(hash, st->hash, sizeof hash);
+    free(st);
+    r->hstate = NULL;
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    if (PQntuples(res) != 1) {
+        deny(r, by_cert ? "the client certificate is not registered to an active principal"
+                        : "the token is invalid, expired or revoked");
+        return;
+    }
+    struct principal *p = &r->principal;
+    p->token_id = atoll(db_val(res, 0, 0));
+    if (role_parse(db_val(res, 0, 1), &p->role) != 0) {
+        deny(r, "the token has an unknown role");
+        return;
+    }
+    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
+    char err[128];
+    principal_set_urns(p, db_val(res, 0, 3), err, sizeof err);
+    r->authenticated = true;
+    const char *left = db_val(res, 0, 4);
+    uint64_t ttl = AUTHN_CACHE_MS;
+    if (left && (uint64_t)atoll(left) < ttl)
+        ttl = (uint64_t)atoll(left);
+    if (!by_cert)
+        cache_put(hash, p, ttl);
+    next(r);
+}
+
+void authn_authenticate(struct req *r, void (*next)(struct req *r))
+{
+    const char *header = req_header(r, "Authorization");
+    const char *token = auth_bearer(header);
+    struct authn_state *st = xcalloc(1, sizeof *st);
+    st->next = next;
+    char subject[512];
+    if (!token) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+        SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+        if (header || !ssl || tls_peer_subject(ssl, subject, sizeof subject) != 0) {
+            free(st);
+            deny(r, header ? "the Authorization header must be \"Bearer <token>\""
+                           : "a bearer token is required");
+            return;
+        }
+        st->by_cert = true;
+    } else if (auth_token_hash(token, st->hash) != 0) {
+        free(st);
+        deny(r, "the token is invalid, expired or revoked");
+        return;
+    } else if (cache_get(st->hash, &r->principal)) {
+        free(st);
+        metrics_add(METRIC_AUTH_CACHE_HITS, 1);
+        r->authenticated = true;
+        next(r);
+        return;
+    }
+    metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
+    char trust[24], hexhash[2 * AUTH_HASH_LEN + 1];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    hex_encode(st->hash, AUTH_HASH_LEN, hexhash);
+    const char *params[2] = {trust, st->by_cert ? subject : hexhash};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, st->by_cert ? stmt_by_cert : stmt_by_hash, 2, params);
+    r->hstate = st;
+    r->hstate_free = free;
+    req_submit(r, job, on_lookup);
+}

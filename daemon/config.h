@@ -1,0 +1,59 @@
+/* matd configuration: an INI file (inih) with every key overridable from the
+ * environment as MATD_<SECTION>_<KEY>, checked against one table of known keys
+ * with types and bounds. Pure: no I/O beyond reading the file it is given. */
+#ifndef MATD_CONFIG_H
+#define MATD_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config {
+    /* [server] */
+    char *listen;      /* "host:port" as written */
+    char *listen_host; /* derived */
+    int listen_port;   /* derived */
+    int workers;       /* 0 = one per core */
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca; /* empty = no client certificates */
+    int max_connections; /* per process */
+    int request_timeout_ms;
+    int idle_timeout_s;
+    int drain_timeout_ms;
+    /* [limits] */
+    int max_header_bytes;
+    int max_body_bytes; /* ordinary JSON bodies */
+    int max_push_bytes; /* progress pushes (JSON or CSV) */
+    int max_records_per_push;
+    int rate_limit_per_minute; /* per token; 0 = off */
+    int rate_limit_burst;
+    /* [database] */
+    char *dsn;
+    char *replica_dsn;
+    int pool_size; /* connections per worker */
+    int queue_max; /* queued jobs per worker before 503 */
+    int connect_timeout_ms;
+    /* [trust] */
+    char *trust_name;
+    char *secret_file;
+    /* [rota] */
+    int rota_lead_days;
+    char *scheduler_now; /* tests only: fixed "YYYY-MM-DD" the scheduler treats as today */
+    /* [log] */
+    char *log_level;
+    /* [metrics] */
+    bool metrics_public; /* serve /metrics to non-loopback clients without a token */
+};
+
+/* Fills cfg with defaults. */
+void config_defaults(struct config *cfg);
+/* Parses INI text over the defaults already in cfg, then applies the environment
+ * (envp may be NULL for none), then validates. On failure returns -1 and writes a
+ * message naming the section, key and problem into err. */
+int config_load_string(struct config *cfg, const char *ini, char *const *envp, char *err,
+                       size_t errlen);
+/* Same, reading the file at path (path NULL = defaults + environment only). */
+int config_load_file(struct config *cfg, const char *path, char *const *envp, char *err,
+                     size_t errlen);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,678 @@
+/* Asynchronous libpq pool. Each connection is a small state machine driven by socket
+ * events on the worker's event_base; nothing here ever blocks the loop. */
+#include "db_pool.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- statement registry (written at start-up, read-only afterwards) ---- */
+
+struct db_stmt {
+    char name[48];
+    const char *sql;
+};
+static struct db_stmt stmts[DB_MAX_STMTS];
+static int nstmts;
+static pthread_mutex_t stmts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int db_stmt_register(const char *name, const char *sql)
+{
+    pthread_mutex_lock(&stmts_lock);
+    for (int i = 0; i < nstmts; i++)
+        if (strcmp(stmts[i].name, name) == 0) {
+            pthread_mutex_unlock(&stmts_lock);
+            return i;
+        }
+    if (nstmts >= DB_MAX_STMTS || strlen(name) >= sizeof stmts[0].name)
+        fatal("db_stmt_register: too many statements or name too long: %s", name);
+    int id = nstmts++;
+    strcpy(stmts[id].name, name);
+    stmts[id].sql = sql;
+    pthread_mutex_unlock(&stmts_lock);
+    return id;
+}
+
+/* ---- jobs ---- */
+
+enum cmd_kind { CMD_PREPARED, CMD_SQL, CMD_COPY };
+
+struct db_cmd {
+    enum cmd_kind kind;
+    int stmt;
+    int nparams;
+    char **params;
+    char *sql;
+    char *copy_data;
+    size_t copy_len;
+    PGresult *result;
+};
+
+enum job_state { JOB_NEW, JOB_QUEUED, JOB_RUNNING };
+
+struct db_job {
+    enum job_state state;
+    db_done_fn done;
+    void *arg;
+    bool cancelled;
+    struct db_cmd *cmds;
+    int ncmds, cap;
+    enum db_status status;
+    char *error;
+    char sqlstate[6];
+    struct db_pool *pool;
+    struct db_conn *conn;
+    TAILQ_ENTRY(db_job) link;
+};
+
+struct db_job *db_job_new(db_done_fn done, void *arg)
+{
+    struct db_job *job = xcalloc(1, sizeof *job);
+    job->done = done;
+    job->arg = arg;
+    job->status = DB_OK;
+    return job;
+}
+
+void db_job_set_callback(struct db_job *job, db_done_fn done, void *arg)
+{
+    job->done = done;
+    job->arg = arg;
+}
+
+static struct db_cmd *job_push(struct db_job *job)
+{
+    if (job->ncmds == job->cap) {
+        job->cap = job->cap ? job->cap * 2 : 4;
+        job->cmds = xrealloc(job->cmds, (size_t)job->cap * sizeof *job->cmds);
+    }
+    struct db_cmd *c = &job->cmds[job->ncmds++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+void db_job_add(struct db_job *job, int stmt, int nparams, const char *const *params)
+{
+    struct db_cmd *c = job_push(job);
+    c->kind = CMD_PREPARED;
+    c->stmt = stmt;
+    c->nparams = nparams;
+    c->params = xcalloc((size_t)(nparams ? nparams : 1), sizeof *c->params);
+    for (int i = 0; i < nparams; i++)
+        c->params[i] = params[i] ? xstrdup(params[i]) : NULL;
+}
+
+void db_job_add_sql(struct db_job *job, const char *sql)
+{
+    struct db_cmd *c = job_push(job);
+    c->kind = CMD_SQL;
+    c->sql = xstrdup(sql);
+}
+
+void db_job_add_copy(struct db_job *job, const char *copy_sql, char *data, size_t len)
+{
+    struct db_cmd *c = job_push(job);
+    c->kind = CMD_COPY;
+    c->sql = xstrdup(copy_sql);
+    c->copy_data = data;
+    c->copy_len = len;
+}
+
+static void job_free(struct db_job *job)
+{
+    for (int i = 0; i < job->ncmds; i++) {
+        struct db_cmd *c = &job->cmds[i];
+        for (int j = 0; j < c->nparams; j++)
+            free(c->params[j]);
+        free(c->params);
+        free(c->sql);
+        free(c->copy_data);
+        if (c->result)
+            PQclear(c->result);
+    }
+    free(job->cmds);
+    free(job->error);
+    free(job);
+}
+
+enum db_status db_job_status(const struct db_job *job)
+{
+    return job->status;
+}
+
+const char *db_job_error(const struct db_job *job)
+{
+    return job->error ? job->error : "";
+}
+
+const char *db_job_sqlstate(const struct db_job *job)
+{
+    return job->sqlstate;
+}
+
+PGresult *db_job_result(const struct db_job *job, int cmd)
+{
+    return cmd >= 0 && cmd < job->ncmds ? job->cmds[cmd].result : NULL;
+}
+
+int db_job_ncmds(const struct db_job *job)
+{
+    return job->ncmds;
+}
+
+const char *db_val(const PGresult *res, int row, int col)
+{
+    if (!res || row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}
+
+/* ---- connections ---- */
+
+enum conn_state {
+    CONN_DOWN,       /* waiting for the backoff timer */
+    CONN_CONNECTING, /* PQconnectPoll in progress */
+    CONN_IDLE,
+    CONN_PREPARING, /* PQsendPrepare sent for the current command */
+    CONN_EXECUTING, /* command sent, reading results */
+    CONN_COPYING,   /* sending COPY data */
+    CONN_ROLLBACK,  /* cleaning up a transaction left open by a failed job */
+};
+
+struct db_conn {
+    enum conn_state state;
+    struct db_pool *pool;
+    PGconn *pg;
+    struct event *rev, *wev, *timer;
+    int fd;
+    int backoff_ms;
+    struct db_job *job;
+    int cmd;          /* index of the command in progress */
+    size_t copy_sent; /* bytes of COPY data handed to libpq */
+    bool copy_ended;
+    unsigned char prepared[DB_MAX_STMTS];
+};
+
+struct db_pool {
+    struct event_base *base;
+    char *dsn;
+    int size, queue_max, queued, up, connect_timeout_ms;
+    struct db_conn *conns;
+    TAILQ_HEAD(, db_job) queue;
+};
+
+static void conn_start(struct db_conn *c);
+static void conn_dispatch(struct db_pool *pool);
+static void conn_step(struct db_conn *c);
+
+static void conn_watch(struct db_conn *c, bool want_write)
+{
+    event_add(c->rev, NULL);
+    if (want_write)
+        event_add(c->wev, NULL);
+    else
+        event_del(c->wev);
+}
+
+static void job_finish(struct db_job *job)
+{
+    if (!job->cancelled && job->done)
+        job->done(job, job->arg);
+    job_free(job);
+}
+
+static void conn_close(struct db_conn *c)
+{
+    if (c->rev) {
+        event_free(c->rev);
+        event_free(c->wev);
+        c->rev = c->wev = NULL;
+    }
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    memset(c->prepared, 0, sizeof c->prepared);
+}
+
+/* The connection failed: fail its job, schedule a reconnect with backoff. */
+static void conn_lost(struct db_conn *c, const char *why)
+{
+    struct db_pool *pool = c->pool;
+    bool was_up = c->state != CONN_DOWN && c->state != CONN_CONNECTING;
+    if (was_up)
+        pool->up--;
+    log_warn("msg=\"database connection lost\" reason=\"%s\" backoff_ms=%d", why, c->backoff_ms);
+    conn_close(c);
+    c->state = CONN_DOWN;
+    struct db_job *job = c->job;
+    c->job = NULL;
+    if (job) {
+        job->status = DB_UNAVAILABLE;
+        job->conn = NULL;
+        job_finish(job);
+    }
+    /* With no usable connection left, queued jobs fail now rather than wait. */
+    if (pool->up == 0) {
+        struct db_job *q;
+        while ((q = TAILQ_FIRST(&pool->queue)) != NULL) {
+            TAILQ_REMOVE(&pool->queue, q, link);
+            pool->queued--;
+            q->status = DB_UNAVAILABLE;
+            job_finish(q);
+        }
+    }
+    struct timeval tv = {c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    c->backoff_ms = c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2;
+}
+
+static void conn_fail_job(struct db_conn *c, PGresult *res)
+{
+    struct db_job *job = c->job;
+    job->status = DB_ERROR;
+    free(job->error);
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
+    job->error = xstrdup(msg && *msg ? msg : "database error");
+    size_t n = strlen(job->error);
+    while (n && (job->error[n - 1] == '\n' || job->error[n - 1] == ' '))
+        job->error[--n] = '\0';
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(job->sqlstate, sizeof job->sqlstate, "%s", st ? st : "");
+}
+
+/* Sends the current command (or its PREPARE first). */
+static void conn_send(struct db_conn *c)
+{
+    struct db_job *job = c->job;
+    struct db_cmd *cmd = &job->cmds[c->cmd];
+    int ok;
+    switch (cmd->kind) {
+    case CMD_PREPARED:
+        if (!c->prepared[cmd->stmt]) {
+            ok = PQsendPrepare(c->pg, stmts[cmd->stmt].name, stmts[cmd->stmt].sql, 0, NULL);
+            c->state = CONN_PREPARING;
+        } else {
+            ok = PQsendQueryPrepared(c->pg, stmts[cmd->stmt].name, cmd->nparams,
+                                     (const char *const *)cmd->params, NULL, NULL, 0);
+            c->state = CONN_EXECUTING;
+        }
+        break;
+    case CMD_SQL:
+    case CMD_COPY:
+        ok = PQsendQuery(c->pg, cmd->sql);
+        c->state = CONN_EXECUTING;
+        c->copy_sent = 0;
+        c->copy_ended = false;
+        break;
+    default:
+        ok = 0;
+    }
+    if (!ok) {
+        conn_lost(c, PQerrorMessage(c->pg));
+        return;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_lost(c, "flush failed");
+        return;
+    }
+    conn_watch(c, f == 1);
+}
+
+/* Job finished (or failed): roll back if a transaction is open, then go idle. */
+static void conn_job_over(struct db_conn *c)
+{
+    struct db_job *job = c->job;
+    c->job = NULL;
+    job->conn = NULL;
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    job_finish(job);
+    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+        if (!PQsendQuery(c->pg, "ROLLBACK")) {
+            conn_lost(c, PQerrorMessage(c->pg));
+            return;
+        }
+        c->state = CONN_ROLLBACK;
+        conn_watch(c, PQflush(c->pg) == 1);
+        return;
+    }
+    c->state = CONN_IDLE;
+    conn_dispatch(c->pool);
+}
+
+/* Feeds COPY data without blocking; returns false if it must wait for writability. */
+static bool conn_copy_more(struct db_conn *c)
+{
+    struct db_cmd *cmd = &c->job->cmds[c->cmd];
+    while (c->copy_sent < cmd->copy_len) {
+        size_t chunk = cmd->copy_len - c->copy_sent;
+        if (chunk > 65536)
+            chunk = 65536;
+        int r = PQputCopyData(c->pg, cmd->copy_data + c->copy_sent, (int)chunk);
+        if (r < 0) {
+            conn_lost(c, PQerrorMessage(c->pg));
+            return false;
+        }
+        if (r == 0) {
+            conn_watch(c, true);
+            return false;
+        }
+        c->copy_sent += chunk;
+    }
+    if (!c->copy_ended) {
+        int r = PQputCopyEnd(c->pg, NULL);
+        if (r < 0) {
+            conn_lost(c, PQerrorMessage(c->pg));
+            return false;
+        }
+        if (r == 0) {
+            conn_watch(c, true);
+            return false;
+        }
+        c->copy_ended = true;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_lost(c, "flush failed");
+        return false;
+    }
+    c->state = CONN_EXECUTING;
+    conn_watch(c, f == 1);
+    return true;
+}
+
+/* Reads every available result of the command in progress. */
+static void conn_read_results(struct db_conn *c)
+{
+    for (;;) {
+        if (PQisBusy(c->pg))
+            return;
+        PGresult *res = PQgetResult(c->pg);
+        if (c->state == CONN_ROLLBACK) {
+            if (res) {
+                PQclear(res);
+                continue;
+            }
+            c->state = CONN_IDLE;
+            conn_dispatch(c->pool);
+            return;
+        }
+        struct db_job *job = c->job;
+        struct db_cmd *cmd = &job->cmds[c->cmd];
+        if (res) {
+            ExecStatusType st = PQresultStatus(res);
+            if (st == PGRES_COPY_IN) {
+                PQclear(res);
+                c->state = CONN_COPYING;
+                if (!conn_copy_more(c))
+                    return;
+                continue;
+            }
+            if (c->state == CONN_PREPARING) {
+                if (st != PGRES_COMMAND_OK) {
+                    conn_fail_job(c, res);
+                    PQclear(res);
+                    job->status = DB_ERROR;
+                    continue; /* drain to NULL, then finish */
+                }
+                PQclear(res);
+                continue;
+            }
+            if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+                if (job->status == DB_OK)
+                    conn_fail_job(c, res);
+                PQclear(res);
+                continue;
+            }
+            if (cmd->result)
+                PQclear(cmd->result);
+            cmd->result = res;
+            continue;
+        }
+        /* NULL: the command is complete. */
+        if (job->status != DB_OK) {
+            conn_job_over(c);
+            return;
+        }
+        if (c->state == CONN_PREPARING) {
+            c->prepared[cmd->stmt] = 1;
+            conn_send(c);
+            return;
+        }
+        if (++c->cmd < job->ncmds) {
+            conn_send(c);
+            return;
+        }
+        conn_job_over(c);
+        return;
+    }
+}
+
+static void conn_io(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct db_conn *c = arg;
+    if (c->state == CONN_CONNECTING) {
+        conn_step(c);
+        return;
+    }
+    if (what & EV_WRITE) {
+        if (c->state == CONN_COPYING) {
+            if (!conn_copy_more(c))
+                return;
+        } else {
+            int f = PQflush(c->pg);
+            if (f < 0) {
+                conn_lost(c, "flush failed");
+                return;
+            }
+            conn_watch(c, f == 1);
+        }
+    }
+    if (what & EV_READ) {
+        if (!PQconsumeInput(c->pg)) {
+            conn_lost(c, PQerrorMessage(c->pg));
+            return;
+        }
+        if (c->state == CONN_IDLE) {
+            /* Nothing expected: a notice, or the server closing on us. */
+            PGresult *r;
+            while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg)) != NULL)
+                PQclear(r);
+            if (PQstatus(c->pg) == CONNECTION_BAD)
+                conn_lost(c, "server closed the connection");
+            return;
+        }
+        conn_read_results(c);
+    }
+}
+
+static void conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct db_conn *c = arg;
+    if (c->state == CONN_CONNECTING) {
+        conn_lost(c, "connect timeout");
+        return;
+    }
+    conn_start(c);
+}
+
+static void conn_set_fd(struct db_conn *c)
+{
+    int fd = PQsocket(c->pg);
+    if (c->rev && fd == c->fd)
+        return;
+    if (c->rev) {
+        event_free(c->rev);
+        event_free(c->wev);
+    }
+    c->fd = fd;
+    c->rev = event_new(c->pool->base, fd, EV_READ | EV_PERSIST, conn_io, c);
+    c->wev = event_new(c->pool->base, fd, EV_WRITE | EV_PERSIST, conn_io, c);
+}
+
+/* Advances PQconnectPoll. */
+static void conn_step(struct db_conn *c)
+{
+    PostgresPollingStatusType st = PQconnectPoll(c->pg);
+    switch (st) {
+    case PGRES_POLLING_READING:
+    case PGRES_POLLING_WRITING:
+        conn_set_fd(c); /* the socket may change between attempts */
+        event_del(c->rev);
+        event_del(c->wev);
+        event_add(st == PGRES_POLLING_READING ? c->rev : c->wev, NULL);
+        return;
+    case PGRES_POLLING_OK:
+        evtimer_del(c->timer);
+        if (PQsetnonblocking(c->pg, 1) != 0) {
+            conn_lost(c, "cannot set nonblocking");
+            return;
+        }
+        conn_set_fd(c);
+        event_del(c->wev);
+        event_add(c->rev, NULL);
+        c->state = CONN_IDLE;
+        c->backoff_ms = 100;
+        c->pool->up++;
+        log_info("msg=\"database connection ready\" up=%d size=%d", c->pool->up, c->pool->size);
+        conn_dispatch(c->pool);
+        return;
+    default:
+        conn_lost(c, PQerrorMessage(c->pg));
+        return;
+    }
+}
+
+static void conn_start(struct db_conn *c)
+{
+    c->pg = PQconnectStart(c->pool->dsn);
+    if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+        return;
+    }
+    c->state = CONN_CONNECTING;
+    int t = c->pool->connect_timeout_ms;
+    struct timeval tv = {t / 1000, (t % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+    conn_step(c);
+}
+
+static void conn_dispatch(struct db_pool *pool)
+{
+    for (int i = 0; i < pool->size && !TAILQ_EMPTY(&pool->queue); i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->state != CONN_IDLE)
+            continue;
+        struct db_job *job = TAILQ_FIRST(&pool->queue);
+        TAILQ_REMOVE(&pool->queue, job, link);
+        pool->queued--;
+        job->state = JOB_RUNNING;
+        job->conn = c;
+        c->job = job;
+        c->cmd = 0;
+        if (job->ncmds == 0) {
+            conn_job_over(c);
+            continue;
+        }
+        conn_send(c);
+    }
+}
+
+struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
+                            int connect_timeout_ms)
+{
+    struct db_pool *pool = xcalloc(1, sizeof *pool);
+    pool->base = base;
+    pool->dsn = xstrdup(dsn);
+    pool->size = size;
+    pool->queue_max = queue_max;
+    pool->connect_timeout_ms = connect_timeout_ms;
+    TAILQ_INIT(&pool->queue);
+    pool->conns = xcalloc((size_t)size, sizeof *pool->conns);
+    for (int i = 0; i < size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        c->pool = pool;
+        c->fd = -1;
+        c->backoff_ms = 100;
+        c->timer = evtimer_new(base, conn_timer, c);
+        conn_start(c);
+    }
+    return pool;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+    if (!pool)
+        return;
+    struct db_job *q;
+    while ((q = TAILQ_FIRST(&pool->queue)) != NULL) {
+        TAILQ_REMOVE(&pool->queue, q, link);
+        q->status = DB_UNAVAILABLE;
+        job_finish(q);
+    }
+    for (int i = 0; i < pool->size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->job) {
+            c->job->status = DB_UNAVAILABLE;
+            job_finish(c->job);
+            c->job = NULL;
+        }
+        conn_close(c);
+        event_free(c->timer);
+    }
+    free(pool->conns);
+    free(pool->dsn);
+    free(pool);
+}
+
+int db_pool_up(const struct db_pool *pool)
+{
+    return pool->up;
+}
+
+int db_pool_busy(const struct db_pool *pool)
+{
+    int busy = 0;
+    for (int i = 0; i < pool->size; i++)
+        busy += pool->conns[i].job != NULL;
+    return busy;
+}
+
+int db_pool_queued(const struct db_pool *pool)
+{
+    return pool->queued;
+}
+
+int db_pool_submit(struct db_pool *pool, struct db_job *job)
+{
+    if (pool->up == 0 || pool->queued >= pool->queue_max) {
+        job->cancelled = true;
+        job_free(job);
+        return -1;
+    }
+    job->pool = pool;
+    job->state = JOB_QUEUED;
+    TAILQ_INSERT_TAIL(&pool->queue, job, link);
+    pool->queued++;
+    conn_dispatch(pool);
+    return 0;
+}
+
+void db_job_cancel(struct db_job *job)
+{
+    if (job->state == JOB_QUEUED) {
+        TAILQ_REMOVE(&job->pool->queue, job, link);
+        job->pool->queued--;
+        job_free(job);
+        return;
+    }
+    job->cancelled = true; /* freed when the server answers */
+}

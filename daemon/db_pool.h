@@ -1,0 +1,65 @@
+/* Asynchronous PostgreSQL pool, one per worker thread (its own event_base): nonblocking
+ * libpq connections, lazily prepared named statements, a bounded FIFO of jobs, COPY IN,
+ * reconnect with backoff. A job is a list of commands run in order on one connection;
+ * the first failure stops it (and an open transaction is rolled back). */
+#ifndef MATD_DB_POOL_H
+#define MATD_DB_POOL_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct db_pool;
+struct db_job;
+
+/* Registered before workers start; ids index the per-connection "prepared" set. */
+int db_stmt_register(const char *name, const char *sql);
+#define DB_MAX_STMTS 256
+
+enum db_status {
+    DB_OK,
+    DB_ERROR,       /* the server rejected a command (sqlstate/message set) */
+    DB_UNAVAILABLE, /* no connection, or it was lost during the job */
+    DB_CANCELLED,   /* db_job_cancel() before completion; done is not called */
+};
+
+/* Called once per submitted job that was not cancelled; the pool frees the job (and
+ * its results) when done returns. */
+typedef void (*db_done_fn)(struct db_job *job, void *arg);
+
+struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
+                            int connect_timeout_ms);
+void db_pool_free(struct db_pool *pool);
+/* Connections currently usable (idle or busy). */
+int db_pool_up(const struct db_pool *pool);
+int db_pool_busy(const struct db_pool *pool);
+int db_pool_queued(const struct db_pool *pool);
+
+struct db_job *db_job_new(db_done_fn done, void *arg);
+/* Adds a prepared-statement command; params are copied (NULL value = SQL NULL). */
+void db_job_add(struct db_job *job, int stmt, int nparams, const char *const *params);
+/* Adds a literal SQL command without parameters (BEGIN, COMMIT, SET LOCAL ...). */
+void db_job_add_sql(struct db_job *job, const char *sql);
+/* Adds COPY ... FROM STDIN with the given data (takes ownership of data, malloc'd). */
+void db_job_add_copy(struct db_job *job, const char *copy_sql, char *data, size_t len);
+
+/* Replaces the completion callback (before submission). */
+void db_job_set_callback(struct db_job *job, db_done_fn done, void *arg);
+/* Queues the job. Returns -1 (and frees the job without calling done) when the pool
+ * is down or its queue is full: the caller answers 503. */
+int db_pool_submit(struct db_pool *pool, struct db_job *job);
+/* The caller no longer wants the result: a queued job is dropped, a running one finishes
+ * on the server but done is never called. Frees the job. */
+void db_job_cancel(struct db_job *job);
+
+/* Within done: results, one per command run so far. */
+enum db_status db_job_status(const struct db_job *job);
+const char *db_job_error(const struct db_job *job);    /* message for DB_ERROR */
+const char *db_job_sqlstate(const struct db_job *job); /* "23505", or "" */
+PGresult *db_job_result(const struct db_job *job, int cmd);
+int db_job_ncmds(const struct db_job *job);
+
+/* Convenience over a result. */
+const char *db_val(const PGresult *res, int row, int col); /* NULL for SQL NULL */
+
+#endif

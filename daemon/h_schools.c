@@ -1,0 +1,194 @@
+/* The school registry: read in scope, written by admin. Bodies arrive validated against
+ * school_create.json / school_patch.json; PostgreSQL unpacks them from one jsonb value. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "handlers.h"
+#include "util.h"
+
+static int stmt_list, stmt_get, stmt_create, stmt_patch;
+
+#define SCHOOL_FIELDS_FROM_JSON(b)                                                                 \
+    "b->>'name', b->>'laestab', b->>'phase', b->>'postcode', (b->>'lat')::float8, "                \
+    "(b->>'lon')::float8, (b->>'pupils_on_roll')::int, (b->>'joined_on')::date, "                  \
+    "(b->>'left_on')::date, coalesce((b->>'category')::bool, false), b->>'executive_head'"
+
+/* PATCH: a key present in the body replaces the column (null clears it). */
+#define PATCH(col, expr) col " = CASE WHEN b ? '" col "' THEN " expr " ELSE s." col " END"
+
+void h_schools_init(void)
+{
+    stmt_list = db_stmt_register(
+        "schools_list",
+        "SELECT coalesce(json_agg(school_json(t) ORDER BY t.urn), '[]')::text, count(*), "
+        " max(t.urn) FROM (SELECT * FROM schools s WHERE s.trust_id = $1 AND s.urn > $2 "
+        " AND ($4::text[] IS NULL OR s.urn = ANY($4::text[])) ORDER BY s.urn LIMIT $3) t");
+    stmt_get = db_stmt_register("schools_get", "SELECT school_json(s)::text FROM schools s "
+                                               "WHERE s.trust_id = $1 AND s.urn = $2");
+    stmt_create = db_stmt_register(
+        "schools_create",
+        "INSERT INTO schools AS s (trust_id, urn, name, laestab, phase, postcode, lat, lon, "
+        " pupils_on_roll, joined_on, left_on, category, executive_head) "
+        "SELECT $1, b->>'urn', " SCHOOL_FIELDS_FROM_JSON(
+            b) " FROM (SELECT $2::jsonb AS b) x "
+               "ON CONFLICT (trust_id, urn) DO NOTHING RETURNING school_json(s)::text");
+    stmt_patch = db_stmt_register(
+        "schools_patch",
+        "UPDATE schools s SET " PATCH("name", "b->>'name'") ", " PATCH("laestab", "b->>'laestab'") ", " PATCH("phase", "b->>'phase'") ", " PATCH("postcode", "b->>'postcode'") ", " PATCH("lat", "(b->>'lat')::float8") ", " PATCH(
+            "lon", "(b->>'lon')::float8") ", " PATCH("pupils_on_roll", "(b->>'pupils_on_roll')::"
+                                                                       "int") ", " PATCH("joined_"
+                                                                                         "on",
+                                                                                         "(b->>'"
+                                                                                         "joined_"
+                                                                                         "on')::"
+                                                                                         "date") ","
+                                                                                                 " " PATCH("left_on",
+                                                                                                           "(b->>'left_on')::date") ", " PATCH("category",
+                                                                                                                                               "coalesce((b->>'category')::bool, false)") ", " PATCH("executive_head",
+                                                                                                                                                                                                     "b->>'executive_head'") ", updated_at = now() "
+                                                                                                                                                                                                                             "FROM (SELECT $3::jsonb AS b) x WHERE s.trust_id = $1 AND s.urn = $2 "
+                                                                                                                                                                                                                             "RETURNING school_json(s)::text");
+}
+
+static void reply_text_json(struct req *r, int status, const char *text)
+{
+    req_reply_bytes(r, status, "application/json; charset=utf-8", text, strlen(text));
+}
+
+static void on_list(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    long limit = (long)(intptr_t)r->hstate;
+    r->hstate = NULL;
+    req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
+}
+
+/* "{100001,100002}" for a scoped principal, NULL (all schools) for trust-wide ones. */
+static char *scope_array(const struct principal *p)
+{
+    if (auth_trust_wide(p))
+        return NULL;
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_puts(&sb, "{");
+    for (int i = 0; i < p->nurns; i++)
+        strbuf_printf(&sb, "%s%s", i ? "," : "", p->urns[i]);
+    strbuf_puts(&sb, "}");
+    return strbuf_detach(&sb, NULL);
+}
+
+void h_schools_list(struct req *r)
+{
+    long limit;
+    char after[64];
+    if (req_paging(r, &limit, after, sizeof after) != 0)
+        return;
+    char trust[24], lim[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    snprintf(lim, sizeof lim, "%ld", limit);
+    char *scope = scope_array(&r->principal);
+    const char *params[4] = {trust, after, lim, scope};
+    r->hstate = (void *)(intptr_t)limit;
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_list, 4, params);
+    free(scope);
+    req_submit(r, job, on_list);
+}
+
+static void on_get(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    if (PQntuples(res) != 1) {
+        req_reply_problem(r, 404, "no such school in this trust", NULL);
+        return;
+    }
+    reply_text_json(r, 200, db_val(res, 0, 0));
+}
+
+void h_schools_get(struct req *r)
+{
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *params[2] = {trust, req_param(r, "urn")};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_get, 2, params);
+    req_submit(r, job, on_get);
+}
+
+/* Cross-field rule the schema cannot say: a school leaves after it joins. */
+static bool dates_in_order(struct req *r)
+{
+    const char *joined = json_string_value(json_object_get(r->json, "joined_on"));
+    const char *left = json_string_value(json_object_get(r->json, "left_on"));
+    if (joined && left && strcmp(left, joined) < 0) {
+        req_reply_field_error(r, 422, "/left_on", "left_on (%s) is before joined_on (%s)", left,
+                              joined);
+        return false;
+    }
+    return true;
+}
+
+static void on_created(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    if (PQntuples(res) != 1) {
+        req_reply_field_error(r, 409, "/urn", "school %s is already registered",
+                              json_string_value(json_object_get(r->json, "urn")));
+        return;
+    }
+    char loc[32];
+    snprintf(loc, sizeof loc, "/v1/schools/%s", json_string_value(json_object_get(r->json, "urn")));
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Location", loc);
+    reply_text_json(r, 201, db_val(res, 0, 0));
+}
+
+static char *body_text(const struct req *r)
+{
+    return json_dumps(r->json, JSON_COMPACT);
+}
+
+void h_schools_create(struct req *r)
+{
+    if (!dates_in_order(r))
+        return;
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    char *body = body_text(r);
+    const char *params[2] = {trust, body};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_create, 2, params);
+    free(body);
+    req_submit(r, job, on_created);
+}
+
+static void on_patched(struct req *r, struct db_job *job)
+{
+    if (db_job_status(job) == DB_ERROR && strcmp(db_job_sqlstate(job), "23514") == 0) {
+        req_reply_field_error(r, 422, "/left_on", "left_on must not be before joined_on");
+        return;
+    }
+    on_get(r, job);
+}
+
+void h_schools_patch(struct req *r)
+{
+    if (!dates_in_order(r))
+        return;
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    char *body = body_text(r);
+    const char *params[3] = {trust, req_param(r, "urn"), body};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_patch, 3, params);
+    free(body);
+    req_submit(r, job, on_patched);
+}

@@ -1,0 +1,243 @@
+/* Worker threads: each owns an event_base, an evhttp on its own SO_REUSEPORT listener
+ * (the kernel spreads connections), a database pool and a connection budget. */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "db_pool.h"
+#include "log.h"
+#include "request.h"
+#include "util.h"
+
+struct server *g_server;
+static int conn_ex_index = -1;
+
+struct limits *limits_from_config(const struct config *cfg)
+{
+    struct limits *l = xcalloc(1, sizeof *l);
+    l->max_body_bytes = cfg->max_body_bytes;
+    l->max_push_bytes = cfg->max_push_bytes;
+    l->max_records_per_push = cfg->max_records_per_push;
+    l->request_timeout_ms = cfg->request_timeout_ms;
+    l->rate_limit_per_minute = cfg->rate_limit_per_minute;
+    l->rate_limit_burst = cfg->rate_limit_burst;
+    l->metrics_public = cfg->metrics_public;
+    return l;
+}
+
+const struct limits *server_limits(struct server *s)
+{
+    return atomic_load(&s->limits);
+}
+
+void http_server_swap_tls(struct server *s, SSL_CTX *ctx)
+{
+    pthread_mutex_lock(&s->tls_lock);
+    SSL_CTX *old = s->tls;
+    s->tls = ctx;
+    pthread_mutex_unlock(&s->tls_lock);
+    if (old)
+        SSL_CTX_free(old); /* connections keep their own reference */
+}
+
+/* Called by OpenSSL when a connection's SSL object is freed: the connection is gone. */
+static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+    struct worker *w = ptr;
+    if (!w)
+        return;
+    w->connections--;
+    if (!w->draining && !w->listening && w->connections < w->max_connections) {
+        evconnlistener_enable(w->listener);
+        w->listening = true;
+    }
+}
+
+static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+{
+    struct worker *w = arg;
+    struct server *s = w->server;
+    pthread_mutex_lock(&s->tls_lock);
+    SSL *ssl = SSL_new(s->tls);
+    pthread_mutex_unlock(&s->tls_lock);
+    if (!ssl)
+        return NULL;
+    SSL_set_ex_data(ssl, conn_ex_index, w);
+    w->connections++;
+    if (w->connections >= w->max_connections && w->listening) {
+        /* At the budget: stop accepting until a connection closes (the kernel backlog
+         * holds the rest) rather than take more than we can serve. */
+        evconnlistener_disable(w->listener);
+        w->listening = false;
+        log_warn("msg=\"connection limit reached\" worker=%d connections=%d", w->index,
+                 w->connections);
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int open_listener(const struct config *cfg, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", cfg->listen_port);
+    const char *host = cfg->listen_host;
+    if (strcmp(host, "*") == 0 || !*host)
+        host = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "listen %s: %s", cfg->listen, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errlen, "listen %s: %s", cfg->listen, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct worker *w = arg;
+    if (!w->draining) {
+        w->draining = true;
+        if (w->listening)
+            evconnlistener_disable(w->listener);
+        w->listening = false;
+        log_info("msg=\"worker draining\" worker=%d inflight=%d", w->index, w->inflight);
+    }
+    if (w->inflight == 0) {
+        event_base_loopexit(w->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, 20000};
+    event_add(w->wake, &tv); /* poll until in-flight requests are done */
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+static int worker_setup(struct server *s, struct worker *w, char *err, size_t errlen)
+{
+    const struct config *cfg = &s->cfg;
+    w->server = s;
+    w->base = event_base_new();
+    if (!w->base) {
+        snprintf(err, errlen, "event_base_new failed");
+        return -1;
+    }
+    int fd = open_listener(cfg, err, errlen);
+    if (fd < 0)
+        return -1;
+    w->http = evhttp_new(w->base);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS);
+    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_push_bytes);
+    evhttp_set_timeout(w->http, cfg->idle_timeout_s);
+    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
+    evhttp_set_bevcb(w->http, make_tls_bev, w);
+    evhttp_set_gencb(w->http, request_dispatch, w);
+    w->listener = evconnlistener_new(w->base, NULL, NULL,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!w->listener || !evhttp_bind_listener(w->http, w->listener)) {
+        snprintf(err, errlen, "cannot bind evhttp to the listener");
+        return -1;
+    }
+    w->listening = true;
+    w->max_connections = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
+    w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
+    w->wake = evtimer_new(w->base, on_wake, w);
+    return 0;
+}
+
+int http_server_start(struct server *s, char *err, size_t errlen)
+{
+    if (evthread_use_pthreads() != 0) {
+        snprintf(err, errlen, "libevent: no pthreads support");
+        return -1;
+    }
+    if (conn_ex_index < 0)
+        conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+    s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+    for (int i = 0; i < s->nworkers; i++) {
+        s->workers[i].index = i;
+        if (worker_setup(s, &s->workers[i], err, errlen) != 0)
+            return -1;
+    }
+    for (int i = 0; i < s->nworkers; i++)
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+            snprintf(err, errlen, "pthread_create failed");
+            return -1;
+        }
+    return 0;
+}
+
+void http_server_drain_and_join(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        struct timeval zero = {0, 0};
+        event_add(s->workers[i].wake, &zero); /* thread-safe with evthread_use_pthreads */
+    }
+    uint64_t deadline = now_ms() + (uint64_t)s->cfg.drain_timeout_ms;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct worker *w = &s->workers[i];
+        for (;;) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            uint64_t left = deadline > now_ms() ? deadline - now_ms() : 0;
+            ts.tv_sec += (time_t)(left / 1000);
+            ts.tv_nsec += (long)(left % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L)
+                ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+            if (pthread_timedjoin_np(w->thread, NULL, &ts) == 0) {
+                evhttp_free(w->http);
+                db_pool_free(w->db);
+                event_free(w->wake);
+                event_base_free(w->base);
+                break;
+            }
+            log_warn("msg=\"drain timeout; abandoning in-flight requests\" worker=%d inflight=%d",
+                     w->index, w->inflight);
+            event_base_loopbreak(w->base);
+            pthread_join(w->thread, NULL);
+            break;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/* The TLS HTTP front: one worker thread per core, each with its own event_base, evhttp
+ * bound to its own SO_REUSEPORT socket, database pool and connection budget; SIGHUP
+ * swaps the TLS context and runtime limits; SIGTERM drains. */
+#ifndef MATD_HTTP_SERVER_H
+#define MATD_HTTP_SERVER_H
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config.h"
+
+struct event_base;
+struct evhttp;
+struct evconnlistener;
+struct db_pool;
+struct event;
+struct server;
+
+/* Limits that SIGHUP may change, read by workers through an atomic pointer. */
+struct limits {
+    int max_body_bytes, max_push_bytes, max_records_per_push;
+    int request_timeout_ms;
+    int rate_limit_per_minute, rate_limit_burst;
+    bool metrics_public;
+};
+
+struct worker {
+    int index;
+    pthread_t thread;
+    struct server *server;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    struct db_pool *db;
+    struct event *wake; /* main thread -> worker: drain */
+    int connections, max_connections;
+    int inflight;
+    bool draining;
+    bool listening;
+};
+
+struct server {
+    struct config cfg; /* as loaded at start; reload updates limits and TLS only */
+    char *config_path;
+    _Atomic(struct limits *) limits;
+    pthread_mutex_t tls_lock;
+    SSL_CTX *tls; /* current context; SSL_new takes its own reference */
+    long long trust_id;
+    unsigned char secret[256];
+    size_t secret_len;
+    atomic_bool schema_ready; /* migrations applied and trust known */
+    int nworkers;
+    struct worker *workers;
+    long long started_at;
+};
+
+extern struct server *g_server;
+
+/* Opens the listening sockets and starts the workers. Returns -1 with err filled. */
+int http_server_start(struct server *s, char *err, size_t errlen);
+/* Stops accepting, waits for in-flight requests (bounded by drain_timeout_ms), joins. */
+void http_server_drain_and_join(struct server *s);
+/* Installs a new context; the old one lives on in open connections until they close. */
+void http_server_swap_tls(struct server *s, SSL_CTX *ctx);
+struct limits *limits_from_config(const struct config *cfg);
+const struct limits *server_limits(struct server *s);
+
+#endif

@@ -1,0 +1,25 @@
+/* Leveled, structured logging: one key=value line per event on stderr (journald).
+ * Never log a pupil reference, a token or a request body. */
+#ifndef MATD_LOG_H
+#define MATD_LOG_H
+#include <stdbool.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level level);
+/* Returns -1 for an unknown name. */
+int log_level_parse(const char *name, enum log_level *out);
+bool log_enabled(enum log_level level);
+/* fmt continues the line after "level=... ", e.g. "msg=\"listening\" port=%d". */
+void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_enabled(LOG_DEBUG))                                                                \
+            log_emit(LOG_DEBUG, __VA_ARGS__);                                                      \
+    } while (0)
+#define log_info(...) log_emit(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_emit(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_emit(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,251 @@
+/* matd: the trust's school-improvement data daemon. Start-up, signals (SIGTERM drains,
+ * SIGHUP reloads config limits and the TLS certificate), systemd notify/watchdog, and the
+ * start-up thread that waits for the database and applies migrations. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "authn.h"
+#include "embedded.h"
+#include "handlers.h"
+#include "http_server.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "request.h"
+#include "schema.h"
+#include "secret.h"
+#include "tls.h"
+#include "util.h"
+
+#ifndef MATD_VERSION
+#define MATD_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+/* Waits for the database, applies migrations and finds the trust; retries with backoff.
+ * Runs on its own thread with blocking libpq, never on an event loop. */
+static void *startup_thread(void *arg)
+{
+    struct server *s = arg;
+    int backoff_ms = 200;
+    for (;;) {
+        char err[512] = "";
+        PGconn *pg = PQconnectdb(s->cfg.dsn);
+        int applied = 0;
+        long long trust = 0;
+        if (PQstatus(pg) != CONNECTION_OK) {
+            snprintf(err, sizeof err, "%s", PQerrorMessage(pg));
+        } else if (migrate_apply(pg, &applied, err, sizeof err) == 0 &&
+                   migrate_ensure_trust(pg, s->cfg.trust_name, &trust, err, sizeof err) == 0) {
+            PQfinish(pg);
+            s->trust_id = trust;
+            atomic_store(&s->schema_ready, true);
+            log_info("msg=\"database schema ready\" migrations_applied=%d trust_id=%lld", applied,
+                     trust);
+            return NULL;
+        }
+        PQfinish(pg);
+        for (char *p = err; *p; p++)
+            if (*p == '\n' || *p == '"')
+                *p = ' ';
+        log_warn("msg=\"database not ready; retrying\" error=\"%s\" retry_ms=%d", err, backoff_ms);
+        usleep((useconds_t)backoff_ms * 1000);
+        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+    }
+}
+
+struct main_ctx {
+    struct server *s;
+    struct event_base *base;
+    bool stopping;
+};
+
+static void reload(struct main_ctx *m)
+{
+    struct server *s = m->s;
+    notify("RELOADING=1");
+    char err[512];
+    struct config cfg;
+    config_defaults(&cfg);
+    if (config_load_file(&cfg, s->config_path, environ, err, sizeof err) != 0) {
+        log_error("msg=\"reload failed; keeping the running configuration\" error=\"%s\"", err);
+        config_free(&cfg);
+        notify("READY=1");
+        return;
+    }
+    SSL_CTX *ctx = tls_context_new(&cfg, err, sizeof err);
+    if (!ctx) {
+        log_error("msg=\"reload failed; keeping the running certificate\" error=\"%s\"", err);
+        config_free(&cfg);
+        notify("READY=1");
+        return;
+    }
+    http_server_swap_tls(s, ctx);
+    /* Old limits are not freed: a worker may still be reading them (reloads are rare). */
+    atomic_store(&s->limits, limits_from_config(&cfg));
+    enum log_level lvl;
+    if (log_level_parse(cfg.log_level, &lvl) == 0)
+        log_set_level(lvl);
+    if (strcmp(cfg.listen, s->cfg.listen) != 0 || cfg.workers != s->cfg.workers ||
+        strcmp(cfg.dsn, s->cfg.dsn) != 0 || cfg.pool_size != s->cfg.pool_size)
+        log_warn("msg=\"listen, workers and database settings change on restart only\"");
+    config_free(&cfg);
+    log_info("msg=\"reloaded configuration and TLS certificate\"");
+    notify("READY=1");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct main_ctx *m = arg;
+    if (sig == SIGHUP) {
+        reload(m);
+        return;
+    }
+    if (m->stopping)
+        return;
+    m->stopping = true;
+    log_info("msg=\"shutting down\" signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    notify("STOPPING=1");
+    event_base_loopexit(m->base, NULL);
+}
+
+#ifdef HAVE_SYSTEMD
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    sd_notify(0, "WATCHDOG=1");
+}
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: matd -c FILE   run the daemon in the foreground\n"
+               "       matd --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *config_path = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'V':
+            printf("matd %s\n", MATD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    static struct server server;
+    struct server *s = &server;
+    g_server = s;
+    char err[512];
+    config_defaults(&s->cfg);
+    if (config_load_file(&s->cfg, config_path, environ, err, sizeof err) != 0)
+        fatal("%s", err);
+    s->config_path = config_path ? xstrdup(config_path) : NULL;
+    enum log_level lvl = LOG_INFO;
+    log_level_parse(s->cfg.log_level, &lvl);
+    log_set_level(lvl);
+    if (secret_load(s->cfg.secret_file, s->secret, sizeof s->secret, &s->secret_len, err,
+                    sizeof err) != 0)
+        fatal("%s", err);
+    pthread_mutex_init(&s->tls_lock, NULL);
+    s->tls = tls_context_new(&s->cfg, err, sizeof err);
+    if (!s->tls)
+        fatal("%s", err);
+    atomic_store(&s->limits, limits_from_config(&s->cfg));
+    s->nworkers = s->cfg.workers > 0 ? s->cfg.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (s->nworkers < 1)
+        s->nworkers = 1;
+
+    struct schema_registry *registry = schema_registry_load(schemas_files, err, sizeof err);
+    if (!registry)
+        fatal("%s", err);
+    request_init(registry);
+    authn_init();
+    h_system_init();
+    h_tokens_init();
+    h_schools_init();
+    metrics_init(nroutes);
+
+    pthread_t startup;
+    if (pthread_create(&startup, NULL, startup_thread, s) != 0)
+        fatal("cannot start the start-up thread");
+    pthread_detach(startup);
+
+    if (http_server_start(s, err, sizeof err) != 0)
+        fatal("%s", err);
+    log_info("msg=\"matd listening\" version=%s listen=%s workers=%d pool_size=%d trust=\"%s\"",
+             MATD_VERSION, s->cfg.listen, s->nworkers, s->cfg.pool_size, s->cfg.trust_name);
+
+    struct main_ctx m = {s, event_base_new(), false};
+    struct event *sigs[3];
+    int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(m.base, signums[i], on_signal, &m);
+        event_add(sigs[i], NULL);
+    }
+#ifdef HAVE_SYSTEMD
+    uint64_t wd_usec = 0;
+    struct event *wd = NULL;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+        wd = event_new(m.base, -1, EV_PERSIST, on_watchdog, NULL);
+        struct timeval tv = {(time_t)(wd_usec / 2 / 1000000), (suseconds_t)(wd_usec / 2 % 1000000)};
+        event_add(wd, &tv);
+    }
+#endif
+    notify("READY=1");
+    event_base_dispatch(m.base);
+
+    http_server_drain_and_join(s);
+    for (int i = 0; i < 3; i++)
+        event_free(sigs[i]);
+#ifdef HAVE_SYSTEMD
+    if (wd)
+        event_free(wd);
+#endif
+    event_base_free(m.base);
+    log_info("msg=\"stopped\"");
+    return 0;
+}

@@ -1,0 +1,137 @@
+/* Lock-free counters (relaxed atomics); rendering reads them without stopping workers. */
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "db_pool.h"
+#include "http_server.h"
+
+static const int status_codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                   409, 413, 415, 422, 429, 500, 503, 0};
+#define NSTATUS (sizeof status_codes / sizeof status_codes[0])
+static const double buckets_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                   0.1,   0.25,   0.5,   1,    2.5,   10};
+#define NBUCKETS (sizeof buckets_s / sizeof buckets_s[0])
+
+struct route_metrics {
+    atomic_ullong by_status[NSTATUS];
+    atomic_ullong bucket[NBUCKETS];
+    atomic_ullong count;
+    atomic_ullong sum_us;
+};
+
+static struct route_metrics *per_route; /* nroutes + 1: last is "unmatched" */
+static size_t nroutes_total;
+static atomic_ullong counters[METRIC_COUNT];
+static const char *const counter_names[METRIC_COUNT] = {"matd_rows_ingested_total",
+                                                        "matd_pushes_total",
+                                                        "matd_rota_runs_total",
+                                                        "matd_scheduler_runs_total",
+                                                        "matd_auth_cache_hits_total",
+                                                        "matd_auth_cache_misses_total",
+                                                        "matd_db_jobs_rejected_total",
+                                                        "matd_priorities_computed_total",
+                                                        "matd_priorities_cache_hits_total"};
+
+void metrics_init(size_t nroutes)
+{
+    nroutes_total = nroutes + 1;
+    per_route = xcalloc(nroutes_total, sizeof *per_route);
+}
+
+void metrics_request(int route_index, int status, unsigned long long duration_us)
+{
+    if (!per_route)
+        return;
+    size_t ri = route_index < 0 || (size_t)route_index >= nroutes_total - 1 ? nroutes_total - 1
+                                                                            : (size_t)route_index;
+    struct route_metrics *m = &per_route[ri];
+    size_t si = NSTATUS - 1;
+    for (size_t i = 0; i + 1 < NSTATUS; i++)
+        if (status_codes[i] == status) {
+            si = i;
+            break;
+        }
+    atomic_fetch_add_explicit(&m->by_status[si], 1, memory_order_relaxed);
+    for (size_t b = 0; b < NBUCKETS; b++)
+        if ((double)duration_us / 1e6 <= buckets_s[b]) {
+            atomic_fetch_add_explicit(&m->bucket[b], 1, memory_order_relaxed);
+            break;
+        }
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->sum_us, duration_us, memory_order_relaxed);
+}
+
+void metrics_add(enum metric_counter c, unsigned long long n)
+{
+    atomic_fetch_add_explicit(&counters[c], n, memory_order_relaxed);
+}
+
+void metrics_render(struct strbuf *out, const char *const *route_names, size_t nroutes)
+{
+    strbuf_puts(out, "# HELP matd_http_requests_total HTTP requests by route and status.\n"
+                     "# TYPE matd_http_requests_total counter\n");
+    for (size_t r = 0; r < nroutes_total; r++) {
+        const char *name = r < nroutes ? route_names[r] : "unmatched";
+        for (size_t s = 0; s < NSTATUS; s++) {
+            unsigned long long v =
+                atomic_load_explicit(&per_route[r].by_status[s], memory_order_relaxed);
+            if (!v)
+                continue;
+            if (status_codes[s])
+                strbuf_printf(out, "matd_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                              name, status_codes[s], v);
+            else
+                strbuf_printf(out, "matd_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                              name, v);
+        }
+    }
+    strbuf_puts(out, "# HELP matd_http_request_duration_seconds Request latency by route.\n"
+                     "# TYPE matd_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r < nroutes_total; r++) {
+        struct route_metrics *m = &per_route[r];
+        unsigned long long count = atomic_load_explicit(&m->count, memory_order_relaxed);
+        if (!count)
+            continue;
+        const char *name = r < nroutes ? route_names[r] : "unmatched";
+        unsigned long long cum = 0;
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            cum += atomic_load_explicit(&m->bucket[b], memory_order_relaxed);
+            strbuf_printf(out,
+                          "matd_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+                          "%llu\n",
+                          name, buckets_s[b], cum);
+        }
+        strbuf_printf(out,
+                      "matd_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+                      "matd_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+                      "matd_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                      name, count, name,
+                      (double)atomic_load_explicit(&m->sum_us, memory_order_relaxed) / 1e6, name,
+                      count);
+    }
+    for (int c = 0; c < METRIC_COUNT; c++)
+        strbuf_printf(out, "# TYPE %s counter\n%s %llu\n", counter_names[c], counter_names[c],
+                      atomic_load_explicit(&counters[c], memory_order_relaxed));
+    int up = 0, busy = 0, queued = 0, size = 0, conns = 0;
+    if (g_server)
+        for (int i = 0; i < g_server->nworkers; i++) {
+            struct worker *w = &g_server->workers[i];
+            if (!w->db)
+                continue;
+            /* Benign racy reads of ints owned by other threads: a gauge snapshot. */
+            up += db_pool_up(w->db);
+            busy += db_pool_busy(w->db);
+            queued += db_pool_queued(w->db);
+            size += g_server->cfg.pool_size;
+            conns += w->connections;
+        }
+    strbuf_printf(out,
+                  "# TYPE matd_db_pool_connections gauge\nmatd_db_pool_connections %d\n"
+                  "# TYPE matd_db_pool_up gauge\nmatd_db_pool_up %d\n"
+                  "# TYPE matd_db_pool_busy gauge\nmatd_db_pool_busy %d\n"
+                  "# TYPE matd_db_pool_queued gauge\nmatd_db_pool_queued %d\n"
+                  "# TYPE matd_open_connections gauge\nmatd_open_connections %d\n",
+                  size, up, busy, queued, conns);
+}

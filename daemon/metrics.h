@@ -1,0 +1,28 @@
+/* Process-wide counters for /metrics (Prometheus text format): requests by route and
+ * status, latency histogram per route, database pool state, rows ingested, rota runs. */
+#ifndef MATD_METRICS_H
+#define MATD_METRICS_H
+#include <stddef.h>
+
+#include "util.h"
+
+enum metric_counter {
+    METRIC_ROWS_INGESTED,
+    METRIC_PUSHES,
+    METRIC_ROTA_RUNS,
+    METRIC_SCHEDULER_RUNS,
+    METRIC_AUTH_CACHE_HITS,
+    METRIC_AUTH_CACHE_MISSES,
+    METRIC_DB_JOBS_REJECTED,
+    METRIC_PRIORITIES_COMPUTED,
+    METRIC_PRIORITIES_CACHE_HITS,
+    METRIC_COUNT
+};
+
+void metrics_init(size_t nroutes);
+void metrics_request(int route_index, int status, unsigned long long duration_us);
+void metrics_add(enum metric_counter c, unsigned long long n);
+/* Appends the exposition text; route names indexed like the route table. */
+void metrics_render(struct strbuf *out, const char *const *route_names, size_t nroutes);
+
+#endif

@@ -1,0 +1,100 @@
+/* Applies the embedded sql/NNN_*.sql files in order. */
+#include "migrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "log.h"
+#include "util.h"
+
+#define MIGRATE_LOCK_KEY "7263540001" /* pg_advisory_xact_lock key for migrations */
+
+int migrate_latest(void)
+{
+    return (int)migrations_count;
+}
+
+static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen)
+{
+    *applied = 0;
+    if (exec_ok(pg,
+                "SET client_min_messages = warning;"
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version int PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())",
+                err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < migrations_count; i++) {
+        const struct embedded_file *f = &migrations_files[i];
+        int version = atoi(f->name);
+        if (version != (int)i + 1) {
+            snprintf(err, errlen, "migration %s: expected number %03zu", f->name, i + 1);
+            return -1;
+        }
+        if (exec_ok(pg, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err, errlen) !=
+            0)
+            return -1;
+        char vbuf[16];
+        snprintf(vbuf, sizeof vbuf, "%d", version);
+        const char *params[2] = {vbuf, f->name};
+        PGresult *r = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
+                                   NULL, params, NULL, NULL, 0);
+        int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        PQclear(r);
+        if (done) {
+            exec_ok(pg, "COMMIT", err, errlen);
+            continue;
+        }
+        if (exec_ok(pg, f->data, err, errlen) != 0) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", err);
+            snprintf(err, errlen, "migration %s failed: %s", f->name, msg);
+            PQclear(PQexec(pg, "ROLLBACK"));
+            return -1;
+        }
+        r = PQexecParams(pg, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                         NULL, params, NULL, NULL, 0);
+        int ins_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ins_ok)
+            snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ins_ok || exec_ok(pg, "COMMIT", err, errlen) != 0) {
+            PQclear(PQexec(pg, "ROLLBACK"));
+            return -1;
+        }
+        log_info("msg=\"migration applied\" version=%d name=%s", version, f->name);
+        (*applied)++;
+    }
+    return 0;
+}
+
+int migrate_ensure_trust(PGconn *pg, const char *name, long long *trust_id, char *err,
+                         size_t errlen)
+{
+    const char *params[1] = {name};
+    PGresult *r = PQexecParams(pg,
+                               "INSERT INTO trusts (name) VALUES ($1) ON CONFLICT (name) DO "
+                               "UPDATE SET name = EXCLUDED.name RETURNING id",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    *trust_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,627 @@
+/* Request lifecycle and reply helpers. Every path through here ends in finish(), which
+ * sends exactly one reply, records metrics, logs one line, audits, and frees the req. */
+#include "request.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "authn.h"
+#include "cursor.h"
+#include "http_server.h"
+#include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "schema.h"
+#include "util.h"
+
+#include <openssl/rand.h>
+#include <stdatomic.h>
+
+static int stmt_audit;
+static const struct schema_registry *registry;
+
+void request_init(const struct schema_registry *reg)
+{
+    registry = reg;
+    stmt_audit = db_stmt_register(
+        "audit_insert", "INSERT INTO audit_log (trust_id, principal_id, principal_role, method, "
+                        "path, status, client_addr, request_id) VALUES ($1, $2, $3, $4, $5, $6, "
+                        "$7, $8)");
+}
+
+/* ---- small accessors ---- */
+
+const char *req_param(const struct req *r, const char *name)
+{
+    return route_param(&r->match, name);
+}
+
+const char *req_query(struct req *r, const char *name)
+{
+    if (!r->query)
+        return NULL;
+    if (!r->query_kv) {
+        r->query_kv = xcalloc(1, sizeof(struct evkeyvalq));
+        TAILQ_INIT(r->query_kv);
+        if (evhttp_parse_query_str(r->query, r->query_kv) != 0) {
+            evhttp_clear_headers(r->query_kv);
+            TAILQ_INIT(r->query_kv);
+        }
+    }
+    return evhttp_find_header(r->query_kv, name);
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+long long req_trust(const struct req *r)
+{
+    return r->w->server->trust_id;
+}
+
+bool req_wants_csv(const struct req *r)
+{
+    const char *accept = req_header(r, "Accept");
+    return accept && strstr(accept, "text/csv") != NULL;
+}
+
+/* ---- finishing ---- */
+
+static const char *status_text(int status)
+{
+    return http_reason(status);
+}
+
+static bool is_write(int method)
+{
+    return method == M_POST || method == M_PUT || method == M_PATCH || method == M_DELETE;
+}
+
+static void audit(struct req *r)
+{
+    if (!is_write(r->method) && r->status != 401 && r->status != 403 && r->status != 429)
+        return;
+    if (!atomic_load(&r->w->server->schema_ready))
+        return;
+    char trust[24], pid[24], status[8];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    snprintf(pid, sizeof pid, "%lld", r->principal.token_id);
+    snprintf(status, sizeof status, "%d", r->status);
+    char path[512];
+    snprintf(path, sizeof path, "%s", r->path); /* no query: it may carry nothing secret, but
+                                                   keep the log to the resource */
+    const char *params[8] = {trust,
+                             r->authenticated ? pid : NULL,
+                             r->authenticated ? role_name(r->principal.role) : NULL,
+                             http_method_name(r->method),
+                             path,
+                             status,
+                             r->client_addr,
+                             r->id};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_audit, 8, params);
+    req_submit_detached(r->w, job);
+}
+
+static void req_free(struct req *r)
+{
+    if (r->deadline)
+        event_free(r->deadline);
+    if (r->gone_ev)
+        event_free(r->gone_ev);
+    if (r->query_kv) {
+        evhttp_clear_headers(r->query_kv);
+        free(r->query_kv);
+    }
+    if (r->job)
+        db_job_cancel(r->job);
+    if (r->hstate && r->hstate_free)
+        r->hstate_free(r->hstate);
+    if (r->json)
+        json_decref(r->json);
+    route_match_free(&r->match);
+    principal_free(&r->principal);
+    free(r->body);
+    free(r->path);
+    free(r->query);
+    free(r);
+}
+
+static void finish(struct req *r, int status, const char *content_type, struct evbuffer *body,
+                   const char *extra_name, const char *extra_value)
+{
+    if (r->state == REQ_DONE)
+        return;
+    r->state = REQ_DONE;
+    r->status = status;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    if (evcon)
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (extra_name)
+        evhttp_add_header(h, extra_name, extra_value);
+    if (status == 401)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"matd\"");
+    if (r->w->draining)
+        evhttp_add_header(h, "Connection", "close");
+    evhttp_send_reply(r->ev, status, status_text(status), body);
+    unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
+    metrics_request(r->route_index, status, dur);
+    log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
+             "principal=%lld",
+             r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
+             (double)dur / 1000.0, r->authenticated ? r->principal.token_id : 0);
+    audit(r);
+    r->w->inflight--;
+    req_free(r);
+}
+
+static void etag_of(const char *data, size_t len, char out[36])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    char hex[33];
+    hex_encode(md, 16, hex);
+    snprintf(out, 36, "\"%s\"", hex);
+}
+
+static bool etag_matches(const char *header, const char *etag)
+{
+    if (!header)
+        return false;
+    if (strcmp(header, "*") == 0)
+        return true;
+    /* A list of entity tags, possibly weak ("W/"): weak comparison per RFC 9110 §13.1.2. */
+    size_t n = strlen(etag);
+    for (const char *p = header; (p = strstr(p, etag + 1)) != NULL; p++)
+        if (p > header && p[-1] == '"' && strncmp(p, etag + 1, n - 1) == 0)
+            return true;
+    return false;
+}
+
+void req_reply_bytes(struct req *r, int status, const char *content_type, const char *data,
+                     size_t len)
+{
+    char etag[36];
+    bool cacheable = status == 200 && (r->method == M_GET || r->method == M_HEAD);
+    if (cacheable) {
+        etag_of(data, len, etag);
+        struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+        evhttp_add_header(h, "Cache-Control", "private, no-cache");
+        if (etag_matches(req_header(r, "If-None-Match"), etag)) {
+            finish(r, 304, NULL, NULL, "ETag", etag);
+            return;
+        }
+    }
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, data, len);
+    finish(r, status, content_type, buf, cacheable ? "ETag" : NULL, cacheable ? etag : NULL);
+    evbuffer_free(buf);
+}
+
+void req_reply_json(struct req *r, int status, json_t *json)
+{
+    size_t len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *data = xmalloc(len + 1);
+    json_dumpb(json, data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(json);
+    if (status == 204)
+        finish(r, 204, NULL, NULL, NULL, NULL);
+    else
+        req_reply_bytes(r, status, "application/json; charset=utf-8", data, len);
+    free(data);
+}
+
+static void reply_problem_with(struct req *r, int status, const char *detail,
+                               const struct mat_errors *errs, const char *hname, const char *hvalue)
+{
+    char *doc = problem_json(status, detail, errs, r->path, r->id);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, doc, strlen(doc));
+    free(doc);
+    finish(r, status, "application/problem+json", buf, hname, hvalue);
+    evbuffer_free(buf);
+}
+
+void req_reply_problem(struct req *r, int status, const char *detail, const struct mat_errors *errs)
+{
+    reply_problem_with(r, status, detail, errs, NULL, NULL);
+}
+
+void req_reply_field_error(struct req *r, int status, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    mat_errors_add(&errs, path, "%s", msg);
+    req_reply_problem(r, status, msg, &errs);
+    mat_errors_free(&errs);
+}
+
+bool req_reply_db_failure(struct req *r, struct db_job *job)
+{
+    switch (db_job_status(job)) {
+    case DB_OK:
+        return false;
+    case DB_UNAVAILABLE:
+    case DB_CANCELLED:
+        reply_problem_with(r, 503, "the database is unavailable; retry shortly", NULL,
+                           "Retry-After", "2");
+        return true;
+    case DB_ERROR:
+        break;
+    }
+    const char *st = db_job_sqlstate(job);
+    log_error("msg=\"database error\" request_id=%s sqlstate=%s error=\"%s\"", r->id, st,
+              db_job_error(job));
+    if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strncmp(st, "57P", 3) == 0 ||
+        strncmp(st, "08", 2) == 0)
+        reply_problem_with(r, 503, "the database asked us to retry", NULL, "Retry-After", "1");
+    else
+        req_reply_problem(r, 500, "internal error; see the server log for the request id", NULL);
+    return true;
+}
+
+/* ---- database submission ---- */
+
+static void on_job_done(struct db_job *job, void *arg)
+{
+    struct req *r = arg;
+    r->job = NULL;
+    req_db_fn cb = r->db_cb;
+    r->db_cb = NULL;
+    cb(r, job);
+}
+
+int req_submit(struct req *r, struct db_job *job, req_db_fn done)
+{
+    if (!atomic_load(&r->w->server->schema_ready)) {
+        db_job_cancel(job);
+        reply_problem_with(r, 503, "the database schema is not ready yet; retry shortly", NULL,
+                           "Retry-After", "2");
+        return -1;
+    }
+    r->db_cb = done;
+    r->job = job;
+    /* Pass r through the pool: it never outlives r because req_free cancels it. */
+    db_job_set_callback(job, on_job_done, r);
+    if (db_pool_submit(r->w->db, job) != 0) {
+        r->job = NULL;
+        metrics_add(METRIC_DB_JOBS_REJECTED, 1);
+        reply_problem_with(r, 503, "the database is unavailable or busy; retry shortly", NULL,
+                           "Retry-After", "2");
+        return -1;
+    }
+    return 0;
+}
+
+void req_submit_detached(struct worker *w, struct db_job *job)
+{
+    if (db_pool_submit(w->db, job) != 0) {
+        metrics_add(METRIC_DB_JOBS_REJECTED, 1);
+        log_warn("msg=\"detached database job dropped\" reason=\"pool down or full\"");
+    }
+}
+
+/* ---- the pipeline ---- */
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct req *r = arg;
+    if (r->job) {
+        db_job_cancel(r->job);
+        r->job = NULL;
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail, "the request took longer than %d ms",
+             server_limits(r->w->server)->request_timeout_ms);
+    reply_problem_with(r, 503, detail, NULL, "Retry-After", "5");
+}
+
+static void on_gone(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct req *r = arg;
+    /* The client is gone: evhttp frees the detached request when we "reply". */
+    finish(r, 499, NULL, NULL, NULL, NULL);
+}
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct req *r = arg;
+    if (r->job) {
+        db_job_cancel(r->job);
+        r->job = NULL;
+    }
+    /* Finish outside evhttp's own teardown. */
+    if (!r->gone_ev) {
+        r->gone_ev = evtimer_new(r->w->base, on_gone, r);
+        struct timeval zero = {0, 0};
+        evtimer_add(r->gone_ev, &zero);
+    }
+}
+
+static bool content_type_is(const char *ct, const char *want)
+{
+    if (!ct)
+        return false;
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
+        return false;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    if (*ct == '\0')
+        return true;
+    if (*ct != ';')
+        return false;
+    ct++;
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, "charset=utf-8", 13) == 0 ||
+           strncasecmp(ct, "charset=\"utf-8\"", 15) == 0 ||
+           strncasecmp(ct, "header=present", 14) == 0;
+}
+
+static bool authorised(struct req *r)
+{
+    const struct principal *p = &r->principal;
+    const char *urn = req_param(r, "urn");
+    switch (r->def->access) {
+    case ACCESS_PUBLIC:
+    case ACCESS_ANY:
+        return true;
+    case ACCESS_ADMIN:
+        return p->role == ROLE_ADMIN;
+    case ACCESS_CEO:
+        return auth_trust_wide(p);
+    case ACCESS_TRUST:
+        return auth_can_read_trust_aggregates(p);
+    case ACCESS_SCHOOL_READ:
+        return urn && auth_can_read_school(p, urn);
+    case ACCESS_SCHOOL_WRITE:
+        return urn && auth_can_write_school(p, urn);
+    }
+    return false;
+}
+
+static void after_auth(struct req *r)
+{
+    const struct limits *lim = server_limits(r->w->server);
+    int retry = 1;
+    if (!ratelimit_allow(r->principal.token_id, lim->rate_limit_per_minute, lim->rate_limit_burst,
+                         &retry)) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry < 1 ? 1 : retry);
+        reply_problem_with(r, 429, "rate limit exceeded for this token", NULL, "Retry-After", ra);
+        return;
+    }
+    if (!authorised(r)) {
+        const char *urn = req_param(r, "urn");
+        char detail[160];
+        if (urn)
+            snprintf(detail, sizeof detail, "a %s token may not %s school %s",
+                     role_name(r->principal.role),
+                     r->method == M_GET || r->method == M_HEAD ? "read" : "write", urn);
+        else
+            snprintf(detail, sizeof detail, "a %s token may not use this route",
+                     role_name(r->principal.role));
+        req_reply_problem(r, 403, detail, NULL);
+        return;
+    }
+    if (r->def->body == BODY_JSON) {
+        struct mat_errors errs;
+        mat_errors_init(&errs);
+        json_t *doc = NULL;
+        if (schema_parse_body(r->body, r->body_len, &doc, &errs) != 0) {
+            req_reply_problem(r, 400, "the body is not a valid JSON object", &errs);
+            mat_errors_free(&errs);
+            return;
+        }
+        if (r->def->schema && schema_validate(registry, r->def->schema, doc, &errs) != 0) {
+            json_decref(doc);
+            req_reply_problem(r, 422, "the body does not match the schema", &errs);
+            mat_errors_free(&errs);
+            return;
+        }
+        mat_errors_free(&errs);
+        r->json = doc;
+    }
+    r->state = REQ_HANDLING;
+    r->def->handler(r);
+}
+
+static int method_of(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return M_GET;
+    case EVHTTP_REQ_HEAD:
+        return M_HEAD;
+    case EVHTTP_REQ_POST:
+        return M_POST;
+    case EVHTTP_REQ_PUT:
+        return M_PUT;
+    case EVHTTP_REQ_PATCH:
+        return M_PATCH;
+    case EVHTTP_REQ_DELETE:
+        return M_DELETE;
+    case EVHTTP_REQ_OPTIONS:
+        return M_OPTIONS;
+    default:
+        return 0;
+    }
+}
+
+static void make_request_id(char out[17])
+{
+    static _Thread_local uint64_t state;
+    if (!state) {
+        unsigned char seed[8];
+        if (RAND_bytes(seed, sizeof seed) != 1)
+            fatal("RAND_bytes failed");
+        memcpy(&state, seed, sizeof state);
+        state |= 1;
+    }
+    /* splitmix64: unique per thread sequence from a random seed. */
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    unsigned char b[8];
+    memcpy(b, &z, 8);
+    hex_encode(b, 8, out);
+}
+
+void request_dispatch(struct evhttp_request *ev, void *arg)
+{
+    struct worker *w = arg;
+    struct req *r = xcalloc(1, sizeof *r);
+    r->w = w;
+    r->ev = ev;
+    r->route_index = -1;
+    r->start_us = (unsigned long long)now_ms() * 1000ull;
+    make_request_id(r->id);
+    w->inflight++;
+    r->method = method_of(evhttp_request_get_command(ev));
+
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    if (evcon) {
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        evhttp_connection_get_peer(evcon, &addr, &port);
+        snprintf(r->client_addr, sizeof r->client_addr, "%s", addr ? addr : "");
+        evhttp_connection_set_closecb(evcon, on_conn_close, r);
+    }
+    const struct limits *lim = server_limits(w->server);
+    r->deadline = evtimer_new(w->base, on_deadline, r);
+    struct timeval tv = {lim->request_timeout_ms / 1000, (lim->request_timeout_ms % 1000) * 1000};
+    evtimer_add(r->deadline, &tv);
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    r->path = xstrdup(path && *path ? path : "/");
+    r->query = query ? xstrdup(query) : NULL;
+
+    if (!r->method) {
+        req_reply_problem(r, 405, "method not supported", NULL);
+        return;
+    }
+    switch (router_match(routes, nroutes, r->method, r->path, &r->match)) {
+    case ROUTE_NOT_FOUND:
+        req_reply_problem(r, 404, "no such resource", NULL);
+        return;
+    case ROUTE_METHOD_NOT_ALLOWED: {
+        char detail[160];
+        snprintf(detail, sizeof detail, "%s is not allowed here; allowed: %s",
+                 http_method_name(r->method), r->match.allow);
+        char allow[96];
+        snprintf(allow, sizeof allow, "%s", r->match.allow);
+        reply_problem_with(r, 405, detail, NULL, "Allow", allow);
+        return;
+    }
+    case ROUTE_FOUND:
+        break;
+    }
+    r->def = r->match.route->data;
+    r->route_index = (int)(r->match.route - routes);
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+    size_t len = evbuffer_get_length(in);
+    if (r->def->body != BODY_NONE) {
+        size_t max =
+            (size_t)(r->def->body == BODY_PUSH ? lim->max_push_bytes : lim->max_body_bytes);
+        if (len > max) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "the body is larger than %zu bytes", max);
+            req_reply_problem(r, 413, detail, NULL);
+            return;
+        }
+        const char *ct = req_header(r, "Content-Type");
+        bool json = content_type_is(ct, "application/json");
+        bool csv = r->def->body == BODY_PUSH && content_type_is(ct, "text/csv");
+        if (!json && !csv) {
+            req_reply_problem(r, 415,
+                              r->def->body == BODY_PUSH
+                                  ? "send application/json or text/csv (UTF-8)"
+                                  : "send application/json (UTF-8)",
+                              NULL);
+            return;
+        }
+        r->body_csv = csv;
+        r->body = xmalloc(len + 1);
+        evbuffer_remove(in, r->body, len);
+        r->body[len] = '\0';
+        r->body_len = len;
+    }
+    if (r->def->access == ACCESS_PUBLIC) {
+        r->state = REQ_HANDLING;
+        r->def->handler(r);
+        return;
+    }
+    r->state = REQ_AUTHENTICATING;
+    authn_authenticate(r, after_auth);
+}
+
+/* ---- paging ---- */
+
+int req_paging(struct req *r, long *limit, char *after, size_t afterlen)
+{
+    *limit = 100;
+    after[0] = '\0';
+    const char *l = req_query(r, "limit");
+    if (l && !parse_long(l, 1, 1000, limit)) {
+        req_reply_field_error(r, 422, "limit", "limit must be an integer from 1 to 1000");
+        return -1;
+    }
+    const char *c = req_query(r, "cursor");
+    if (c && cursor_decode(c, after, afterlen) != 0) {
+        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
+        return -1;
+    }
+    return 0;
+}
+
+void req_reply_page(struct req *r, const char *items_json, long count, long limit,
+                    const char *last_key)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_puts(&sb, "{\"items\":");
+    strbuf_puts(&sb, items_json && *items_json ? items_json : "[]");
+    strbuf_puts(&sb, ",\"next_cursor\":");
+    if (count >= limit && last_key) {
+        char *cur = cursor_encode(last_key);
+        strbuf_printf(&sb, "\"%s\"}", cur);
+        free(cur);
+    } else {
+        strbuf_puts(&sb, "null}");
+    }
+    req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
+    strbuf_free(&sb);
+}

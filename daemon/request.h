@@ -1,0 +1,130 @@
+/* One HTTP request from arrival to reply: route → authenticate → authorise → parse and
+ * validate the body → handler (usually one asynchronous database job) → reply. Also the
+ * reply helpers every handler uses (JSON with ETag/304, problem+json, CSV). */
+#ifndef MATD_REQUEST_H
+#define MATD_REQUEST_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "db_pool.h"
+#include "errors.h"
+#include "router.h"
+
+struct evhttp_request;
+struct evkeyvalq;
+struct event;
+struct worker;
+struct req;
+
+enum req_state {
+    REQ_ROUTING,
+    REQ_AUTHENTICATING, /* waiting for the token lookup */
+    REQ_HANDLING,       /* handler running or waiting for its database job */
+    REQ_DONE,           /* replied; the struct is freed */
+};
+
+/* Who may call a route (checked before the handler; school scope checked on {urn}). */
+enum access {
+    ACCESS_PUBLIC,      /* no token */
+    ACCESS_ANY,         /* any valid token */
+    ACCESS_ADMIN,       /* admin only */
+    ACCESS_TRUST,       /* admin, ceo, executive_head (handler narrows exec heads) */
+    ACCESS_CEO,         /* admin, ceo */
+    ACCESS_SCHOOL_READ, /* {urn} in scope */
+    ACCESS_SCHOOL_WRITE /* own school ({urn}) or admin */
+};
+
+enum body_kind {
+    BODY_NONE,
+    BODY_JSON, /* application/json, max_body_bytes, validated against schema */
+    BODY_PUSH, /* application/json or text/csv, max_push_bytes; handler parses */
+};
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route_def {
+    handler_fn handler;
+    enum access access;
+    enum body_kind body;
+    const char *schema; /* e.g. "school_create.json" for BODY_JSON */
+    const char *name;   /* metrics label */
+};
+
+struct req {
+    enum req_state state;
+    struct worker *w;
+    struct evhttp_request *ev;
+    char id[17];
+    int method;
+    char *path;                 /* owned, without the query */
+    char *query;                /* owned raw query string or NULL */
+    struct evkeyvalq *query_kv; /* parsed lazily */
+    struct event *gone_ev;      /* client went away: finish on the next loop turn */
+    struct route_match match;
+    const struct route_def *def;
+    int route_index;
+    struct principal principal;
+    bool authenticated;
+    char client_addr[64];
+    unsigned long long start_us;
+    struct event *deadline;
+    struct db_job *job; /* in flight, owned by the pool */
+    char *body;         /* owned, NUL-terminated copy */
+    size_t body_len;
+    bool body_csv;                                    /* BODY_PUSH sent as text/csv */
+    json_t *json;                                     /* parsed and validated BODY_JSON */
+    int status;                                       /* replied status, for logs and audit */
+    void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
+    void *hstate;                                     /* handler's own state */
+    void (*hstate_free)(void *);
+};
+
+/* Route-table helpers. */
+const char *req_param(const struct req *r, const char *name);
+/* Query parameter (decoded, owned by r for its lifetime) or NULL. */
+const char *req_query(struct req *r, const char *name);
+const char *req_header(const struct req *r, const char *name);
+long long req_trust(const struct req *r);
+
+/* Replies (each ends the request). json is stolen. GET replies carry an ETag and answer
+ * 304 to a matching If-None-Match. */
+void req_reply_json(struct req *r, int status, json_t *json);
+void req_reply_bytes(struct req *r, int status, const char *content_type, const char *data,
+                     size_t len);
+void req_reply_problem(struct req *r, int status, const char *detail,
+                       const struct mat_errors *errs);
+/* One-field problem: 4xx with errors [{path, message}]. */
+void req_reply_field_error(struct req *r, int status, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Answers 500/503/409/422 for a failed job as its status says; returns true if it did. */
+bool req_reply_db_failure(struct req *r, struct db_job *job);
+
+/* Submits a job on the worker's pool, with r as the callback argument. On a full queue
+ * or a database that is down it answers 503 itself and returns -1. */
+typedef void (*req_db_fn)(struct req *r, struct db_job *job);
+int req_submit(struct req *r, struct db_job *job, req_db_fn done);
+/* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
+void req_submit_detached(struct worker *w, struct db_job *job);
+
+/* Reads ?limit= (1..1000, default 100) and ?cursor= into after (the last key served,
+ * "" for the first page). On a bad value answers 422 naming it and returns -1. */
+int req_paging(struct req *r, long *limit, char *after, size_t afterlen);
+/* Replies {"items": items_json, "next_cursor": cursor-of-last_key or null}. */
+void req_reply_page(struct req *r, const char *items_json, long count, long limit,
+                    const char *last_key);
+
+/* True when the client asked for CSV (Accept: text/csv). */
+bool req_wants_csv(const struct req *r);
+
+struct schema_registry;
+/* Registers statements and keeps the schema registry; once, before workers start. */
+void request_init(const struct schema_registry *registry);
+/* Entry point from evhttp (generic callback). */
+void request_dispatch(struct evhttp_request *ev, void *worker);
+/* The route table (routes.c). */
+extern const struct route routes[];
+extern const size_t nroutes;
+
+#endif

@@ -1,0 +1,46 @@
+/* Allocation that cannot fail, string helpers and a growable byte buffer.
+ * x* functions abort on out-of-memory (as zmalloc/kore_calloc do): callers never
+ * check for NULL. */
+#ifndef MATD_UTIL_H
+#define MATD_UTIL_H
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns owned, formatted string. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer; data is always NUL-terminated. */
+struct strbuf {
+    char *data;
+    size_t len, cap;
+};
+void strbuf_init(struct strbuf *sb);
+void strbuf_free(struct strbuf *sb);
+void strbuf_append(struct strbuf *sb, const void *p, size_t n);
+void strbuf_puts(struct strbuf *sb, const char *s);
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the owned buffer and resets sb. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
+/* Constant-time comparison of two equal-length buffers. */
+bool ct_equal(const void *a, const void *b, size_t n);
+/* Monotonic clock in milliseconds. */
+uint64_t now_ms(void);
+/* Strict parsing: whole string must be a number in [min, max]. */
+bool parse_long(const char *s, long min, long max, long *out);
+/* Calendar date "YYYY-MM-DD" with real month lengths. */
+bool parse_date(const char *s, int *y, int *m, int *d);
+
+#endif

@@ -1,0 +1,77 @@
+"""Packaging artefacts are well-formed: docker-compose.yml, the Dockerfile, the systemd
+unit and the example config (which matd must accept as it is)."""
+import harness
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+SRC = harness.SRC
+
+
+class Packaging(unittest.TestCase):
+    def test_compose_config(self):
+        tool = shutil.which("docker-compose")
+        if not tool:
+            self.skipTest("docker-compose not installed")
+        out = subprocess.run([tool, "-f", os.path.join(SRC, "docker-compose.yml"), "config"],
+                             capture_output=True, text=True, cwd=SRC)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("matd", out.stdout)
+        self.assertIn("postgres:15", out.stdout)
+
+    def test_dockerfile_instructions(self):
+        known = {"FROM", "RUN", "COPY", "WORKDIR", "ENV", "ARG", "USER", "EXPOSE", "ENTRYPOINT",
+                 "CMD", "HEALTHCHECK", "LABEL", "VOLUME", "ADD", "STOPSIGNAL", "SHELL"}
+        text = open(os.path.join(SRC, "Dockerfile")).read()
+        logical = re.sub(r"\\\n", " ", text)
+        stages = 0
+        for line in logical.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            word = line.split()[0]
+            self.assertIn(word, known, line)
+            stages += word == "FROM"
+            if word == "COPY" and "--from=" not in line:
+                for src in line.split()[1:-1]:
+                    self.assertTrue(os.path.exists(os.path.join(SRC, src)), src)
+        self.assertEqual(stages, 2)
+
+    def test_systemd_unit_verifies(self):
+        tool = shutil.which("systemd-analyze")
+        if not tool:
+            self.skipTest("systemd-analyze not installed")
+        text = open(os.path.join(SRC, "systemd/matd.service")).read()
+        for key in ("Type=notify", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                    "RestrictAddressFamilies=", "StateDirectory=", "WatchdogSec="):
+            self.assertIn(key, text)
+        # Verify a copy whose binaries exist on this machine.
+        text = text.replace("/usr/bin/matd ", "/bin/true ").replace("/usr/bin/matctl", "/bin/true")
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "matd.service")
+        open(path, "w").write(text)
+        out = subprocess.run([tool, "verify", path], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_version(self):
+        out = subprocess.run([harness.MATD, "--version"], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0)
+        self.assertRegex(out.stdout, r"^matd \d+\.\d+\.\d+")
+
+    def test_bad_config_is_refused_with_the_key_named(self):
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "bad.conf")
+        open(path, "w").write("[server]\nworkers = lots\n")
+        out = subprocess.run([harness.MATD, "-c", path], capture_output=True, text=True)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("workers", out.stderr)
+        open(path, "w").write("[server]\nlisten_on = 1\n")
+        out = subprocess.run([harness.MATD, "-c", path], capture_output=True, text=True)
+        self.assertIn("unknown key [server] listen_on", out.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,92 @@
+/* Config: defaults, INI parsing, environment overrides, validation messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "config.h"
+
+static void test_defaults_are_valid(void **state)
+{
+    (void)state;
+    struct config c;
+    config_defaults(&c);
+    char err[256];
+    assert_int_equal(config_load_string(&c, NULL, NULL, err, sizeof err), 0);
+    assert_string_equal(c.listen_host, "127.0.0.1");
+    assert_int_equal(c.listen_port, 8443);
+    assert_int_equal(c.pool_size, 8);
+    assert_int_equal(c.rota_lead_days, 21);
+    config_free(&c);
+}
+
+static void test_ini_and_env_override(void **state)
+{
+    (void)state;
+    struct config c;
+    config_defaults(&c);
+    char err[256];
+    const char *ini = "[server]\nlisten = [::1]:9443\nworkers = 3\n"
+                      "[database]\ndsn = dbname=x\npool_size = 2\n[log]\nlevel = debug\n";
+    char *env[] = {"MATD_DATABASE_POOL_SIZE=5", "MATD_TRUST_NAME=Oak Trust", "PATH=/bin", NULL};
+    assert_int_equal(config_load_string(&c, ini, env, err, sizeof err), 0);
+    assert_string_equal(c.listen_host, "::1");
+    assert_int_equal(c.listen_port, 9443);
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(c.pool_size, 5); /* environment wins */
+    assert_string_equal(c.trust_name, "Oak Trust");
+    assert_string_equal(c.dsn, "dbname=x");
+    config_free(&c);
+}
+
+static void expect_error(const char *ini, char *const *env, const char *needle)
+{
+    struct config c;
+    config_defaults(&c);
+    char err[256] = "";
+    assert_int_equal(config_load_string(&c, ini, env, err, sizeof err), -1);
+    if (!strstr(err, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+    config_free(&c);
+}
+
+static void test_errors_name_the_key(void **state)
+{
+    (void)state;
+    expect_error("[server]\nworkers = many\n", NULL, "workers");
+    expect_error("[server]\nworkers = 999\n", NULL, "from 0 to 256");
+    expect_error("[server]\nnope = 1\n", NULL, "unknown key [server] nope");
+    expect_error("[server]\nlisten = localhost\n", NULL, "host:port");
+    expect_error("[log]\nlevel = loud\n", NULL, "level");
+    expect_error("[metrics]\npublic = maybe\n", NULL, "true or false");
+    expect_error("[rota]\nscheduler_now = 2025-02-30\n", NULL, "scheduler_now");
+    char *env[] = {"MATD_SERVER_WORKERS=-1", NULL};
+    expect_error(NULL, env, "MATD_SERVER_WORKERS");
+}
+
+static void test_example_config_loads(void **state)
+{
+    (void)state;
+    struct config c;
+    config_defaults(&c);
+    char err[256];
+    int rc = config_load_file(&c, MAT_SOURCE_DIR "/config/matd.conf", NULL, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.workers, 0);
+    assert_string_equal(c.tls_client_ca, "");
+    config_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_are_valid),
+        cmocka_unit_test(test_ini_and_env_override),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_example_config_loads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
