@@ -668,6 +668,10 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job)
 
 void db_job_cancel(struct db_job *job)
 {
+    if (job->state == JOB_NEW) {
+        job_free(job);
+        return;
+    }
     if (job->state == JOB_QUEUED) {
         TAILQ_REMOVE(&job->pool->queue, job, link);
         job->pool->queued--;

@@ -23,6 +23,7 @@ struct limits {
     int request_timeout_ms;
     int rate_limit_per_minute, rate_limit_burst;
     bool metrics_public;
+    struct limits *retired; /* earlier versions, freed at exit (workers may hold them) */
 };
 
 struct worker {

@@ -103,8 +103,10 @@ static void reload(struct main_ctx *m)
         return;
     }
     http_server_swap_tls(s, ctx);
-    /* Old limits are not freed: a worker may still be reading them (reloads are rare). */
-    atomic_store(&s->limits, limits_from_config(&cfg));
+    /* Old limits stay allocated until exit: a worker may still be reading them. */
+    struct limits *fresh = limits_from_config(&cfg);
+    fresh->retired = atomic_load(&s->limits);
+    atomic_store(&s->limits, fresh);
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
@@ -246,6 +248,10 @@ int main(int argc, char **argv)
         event_free(wd);
 #endif
     event_base_free(m.base);
+    for (struct limits *l = atomic_load(&s->limits), *next; l; l = next) {
+        next = l->retired;
+        free(l);
+    }
     log_info("msg=\"stopped\"");
     return 0;
 }

@@ -223,7 +223,7 @@ level = info
             args += ["--expires-days", str(expires_days)]
         return self.matctl(*args).stdout.strip()
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
