@@ -16,9 +16,6 @@ static int stmt_list, stmt_get, stmt_create, stmt_patch;
     "(b->>'lon')::float8, (b->>'pupils_on_roll')::int, (b->>'joined_on')::date, "                  \
     "(b->>'left_on')::date, coalesce((b->>'category')::bool, false), b->>'executive_head'"
 
-/* PATCH: a key present in the body replaces the column (null clears it). */
-#define PATCH(col, expr) col " = CASE WHEN b ? '" col "' THEN " expr " ELSE s." col " END"
-
 void h_schools_init(void)
 {
     stmt_list = db_stmt_register(
@@ -35,22 +32,27 @@ void h_schools_init(void)
         "SELECT $1, b->>'urn', " SCHOOL_FIELDS_FROM_JSON(
             b) " FROM (SELECT $2::jsonb AS b) x "
                "ON CONFLICT (trust_id, urn) DO NOTHING RETURNING school_json(s)::text");
+    /* PATCH: a key present in the body replaces the column; null clears it. */
     stmt_patch = db_stmt_register(
         "schools_patch",
-        "UPDATE schools s SET " PATCH("name", "b->>'name'") ", " PATCH("laestab", "b->>'laestab'") ", " PATCH("phase", "b->>'phase'") ", " PATCH("postcode", "b->>'postcode'") ", " PATCH("lat", "(b->>'lat')::float8") ", " PATCH(
-            "lon", "(b->>'lon')::float8") ", " PATCH("pupils_on_roll", "(b->>'pupils_on_roll')::"
-                                                                       "int") ", " PATCH("joined_"
-                                                                                         "on",
-                                                                                         "(b->>'"
-                                                                                         "joined_"
-                                                                                         "on')::"
-                                                                                         "date") ","
-                                                                                                 " " PATCH("left_on",
-                                                                                                           "(b->>'left_on')::date") ", " PATCH("category",
-                                                                                                                                               "coalesce((b->>'category')::bool, false)") ", " PATCH("executive_head",
-                                                                                                                                                                                                     "b->>'executive_head'") ", updated_at = now() "
-                                                                                                                                                                                                                             "FROM (SELECT $3::jsonb AS b) x WHERE s.trust_id = $1 AND s.urn = $2 "
-                                                                                                                                                                                                                             "RETURNING school_json(s)::text");
+        "UPDATE schools s SET "
+        " name = CASE WHEN b ? 'name' THEN b->>'name' ELSE s.name END, "
+        " laestab = CASE WHEN b ? 'laestab' THEN b->>'laestab' ELSE s.laestab END, "
+        " phase = CASE WHEN b ? 'phase' THEN b->>'phase' ELSE s.phase END, "
+        " postcode = CASE WHEN b ? 'postcode' THEN b->>'postcode' ELSE s.postcode END, "
+        " lat = CASE WHEN b ? 'lat' THEN (b->>'lat')::float8 ELSE s.lat END, "
+        " lon = CASE WHEN b ? 'lon' THEN (b->>'lon')::float8 ELSE s.lon END, "
+        " pupils_on_roll = CASE WHEN b ? 'pupils_on_roll' THEN (b->>'pupils_on_roll')::int "
+        "  ELSE s.pupils_on_roll END, "
+        " joined_on = CASE WHEN b ? 'joined_on' THEN (b->>'joined_on')::date ELSE s.joined_on END, "
+        " left_on = CASE WHEN b ? 'left_on' THEN (b->>'left_on')::date ELSE s.left_on END, "
+        " category = CASE WHEN b ? 'category' THEN coalesce((b->>'category')::bool, false) "
+        "  ELSE s.category END, "
+        " executive_head = CASE WHEN b ? 'executive_head' THEN b->>'executive_head' "
+        "  ELSE s.executive_head END, "
+        " updated_at = now() "
+        "FROM (SELECT $3::jsonb AS b) x WHERE s.trust_id = $1 AND s.urn = $2 "
+        "RETURNING school_json(s)::text");
 }
 
 static void reply_text_json(struct req *r, int status, const char *text)
