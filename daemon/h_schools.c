@@ -70,20 +70,6 @@ static void on_list(struct req *r, struct db_job *job)
     req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
 }
 
-/* "{100001,100002}" for a scoped principal, NULL (all schools) for trust-wide ones. */
-static char *scope_array(const struct principal *p)
-{
-    if (auth_trust_wide(p))
-        return NULL;
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_puts(&sb, "{");
-    for (int i = 0; i < p->nurns; i++)
-        strbuf_printf(&sb, "%s%s", i ? "," : "", p->urns[i]);
-    strbuf_puts(&sb, "}");
-    return strbuf_detach(&sb, NULL);
-}
-
 void h_schools_list(struct req *r)
 {
     long limit;
@@ -93,7 +79,7 @@ void h_schools_list(struct req *r)
     char trust[24], lim[24];
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
     snprintf(lim, sizeof lim, "%ld", limit);
-    char *scope = scope_array(&r->principal);
+    char *scope = req_scope_urns(r);
     const char *params[4] = {trust, after, lim, scope};
     r->hstate = (void *)(intptr_t)limit;
     struct db_job *job = db_job_new(NULL, NULL);

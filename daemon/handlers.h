@@ -22,4 +22,29 @@ void h_schools_create(struct req *r);
 void h_schools_get(struct req *r);
 void h_schools_patch(struct req *r);
 
+void h_documents_init(void);
+void h_sef_put(struct req *r);
+void h_sef_get(struct req *r);
+void h_sef_history(struct req *r);
+void h_sip_put(struct req *r);
+void h_sip_get(struct req *r);
+void h_sip_history(struct req *r);
+
+void h_sip_init(void);
+void h_sip_patch_milestone(struct req *r);
+void h_sip_patch_criterion(struct req *r);
+void h_monitoring(struct req *r);
+
+void h_reference_init(void);
+void h_terms_get(struct req *r);
+void h_terms_put(struct req *r);
+void h_benchmarks_get(struct req *r);
+void h_benchmarks_put(struct req *r);
+
+void h_progress_init(void);
+void h_progress_put(struct req *r);
+void h_progress_school_summary(struct req *r);
+void h_progress_trust_summary(struct req *r);
+void h_submissions_list(struct req *r);
+
 #endif

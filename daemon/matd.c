@@ -209,6 +209,10 @@ int main(int argc, char **argv)
     h_system_init();
     h_tokens_init();
     h_schools_init();
+    h_documents_init();
+    h_sip_init();
+    h_reference_init();
+    h_progress_init();
     metrics_init(nroutes);
 
     pthread_t startup;

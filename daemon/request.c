@@ -22,6 +22,7 @@
 #include "problem.h"
 #include "ratelimit.h"
 #include "schema.h"
+#include "termly.h"
 #include "util.h"
 
 #include <openssl/rand.h>
@@ -175,12 +176,9 @@ static void finish(struct req *r, int status, const char *content_type, struct e
 
 static void etag_of(const char *data, size_t len, char out[36])
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    char hex[33];
-    hex_encode(md, 16, hex);
-    snprintf(out, 36, "\"%s\"", hex);
+    char hex[65];
+    sha256_hex(data, len, hex);
+    snprintf(out, 36, "\"%.32s\"", hex);
 }
 
 static bool etag_matches(const char *header, const char *etag)
@@ -276,6 +274,11 @@ bool req_reply_db_failure(struct req *r, struct db_job *job)
     const char *st = db_job_sqlstate(job);
     log_error("msg=\"database error\" request_id=%s sqlstate=%s error=\"%s\"", r->id, st,
               db_job_error(job));
+    /* Constraint and data errors the validator should have caught: still the client's. */
+    if (strcmp(st, "23514") == 0 || strcmp(st, "23502") == 0 || strncmp(st, "22", 2) == 0) {
+        req_reply_problem(r, 422, "a value is outside what the database accepts", NULL);
+        return true;
+    }
     if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strncmp(st, "57P", 3) == 0 ||
         strncmp(st, "08", 2) == 0)
         reply_problem_with(r, 503, "the database asked us to retry", NULL, "Retry-After", "1");
@@ -624,4 +627,38 @@ void req_reply_page(struct req *r, const char *items_json, long count, long limi
     }
     req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
     strbuf_free(&sb);
+}
+
+/* ---- shared parameter checks ---- */
+
+bool req_year_ok(struct req *r, const char *year)
+{
+    if (academic_year_valid(year))
+        return true;
+    req_reply_field_error(r, 422, "year", "year must be an academic year like 2025-26, got \"%.20s\"",
+                          year ? year : "");
+    return false;
+}
+
+bool req_term_ok(struct req *r, const char *term)
+{
+    if (term_index(term) >= 0)
+        return true;
+    req_reply_field_error(r, 422, "term", "term must be autumn, spring or summer, got \"%.20s\"",
+                          term ? term : "");
+    return false;
+}
+
+char *req_scope_urns(const struct req *r)
+{
+    const struct principal *p = &r->principal;
+    if (auth_trust_wide(p))
+        return NULL;
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_puts(&sb, "{");
+    for (int i = 0; i < p->nurns; i++)
+        strbuf_printf(&sb, "%s%s", i ? "," : "", p->urns[i]);
+    strbuf_puts(&sb, "}");
+    return strbuf_detach(&sb, NULL);
 }

@@ -115,6 +115,14 @@ int req_paging(struct req *r, long *limit, char *after, size_t afterlen);
 void req_reply_page(struct req *r, const char *items_json, long count, long limit,
                     const char *last_key);
 
+/* Check a year ("2025-26") or term (autumn|spring|summer) parameter; on a bad value
+ * answer 422 naming the parameter and return false. */
+bool req_year_ok(struct req *r, const char *year);
+bool req_term_ok(struct req *r, const char *term);
+/* The principal's schools as a PostgreSQL array literal "{a,b}", or NULL for trust-wide
+ * principals (admin, ceo). Owned. */
+char *req_scope_urns(const struct req *r);
+
 /* True when the client asked for CSV (Accept: text/csv). */
 bool req_wants_csv(const struct req *r);
 

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,4 +201,13 @@ bool parse_date(const char *s, int *y, int *m, int *d)
     if (d)
         *d = dd;
     return true;
+}
+
+void sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1)
+        fatal("SHA-256 unavailable");
+    hex_encode(md, 32, out);
 }

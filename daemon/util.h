@@ -34,6 +34,8 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+/* SHA-256 of data as 64 lower-case hex digits. */
+void sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of two equal-length buffers. */
 bool ct_equal(const void *a, const void *b, size_t n);
 /* Monotonic clock in milliseconds. */

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# HTTP front-end bench: matd GET /healthz and authenticated GET /v1/me over TLS keep-alive,
+# beside nginx serving the same bytes over TLS on this machine in the same run; and matd's
+# RSS with 1,000 open connections. Usage: bench/http.sh [DURATION_S] [CONNECTIONS]
+source "$(dirname "$0")/lib.sh"
+DUR=${1:-10}
+CONNS=${2:-64}
+bench_setup
+TOKEN=$($MATCTL token create --role ceo --name bench 2>/dev/null)
+mkdir -p "$BENCH_DIR/www"
+printf '{"status":"ok"}' >"$BENCH_DIR/www/healthz"
+nginx_start "$BENCH_DIR/www" 8544
+echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS -d${DUR}s, TLS keep-alive"
+wrk_run "nginx static /healthz (anchor)" "https://localhost:8544/healthz" -t2 -c"$CONNS" -d"${DUR}s"
+anchor=$(cat "$BENCH_DIR/last_rps")
+wrk_run "matd GET /healthz" "https://localhost:$MATD_PORT/healthz" -t2 -c"$CONNS" -d"${DUR}s"
+h=$(cat "$BENCH_DIR/last_rps")
+wrk_run "matd GET /v1/me (bearer)" "https://localhost:$MATD_PORT/v1/me" -t2 -c"$CONNS" -d"${DUR}s" \
+  -H "Authorization: Bearer $TOKEN"
+m=$(cat "$BENCH_DIR/last_rps")
+awk -v a="$anchor" -v h="$h" -v m="$m" 'BEGIN {
+  printf "ratio healthz/nginx = %.2f   ratio me/nginx = %.2f\n", h / a, m / a }'
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status)
+wrk -t2 -c1000 -d8s "https://localhost:$MATD_PORT/healthz" >/dev/null &
+WRK=$!
+sleep 5
+rss=$(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status)
+open=$(curl -s --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$MATD_PORT/metrics" | awk '/^matd_open_connections/ {print $2}')
+wait $WRK
+echo "matd RSS idle ${rss0} kB; with ${open} open connections ${rss} kB"
