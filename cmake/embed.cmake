@@ -3,10 +3,13 @@
 # with each file's basename and contents, sorted by name.
 function(matd_embed out name files)
   list(SORT files)
+  # Pass the list with '|' separators: ';' would split the argument.
+  string(REPLACE ";" "|" joined "${files}")
   add_custom_command(
     OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNAME=${name} "-DFILES=${files}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNAME=${name} -DFILES=${joined}
             -P ${CMAKE_SOURCE_DIR}/cmake/embed_run.cmake
     DEPENDS ${files} ${CMAKE_SOURCE_DIR}/cmake/embed_run.cmake
-    COMMENT "Embedding ${name}")
+    COMMENT "Embedding ${name}"
+    VERBATIM)
 endfunction()

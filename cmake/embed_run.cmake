@@ -2,6 +2,7 @@
 set(body "#include \"embedded.h\"\n")
 set(table "")
 set(i 0)
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(base ${f} NAME)
   file(READ ${f} hex HEX)

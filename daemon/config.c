@@ -131,7 +131,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *value, c
 void config_defaults(struct config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    char err[16];
+    char err[256];
     for (size_t i = 0; i < ARRAY_LEN(opts); i++)
         if (set_opt(cfg, &opts[i], opts[i].def, "default", err, sizeof err) != 0)
             fatal("bad default for %s.%s", opts[i].section, opts[i].key);

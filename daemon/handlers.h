@@ -47,4 +47,11 @@ void h_progress_school_summary(struct req *r);
 void h_progress_trust_summary(struct req *r);
 void h_submissions_list(struct req *r);
 
+void h_priorities_init(void);
+void h_priorities(struct req *r);
+void h_school_priorities(struct req *r);
+void h_support(struct req *r);
+void h_thresholds_get(struct req *r);
+void h_thresholds_put(struct req *r);
+
 #endif

@@ -213,6 +213,7 @@ int main(int argc, char **argv)
     h_sip_init();
     h_reference_init();
     h_progress_init();
+    h_priorities_init();
     metrics_init(nroutes);
 
     pthread_t startup;

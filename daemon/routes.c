@@ -59,5 +59,13 @@ const struct route routes[] = {
     {M_GET, "/v1/terms/{year}", DEF("terms_get", h_terms_get, ACCESS_ANY, BODY_NONE, NULL)},
     {M_PUT, "/v1/terms/{year}",
      DEF("terms_put", h_terms_put, ACCESS_ADMIN, BODY_JSON, "terms.json")},
+    {M_GET, "/v1/priorities", DEF("priorities", h_priorities, ACCESS_TRUST, BODY_NONE, NULL)},
+    {M_GET, "/v1/priorities/thresholds",
+     DEF("thresholds_get", h_thresholds_get, ACCESS_ANY, BODY_NONE, NULL)},
+    {M_PUT, "/v1/priorities/thresholds",
+     DEF("thresholds_put", h_thresholds_put, ACCESS_ADMIN, BODY_JSON, "thresholds.json")},
+    {M_GET, "/v1/schools/{urn}/priorities",
+     DEF("school_priorities", h_school_priorities, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
+    {M_GET, "/v1/support", DEF("support", h_support, ACCESS_TRUST, BODY_NONE, NULL)},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];

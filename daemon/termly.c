@@ -30,7 +30,10 @@ bool academic_year_previous(const char *year, char out[8])
 {
     if (!academic_year_valid(year))
         return false;
-    int start = atoi(year) - 1;
-    snprintf(out, 8, "%04d-%02d", start, (start + 1) % 100);
+    int start = atoi(year) - 1; /* 1989..2199: always four digits */
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%04d-%02d", start, (start + 1) % 100);
+    memcpy(out, tmp, 8);
+    out[7] = '\0';
     return true;
 }

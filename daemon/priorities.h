@@ -1,0 +1,279 @@
+/* Trust-wide priorities (SPEC section 6): turns attainment cells, SEF grades, SIP themes
+ * and stuck-pupil lists into one ranked list of priorities with plain-English rationales
+ * and school-to-school support matches. Pure logic: plain structs in, owned structs and
+ * bytes out; no I/O, no database, no global state (safe to call from any thread). */
+#ifndef MATD_PRIORITIES_H
+#define MATD_PRIORITIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+/* ---- input: every string is borrowed for the duration of priorities_compute() ---- */
+
+struct priorities_thresholds {
+    int min_cohort;      /* smallest n for any cell-based judgement (default 6) */
+    double z_crit;       /* |z| for "significant" (default 1.96) */
+    double gap_points;   /* excess disadvantage gap, percentage points (default 10) */
+    double trend_points; /* drop against the same term last year, points (default 10) */
+};
+
+/* Fills t with the SPEC defaults: 6, 1.96, 10, 10. */
+void priorities_thresholds_default(struct priorities_thresholds *t);
+
+/* The trust's schools for the term. Rows of any other input whose URN is not listed here
+ * are ignored (a school that has left). */
+struct priorities_school {
+    const char *urn;   /* "^[0-9]{6}$" */
+    const char *name;  /* for rationales; NULL or "" reads as "school <urn>" */
+    const char *phase; /* "primary", ...; NULL = unknown (never "same phase") */
+    double lat, lon;   /* degrees, read only when has_location */
+    bool has_location;
+};
+
+/* One attainment cell (SPEC 6.1). One row per (scope, subject, group); a duplicate is an
+ * input error. Groups: all, disadvantaged, not_disadvantaged, send, send_support, ehcp,
+ * eal, looked_after, girls, boys, prior_low, prior_middle, prior_high (other names are
+ * carried through unchanged). */
+struct priorities_cell {
+    const char *scope; /* school URN, or "" (or NULL) for the trust pooled pupil by pupil */
+    const char *subject;
+    const char *group;
+    int n;  /* pupils with a record */
+    int k;  /* of them at expected or greater_depth (0 <= k <= n) */
+    int gd; /* of them at greater_depth (0 <= gd <= n); carried, not scored */
+};
+
+/* National benchmark for the year; a missing (subject, group) falls back to the trust's
+ * pooled p for (subject, "all"). A duplicate (subject, group) is an input error. */
+struct priorities_benchmark {
+    const char *subject;
+    const char *group;
+    double expected; /* fraction 0..1 at expected or above */
+};
+
+/* One area of a school's latest SEF. 2019 key judgements are mapped onto the 2025 area
+ * they correspond to (quality_of_education -> curriculum_and_teaching, ...; see
+ * docs/priorities.md) so both frameworks aggregate and match together. */
+struct priorities_sef_area {
+    const char *urn;
+    const char *area;      /* e.g. "achievement", "leadership_and_management" */
+    int ordinal;           /* 1..5 (SPEC 4.1) */
+    const char *grade;     /* e.g. "needs_attention"; NULL reads as "grade <ordinal>" */
+    const char *framework; /* "ofsted_2025" | "ofsted_2019"; may be NULL */
+};
+
+/* One theme named by one of a school's SIP priorities (duplicates are fine). */
+struct priorities_sip_theme {
+    const char *urn;
+    const char *theme;
+};
+
+/* A pupil below expected in this subject this term and the two terms before (the SQL
+ * finds them). Duplicates are counted once. */
+struct priorities_stuck_pupil {
+    const char *urn;
+    const char *subject;
+    const char *pupil_key; /* lower-case hex of the 16-byte pseudonymous key */
+};
+
+struct priorities_input {
+    const char *year; /* "2025-26" */
+    const char *term; /* "autumn" | "spring" | "summer" */
+    struct priorities_thresholds thresholds;
+    const struct priorities_school *schools;
+    size_t n_schools;
+    const struct priorities_cell *cells; /* this term */
+    size_t n_cells;
+    const struct priorities_cell *prev_cells; /* the same term last year, for trend */
+    size_t n_prev_cells;
+    const struct priorities_benchmark *benchmarks;
+    size_t n_benchmarks;
+    const struct priorities_sef_area *sef;
+    size_t n_sef;
+    const struct priorities_sip_theme *themes;
+    size_t n_themes;
+    const struct priorities_stuck_pupil *stuck;
+    size_t n_stuck;
+};
+
+/* ---- output: every item, string and array below is owned by the list that holds it
+ * (allocated in its arena): read them, never free or modify them ---- */
+
+enum priorities_level { PRIORITIES_LEVEL_ANY = 0, PRIORITIES_LEVEL_TRUST, PRIORITIES_LEVEL_SCHOOL };
+
+enum priorities_kind {
+    PRIORITIES_KIND_ANY = 0,
+    PRIORITIES_KIND_ATTAINMENT,
+    PRIORITIES_KIND_GAP,
+    PRIORITIES_KIND_TREND,
+    PRIORITIES_KIND_SEF,
+    PRIORITIES_KIND_SHARED_THEME,
+    PRIORITIES_KIND_STUCK_PUPILS,
+};
+
+/* The SPEC 6.1 figures of one cell. */
+struct priorities_cell_metrics {
+    int n, k;
+    double p;        /* k / n (0 when n is 0) */
+    bool has_b;      /* a benchmark exists (national or the trust fallback) */
+    bool b_fallback; /* b is the trust's pooled p for (subject, all) */
+    double b;        /* valid when has_b */
+    double gap;      /* p - b, valid when has_b */
+    bool has_z;      /* has_b, n > 0 and 0 < b < 1 */
+    double z;        /* valid when has_z */
+    int deficit;     /* max(0, ceil(b n) - k), valid when has_b */
+    bool below;      /* n >= min_cohort and z <= -z_crit */
+    bool above;      /* n >= min_cohort and z >= z_crit */
+};
+
+struct priorities_giver {
+    char *urn;
+    char *name;
+    char *reason; /* one phrase: why this school is strong here */
+    bool same_phase;
+    bool has_distance;
+    double distance_km; /* haversine, valid when has_distance */
+};
+
+/* Per-school detail of a trust-level sef or stuck_pupils item. */
+struct priorities_school_detail {
+    char *urn;
+    int count;   /* stuck_pupils: pupils; sef: the area's ordinal */
+    char *grade; /* sef: the grade label; NULL otherwise */
+};
+
+#define PRIORITIES_MAX_SUPPORT 3
+
+struct priorities_item {
+    char id[17]; /* first 16 hex of SHA-256("kind|scope|topic|group"), scope "trust" or URN */
+    enum priorities_level level;
+    enum priorities_kind kind;
+    char *urn;      /* school-level: the school; NULL for trust-level */
+    char *subject;  /* attainment, gap, trend, stuck_pupils */
+    char *area;     /* sef (2025 area name) */
+    char *theme;    /* shared_theme */
+    char *group;    /* attainment, trend: the cell's group; gap: "disadvantaged"; else NULL */
+    char **schools; /* URNs ascending: school-level [urn]; trust-level: breadth */
+    size_t n_schools;
+
+    /* attainment, gap (the disadvantaged cell), trend (this term's cell) */
+    struct priorities_cell_metrics cell;
+    /* gap: the not_disadvantaged cell; trend: last year's cell */
+    struct priorities_cell_metrics other;
+    double group_gap;    /* gap: p(not_dis) - p(dis) */
+    double national_gap; /* gap: b(not_dis) - b(dis) */
+    double excess;       /* gap: group_gap - national_gap (fraction) */
+    double trend;        /* trend: p(now) - p(last year), negative for a drop */
+
+    /* sef (school-level) */
+    int ordinal;
+    char *grade;
+    char *framework;
+    char *sef_area; /* the area as the school's SEF names it */
+    /* sef trust-level: schools with the weakness, of_schools: schools in the trust;
+     * shared_theme: schools naming it; stuck_pupils: pupils */
+    int count;
+    int of_schools;
+    struct priorities_school_detail *detail; /* trust-level sef / stuck_pupils, by URN */
+    size_t n_detail;
+    char **pupils; /* school-level stuck_pupils: keys ascending */
+    size_t n_pupils;
+
+    double score;             /* as computed */
+    int64_t score_hundredths; /* score rounded to 0.01, what is printed and sorted on */
+    char *rationale;
+    struct priorities_giver support[PRIORITIES_MAX_SUPPORT];
+    size_t n_support;
+};
+
+/* A computed list (owns its items) or a view of one (borrows them: keep the owner alive
+ * until the view is freed). Items are sorted by score descending, then id ascending. */
+struct priorities_arena; /* private */
+
+struct priorities_list {
+    char *year;
+    char *term;
+    struct priorities_item **items;
+    size_t count;
+    bool owns_items;
+    struct priorities_arena *arena; /* the items' storage; NULL in a view */
+};
+
+/* Computes the priorities. Returns 0 and an owned list in *out, or -1 with the bad input
+ * rows in err (paths like "/cells/12/k"; err may be NULL) and *out NULL. Output depends
+ * only on the input's content, never on its row order. */
+int priorities_compute(const struct priorities_input *in, struct priorities_list **out,
+                       struct mat_errors *err);
+
+/* Frees a list or a view (NULL is fine). */
+void priorities_list_free(struct priorities_list *list);
+
+/* ---- filters and views: return an owned view borrowing list's items ---- */
+
+struct priorities_filter {
+    enum priorities_level level; /* PRIORITIES_LEVEL_ANY for any */
+    enum priorities_kind kind;   /* PRIORITIES_KIND_ANY for any */
+    const char *subject;         /* NULL for any; matches an item's subject or theme */
+    const char *school;          /* NULL for any; items concerning this URN */
+};
+
+/* True when the item is about the school: its own school-level item, or a trust-level
+ * item whose schools include it. */
+bool priorities_item_concerns(const struct priorities_item *it, const char *urn);
+struct priorities_list *priorities_filter(const struct priorities_list *list,
+                                          const struct priorities_filter *f);
+/* GET /v1/schools/{urn}/priorities: the items concerning urn. */
+struct priorities_list *priorities_school_view(const struct priorities_list *list, const char *urn);
+/* An executive head's view: every trust-level item plus the school-level items of the
+ * given schools. */
+struct priorities_list *priorities_scope_view(const struct priorities_list *list,
+                                              const char *const *urns, size_t n_urns);
+
+/* Names as they appear in the output, and their parsers (for query parameters). */
+const char *priorities_level_name(enum priorities_level level);
+const char *priorities_kind_name(enum priorities_kind kind);
+bool priorities_level_parse(const char *s, enum priorities_level *out);
+bool priorities_kind_parse(const char *s, enum priorities_kind *out);
+
+/* ---- serialisation: same list and options give the same bytes ---- */
+
+struct priorities_output_opts {
+    /* Emit "pupils" (the keys) on school-level stuck_pupils items: only for the school
+     * itself and admin. Trust-level items never carry keys. */
+    bool include_pupil_keys;
+    /* When non-NULL, "schools" and per-school detail list only these URNs (a school's or
+     * an executive head's view of trust-level items); givers are always shown. */
+    const char *const *visible_schools;
+    size_t n_visible_schools;
+};
+
+/* {"year","term","items":[...]} (application/json). Returns owned NUL-terminated bytes;
+ * *len (if not NULL) gets their length. opts may be NULL (no keys, all schools). */
+char *priorities_to_json(const struct priorities_list *list,
+                         const struct priorities_output_opts *opts, size_t *len);
+/* One header row, then one CRLF-terminated row per item (text/csv, RFC 4180). */
+char *priorities_to_csv(const struct priorities_list *list,
+                        const struct priorities_output_opts *opts, size_t *len);
+/* GET /v1/support: {"year","term","items":[{"receiver","priority_id","kind",
+ * "subject"|"area","group","score","givers":[...]}]} over the list's school-level
+ * items, in list order. */
+char *priorities_support_to_json(const struct priorities_list *list, size_t *len);
+
+/* ---- the formulas, exposed so that other modules compute a figure the same way ---- */
+
+/* The SPEC 6.1 figures of a cell of n pupils, k at expected+, against benchmark b. */
+void priorities_cell_eval(int n, int k, bool has_b, double b, bool b_fallback,
+                          const struct priorities_thresholds *t,
+                          struct priorities_cell_metrics *out);
+/* max(0, ceil(b n) - k), with ceil guarded so that 0.75 * 4 is exactly 3. */
+int priorities_deficit(double b, int n, int k);
+/* Great-circle distance in km (mean Earth radius 6371.0088 km). */
+double priorities_haversine_km(double lat1, double lon1, double lat2, double lon2);
+/* The stable id: first 16 hex chars of SHA-256 of "kind|scope|topic|group". */
+void priorities_item_id(const char *kind, const char *scope, const char *topic, const char *group,
+                        char out[17]);
+
+#endif
