@@ -21,9 +21,9 @@ struct demo_school {
     const char *urn, *name, *phase, *postcode;
     double lat, lon;
     int pupils;
-    double effect;     /* school effect on attainment (logit-ish units) */
-    double dis_extra;  /* extra penalty for disadvantaged pupils (pattern 2) */
-    double decline;    /* drop applied to this year only (pattern 3) */
+    double effect;    /* school effect on attainment (logit-ish units) */
+    double dis_extra; /* extra penalty for disadvantaged pupils (pattern 2) */
+    double decline;   /* drop applied to this year only (pattern 3) */
     const char *framework;
     const char *achievement; /* SEF grade for achievement (pattern 4) */
     bool writing_theme;      /* pattern 5 */
@@ -33,13 +33,13 @@ struct demo_school {
 static const struct demo_school schools[] = {
     {"140001", "Abbey Fields Primary", "primary", "CV1 2AB", 52.4081, -1.5106, 240, 0.25, 0, 0,
      "ofsted_2025", "strong_standard", true, false},
-    {"140002", "Brookside Primary", "primary", "CV2 4DX", 52.4203, -1.4731, 250, 0.0, 1.1, 0,
+    {"140002", "Brookside Primary", "primary", "CV2 4DX", 52.4203, -1.4731, 250, 0.0, 0.9, 0,
      "ofsted_2025", "needs_attention", true, false},
-    {"140003", "Canal Street Primary", "primary", "CV6 5HQ", 52.4301, -1.5002, 260, 0.05, 1.0,
-     0, "ofsted_2019", "requires_improvement", false, true},
+    {"140003", "Canal Street Primary", "primary", "CV6 5HQ", 52.4301, -1.5002, 260, 0.05, 0.9, 0,
+     "ofsted_2019", "requires_improvement", false, true},
     {"140004", "Dale Meadow Primary", "primary", "CV3 6PL", 52.3855, -1.4902, 230, 0.45, 0, 0,
      "ofsted_2025", "exceptional", false, false},
-    {"140005", "Eastgate Primary", "primary", "CV3 1AS", 52.3968, -1.4589, 250, 0.2, 0, 1.1,
+    {"140005", "Eastgate Primary", "primary", "CV3 1AS", 52.3968, -1.4589, 250, 0.2, 0, 0.8,
      "ofsted_2025", "expected_standard", true, false},
     {"140006", "Foxhill Primary", "primary", "CV5 8JJ", 52.4149, -1.5611, 240, 0.15, 0, 0,
      "ofsted_2019", "good", false, false},
@@ -115,17 +115,17 @@ struct pupil {
     int year_group; /* in 2024-25; -1 = Reception, 0 unused */
     double ability;
     bool dis, eal, lac;
-    const char *send, *sex, *prior;
+    const char *send, *sex, *prior; /* prior NULL: not sent */
 };
 
 static const char *band_for(double z)
 {
     /* Thresholds put about 72% at expected or above for an average pupil. */
-    if (z < -1.25)
+    if (z < -1.45)
         return "below";
-    if (z < -0.58)
+    if (z < -0.75)
         return "towards";
-    if (z < 0.75)
+    if (z < 0.6)
         return "expected";
     return "greater_depth";
 }
@@ -185,23 +185,24 @@ static json_t *sip_body(const struct demo_school *s)
         const char *ref, *title, *area, *t1, *t2;
         bool on;
     } plan[] = {
-        {"P1", "Extended writing across the curriculum", "Quality of teaching: writing",
-         "writing", "cpd", s->writing_theme},
+        {"P1", "Extended writing across the curriculum", "Quality of teaching: writing", "writing",
+         "cpd", s->writing_theme},
         {"P2", "Closing the disadvantaged gap in reading", "Inclusion: disadvantaged pupils",
          "disadvantaged", "reading", true},
-        {"P3", "Attendance of persistently absent pupils", "Attendance and behaviour",
-         "attendance", "leadership", strcmp(s->urn, "140003") <= 0},
+        {"P3", "Attendance of persistently absent pupils", "Attendance and behaviour", "attendance",
+         "leadership", strcmp(s->urn, "140003") <= 0},
     };
     for (size_t i = 0; i < ARRAY_LEN(plan); i++) {
         if (!plan[i].on)
             continue;
-        json_t *row = json_pack("{s:s, s:s, s:s}", "action", "Termly CPD cycle led by the subject lead.",
-                                "quantitative", "Expected+ up 8 points by July.", "qualitative",
-                                "Pupils write at length with confidence.");
+        json_t *row =
+            json_pack("{s:s, s:s, s:s}", "action", "Termly CPD cycle led by the subject lead.",
+                      "quantitative", "Expected+ up 8 points by July.", "qualitative",
+                      "Pupils write at length with confidence.");
         json_t *planobj = json_object();
-        static const char *const rows[] = {"vision",  "self_evaluation", "activity",
-                                           "performance_management", "heads_report",
-                                           "assessment_and_review"};
+        static const char *const rows[] = {"vision",       "self_evaluation",
+                                           "activity",     "performance_management",
+                                           "heads_report", "assessment_and_review"};
         for (size_t k = 0; k < ARRAY_LEN(rows); k++)
             json_object_set(planobj, rows[k], row);
         json_decref(row);
@@ -218,26 +219,25 @@ static json_t *sip_body(const struct demo_school *s)
             lagging ? "" : "CPD register and evaluations", "ref", m2, "description",
             "Book scrutiny shows improvement in independent work", "due", "2026-03-27", "owner",
             "Deputy head", "status", lagging ? "off_track" : "on_track", "evidence", "");
-        json_t *criteria = json_pack("[{s:s, s:s, s:s, s:f, s:f, s:s, s:s}]", "ref", sc,
-                                     "description", "Pupils at the expected standard", "metric",
-                                     "pct_expected", "baseline", 0.58, "target", 0.72, "due",
-                                     "2026-07-01", "status", "in_progress");
+        json_t *criteria =
+            json_pack("[{s:s, s:s, s:s, s:f, s:f, s:s, s:s}]", "ref", sc, "description",
+                      "Pupils at the expected standard", "metric", "pct_expected", "baseline", 0.58,
+                      "target", 0.72, "due", "2026-07-01", "status", "in_progress");
         json_t *p = json_pack(
             "{s:s, s:s, s:s, s:[s,s], s:i, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:s, s:s}], "
             "s:{s:[s,s], s:s, s:b, s:b, s:b, s:[], s:s}, s:s, s:{s:b, s:s, s:s, s:s}, "
             "s:{s:i, s:i, s:s}, s:o, s:o, s:o}",
-            "ref", plan[i].ref, "title", plan[i].title, "area_of_practice", plan[i].area,
-            "themes", plan[i].t1, plan[i].t2, "ranking", (int)(i + 1), "identified_by",
+            "ref", plan[i].ref, "title", plan[i].title, "area_of_practice", plan[i].area, "themes",
+            plan[i].t1, plan[i].t2, "ranking", (int)(i + 1), "identified_by",
             "SLT and governors from outcomes", "start_date", "2025-09-01", "final_review_date",
             "2026-07-15", "lead", "name", "J. Patel", "role", "Subject lead", "head_role",
             "facilitator", "team", "name", "K. Moss", "role", "Year 6 teacher", "pupil_groups",
             "year_groups", "5", "6", "sex", "all", "disadvantaged", 1, "send", 0, "eal", 0,
             "ethnic_groups", "other", "", "benefit",
-            "Better teaching of the subject raises attainment for all pupils.",
-            "governor_approval", "approved", 1, "body", "committee", "committee", "Standards",
-            "date", "2025-10-02", "costs", "financial_gbp", 4500, "staff_days", 12, "notes",
-            "Supply cover for CPD", "plan", planobj, "success_criteria", criteria, "milestones",
-            milestones);
+            "Better teaching of the subject raises attainment for all pupils.", "governor_approval",
+            "approved", 1, "body", "committee", "committee", "Standards", "date", "2025-10-02",
+            "costs", "financial_gbp", 4500, "staff_days", 12, "notes", "Supply cover for CPD",
+            "plan", planobj, "success_criteria", criteria, "milestones", milestones);
         if (!p)
             fatal("demo: bad SIP template");
         json_array_append_new(prios, p);
@@ -299,15 +299,18 @@ static void make_pupils(const struct demo_school *s, struct rng *rng, const unsi
         hex_encode(key, 16, p->key_hex);
         /* Primary: Years 1-5 in 2024-25 (2-6 in 2025-26); secondary: Years 7-10. */
         p->year_group = primary ? 1 + i % 5 : 7 + i % 4;
-        p->dis = rng_unit(rng) < 0.3;
+        /* The two schools with the planted gap serve poorer neighbourhoods. */
+        p->dis = rng_unit(rng) < (s->dis_extra > 0 ? 0.5 : 0.25);
         p->eal = rng_unit(rng) < 0.18;
         p->lac = rng_unit(rng) < 0.02;
         double u = rng_unit(rng);
         p->send = u < 0.03 ? "ehcp" : u < 0.16 ? "support" : "none";
         p->sex = rng_unit(rng) < 0.5 ? "f" : "m";
-        p->ability = rng_normal(rng) + s->effect - (p->dis ? 0.45 + s->dis_extra : 0) -
-                     (strcmp(p->send, "none") != 0 ? 0.6 : 0);
-        p->prior = p->ability < -0.6 ? "low" : p->ability > 0.6 ? "high" : "middle";
+        /* Ability persists term to term; the rest is noise (see load_progress), so a pupil
+         * below expected this term is often, not always, below next term too. */
+        p->ability = 0.6 * rng_normal(rng) + s->effect - (p->dis ? 0.15 + s->dis_extra : 0) -
+                     (strcmp(p->send, "none") != 0 ? 0.5 : 0);
+        p->prior = NULL; /* not sent: many MIS exports have no KS1 prior attainment */
     }
 }
 
@@ -330,13 +333,17 @@ static int load_progress(PGconn *pg, const char *trust, struct rng *rng,
                 int yg = p->year_group + terms[t].yg_shift;
                 double school_now = terms[t].this_year ? -s->decline : 0;
                 for (size_t j = 0; j < nsub; j++) {
-                    double z = p->ability + subject_effect(subjects[j]) + school_now +
-                               0.35 * rng_normal(rng);
+                    /* The decline (pattern 3) shows in the core subjects. */
+                    double drop = strcmp(subjects[j], "science") == 0 ? 0 : school_now;
+                    double z =
+                        p->ability + subject_effect(subjects[j]) + drop + 0.75 * rng_normal(rng);
                     double att = 97.0 - fabs(rng_normal(rng)) * 3.0 - (p->dis ? 1.5 : 0);
-                    strbuf_printf(&copy, "%s\t%s\t%s\t%s\t\\\\x%s\t%d\t%s\t%s\t\\N\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\n",
-                                  trust, s->urn, terms[t].year, terms[t].term, p->key_hex, yg,
-                                  subjects[j], band_for(z), att, p->dis ? "t" : "f", p->send,
-                                  p->eal ? "t" : "f", p->lac ? "t" : "f", p->sex, p->prior);
+                    strbuf_printf(
+                        &copy,
+                        "%s\t%s\t%s\t%s\t\\\\x%s\t%d\t%s\t%s\t\\N\t%.1f\t%s\t%s\t%s\t%s\t%s\t\\N\n",
+                        trust, s->urn, terms[t].year, terms[t].term, p->key_hex, yg, subjects[j],
+                        band_for(z), att, p->dis ? "t" : "f", p->send, p->eal ? "t" : "f",
+                        p->lac ? "t" : "f", p->sex);
                     n++;
                 }
             }
@@ -377,7 +384,8 @@ int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int 
 {
     long seed = 2025;
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc && parse_long(argv[i + 1], 0, 1L << 40, &seed)) {
+        if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc &&
+            parse_long(argv[i + 1], 0, 1L << 40, &seed)) {
             i++;
             continue;
         }
@@ -400,8 +408,9 @@ int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int 
     long existing = PQresultStatus(r) == PGRES_TUPLES_OK ? atol(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
     if (existing != 0) {
-        fprintf(stderr, "matctl demo: the trust already has %ld schools; demo load needs an empty "
-                        "trust (it is already loaded, or use a fresh database)\n",
+        fprintf(stderr,
+                "matctl demo: the trust already has %ld schools; demo load needs an empty "
+                "trust (it is already loaded, or use a fresh database)\n",
                 existing);
         return 1;
     }
@@ -414,8 +423,9 @@ int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int 
         snprintf(lat, sizeof lat, "%.4f", s->lat);
         snprintf(lon, sizeof lon, "%.4f", s->lon);
         snprintf(roll, sizeof roll, "%d", s->pupils);
-        const char *p[10] = {trust, s->urn,   s->name, s->phase, s->postcode,
-                             lat,   lon,      roll,    s->category ? "true" : "false",
+        const char *p[10] = {trust,       s->urn,      s->name,
+                             s->phase,    s->postcode, lat,
+                             lon,         roll,        s->category ? "true" : "false",
                              "2019-09-01"};
         if (exec_ok(pg,
                     "INSERT INTO schools (trust_id, urn, name, phase, postcode, lat, lon, "

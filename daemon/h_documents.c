@@ -16,50 +16,51 @@ static const char *const kind_name[] = {"sef", "sip"};
 static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_lock, stmt_sip_refresh;
 
 /* The versioned put, one statement per kind (table names cannot be parameters). */
-#define DOC_PUT_SQL(kind, table, extra_cols, extra_vals)                                          \
-    "WITH prev AS (SELECT s.id, s.body_sha256 FROM submissions s WHERE s.trust_id = $1 "          \
-    " AND s.urn = $2 AND s.kind = '" kind "' AND s.year = $3 AND s.outcome = 'accepted' "         \
-    " ORDER BY s.id DESC LIMIT 1), "                                                              \
-    "same AS (SELECT id FROM prev WHERE body_sha256 = $5), "                                      \
-    "sub AS (INSERT INTO submissions (trust_id, urn, kind, year, principal_id, body_sha256, "     \
-    " row_count, outcome, content_type) SELECT $1, $2, '" kind "', $3, $6, $5, 1, 'accepted', "   \
-    " 'application/json' WHERE NOT EXISTS (SELECT 1 FROM same) "                                  \
-    " RETURNING id, submission_json(submissions.*) AS doc), "                                     \
-    "ver AS (INSERT INTO " table " (trust_id, urn, year, version, body, submission_id, "          \
-    " principal_id" extra_cols ") SELECT $1, $2, $3, coalesce((SELECT max(version) FROM " table   \
-    " WHERE trust_id = $1 AND urn = $2 AND year = $3), 0) + 1, $4::jsonb, sub.id, $6" extra_vals  \
-    " FROM sub RETURNING version) "                                                               \
-    "SELECT coalesce((SELECT doc FROM sub), (SELECT submission_json(s) FROM submissions s, same " \
-    " WHERE s.trust_id = $1 AND s.id = same.id))::text, "                                         \
+#define DOC_PUT_SQL(kind, table, extra_cols, extra_vals)                                           \
+    "WITH prev AS (SELECT s.id, s.body_sha256 FROM submissions s WHERE s.trust_id = $1 "           \
+    " AND s.urn = $2 AND s.kind = '" kind "' AND s.year = $3 AND s.outcome = 'accepted' "          \
+    " ORDER BY s.id DESC LIMIT 1), "                                                               \
+    "same AS (SELECT id FROM prev WHERE body_sha256 = $5), "                                       \
+    "sub AS (INSERT INTO submissions (trust_id, urn, kind, year, principal_id, body_sha256, "      \
+    " row_count, outcome, content_type) SELECT $1, $2, '" kind "', $3, $6, $5, 1, 'accepted', "    \
+    " 'application/json' WHERE NOT EXISTS (SELECT 1 FROM same) "                                   \
+    " RETURNING id, submission_json(submissions.*) AS doc), "                                      \
+    "ver AS (INSERT INTO " table " (trust_id, urn, year, version, body, submission_id, "           \
+    " principal_id" extra_cols ") SELECT $1, $2, $3, coalesce((SELECT max(version) FROM " table    \
+    " WHERE trust_id = $1 AND urn = $2 AND year = $3), 0) + 1, $4::jsonb, sub.id, $6" extra_vals   \
+    " FROM sub RETURNING version) "                                                                \
+    "SELECT coalesce((SELECT doc FROM sub), (SELECT submission_json(s) FROM submissions s, same "  \
+    " WHERE s.trust_id = $1 AND s.id = same.id))::text, "                                          \
     " (SELECT version FROM ver), EXISTS (SELECT 1 FROM same)"
 
-#define DOC_GET_SQL(table, extra)                                                                 \
-    "SELECT json_build_object('school', urn, 'year', year, 'version', version, "                  \
-    " 'received_at', received_at, 'submission_id', submission_id" extra                           \
-    ", 'document', body)::text FROM " table " WHERE trust_id = $1 AND urn = $2 AND year = $3 "    \
+#define DOC_GET_SQL(table, extra)                                                                  \
+    "SELECT json_build_object('school', urn, 'year', year, 'version', version, "                   \
+    " 'received_at', received_at, 'submission_id', submission_id" extra                            \
+    ", 'document', body)::text FROM " table " WHERE trust_id = $1 AND urn = $2 AND year = $3 "     \
     "ORDER BY version DESC LIMIT 1"
 
-#define DOC_HISTORY_SQL(table, extra)                                                             \
-    "SELECT coalesce(json_agg(json_build_object('year', year, 'version', version, "               \
-    " 'received_at', received_at, 'submission_id', submission_id, 'principal_id', "               \
-    " principal_id" extra ") ORDER BY year DESC, version DESC), '[]')::text FROM " table          \
+#define DOC_HISTORY_SQL(table, extra)                                                              \
+    "SELECT coalesce(json_agg(json_build_object('year', year, 'version', version, "                \
+    " 'received_at', received_at, 'submission_id', submission_id, 'principal_id', "                \
+    " principal_id" extra ") ORDER BY year DESC, version DESC), '[]')::text FROM " table           \
     " WHERE trust_id = $1 AND urn = $2"
 
 void h_documents_init(void)
 {
-    stmt_lock = db_stmt_register("doc_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    stmt_lock =
+        db_stmt_register("doc_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_put[DOC_SEF] = db_stmt_register(
         "sef_put", DOC_PUT_SQL("sef", "sef_versions", ", framework", ", $4::jsonb->>'framework'"));
     stmt_put[DOC_SIP] = db_stmt_register("sip_put", DOC_PUT_SQL("sip", "sip_versions", "", ""));
     stmt_get[DOC_SEF] =
         db_stmt_register("sef_get", DOC_GET_SQL("sef_versions", ", 'framework', framework"));
-    stmt_get[DOC_SIP] = db_stmt_register("sip_get", DOC_GET_SQL("sip_versions", ", 'change', change"));
-    stmt_history[DOC_SEF] =
-        db_stmt_register("sef_history", DOC_HISTORY_SQL("sef_versions", ", 'framework', framework"));
+    stmt_get[DOC_SIP] =
+        db_stmt_register("sip_get", DOC_GET_SQL("sip_versions", ", 'change', change"));
+    stmt_history[DOC_SEF] = db_stmt_register(
+        "sef_history", DOC_HISTORY_SQL("sef_versions", ", 'framework', framework"));
     stmt_history[DOC_SIP] =
         db_stmt_register("sip_history", DOC_HISTORY_SQL("sip_versions", ", 'change', change"));
-    stmt_sip_refresh =
-        db_stmt_register("sip_refresh", "SELECT sip_refresh_monitoring($1, $2, $3)");
+    stmt_sip_refresh = db_stmt_register("sip_refresh", "SELECT sip_refresh_monitoring($1, $2, $3)");
 }
 
 static void on_put(struct req *r, struct db_job *job)

@@ -14,51 +14,18 @@
 #include "log.h"
 #include "metrics.h"
 #include "priorities.h"
+#include "priorities_load.h"
 #include "termly.h"
 #include "util.h"
 
-enum { Q_BEGIN, Q_META, Q_SCHOOLS, Q_CELLS, Q_PREV, Q_BENCH, Q_SEF, Q_THEMES, Q_STUCK, Q_COMMIT };
-
-static int stmt_meta, stmt_schools, stmt_cells, stmt_bench, stmt_sef, stmt_themes, stmt_stuck,
-    stmt_thresholds_put;
-
-#define META_SQL                                                                                  \
-    "SELECT coalesce((SELECT version FROM trust_data_versions WHERE trust_id = $1), 0), "         \
-    " coalesce(t.min_cohort, 6), coalesce(t.z_crit, 1.96), coalesce(t.gap_points, 10), "           \
-    " coalesce(t.trend_points, 10) FROM (SELECT 1) one LEFT JOIN priority_thresholds t "          \
-    " ON t.trust_id = $1"
+static int stmt_query[PQ_COUNT], stmt_thresholds_put;
 
 void h_priorities_init(void)
 {
-    stmt_meta = db_stmt_register("prio_meta", META_SQL);
-    stmt_schools = db_stmt_register(
-        "prio_schools", "SELECT urn, name, phase, lat, lon FROM schools WHERE trust_id = $1 "
-                        "AND (left_on IS NULL OR left_on > current_date) ORDER BY urn");
-    stmt_cells = db_stmt_register("prio_cells",
-                                  "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
-                                  "FROM progress_cells($1, $2, $3, NULL) WHERE year_group IS NULL");
-    stmt_bench = db_stmt_register("prio_bench",
-                                  "SELECT subject, grp, expected::float8 FROM benchmarks_for($1, $2)");
-    /* Each school's latest SEF up to this year. */
-    stmt_sef = db_stmt_register(
-        "prio_sef",
-        "SELECT s.urn, a.key, sef_ordinal(a.value->>'grade'), a.value->>'grade', s.framework "
-        "FROM (SELECT DISTINCT ON (urn) urn, framework, body FROM sef_versions "
-        "      WHERE trust_id = $1 AND year <= $2 ORDER BY urn, year DESC, version DESC) s, "
-        " jsonb_each(s.body->'areas') a WHERE sef_ordinal(a.value->>'grade') IS NOT NULL");
-    stmt_themes = db_stmt_register(
-        "prio_themes",
-        "SELECT s.urn, t.theme FROM (SELECT DISTINCT ON (urn) urn, body FROM sip_versions "
-        "      WHERE trust_id = $1 AND year = $2 ORDER BY urn, version DESC) s, "
-        " jsonb_array_elements(s.body->'priorities') p, "
-        " jsonb_array_elements_text(coalesce(p->'themes', '[]')) t(theme)");
-    /* Below expected in the same subject this term and the two terms before. */
-    stmt_stuck = db_stmt_register(
-        "prio_stuck",
-        "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress WHERE trust_id = $1 "
-        " AND band IN ('below', 'towards') AND ((year = $2 AND term = $3) OR "
-        " (year = $4 AND term = $5) OR (year = $6 AND term = $7)) "
-        "GROUP BY urn, subject, pupil_key HAVING count(DISTINCT (year, term)) = 3");
+    for (int q = 0; q < PQ_COUNT; q++)
+        stmt_query[q] = priorities_queries[q].sql ? db_stmt_register(priorities_queries[q].name,
+                                                                     priorities_queries[q].sql)
+                                                  : stmt_query[PQ_CELLS];
     stmt_thresholds_put = db_stmt_register(
         "prio_thresholds_put",
         "INSERT INTO priority_thresholds AS t (trust_id, min_cohort, z_crit, gap_points, "
@@ -117,7 +84,8 @@ static void cache_put(struct cached *c)
     pthread_mutex_lock(&cache_lock);
     int slot = -1;
     for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
-        if (cache[i] && strcmp(cache[i]->year, c->year) == 0 && strcmp(cache[i]->term, c->term) == 0)
+        if (cache[i] && strcmp(cache[i]->year, c->year) == 0 &&
+            strcmp(cache[i]->term, c->term) == 0)
             slot = i;
     for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
         if (!cache[i])
@@ -177,8 +145,8 @@ static void serve(struct req *r, struct cached *c)
     if (st->view == VIEW_SCHOOL) {
         view = priorities_school_view(c->list, st->school);
         /* Pupil keys only for the school itself and admin. */
-        opts.include_pupil_keys =
-            p->role == ROLE_ADMIN || (p->role == ROLE_SCHOOL && auth_can_write_school(p, st->school));
+        opts.include_pupil_keys = p->role == ROLE_ADMIN ||
+                                  (p->role == ROLE_SCHOOL && auth_can_write_school(p, st->school));
         if (p->role == ROLE_SCHOOL) {
             opts.visible_schools = urns_one;
             opts.n_visible_schools = 1;
@@ -225,102 +193,24 @@ static double dval(PGresult *res, int row, int col)
     return v ? atof(v) : 0;
 }
 
-static struct priorities_cell *read_cells(PGresult *res, size_t *n)
-{
-    *n = (size_t)PQntuples(res);
-    struct priorities_cell *cells = xcalloc(*n, sizeof *cells);
-    for (size_t i = 0; i < *n; i++) {
-        cells[i].scope = db_val(res, (int)i, 0);
-        cells[i].subject = db_val(res, (int)i, 1);
-        cells[i].group = db_val(res, (int)i, 2);
-        cells[i].n = ival(res, (int)i, 3);
-        cells[i].k = ival(res, (int)i, 4);
-        cells[i].gd = ival(res, (int)i, 5);
-    }
-    return cells;
-}
-
 static void on_loaded(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
     struct prio_state *st = r->hstate;
     uint64_t t0 = now_ms();
-    PGresult *meta = db_job_result(job, Q_META);
-    struct priorities_input in = {0};
-    in.year = st->year;
-    in.term = st->term;
-    in.thresholds.min_cohort = ival(meta, 0, 1);
-    in.thresholds.z_crit = dval(meta, 0, 2);
-    in.thresholds.gap_points = dval(meta, 0, 3);
-    in.thresholds.trend_points = dval(meta, 0, 4);
-    long long version = atoll(db_val(meta, 0, 0));
-
-    PGresult *res = db_job_result(job, Q_SCHOOLS);
-    in.n_schools = (size_t)PQntuples(res);
-    struct priorities_school *schools = xcalloc(in.n_schools, sizeof *schools);
-    for (int i = 0; i < (int)in.n_schools; i++) {
-        schools[i].urn = db_val(res, i, 0);
-        schools[i].name = db_val(res, i, 1);
-        schools[i].phase = db_val(res, i, 2);
-        schools[i].has_location = db_val(res, i, 3) && db_val(res, i, 4);
-        schools[i].lat = dval(res, i, 3);
-        schools[i].lon = dval(res, i, 4);
-    }
-    in.schools = schools;
-    struct priorities_cell *cells = read_cells(db_job_result(job, Q_CELLS), &in.n_cells);
-    struct priorities_cell *prev = read_cells(db_job_result(job, Q_PREV), &in.n_prev_cells);
-    in.cells = cells;
-    in.prev_cells = prev;
-    res = db_job_result(job, Q_BENCH);
-    in.n_benchmarks = (size_t)PQntuples(res);
-    struct priorities_benchmark *bench = xcalloc(in.n_benchmarks, sizeof *bench);
-    for (int i = 0; i < (int)in.n_benchmarks; i++) {
-        bench[i].subject = db_val(res, i, 0);
-        bench[i].group = db_val(res, i, 1);
-        bench[i].expected = dval(res, i, 2);
-    }
-    in.benchmarks = bench;
-    res = db_job_result(job, Q_SEF);
-    in.n_sef = (size_t)PQntuples(res);
-    struct priorities_sef_area *sef = xcalloc(in.n_sef, sizeof *sef);
-    for (int i = 0; i < (int)in.n_sef; i++) {
-        sef[i].urn = db_val(res, i, 0);
-        sef[i].area = db_val(res, i, 1);
-        sef[i].ordinal = ival(res, i, 2);
-        sef[i].grade = db_val(res, i, 3);
-        sef[i].framework = db_val(res, i, 4);
-    }
-    in.sef = sef;
-    res = db_job_result(job, Q_THEMES);
-    in.n_themes = (size_t)PQntuples(res);
-    struct priorities_sip_theme *themes = xcalloc(in.n_themes, sizeof *themes);
-    for (int i = 0; i < (int)in.n_themes; i++) {
-        themes[i].urn = db_val(res, i, 0);
-        themes[i].theme = db_val(res, i, 1);
-    }
-    in.themes = themes;
-    res = db_job_result(job, Q_STUCK);
-    in.n_stuck = (size_t)PQntuples(res);
-    struct priorities_stuck_pupil *stuck = xcalloc(in.n_stuck, sizeof *stuck);
-    for (int i = 0; i < (int)in.n_stuck; i++) {
-        stuck[i].urn = db_val(res, i, 0);
-        stuck[i].subject = db_val(res, i, 1);
-        stuck[i].pupil_key = db_val(res, i, 2);
-    }
-    in.stuck = stuck;
-
+    PGresult *res[PQ_COUNT];
+    for (int q = 0; q < PQ_COUNT; q++)
+        res[q] = db_job_result(job, 1 + q); /* after BEGIN */
+    struct priorities_input in;
+    struct priorities_scratch scratch;
+    long long version;
+    priorities_input_from_results(res, st->year, st->term, &in, &version, &scratch);
     struct mat_errors errs;
     mat_errors_init(&errs);
     struct priorities_list *list = NULL;
     int rc = priorities_compute(&in, &list, &errs);
-    free(schools);
-    free(cells);
-    free(prev);
-    free(bench);
-    free(sef);
-    free(themes);
-    free(stuck);
+    priorities_input_free(&scratch);
     if (rc != 0) {
         log_error("msg=\"priorities input rejected\" request_id=%s first=\"%s: %s\"", r->id,
                   errs.count ? errs.items[0].path : "", errs.count ? errs.items[0].message : "");
@@ -344,50 +234,19 @@ static void on_loaded(struct req *r, struct db_job *job)
     cached_release(c);
 }
 
-/* The two terms before (year, term), for stuck pupils. */
-static void previous_terms(const char *year, const char *term, char y1[8], const char **t1,
-                           char y2[8], const char **t2)
-{
-    static const char *const names[] = {"autumn", "spring", "summer"};
-    char prev_year[8];
-    academic_year_previous(year, prev_year);
-    int ti = term_index(term);
-    if (ti == 0) { /* autumn: last summer and spring */
-        snprintf(y1, 8, "%s", prev_year);
-        snprintf(y2, 8, "%s", prev_year);
-        *t1 = names[2];
-        *t2 = names[1];
-    } else {
-        snprintf(y1, 8, "%s", year);
-        *t1 = names[ti - 1];
-        snprintf(y2, 8, "%s", ti == 1 ? prev_year : year);
-        *t2 = ti == 1 ? names[2] : names[0];
-    }
-}
-
 static void load_and_serve(struct req *r)
 {
     struct prio_state *st = r->hstate;
-    char trust[24], prev_year[8], y1[8], y2[8];
-    const char *t1, *t2;
+    char trust[24];
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
-    academic_year_previous(st->year, prev_year);
-    previous_terms(st->year, st->term, y1, &t1, y2, &t2);
-    const char *one[1] = {trust};
-    const char *two[2] = {trust, st->year};
-    const char *now[3] = {trust, st->year, st->term};
-    const char *last[3] = {trust, prev_year, st->term};
-    const char *stuck[7] = {trust, st->year, st->term, y1, t1, y2, t2};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add_sql(job, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    db_job_add(job, stmt_meta, 1, one);
-    db_job_add(job, stmt_schools, 1, one);
-    db_job_add(job, stmt_cells, 3, now);
-    db_job_add(job, stmt_cells, 3, last);
-    db_job_add(job, stmt_bench, 2, two);
-    db_job_add(job, stmt_sef, 2, two);
-    db_job_add(job, stmt_themes, 2, two);
-    db_job_add(job, stmt_stuck, 7, stuck);
+    for (int q = 0; q < PQ_COUNT; q++) {
+        struct priorities_params_storage storage;
+        const char *params[7];
+        int n = priorities_query_params(q, trust, st->year, st->term, &storage, params);
+        db_job_add(job, stmt_query[q], n, params);
+    }
     db_job_add_sql(job, "COMMIT");
     req_submit(r, job, on_loaded);
 }
@@ -465,7 +324,7 @@ static void start(struct req *r, enum prio_view view)
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
     const char *one[1] = {trust};
     struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_meta, 1, one);
+    db_job_add(job, stmt_query[PQ_META], 1, one);
     req_submit(r, job, on_meta);
 }
 
@@ -491,9 +350,9 @@ static void on_thresholds(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, db_job_ncmds(job) - 1);
-    json_t *o = json_pack("{s:i, s:f, s:f, s:f}", "min_cohort", ival(res, 0, 1), "z_crit",
-                          dval(res, 0, 2), "gap_points", dval(res, 0, 3), "trend_points",
-                          dval(res, 0, 4));
+    json_t *o =
+        json_pack("{s:i, s:f, s:f, s:f}", "min_cohort", ival(res, 0, 1), "z_crit", dval(res, 0, 2),
+                  "gap_points", dval(res, 0, 3), "trend_points", dval(res, 0, 4));
     req_reply_json(r, 200, o);
 }
 
@@ -503,7 +362,7 @@ void h_thresholds_get(struct req *r)
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
     const char *one[1] = {trust};
     struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_meta, 1, one);
+    db_job_add(job, stmt_query[PQ_META], 1, one);
     req_submit(r, job, on_thresholds);
 }
 
@@ -516,7 +375,7 @@ void h_thresholds_put(struct req *r)
     const char *one[1] = {trust};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_thresholds_put, 2, put);
-    db_job_add(job, stmt_meta, 1, one);
+    db_job_add(job, stmt_query[PQ_META], 1, one);
     free(body);
     req_submit(r, job, on_thresholds);
 }

@@ -31,10 +31,11 @@ void h_reference_init(void)
         "SELECT json_build_object('year', $2::text, 'source', CASE WHEN EXISTS (SELECT 1 FROM "
         " benchmark_years WHERE trust_id = $1 AND year = $2) THEN 'trust' ELSE 'national' END, "
         " 'items', coalesce(json_agg(json_build_object('subject', subject, 'group', grp, "
-        " 'expected', expected, 'greater_depth', greater_depth) ORDER BY subject, grp), '[]'))::text "
+        " 'expected', expected, 'greater_depth', greater_depth) ORDER BY subject, grp), "
+        "'[]'))::text "
         "FROM benchmarks_for($1, $2)");
-    stmt_bench_delete =
-        db_stmt_register("benchmarks_delete", "DELETE FROM benchmarks WHERE trust_id = $1 AND year = $2");
+    stmt_bench_delete = db_stmt_register(
+        "benchmarks_delete", "DELETE FROM benchmarks WHERE trust_id = $1 AND year = $2");
     stmt_bench_insert = db_stmt_register(
         "benchmarks_insert",
         "INSERT INTO benchmarks (trust_id, year, subject, grp, expected, greater_depth) "
@@ -95,7 +96,10 @@ void h_terms_put(struct req *r)
     parse_date(sp, &sy, NULL, NULL);
     parse_date(su, &uy, NULL, NULL);
     if (ay != start || sy != start + 1 || uy != start + 1) {
-        req_reply_field_error(r, 422, ay != start ? "/autumn" : sy != start + 1 ? "/spring" : "/summer",
+        req_reply_field_error(r, 422,
+                              ay != start       ? "/autumn"
+                              : sy != start + 1 ? "/spring"
+                                                : "/summer",
                               "dates must fall in academic year %s (autumn in %d, spring and "
                               "summer in %d)",
                               year, start, start + 1);

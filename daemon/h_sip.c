@@ -13,25 +13,26 @@ static int stmt_patch[2], stmt_refresh, stmt_lock, stmt_monitoring;
 
 /* Finds the item by ref in the latest version, merges the patch into it, stores the
  * result as a new version and answers the updated item. */
-#define SIP_PATCH_SQL(list)                                                                       \
-    "WITH cur AS (SELECT version, body FROM sip_versions WHERE trust_id = $1 AND urn = $2 "       \
-    " AND year = $3 ORDER BY version DESC LIMIT 1), "                                             \
-    "hit AS (SELECT ARRAY['priorities', (p.i - 1)::text, '" list "', (m.j - 1)::text] AS path, "  \
-    " m.v || $5::jsonb AS item FROM cur, jsonb_array_elements(cur.body->'priorities') "           \
-    " WITH ORDINALITY p(v, i), jsonb_array_elements(coalesce(p.v->'" list "', '[]')) "            \
-    " WITH ORDINALITY m(v, j) WHERE m.v->>'ref' = $4 LIMIT 1), "                                  \
+#define SIP_PATCH_SQL(list)                                                                        \
+    "WITH cur AS (SELECT version, body FROM sip_versions WHERE trust_id = $1 AND urn = $2 "        \
+    " AND year = $3 ORDER BY version DESC LIMIT 1), "                                              \
+    "hit AS (SELECT ARRAY['priorities', (p.i - 1)::text, '" list "', (m.j - 1)::text] AS path, "   \
+    " m.v || $5::jsonb AS item FROM cur, jsonb_array_elements(cur.body->'priorities') "            \
+    " WITH ORDINALITY p(v, i), jsonb_array_elements(coalesce(p.v->'" list "', '[]')) "             \
+    " WITH ORDINALITY m(v, j) WHERE m.v->>'ref' = $4 LIMIT 1), "                                   \
     "ins AS (INSERT INTO sip_versions (trust_id, urn, year, version, body, principal_id, change) " \
-    " SELECT $1, $2, $3, cur.version + 1, jsonb_set(cur.body, hit.path, hit.item), $6, "          \
-    " 'patch " list " ' || $4 FROM cur, hit RETURNING version) "                                  \
+    " SELECT $1, $2, $3, cur.version + 1, jsonb_set(cur.body, hit.path, hit.item), $6, "           \
+    " 'patch " list " ' || $4 FROM cur, hit RETURNING version) "                                   \
     "SELECT hit.item::text, ins.version FROM hit, ins"
 
 void h_sip_init(void)
 {
-    stmt_lock = db_stmt_register("sip_patch_lock",
-                                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    stmt_lock =
+        db_stmt_register("sip_patch_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_patch[0] = db_stmt_register("sip_patch_milestone", SIP_PATCH_SQL("milestones"));
     stmt_patch[1] = db_stmt_register("sip_patch_criterion", SIP_PATCH_SQL("success_criteria"));
-    stmt_refresh = db_stmt_register("sip_patch_refresh", "SELECT sip_refresh_monitoring($1, $2, $3)");
+    stmt_refresh =
+        db_stmt_register("sip_patch_refresh", "SELECT sip_refresh_monitoring($1, $2, $3)");
     /* Overdue first, then by due date; offset paging (the order is not a unique key). */
     stmt_monitoring = db_stmt_register(
         "monitoring_list",
@@ -40,9 +41,11 @@ void h_sip_init(void)
         " due, 'owner', owner, 'status', status, 'evidence', evidence, 'overdue', overdue) "
         " ORDER BY n), '[]')::text, count(*) FROM (SELECT m.*, "
         " (NOT m.done AND m.due < current_date) AS overdue, row_number() OVER (ORDER BY "
-        "  (NOT m.done AND m.due < current_date) DESC, m.due NULLS LAST, m.urn, m.source, m.ref) AS n "
+        "  (NOT m.done AND m.due < current_date) DESC, m.due NULLS LAST, m.urn, m.source, m.ref) "
+        "AS n "
         " FROM monitoring_items m WHERE m.trust_id = $1 "
-        "  AND ($2::text[] IS NULL OR m.urn = ANY($2::text[])) AND ($3::text IS NULL OR m.urn = $3) "
+        "  AND ($2::text[] IS NULL OR m.urn = ANY($2::text[])) AND ($3::text IS NULL OR m.urn = "
+        "$3) "
         "  AND ($4::text IS NULL OR m.status = $4) AND ($5::date IS NULL OR m.due >= $5) "
         "  AND ($6::date IS NULL OR m.due <= $6) AND ($7::bool IS NULL OR "
         "   (NOT m.done AND m.due < current_date) = $7) AND ($8::text IS NULL OR m.year = $8) "
@@ -117,9 +120,9 @@ static void on_monitoring(struct req *r, struct db_job *job)
     req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), st->limit, next);
 }
 
-static const char *const milestone_statuses[] = {"not_started", "on_track", "at_risk",
-                                                 "off_track", "complete", "in_progress",
-                                                 "not_met", "partially_met", "met"};
+static const char *const milestone_statuses[] = {"not_started", "on_track",      "at_risk",
+                                                 "off_track",   "complete",      "in_progress",
+                                                 "not_met",     "partially_met", "met"};
 
 void h_monitoring(struct req *r)
 {
@@ -150,8 +153,10 @@ void h_monitoring(struct req *r)
         req_reply_field_error(r, 422, "status", "status is not a milestone or criterion status");
         return;
     }
-    if ((from && !parse_date(from, NULL, NULL, NULL)) || (to && !parse_date(to, NULL, NULL, NULL))) {
-        req_reply_field_error(r, 422, from && !parse_date(from, NULL, NULL, NULL) ? "due_from" : "due_to",
+    if ((from && !parse_date(from, NULL, NULL, NULL)) ||
+        (to && !parse_date(to, NULL, NULL, NULL))) {
+        req_reply_field_error(r, 422,
+                              from && !parse_date(from, NULL, NULL, NULL) ? "due_from" : "due_to",
                               "dates are YYYY-MM-DD");
         return;
     }

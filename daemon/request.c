@@ -635,7 +635,8 @@ bool req_year_ok(struct req *r, const char *year)
 {
     if (academic_year_valid(year))
         return true;
-    req_reply_field_error(r, 422, "year", "year must be an academic year like 2025-26, got \"%.20s\"",
+    req_reply_field_error(r, 422, "year",
+                          "year must be an academic year like 2025-26, got \"%.20s\"",
                           year ? year : "");
     return false;
 }

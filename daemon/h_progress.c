@@ -1,0 +1,377 @@
+/* Pupil progress: the termly push (JSON or CSV, all-or-nothing, COPY in one transaction,
+ * idempotent), the school and trust summaries (cells from progress_cells() in SQL), and
+ * the submissions history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "http_server.h"
+#include "progress_parse.h"
+#include "metrics.h"
+#include "termly.h"
+#include "util.h"
+
+static int stmt_cells, stmt_submissions;
+static void push_init(void);
+
+/* Cells joined to the benchmark in force; one row per cell, ordered for reading. */
+#define CELLS_SQL                                                                                  \
+    "SELECT c.urn, c.subject, coalesce(c.year_group, 'all'), c.grp, c.n, "                         \
+    " round(c.k::numeric / c.n, 4), round(c.gd::numeric / c.n, 4), b.expected, "                   \
+    " round(c.k::numeric / c.n - b.expected, 4) "                                                  \
+    "FROM progress_cells($1, $2, $3, $4::text[]) c "                                               \
+    "LEFT JOIN benchmarks_for($1, $2) b ON b.subject = c.subject AND b.grp = c.grp "               \
+    "WHERE ($5::bool OR c.urn IS NOT NULL) AND ($6::bool OR c.urn IS NULL) "                       \
+    "ORDER BY c.urn NULLS FIRST, c.subject, CASE c.year_group WHEN 'N' THEN -1 WHEN 'R' THEN 0 "   \
+    " ELSE coalesce(c.year_group::int, 99) END, array_position(ARRAY['all', 'disadvantaged', "     \
+    " 'not_disadvantaged', 'send', 'send_support', 'ehcp', 'eal', 'looked_after', 'girls', "       \
+    " 'boys', 'prior_low', 'prior_middle', 'prior_high'], c.grp)"
+
+void h_progress_init(void)
+{
+    push_init();
+    stmt_cells = db_stmt_register("progress_cells", CELLS_SQL);
+    stmt_submissions = db_stmt_register(
+        "submissions_list",
+        "SELECT coalesce(json_agg(submission_json(t) ORDER BY t.id DESC), '[]')::text, count(*), "
+        " min(t.id) FROM (SELECT * FROM submissions s WHERE s.trust_id = $1 AND s.id < $2 "
+        " AND ($4::text[] IS NULL OR s.urn = ANY($4::text[])) AND ($5::text IS NULL OR s.urn = $5) "
+        " AND ($6::text IS NULL OR s.kind = $6) ORDER BY s.id DESC LIMIT $3) t");
+}
+
+struct summary_state {
+    char year[8], term[8], school[7];
+    bool trust_view;
+};
+
+static void csv_field(struct strbuf *sb, const char *v)
+{
+    strbuf_puts(sb, v ? v : "");
+}
+
+static void on_cells(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct summary_state *st = r->hstate;
+    PGresult *res = db_job_result(job, 0);
+    int rows = PQntuples(res);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    static const char *const cols[] = {"school",     "subject",         "year_group", "group", "n",
+                                       "p_expected", "p_greater_depth", "benchmark",  "gap"};
+    if (req_wants_csv(r)) {
+        for (size_t c = 0; c < ARRAY_LEN(cols); c++)
+            strbuf_printf(&sb, "%s%s", c ? "," : "", cols[c]);
+        strbuf_puts(&sb, "\r\n");
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < 9; c++) {
+                if (c)
+                    strbuf_puts(&sb, ",");
+                const char *v = db_val(res, i, c);
+                csv_field(&sb, c == 0 && !v ? "trust" : v);
+            }
+            strbuf_puts(&sb, "\r\n");
+        }
+        req_reply_bytes(r, 200, "text/csv; charset=utf-8", sb.data, sb.len);
+        strbuf_free(&sb);
+        return;
+    }
+    strbuf_printf(&sb, "{\"year\":\"%s\",\"term\":\"%s\",", st->year, st->term);
+    if (!st->trust_view)
+        strbuf_printf(&sb, "\"school\":\"%s\",", st->school);
+    strbuf_puts(&sb, "\"cells\":[");
+    for (int i = 0; i < rows; i++) {
+        const char *urn = db_val(res, i, 0);
+        strbuf_printf(&sb, "%s{", i ? "," : "");
+        if (st->trust_view) {
+            if (urn)
+                strbuf_printf(&sb, "\"school\":\"%s\",", urn);
+            else
+                strbuf_puts(&sb, "\"school\":null,");
+        }
+        strbuf_printf(&sb,
+                      "\"subject\":\"%s\",\"year_group\":\"%s\",\"group\":\"%s\",\"n\":%s,"
+                      "\"p_expected\":%s,\"p_greater_depth\":%s,\"benchmark\":%s,\"gap\":%s}",
+                      db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3), db_val(res, i, 4),
+                      db_val(res, i, 5), db_val(res, i, 6),
+                      db_val(res, i, 7) ? db_val(res, i, 7) : "null",
+                      db_val(res, i, 8) ? db_val(res, i, 8) : "null");
+    }
+    strbuf_puts(&sb, "]}");
+    req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
+    strbuf_free(&sb);
+}
+
+static void submit_cells(struct req *r, struct summary_state *st, const char *urns, bool with_trust,
+                         bool with_schools)
+{
+    r->hstate = st;
+    r->hstate_free = free;
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *params[6] = {trust,
+                             st->year,
+                             st->term,
+                             urns,
+                             with_trust ? "true" : "false",
+                             with_schools ? "true" : "false"};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_cells, 6, params);
+    req_submit(r, job, on_cells);
+}
+
+void h_progress_school_summary(struct req *r)
+{
+    const char *year = req_param(r, "year"), *term = req_param(r, "term");
+    if (!req_year_ok(r, year) || !req_term_ok(r, term))
+        return;
+    struct summary_state *st = xcalloc(1, sizeof *st);
+    snprintf(st->year, sizeof st->year, "%s", year);
+    snprintf(st->term, sizeof st->term, "%s", term);
+    snprintf(st->school, sizeof st->school, "%s", req_param(r, "urn"));
+    char urns[16];
+    snprintf(urns, sizeof urns, "{%s}", st->school);
+    submit_cells(r, st, urns, false, true);
+}
+
+void h_progress_trust_summary(struct req *r)
+{
+    const char *year = req_query(r, "year"), *term = req_query(r, "term");
+    const char *by = req_query(r, "by");
+    if (!req_year_ok(r, year) || !req_term_ok(r, term))
+        return;
+    if (by && strcmp(by, "school") != 0) {
+        req_reply_field_error(r, 422, "by", "by must be \"school\" (or left out)");
+        return;
+    }
+    struct summary_state *st = xcalloc(1, sizeof *st);
+    snprintf(st->year, sizeof st->year, "%s", year);
+    snprintf(st->term, sizeof st->term, "%s", term);
+    st->trust_view = true;
+    /* An executive head's "trust" is the schools they oversee. */
+    char *urns = req_scope_urns(r);
+    submit_cells(r, st, urns, true, by != NULL);
+    free(urns);
+}
+
+static void on_submissions(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    long limit = (long)(intptr_t)r->hstate;
+    r->hstate = NULL;
+    req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
+}
+
+void h_submissions_list(struct req *r)
+{
+    long limit;
+    char after[64];
+    if (req_paging(r, &limit, after, sizeof after) != 0)
+        return;
+    const char *school = req_query(r, "school"), *kind = req_query(r, "kind");
+    if (school && !urn_valid(school)) {
+        req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
+        return;
+    }
+    if (kind && strcmp(kind, "progress") != 0 && strcmp(kind, "sef") != 0 &&
+        strcmp(kind, "sip") != 0) {
+        req_reply_field_error(r, 422, "kind", "kind must be progress, sef or sip");
+        return;
+    }
+    long long key = 0;
+    if (after[0] && sscanf(after, "%lld", &key) != 1) {
+        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
+        return;
+    }
+    char trust[24], lim[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    snprintf(lim, sizeof lim, "%ld", limit);
+    char *scope = req_scope_urns(r);
+    const char *params[6] = {trust, after[0] ? after : "9223372036854775807", lim, scope, school,
+                             kind};
+    r->hstate = (void *)(intptr_t)limit;
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_submissions, 6, params);
+    free(scope);
+    req_submit(r, job, on_submissions);
+}
+
+/* ---- the push ---- */
+
+static int stmt_push_latest, stmt_push_lock, stmt_push_delete, stmt_push_submission,
+    stmt_push_rejected;
+
+static void push_init(void)
+{
+    stmt_push_latest = db_stmt_register(
+        "push_latest", "SELECT submission_json(s)::text, s.body_sha256 FROM submissions s "
+                       "WHERE s.trust_id = $1 AND s.urn = $2 AND s.kind = 'progress' AND "
+                       "s.year = $3 AND s.term = $4 AND s.outcome = 'accepted' "
+                       "ORDER BY s.id DESC LIMIT 1");
+    stmt_push_lock =
+        db_stmt_register("push_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+    stmt_push_delete = db_stmt_register(
+        "push_delete", "DELETE FROM progress WHERE trust_id = $1 AND year = $3 AND term = $4 "
+                       "AND urn = $2");
+    stmt_push_submission = db_stmt_register(
+        "push_submission",
+        "INSERT INTO submissions AS s (trust_id, urn, kind, year, term, principal_id, "
+        " body_sha256, row_count, outcome, content_type) VALUES ($1, $2, 'progress', $3, $4, $5, "
+        " $6, $7, 'accepted', $8) RETURNING submission_json(s)::text");
+    stmt_push_rejected = db_stmt_register(
+        "push_rejected",
+        "INSERT INTO submissions (trust_id, urn, kind, year, term, principal_id, body_sha256, "
+        " row_count, outcome, content_type) SELECT $1, $2, 'progress', $3, $4, $5, $6, $7, "
+        " 'rejected', $8 WHERE EXISTS (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $2)");
+}
+
+struct push_state {
+    char trust[24], principal[24], sha[65], rows[24];
+    char *copy; /* COPY text, handed to the job */
+    size_t copy_len;
+    size_t nrecords;
+};
+
+static void push_state_free(void *p)
+{
+    struct push_state *st = p;
+    free(st->copy);
+    free(st);
+}
+
+static const char *content_type_of(const struct req *r)
+{
+    return r->body_csv ? "text/csv" : "application/json";
+}
+
+static void on_pushed(struct req *r, struct db_job *job)
+{
+    if (db_job_status(job) == DB_ERROR && strcmp(db_job_sqlstate(job), "23503") == 0) {
+        req_reply_problem(r, 404, "no such school in this trust", NULL);
+        return;
+    }
+    if (req_reply_db_failure(r, job))
+        return;
+    struct push_state *st = r->hstate;
+    metrics_add(METRIC_ROWS_INGESTED, st->nrecords);
+    metrics_add(METRIC_PUSHES, 1);
+    const char *doc = db_val(db_job_result(job, db_job_ncmds(job) - 2), 0, 0);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":false}", doc);
+    req_reply_bytes(r, 201, "application/json; charset=utf-8", sb.data, sb.len);
+    strbuf_free(&sb);
+}
+
+static void on_latest(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct push_state *st = r->hstate;
+    PGresult *res = db_job_result(job, 0);
+    if (PQntuples(res) == 1 && strcmp(db_val(res, 0, 1), st->sha) == 0) {
+        /* Identical re-push: a no-op answering the original submission. */
+        struct strbuf sb;
+        strbuf_init(&sb);
+        strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":true}", db_val(res, 0, 0));
+        req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
+        strbuf_free(&sb);
+        return;
+    }
+    const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
+    const char *term = req_param(r, "term");
+    char lock[96];
+    snprintf(lock, sizeof lock, "progress:%s:%s:%s:%s", st->trust, urn, year, term);
+    const char *lock_params[1] = {lock};
+    const char *key[4] = {st->trust, urn, year, term};
+    const char *sub[8] = {st->trust,     urn,     year,     term,
+                          st->principal, st->sha, st->rows, content_type_of(r)};
+    /* One transaction, held only for the load itself: parsing and validation are done. */
+    struct db_job *push = db_job_new(NULL, NULL);
+    db_job_add_sql(push, "BEGIN");
+    db_job_add(push, stmt_push_lock, 1, lock_params);
+    db_job_add(push, stmt_push_delete, 4, key);
+    db_job_add_copy(push,
+                    "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
+                    "band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
+                    "prior_attainment) FROM STDIN",
+                    st->copy, st->copy_len);
+    st->copy = NULL;
+    db_job_add(push, stmt_push_submission, 8, sub);
+    db_job_add_sql(push, "COMMIT");
+    req_submit(r, push, on_pushed);
+}
+
+/* Parses and validates the whole push (JSON or CSV) into COPY text, each line prefixed
+ * with the row's trust, school, year and term. Returns -1 with every bad row and field in
+ * errs (bad_request set when the body is not readable at all). */
+static int progress_push_parse(struct req *r, const char *prefix, char **copy, size_t *copy_len,
+                               size_t *nrecords, struct mat_errors *errs, int *bad_request)
+{
+    const struct server *s = r->w->server;
+    struct progress_parse_opts opts = {
+        .secret = s->secret,
+        .secret_len = s->secret_len,
+        .max_records = (size_t)server_limits(r->w->server)->max_records_per_push,
+    };
+    struct progress_batch batch;
+    int rc = r->body_csv ? progress_parse_csv(r->body, r->body_len, &opts, &batch, errs)
+                         : progress_parse_json(r->body, r->body_len, &opts, &batch, errs);
+    *nrecords = batch.count;
+    if (rc != 0) {
+        *bad_request = rc == PROGRESS_PARSE_UNREADABLE;
+        progress_batch_free(&batch);
+        return -1;
+    }
+    struct strbuf sb;
+    strbuf_init(&sb);
+    progress_batch_to_copy(&batch, prefix, &sb);
+    progress_batch_free(&batch);
+    *copy = strbuf_detach(&sb, copy_len);
+    return 0;
+}
+
+void h_progress_put(struct req *r)
+{
+    const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
+    const char *term = req_param(r, "term");
+    if (!req_year_ok(r, year) || !req_term_ok(r, term))
+        return;
+    struct push_state *st = xcalloc(1, sizeof *st);
+    r->hstate = st;
+    r->hstate_free = push_state_free;
+    snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
+    snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
+    sha256_hex(r->body, r->body_len, st->sha);
+
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s\t%s\t%s\t%s\t", st->trust, urn, year, term);
+    int bad_request = 0;
+    if (progress_push_parse(r, prefix, &st->copy, &st->copy_len, &st->nrecords, &errs,
+                            &bad_request) != 0) {
+        snprintf(st->rows, sizeof st->rows, "%zu", st->nrecords);
+        const char *rej[8] = {st->trust,     urn,     year,     term,
+                              st->principal, st->sha, st->rows, content_type_of(r)};
+        struct db_job *record = db_job_new(NULL, NULL);
+        db_job_add(record, stmt_push_rejected, 8, rej);
+        req_submit_detached(r->w, record);
+        req_reply_problem(r, bad_request ? 400 : 422,
+                          bad_request ? "the body cannot be read"
+                                      : "the push was rejected; nothing was stored",
+                          &errs);
+        mat_errors_free(&errs);
+        return;
+    }
+    mat_errors_free(&errs);
+    snprintf(st->rows, sizeof st->rows, "%zu", st->nrecords);
+    const char *params[4] = {st->trust, urn, year, term};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_push_latest, 4, params);
+    req_submit(r, job, on_latest);
+}

@@ -1,0 +1,215 @@
+/* Reading the priorities inputs: SQL and result conversion. */
+#include "priorities_load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "termly.h"
+#include "util.h"
+
+const struct priorities_query_def priorities_queries[PQ_COUNT] = {
+    [PQ_META] = {"prio_meta",
+                 "SELECT coalesce((SELECT version FROM trust_data_versions WHERE trust_id = $1), "
+                 " 0), coalesce(t.min_cohort, 6), coalesce(t.z_crit, 1.96), "
+                 " coalesce(t.gap_points, 10), coalesce(t.trend_points, 10) "
+                 "FROM (SELECT 1) one LEFT JOIN priority_thresholds t ON t.trust_id = $1"},
+    [PQ_SCHOOLS] = {"prio_schools",
+                    "SELECT urn, name, phase, lat, lon FROM schools WHERE trust_id = $1 "
+                    "AND (left_on IS NULL OR left_on > current_date) ORDER BY urn"},
+    [PQ_CELLS] = {"prio_cells", "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
+                                "FROM progress_cells($1, $2, $3, NULL) WHERE year_group IS NULL"},
+    [PQ_PREV] = {"prio_cells", NULL}, /* the same statement for last year */
+    [PQ_BENCH] = {"prio_bench",
+                  "SELECT subject, grp, expected::float8 FROM benchmarks_for($1, $2)"},
+    /* Each school's latest SEF up to this year. */
+    [PQ_SEF] = {"prio_sef",
+                "SELECT s.urn, a.key, sef_ordinal(a.value->>'grade'), a.value->>'grade', "
+                " s.framework FROM (SELECT DISTINCT ON (urn) urn, framework, body "
+                " FROM sef_versions WHERE trust_id = $1 AND year <= $2 "
+                " ORDER BY urn, year DESC, version DESC) s, jsonb_each(s.body->'areas') a "
+                "WHERE sef_ordinal(a.value->>'grade') IS NOT NULL"},
+    [PQ_THEMES] = {"prio_themes",
+                   "SELECT s.urn, t.theme FROM (SELECT DISTINCT ON (urn) urn, body "
+                   " FROM sip_versions WHERE trust_id = $1 AND year = $2 "
+                   " ORDER BY urn, version DESC) s, jsonb_array_elements(s.body->'priorities') p, "
+                   " jsonb_array_elements_text(coalesce(p->'themes', '[]')) t(theme)"},
+    /* Below expected in the same subject this term and the two terms before. */
+    [PQ_STUCK] = {"prio_stuck",
+                  "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress WHERE trust_id = $1 "
+                  " AND band IN ('below', 'towards') AND ((year = $2 AND term = $3) OR "
+                  " (year = $4 AND term = $5) OR (year = $6 AND term = $7)) "
+                  "GROUP BY urn, subject, pupil_key HAVING count(DISTINCT (year, term)) = 3"},
+};
+
+/* The two terms before (year, term). */
+static void previous_terms(const char *year, const char *term, const char *prev_year, char y1[8],
+                           const char **t1, char y2[8], const char **t2)
+{
+    static const char *const names[] = {"autumn", "spring", "summer"};
+    int ti = term_index(term);
+    if (ti <= 0) { /* autumn: last summer and last spring */
+        snprintf(y1, 8, "%s", prev_year);
+        snprintf(y2, 8, "%s", prev_year);
+        *t1 = names[2];
+        *t2 = names[1];
+    } else {
+        snprintf(y1, 8, "%s", year);
+        *t1 = names[ti - 1];
+        snprintf(y2, 8, "%s", ti == 1 ? prev_year : year);
+        *t2 = ti == 1 ? names[2] : names[0];
+    }
+}
+
+int priorities_query_params(enum priorities_query q, const char *trust, const char *year,
+                            const char *term, struct priorities_params_storage *st,
+                            const char *params[7])
+{
+    snprintf(st->trust, sizeof st->trust, "%s", trust);
+    if (!academic_year_previous(year, st->prev_year))
+        st->prev_year[0] = '\0';
+    params[0] = st->trust;
+    switch (q) {
+    case PQ_META:
+    case PQ_SCHOOLS:
+        return 1;
+    case PQ_CELLS:
+        params[1] = year;
+        params[2] = term;
+        return 3;
+    case PQ_PREV:
+        params[1] = st->prev_year;
+        params[2] = term;
+        return 3;
+    case PQ_BENCH:
+    case PQ_SEF:
+    case PQ_THEMES:
+        params[1] = year;
+        return 2;
+    case PQ_STUCK: {
+        const char *t1, *t2;
+        previous_terms(year, term, st->prev_year, st->y1, &t1, st->y2, &t2);
+        params[1] = year;
+        params[2] = term;
+        params[3] = st->y1;
+        params[4] = t1;
+        params[5] = st->y2;
+        params[6] = t2;
+        return 7;
+    }
+    case PQ_COUNT:
+        break;
+    }
+    return 0;
+}
+
+static const char *val(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int ival(const PGresult *res, int row, int col)
+{
+    const char *v = val(res, row, col);
+    return v ? atoi(v) : 0;
+}
+
+static double dval(const PGresult *res, int row, int col)
+{
+    const char *v = val(res, row, col);
+    return v ? atof(v) : 0;
+}
+
+static struct priorities_cell *read_cells(const PGresult *res, size_t *n)
+{
+    *n = (size_t)PQntuples(res);
+    struct priorities_cell *cells = xcalloc(*n, sizeof *cells);
+    for (int i = 0; i < (int)*n; i++) {
+        cells[i].scope = val(res, i, 0);
+        cells[i].subject = val(res, i, 1);
+        cells[i].group = val(res, i, 2);
+        cells[i].n = ival(res, i, 3);
+        cells[i].k = ival(res, i, 4);
+        cells[i].gd = ival(res, i, 5);
+    }
+    return cells;
+}
+
+void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year,
+                                   const char *term, struct priorities_input *in,
+                                   long long *version, struct priorities_scratch *scratch)
+{
+    memset(in, 0, sizeof *in);
+    memset(scratch, 0, sizeof *scratch);
+    in->year = year;
+    in->term = term;
+    const PGresult *meta = res[PQ_META];
+    *version = atoll(val(meta, 0, 0));
+    in->thresholds.min_cohort = ival(meta, 0, 1);
+    in->thresholds.z_crit = dval(meta, 0, 2);
+    in->thresholds.gap_points = dval(meta, 0, 3);
+    in->thresholds.trend_points = dval(meta, 0, 4);
+
+    const PGresult *r = res[PQ_SCHOOLS];
+    in->n_schools = (size_t)PQntuples(r);
+    struct priorities_school *schools = xcalloc(in->n_schools, sizeof *schools);
+    for (int i = 0; i < (int)in->n_schools; i++) {
+        schools[i].urn = val(r, i, 0);
+        schools[i].name = val(r, i, 1);
+        schools[i].phase = val(r, i, 2);
+        schools[i].has_location = val(r, i, 3) && val(r, i, 4);
+        schools[i].lat = dval(r, i, 3);
+        schools[i].lon = dval(r, i, 4);
+    }
+    in->schools = scratch->arrays[0] = schools;
+    in->cells = scratch->arrays[1] = read_cells(res[PQ_CELLS], &in->n_cells);
+    in->prev_cells = scratch->arrays[2] = read_cells(res[PQ_PREV], &in->n_prev_cells);
+
+    r = res[PQ_BENCH];
+    in->n_benchmarks = (size_t)PQntuples(r);
+    struct priorities_benchmark *bench = xcalloc(in->n_benchmarks, sizeof *bench);
+    for (int i = 0; i < (int)in->n_benchmarks; i++) {
+        bench[i].subject = val(r, i, 0);
+        bench[i].group = val(r, i, 1);
+        bench[i].expected = dval(r, i, 2);
+    }
+    in->benchmarks = scratch->arrays[3] = bench;
+
+    r = res[PQ_SEF];
+    in->n_sef = (size_t)PQntuples(r);
+    struct priorities_sef_area *sef = xcalloc(in->n_sef, sizeof *sef);
+    for (int i = 0; i < (int)in->n_sef; i++) {
+        sef[i].urn = val(r, i, 0);
+        sef[i].area = val(r, i, 1);
+        sef[i].ordinal = ival(r, i, 2);
+        sef[i].grade = val(r, i, 3);
+        sef[i].framework = val(r, i, 4);
+    }
+    in->sef = scratch->arrays[4] = sef;
+
+    r = res[PQ_THEMES];
+    in->n_themes = (size_t)PQntuples(r);
+    struct priorities_sip_theme *themes = xcalloc(in->n_themes, sizeof *themes);
+    for (int i = 0; i < (int)in->n_themes; i++) {
+        themes[i].urn = val(r, i, 0);
+        themes[i].theme = val(r, i, 1);
+    }
+    in->themes = scratch->arrays[5] = themes;
+
+    r = res[PQ_STUCK];
+    in->n_stuck = (size_t)PQntuples(r);
+    struct priorities_stuck_pupil *stuck = xcalloc(in->n_stuck, sizeof *stuck);
+    for (int i = 0; i < (int)in->n_stuck; i++) {
+        stuck[i].urn = val(r, i, 0);
+        stuck[i].subject = val(r, i, 1);
+        stuck[i].pupil_key = val(r, i, 2);
+    }
+    in->stuck = scratch->arrays[6] = stuck;
+}
+
+void priorities_input_free(struct priorities_scratch *scratch)
+{
+    for (size_t i = 0; i < ARRAY_LEN(scratch->arrays); i++)
+        free(scratch->arrays[i]);
+    memset(scratch, 0, sizeof *scratch);
+}

@@ -1,0 +1,47 @@
+/* The inputs of the priorities calculation, read from PostgreSQL: the SQL (one snapshot,
+ * cells computed set-based by progress_cells) and the conversion of its results into a
+ * priorities_input. Shared by matd (asynchronous pool) and matctl (blocking libpq). */
+#ifndef MATD_PRIORITIES_LOAD_H
+#define MATD_PRIORITIES_LOAD_H
+#include <libpq-fe.h>
+
+#include "priorities.h"
+
+enum priorities_query {
+    PQ_META,    /* data version and thresholds: params trust */
+    PQ_SCHOOLS, /* params trust */
+    PQ_CELLS,   /* params trust, year, term (this term) */
+    PQ_PREV,    /* params trust, last year, term */
+    PQ_BENCH,   /* params trust, year */
+    PQ_SEF,     /* params trust, year */
+    PQ_THEMES,  /* params trust, year */
+    PQ_STUCK,   /* params trust, year, term, and the two terms before */
+    PQ_COUNT
+};
+
+struct priorities_query_def {
+    const char *name;
+    const char *sql;
+};
+extern const struct priorities_query_def priorities_queries[PQ_COUNT];
+
+/* Parameters of query q for (trust, year, term) into params (up to 7, pointing into
+ * storage, which must outlive their use); returns the count. */
+struct priorities_params_storage {
+    char trust[24], prev_year[8], y1[8], y2[8];
+};
+int priorities_query_params(enum priorities_query q, const char *trust, const char *year,
+                            const char *term, struct priorities_params_storage *storage,
+                            const char *params[7]);
+
+/* Builds in from the results (borrowed: keep them alive while in is used). The arrays are
+ * owned by scratch; free with priorities_input_free. *version gets the data version. */
+struct priorities_scratch {
+    void *arrays[7];
+};
+void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year,
+                                   const char *term, struct priorities_input *in,
+                                   long long *version, struct priorities_scratch *scratch);
+void priorities_input_free(struct priorities_scratch *scratch);
+
+#endif
