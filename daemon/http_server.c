@@ -226,13 +226,8 @@ void http_server_drain_and_join(struct server *s)
             ts.tv_nsec += (long)(left % 1000) * 1000000L;
             if (ts.tv_nsec >= 1000000000L)
                 ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-            if (pthread_timedjoin_np(w->thread, NULL, &ts) == 0) {
-                evhttp_free(w->http);
-                db_pool_free(w->db);
-                event_free(w->wake);
-                event_base_free(w->base);
+            if (pthread_timedjoin_np(w->thread, NULL, &ts) == 0)
                 break;
-            }
             log_warn("msg=\"drain timeout; abandoning in-flight requests\" worker=%d inflight=%d",
                      w->index, w->inflight);
             event_base_loopbreak(w->base);
@@ -240,4 +235,20 @@ void http_server_drain_and_join(struct server *s)
             break;
         }
     }
+}
+
+void http_server_free(struct server *s)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        struct worker *w = &s->workers[i];
+        if (w->inflight)
+            continue; /* abandoned at the drain deadline: the process is exiting anyway */
+        evhttp_free(w->http);
+        db_pool_free(w->db);
+        event_free(w->wake);
+        event_base_free(w->base);
+    }
+    free(s->workers);
+    s->workers = NULL;
+    s->nworkers = 0;
 }

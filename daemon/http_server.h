@@ -62,6 +62,8 @@ extern struct server *g_server;
 int http_server_start(struct server *s, char *err, size_t errlen);
 /* Stops accepting, waits for in-flight requests (bounded by drain_timeout_ms), joins. */
 void http_server_drain_and_join(struct server *s);
+/* Frees the workers' loops, servers and pools (after drain_and_join and offload_stop). */
+void http_server_free(struct server *s);
 /* Installs a new context; the old one lives on in open connections until they close. */
 void http_server_swap_tls(struct server *s, SSL_CTX *ctx);
 struct limits *limits_from_config(const struct config *cfg);

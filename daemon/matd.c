@@ -22,6 +22,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "offload.h"
 #include "migrate.h"
 #include "request.h"
 #include "schema.h"
@@ -216,6 +217,7 @@ int main(int argc, char **argv)
     h_priorities_init();
     metrics_init(nroutes);
 
+    offload_start(s->nworkers);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)
         fatal("cannot start the start-up thread");
@@ -246,6 +248,8 @@ int main(int argc, char **argv)
     event_base_dispatch(m.base);
 
     http_server_drain_and_join(s);
+    offload_stop();
+    http_server_free(s);
     for (int i = 0; i < 3; i++)
         event_free(sigs[i]);
 #ifdef HAVE_SYSTEMD

@@ -19,6 +19,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "offload.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "schema.h"
@@ -116,8 +117,49 @@ static void audit(struct req *r)
     req_submit_detached(r->w, job);
 }
 
+struct req_offload {
+    struct req *r; /* NULL once r has ended */
+    void (*run)(void *);
+    void (*done)(struct req *, void *);
+    void (*free_data)(void *);
+    void *data;
+};
+
+static void offload_run(void *p)
+{
+    struct req_offload *o = p;
+    o->run(o->data);
+}
+
+static void offload_done(void *p)
+{
+    struct req_offload *o = p;
+    if (o->r) {
+        o->r->offload = NULL;
+        o->done(o->r, o->data);
+    } else if (o->free_data) {
+        o->free_data(o->data);
+    }
+    free(o);
+}
+
+void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, void *),
+                 void (*free_data)(void *), void *data)
+{
+    struct req_offload *o = xcalloc(1, sizeof *o);
+    o->r = r;
+    o->run = run;
+    o->done = done;
+    o->free_data = free_data;
+    o->data = data;
+    r->offload = o;
+    offload_submit(r->w->base, offload_run, offload_done, o);
+}
+
 static void req_free(struct req *r)
 {
+    if (r->offload)
+        r->offload->r = NULL; /* the task finishes on its own and frees its data */
     if (r->deadline)
         event_free(r->deadline);
     if (r->gone_ev)

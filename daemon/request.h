@@ -17,6 +17,7 @@ struct evkeyvalq;
 struct event;
 struct worker;
 struct req;
+struct req_offload;
 
 enum req_state {
     REQ_ROUTING,
@@ -105,6 +106,11 @@ bool req_reply_db_failure(struct req *r, struct db_job *job);
  * or a database that is down it answers 503 itself and returns -1. */
 typedef void (*req_db_fn)(struct req *r, struct db_job *job);
 int req_submit(struct req *r, struct db_job *job, req_db_fn done);
+/* Runs run(data) on the offload pool (it must not touch r), then done(r, data) on r's
+ * loop. If r ends first (deadline, client gone), free_data(data) is called instead. */
+void req_offload(struct req *r, void (*run)(void *data), void (*done)(struct req *r, void *data),
+                 void (*free_data)(void *data), void *data);
+
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
 

@@ -1,0 +1,17 @@
+/* CPU-heavy work off the event loop: run(arg) on a small shared thread pool, then
+ * done(arg) back on the submitting worker's event loop. Used for body parsing of large
+ * pushes and for the rota planner, so no loop stalls while they compute. */
+#ifndef MATD_OFFLOAD_H
+#define MATD_OFFLOAD_H
+
+struct event_base;
+
+/* Starts nthreads pool threads (call once before workers start). */
+void offload_start(int nthreads);
+/* Stops the pool after finishing queued tasks. */
+void offload_stop(void);
+/* Queues run(arg) on the pool; done(arg) later runs on base's loop thread. */
+void offload_submit(struct event_base *base, void (*run)(void *arg), void (*done)(void *arg),
+                    void *arg);
+
+#endif
