@@ -78,7 +78,8 @@ struct req {
     json_t *json;                                     /* parsed and validated BODY_JSON */
     int status;                                       /* replied status, for logs and audit */
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
-    void *hstate;                                     /* handler's own state */
+    struct req_offload *offload; /* pending CPU work, if any */
+    void *hstate;                /* handler's own state */
     void (*hstate_free)(void *);
 };
 
