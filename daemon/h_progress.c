@@ -267,6 +267,8 @@ static void on_pushed(struct req *r, struct db_job *job)
     strbuf_free(&sb);
 }
 
+static void start_parse(struct req *r);
+
 static void on_latest(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
@@ -282,6 +284,13 @@ static void on_latest(struct req *r, struct db_job *job)
         strbuf_free(&sb);
         return;
     }
+    start_parse(r);
+}
+
+/* One transaction, held only for the load itself: parsing and validation are done. */
+static void start_push(struct req *r)
+{
+    struct push_state *st = r->hstate;
     const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
     const char *term = req_param(r, "term");
     char lock[96];
@@ -290,7 +299,6 @@ static void on_latest(struct req *r, struct db_job *job)
     const char *key[4] = {st->trust, urn, year, term};
     const char *sub[8] = {st->trust,     urn,     year,     term,
                           st->principal, st->sha, st->rows, content_type_of(r)};
-    /* One transaction, held only for the load itself: parsing and validation are done. */
     struct db_job *push = db_job_new(NULL, NULL);
     db_job_add_sql(push, "BEGIN");
     db_job_add(push, stmt_push_lock, 1, lock_params);
@@ -306,34 +314,49 @@ static void on_latest(struct req *r, struct db_job *job)
     req_submit(r, push, on_pushed);
 }
 
-/* Parses and validates the whole push (JSON or CSV) into COPY text, each line prefixed
- * with the row's trust, school, year and term. Returns -1 with every bad row and field in
- * errs (bad_request set when the body is not readable at all). */
-static int progress_push_parse(struct req *r, const char *prefix, char **copy, size_t *copy_len,
-                               size_t *nrecords, struct mat_errors *errs, int *bad_request)
+/* The CPU part of a push, run on the offload pool: parse and validate every row (JSON or
+ * CSV), pseudonymise pupil references, and render COPY text. Owns its inputs so that it
+ * never touches the request. */
+struct push_work {
+    char *body;
+    size_t body_len;
+    bool csv;
+    struct progress_parse_opts opts;
+    char prefix[64];
+    enum progress_result result;
+    struct mat_errors errs;
+    char *copy;
+    size_t copy_len, nrecords;
+};
+
+static void push_work_free(void *p)
 {
-    const struct server *s = r->w->server;
-    struct progress_parse_opts opts = {
-        .secret = s->secret,
-        .secret_len = s->secret_len,
-        .max_records = (size_t)server_limits(r->w->server)->max_records_per_push,
-    };
-    struct progress_batch batch;
-    int rc = r->body_csv ? progress_parse_csv(r->body, r->body_len, &opts, &batch, errs)
-                         : progress_parse_json(r->body, r->body_len, &opts, &batch, errs);
-    *nrecords = batch.count;
-    if (rc != 0) {
-        *bad_request = rc == PROGRESS_PARSE_UNREADABLE;
-        progress_batch_free(&batch);
-        return -1;
-    }
-    struct strbuf sb;
-    strbuf_init(&sb);
-    progress_batch_to_copy(&batch, prefix, &sb);
-    progress_batch_free(&batch);
-    *copy = strbuf_detach(&sb, copy_len);
-    return 0;
+    struct push_work *w = p;
+    free(w->body);
+    free(w->copy);
+    mat_errors_free(&w->errs);
+    free(w);
 }
+
+static void push_parse(void *p)
+{
+    struct push_work *w = p;
+    struct progress_set set = {0};
+    w->result = w->csv ? progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs)
+                       : progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
+    w->nrecords = set.count;
+    if (w->result == PROGRESS_OK) {
+        struct strbuf sb;
+        strbuf_init(&sb);
+        progress_records_to_copy(&set, w->prefix, &sb);
+        w->copy = strbuf_detach(&sb, &w->copy_len);
+    }
+    progress_set_free(&set);
+    free(w->body); /* parsed: the raw references go no further */
+    w->body = NULL;
+}
+
+static void push_parsed(struct req *r, void *p);
 
 void h_progress_put(struct req *r)
 {
@@ -347,31 +370,56 @@ void h_progress_put(struct req *r)
     snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
     sha256_hex(r->body, r->body_len, st->sha);
+    const char *params[4] = {st->trust, urn, year, term};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_push_latest, 4, params);
+    req_submit(r, job, on_latest);
+}
 
-    struct mat_errors errs;
-    mat_errors_init(&errs);
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s\t%s\t%s\t%s\t", st->trust, urn, year, term);
-    int bad_request = 0;
-    if (progress_push_parse(r, prefix, &st->copy, &st->copy_len, &st->nrecords, &errs,
-                            &bad_request) != 0) {
-        snprintf(st->rows, sizeof st->rows, "%zu", st->nrecords);
+static void start_parse(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    struct server *s = r->w->server;
+    struct push_work *w = xcalloc(1, sizeof *w);
+    w->body = r->body;
+    w->body_len = r->body_len;
+    r->body = NULL;
+    w->csv = r->body_csv;
+    w->opts.secret = s->secret;
+    w->opts.secret_len = s->secret_len;
+    w->opts.max_records = (size_t)server_limits(s)->max_records_per_push;
+    w->opts.registry = s->schemas;
+    mat_errors_init(&w->errs);
+    snprintf(w->prefix, sizeof w->prefix, "%s\t%s\t%s\t%s\t", st->trust, req_param(r, "urn"),
+             req_param(r, "year"), req_param(r, "term"));
+    req_offload(r, push_parse, push_parsed, push_work_free, w);
+}
+
+static void push_parsed(struct req *r, void *p)
+{
+    struct push_work *w = p;
+    struct push_state *st = r->hstate;
+    const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
+    const char *term = req_param(r, "term");
+    st->nrecords = w->nrecords;
+    snprintf(st->rows, sizeof st->rows, "%zu", w->nrecords);
+    if (w->result != PROGRESS_OK) {
         const char *rej[8] = {st->trust,     urn,     year,     term,
                               st->principal, st->sha, st->rows, content_type_of(r)};
         struct db_job *record = db_job_new(NULL, NULL);
         db_job_add(record, stmt_push_rejected, 8, rej);
         req_submit_detached(r->w, record);
-        req_reply_problem(r, bad_request ? 400 : 422,
-                          bad_request ? "the body cannot be read"
-                                      : "the push was rejected; nothing was stored",
-                          &errs);
-        mat_errors_free(&errs);
+        bool malformed = w->result == PROGRESS_MALFORMED;
+        req_reply_problem(r, malformed ? 400 : 422,
+                          malformed ? "the body cannot be read; nothing was stored"
+                                    : "the push was rejected; nothing was stored",
+                          &w->errs);
+        push_work_free(w);
         return;
     }
-    mat_errors_free(&errs);
-    snprintf(st->rows, sizeof st->rows, "%zu", st->nrecords);
-    const char *params[4] = {st->trust, urn, year, term};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_push_latest, 4, params);
-    req_submit(r, job, on_latest);
+    st->copy = w->copy;
+    st->copy_len = w->copy_len;
+    w->copy = NULL;
+    push_work_free(w);
+    start_push(r);
 }

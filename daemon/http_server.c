@@ -168,7 +168,10 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS);
     evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_push_bytes);
+    /* A little above the largest route limit, so that matd itself answers most oversized
+     * bodies with a problem document naming the limit; beyond it evhttp refuses with a
+     * bare 413 before reading. */
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_push_bytes + (1 << 20));
     evhttp_set_timeout(w->http, cfg->idle_timeout_s);
     evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");

@@ -16,6 +16,7 @@ struct evconnlistener;
 struct db_pool;
 struct event;
 struct server;
+struct schema_registry;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
 struct limits {
@@ -50,7 +51,8 @@ struct server {
     long long trust_id;
     unsigned char secret[256];
     size_t secret_len;
-    atomic_bool schema_ready; /* migrations applied and trust known */
+    atomic_bool schema_ready;              /* migrations applied and trust known */
+    const struct schema_registry *schemas; /* request-body JSON Schemas */
     int nworkers;
     struct worker *workers;
     long long started_at;

@@ -205,6 +205,7 @@ int main(int argc, char **argv)
     struct schema_registry *registry = schema_registry_load(schemas_files, err, sizeof err);
     if (!registry)
         fatal("%s", err);
+    s->schemas = registry;
     request_init(registry);
     authn_init();
     h_system_init();

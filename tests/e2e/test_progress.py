@@ -1,0 +1,215 @@
+"""Pupil-progress pushes over TLS: JSON and CSV, all-or-nothing with every bad row named,
+idempotent re-push, pseudonymised pupils, summaries (school, trust, CSV), scope, and a push
+cut off mid-body leaving the previous set intact."""
+import csv
+import io
+import json
+import socket
+import time
+import unittest
+
+import harness
+from harness import Matd, school_body
+
+LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+
+def upn(la_est_year_serial):
+    """A valid UPN for the 12 characters after the check letter."""
+    total = sum(int(c) * (i + 2) for i, c in enumerate(la_est_year_serial))
+    return LETTERS[total % 23] + la_est_year_serial
+
+
+def records(n, school="801200", subjects=("reading", "writing", "maths")):
+    out = []
+    for i in range(n):
+        ref = upn("%s%s%02d%03d" % (school[:3], "2000", 25, i))  # LA, establishment, year, serial
+        for j, subject in enumerate(subjects):
+            band = ["below", "towards", "expected", "greater_depth"][(i + j) % 4]
+            out.append({"pupil": ref, "year_group": str(3 + i % 4), "subject": subject, "band": band,
+                        "score": None, "attendance_pct": 94.5, "disadvantaged": i % 3 == 0,
+                        "send": ["none", "support", "ehcp"][i % 5 % 3], "eal": i % 4 == 0,
+                        "looked_after": False, "sex": "f" if i % 2 else "m",
+                        "prior_attainment": ["low", "middle", "high"][i % 3]})
+    return out
+
+
+def to_csv(recs):
+    cols = list(recs[0].keys())
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(cols)
+    for r in recs:
+        w.writerow(["" if r[c] is None else str(r[c]).lower() if isinstance(r[c], bool) else r[c]
+                    for c in cols])
+    return buf.getvalue()
+
+
+class Progress(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_progress"),
+                     extra_config="[limits]\nmax_push_bytes = 2000000\n")
+        cls.admin = cls.m.token("admin")
+        for urn in ("100001", "100002"):
+            assert cls.m.request("POST", "/v1/schools", school_body(urn), token=cls.admin).status == 201
+        cls.s1 = cls.m.token("school", ["100001"])
+        cls.s2 = cls.m.token("school", ["100002"])
+        cls.head = cls.m.token("executive_head", ["100001"])
+        cls.base = records(40)
+        r = cls.m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn",
+                          {"records": cls.base}, token=cls.s1)
+        assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def put(self, body, token=None, term="autumn", urn="100001", ctype=None):
+        return self.m.request("PUT", "/v1/schools/%s/progress/2025-26/%s" % (urn, term), body,
+                              token=token or self.s1, content_type=ctype)
+
+    def rows(self, term="autumn", urn="100001"):
+        return int(self.m.psql("SELECT count(*) FROM progress WHERE urn = '%s' AND term = '%s'"
+                               % (urn, term)))
+
+    def assertRejected(self, r, status, needle, term="autumn"):
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.header("Content-Type").startswith("application/problem+json"), r.headers)
+        paths = [e["path"] for e in r.json["errors"]]
+        if needle:
+            self.assertTrue(any(needle in p for p in paths), (needle, r.json["errors"][:5]))
+        self.assertEqual(self.rows(term), 120, "the previous set stays")
+
+    def test_json_push_summary_and_idempotency(self):
+        self.assertEqual(self.rows(), 120)
+        again = self.put({"records": self.base})
+        self.assertEqual(again.status, 200, again)
+        self.assertTrue(again.json["unchanged"])
+        first = self.m.request("GET", "/v1/submissions?school=100001&kind=progress", token=self.s1).json["items"]
+        accepted = [s for s in first if s["outcome"] == "accepted" and s["term"] == "autumn"]
+        self.assertEqual(accepted[-1]["id"], again.json["submission"]["id"])
+        self.assertEqual(accepted[-1]["row_count"], 120)
+        s = self.m.request("GET", "/v1/schools/100001/progress/2025-26/autumn/summary", token=self.s1)
+        self.assertEqual(s.status, 200, s)
+        cell = [c for c in s.json["cells"] if c["subject"] == "reading" and c["group"] == "all"
+                and c["year_group"] == "all"][0]
+        k = sum(1 for r in self.base if r["subject"] == "reading" and r["band"] in ("expected", "greater_depth"))
+        self.assertEqual(cell["n"], 40)
+        self.assertAlmostEqual(cell["p_expected"], round(k / 40, 4))
+        gd = sum(1 for r in self.base if r["subject"] == "reading" and r["band"] == "greater_depth")
+        self.assertAlmostEqual(cell["p_greater_depth"], round(gd / 40, 4))
+        dis = [c for c in s.json["cells"] if c["subject"] == "reading" and c["group"] == "disadvantaged"
+               and c["year_group"] == "all"][0]
+        self.assertEqual(dis["n"], sum(1 for r in self.base if r["subject"] == "reading" and r["disadvantaged"]))
+
+    def test_csv_push_equals_json_push(self):
+        recs = records(30, subjects=("maths", "science"))
+        r = self.put({"records": recs}, term="spring")
+        self.assertEqual(r.status, 201, r)
+        json_keys = self.m.psql("SELECT string_agg(encode(pupil_key,'hex') || subject || band, ',' ORDER BY 1) FROM progress WHERE term='spring'")
+        r = self.put(to_csv(recs), term="spring", ctype="text/csv")
+        self.assertEqual(r.status, 201, r)  # different bytes: a new submission...
+        csv_keys = self.m.psql("SELECT string_agg(encode(pupil_key,'hex') || subject || band, ',' ORDER BY 1) FROM progress WHERE term='spring'")
+        self.assertEqual(json_keys, csv_keys)  # ...with identical rows and pupil keys
+        # Pupils are stored pseudonymised: the raw reference is nowhere in the table or log.
+        ref = recs[0]["pupil"]
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE encode(pupil_key, 'escape') LIKE '%%%s%%'" % ref), "0")
+        self.assertNotIn(ref, self.m.log_text())
+
+    def test_replacing_push(self):
+        r = self.put({"records": records(10)}, term="summer")
+        self.assertEqual(r.status, 201)
+        self.assertEqual(self.rows("summer"), 30)
+        r = self.put({"records": records(5)}, term="summer")
+        self.assertEqual(r.status, 201)
+        self.assertEqual(self.rows("summer"), 15)
+
+    def test_bad_json_pushes(self):
+        good = self.base
+        def variant(i, **kw):
+            recs = json.loads(json.dumps(good))
+            recs[i].update(kw)
+            return {"records": recs}
+        bad_upn = good[0]["pupil"]
+        wrong_letter = [c for c in LETTERS if c != bad_upn[0]][0] + bad_upn[1:]
+        cases = [
+            (variant(3, band="excellent"), 422, "/records/3/band"),
+            (variant(4, year_group=6), 422, "/records/4/year_group"),
+            (variant(5, colour="blue"), 422, "/records/5/colour"),
+            (variant(6, send="yes"), 422, "/records/6/send"),
+            (variant(7, pupil=wrong_letter), 422, "/records/7/pupil"),
+            (variant(8, attendance_pct=140), 422, "/records/8/attendance_pct"),
+            ({"records": good + [good[0]]}, 422, "/records/120"),
+            ({"rows": good}, 422, "/rows"),
+        ]
+        for body, status, path in cases:
+            self.assertRejected(self.put(body), status, path)
+        self.assertRejected(self.put('{"records": [', ctype="application/json"), 400, "")
+        r = self.put(variant(9, band="x"))
+        self.assertEqual(r.status, 422)
+
+    def test_bad_csv_pushes(self):
+        text = to_csv(self.base)
+        lines = text.split("\r\n")
+        broken_quote = "\r\n".join(lines[:5] + ['"' + lines[5]] + lines[6:])
+        wrong_count = "\r\n".join(lines[:7] + [lines[7] + ",extra"] + lines[8:])
+        dup = text + lines[1] + "\r\n"
+        unknown_col = text.replace("band", "bands", 1)
+        bad_band = "\r\n".join(lines[:9] + [lines[9].replace("below", "lowest").replace("towards", "lowest")] + lines[10:])
+        for body, needle in ((broken_quote, "row "), (wrong_count, "row 8"), (dup, "row 122"),
+                             (unknown_col, "bands"), (bad_band, "row 10:band")):
+            self.assertRejected(self.put(body, ctype="text/csv"), 422, needle)
+        r = self.m.request("GET", "/v1/submissions?school=100001&kind=progress&limit=1000", token=self.admin)
+        self.assertTrue([s for s in r.json["items"] if s["outcome"] == "rejected"])
+
+    def test_limits_and_types(self):
+        big = {"records": records(3000)}
+        self.assertRejected(self.put(big), 413, "")
+        self.assertRejected(self.put("pupil,band\r\n", ctype="text/plain"), 415, "")
+
+    def test_scope(self):
+        self.assertEqual(self.put({"records": self.base}, token=self.s2).status, 403)
+        self.assertEqual(self.put({"records": self.base}, token=self.head).status, 403)
+        r = self.m.request("GET", "/v1/schools/100001/progress/2025-26/autumn/summary", token=self.s2)
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.m.request("GET", "/v1/progress/summary?year=2025-26&term=autumn",
+                                        token=self.s1).status, 403)
+        self.assertEqual(self.rows(), 120)
+
+    def test_trust_summary(self):
+        r = self.m.request("GET", "/v1/progress/summary?year=2025-26&term=autumn&by=school", token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        pooled = [c for c in r.json["cells"] if c["school"] is None and c["subject"] == "writing"
+                  and c["group"] == "all" and c["year_group"] == "all"][0]
+        per_school = [c for c in r.json["cells"] if c["school"] and c["subject"] == "writing"
+                      and c["group"] == "all" and c["year_group"] == "all"]
+        self.assertEqual(pooled["n"], sum(c["n"] for c in per_school))
+        self.assertEqual(pooled["benchmark"], None)  # no 2025-26 table: shown as unset
+        c = self.m.request("GET", "/v1/progress/summary?year=2025-26&term=autumn", token=self.head,
+                           headers={"Accept": "text/csv"})
+        self.assertEqual(c.status, 200)
+        self.assertTrue(c.body.startswith(b"school,subject,year_group,group,n,"))
+        for q, name in (("year=2025&term=autumn", "year"), ("year=2025-26&term=winter", "term"),
+                        ("year=2025-26&term=autumn&by=region", "by")):
+            r = self.m.request("GET", "/v1/progress/summary?" + q, token=self.admin)
+            self.assertEqual(r.status, 422)
+            self.assertEqual(r.json["errors"][0]["path"], name)
+
+    def test_push_cut_off_mid_body_leaves_previous_set(self):
+        body = json.dumps({"records": records(200)}).encode()
+        ctx = harness.tls_context()
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.m.port)), server_hostname="localhost")
+        s.sendall(b"PUT /v1/schools/100001/progress/2025-26/autumn HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Authorization: Bearer " + self.s1.encode() + b"\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        s.sendall(body[: len(body) // 2])
+        s.close()
+        time.sleep(0.5)
+        self.assertEqual(self.rows(), 120)
+        self.assertEqual(self.m.request("GET", "/healthz").status, 200)
+
+
+if __name__ == "__main__":
+    harness.main()
