@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Progress-push bench: rows/s for a 30,000-row push as JSON and as CSV over TLS, beside
+# `psql \copy` of the same rows into the same table in the same run, and matd's peak RSS.
+# Usage: bench/push.sh [ROWS] [REPEATS]
+source "$(dirname "$0")/lib.sh"
+ROWS=${1:-30000}
+REPEATS=${2:-5}
+bench_setup
+TOKEN=$($MATCTL token create --role admin --name bench 2>/dev/null)
+P="psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d bench"
+$P -c "INSERT INTO schools (trust_id, urn, name, phase) VALUES (1, '100001', 'Bench Primary', 'primary') ON CONFLICT DO NOTHING"
+python3 - "$ROWS" "$BENCH_DIR" <<'PY'
+import csv, json, sys
+rows, d = int(sys.argv[1]), sys.argv[2]
+L = "ABCDEFGHJKLMNPQRTUVWXYZ"
+subjects = ["reading", "writing", "maths", "science", "gps", "english"]
+def upn(tail):
+    return L[sum(int(c) * (i + 2) for i, c in enumerate(tail)) % 23] + tail
+for variant in (0, 1):
+    recs = []
+    pupils = rows // len(subjects)
+    for p in range(pupils):
+        ref = upn("8012000%02d%03d" % (p // 1000, p % 1000))
+        for j, s in enumerate(subjects):
+            recs.append({"pupil": ref, "year_group": str(1 + p % 6), "subject": s,
+                         "band": ["below", "towards", "expected", "greater_depth"][(p + j + variant) % 4],
+                         "score": None, "attendance_pct": 95.5, "disadvantaged": p % 4 == 0,
+                         "send": "none", "eal": p % 6 == 0, "looked_after": False,
+                         "sex": "f" if p % 2 else "m", "prior_attainment": "middle"})
+    json.dump({"records": recs}, open("%s/push%d.json" % (d, variant), "w"))
+    with open("%s/push%d.csv" % (d, variant), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        cols = list(recs[0])
+        w.writerow(cols)
+        for r in recs:
+            w.writerow(["" if r[c] is None else str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in cols])
+    if variant == 0:  # the same rows as COPY text for the anchor (keys precomputed as any)
+        import hashlib
+        with open("%s/push.copy" % d, "w") as f:
+            for r in recs:
+                key = hashlib.sha256(r["pupil"].encode()).hexdigest()[:32]
+                f.write("1\t100001\t2025-26\tsummer\t\\\\x%s\t%s\t%s\t%s\t\\N\t95.50\t%s\tnone\t%s\tf\t%s\tmiddle\n" % (
+                    key, r["year_group"], r["subject"], r["band"], "t" if r["disadvantaged"] else "f",
+                    "t" if r["eal"] else "f", r["sex"]))
+PY
+echo "# $(date -u +%FT%TZ) $(nproc) cores; $ROWS rows; best of $REPEATS"
+ls -l "$BENCH_DIR"/push0.json "$BENCH_DIR"/push0.csv | awk '{printf "  %s %d bytes\n", $9, $5}'
+
+push() { # push FILE CTYPE TERM -> seconds
+  curl -s -o /dev/null -w '%{time_total} %{http_code}' --cacert "$BENCH_DIR/tls/ca.crt" -X PUT \
+    -H "Authorization: Bearer $TOKEN" -H "Content-Type: $2" --data-binary @"$1" \
+    "https://localhost:$MATD_PORT/v1/schools/100001/progress/2025-26/$3"
+}
+
+best() { sort -n | head -1; }
+for kind in json csv; do
+  ctype=application/json; [ $kind = csv ] && ctype=text/csv
+  times=()
+  for i in $(seq "$REPEATS"); do
+    out=$(push "$BENCH_DIR/push$((i % 2)).$kind" $ctype autumn)
+    [ "${out#* }" = 201 ] || { echo "push failed: $out"; exit 1; }
+    times+=("${out% *}")
+  done
+  t=$(printf '%s\n' "${times[@]}" | best)
+  awk -v t="$t" -v n="$ROWS" -v k="$kind" 'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s\n", k, t, n / t }'
+  echo "$t" >"$BENCH_DIR/t_$kind"
+done
+times=()
+for i in $(seq "$REPEATS"); do
+  s=$(date +%s.%N)
+  $P -c "BEGIN; DELETE FROM progress WHERE urn = '100001' AND term = 'summer'; \\copy progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) FROM '$BENCH_DIR/push.copy'
+COMMIT;" >/dev/null
+  e=$(date +%s.%N)
+  times+=("$(echo "$e - $s" | bc)")
+done
+t=$(printf '%s\n' "${times[@]}" | best)
+awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "psql \\copy (anchor) %6.3f s  %9.0f rows/s\n", t, n / t }'
+for kind in json csv; do
+  awk -v a="$t" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" 'BEGIN { printf "ratio %s/copy = %.2f (throughput %.0f%% of psql \\copy)\n", k, m / a, 100 * a / m }'
+done
+echo "matd peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$MATD_PID/status)"
