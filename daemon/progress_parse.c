@@ -1,0 +1,880 @@
+/* Progress push parsing: JSON (schema-checked, then the rules a schema cannot say) and
+ * CSV (libcsv in strict mode, every rule here), into the same plain records.
+ *
+ * Score rule (SPEC 4.3: "KS2 scaled score 80..120 or GCSE grade 1..9"), decided by year
+ * group: N, R and Years 1-6 take a scaled score 80-120; Years 10-13 take a GCSE grade
+ * 1-9; Years 7-9 take either, because secondary trackers use both (KS2-style scaled
+ * scores and GCSE "flight path" grades). Decimals are allowed (fine grades such as 5.5).
+ *
+ * A (pupil, subject) pair may appear once per push; the error names both records. */
+#include "progress_parse.h"
+
+#include <csv.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "schema.h"
+#include "upn.h"
+
+const char *const progress_default_subjects[] = {"reading", "writing", "maths",
+                                                 "science", "gps",     "english"};
+const size_t progress_default_subjects_count = ARRAY_LEN(progress_default_subjects);
+
+enum field {
+    F_PUPIL,
+    F_YEAR_GROUP,
+    F_SUBJECT,
+    F_BAND,
+    F_SCORE,
+    F_ATTENDANCE,
+    F_DISADVANTAGED,
+    F_SEND,
+    F_EAL,
+    F_LOOKED_AFTER,
+    F_SEX,
+    F_PRIOR,
+    F_COUNT
+};
+
+static const struct {
+    const char *name;
+    bool required;
+} fields[F_COUNT] = {
+    [F_PUPIL] = {"pupil", true},
+    [F_YEAR_GROUP] = {"year_group", true},
+    [F_SUBJECT] = {"subject", true},
+    [F_BAND] = {"band", true},
+    [F_SCORE] = {"score", false},
+    [F_ATTENDANCE] = {"attendance_pct", false},
+    [F_DISADVANTAGED] = {"disadvantaged", false},
+    [F_SEND] = {"send", false},
+    [F_EAL] = {"eal", false},
+    [F_LOOKED_AFTER] = {"looked_after", false},
+    [F_SEX] = {"sex", false},
+    [F_PRIOR] = {"prior_attainment", false},
+};
+
+static const char *const year_groups[] = {"N", "R", "1", "2",  "3",  "4",  "5", "6",
+                                          "7", "8", "9", "10", "11", "12", "13"};
+static const char *const bands[] = {"below", "towards", "expected", "greater_depth"};
+static const char *const sends[] = {"none", "support", "ehcp"};
+static const char *const sexes[] = {"f", "m", "x"}; /* index + 1 = enum progress_sex */
+static const char *const priors[] = {"low", "middle", "high"};
+
+/* Index of s[0..len) in list (case-insensitively), or -1. */
+static int lookup(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && strncasecmp(list[i], s, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static char *list_text(const char *const *list, size_t n)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    for (size_t i = 0; i < n; i++)
+        strbuf_printf(&sb, "%s%s", i ? ", " : "", list[i]);
+    return strbuf_detach(&sb, NULL);
+}
+
+/* ------------------------------------------------------------ shared ---- */
+
+struct dup_slot {
+    uint64_t hash;
+    size_t index; /* record index + 1; 0 = empty */
+};
+
+struct pctx {
+    const char *const *subjects;
+    size_t nsubjects;
+    size_t max_records;
+    struct pupil_keyer *keyer;
+    struct progress_set *out;
+    size_t *origin; /* per record: JSON index or CSV row, for duplicate messages */
+    struct dup_slot *table;
+    size_t tcap, tcount;
+};
+
+static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struct progress_set *out)
+{
+    memset(p, 0, sizeof *p);
+    p->subjects = o->subjects ? o->subjects : progress_default_subjects;
+    p->nsubjects = o->subjects ? o->nsubjects : progress_default_subjects_count;
+    p->max_records = o->max_records ? o->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
+    p->keyer = pupil_keyer_new(o->secret, o->secret_len);
+    p->out = out;
+    out->records = NULL;
+    out->count = out->cap = 0;
+}
+
+static void pctx_free(struct pctx *p)
+{
+    pupil_keyer_free(p->keyer);
+    free(p->origin);
+    free(p->table);
+}
+
+static uint64_t record_hash(const struct progress_record *r)
+{
+    uint64_t h;
+    memcpy(&h, r->pupil_key, sizeof h); /* already uniform: an HMAC output */
+    for (const char *s = r->subject; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+static void table_insert(struct pctx *p, uint64_t h, size_t index)
+{
+    size_t mask = p->tcap - 1;
+    size_t i = (size_t)h & mask;
+    while (p->table[i].index)
+        i = (i + 1) & mask;
+    p->table[i].hash = h;
+    p->table[i].index = index + 1;
+}
+
+/* Adds r; returns the index of an earlier record with the same pupil and subject, or
+ * SIZE_MAX (r is then not added: the push fails anyway). */
+static size_t add_record(struct pctx *p, const struct progress_record *r, size_t origin)
+{
+    if (2 * (p->tcount + 1) > p->tcap) {
+        size_t old = p->tcap;
+        struct dup_slot *prev = p->table;
+        p->tcap = old ? 2 * old : 1024;
+        p->table = xcalloc(p->tcap, sizeof *p->table);
+        for (size_t i = 0; i < old; i++)
+            if (prev[i].index)
+                table_insert(p, prev[i].hash, prev[i].index - 1);
+        free(prev);
+    }
+    uint64_t h = record_hash(r);
+    size_t mask = p->tcap - 1;
+    for (size_t i = (size_t)h & mask; p->table[i].index; i = (i + 1) & mask) {
+        const struct progress_record *o = &p->out->records[p->table[i].index - 1];
+        if (p->table[i].hash == h && memcmp(o->pupil_key, r->pupil_key, PUPIL_KEY_LEN) == 0 &&
+            strcmp(o->subject, r->subject) == 0)
+            return p->origin[p->table[i].index - 1];
+    }
+    struct progress_set *s = p->out;
+    if (s->count == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->records = xrealloc(s->records, s->cap * sizeof *s->records);
+        p->origin = xrealloc(p->origin, s->cap * sizeof *p->origin);
+    }
+    s->records[s->count] = *r;
+    p->origin[s->count] = origin;
+    table_insert(p, h, s->count);
+    s->count++;
+    p->tcount++;
+    return SIZE_MAX;
+}
+
+static void record_defaults(struct progress_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->send = PROGRESS_SEND_NONE;
+    r->sex = PROGRESS_SEX_UNKNOWN;
+    r->prior_attainment = PROGRESS_PRIOR_UNKNOWN;
+}
+
+/* Keys a checked reference; the canonical copy is wiped. Returns false with msg set. */
+static bool key_pupil(struct pctx *p, const char *ref, size_t len, struct progress_record *r,
+                      enum pupil_ref_status *status, char *msg, size_t msglen)
+{
+    char canon[PUPIL_REF_MAX + 1];
+    *status = pupil_ref_check(ref, len, canon, msg, msglen);
+    if (*status != PUPIL_REF_OK)
+        return false;
+    pupil_keyer_key(p->keyer, canon, strlen(canon), r->pupil_key);
+    explicit_bzero(canon, sizeof canon);
+    return true;
+}
+
+static bool subject_slug(const char *s, size_t len)
+{
+    if (len < 1 || len > PROGRESS_SUBJECT_MAX || s[0] < 'a' || s[0] > 'z')
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Finds the subject (case-insensitively) in the vocabulary and copies the vocabulary's
+ * spelling; false with msg set when it is not there. */
+static bool subject_check(struct pctx *p, const char *s, size_t len, struct progress_record *r,
+                          char *msg, size_t msglen)
+{
+    int i = lookup(p->subjects, p->nsubjects, s, len);
+    if (i >= 0 && subject_slug(p->subjects[i], strlen(p->subjects[i]))) {
+        memcpy(r->subject, p->subjects[i], strlen(p->subjects[i]) + 1);
+        return true;
+    }
+    char *list = list_text(p->subjects, p->nsubjects);
+    bool echo = len <= PROGRESS_SUBJECT_MAX;
+    for (size_t k = 0; k < len && echo; k++)
+        echo = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\';
+    if (echo)
+        snprintf(msg, msglen, "subject \"%.*s\" is not one of the trust's subjects: %s", (int)len,
+                 s, list);
+    else
+        snprintf(msg, msglen, "subject must be one of the trust's subjects: %s", list);
+    free(list);
+    return false;
+}
+
+/* The score rule of the file comment; NULL when score fits year_group. */
+static const char *score_rule(const char *year_group, double score)
+{
+    int y = year_group[0] == 'N' || year_group[0] == 'R' ? 0 : atoi(year_group);
+    bool scaled = score >= 80 && score <= 120, grade = score >= 1 && score <= 9;
+    if (y <= 6 && !scaled)
+        return "must be a KS2 scaled score from 80 to 120 for Nursery, Reception and Years 1-6";
+    if (y >= 10 && !grade)
+        return "must be a GCSE grade from 1 to 9 for Years 10-13";
+    if (y >= 7 && y <= 9 && !scaled && !grade)
+        return "must be a scaled score (80-120) or a GCSE grade (1-9) for Years 7-9";
+    return NULL;
+}
+
+/* --------------------------------------------------------------- JSON ---- */
+
+static long record_index_of(const char *path)
+{
+    if (strncmp(path, "/records/", 9) != 0)
+        return -1;
+    return strtol(path + 9, NULL, 10);
+}
+
+/* Merges two error lists, each in record order, into errs in record order. */
+static void merge_errors(struct mat_errors *errs, struct mat_errors *a, struct mat_errors *b)
+{
+    size_t i = 0, j = 0;
+    while (i < a->count || j < b->count) {
+        bool take_a = j >= b->count || (i < a->count && record_index_of(a->items[i].path) <=
+                                                            record_index_of(b->items[j].path));
+        struct mat_error *e = take_a ? &a->items[i++] : &b->items[j++];
+        mat_errors_add(errs, e->path, "%s", e->message);
+    }
+    errs->dropped += a->dropped + b->dropped;
+}
+
+static const char *json_str(json_t *rec, enum field f, size_t *len)
+{
+    json_t *v = json_object_get(rec, fields[f].name);
+    if (!json_is_string(v))
+        return NULL;
+    *len = json_string_length(v);
+    return json_string_value(v);
+}
+
+/* The rules beyond progress.json, for record i; values the schema rejected are skipped
+ * here (the schema error already names them). */
+static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors *errs)
+{
+    if (!json_is_object(rec))
+        return;
+    struct progress_record r;
+    record_defaults(&r);
+    char msg[256], path[64];
+    size_t len;
+    const char *s;
+    bool pupil_ok = false, subject_ok = false, year_ok = false;
+
+    if ((s = json_str(rec, F_PUPIL, &len))) {
+        enum pupil_ref_status st;
+        pupil_ok = key_pupil(p, s, len, &r, &st, msg, sizeof msg);
+        if (st == PUPIL_REF_BAD_UPN) {
+            snprintf(path, sizeof path, "/records/%zu/pupil", i);
+            mat_errors_add(errs, path, "%s", msg);
+        }
+    }
+    if ((s = json_str(rec, F_YEAR_GROUP, &len))) {
+        int k = lookup(year_groups, ARRAY_LEN(year_groups), s, len);
+        if (k >= 0 && strcmp(year_groups[k], s) == 0) {
+            memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
+            year_ok = true;
+        }
+    }
+    if ((s = json_str(rec, F_SUBJECT, &len)) && subject_slug(s, len)) {
+        subject_ok = subject_check(p, s, len, &r, msg, sizeof msg);
+        if (!subject_ok) {
+            snprintf(path, sizeof path, "/records/%zu/subject", i);
+            mat_errors_add(errs, path, "%s", msg);
+        }
+    }
+    int k;
+    if ((s = json_str(rec, F_BAND, &len)) && (k = lookup(bands, 4, s, len)) >= 0)
+        r.band = (enum progress_band)k;
+    json_t *v = json_object_get(rec, "score");
+    if (json_is_number(v) && json_number_value(v) >= 1 && json_number_value(v) <= 120) {
+        r.has_score = true;
+        r.score = json_number_value(v);
+        const char *why = year_ok ? score_rule(r.year_group, r.score) : NULL;
+        if (why) {
+            snprintf(path, sizeof path, "/records/%zu/score", i);
+            mat_errors_add(errs, path, "score %s", why);
+        }
+    }
+    v = json_object_get(rec, "attendance_pct");
+    if (json_is_number(v)) {
+        r.has_attendance = true;
+        r.attendance_pct = json_number_value(v);
+    }
+    r.disadvantaged = json_is_true(json_object_get(rec, "disadvantaged"));
+    r.eal = json_is_true(json_object_get(rec, "eal"));
+    r.looked_after = json_is_true(json_object_get(rec, "looked_after"));
+    if ((s = json_str(rec, F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
+        r.send = (enum progress_send)k;
+    if ((s = json_str(rec, F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
+        r.sex = (enum progress_sex)(k + 1);
+    if ((s = json_str(rec, F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
+        r.prior_attainment = (enum progress_prior)(k + 1);
+
+    if (pupil_ok && subject_ok) {
+        size_t first = add_record(p, &r, i);
+        if (first != SIZE_MAX) {
+            snprintf(path, sizeof path, "/records/%zu/pupil", i);
+            mat_errors_add(errs, path,
+                           "the same pupil already has a %s record at /records/%zu; a pupil "
+                           "appears once per subject",
+                           r.subject, first);
+        }
+    }
+    explicit_bzero(&r, sizeof r);
+}
+
+enum progress_result progress_parse_json(const char *buf, size_t len,
+                                         const struct progress_parse_opts *opts,
+                                         struct progress_set *out, struct mat_errors *errs)
+{
+    out->records = NULL;
+    out->count = out->cap = 0;
+    json_t *doc = NULL;
+    if (schema_parse_body(buf, len, &doc, errs) != 0)
+        return PROGRESS_MALFORMED;
+    size_t max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
+    json_t *records = json_object_get(doc, "records");
+    if (json_is_array(records) && json_array_size(records) > max) {
+        mat_errors_add(errs, "/records", "the push has %zu records; the limit is %zu",
+                       json_array_size(records), max);
+        json_decref(doc);
+        return PROGRESS_INVALID;
+    }
+    struct mat_errors schema_errs, rule_errs;
+    mat_errors_init(&schema_errs);
+    mat_errors_init(&rule_errs);
+    schema_validate(opts->registry, "progress.json", doc, &schema_errs);
+    struct pctx p;
+    pctx_init(&p, opts, out);
+    if (json_is_array(records))
+        for (size_t i = 0; i < json_array_size(records); i++)
+            json_record(&p, json_array_get(records, i), i, &rule_errs);
+    pctx_free(&p);
+    json_decref(doc);
+    bool bad = schema_errs.count || rule_errs.count;
+    merge_errors(errs, &schema_errs, &rule_errs);
+    mat_errors_free(&schema_errs);
+    mat_errors_free(&rule_errs);
+    if (bad) {
+        progress_set_free(out);
+        return PROGRESS_INVALID;
+    }
+    return PROGRESS_OK;
+}
+
+/* ---------------------------------------------------------------- CSV ---- */
+
+#define CSV_MAX_COLUMNS 32
+#define CSV_CELL_MAX 256
+#define CSV_CHUNK 65536
+
+struct csv_state {
+    struct pctx *p;
+    struct mat_errors *errs;
+    int field_of_col[CSV_MAX_COLUMNS];
+    size_t ncols;
+    bool header_done, stop;
+    /* the row being read */
+    char cells[CSV_MAX_COLUMNS][CSV_CELL_MAX + 1];
+    size_t cell_len[CSV_MAX_COLUMNS];
+    bool cell_long[CSV_MAX_COLUMNS];
+    size_t ncells;
+    bool in_record, prev_cr;
+    size_t line, rec_line; /* current line; line the record started on */
+    size_t nrecords;
+};
+
+static void cell_error(struct csv_state *c, size_t row, enum field f, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void cell_error(struct csv_state *c, size_t row, enum field f, const char *fmt, ...)
+{
+    char path[64], msg[512];
+    snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mat_errors_add(c->errs, path, "%s", msg);
+}
+
+/* Cell name for header errors: the text as given (valid UTF-8: the body was checked),
+ * cut between code points at about 40 bytes, quotes and controls shown as '?'. */
+static void header_name(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 1 < outlen; i++) {
+        if (i >= 40 && ((unsigned char)s[i] & 0xc0) != 0x80)
+            break;
+        out[j++] = (s[i] == '"' || (unsigned char)s[i] < 0x20) ? '?' : s[i];
+    }
+    out[j] = '\0';
+}
+
+static void csv_header(struct csv_state *c, size_t row)
+{
+    int col_of_field[F_COUNT];
+    for (size_t f = 0; f < F_COUNT; f++)
+        col_of_field[f] = -1;
+    bool bad = false;
+    char path[96], name[48];
+    if (c->ncells > CSV_MAX_COLUMNS) {
+        snprintf(path, sizeof path, "row %zu", row);
+        mat_errors_add(c->errs, path, "the header has %zu columns; at most %d are allowed",
+                       c->ncells, CSV_MAX_COLUMNS);
+        c->stop = true;
+        return;
+    }
+    char *known = NULL;
+    for (size_t i = 0; i < c->ncells; i++) {
+        const char *s = c->cells[i];
+        size_t len = c->cell_len[i];
+        header_name(s, len, name, sizeof name);
+        int f = -1;
+        for (size_t k = 0; k < F_COUNT && !c->cell_long[i]; k++)
+            if (strlen(fields[k].name) == len && strncasecmp(fields[k].name, s, len) == 0)
+                f = (int)k;
+        if (len == 0) {
+            snprintf(path, sizeof path, "row %zu:column %zu", row, i + 1);
+            mat_errors_add(c->errs, path, "column %zu of the header has no name", i + 1);
+            bad = true;
+        } else if (f < 0) {
+            if (!known) {
+                const char *names[F_COUNT];
+                for (size_t k = 0; k < F_COUNT; k++)
+                    names[k] = fields[k].name;
+                known = list_text(names, F_COUNT);
+            }
+            snprintf(path, sizeof path, "row %zu:%s", row, name);
+            mat_errors_add(c->errs, path, "unknown column \"%s\"; the columns are: %s", name,
+                           known);
+            bad = true;
+        } else if (col_of_field[f] >= 0) {
+            snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
+            mat_errors_add(c->errs, path, "column \"%s\" appears twice (columns %d and %zu)",
+                           fields[f].name, col_of_field[f] + 1, i + 1);
+            bad = true;
+        } else {
+            col_of_field[f] = (int)i;
+        }
+        c->field_of_col[i] = f;
+    }
+    free(known);
+    for (size_t f = 0; f < F_COUNT; f++) {
+        if (fields[f].required && col_of_field[f] < 0) {
+            snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
+            mat_errors_add(c->errs, path, "required column \"%s\" is missing from the header",
+                           fields[f].name);
+            bad = true;
+        }
+    }
+    c->ncols = c->ncells;
+    c->header_done = true;
+    if (bad)
+        c->stop = true; /* rows cannot be read without a sound header */
+}
+
+/* Strict decimal: -?digits(.digits)?, no exponent, no "nan"/"inf". */
+static bool parse_decimal(const char *s, size_t len, double *out)
+{
+    size_t i = 0;
+    if (i < len && s[i] == '-')
+        i++;
+    size_t start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == start || i - start > 12)
+        return false;
+    if (i < len && s[i] == '.') {
+        size_t frac = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == frac || i - frac > 12)
+            return false;
+    }
+    if (i != len)
+        return false;
+    *out = strtod(s, NULL);
+    return true;
+}
+
+static int parse_bool(const char *s, size_t len)
+{
+    static const char *const yes[] = {"true", "1", "yes", "y"};
+    static const char *const no[] = {"false", "0", "no", "n"};
+    if (lookup(yes, 4, s, len) >= 0)
+        return 1;
+    if (lookup(no, 4, s, len) >= 0)
+        return 0;
+    return -1;
+}
+
+static void csv_enum_error(struct csv_state *c, size_t row, enum field f, const char *const *list,
+                           size_t n)
+{
+    char *t = list_text(list, n);
+    cell_error(c, row, f, "%s must be one of: %s", fields[f].name, t);
+    free(t);
+}
+
+static void csv_row(struct csv_state *c, size_t row)
+{
+    char path[64], msg[256];
+    if (c->ncells == 1 && c->cell_len[0] == 0)
+        return; /* a line of spaces: blank */
+    if (!c->header_done) {
+        csv_header(c, row);
+        return;
+    }
+    if (++c->nrecords > c->p->max_records) {
+        snprintf(path, sizeof path, "row %zu", row);
+        mat_errors_add(c->errs, path, "the push has more than %zu records", c->p->max_records);
+        c->stop = true;
+        return;
+    }
+    if (c->ncells != c->ncols) {
+        snprintf(path, sizeof path, "row %zu", row);
+        mat_errors_add(c->errs, path, "the row has %zu cells; the header has %zu", c->ncells,
+                       c->ncols);
+        return;
+    }
+    struct progress_record r;
+    record_defaults(&r);
+    bool pupil_ok = false, subject_ok = false, year_ok = false;
+    for (size_t i = 0; i < c->ncols; i++) {
+        enum field f = (enum field)c->field_of_col[i];
+        const char *s = c->cells[i];
+        size_t len = c->cell_len[i];
+        if (c->cell_long[i]) {
+            cell_error(c, row, f, "%s is too long (over %d characters)", fields[f].name,
+                       CSV_CELL_MAX);
+            continue;
+        }
+        if (len == 0) {
+            if (fields[f].required)
+                cell_error(c, row, f, "%s is empty; it is required", fields[f].name);
+            continue;
+        }
+        int k;
+        double d;
+        switch (f) {
+        case F_PUPIL: {
+            enum pupil_ref_status st;
+            pupil_ok = key_pupil(c->p, s, len, &r, &st, msg, sizeof msg);
+            if (!pupil_ok)
+                cell_error(c, row, f, "%s", msg);
+            break;
+        }
+        case F_YEAR_GROUP:
+            if ((k = lookup(year_groups, ARRAY_LEN(year_groups), s, len)) >= 0) {
+                memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
+                year_ok = true;
+            } else {
+                csv_enum_error(c, row, f, year_groups, ARRAY_LEN(year_groups));
+            }
+            break;
+        case F_SUBJECT:
+            subject_ok = subject_check(c->p, s, len, &r, msg, sizeof msg);
+            if (!subject_ok)
+                cell_error(c, row, f, "%s", msg);
+            break;
+        case F_BAND:
+            if ((k = lookup(bands, 4, s, len)) >= 0)
+                r.band = (enum progress_band)k;
+            else
+                csv_enum_error(c, row, f, bands, 4);
+            break;
+        case F_SCORE:
+            if (!parse_decimal(s, len, &d))
+                cell_error(c, row, f, "score must be a number such as 104 or 5.5");
+            else if (d < 1 || d > 120)
+                cell_error(c, row, f, "score must be between 1 and 120");
+            else
+                r.has_score = true, r.score = d;
+            break;
+        case F_ATTENDANCE:
+            if (!parse_decimal(s, len, &d))
+                cell_error(c, row, f, "attendance_pct must be a number such as 94.5");
+            else if (d < 0 || d > 100)
+                cell_error(c, row, f, "attendance_pct must be between 0 and 100");
+            else
+                r.has_attendance = true, r.attendance_pct = d;
+            break;
+        case F_DISADVANTAGED:
+        case F_EAL:
+        case F_LOOKED_AFTER:
+            if ((k = parse_bool(s, len)) < 0) {
+                cell_error(c, row, f, "%s must be true or false (or 1/0, yes/no, y/n)",
+                           fields[f].name);
+            } else {
+                bool b = k == 1;
+                if (f == F_DISADVANTAGED)
+                    r.disadvantaged = b;
+                else if (f == F_EAL)
+                    r.eal = b;
+                else
+                    r.looked_after = b;
+            }
+            break;
+        case F_SEND:
+            if ((k = lookup(sends, 3, s, len)) >= 0)
+                r.send = (enum progress_send)k;
+            else
+                csv_enum_error(c, row, f, sends, 3);
+            break;
+        case F_SEX:
+            if ((k = lookup(sexes, 3, s, len)) >= 0)
+                r.sex = (enum progress_sex)(k + 1);
+            else
+                csv_enum_error(c, row, f, sexes, 3);
+            break;
+        case F_PRIOR:
+            if ((k = lookup(priors, 3, s, len)) >= 0)
+                r.prior_attainment = (enum progress_prior)(k + 1);
+            else
+                csv_enum_error(c, row, f, priors, 3);
+            break;
+        default:
+            break;
+        }
+    }
+    if (r.has_score && year_ok) {
+        const char *why = score_rule(r.year_group, r.score);
+        if (why)
+            cell_error(c, row, F_SCORE, "score %s", why);
+    }
+    if (pupil_ok && subject_ok) {
+        size_t first = add_record(c->p, &r, row);
+        if (first != SIZE_MAX)
+            cell_error(c, row, F_PUPIL,
+                       "the same pupil already has a %s record in row %zu; a pupil appears "
+                       "once per subject",
+                       r.subject, first);
+    }
+    explicit_bzero(&r, sizeof r);
+}
+
+static void on_field(void *data, size_t len, void *arg)
+{
+    struct csv_state *c = arg;
+    if (c->stop)
+        return;
+    if (!c->in_record) {
+        c->in_record = true;
+        c->rec_line = c->line;
+        c->ncells = 0;
+    }
+    const char *s = data ? data : ""; /* libcsv may pass NULL for an empty cell */
+    if (!data)
+        len = 0;
+    for (const char *q = s; (q = memchr(q, '\n', len - (size_t)(q - s))); q++)
+        c->line++; /* a line break inside a quoted cell */
+    if (c->ncells < CSV_MAX_COLUMNS) {
+        size_t i = c->ncells;
+        c->cell_long[i] = len > CSV_CELL_MAX;
+        c->cell_len[i] = len > CSV_CELL_MAX ? CSV_CELL_MAX : len;
+        memcpy(c->cells[i], s, c->cell_len[i]);
+        c->cells[i][c->cell_len[i]] = '\0';
+    }
+    c->ncells++;
+}
+
+static void on_row(int ch, void *arg)
+{
+    struct csv_state *c = arg;
+    if (ch == '\n' && c->prev_cr && !c->in_record) {
+        c->prev_cr = false; /* the LF of a CRLF */
+        return;
+    }
+    c->prev_cr = ch == '\r';
+    if (c->in_record) {
+        if (!c->stop)
+            csv_row(c, c->rec_line);
+        c->in_record = false;
+        c->ncells = 0;
+    }
+    if (ch == '\n' || ch == '\r')
+        c->line++;
+}
+
+enum progress_result progress_parse_csv(const char *buf, size_t len,
+                                        const struct progress_parse_opts *opts,
+                                        struct progress_set *out, struct mat_errors *errs)
+{
+    out->records = NULL;
+    out->count = out->cap = 0;
+    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        buf += 3, len -= 3; /* the byte-order mark spreadsheets write */
+    size_t bad;
+    if (!schema_utf8_valid(buf, len, &bad)) {
+        mat_errors_add(errs, "",
+                       "the CSV is not valid UTF-8 (byte offset %zu); save it as "
+                       "CSV UTF-8",
+                       bad);
+        return PROGRESS_MALFORMED;
+    }
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        mat_errors_add(errs, "", "the CSV contains a NUL byte (byte offset %zu)",
+                       (size_t)(nul - buf));
+        return PROGRESS_MALFORMED;
+    }
+    size_t before = errs->count + errs->dropped;
+    struct pctx p;
+    pctx_init(&p, opts, out);
+    struct csv_state *c = xcalloc(1, sizeof *c);
+    c->p = &p;
+    c->errs = errs;
+    c->line = 1;
+    struct csv_parser parser;
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0)
+        fatal("libcsv cannot initialise");
+    bool syntax = false;
+    for (size_t off = 0; off < len && !c->stop && !syntax;) {
+        size_t n = len - off < CSV_CHUNK ? len - off : CSV_CHUNK;
+        if (csv_parse(&parser, buf + off, n, on_field, on_row, c) != n)
+            syntax = true;
+        off += n;
+    }
+    if (!c->stop && !syntax && csv_fini(&parser, on_field, on_row, c) != 0)
+        syntax = true;
+    if (syntax && !c->stop) {
+        size_t row = c->in_record ? c->rec_line : c->line;
+        char path[96];
+        if (csv_error(&parser) != CSV_EPARSE) {
+            snprintf(path, sizeof path, "row %zu", row);
+            mat_errors_add(errs, path, "the CSV cannot be read: %s",
+                           csv_strerror(csv_error(&parser)));
+        } else {
+            size_t col = c->in_record ? c->ncells : 0;
+            if (c->header_done && col < c->ncols && c->field_of_col[col] >= 0)
+                snprintf(path, sizeof path, "row %zu:%s", row, fields[c->field_of_col[col]].name);
+            else
+                snprintf(path, sizeof path, "row %zu", row);
+            mat_errors_add(errs, path,
+                           "broken quoting: a quoted cell is never closed, or a \" appears "
+                           "inside an unquoted cell or after a closing quote (write \"\" for "
+                           "a quote inside a quoted cell)");
+        }
+    }
+    if (!c->header_done && errs->count + errs->dropped == before)
+        mat_errors_add(errs, "row 1", "the CSV is empty; it needs a header row and records");
+    if (parser.entry_buf)
+        explicit_bzero(parser.entry_buf, parser.entry_size);
+    csv_free(&parser);
+    explicit_bzero(c, sizeof *c);
+    free(c);
+    pctx_free(&p);
+    if (errs->count + errs->dropped != before) {
+        progress_set_free(out);
+        return PROGRESS_INVALID;
+    }
+    return PROGRESS_OK;
+}
+
+void progress_set_free(struct progress_set *s)
+{
+    if (s->records)
+        explicit_bzero(s->records, s->cap * sizeof *s->records);
+    free(s->records);
+    s->records = NULL;
+    s->count = s->cap = 0;
+}
+
+/* ---------------------------------------------------------------- COPY ---- */
+
+/* n >= 0 with two decimals, without printf on the hot path. */
+static char *put_fixed2(char *p, double v)
+{
+    uint64_t cents = (uint64_t)llround(v * 100.0);
+    char tmp[24];
+    int n = 0;
+    uint64_t whole = cents / 100;
+    do {
+        tmp[n++] = (char)('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+    while (n)
+        *p++ = tmp[--n];
+    *p++ = '.';
+    *p++ = (char)('0' + (cents / 10) % 10);
+    *p++ = (char)('0' + cents % 10);
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
+                              struct strbuf *out)
+{
+    static const char *const sex_text[] = {"\\N", "f", "m", "x"};
+    static const char *const prior_text[] = {"\\N", "low", "middle", "high"};
+    size_t plen = line_prefix ? strlen(line_prefix) : 0;
+    char line[512];
+    for (size_t i = 0; i < s->count; i++) {
+        const struct progress_record *r = &s->records[i];
+        char *p = line;
+        p = put_str(p, "\\\\x");
+        hex_encode(r->pupil_key, PUPIL_KEY_LEN, p);
+        p += 2 * PUPIL_KEY_LEN;
+        *p++ = '\t';
+        p = put_str(p, r->year_group);
+        *p++ = '\t';
+        p = put_str(p, r->subject);
+        *p++ = '\t';
+        p = put_str(p, bands[r->band]);
+        *p++ = '\t';
+        p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
+        *p++ = '\t';
+        p = r->has_attendance ? put_fixed2(p, r->attendance_pct) : put_str(p, "\\N");
+        *p++ = '\t';
+        *p++ = r->disadvantaged ? 't' : 'f';
+        *p++ = '\t';
+        p = put_str(p, sends[r->send]);
+        *p++ = '\t';
+        *p++ = r->eal ? 't' : 'f';
+        *p++ = '\t';
+        *p++ = r->looked_after ? 't' : 'f';
+        *p++ = '\t';
+        p = put_str(p, sex_text[r->sex]);
+        *p++ = '\t';
+        p = put_str(p, prior_text[r->prior_attainment]);
+        *p++ = '\n';
+        if (plen)
+            strbuf_append(out, line_prefix, plen);
+        strbuf_append(out, line, (size_t)(p - line));
+    }
+}

@@ -1,0 +1,102 @@
+/* Parsing a termly pupil-progress push (SPEC 4.3) into plain records, from JSON
+ * ({"records": [...]}, checked against progress.json) or from CSV with a header row.
+ * Pupil references are pseudonymised as each record is read; every error is collected
+ * (bounded) because a push is all or nothing. Also the COPY text the loader sends. */
+#ifndef MATD_PROGRESS_PARSE_H
+#define MATD_PROGRESS_PARSE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errors.h"
+#include "pupil_key.h"
+#include "util.h"
+
+struct schema_registry;
+
+#define PROGRESS_SUBJECT_MAX 32
+#define PROGRESS_MAX_RECORDS_DEFAULT 200000
+
+enum progress_band {
+    PROGRESS_BAND_BELOW,
+    PROGRESS_BAND_TOWARDS,
+    PROGRESS_BAND_EXPECTED,
+    PROGRESS_BAND_GREATER_DEPTH,
+};
+enum progress_send { PROGRESS_SEND_NONE, PROGRESS_SEND_SUPPORT, PROGRESS_SEND_EHCP };
+enum progress_sex { PROGRESS_SEX_UNKNOWN, PROGRESS_SEX_F, PROGRESS_SEX_M, PROGRESS_SEX_X };
+enum progress_prior {
+    PROGRESS_PRIOR_UNKNOWN,
+    PROGRESS_PRIOR_LOW,
+    PROGRESS_PRIOR_MIDDLE,
+    PROGRESS_PRIOR_HIGH,
+};
+
+/* One pupil in one subject. Absent optional fields take the database defaults:
+ * disadvantaged/eal/looked_after false, send none, sex and prior attainment unknown
+ * (NULL), score and attendance unknown. */
+struct progress_record {
+    unsigned char pupil_key[PUPIL_KEY_LEN];
+    char year_group[3]; /* "N", "R", "1".."13" */
+    char subject[PROGRESS_SUBJECT_MAX + 1];
+    enum progress_band band;
+    bool has_score, has_attendance;
+    double score;          /* 80..120 (scaled score) or 1..9 (GCSE grade), see the .c */
+    double attendance_pct; /* 0..100 */
+    bool disadvantaged, eal, looked_after;
+    enum progress_send send;
+    enum progress_sex sex;
+    enum progress_prior prior_attainment;
+};
+
+struct progress_set {
+    struct progress_record *records; /* owned */
+    size_t count, cap;
+};
+
+/* The subjects accepted when the caller passes no vocabulary. "rwm" (reading, writing and
+ * maths combined) is deliberately absent: it is derived from the three, so pushing it
+ * would store a figure twice; a trust that wants it configures it. */
+extern const char *const progress_default_subjects[];
+extern const size_t progress_default_subjects_count;
+
+struct progress_parse_opts {
+    const unsigned char *secret; /* trust secret for pupil keys (borrowed, non-empty) */
+    size_t secret_len;
+    const char *const *subjects; /* vocabulary, lower case; NULL: the default */
+    size_t nsubjects;
+    size_t max_records;                     /* 0: PROGRESS_MAX_RECORDS_DEFAULT */
+    const struct schema_registry *registry; /* JSON pushes: holds progress.json */
+};
+
+/* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);
+ * PROGRESS_MALFORMED (the body cannot be read at all - not UTF-8, not JSON, a NUL
+ * byte: answer 400 with errs). On any failure out is left empty. */
+enum progress_result { PROGRESS_OK = 0, PROGRESS_INVALID = -1, PROGRESS_MALFORMED = -2 };
+
+/* JSON push. Error paths are JSON pointers: "/records/<i>/<field>" (i from 0). */
+enum progress_result progress_parse_json(const char *buf, size_t len,
+                                         const struct progress_parse_opts *opts,
+                                         struct progress_set *out, struct mat_errors *errs);
+
+/* CSV push: a header row naming the columns (the JSON field names, any order, any case;
+ * pupil, year_group, subject and band required), then one record per row. Error paths
+ * are "row <r>:<column>" or "row <r>" for the whole row, where r is the 1-based line
+ * number in the file with the header as row 1 (a quoted cell spanning lines counts its
+ * line breaks; blank lines count and are skipped). Rules in docs/validation.md. */
+enum progress_result progress_parse_csv(const char *buf, size_t len,
+                                        const struct progress_parse_opts *opts,
+                                        struct progress_set *out, struct mat_errors *errs);
+
+void progress_set_free(struct progress_set *s);
+
+/* Appends the records to out in PostgreSQL COPY text format, one line each:
+ *   <line_prefix>pupil_key year_group subject band score attendance_pct disadvantaged
+ *   send eal looked_after sex prior_attainment
+ * tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY), booleans
+ * t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is
+ * at the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into
+ * progress (trust_id, urn, year, term, pupil_key, ...). */
+void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
+                              struct strbuf *out);
+
+#endif

@@ -1,0 +1,54 @@
+/* Request-body validation: one JSON Schema validator (a draft 2020-12 subset) over jansson,
+ * a registry of the schemas in proto/schemas/ compiled once at start-up, and the strict
+ * body parser every JSON route goes through (UTF-8, duplicate keys, object top level).
+ *
+ * Supported keywords: type (string or array; "integer" means a JSON integer: 1.0 is not
+ * one), enum, const, properties, required, additionalProperties (bool or schema),
+ * propertyNames, minProperties, maxProperties, items (one schema), minItems, maxItems,
+ * uniqueItems, minLength, maxLength (UTF-8 code points), pattern (POSIX ERE), format
+ * "date", minimum, maximum, exclusiveMinimum, exclusiveMaximum, allOf, anyOf, oneOf, not,
+ * if/then/else, $ref ("#/$defs/<name>" only), $defs (root only), and the annotations
+ * $schema, $id (must equal the file name), $comment, title, description, default,
+ * examples, deprecated, readOnly, writeOnly. Anything else fails schema_registry_load. */
+#ifndef MATD_SCHEMA_H
+#define MATD_SCHEMA_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "embedded.h"
+#include "errors.h"
+
+struct schema_registry;
+
+/* Compiles every schema of files (a {0, 0, 0}-terminated table such as schemas_files).
+ * Returns an owned registry, or NULL with a message in err naming the file, the schema
+ * location and the problem (malformed JSON, unsupported keyword, bad $ref, ...). */
+struct schema_registry *schema_registry_load(const struct embedded_file *files, char *err,
+                                             size_t errlen);
+void schema_registry_free(struct schema_registry *reg);
+/* True when the registry holds a schema with this file name ("sip.json"). */
+bool schema_registry_has(const struct schema_registry *reg, const char *name);
+
+/* Validates instance (borrowed, not modified) against the schema named name. Returns 0
+ * when valid; -1 otherwise, with every violation added to errs (bounded by
+ * MAT_ERRORS_MAX, the rest counted in errs->dropped), each with the RFC 6901 pointer of
+ * the offending value and a message naming the field. An unknown schema name is a
+ * programming error: -1 with one error saying so. Safe to call from many threads at
+ * once: the registry is read-only after load. */
+int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
+                    struct mat_errors *errs);
+
+/* Parses a request body that must be one JSON object. Rejects an empty body, invalid
+ * UTF-8 (naming the byte offset), malformed JSON (naming line and column), duplicate
+ * keys, NUL characters and a non-object top level. A leading UTF-8 byte-order mark is
+ * ignored. Returns 0 with *out owned by the caller, or -1 with errors added. */
+int schema_parse_body(const char *buf, size_t len, json_t **out, struct mat_errors *errs);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values above
+ * U+10FFFF); otherwise false with the offset of the first bad byte in *bad_offset. */
+bool schema_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/* Number of code points in well-formed UTF-8. */
+size_t schema_utf8_length(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,61 @@
+/* Fuzzes the progress push parser (json). Checks the contract: a success has no errors and
+ * a COPY line per record; a failure has errors and no records. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "progress_parse.h"
+#include "schema.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct schema_registry *reg;
+
+/* Errors end up in a problem+json document: they must be UTF-8, with a message. */
+static void check_errors(const struct mat_errors *errs)
+{
+    for (size_t i = 0; i < errs->count; i++) {
+        const struct mat_error *e = &errs->items[i];
+        if (!e->message[0] || !schema_utf8_valid(e->path, strlen(e->path), NULL) ||
+            !schema_utf8_valid(e->message, strlen(e->message), NULL))
+            abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!reg) {
+        char err[256];
+        reg = schema_registry_load(schemas_files, err, sizeof err);
+        if (!reg)
+            abort();
+    }
+    static const unsigned char secret[] = "fuzz-secret";
+    struct progress_parse_opts o = {
+        .secret = secret, .secret_len = sizeof secret - 1, .max_records = 500, .registry = reg};
+    struct progress_set s;
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    enum progress_result rc = progress_parse_json((const char *)data, size, &o, &s, &errs);
+    if (rc == PROGRESS_OK) {
+        if (errs.count || errs.dropped || s.count > 500)
+            abort();
+        struct strbuf sb;
+        strbuf_init(&sb);
+        progress_records_to_copy(&s, "1\t100001\t2025-26\tautumn\t", &sb);
+        size_t lines = 0;
+        for (size_t i = 0; i < sb.len; i++)
+            lines += sb.data[i] == '\n';
+        if (lines != s.count)
+            abort();
+        strbuf_free(&sb);
+    } else if (errs.count == 0 || s.records || s.count) {
+        abort();
+    }
+    check_errors(&errs);
+    progress_set_free(&s);
+    mat_errors_free(&errs);
+    return 0;
+}
