@@ -156,16 +156,6 @@ void h_progress_trust_summary(struct req *r)
     free(urns);
 }
 
-static void on_submissions(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    long limit = (long)(intptr_t)r->hstate;
-    r->hstate = NULL;
-    req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
-}
-
 void h_submissions_list(struct req *r)
 {
     long limit;
@@ -193,11 +183,10 @@ void h_submissions_list(struct req *r)
     char *scope = req_scope_urns(r);
     const char *params[6] = {trust, after[0] ? after : "9223372036854775807", lim, scope, school,
                              kind};
-    r->hstate = (void *)(intptr_t)limit;
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_submissions, 6, params);
     free(scope);
-    req_submit(r, job, on_submissions);
+    req_submit(r, job, req_on_page);
 }
 
 /* ---- the push ---- */

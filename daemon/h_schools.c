@@ -60,16 +60,6 @@ static void reply_text_json(struct req *r, int status, const char *text)
     req_reply_bytes(r, status, "application/json; charset=utf-8", text, strlen(text));
 }
 
-static void on_list(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    long limit = (long)(intptr_t)r->hstate;
-    r->hstate = NULL;
-    req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
-}
-
 void h_schools_list(struct req *r)
 {
     long limit;
@@ -81,11 +71,10 @@ void h_schools_list(struct req *r)
     snprintf(lim, sizeof lim, "%ld", limit);
     char *scope = req_scope_urns(r);
     const char *params[4] = {trust, after, lim, scope};
-    r->hstate = (void *)(intptr_t)limit;
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_list, 4, params);
     free(scope);
-    req_submit(r, job, on_list);
+    req_submit(r, job, req_on_page);
 }
 
 static void on_get(struct req *r, struct db_job *job)

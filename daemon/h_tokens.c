@@ -115,16 +115,6 @@ void h_tokens_create(struct req *r)
     req_submit(r, job, on_created);
 }
 
-static void on_list(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    long limit = (long)(intptr_t)r->hstate;
-    r->hstate = NULL;
-    req_reply_page(r, db_val(res, 0, 0), atol(db_val(res, 0, 1)), limit, db_val(res, 0, 2));
-}
-
 static void list_paged(struct req *r, int stmt, const char *first_key)
 {
     long limit;
@@ -140,11 +130,9 @@ static void list_paged(struct req *r, int stmt, const char *first_key)
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *params[3] = {trust, after[0] ? after : first_key, lim};
-    r->hstate = (void *)(intptr_t)limit;
-    r->hstate_free = NULL;
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt, 3, params);
-    req_submit(r, job, on_list);
+    req_submit(r, job, req_on_page);
 }
 
 void h_tokens_list(struct req *r)

@@ -637,19 +637,29 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
 
 int req_paging(struct req *r, long *limit, char *after, size_t afterlen)
 {
-    *limit = 100;
+    *limit = r->page_limit = 100;
     after[0] = '\0';
     const char *l = req_query(r, "limit");
     if (l && !parse_long(l, 1, 1000, limit)) {
         req_reply_field_error(r, 422, "limit", "limit must be an integer from 1 to 1000");
         return -1;
     }
+    r->page_limit = *limit;
     const char *c = req_query(r, "cursor");
     if (c && cursor_decode(c, after, afterlen) != 0) {
         req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
         return -1;
     }
     return 0;
+}
+
+void req_on_page(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    const char *count = db_val(res, 0, 1);
+    req_reply_page(r, db_val(res, 0, 0), count ? atol(count) : 0, r->page_limit, db_val(res, 0, 2));
 }
 
 void req_reply_page(struct req *r, const char *items_json, long count, long limit,

@@ -78,8 +78,9 @@ struct req {
     json_t *json;                                     /* parsed and validated BODY_JSON */
     int status;                                       /* replied status, for logs and audit */
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
-    struct req_offload *offload; /* pending CPU work, if any */
-    void *hstate;                /* handler's own state */
+    struct req_offload *offload;                      /* pending CPU work, if any */
+    long page_limit;                                  /* set by req_paging */
+    void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
 };
 
@@ -118,6 +119,9 @@ void req_submit_detached(struct worker *w, struct db_job *job);
 /* Reads ?limit= (1..1000, default 100) and ?cursor= into after (the last key served,
  * "" for the first page). On a bad value answers 422 naming it and returns -1. */
 int req_paging(struct req *r, long *limit, char *after, size_t afterlen);
+/* Database callback for a page query whose one row is (items json, count, last key):
+ * answers the page with the limit req_paging read. */
+void req_on_page(struct req *r, struct db_job *job);
 /* Replies {"items": items_json, "next_cursor": cursor-of-last_key or null}. */
 void req_reply_page(struct req *r, const char *items_json, long count, long limit,
                     const char *last_key);
