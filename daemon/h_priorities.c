@@ -166,7 +166,10 @@ static void serve(struct req *r, struct cached *c)
     size_t len = 0;
     char *bytes;
     const char *ctype = "application/json; charset=utf-8";
-    if (st->view == VIEW_SUPPORT) {
+    if (st->view == VIEW_SUPPORT && csv) {
+        bytes = priorities_support_to_csv(filtered, &len);
+        ctype = "text/csv; charset=utf-8";
+    } else if (st->view == VIEW_SUPPORT) {
         bytes = priorities_support_to_json(filtered, &len);
     } else if (csv) {
         bytes = priorities_to_csv(filtered, &opts, &len);

@@ -2346,3 +2346,49 @@ char *priorities_to_csv(const struct priorities_list *list,
     }
     return strbuf_detach(&sb, len);
 }
+
+char *priorities_support_to_csv(const struct priorities_list *list, size_t *len)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    SB_LIT(&sb, "year,term,receiver,priority_id,kind,topic,group,score,giver,giver_name,reason,"
+                "same_phase,distance_km\r\n");
+    for (size_t i = 0; i < list->count; i++) {
+        const struct priorities_item *it = list->items[i];
+        if (it->level != PRIORITIES_LEVEL_SCHOOL)
+            continue;
+        const char *topic = it->subject ? it->subject : it->area ? it->area : it->theme;
+        /* One row per giver; a need nobody can meet still gets its row. */
+        for (size_t g = 0; g < (it->n_support ? it->n_support : 1); g++) {
+            const struct priorities_giver *gv = it->n_support ? &it->support[g] : NULL;
+            csv_text(&sb, list->year);
+            SB_LIT(&sb, ",");
+            csv_text(&sb, list->term);
+            SB_LIT(&sb, ",");
+            csv_text(&sb, it->urn);
+            SB_LIT(&sb, ",");
+            csv_text(&sb, it->id);
+            SB_LIT(&sb, ",");
+            csv_text(&sb, priorities_kind_name(it->kind));
+            SB_LIT(&sb, ",");
+            csv_text(&sb, topic ? topic : "");
+            SB_LIT(&sb, ",");
+            csv_text(&sb, it->group ? it->group : "");
+            SB_LIT(&sb, ",");
+            put_score(&sb, it->score_hundredths);
+            SB_LIT(&sb, ",");
+            csv_text(&sb, gv ? gv->urn : "");
+            SB_LIT(&sb, ",");
+            csv_text(&sb, gv && gv->name ? gv->name : "");
+            SB_LIT(&sb, ",");
+            csv_text(&sb, gv && gv->reason ? gv->reason : "");
+            SB_LIT(&sb, ",");
+            strbuf_puts(&sb, gv ? (gv->same_phase ? "true" : "false") : "");
+            SB_LIT(&sb, ",");
+            if (gv && gv->has_distance)
+                strbuf_printf(&sb, "%.1f", gv->distance_km);
+            SB_LIT(&sb, "\r\n");
+        }
+    }
+    return strbuf_detach(&sb, len);
+}

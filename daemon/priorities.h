@@ -261,6 +261,9 @@ char *priorities_to_csv(const struct priorities_list *list,
  * "subject"|"area","group","score","givers":[...]}]} over the list's school-level
  * items, in list order. */
 char *priorities_support_to_json(const struct priorities_list *list, size_t *len);
+/* The same as CSV: one row per (receiver item, giver); an item without givers gets one
+ * row with the giver columns empty. */
+char *priorities_support_to_csv(const struct priorities_list *list, size_t *len);
 
 /* ---- the formulas, exposed so that other modules compute a figure the same way ---- */
 

@@ -230,6 +230,10 @@ class Priorities(unittest.TestCase):
         for it in items:
             self.assertLessEqual(len(it["givers"]), 3)
             self.assertNotIn(it["receiver"], [g["urn"] for g in it["givers"]])
+        c = self.get("/v1/support?year=%s&term=%s" % (YEAR, TERM), headers={"Accept": "text/csv"})
+        self.assertEqual(c.status, 200)
+        rows = list(csv.DictReader(io.StringIO(c.body.decode())))
+        self.assertEqual({r["receiver"] for r in rows}, {it["receiver"] for it in items})
         receivers = {it["receiver"] for it in items}
         givers = {g["urn"] for it in items for g in it["givers"]}
         self.assertTrue(receivers & givers, "schools both give and receive")
@@ -259,6 +263,32 @@ class Priorities(unittest.TestCase):
         self.assertTrue([i for i in self.priorities() if i["kind"] == "gap"])
         self.assertEqual(self.a.request("PUT", "/v1/priorities/thresholds", {"z_crit": 1.96},
                                         token=self.ceo).status, 403)
+
+
+class TwoInstancesPush(unittest.TestCase):
+    def test_a_push_to_one_instance_is_seen_by_another_at_once(self):
+        db = harness.fresh_database("e2e_priorities_push")
+        a = Matd(db)
+        a.matctl("demo", "load")
+        b = Matd(db)
+        try:
+            admin = a.token("admin")
+            path = "/v1/schools/140005/priorities?year=%s&term=%s&kind=trend" % (YEAR, TERM)
+            self.assertTrue(b.request("GET", path, token=admin).json["items"])  # cached on B
+            # Eastgate re-pushes its spring term through A with every pupil at expected:
+            # its decline is gone.
+            rows = a.psql("COPY (SELECT 'P' || substr(encode(pupil_key, 'hex'), 1, 20), year_group,"
+                          " subject FROM progress WHERE urn = '140005' AND year = '%s' AND term = '%s')"
+                          " TO STDOUT WITH CSV" % (YEAR, TERM))
+            body = "pupil,year_group,subject,band\r\n" + "".join(
+                "%s,%s,%s,expected\r\n" % tuple(line.split(",")) for line in rows.splitlines())
+            r = a.request("PUT", "/v1/schools/140005/progress/%s/%s" % (YEAR, TERM), body,
+                          token=admin, content_type="text/csv")
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(b.request("GET", path, token=admin).json["items"], [])
+        finally:
+            self.assertEqual(b.stop(), 0)
+            self.assertEqual(a.stop(), 0)
 
 
 class TwoInstances(unittest.TestCase):
