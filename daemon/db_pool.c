@@ -542,7 +542,11 @@ static void conn_step(struct db_conn *c)
         c->state = CONN_IDLE;
         c->backoff_ms = 100;
         c->pool->up++;
-        log_info("msg=\"database connection ready\" up=%d size=%d", c->pool->up, c->pool->size);
+        if (c->pool->up == c->pool->size)
+            log_info("msg=\"database pool ready\" connections=%d", c->pool->size);
+        else
+            log_debug("msg=\"database connection ready\" up=%d size=%d", c->pool->up,
+                      c->pool->size);
         conn_dispatch(c->pool);
         return;
     default:

@@ -36,10 +36,15 @@ install_deps() {
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-build() { # build DIR [cmake args...]
+build() { # build DIR [cmake args...]; the compiler's output is shown only on failure
   local dir=$1; shift
-  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)"
+  mkdir -p "$dir"
+  if ! { cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" &&
+         cmake --build "$dir" -j"$(nproc)"; } >"$dir/build.log" 2>&1; then
+    cat "$dir/build.log" >&2
+    echo "build failed (log: $dir/build.log)" >&2
+    return 1
+  fi
 }
 
 # PostgreSQL refuses to run as root: as root, the cluster belongs to 'postgres'.
