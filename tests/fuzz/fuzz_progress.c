@@ -1,4 +1,4 @@
-/* Fuzzes the progress push parser (csv). Checks the contract: a success has no errors and
+/* Fuzzes the progress push parser (JSON or CSV: PROGRESS_PARSER names the function). Checks the contract: a success has no errors and
  * a COPY line per record; a failure has errors and no records. */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct progress_set s;
     struct mat_errors errs;
     mat_errors_init(&errs);
-    enum progress_result rc = progress_parse_csv((const char *)data, size, &o, &s, &errs);
+    enum progress_result rc = PROGRESS_PARSER((const char *)data, size, &o, &s, &errs);
     if (rc == PROGRESS_OK) {
         if (errs.count || errs.dropped || s.count > 500)
             abort();
