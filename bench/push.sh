@@ -68,8 +68,12 @@ done
 times=()
 for i in $(seq "$REPEATS"); do
   s=$(date +%s.%N)
-  $P -c "BEGIN; DELETE FROM progress WHERE urn = '100001' AND term = 'summer'; \\copy progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) FROM '$BENCH_DIR/push.copy'
-COMMIT;" >/dev/null
+  $P >/dev/null <<SQL
+BEGIN;
+DELETE FROM progress WHERE urn = '100001' AND term = 'summer';
+\\copy progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) FROM '$BENCH_DIR/push.copy'
+COMMIT;
+SQL
   e=$(date +%s.%N)
   times+=("$(echo "$e - $s" | bc)")
 done
