@@ -40,25 +40,24 @@ load() {
   $P -c "ANALYZE progress" >/dev/null
 }
 
-timed_get() { # prints seconds for one GET
-  curl -s -o "$BENCH_DIR/prio.json" -w '%{time_total}' --cacert "$BENCH_DIR/tls/ca.crt" \
+timed_get() { # prints seconds for one GET; headers to $BENCH_DIR/prio.headers
+  curl -s -o "$BENCH_DIR/prio.json" -D "$BENCH_DIR/prio.headers" -w '%{time_total}' --cacert "$BENCH_DIR/tls/ca.crt" \
     -H "Authorization: Bearer $TOKEN" "https://localhost:$MATD_PORT/v1/priorities?year=2025-26&term=summer"
 }
 
 report() { # report LABEL
   local label=$1
   : >"$BENCH_DIR/matd.log.mark"
-  local cold warm rows items cms
+  local cold warm rows items timing sqlms
   rows=$($P -tAc "SELECT count(*) FROM progress")
   cold=$(timed_get)
+  timing=$(tr -d '\r' <"$BENCH_DIR/prio.headers" | awk -F': ' 'tolower($1) == "server-timing" {print $2}')
   warm=$(timed_get)
   items=$(python3 -c "import json; print(len(json.load(open('$BENCH_DIR/prio.json'))['items']))")
-  cms=$(grep 'priorities computed' "$BENCH_DIR/matd.log" | tail -1 | sed 's/.*compute_ms=\([0-9]*\).*/\1/')
-  local sqlms
   sqlms=$($P -tAc "EXPLAIN (ANALYZE, FORMAT JSON) SELECT coalesce(urn, ''), subject, grp, n, k, gd FROM progress_cells(1, '2025-26', 'summer', NULL) WHERE year_group IS NULL" |
           python3 -c "import json,sys; print(round(json.load(sys.stdin)[0]['Execution Time']))")
-  printf '%-14s rows=%-9s items=%-6s cold=%6.3fs (cells SQL %s ms, C compute+JSON %s ms)  cached=%6.4fs\n' \
-    "$label" "$rows" "$items" "$cold" "$sqlms" "$cms" "$warm"
+  printf '%-14s rows=%-9s items=%-6s cold=%6.3fs [%s; cells query alone %s ms]  cached=%6.4fs\n' \
+    "$label" "$rows" "$items" "$cold" "$timing" "$sqlms" "$warm"
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores"
