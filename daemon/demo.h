@@ -8,7 +8,6 @@
 #include "config.h"
 
 /* argv: "demo" "load" [--seed N]. Loads into an empty trust; returns an exit code. */
-int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int argc,
-                  char **argv);
+int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int argc, char **argv);
 
 #endif

@@ -962,23 +962,34 @@ static void set_score(struct priorities_item *it, double score)
     it->score_hundredths = (int64_t)llround(score * 100.0);
 }
 
-static void attainment_rationale(struct ctx *c, struct priorities_item *it, int subj, int grp,
-                                 int scope)
+/* "<Subject>[ at <school>]: P% of <group>[ across the trust] (k of n) reach the expected
+ * standard" -- the opening every cell-based rationale shares. versus is the other figure
+ * put_pct rounds against. */
+static void put_cell_opening(struct ctx *c, int subj, const char *group_phrase, int scope,
+                             const struct priorities_cell_metrics *m, double versus)
 {
-    const struct priorities_cell_metrics *m = &it->cell;
     struct strbuf *sb = &c->sb;
     put_subject_scope(sb, c, subj, scope);
     SB_LIT(sb, ": ");
-    put_pct(sb, m->p, m->b);
+    put_pct(sb, m->p, versus);
     SB_LIT(sb, " of ");
-    sb_str(sb, c->grp_phrase[grp]);
+    sb_str(sb, group_phrase);
     if (!scope)
         SB_LIT(sb, " across the trust");
     SB_LIT(sb, " (");
     sb_long(sb, m->k);
     SB_LIT(sb, " of ");
     sb_long(sb, m->n);
-    SB_LIT(sb, ") reach the expected standard against ");
+    SB_LIT(sb, ") reach the expected standard");
+}
+
+static void attainment_rationale(struct ctx *c, struct priorities_item *it, int subj, int grp,
+                                 int scope)
+{
+    const struct priorities_cell_metrics *m = &it->cell;
+    struct strbuf *sb = &c->sb;
+    put_cell_opening(c, subj, c->grp_phrase[grp], scope, m, m->b);
+    SB_LIT(sb, " against ");
     put_benchmark(sb, m);
     SB_LIT(sb, " — ");
     put_count(sb, m->deficit, "pupil", "pupils");
@@ -1042,17 +1053,8 @@ static void gap_rationale(struct ctx *c, struct priorities_item *it, int subj, i
 {
     const struct priorities_cell_metrics *d = &it->cell, *nd = &it->other;
     struct strbuf *sb = &c->sb;
-    put_subject_scope(sb, c, subj, scope);
-    SB_LIT(sb, ": ");
-    put_pct(sb, d->p, nd->p);
-    SB_LIT(sb, " of disadvantaged pupils");
-    if (!scope)
-        SB_LIT(sb, " across the trust");
-    SB_LIT(sb, " (");
-    sb_long(sb, d->k);
-    SB_LIT(sb, " of ");
-    sb_long(sb, d->n);
-    SB_LIT(sb, ") reach the expected standard against ");
+    put_cell_opening(c, subj, "disadvantaged pupils", scope, d, nd->p);
+    SB_LIT(sb, " against ");
     put_pct(sb, nd->p, d->p);
     SB_LIT(sb, " of their peers, a gap of ");
     sb_long(sb, points(it->group_gap));
@@ -1133,18 +1135,8 @@ static void trend_rationale(struct ctx *c, struct priorities_item *it, int subj,
 {
     const struct priorities_cell_metrics *m = &it->cell, *o = &it->other;
     struct strbuf *sb = &c->sb;
-    put_subject_scope(sb, c, subj, scope);
-    SB_LIT(sb, ": ");
-    put_pct(sb, m->p, o->p);
-    SB_LIT(sb, " of ");
-    sb_str(sb, c->grp_phrase[grp]);
-    if (!scope)
-        SB_LIT(sb, " across the trust");
-    SB_LIT(sb, " (");
-    sb_long(sb, m->k);
-    SB_LIT(sb, " of ");
-    sb_long(sb, m->n);
-    SB_LIT(sb, ") reach the expected standard this ");
+    put_cell_opening(c, subj, c->grp_phrase[grp], scope, m, o->p);
+    SB_LIT(sb, " this ");
     sb_str(sb, c->in->term);
     SB_LIT(sb, ", down ");
     sb_long(sb, -points(it->trend));

@@ -1,7 +1,7 @@
 -- Termly data: term dates, national benchmarks, submissions, SEF and SIP versions, the
 -- derived monitoring items, and pupil progress (pseudonymous keys only).
 
-CREATE FUNCTION academic_year_valid(y text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION academic_year_valid(y text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT y ~ '^[0-9]{4}-[0-9]{2}$'
        AND (substr(y, 1, 4)::int + 1) % 100 = substr(y, 6, 2)::int
 $$;
@@ -68,7 +68,7 @@ INSERT INTO national_benchmarks (year, subject, grp, expected, source) VALUES
 -- The benchmark table in force for a trust and year.
 CREATE FUNCTION benchmarks_for(t bigint, y text)
 RETURNS TABLE (subject text, grp text, expected numeric, greater_depth numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT b.subject, b.grp, b.expected, b.greater_depth FROM benchmarks b
      WHERE b.trust_id = t AND b.year = y
     UNION ALL
@@ -110,7 +110,7 @@ CREATE TABLE sef_versions (
 );
 
 -- Both frameworks on one 1..5 ordinal (SPEC §4.1).
-CREATE FUNCTION sef_ordinal(grade text) RETURNS integer LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION sef_ordinal(grade text) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE grade
         WHEN 'urgent_improvement' THEN 1 WHEN 'needs_attention' THEN 2
         WHEN 'expected_standard' THEN 3 WHEN 'strong_standard' THEN 4 WHEN 'exceptional' THEN 5
@@ -198,15 +198,16 @@ CREATE FUNCTION submission_json(s submissions) RETURNS json LANGUAGE sql STABLE 
         'sha256', s.body_sha256, 'row_count', s.row_count, 'outcome', s.outcome)
 $$;
 
--- Cells (SPEC §6.1) for one term in one pass over the progress table: counts per group
--- as FILTER aggregates, unpivoted, over the grouping sets school×subject×year group,
--- school×subject, trust×subject×year group and trust×subject. urn NULL = the trust
--- pooled pupil by pupil; year_group NULL = all year groups. only_urns NULL = all schools.
+-- Cells (SPEC §6.1) for one term: counts per group as FILTER aggregates in one hash
+-- aggregate over the term's rows at the finest grain (school x subject x year group), then
+-- the grouping sets school x subject x year group, school x subject, trust x subject x
+-- year group and trust x subject summed over that small result, and unpivoted. urn NULL =
+-- the trust pooled pupil by pupil; year_group NULL = all year groups. only_urns NULL = all
+-- schools.
 CREATE FUNCTION progress_cells(t bigint, y text, tm text, only_urns text[])
 RETURNS TABLE (urn text, subject text, year_group text, grp text, n bigint, k bigint, gd bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT a.urn, a.subject, a.year_group, g.grp, g.n, g.k, g.gd
-    FROM (
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH base AS (
         SELECT p.urn, p.subject, p.year_group,
             count(*) AS n0, count(*) FILTER (WHERE x) AS k0, count(*) FILTER (WHERE gdx) AS g0,
             count(*) FILTER (WHERE d) AS n1, count(*) FILTER (WHERE d AND x) AS k1, count(*) FILTER (WHERE d AND gdx) AS g1,
@@ -227,8 +228,53 @@ LANGUAGE sql STABLE AS $$
                 FROM progress q
                WHERE q.trust_id = t AND q.year = y AND q.term = tm
                  AND (only_urns IS NULL OR q.urn = ANY (only_urns))) p
-        GROUP BY GROUPING SETS ((p.urn, p.subject, p.year_group), (p.urn, p.subject),
-                                (p.subject, p.year_group), (p.subject))
+        GROUP BY p.urn, p.subject, p.year_group
+    )
+    SELECT a.urn, a.subject, a.year_group, g.grp, g.n, g.k, g.gd
+    FROM (
+        SELECT b.urn, b.subject, b.year_group,
+            sum(b.n0)::bigint AS n0,
+            sum(b.k0)::bigint AS k0,
+            sum(b.g0)::bigint AS g0,
+            sum(b.n1)::bigint AS n1,
+            sum(b.k1)::bigint AS k1,
+            sum(b.g1)::bigint AS g1,
+            sum(b.n2)::bigint AS n2,
+            sum(b.k2)::bigint AS k2,
+            sum(b.g2)::bigint AS g2,
+            sum(b.n3)::bigint AS n3,
+            sum(b.k3)::bigint AS k3,
+            sum(b.g3)::bigint AS g3,
+            sum(b.n4)::bigint AS n4,
+            sum(b.k4)::bigint AS k4,
+            sum(b.g4)::bigint AS g4,
+            sum(b.n5)::bigint AS n5,
+            sum(b.k5)::bigint AS k5,
+            sum(b.g5)::bigint AS g5,
+            sum(b.n6)::bigint AS n6,
+            sum(b.k6)::bigint AS k6,
+            sum(b.g6)::bigint AS g6,
+            sum(b.n7)::bigint AS n7,
+            sum(b.k7)::bigint AS k7,
+            sum(b.g7)::bigint AS g7,
+            sum(b.n8)::bigint AS n8,
+            sum(b.k8)::bigint AS k8,
+            sum(b.g8)::bigint AS g8,
+            sum(b.n9)::bigint AS n9,
+            sum(b.k9)::bigint AS k9,
+            sum(b.g9)::bigint AS g9,
+            sum(b.n10)::bigint AS n10,
+            sum(b.k10)::bigint AS k10,
+            sum(b.g10)::bigint AS g10,
+            sum(b.n11)::bigint AS n11,
+            sum(b.k11)::bigint AS k11,
+            sum(b.g11)::bigint AS g11,
+            sum(b.n12)::bigint AS n12,
+            sum(b.k12)::bigint AS k12,
+            sum(b.g12)::bigint AS g12
+        FROM base b
+        GROUP BY GROUPING SETS ((b.urn, b.subject, b.year_group), (b.urn, b.subject),
+                                (b.subject, b.year_group), (b.subject))
     ) a
     CROSS JOIN LATERAL (VALUES
         ('all', a.n0, a.k0, a.g0), ('disadvantaged', a.n1, a.k1, a.g1),

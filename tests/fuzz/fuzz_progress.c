@@ -1,5 +1,6 @@
-/* Fuzzes the progress push parser (JSON or CSV: PROGRESS_PARSER names the function). Checks the contract: a success has no errors and
- * a COPY line per record; a failure has errors and no records. */
+/* Fuzzes the progress push parser (JSON or CSV: PROGRESS_PARSER names the function). Checks the
+ * contract: a success has no errors and a COPY line per record; a failure has errors and no
+ * records. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
