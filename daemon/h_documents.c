@@ -16,22 +16,25 @@ static const char *const kind_name[] = {"sef", "sip"};
 static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_lock, stmt_sip_refresh;
 
 /* The versioned put, one statement per kind (table names cannot be parameters). */
+/* The versioned put, one statement per kind (table names cannot be parameters). The put
+ * is a no-op only when the latest version is the very submission being repeated: after a
+ * PATCH (a version without a submission) re-sending the document restores it. */
 #define DOC_PUT_SQL(kind, table, extra_cols, extra_vals)                                           \
-    "WITH prev AS (SELECT s.id, s.body_sha256 FROM submissions s WHERE s.trust_id = $1 "           \
-    " AND s.urn = $2 AND s.kind = '" kind "' AND s.year = $3 AND s.outcome = 'accepted' "          \
-    " ORDER BY s.id DESC LIMIT 1), "                                                               \
-    "same AS (SELECT id FROM prev WHERE body_sha256 = $5), "                                       \
+    "WITH latest AS (SELECT v.version, v.submission_id FROM " table " v WHERE v.trust_id = $1 "    \
+    " AND v.urn = $2 AND v.year = $3 ORDER BY v.version DESC LIMIT 1), "                           \
+    "same AS (SELECT s.id, latest.version FROM latest JOIN submissions s ON s.trust_id = $1 "      \
+    " AND s.id = latest.submission_id WHERE s.body_sha256 = $5), "                                 \
     "sub AS (INSERT INTO submissions (trust_id, urn, kind, year, principal_id, body_sha256, "      \
     " row_count, outcome, content_type) SELECT $1, $2, '" kind "', $3, $6, $5, 1, 'accepted', "    \
     " 'application/json' WHERE NOT EXISTS (SELECT 1 FROM same) "                                   \
     " RETURNING id, submission_json(submissions.*) AS doc), "                                      \
     "ver AS (INSERT INTO " table " (trust_id, urn, year, version, body, submission_id, "           \
-    " principal_id" extra_cols ") SELECT $1, $2, $3, coalesce((SELECT max(version) FROM " table    \
-    " WHERE trust_id = $1 AND urn = $2 AND year = $3), 0) + 1, $4::jsonb, sub.id, $6" extra_vals   \
-    " FROM sub RETURNING version) "                                                                \
+    " principal_id" extra_cols ") SELECT $1, $2, $3, coalesce((SELECT version FROM latest), 0) "   \
+    " + 1, $4::jsonb, sub.id, $6" extra_vals " FROM sub RETURNING version) "                       \
     "SELECT coalesce((SELECT doc FROM sub), (SELECT submission_json(s) FROM submissions s, same "  \
     " WHERE s.trust_id = $1 AND s.id = same.id))::text, "                                          \
-    " (SELECT version FROM ver), EXISTS (SELECT 1 FROM same)"
+    " coalesce((SELECT version FROM ver), (SELECT version FROM same)), "                           \
+    " EXISTS (SELECT 1 FROM same)"
 
 #define DOC_GET_SQL(table, extra)                                                                  \
     "SELECT json_build_object('school', urn, 'year', year, 'version', version, "                   \

@@ -167,6 +167,10 @@ void h_submissions_list(struct req *r)
         req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
         return;
     }
+    if (school && !auth_can_read_school(&r->principal, school)) {
+        req_reply_problem(r, 403, "that school is outside this token's scope", NULL);
+        return;
+    }
     if (kind && strcmp(kind, "progress") != 0 && strcmp(kind, "sef") != 0 &&
         strcmp(kind, "sip") != 0) {
         req_reply_field_error(r, 422, "kind", "kind must be progress, sef or sip");

@@ -40,15 +40,18 @@ void h_sip_init(void)
         " source, 'ref', ref, 'priority_ref', priority_ref, 'description', description, 'due', "
         " due, 'owner', owner, 'status', status, 'evidence', evidence, 'overdue', overdue) "
         " ORDER BY n), '[]')::text, count(*) FROM (SELECT m.*, "
-        " (NOT m.done AND m.due < current_date) AS overdue, row_number() OVER (ORDER BY "
-        "  (NOT m.done AND m.due < current_date) DESC, m.due NULLS LAST, m.urn, m.source, m.ref) "
+        " coalesce(NOT m.done AND m.due < current_date, false) AS overdue, row_number() OVER "
+        "(ORDER BY "
+        "  coalesce(NOT m.done AND m.due < current_date, false) DESC, m.due NULLS LAST, m.urn, "
+        "m.source, m.ref) "
         "AS n "
         " FROM monitoring_items m WHERE m.trust_id = $1 "
         "  AND ($2::text[] IS NULL OR m.urn = ANY($2::text[])) AND ($3::text IS NULL OR m.urn = "
         "$3) "
         "  AND ($4::text IS NULL OR m.status = $4) AND ($5::date IS NULL OR m.due >= $5) "
         "  AND ($6::date IS NULL OR m.due <= $6) AND ($7::bool IS NULL OR "
-        "   (NOT m.done AND m.due < current_date) = $7) AND ($8::text IS NULL OR m.year = $8) "
+        "   coalesce(NOT m.done AND m.due < current_date, false) = $7) AND ($8::text IS NULL OR "
+        "m.year = $8) "
         " ORDER BY n OFFSET $9 LIMIT $10) t");
 }
 

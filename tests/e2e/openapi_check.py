@@ -20,10 +20,39 @@ def load_schema_file(name):
         return json.load(f)
 
 
+def _routes_text():
+    with open(os.path.join(SRC, "daemon", "routes.c")) as f:
+        return f.read()
+
+
 def served_routes():
     """(method, path) rows of daemon/routes.c."""
-    text = open(os.path.join(SRC, "daemon", "routes.c")).read()
-    return [(m.lower(), p) for m, p in re.findall(r'\{M_([A-Z]+),\s*"([^"]+)"', text)]
+    return [(m.lower(), p) for m, p in re.findall(r'\{M_([A-Z]+),\s*"([^"]+)"', _routes_text())]
+
+
+ROUTE_ROW = re.compile(
+    r'\{M_([A-Z]+),\s*"([^"]+)",\s*DEF\(\s*"([^"]+)",\s*\w+,\s*(ACCESS_[A-Z_]+),\s*'
+    r'(BODY_[A-Z]+),\s*(NULL|"[^"]*")\s*\)\s*\}')
+
+
+def route_table():
+    """Every row of daemon/routes.c as a dict: method (lower case), path, name (the metrics
+    label), access (ACCESS_*), body (BODY_*), schema (file name under proto/schemas/ or None)."""
+    out = []
+    for m, path, name, access, body, schema in ROUTE_ROW.findall(_routes_text()):
+        out.append({"method": m.lower(), "path": path, "name": name, "access": access,
+                    "body": body, "schema": None if schema == "NULL" else schema.strip('"')})
+    return out
+
+
+def resolve(spec, node):
+    """Follows a local $ref ("#/components/...") in the document; other nodes unchanged."""
+    while isinstance(node, dict) and "$ref" in node and node["$ref"].startswith("#/"):
+        out = spec
+        for part in node["$ref"][2:].split("/"):
+            out = out[part]
+        node = out
+    return node
 
 
 def template_for(spec, path):
@@ -62,6 +91,12 @@ class Checker:
         resp = responses[key]
         if "$ref" in resp:
             resp = self.resolver.resolve(resp["$ref"])[1]
+        for name, header in (resp.get("headers") or {}).items():
+            if "$ref" in header:
+                header = self.resolver.resolve(header["$ref"])[1]
+            if header.get("required"):
+                assert response.header(name), "%s %s %s: required header %s missing" % (
+                    method, tmpl, key, name)
         content = resp.get("content")
         if not content or response.status == 304:
             return

@@ -83,6 +83,7 @@ class Termly(unittest.TestCase):
         self.assertEqual(again.status, 200)
         self.assertTrue(again.json["unchanged"])
         self.assertEqual(again.json["submission"]["id"], sub["id"])
+        self.assertEqual(again.json["version"], 1)
         r = self.req("PUT", "/v1/schools/100001/sef/2025-26", SEF_2019)
         self.assertEqual(r.status, 201)
         self.assertEqual(r.json["version"], 2)
@@ -133,6 +134,17 @@ class Termly(unittest.TestCase):
         self.assertEqual(doc["version"], 3)
         m1 = doc["document"]["priorities"][0]["milestones"][0]
         self.assertEqual((m1["status"], m1["evidence"]), ("complete", "CPD register"))
+        # Re-sending the plan after a PATCH restores it (a new version, not a no-op)...
+        again = self.req("PUT", "/v1/schools/100001/sip/2025-26", SIP)
+        self.assertEqual(again.status, 201, again)
+        self.assertEqual(again.json["version"], 4)
+        doc = self.req("GET", "/v1/schools/100001/sip/2025-26").json
+        self.assertEqual(doc["document"]["priorities"][0]["milestones"][0]["status"], "on_track")
+        # ...and re-sending it once more is the no-op, naming the version it matched.
+        same = self.req("PUT", "/v1/schools/100001/sip/2025-26", SIP)
+        self.assertEqual((same.status, same.json["unchanged"], same.json["version"]), (200, True, 4))
+        self.assertEqual(self.req("PATCH", "/v1/schools/100001/sip/2025-26/milestones/M1",
+                                  {"status": "complete", "evidence": "CPD register"}).status, 200)
         self.assertEqual(self.req("PATCH", "/v1/schools/100001/sip/2025-26/milestones/M9",
                                   {"status": "complete"}).status, 404)
         self.assertField(self.req("PATCH", "/v1/schools/100001/sip/2025-26/milestones/M2",
@@ -226,7 +238,7 @@ class Termly(unittest.TestCase):
         mine = self.req("GET", "/v1/submissions").json["items"]
         self.assertTrue(mine)
         self.assertEqual({s["school"] for s in mine}, {"100001"})
-        self.assertEqual(self.req("GET", "/v1/submissions?school=100002").json["items"], [])
+        self.assertEqual(self.req("GET", "/v1/submissions?school=100002").status, 403)
         self.assertField(self.req("GET", "/v1/submissions?kind=report"), 422, "kind")
 
 
