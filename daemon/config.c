@@ -58,6 +58,7 @@ static const struct opt opts[] = {
     I("database", "connect_timeout_ms", connect_timeout_ms, "5000", 100, 600000),
     S("trust", "name", trust_name, "Example Learning Trust"),
     S("trust", "secret_file", secret_file, "/etc/matd/trust.secret"),
+    S("trust", "subjects", subjects, "reading,writing,maths,science,gps,english"),
     I("rota", "lead_days", rota_lead_days, "21", 0, 365),
     S("rota", "scheduler_now", scheduler_now, ""),
     S("log", "level", log_level, "info"),
@@ -174,6 +175,53 @@ static int apply_env(struct config *cfg, char *const *envp, char *err, size_t er
     return 0;
 }
 
+static void free_subjects(struct config *cfg)
+{
+    for (size_t i = 0; cfg->subject_list && i < cfg->nsubjects; i++)
+        free(cfg->subject_list[i]);
+    free(cfg->subject_list);
+    cfg->subject_list = NULL;
+    cfg->nsubjects = 0;
+}
+
+/* "reading, writing,maths" -> lower-case slugs; each [a-z][a-z0-9_]{0,31}, no repeats. */
+static int parse_subjects(struct config *cfg, char *err, size_t errlen)
+{
+    free_subjects(cfg);
+    size_t cap = 1;
+    for (const char *c = cfg->subjects; *c; c++)
+        cap += *c == ',';
+    cfg->subject_list = xcalloc(cap + 1, sizeof *cfg->subject_list);
+    for (const char *s = cfg->subjects; *s;) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t n = strcspn(s, ",");
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (!n)
+            break;
+        bool ok = n <= 32 && s[0] >= 'a' && s[0] <= 'z';
+        for (size_t i = 0; ok && i < n; i++)
+            ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
+        for (size_t i = 0; ok && i < cfg->nsubjects; i++)
+            ok = !(strlen(cfg->subject_list[i]) == n && strncmp(cfg->subject_list[i], s, n) == 0);
+        if (!ok) {
+            snprintf(err, errlen,
+                     "config: [trust] subjects: \"%.*s\" is not a lower-case subject name "
+                     "(a-z, 0-9, _) or is listed twice",
+                     (int)(n > 40 ? 40 : n), s);
+            return -1;
+        }
+        cfg->subject_list[cfg->nsubjects++] = xstrndup(s, n);
+        s += strcspn(s, ",");
+    }
+    if (!cfg->nsubjects) {
+        snprintf(err, errlen, "config: [trust] subjects must name at least one subject");
+        return -1;
+    }
+    return 0;
+}
+
 static int validate(struct config *cfg, char *err, size_t errlen)
 {
     free(cfg->listen_host);
@@ -208,6 +256,8 @@ static int validate(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "config: [rota] scheduler_now must be a date YYYY-MM-DD");
         return -1;
     }
+    if (parse_subjects(cfg, err, errlen) != 0)
+        return -1;
     if (cfg->max_push_bytes < cfg->max_body_bytes) {
         snprintf(err, errlen, "config: [limits] max_push_bytes must be >= max_body_bytes");
         return -1;
@@ -278,4 +328,5 @@ void config_free(struct config *cfg)
         }
     free(cfg->listen_host);
     cfg->listen_host = NULL;
+    free_subjects(cfg);
 }

@@ -35,6 +35,9 @@ struct config {
     /* [trust] */
     char *trust_name;
     char *secret_file;
+    char *subjects;      /* comma-separated vocabulary of progress subjects */
+    char **subject_list; /* derived: the vocabulary split, NULL-terminated */
+    size_t nsubjects;    /* derived */
     /* [rota] */
     int rota_lead_days;
     char *scheduler_now; /* tests only: fixed "YYYY-MM-DD" the scheduler treats as today */

@@ -382,6 +382,8 @@ static void start_parse(struct req *r)
     w->opts.secret_len = s->secret_len;
     w->opts.max_records = (size_t)server_limits(s)->max_records_per_push;
     w->opts.registry = s->schemas;
+    w->opts.subjects = (const char *const *)s->cfg.subject_list;
+    w->opts.nsubjects = s->cfg.nsubjects;
     mat_errors_init(&w->errs);
     snprintf(w->prefix, sizeof w->prefix, "%s\t%s\t%s\t%s\t", st->trust, req_param(r, "urn"),
              req_param(r, "year"), req_param(r, "term"));

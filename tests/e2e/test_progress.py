@@ -197,6 +197,10 @@ class Progress(unittest.TestCase):
             self.assertEqual(r.status, 422)
             self.assertEqual(r.json["errors"][0]["path"], name)
 
+    def test_subject_outside_the_vocabulary(self):
+        recs = records(6, subjects=("history",))
+        self.assertRejected(self.put({"records": recs}), 422, "/records/0/subject")
+
     def test_push_cut_off_mid_body_leaves_previous_set(self):
         body = json.dumps({"records": records(200)}).encode()
         ctx = harness.tls_context()
@@ -209,6 +213,23 @@ class Progress(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(self.rows(), 120)
         self.assertEqual(self.m.request("GET", "/healthz").status, 200)
+
+
+class Vocabulary(unittest.TestCase):
+    def test_configured_subjects(self):
+        m = Matd(harness.fresh_database("e2e_vocabulary"),
+                 extra_config="[trust]\nsubjects = history, maths\n")
+        try:
+            admin = m.token("admin")
+            m.request("POST", "/v1/schools", school_body("100001"), token=admin)
+            path = "/v1/schools/100001/progress/2025-26/autumn"
+            r = m.request("PUT", path, {"records": records(6, subjects=("history", "maths"))}, token=admin)
+            self.assertEqual(r.status, 201, r)
+            r = m.request("PUT", path, {"records": records(6, subjects=("reading",))}, token=admin)
+            self.assertEqual(r.status, 422)
+            self.assertIn("history, maths", r.json["errors"][0]["message"])
+        finally:
+            self.assertEqual(m.stop(), 0)
 
 
 if __name__ == "__main__":

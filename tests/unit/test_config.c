@@ -38,6 +38,8 @@ static void test_ini_and_env_override(void **state)
     assert_int_equal(c.pool_size, 5); /* environment wins */
     assert_string_equal(c.trust_name, "Oak Trust");
     assert_string_equal(c.dsn, "dbname=x");
+    assert_int_equal(c.nsubjects, 6);
+    assert_string_equal(c.subject_list[5], "english");
     config_free(&c);
 }
 
@@ -62,6 +64,9 @@ static void test_errors_name_the_key(void **state)
     expect_error("[log]\nlevel = loud\n", NULL, "level");
     expect_error("[metrics]\npublic = maybe\n", NULL, "true or false");
     expect_error("[rota]\nscheduler_now = 2025-02-30\n", NULL, "scheduler_now");
+    expect_error("[trust]\nsubjects = reading,Writing\n", NULL, "Writing");
+    expect_error("[trust]\nsubjects = maths,maths\n", NULL, "twice");
+    expect_error("[trust]\nsubjects = ,\n", NULL, "at least one");
     char *env[] = {"MATD_SERVER_WORKERS=-1", NULL};
     expect_error(NULL, env, "MATD_SERVER_WORKERS");
 }
