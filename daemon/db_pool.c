@@ -160,6 +160,15 @@ PGresult *db_job_result(const struct db_job *job, int cmd)
     return cmd >= 0 && cmd < job->ncmds ? job->cmds[cmd].result : NULL;
 }
 
+PGresult *db_job_take_result(struct db_job *job, int cmd)
+{
+    if (cmd < 0 || cmd >= job->ncmds)
+        return NULL;
+    PGresult *res = job->cmds[cmd].result;
+    job->cmds[cmd].result = NULL;
+    return res;
+}
+
 int db_job_ncmds(const struct db_job *job)
 {
     return job->ncmds;

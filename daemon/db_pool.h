@@ -58,6 +58,8 @@ const char *db_job_error(const struct db_job *job);    /* message for DB_ERROR *
 const char *db_job_sqlstate(const struct db_job *job); /* "23505", or "" */
 PGresult *db_job_result(const struct db_job *job, int cmd);
 int db_job_ncmds(const struct db_job *job);
+/* Takes ownership of a command's result (PQclear it); the job no longer frees it. */
+PGresult *db_job_take_result(struct db_job *job, int cmd);
 
 /* Convenience over a result. */
 const char *db_val(const PGresult *res, int row, int col); /* NULL for SQL NULL */

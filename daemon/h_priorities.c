@@ -110,7 +110,7 @@ struct prio_state {
     char subject[64], school[7];
     long long version;
     struct priorities_thresholds thresholds;
-    uint64_t load_started_ms;
+    uint64_t load_started_ms, loaded_ms;
 };
 
 static void prio_state_free(void *p)
@@ -198,53 +198,95 @@ static double dval(PGresult *res, int row, int col)
     return v ? atof(v) : 0;
 }
 
+/* The calculation, run on the offload pool so a large trust never stalls a loop. It owns
+ * the query results it reads. */
+struct compute_work {
+    PGresult *res[PQ_COUNT];
+    char year[8], term[8];
+    long long version;
+    struct priorities_list *list;
+    char *json_all;
+    size_t json_all_len;
+    struct mat_errors errs;
+    uint64_t compute_ms;
+};
+
+static void compute_work_free(void *p)
+{
+    struct compute_work *w = p;
+    for (int q = 0; q < PQ_COUNT; q++)
+        PQclear(w->res[q]);
+    priorities_list_free(w->list);
+    free(w->json_all);
+    mat_errors_free(&w->errs);
+    free(w);
+}
+
+static void compute_run(void *p)
+{
+    struct compute_work *w = p;
+    uint64_t t0 = now_ms();
+    struct priorities_input in;
+    struct priorities_scratch scratch;
+    priorities_input_from_results(w->res, w->year, w->term, &in, &w->version, &scratch);
+    if (priorities_compute(&in, &w->list, &w->errs) == 0)
+        w->json_all = priorities_to_json(w->list, NULL, &w->json_all_len);
+    priorities_input_free(&scratch);
+    w->compute_ms = now_ms() - t0;
+}
+
+static void compute_done(struct req *r, void *p)
+{
+    struct compute_work *w = p;
+    struct prio_state *st = r->hstate;
+    if (!w->list) {
+        log_error("msg=\"priorities input rejected\" request_id=%s first=\"%s: %s\"", r->id,
+                  w->errs.count ? w->errs.items[0].path : "",
+                  w->errs.count ? w->errs.items[0].message : "");
+        compute_work_free(w);
+        req_reply_problem(r, 500, "the stored data could not be scored; see the server log", NULL);
+        return;
+    }
+    struct cached *c = xcalloc(1, sizeof *c);
+    atomic_store(&c->refs, 2); /* the cache's and ours */
+    snprintf(c->year, sizeof c->year, "%s", st->year);
+    snprintf(c->term, sizeof c->term, "%s", st->term);
+    c->version = w->version;
+    c->list = w->list;
+    c->json_all = w->json_all;
+    c->json_all_len = w->json_all_len;
+    w->list = NULL;
+    w->json_all = NULL;
+    uint64_t db_ms = st->loaded_ms - st->load_started_ms;
+    log_info("msg=\"priorities computed\" year=%s term=%s version=%lld items=%zu db_ms=%llu "
+             "compute_ms=%llu",
+             st->year, st->term, c->version, c->list->count, (unsigned long long)db_ms,
+             (unsigned long long)w->compute_ms);
+    /* Where the time went, for operators and the bench. */
+    char timing[96];
+    snprintf(timing, sizeof timing, "db;dur=%llu, compute;dur=%llu", (unsigned long long)db_ms,
+             (unsigned long long)w->compute_ms);
+    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Server-Timing", timing);
+    compute_work_free(w);
+    cache_put(c);
+    metrics_add(METRIC_PRIORITIES_COMPUTED, 1);
+    serve(r, c);
+    cached_release(c);
+}
+
 static void on_loaded(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
     struct prio_state *st = r->hstate;
-    uint64_t t0 = now_ms();
-    PGresult *res[PQ_COUNT];
+    st->loaded_ms = now_ms();
+    struct compute_work *w = xcalloc(1, sizeof *w);
     for (int q = 0; q < PQ_COUNT; q++)
-        res[q] = db_job_result(job, 1 + q); /* after BEGIN */
-    struct priorities_input in;
-    struct priorities_scratch scratch;
-    long long version;
-    priorities_input_from_results(res, st->year, st->term, &in, &version, &scratch);
-    struct mat_errors errs;
-    mat_errors_init(&errs);
-    struct priorities_list *list = NULL;
-    int rc = priorities_compute(&in, &list, &errs);
-    priorities_input_free(&scratch);
-    if (rc != 0) {
-        log_error("msg=\"priorities input rejected\" request_id=%s first=\"%s: %s\"", r->id,
-                  errs.count ? errs.items[0].path : "", errs.count ? errs.items[0].message : "");
-        mat_errors_free(&errs);
-        req_reply_problem(r, 500, "the stored data could not be scored; see the server log", NULL);
-        return;
-    }
-    mat_errors_free(&errs);
-    struct cached *c = xcalloc(1, sizeof *c);
-    atomic_store(&c->refs, 2); /* the cache's and ours */
-    snprintf(c->year, sizeof c->year, "%s", st->year);
-    snprintf(c->term, sizeof c->term, "%s", st->term);
-    c->version = version;
-    c->list = list;
-    c->json_all = priorities_to_json(list, NULL, &c->json_all_len);
-    cache_put(c);
-    metrics_add(METRIC_PRIORITIES_COMPUTED, 1);
-    uint64_t compute_ms = now_ms() - t0, db_ms = t0 - st->load_started_ms;
-    log_info("msg=\"priorities computed\" year=%s term=%s version=%lld items=%zu db_ms=%llu "
-             "compute_ms=%llu",
-             st->year, st->term, version, list->count, (unsigned long long)db_ms,
-             (unsigned long long)compute_ms);
-    /* Where the time went, for operators and the bench (RFC-less but widely read). */
-    char timing[96];
-    snprintf(timing, sizeof timing, "db;dur=%llu, compute;dur=%llu", (unsigned long long)db_ms,
-             (unsigned long long)compute_ms);
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Server-Timing", timing);
-    serve(r, c);
-    cached_release(c);
+        w->res[q] = db_job_take_result(job, 1 + q); /* after BEGIN */
+    snprintf(w->year, sizeof w->year, "%s", st->year);
+    snprintf(w->term, sizeof w->term, "%s", st->term);
+    mat_errors_init(&w->errs);
+    req_offload(r, compute_run, compute_done, compute_work_free, w);
 }
 
 static void load_and_serve(struct req *r)
