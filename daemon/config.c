@@ -60,6 +60,7 @@ static const struct opt opts[] = {
     S("trust", "secret_file", secret_file, "/etc/matd/trust.secret"),
     S("trust", "subjects", subjects, "reading,writing,maths,science,gps,english"),
     I("rota", "lead_days", rota_lead_days, "21", 0, 365),
+    I("rota", "check_interval_s", rota_check_interval_s, "600", 1, 86400),
     S("rota", "scheduler_now", scheduler_now, ""),
     S("log", "level", log_level, "info"),
     B("metrics", "public", metrics_public, "false"),

@@ -40,7 +40,8 @@ struct config {
     size_t nsubjects;    /* derived */
     /* [rota] */
     int rota_lead_days;
-    char *scheduler_now; /* tests only: fixed "YYYY-MM-DD" the scheduler treats as today */
+    int rota_check_interval_s; /* how often the scheduler looks */
+    char *scheduler_now;       /* tests only: fixed "YYYY-MM-DD" the scheduler treats as today */
     /* [log] */
     char *log_level;
     /* [metrics] */

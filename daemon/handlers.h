@@ -54,4 +54,15 @@ void h_support(struct req *r);
 void h_thresholds_get(struct req *r);
 void h_thresholds_put(struct req *r);
 
+void h_rotas_init(void);
+void h_rotas_create(struct req *r);
+void h_rotas_list(struct req *r);
+void h_rotas_get(struct req *r);
+void h_rotas_publish(struct req *r);
+void h_school_triads(struct req *r);
+
+void h_reviews_init(void);
+void h_review_put(struct req *r);
+void h_review_get(struct req *r);
+
 #endif

@@ -25,6 +25,7 @@
 #include "offload.h"
 #include "migrate.h"
 #include "request.h"
+#include "scheduler.h"
 #include "schema.h"
 #include "secret.h"
 #include "tls.h"
@@ -216,6 +217,8 @@ int main(int argc, char **argv)
     h_reference_init();
     h_progress_init();
     h_priorities_init();
+    h_rotas_init();
+    h_reviews_init();
     metrics_init(nroutes);
 
     offload_start(s->nworkers);
@@ -245,8 +248,10 @@ int main(int argc, char **argv)
         event_add(wd, &tv);
     }
 #endif
+    scheduler_start(s, s->cfg.rota_check_interval_s);
     notify("READY=1");
     event_base_dispatch(m.base);
+    scheduler_stop();
 
     http_server_drain_and_join(s);
     offload_stop();

@@ -67,5 +67,17 @@ const struct route routes[] = {
     {M_GET, "/v1/schools/{urn}/priorities",
      DEF("school_priorities", h_school_priorities, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
     {M_GET, "/v1/support", DEF("support", h_support, ACCESS_TRUST, BODY_NONE, NULL)},
+    {M_POST, "/v1/rotas",
+     DEF("rotas_create", h_rotas_create, ACCESS_CEO, BODY_JSON, "rota_create.json")},
+    {M_GET, "/v1/rotas", DEF("rotas_list", h_rotas_list, ACCESS_CEO, BODY_NONE, NULL)},
+    {M_GET, "/v1/rotas/{id}", DEF("rotas_get", h_rotas_get, ACCESS_CEO, BODY_NONE, NULL)},
+    {M_POST, "/v1/rotas/{id}/publish",
+     DEF("rotas_publish", h_rotas_publish, ACCESS_CEO, BODY_NONE, NULL)},
+    {M_GET, "/v1/schools/{urn}/triads",
+     DEF("school_triads", h_school_triads, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
+    {M_PUT, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",
+     DEF("review_put", h_review_put, ACCESS_ANY, BODY_JSON, "review.json")},
+    {M_GET, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",
+     DEF("review_get", h_review_get, ACCESS_ANY, BODY_NONE, NULL)},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];

@@ -135,7 +135,7 @@ class Signals(unittest.TestCase):
             ["psql", "-X", "-q", "-h", os.environ["MATD_TEST_PGHOST"], "-p",
              os.environ["MATD_TEST_PGPORT"], "-U", "postgres", "-d", self.db],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-        locker.stdin.write("BEGIN; LOCK TABLE schools IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;\n")
+        locker.stdin.write("BEGIN; LOCK TABLE schools IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;\n")
         locker.stdin.flush()
         time.sleep(0.5)
         result = {}
@@ -145,7 +145,12 @@ class Signals(unittest.TestCase):
 
         t = threading.Thread(target=slow)
         t.start()
-        time.sleep(0.3)
+        # Wait until the request is really in flight: its query is queued on the lock.
+        deadline = time.time() + 15
+        while time.time() < deadline and m.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()") == "0":
+            time.sleep(0.05)
         m.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         # No longer accepting new connections...

@@ -1,0 +1,247 @@
+/* Triad rotas: draft one for given terms (the planner runs on the offload pool with the
+ * schools, strengths and full pairing history read from the database), list, read,
+ * publish (409 when a published rota already covers a term), and a school's triads. */
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "metrics.h"
+#include "rota_service.h"
+#include "termly.h"
+#include "util.h"
+
+static int stmt_input, stmt_store, stmt_get, stmt_list, stmt_publish, stmt_publish_terms,
+    stmt_school_triads;
+
+void h_rotas_init(void)
+{
+    stmt_input = db_stmt_register("rota_input",
+                                  "SELECT rota_planner_input($1, $2::jsonb, $3::jsonb, $4)::text");
+    stmt_store = db_stmt_register("rota_store",
+                                  "SELECT rota_store_json($1, $2, $3::jsonb, $4::jsonb, $5)::text");
+    stmt_get = db_stmt_register("rota_get", "SELECT rota_json($1, $2)::text");
+    stmt_list = db_stmt_register(
+        "rota_list",
+        "SELECT coalesce(json_agg(json_build_object('id', r.id, 'status', r.status, 'source', "
+        " r.source, 'created_at', r.created_at, 'published_at', r.published_at, 'terms', "
+        " (SELECT json_agg(json_build_object('year', t.year, 'term', t.term) ORDER BY t.year, "
+        "  array_position(ARRAY['autumn', 'spring', 'summer'], t.term)) FROM rota_terms t "
+        "  WHERE t.trust_id = r.trust_id AND t.rota_id = r.id)) ORDER BY r.id DESC), '[]')::text, "
+        " count(*), min(r.id) FROM (SELECT * FROM rotas WHERE trust_id = $1 AND id < $2 "
+        " ORDER BY id DESC LIMIT $3) r");
+    stmt_publish = db_stmt_register("rota_publish",
+                                    "UPDATE rotas SET status = 'published', published_at = "
+                                    "coalesce(published_at, now()) WHERE trust_id = $1 AND id = $2 "
+                                    "RETURNING id");
+    stmt_publish_terms = db_stmt_register(
+        "rota_publish_terms",
+        "UPDATE rota_terms SET published = true WHERE trust_id = $1 AND rota_id = $2");
+    stmt_school_triads = db_stmt_register(
+        "school_triads",
+        "SELECT coalesce(json_agg(json_build_object('rota_id', x.rota_id, 'triad', x.triad, "
+        " 'year', x.year, 'term', x.term, 'host', x.host, 'members', x.members, 'role', "
+        " CASE WHEN x.host = $2 THEN 'host' ELSE 'reviewer' END) ORDER BY x.year, "
+        " array_position(ARRAY['autumn', 'spring', 'summer'], x.term)), '[]')::text "
+        "FROM triads x JOIN rota_terms rt ON rt.trust_id = x.trust_id AND rt.rota_id = x.rota_id "
+        " AND rt.year = x.year AND rt.term = x.term "
+        "WHERE x.trust_id = $1 AND $2 = ANY (x.members) AND rt.published");
+}
+
+static void reply_text(struct req *r, int status, struct db_job *job, int cmd)
+{
+    const char *doc = db_val(db_job_result(job, cmd), 0, 0);
+    if (!doc) {
+        req_reply_problem(r, 404, "no such rota", NULL);
+        return;
+    }
+    req_reply_bytes(r, status, "application/json; charset=utf-8", doc, strlen(doc));
+}
+
+/* ---- draft ---- */
+
+struct plan_work {
+    char *input;
+    char *plan;
+    struct mat_errors errs;
+};
+
+static void plan_work_free(void *p)
+{
+    struct plan_work *w = p;
+    free(w->input);
+    free(w->plan);
+    mat_errors_free(&w->errs);
+    free(w);
+}
+
+static void plan_run(void *p)
+{
+    struct plan_work *w = p;
+    if (rota_service_plan(w->input, strlen(w->input), false, &w->plan, &w->errs) != 0)
+        w->plan = NULL;
+}
+
+static void on_stored(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    metrics_add(METRIC_ROTA_RUNS, 1);
+    reply_text(r, 201, job, 0);
+}
+
+static void plan_done(struct req *r, void *p)
+{
+    struct plan_work *w = p;
+    if (!w->plan) {
+        req_reply_problem(r, 422, "the rota cannot be planned with these schools and constraints",
+                          &w->errs);
+        plan_work_free(w);
+        return;
+    }
+    char trust[24], principal[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
+    const char *params[5] = {trust, "api", w->input, w->plan, principal};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_store, 5, params);
+    plan_work_free(w);
+    req_submit(r, job, on_stored);
+}
+
+static void on_input(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct plan_work *w = xcalloc(1, sizeof *w);
+    mat_errors_init(&w->errs);
+    w->input = xstrdup(db_val(db_job_result(job, 0), 0, 0));
+    req_offload(r, plan_run, plan_done, plan_work_free, w);
+}
+
+void h_rotas_create(struct req *r)
+{
+    json_t *terms = json_object_get(r->json, "terms");
+    size_t i;
+    json_t *t;
+    json_array_foreach(terms, i, t)
+    {
+        const char *year = json_string_value(json_object_get(t, "year"));
+        if (!academic_year_valid(year)) {
+            char path[48];
+            snprintf(path, sizeof path, "/terms/%zu/year", i);
+            req_reply_field_error(r, 422, path, "year must be an academic year like 2025-26");
+            return;
+        }
+    }
+    char trust[24], seed[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    json_t *s = json_object_get(r->json, "seed");
+    snprintf(seed, sizeof seed, "%lld", s ? (long long)json_integer_value(s) : 1LL);
+    char *terms_text = json_dumps(terms, JSON_COMPACT);
+    json_t *c = json_object_get(r->json, "constraints");
+    char *constraints = c ? json_dumps(c, JSON_COMPACT) : NULL;
+    const char *params[4] = {trust, terms_text, constraints, seed};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_input, 4, params);
+    free(terms_text);
+    free(constraints);
+    req_submit(r, job, on_input);
+}
+
+/* ---- read, list, publish ---- */
+
+static bool rota_id_ok(struct req *r)
+{
+    long id;
+    if (parse_long(req_param(r, "id"), 1, 0x7fffffffffffffffL, &id))
+        return true;
+    req_reply_problem(r, 404, "no such rota", NULL);
+    return false;
+}
+
+static void on_got(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    reply_text(r, 200, job, 0);
+}
+
+void h_rotas_get(struct req *r)
+{
+    if (!rota_id_ok(r))
+        return;
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *params[2] = {trust, req_param(r, "id")};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_get, 2, params);
+    req_submit(r, job, on_got);
+}
+
+void h_rotas_list(struct req *r)
+{
+    long limit;
+    char after[64];
+    if (req_paging(r, &limit, after, sizeof after) != 0)
+        return;
+    char trust[24], lim[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    snprintf(lim, sizeof lim, "%ld", limit);
+    const char *params[3] = {trust, after[0] ? after : "9223372036854775807", lim};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_list, 3, params);
+    req_submit(r, job, req_on_page);
+}
+
+static void on_published(struct req *r, struct db_job *job)
+{
+    if (db_job_status(job) == DB_ERROR && strcmp(db_job_sqlstate(job), "23505") == 0) {
+        req_reply_problem(r, 409,
+                          "a published rota already covers one of this rota's terms; its triads "
+                          "stand until a re-plan replaces them",
+                          NULL);
+        return;
+    }
+    if (req_reply_db_failure(r, job))
+        return;
+    if (PQntuples(db_job_result(job, 1)) != 1) {
+        req_reply_problem(r, 404, "no such rota", NULL);
+        return;
+    }
+    reply_text(r, 200, job, 3);
+}
+
+void h_rotas_publish(struct req *r)
+{
+    if (!rota_id_ok(r))
+        return;
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *params[2] = {trust, req_param(r, "id")};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add_sql(job, "BEGIN");
+    db_job_add(job, stmt_publish, 2, params);
+    db_job_add(job, stmt_publish_terms, 2, params);
+    db_job_add(job, stmt_get, 2, params);
+    db_job_add_sql(job, "COMMIT");
+    req_submit(r, job, on_published);
+}
+
+static void on_school_triads(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    req_reply_page(r, db_val(db_job_result(job, 0), 0, 0), 0, 1, NULL);
+}
+
+void h_school_triads(struct req *r)
+{
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *params[2] = {trust, req_param(r, "urn")};
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_school_triads, 2, params);
+    req_submit(r, job, on_school_triads);
+}

@@ -1,0 +1,191 @@
+"""Triad rotas over TLS: drafting from the stored schools and history, publishing (409 over a
+published term), a school's triads, review reports written only by the other members, review
+actions in the monitoring schedule, the offline planner's errors, and the scheduler drafting
+exactly once with two matd instances on one database."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+import openapi_check
+from harness import Matd
+
+REVIEW = {"framework": "ofsted_2025", "review_date": "2026-11-20",
+          "summary": "A school with a clear picture of its writing gap.",
+          "findings": {"achievement": {"grade": "needs_attention", "narrative": "KS2 writing below national."}},
+          "actions": [{"ref": "A1", "action": "Moderate Y6 writing with the triad",
+                       "owner": "J. Patel", "due": "2027-02-12", "status": "not_started"}]}
+TERMS = [{"year": "2026-27", "term": "autumn"}, {"year": "2026-27", "term": "spring"}]
+
+
+class Rotas(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_rota"))
+        cls.m.matctl("demo", "load")
+        cls.admin = cls.m.token("admin")
+        cls.ceo = cls.m.token("ceo")
+        cls.urns = ["1400%02d" % i for i in range(1, 13)]
+        cls.checker = openapi_check.Checker()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def req(self, method, path, body=None, token=None):
+        r = self.m.request(method, path, body, token=token or self.ceo)
+        self.checker.check(method, path, r)  # every answer conforms to proto/openapi.yaml
+        return r
+
+    def draft(self, terms=TERMS, **kw):
+        r = self.req("POST", "/v1/rotas", dict({"terms": terms, "seed": 7}, **kw))
+        self.assertEqual(r.status, 201, r)
+        return r.json
+
+    def test_draft_covers_every_school_once_per_term(self):
+        rota = self.draft(constraints={"phase": "prefer", "balance": True, "travel_weight": 1,
+                                       "decay": 6, "excluded_pairs": [["140001", "140002"]]})
+        self.assertEqual(rota["status"], "draft")
+        self.assertEqual([(t["year"], t["term"]) for t in rota["terms"]],
+                         [("2026-27", "autumn"), ("2026-27", "spring")])
+        for term in rota["terms"]:
+            members = [u for t in term["triads"] for u in t["members"]]
+            self.assertEqual(sorted(members), self.urns)
+            for t in term["triads"]:
+                self.assertIn(len(t["members"]), (3, 4))
+                self.assertIn(t["host"], t["members"])
+                self.assertFalse({"140001", "140002"} <= set(t["members"]))
+        # No pair meets twice in two terms when twelve schools allow it.
+        pairs = [frozenset((a, b)) for term in rota["terms"] for t in term["triads"]
+                 for a in t["members"] for b in t["members"] if a < b]
+        self.assertEqual(len(pairs), len(set(pairs)))
+        self.assertEqual(rota["metrics"]["repeat_pairs"], 0)
+        got = self.req("GET", "/v1/rotas/%d" % rota["id"]).json
+        self.assertEqual(got, rota)
+        listed = self.req("GET", "/v1/rotas").json["items"]
+        self.assertIn(rota["id"], [x["id"] for x in listed])
+
+    def test_publish_and_conflict(self):
+        terms = [{"year": "2027-28", "term": "autumn"}]
+        first, second = self.draft(terms), self.draft(terms)
+        r = self.req("POST", "/v1/rotas/%d/publish" % first["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "published")
+        r = self.req("POST", "/v1/rotas/%d/publish" % second["id"])
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(self.req("GET", "/v1/rotas/%d" % second["id"]).json["status"], "draft")
+        self.assertEqual(self.req("POST", "/v1/rotas/999999/publish").status, 404)
+        school = self.m.token("school", ["140001"])
+        self.assertEqual(self.req("POST", "/v1/rotas", {"terms": terms}, token=school).status, 403)
+
+    def test_bad_drafts(self):
+        for body, path in (({"terms": [{"year": "2026", "term": "autumn"}]}, "/terms/0/year"),
+                           ({"terms": [{"year": "2026-27", "term": "winter"}]}, "/terms/0/term"),
+                           ({"terms": []}, "/terms"),
+                           ({"terms": TERMS, "constraints": {"phase": "always"}}, "/constraints/phase"),
+                           ({"terms": TERMS, "colour": 1}, "/colour")):
+            r = self.req("POST", "/v1/rotas", body)
+            self.assertEqual(r.status, 422, (body, r))
+            self.assertIn(path, [e["path"] for e in r.json["errors"]])
+
+    def test_triads_and_reviews(self):
+        rota = self.draft([{"year": "2028-29", "term": "autumn"}])
+        triad = rota["terms"][0]["triads"][0]
+        focus = triad["host"]
+        reviewer = [u for u in triad["members"] if u != focus][0]
+        outsider = [u for u in self.urns if u not in triad["members"]][0]
+        path = "/v1/rotas/%d/triads/%d/reviews/%s" % (rota["id"], triad["triad"], focus)
+        t_reviewer = self.m.token("school", [reviewer])
+        self.assertEqual(self.req("PUT", path, REVIEW, token=t_reviewer).status, 409)  # draft
+        self.assertEqual(self.req("POST", "/v1/rotas/%d/publish" % rota["id"]).status, 200)
+        mine = self.req("GET", "/v1/schools/%s/triads" % reviewer, token=t_reviewer).json["items"]
+        self.assertTrue(any(x["rota_id"] == rota["id"] and x["role"] == "reviewer" for x in mine))
+        self.assertEqual(self.req("GET", "/v1/schools/%s/triads" % outsider, token=t_reviewer).status, 403)
+        self.assertEqual(self.req("PUT", path, REVIEW, token=self.m.token("school", [outsider])).status, 403)
+        self.assertEqual(self.req("PUT", path, REVIEW, token=self.m.token("school", [focus])).status, 403)
+        r = self.req("PUT", path, REVIEW, token=t_reviewer)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["version"], 1)
+        bad = dict(REVIEW, actions=[dict(REVIEW["actions"][0], status="someday")])
+        r = self.req("PUT", path, bad, token=t_reviewer)
+        self.assertEqual(r.status, 422)
+        self.assertIn("/actions/0/status", [e["path"] for e in r.json["errors"]])
+        got = self.req("GET", path, token=self.m.token("school", [focus]))
+        self.assertEqual(got.status, 200)
+        self.assertEqual(got.json["report"]["summary"], REVIEW["summary"])
+        items = self.req("GET", "/v1/monitoring?school=%s&limit=1000" % focus).json["items"]
+        actions = [i for i in items if i["source"] == "review_action"]
+        self.assertEqual([a["description"] for a in actions], [REVIEW["actions"][0]["action"]])
+        head = self.m.token("executive_head", [focus])
+        self.assertEqual(self.req("PUT", path, REVIEW, token=head).status, 201)
+        self.assertEqual(self.req("PUT", path.replace(focus, outsider), REVIEW).status, 404)
+
+
+class OfflinePlanner(unittest.TestCase):
+    def plan(self, doc):
+        f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        f.write(doc if isinstance(doc, str) else json.dumps(doc))
+        f.close()
+        out = subprocess.run([harness.MATCTL, "rota", "plan", "--input", f.name],
+                             capture_output=True, text=True)
+        os.unlink(f.name)
+        return out
+
+    def schools(self, n):
+        return [{"urn": "1000%02d" % i, "phase": "primary"} for i in range(1, n + 1)]
+
+    def test_plan_and_errors(self):
+        ok = self.plan({"schools": self.schools(9), "terms": TERMS, "seed": 1})
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        plan = json.loads(ok.stdout)
+        self.assertEqual(len(plan["terms"]), 2)
+        self.assertIn("hosting_spread", plan["metrics"])
+        cases = [
+            ({"schools": self.schools(2), "terms": TERMS}, "at least 3"),
+            ({"schools": self.schools(5) + [{"urn": "100001"}], "terms": TERMS}, "/schools/5/urn"),
+            ({"schools": self.schools(6), "terms": TERMS, "history": [{"year": "2024-25", "term": "summer",
+              "groups": [{"members": ["100001", "100002", "999999"], "host": "100001"}]}]}, "999999"),
+            ('{"schools": [', "not a JSON object"),
+        ]
+        for doc, needle in cases:
+            out = self.plan(doc)
+            self.assertEqual(out.returncode, 2, out)
+            self.assertIn(needle, out.stderr)
+
+
+class Scheduler(unittest.TestCase):
+    def test_two_instances_draft_exactly_once(self):
+        db = harness.fresh_database("e2e_scheduler")
+        # "Today" is 20 Aug 2026: the autumn term (1 Sep by default) is 12 days away.
+        cfg = "[rota]\nlead_days = 21\ncheck_interval_s = 1\nscheduler_now = 2026-08-20\n"
+        a = Matd(db, extra_config=cfg)
+        a.matctl("demo", "load")
+        b = Matd(db, extra_config=cfg)
+        try:
+            deadline = time.time() + 20
+            rows = "0"
+            while time.time() < deadline:
+                rows = a.psql("SELECT count(*) FROM rotas WHERE source = 'scheduler'")
+                if rows != "0":
+                    break
+                time.sleep(0.3)
+            time.sleep(3)  # both instances have looked several times since
+            self.assertEqual(a.psql("SELECT count(*) FROM rotas WHERE source = 'scheduler'"), "1")
+            self.assertEqual(a.psql("SELECT year || ' ' || term FROM scheduler_runs"), "2026-27 autumn")
+            admin = a.token("admin")
+            listed = b.request("GET", "/v1/rotas", token=admin).json["items"]
+            self.assertEqual([(x["source"], x["status"]) for x in listed], [("scheduler", "draft")])
+            metrics = a.request("GET", "/metrics").body.decode() + b.request("GET", "/metrics").body.decode()
+            runs = sum(int(l.split()[1]) for l in metrics.splitlines() if l.startswith("matd_rota_runs_total"))
+            self.assertEqual(runs, 1)
+        finally:
+            self.assertEqual(b.stop(), 0)
+            self.assertEqual(a.stop(), 0)
+
+
+if __name__ == "__main__":
+    harness.main()
