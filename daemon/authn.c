@@ -12,14 +12,18 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "tls.h"
 #include "util.h"
 
 #define AUTHN_CACHE_MS 5000
+#define AUTHN_LOOKUPS_PER_MINUTE 1200
+#define AUTHN_LOOKUPS_BURST 300
 #define CACHE_SLOTS 4096
 
 struct cache_entry {
     bool used;
+    bool denied; /* a negative entry: this hash is no valid token */
     unsigned char hash[AUTH_HASH_LEN];
     struct principal p;
     uint64_t expires_ms;
@@ -52,19 +56,23 @@ static size_t slot_of(const unsigned char *hash)
     return h % CACHE_SLOTS;
 }
 
-static bool cache_get(const unsigned char *hash, struct principal *out)
+enum cache_result { CACHE_MISS, CACHE_VALID, CACHE_DENIED };
+
+static enum cache_result cache_get(const unsigned char *hash, struct principal *out)
 {
-    bool hit = false;
+    enum cache_result hit = CACHE_MISS;
     pthread_mutex_lock(&cache_lock);
     struct cache_entry *e = &cache[slot_of(hash)];
     if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN) && e->expires_ms > now_ms()) {
-        principal_copy(out, &e->p);
-        hit = true;
+        hit = e->denied ? CACHE_DENIED : CACHE_VALID;
+        if (!e->denied)
+            principal_copy(out, &e->p);
     }
     pthread_mutex_unlock(&cache_lock);
     return hit;
 }
 
+/* p NULL records a negative entry: repeated bad tokens cost no database lookup. */
 static void cache_put(const unsigned char *hash, const struct principal *p, uint64_t ttl_ms)
 {
     pthread_mutex_lock(&cache_lock);
@@ -72,8 +80,10 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     if (e->used)
         principal_free(&e->p);
     e->used = true;
+    e->denied = p == NULL;
     memcpy(e->hash, hash, AUTH_HASH_LEN);
-    principal_copy(&e->p, p);
+    if (p)
+        principal_copy(&e->p, p);
     e->expires_ms = now_ms() + ttl_ms;
     pthread_mutex_unlock(&cache_lock);
 }
@@ -87,6 +97,15 @@ void authn_forget_token(long long token_id)
             cache[i].used = false;
         }
     pthread_mutex_unlock(&cache_lock);
+}
+
+/* Rate-limit key of a client address: negative, so it never meets a token id. */
+static long long client_key(const char *addr)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *c = addr; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    return -(long long)(h >> 2) - 1;
 }
 
 struct authn_state {
@@ -109,10 +128,13 @@ static void on_lookup(struct req *r, struct db_job *job)
     memcpy(hash, st->hash, sizeof hash);
     free(st);
     r->hstate = NULL;
+    r->hstate_free = NULL;
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
     if (PQntuples(res) != 1) {
+        if (!by_cert)
+            cache_put(hash, NULL, AUTHN_CACHE_MS);
         deny(r, by_cert ? "the client certificate is not registered to an active principal"
                         : "the token is invalid, expired or revoked");
         return;
@@ -158,11 +180,27 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         free(st);
         deny(r, "the token is invalid, expired or revoked");
         return;
-    } else if (cache_get(st->hash, &r->principal)) {
+    } else {
+        enum cache_result hit = cache_get(st->hash, &r->principal);
+        if (hit != CACHE_MISS) {
+            free(st);
+            metrics_add(METRIC_AUTH_CACHE_HITS, 1);
+            if (hit == CACHE_DENIED) {
+                deny(r, "the token is invalid, expired or revoked");
+                return;
+            }
+            r->authenticated = true;
+            next(r);
+            return;
+        }
+    }
+    /* Lookups that miss the cache are bounded per client address, so a flood of made-up
+     * tokens cannot fill the database queue for everyone else. */
+    int retry = 1;
+    if (!ratelimit_allow(client_key(r->client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
+                         &retry)) {
         free(st);
-        metrics_add(METRIC_AUTH_CACHE_HITS, 1);
-        r->authenticated = true;
-        next(r);
+        req_reply_problem(r, 429, "too many authentication attempts from this address", NULL);
         return;
     }
     metrics_add(METRIC_AUTH_CACHE_MISSES, 1);

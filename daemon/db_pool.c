@@ -591,10 +591,6 @@ static void conn_dispatch(struct db_pool *pool)
         job->conn = c;
         c->job = job;
         c->cmd = 0;
-        if (job->ncmds == 0) {
-            conn_job_over(c);
-            continue;
-        }
         conn_send(c);
     }
 }
@@ -666,6 +662,8 @@ int db_pool_queued(const struct db_pool *pool)
 
 int db_pool_submit(struct db_pool *pool, struct db_job *job)
 {
+    if (job->ncmds == 0)
+        fatal("db_pool_submit: a job without commands");
     if (pool->up == 0 || pool->queued >= pool->queue_max) {
         job->cancelled = true;
         job_free(job);

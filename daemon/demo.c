@@ -4,7 +4,8 @@
  *   3. Eastgate Primary has declined sharply since the same term last year;
  *   4. achievement is graded needs_attention / requires_improvement at three schools;
  *   5. writing is a SIP theme at four schools;
- *   6. some pupils have been below expected in writing for three terms running. */
+ *   6. some pupils have been below expected in writing for three terms running.
+ * It also publishes this year's triad rota. */
 #include "demo.h"
 
 #include <jansson.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "pupil_key.h"
+#include "rota_service.h"
 #include "secret.h"
 #include "util.h"
 
@@ -380,6 +382,55 @@ static int load_progress(PGconn *pg, const char *trust, struct rng *rng,
     return 0;
 }
 
+/* This year's triad rota, planned from the schools just loaded and published. */
+static int load_rota(PGconn *pg, const char *trust)
+{
+    const char *plan_terms = "[{\"year\":\"2025-26\",\"term\":\"autumn\"},"
+                             "{\"year\":\"2025-26\",\"term\":\"spring\"},"
+                             "{\"year\":\"2025-26\",\"term\":\"summer\"}]";
+    const char *pi[3] = {trust, plan_terms, "{\"phase\":\"prefer\",\"balance\":true}"};
+    PGresult *in =
+        PQexecParams(pg, "SELECT rota_planner_input($1, $2::jsonb, $3::jsonb, 2025)::text", 3, NULL,
+                     pi, NULL, NULL, 0);
+    if (PQresultStatus(in) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "matctl demo: %s", PQresultErrorMessage(in));
+        PQclear(in);
+        return -1;
+    }
+    char *plan = NULL;
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    int rc =
+        rota_service_plan(PQgetvalue(in, 0, 0), (size_t)PQgetlength(in, 0, 0), false, &plan, &errs);
+    if (rc == 0) {
+        const char *ps[4] = {trust, PQgetvalue(in, 0, 0), plan, NULL};
+        PGresult *id = PQexecParams(pg, "SELECT rota_store($1, 'api', $2::jsonb, $3::jsonb, $4)", 4,
+                                    NULL, ps, NULL, NULL, 0);
+        rc = PQresultStatus(id) == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc == 0) {
+            const char *pp[2] = {trust, PQgetvalue(id, 0, 0)};
+            rc = exec_ok(pg,
+                         "UPDATE rotas SET status = 'published', published_at = now() "
+                         "WHERE trust_id = $1 AND id = $2",
+                         2, pp) |
+                 exec_ok(
+                     pg,
+                     "UPDATE rota_terms SET published = true WHERE trust_id = $1 AND rota_id = $2",
+                     2, pp);
+        } else {
+            fprintf(stderr, "matctl demo: %s", PQresultErrorMessage(id));
+        }
+        PQclear(id);
+    } else {
+        fprintf(stderr, "matctl demo: cannot plan the rota: %s\n",
+                errs.count ? errs.items[0].message : "?");
+    }
+    mat_errors_free(&errs);
+    free(plan);
+    PQclear(in);
+    return rc;
+}
+
 int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int argc, char **argv)
 {
     long seed = 2025;
@@ -456,7 +507,7 @@ int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int 
     size_t rows = 0;
     if (load_progress(pg, trust, &rng, secret, secret_len, &rows) != 0)
         return 1;
-    if (exec_ok(pg, "COMMIT", 0, NULL) != 0)
+    if (load_rota(pg, trust) != 0 || exec_ok(pg, "COMMIT", 0, NULL) != 0)
         return 1;
     fprintf(stderr,
             "matctl demo: loaded %zu schools, SEFs and SIPs for 2025-26, %zu progress records "

@@ -61,8 +61,9 @@ static void on_patched(struct req *r, struct db_job *job)
         return;
     PGresult *res = db_job_result(job, 2);
     if (PQntuples(res) != 1) {
+        bool criterion = strstr(r->path, "/success-criteria/") != NULL;
         req_reply_field_error(r, 404, "ref", "no %s with ref \"%s\" in this school's %s plan",
-                              r->hstate ? "success criterion" : "milestone", req_param(r, "ref"),
+                              criterion ? "success criterion" : "milestone", req_param(r, "ref"),
                               req_param(r, "year"));
         return;
     }
@@ -79,7 +80,8 @@ static void sip_patch(struct req *r, int which)
         req_reply_field_error(r, 422, "", "send status and/or evidence");
         return;
     }
-    r->hstate = which ? (void *)1 : NULL; /* for the 404 message only */
+    r->hstate = NULL;
+    r->hstate_free = NULL;
     char *patch = json_dumps(r->json, JSON_COMPACT);
     char trust[24], principal[24], lock[96];
     snprintf(trust, sizeof trust, "%lld", req_trust(r));

@@ -76,8 +76,10 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
     pthread_mutex_lock(&s->tls_lock);
     SSL *ssl = SSL_new(s->tls);
     pthread_mutex_unlock(&s->tls_lock);
+    /* Returning NULL would make evhttp serve the connection in plaintext: out of memory is
+     * fatal here, as everywhere (xmalloc). */
     if (!ssl)
-        return NULL;
+        fatal("SSL_new failed (out of memory)");
     SSL_set_ex_data(ssl, conn_ex_index, w);
     w->connections++;
     if (w->connections >= w->max_connections && w->listening) {
@@ -90,8 +92,9 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
     }
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (bev)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    if (!bev)
+        fatal("bufferevent_openssl_socket_new failed (out of memory)");
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     return bev;
 }
 
@@ -257,4 +260,20 @@ void http_server_free(struct server *s)
     free(s->workers);
     s->workers = NULL;
     s->nworkers = 0;
+}
+
+static void apply_body_limit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct worker *w = arg;
+    evhttp_set_max_body_size(w->http,
+                             (ev_ssize_t)server_limits(w->server)->max_push_bytes + (1 << 20));
+}
+
+void http_server_apply_limits(struct server *s)
+{
+    struct timeval zero = {0, 0};
+    for (int i = 0; i < s->nworkers; i++)
+        event_base_once(s->workers[i].base, -1, EV_TIMEOUT, apply_body_limit, &s->workers[i],
+                        &zero);
 }

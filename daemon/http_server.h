@@ -69,6 +69,8 @@ void http_server_free(struct server *s);
 /* Installs a new context; the old one lives on in open connections until they close. */
 void http_server_swap_tls(struct server *s, SSL_CTX *ctx);
 struct limits *limits_from_config(const struct config *cfg);
+/* Makes each worker's evhttp take the current limits (after a reload). */
+void http_server_apply_limits(struct server *s);
 const struct limits *server_limits(struct server *s);
 
 #endif

@@ -109,6 +109,7 @@ static void reload(struct main_ctx *m)
     struct limits *fresh = limits_from_config(&cfg);
     fresh->retired = atomic_load(&s->limits);
     atomic_store(&s->limits, fresh);
+    http_server_apply_limits(s);
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)
         log_set_level(lvl);

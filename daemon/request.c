@@ -456,6 +456,12 @@ static bool authorised(struct req *r)
 
 static void after_auth(struct req *r)
 {
+    /* A {urn} is six digits for everyone: no other string reaches a handler or its SQL. */
+    const char *urn = req_param(r, "urn");
+    if (urn && !urn_valid(urn)) {
+        req_reply_field_error(r, 404, "urn", "no such school: a URN is six digits");
+        return;
+    }
     const struct limits *lim = server_limits(r->w->server);
     int retry = 1;
     if (!ratelimit_allow(r->principal.token_id, lim->rate_limit_per_minute, lim->rate_limit_burst,
@@ -466,7 +472,6 @@ static void after_auth(struct req *r)
         return;
     }
     if (!authorised(r)) {
-        const char *urn = req_param(r, "urn");
         char detail[160];
         if (urn)
             snprintf(detail, sizeof detail, "a %s token may not %s school %s",

@@ -154,6 +154,19 @@ class Foundation(unittest.TestCase):
                                         token=self.admin).status, 404)
         self.assertEqual(self.get("/v1/schools/999998", self.admin).status, 404)
 
+    def test_malformed_urn_in_path_is_404_for_everyone(self):
+        for urn in ("12345a", "1234567", "1%0A2345", "10000%09", "1,2"):
+            r = self.get("/v1/schools/%s/progress/2025-26/autumn/summary" % urn, self.admin)
+            self.assertEqual(r.status, 404, (urn, r))
+        r = self.m.request("PUT", "/v1/schools/1%09/progress/2025-26/autumn",
+                           '{"records": []}', token=self.admin)
+        self.assertEqual(r.status, 404)
+
+    def test_unknown_tokens_are_remembered_and_bounded(self):
+        bogus = "mat_" + "f" * 64
+        for _ in range(3):
+            self.assertProblem(self.get("/v1/me", bogus), 401)
+
     def test_school_duplicate_is_409(self):
         r = self.m.request("POST", "/v1/schools", school_body("100001"), token=self.admin)
         self.assertProblem(r, 409, "/urn")

@@ -168,6 +168,21 @@ class Termly(unittest.TestCase):
         self.assertField(self.req("GET", "/v1/monitoring?status=late", token=self.ceo), 422, "status")
         self.assertField(self.req("GET", "/v1/monitoring?due_from=2025-13-01", token=self.ceo), 422, "due_from")
 
+    def test_patch_with_a_fresh_token(self):
+        # A token's first request misses the authentication cache: the PATCH must still
+        # answer (this once crashed the daemon) and the daemon must live on.
+        self.req("PUT", "/v1/schools/100002/sip/2025-26", SIP, token=self.s2)
+        fresh = self.m.token("school", ["100002"], name="fresh")
+        r = self.req("PATCH", "/v1/schools/100002/sip/2025-26/success-criteria/SC1",
+                     {"status": "partially_met"}, token=fresh)
+        self.assertEqual(r.status, 200, r)
+        fresh2 = self.m.token("school", ["100002"], name="fresh2")
+        r = self.req("PATCH", "/v1/schools/100002/sip/2025-26/success-criteria/SC9",
+                     {"status": "met"}, token=fresh2)
+        self.assertEqual(r.status, 404)
+        self.assertIn("success criterion", r.json["detail"])
+        self.assertEqual(self.req("GET", "/healthz").status, 200)
+
     def test_bad_sip_bodies(self):
         before = self.count("SELECT count(*) FROM sip_versions")
         dup = copy.deepcopy(SIP)
