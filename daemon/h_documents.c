@@ -193,12 +193,9 @@ static void doc_get(struct req *r, enum doc_kind kind)
     const char *year = req_param(r, "year");
     if (!req_year_ok(r, year))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[3] = {trust, req_param(r, "urn"), year};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_get[kind], 3, params);
-    req_submit(r, job, on_get);
+    req_submit_one(r, stmt_get[kind], 3, params, on_get);
 }
 
 static void on_history(struct req *r, struct db_job *job)
@@ -220,12 +217,9 @@ void h_sef_get(struct req *r)
 
 static void doc_history(struct req *r, enum doc_kind kind)
 {
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_history[kind], 2, params);
-    req_submit(r, job, on_history);
+    req_submit_one(r, stmt_history[kind], 2, params, on_history);
 }
 
 void h_sef_history(struct req *r)

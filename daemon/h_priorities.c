@@ -292,8 +292,7 @@ static void on_loaded(struct req *r, struct db_job *job)
 static void load_and_serve(struct req *r)
 {
     struct prio_state *st = r->hstate;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     st->load_started_ms = now_ms();
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add_sql(job, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -378,12 +377,9 @@ static void start(struct req *r, enum prio_view view)
 {
     if (!parse_params(r, view))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *one[1] = {trust};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_query[PQ_META], 1, one);
-    req_submit(r, job, on_meta);
+    req_submit_one(r, stmt_query[PQ_META], 1, one, on_meta);
 }
 
 void h_priorities(struct req *r)
@@ -416,18 +412,14 @@ static void on_thresholds(struct req *r, struct db_job *job)
 
 void h_thresholds_get(struct req *r)
 {
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *one[1] = {trust};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_query[PQ_META], 1, one);
-    req_submit(r, job, on_thresholds);
+    req_submit_one(r, stmt_query[PQ_META], 1, one, on_thresholds);
 }
 
 void h_thresholds_put(struct req *r)
 {
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     char *body = json_dumps(r->json, JSON_COMPACT);
     const char *put[2] = {trust, body};
     const char *one[1] = {trust};

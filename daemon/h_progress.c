@@ -109,17 +109,14 @@ static void submit_cells(struct req *r, struct summary_state *st, const char *ur
 {
     r->hstate = st;
     r->hstate_free = free;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[6] = {trust,
                              st->year,
                              st->term,
                              urns,
                              with_trust ? "true" : "false",
                              with_schools ? "true" : "false"};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_cells, 6, params);
-    req_submit(r, job, on_cells);
+    req_submit_one(r, stmt_cells, 6, params, on_cells);
 }
 
 void h_progress_school_summary(struct req *r)
@@ -181,8 +178,8 @@ void h_submissions_list(struct req *r)
         req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
         return;
     }
-    char trust[24], lim[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char lim[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     char *scope = req_scope_urns(r);
     const char *params[6] = {trust, after[0] ? after : "9223372036854775807", lim, scope, school,
@@ -364,9 +361,7 @@ void h_progress_put(struct req *r)
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
     sha256_hex(r->body, r->body_len, st->sha);
     const char *params[4] = {st->trust, urn, year, term};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_push_latest, 4, params);
-    req_submit(r, job, on_latest);
+    req_submit_one(r, stmt_push_latest, 4, params, on_latest);
 }
 
 static void start_parse(struct req *r)

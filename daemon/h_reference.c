@@ -69,8 +69,7 @@ void h_terms_get(struct req *r)
 {
     if (!req_year_ok(r, req_param(r, "year")))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     struct db_job *job = db_job_new(NULL, NULL);
     add_terms_get(job, trust, req_param(r, "year"));
     req_submit(r, job, on_terms);
@@ -105,8 +104,7 @@ void h_terms_put(struct req *r)
                               year, start, start + 1);
         return;
     }
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[5] = {trust, year, a, sp, su};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_terms_put, 5, params);
@@ -134,8 +132,7 @@ void h_benchmarks_get(struct req *r)
     const char *year = req_param(r, "year");
     if (!req_year_ok(r, year))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add_sql(job, "BEGIN READ ONLY");
     add_bench_get(job, trust, year);
@@ -148,8 +145,7 @@ void h_benchmarks_put(struct req *r)
     const char *year = req_param(r, "year");
     if (!req_year_ok(r, year))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     char *body = json_dumps(r->json, JSON_COMPACT);
     const char *two[2] = {trust, year};
     const char *three[3] = {trust, year, body};

@@ -155,9 +155,7 @@ static void start(struct req *r, bool writing)
     snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
     const char *params[3] = {st->trust, req_param(r, "id"), req_param(r, "triad")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_triad, 3, params);
-    req_submit(r, job, on_triad);
+    req_submit_one(r, stmt_triad, 3, params, on_triad);
 }
 
 void h_review_put(struct req *r)

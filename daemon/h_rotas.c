@@ -100,8 +100,8 @@ static void plan_done(struct req *r, void *p)
         plan_work_free(w);
         return;
     }
-    char trust[24], principal[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char principal[24];
     snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
     const char *params[5] = {trust, "api", w->input, w->plan, principal};
     struct db_job *job = db_job_new(NULL, NULL);
@@ -135,8 +135,8 @@ void h_rotas_create(struct req *r)
             return;
         }
     }
-    char trust[24], seed[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char seed[24];
     json_t *s = json_object_get(r->json, "seed");
     snprintf(seed, sizeof seed, "%lld", s ? (long long)json_integer_value(s) : 1LL);
     char *terms_text = json_dumps(terms, JSON_COMPACT);
@@ -172,12 +172,9 @@ void h_rotas_get(struct req *r)
 {
     if (!rota_id_ok(r))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "id")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_get, 2, params);
-    req_submit(r, job, on_got);
+    req_submit_one(r, stmt_get, 2, params, on_got);
 }
 
 void h_rotas_list(struct req *r)
@@ -186,13 +183,11 @@ void h_rotas_list(struct req *r)
     char after[64];
     if (req_paging(r, &limit, after, sizeof after) != 0)
         return;
-    char trust[24], lim[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char lim[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *params[3] = {trust, after[0] ? after : "9223372036854775807", lim};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_list, 3, params);
-    req_submit(r, job, req_on_page);
+    req_submit_one(r, stmt_list, 3, params, req_on_page);
 }
 
 static void on_published(struct req *r, struct db_job *job)
@@ -217,8 +212,7 @@ void h_rotas_publish(struct req *r)
 {
     if (!rota_id_ok(r))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "id")};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add_sql(job, "BEGIN");
@@ -238,10 +232,7 @@ static void on_school_triads(struct req *r, struct db_job *job)
 
 void h_school_triads(struct req *r)
 {
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_school_triads, 2, params);
-    req_submit(r, job, on_school_triads);
+    req_submit_one(r, stmt_school_triads, 2, params, on_school_triads);
 }

@@ -66,8 +66,8 @@ void h_schools_list(struct req *r)
     char after[64];
     if (req_paging(r, &limit, after, sizeof after) != 0)
         return;
-    char trust[24], lim[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char lim[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     char *scope = req_scope_urns(r);
     const char *params[4] = {trust, after, lim, scope};
@@ -91,12 +91,9 @@ static void on_get(struct req *r, struct db_job *job)
 
 void h_schools_get(struct req *r)
 {
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_get, 2, params);
-    req_submit(r, job, on_get);
+    req_submit_one(r, stmt_get, 2, params, on_get);
 }
 
 /* Cross-field rule the schema cannot say: a school leaves after it joins. */
@@ -137,8 +134,7 @@ void h_schools_create(struct req *r)
 {
     if (!dates_in_order(r))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     char *body = body_text(r);
     const char *params[2] = {trust, body};
     struct db_job *job = db_job_new(NULL, NULL);
@@ -160,8 +156,7 @@ void h_schools_patch(struct req *r)
 {
     if (!dates_in_order(r))
         return;
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     char *body = body_text(r);
     const char *params[3] = {trust, req_param(r, "urn"), body};
     struct db_job *job = db_job_new(NULL, NULL);

@@ -83,8 +83,8 @@ static void sip_patch(struct req *r, int which)
     r->hstate = NULL;
     r->hstate_free = NULL;
     char *patch = json_dumps(r->json, JSON_COMPACT);
-    char trust[24], principal[24], lock[96];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char principal[24], lock[96];
     snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
     snprintf(lock, sizeof lock, "sip:%s:%s:%s", trust, urn, year);
     const char *lock_params[1] = {lock};
@@ -179,8 +179,8 @@ void h_monitoring(struct req *r)
     st->offset = offset;
     r->hstate = st;
     r->hstate_free = free;
-    char trust[24], off[24], lim[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char off[24], lim[24];
     snprintf(off, sizeof off, "%ld", offset);
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *params[10] = {trust, scope, school, status, from, to, overdue, year, off, lim};

@@ -126,13 +126,11 @@ static void list_paged(struct req *r, int stmt, const char *first_key)
         req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
         return;
     }
-    char trust[24], lim[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char lim[24];
     snprintf(lim, sizeof lim, "%ld", limit);
     const char *params[3] = {trust, after[0] ? after : first_key, lim};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt, 3, params);
-    req_submit(r, job, req_on_page);
+    req_submit_one(r, stmt, 3, params, req_on_page);
 }
 
 void h_tokens_list(struct req *r)
@@ -164,10 +162,7 @@ void h_tokens_revoke(struct req *r)
         req_reply_field_error(r, 404, "id", "no such token");
         return;
     }
-    char trust[24];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "id")};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_revoke, 2, params);
-    req_submit(r, job, on_revoked);
+    req_submit_one(r, stmt_revoke, 2, params, on_revoked);
 }

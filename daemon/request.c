@@ -73,6 +73,13 @@ long long req_trust(const struct req *r)
     return r->w->server->trust_id;
 }
 
+const char *req_trust_str(struct req *r)
+{
+    if (!r->trust_str[0])
+        snprintf(r->trust_str, sizeof r->trust_str, "%lld", req_trust(r));
+    return r->trust_str;
+}
+
 bool req_wants_csv(const struct req *r)
 {
     const char *accept = req_header(r, "Accept");
@@ -97,8 +104,8 @@ static void audit(struct req *r)
         return;
     if (!atomic_load(&r->w->server->schema_ready))
         return;
-    char trust[24], pid[24], status[8];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
+    const char *trust = req_trust_str(r);
+    char pid[24], status[8];
     snprintf(pid, sizeof pid, "%lld", r->principal.token_id);
     snprintf(status, sizeof status, "%d", r->status);
     char path[512];
@@ -360,6 +367,13 @@ int req_submit(struct req *r, struct db_job *job, req_db_fn done)
         return -1;
     }
     return 0;
+}
+
+int req_submit_one(struct req *r, int stmt, int nparams, const char *const *params, req_db_fn done)
+{
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt, nparams, params);
+    return req_submit(r, job, done);
 }
 
 void req_submit_detached(struct worker *w, struct db_job *job)

@@ -80,6 +80,7 @@ struct req {
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
     struct req_offload *offload;                      /* pending CPU work, if any */
     long page_limit;                                  /* set by req_paging */
+    char trust_str[24];                               /* req_trust_str */
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
 };
@@ -90,6 +91,8 @@ const char *req_param(const struct req *r, const char *name);
 const char *req_query(struct req *r, const char *name);
 const char *req_header(const struct req *r, const char *name);
 long long req_trust(const struct req *r);
+/* The trust id as a statement parameter (owned by r). */
+const char *req_trust_str(struct req *r);
 
 /* Replies (each ends the request). json is stolen. GET replies carry an ETag and answer
  * 304 to a matching If-None-Match. */
@@ -113,6 +116,8 @@ int req_submit(struct req *r, struct db_job *job, req_db_fn done);
 void req_offload(struct req *r, void (*run)(void *data), void (*done)(struct req *r, void *data),
                  void (*free_data)(void *data), void *data);
 
+/* req_submit of a job with one prepared statement (params are copied). */
+int req_submit_one(struct req *r, int stmt, int nparams, const char *const *params, req_db_fn done);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
 
