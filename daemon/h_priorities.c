@@ -358,14 +358,8 @@ static struct prio_state *parse_params(struct req *r, enum prio_view view)
     }
     const char *urn = view == VIEW_SCHOOL ? req_param(r, "urn") : school;
     if (urn) {
-        if (!urn_valid(urn)) {
-            req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
+        if (!req_school_filter_ok(r, urn))
             return NULL;
-        }
-        if (!auth_can_read_school(&r->principal, urn)) {
-            req_reply_problem(r, 403, "that school is outside this token's scope", NULL);
-            return NULL;
-        }
         snprintf(st->school, sizeof st->school, "%s", urn);
         if (view != VIEW_SCHOOL)
             st->filter.school = st->school;

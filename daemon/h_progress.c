@@ -160,14 +160,8 @@ void h_submissions_list(struct req *r)
     if (req_paging(r, &limit, after, sizeof after) != 0)
         return;
     const char *school = req_query(r, "school"), *kind = req_query(r, "kind");
-    if (school && !urn_valid(school)) {
-        req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
+    if (!req_school_filter_ok(r, school))
         return;
-    }
-    if (school && !auth_can_read_school(&r->principal, school)) {
-        req_reply_problem(r, 403, "that school is outside this token's scope", NULL);
-        return;
-    }
     if (kind && strcmp(kind, "progress") != 0 && strcmp(kind, "sef") != 0 &&
         strcmp(kind, "sip") != 0) {
         req_reply_field_error(r, 422, "kind", "kind must be progress, sef or sip");

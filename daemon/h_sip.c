@@ -143,14 +143,8 @@ void h_monitoring(struct req *r)
     const char *school = req_query(r, "school"), *status = req_query(r, "status");
     const char *from = req_query(r, "due_from"), *to = req_query(r, "due_to");
     const char *overdue = req_query(r, "overdue"), *year = req_query(r, "year");
-    if (school && !urn_valid(school)) {
-        req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
+    if (!req_school_filter_ok(r, school))
         return;
-    }
-    if (school && !auth_can_read_school(&r->principal, school)) {
-        req_reply_problem(r, 403, "that school is outside this token's scope", NULL);
-        return;
-    }
     bool status_ok = !status;
     for (size_t i = 0; status && i < ARRAY_LEN(milestone_statuses); i++)
         status_ok |= strcmp(status, milestone_statuses[i]) == 0;

@@ -721,6 +721,21 @@ bool req_term_ok(struct req *r, const char *term)
     return false;
 }
 
+bool req_school_filter_ok(struct req *r, const char *school)
+{
+    if (!school)
+        return true;
+    if (!urn_valid(school)) {
+        req_reply_field_error(r, 422, "school", "school must be a URN (six digits)");
+        return false;
+    }
+    if (!auth_can_read_school(&r->principal, school)) {
+        req_reply_problem(r, 403, "that school is outside this token's scope", NULL);
+        return false;
+    }
+    return true;
+}
+
 char *req_scope_urns(const struct req *r)
 {
     const struct principal *p = &r->principal;

@@ -135,6 +135,9 @@ void req_reply_page(struct req *r, const char *items_json, long count, long limi
  * answer 422 naming the parameter and return false. */
 bool req_year_ok(struct req *r, const char *year);
 bool req_term_ok(struct req *r, const char *term);
+/* A ?school= filter (NULL is fine): 422 naming "school" when it is not a URN, 403 when
+ * it is outside the principal's scope; returns false when it answered. */
+bool req_school_filter_ok(struct req *r, const char *school);
 /* The principal's schools as a PostgreSQL array literal "{a,b}", or NULL for trust-wide
  * principals (admin, ceo). Owned. */
 char *req_scope_urns(const struct req *r);
