@@ -15,6 +15,10 @@
 #include "util.h"
 
 #define HARD 1e9
+/* The joint search stops after a number of moves that depends only on the instance (so the
+ * plan is a function of the input and seed), with a wall-clock guard for slow machines. */
+#define PLAN_WORK 200000000.0
+#define PLAN_GUARD_MS 3000
 
 struct school {
     const char *urn, *phase;
@@ -88,15 +92,14 @@ static int choose_host(const struct plan_ctx *c, const int *g, int size)
     return best;
 }
 
-static double group_cost(const struct plan_ctx *c, const int *g, int size, int now)
+/* Balance and travel of one group (everything but its pairs). */
+static double soft_cost(const struct plan_ctx *c, const int *g, int size)
 {
     double cost = 0;
     int strong = 0, category = 0;
     for (int i = 0; i < size; i++) {
         strong += c->s[g[i]].strong;
         category += c->s[g[i]].category;
-        for (int j = i + 1; j < size; j++)
-            cost += pair_cost(c, g[i], g[j], now);
     }
     if (c->balance && (strong == 0 || category > 1))
         cost += 2.0;
@@ -107,6 +110,15 @@ static double group_cost(const struct plan_ctx *c, const int *g, int size, int n
             worst = fmax(worst, km(&c->s[g[i]], &c->s[host]));
         cost += c->travel_weight * worst / 100.0;
     }
+    return cost;
+}
+
+static double group_cost(const struct plan_ctx *c, const int *g, int size, int now)
+{
+    double cost = soft_cost(c, g, size);
+    for (int i = 0; i < size; i++)
+        for (int j = i + 1; j < size; j++)
+            cost += pair_cost(c, g[i], g[j], now);
     return cost;
 }
 
@@ -177,6 +189,217 @@ static double plan_term(struct plan_ctx *c, int now, int *order, const int *size
     free(cur);
     free(start);
     return best;
+}
+
+/* ---- joint search over all planned terms ----
+ * Per-term planning is greedy in time: it cannot give up a little now to avoid a forced
+ * repeat later. This tabu search (in the manner of Dotu and Van Hentenryck's for the social
+ * golfer problem) swaps two schools of one term at a time, preferring schools in a repeated
+ * pair, scoring each pair over the whole timeline (history, then the planned terms). */
+
+struct joint {
+    const struct plan_ctx *c;
+    int n, T, nhist, ngroups;
+    const int *sizes, *start, *hist_last;
+    int *orders;         /* T x n */
+    int *group_of;       /* T x n */
+    unsigned char *meet; /* T x n x n */
+};
+
+static double timeline_pair_cost(const struct joint *j, int a, int b)
+{
+    const struct plan_ctx *c = j->c;
+    int n = j->n, prev = j->hist_last[a * n + b];
+    double cost = 0;
+    for (int w = 0; w < j->T; w++) {
+        if (!j->meet[((size_t)w * n + a) * n + b])
+            continue;
+        if (c->excl[a * n + b])
+            cost += HARD;
+        if (prev >= 0)
+            cost += 1000.0 * pow(2.0, -((double)(j->nhist + w - prev) - 1.0) / c->decay);
+        if (c->phase_mode && strcmp(c->s[a].phase, c->s[b].phase) != 0)
+            cost += c->phase_mode == 2 ? 1e6 : 1.0;
+        prev = j->nhist + w;
+    }
+    return cost;
+}
+
+static void set_meet(struct joint *j, int w, int a, int b, unsigned char v)
+{
+    size_t base = (size_t)w * j->n * j->n;
+    j->meet[base + (size_t)a * j->n + b] = j->meet[base + (size_t)b * j->n + a] = v;
+}
+
+static double joint_total(struct joint *j)
+{
+    double total = 0;
+    for (int a = 0; a < j->n; a++)
+        for (int b = a + 1; b < j->n; b++)
+            total += timeline_pair_cost(j, a, b);
+    for (int w = 0; w < j->T; w++)
+        for (int g = 0; g < j->ngroups; g++)
+            total += soft_cost(j->c, j->orders + w * j->n + j->start[g], j->sizes[g]);
+    return total;
+}
+
+/* Cost change of swapping slots sa and sb (different groups) in term w; applies it when
+ * apply is set, otherwise leaves everything as it was. */
+static double swap_delta(struct joint *j, int w, int sa, int sb, bool apply)
+{
+    int n = j->n, *ord = j->orders + w * n;
+    int a = ord[sa], b = ord[sb];
+    int ga = j->group_of[w * n + a], gb = j->group_of[w * n + b];
+    const int *GA = ord + j->start[ga], *GB = ord + j->start[gb];
+    int na = j->sizes[ga], nb = j->sizes[gb];
+    double before = soft_cost(j->c, GA, na) + soft_cost(j->c, GB, nb);
+    for (int i = 0; i < na; i++)
+        if (GA[i] != a)
+            before += timeline_pair_cost(j, a, GA[i]) + timeline_pair_cost(j, b, GA[i]);
+    for (int i = 0; i < nb; i++)
+        if (GB[i] != b)
+            before += timeline_pair_cost(j, a, GB[i]) + timeline_pair_cost(j, b, GB[i]);
+    /* swap */
+    for (int i = 0; i < na; i++)
+        if (GA[i] != a) {
+            set_meet(j, w, a, GA[i], 0);
+            set_meet(j, w, b, GA[i], 1);
+        }
+    for (int i = 0; i < nb; i++)
+        if (GB[i] != b) {
+            set_meet(j, w, b, GB[i], 0);
+            set_meet(j, w, a, GB[i], 1);
+        }
+    ord[sa] = b;
+    ord[sb] = a;
+    j->group_of[w * n + a] = gb;
+    j->group_of[w * n + b] = ga;
+    double after = soft_cost(j->c, GA, na) + soft_cost(j->c, GB, nb);
+    for (int i = 0; i < na; i++)
+        if (GA[i] != b)
+            after += timeline_pair_cost(j, b, GA[i]) + timeline_pair_cost(j, a, GA[i]);
+    for (int i = 0; i < nb; i++)
+        if (GB[i] != a)
+            after += timeline_pair_cost(j, a, GB[i]) + timeline_pair_cost(j, b, GB[i]);
+    if (!apply) { /* undo */
+        for (int i = 0; i < na; i++)
+            if (GA[i] != b) {
+                set_meet(j, w, b, GA[i], 0);
+                set_meet(j, w, a, GA[i], 1);
+            }
+        for (int i = 0; i < nb; i++)
+            if (GB[i] != a) {
+                set_meet(j, w, a, GB[i], 0);
+                set_meet(j, w, b, GB[i], 1);
+            }
+        ord[sa] = a;
+        ord[sb] = b;
+        j->group_of[w * n + a] = ga;
+        j->group_of[w * n + b] = gb;
+    }
+    return after - before;
+}
+
+/* Does school a (in term w) share a group with someone it meets elsewhere too? */
+static bool in_conflict(const struct joint *j, int w, int a)
+{
+    int n = j->n, g = j->group_of[w * n + a];
+    const int *G = j->orders + w * n + j->start[g];
+    for (int i = 0; i < j->sizes[g]; i++) {
+        int x = G[i];
+        if (x == a)
+            continue;
+        if (j->hist_last[a * n + x] >= 0)
+            return true;
+        for (int v = 0; v < j->T; v++)
+            if (v != w && j->meet[((size_t)v * n + a) * n + x])
+                return true;
+    }
+    return false;
+}
+
+static void improve_jointly(struct plan_ctx *c, int *orders, int T, int nhist, const int *hist_last,
+                            const int *sizes, int ngroups)
+{
+    int n = c->n;
+    if (T < 2 || ngroups < 2)
+        return;
+    struct joint j = {c, n, T, nhist, ngroups, sizes, NULL, hist_last, orders, NULL, NULL};
+    int *start = xcalloc((size_t)ngroups + 1, sizeof *start);
+    for (int g = 0; g < ngroups; g++)
+        start[g + 1] = start[g] + sizes[g];
+    j.start = start;
+    j.group_of = xcalloc((size_t)T * n, sizeof *j.group_of);
+    j.meet = xcalloc((size_t)T * n * n, 1);
+    for (int w = 0; w < T; w++)
+        for (int g = 0; g < ngroups; g++)
+            for (int x = start[g]; x < start[g + 1]; x++) {
+                j.group_of[w * n + orders[w * n + x]] = g;
+                for (int y = start[g]; y < start[g + 1]; y++)
+                    if (x != y)
+                        set_meet(&j, w, orders[w * n + x], orders[w * n + y], 1);
+            }
+    int *best = xcalloc((size_t)T * n, sizeof *best);
+    memcpy(best, orders, (size_t)T * n * sizeof *best);
+    long *tabu = xcalloc((size_t)T * n, sizeof *tabu);
+    double total = joint_total(&j), best_total = total;
+    uint64_t deadline = now_ms() + PLAN_GUARD_MS;
+    double moves = PLAN_WORK / ((double)n * T * 8.0);
+    long max_it = moves < 2000 ? 2000 : moves > 100000 ? 100000 : (long)moves;
+    long stale = 0, last_better = 0;
+    for (long it = 1; it <= max_it && best_total > 1e-9 && it - last_better < 20000; it++) {
+        if ((it & 255) == 0 && now_ms() > deadline)
+            break;
+        int w = (int)(next_rand(c) % (uint64_t)T), sa = -1;
+        for (int tries = 0; tries < 24; tries++) {
+            int cand = (int)(next_rand(c) % (uint64_t)n);
+            sa = cand;
+            if (in_conflict(&j, w, orders[w * n + cand]))
+                break;
+        }
+        int a = orders[w * n + sa], ga = j.group_of[w * n + a];
+        double best_delta = HUGE_VAL;
+        int best_sb = -1;
+        for (int sb = 0; sb < n; sb++) {
+            int b = orders[w * n + sb];
+            if (j.group_of[w * n + b] == ga)
+                continue;
+            double d = swap_delta(&j, w, sa, sb, false);
+            bool is_tabu = tabu[w * n + a] > it || tabu[w * n + b] > it;
+            if (is_tabu && total + d >= best_total - 1e-9)
+                continue;
+            if (d < best_delta || (d == best_delta && (next_rand(c) & 1))) {
+                best_delta = d;
+                best_sb = sb;
+            }
+        }
+        if (best_sb < 0)
+            continue;
+        int b = orders[w * n + best_sb];
+        total += swap_delta(&j, w, sa, best_sb, true);
+        tabu[w * n + a] = tabu[w * n + b] = it + 4 + (long)(next_rand(c) % 8);
+        if (total < best_total - 1e-9) {
+            best_total = total;
+            memcpy(best, orders, (size_t)T * n * sizeof *best);
+            stale = 0;
+            last_better = it;
+        } else if (++stale > 3000) { /* shake: a few random swaps */
+            for (int k = 0; k < 3; k++) {
+                int ww = (int)(next_rand(c) % (uint64_t)T);
+                int x = (int)(next_rand(c) % (uint64_t)n), y = (int)(next_rand(c) % (uint64_t)n);
+                if (j.group_of[ww * n + orders[ww * n + x]] !=
+                    j.group_of[ww * n + orders[ww * n + y]])
+                    total += swap_delta(&j, ww, x, y, true);
+            }
+            stale = 0;
+        }
+    }
+    memcpy(orders, best, (size_t)T * n * sizeof *best);
+    free(best);
+    free(tabu);
+    free(j.meet);
+    free(j.group_of);
+    free(start);
 }
 
 static void add_error(struct mat_errors *errs, const char *path, const char *msg)
@@ -293,16 +516,34 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
     int sum_repeats = 0, sum_phase = 0, sum_unbalanced = 0;
     double sum_max = 0, sum_total = 0;
     json_t *terms = json_object_get(in, "terms"), *t;
-    json_array_foreach(terms, i, t)
-    {
-        int now = nhist + (int)i;
-        double cost = plan_term(&c, now, order, sizes, ngroups);
-        if (cost >= HARD) {
+    int T = (int)json_array_size(terms);
+    /* 1. term by term, 2. all terms jointly, 3. hosts and metrics in time order. */
+    int *hist_last = xcalloc((size_t)c.n * (size_t)c.n, sizeof *hist_last);
+    memcpy(hist_last, c.met, (size_t)c.n * (size_t)c.n * sizeof *hist_last);
+    int *orders = xcalloc((size_t)T * (size_t)c.n, sizeof *orders);
+    for (int w = 0; w < T; w++) {
+        int now = nhist + w;
+        if (plan_term(&c, now, orders + w * c.n, sizes, ngroups) >= HARD) {
             add_error(errs, "/constraints/excluded_pairs",
                       "no grouping keeps every excluded pair apart (or phase is required and "
                       "cannot be met)");
             break;
         }
+        for (int g = 0, at = 0; g < ngroups; at += sizes[g], g++)
+            for (int a = 0; a < sizes[g]; a++)
+                for (int b = 0; b < sizes[g]; b++)
+                    if (a != b)
+                        c.met[orders[w * c.n + at + a] * c.n + orders[w * c.n + at + b]] = now;
+    }
+    if (!errs->count)
+        improve_jointly(&c, orders, T, nhist, hist_last, sizes, ngroups);
+    memcpy(c.met, hist_last, (size_t)c.n * (size_t)c.n * sizeof *hist_last);
+    json_array_foreach(terms, i, t)
+    {
+        if (errs->count)
+            break;
+        int now = nhist + (int)i;
+        memcpy(order, orders + i * (size_t)c.n, (size_t)c.n * sizeof *order);
         json_t *groups = json_array();
         int repeats = 0, most_recent = -1, phase_mm = 0, unbalanced = 0;
         double max_km = 0, total_km = 0;
@@ -374,6 +615,8 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
     }
     free(sizes);
     free(order);
+    free(orders);
+    free(hist_last);
     free(c.s);
     free(c.met);
     free(c.excl);

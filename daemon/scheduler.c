@@ -127,29 +127,35 @@ static bool check_once(void)
         stored = exec(pg, "SELECT rota_store($1, $2, $3::jsonb, $4::jsonb, $5)", 5, ps);
         rota_id = stored ? PQgetvalue(stored, 0, 0) : NULL;
     }
-    const char *run[4] = {trust, year, term, rota_id};
-    PGresult *rec = exec(pg,
-                         "INSERT INTO scheduler_runs (trust_id, year, term, rota_id) "
-                         "VALUES ($1, $2, $3, $4)",
-                         4, run);
-    bool ok = rec != NULL;
-    PQclear(rec);
+    /* A run is recorded only with its rota: a failed attempt (too few schools, a database
+     * error) is rolled back and tried again at the next check. */
+    bool ok = false;
+    if (rota_id) {
+        const char *run[4] = {trust, year, term, rota_id};
+        PGresult *rec = exec(pg,
+                             "INSERT INTO scheduler_runs (trust_id, year, term, rota_id) "
+                             "VALUES ($1, $2, $3, $4)",
+                             4, run);
+        ok = rec != NULL;
+        PQclear(rec);
+    }
     PQclear(exec(pg, ok ? "COMMIT" : "ROLLBACK", 0, NULL));
     metrics_add(METRIC_SCHEDULER_RUNS, 1);
-    if (rota_id) {
+    if (ok) {
         metrics_add(METRIC_ROTA_RUNS, 1);
         log_info("msg=\"scheduler drafted a rota\" year=%s term=%s term_starts=%s rota_id=%s", year,
                  term, start, rota_id);
     } else {
-        log_warn("msg=\"scheduler could not plan a rota\" year=%s term=%s reason=\"%s\"", year,
-                 term, errs.count ? errs.items[0].message : "database error");
+        log_warn("msg=\"scheduler could not plan a rota; will retry\" year=%s term=%s "
+                 "reason=\"%s\"",
+                 year, term, errs.count ? errs.items[0].message : "database error");
     }
     mat_errors_free(&errs);
     free(plan);
     PQclear(stored);
     PQclear(in);
     PQfinish(pg);
-    return ok;
+    return true;
 }
 
 static void *scheduler_main(void *unused)
