@@ -54,7 +54,7 @@ static void *startup_thread(void *arg)
     int backoff_ms = 200;
     for (;;) {
         char err[512] = "";
-        PGconn *pg = PQconnectdb(s->cfg.dsn);
+        PGconn *pg = db_connect_blocking(s->cfg.dsn, 5);
         int applied = 0;
         long long trust = 0;
         if (PQstatus(pg) != CONNECTION_OK) {

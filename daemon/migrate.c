@@ -11,6 +11,16 @@
 
 #define MIGRATE_LOCK_KEY "7263540001" /* pg_advisory_xact_lock key for migrations */
 
+PGconn *db_connect_blocking(const char *dsn, int timeout_s)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", timeout_s);
+    /* dbname is expanded as a connection string; the later keyword wins over it. */
+    const char *const keys[] = {"dbname", "connect_timeout", NULL};
+    const char *const values[] = {dsn, timeout, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 int migrate_latest(void)
 {
     return (int)migrations_count;

@@ -6,6 +6,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+/* Blocking connect with a bounded wait (connect_timeout), whatever the DSN says. */
+PGconn *db_connect_blocking(const char *dsn, int timeout_s);
 /* Applies pending migrations; *applied gets how many. Returns -1 with err filled. */
 int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen);
 /* The number of migrations this binary knows (the "current" version). */

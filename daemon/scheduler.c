@@ -13,6 +13,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "rota_service.h"
 #include <stdatomic.h>
 #include "util.h"
@@ -73,7 +74,7 @@ static bool check_once(void)
 {
     if (!atomic_load(&server->schema_ready))
         return false;
-    PGconn *pg = PQconnectdb(server->cfg.dsn);
+    PGconn *pg = db_connect_blocking(server->cfg.dsn, 5);
     if (PQstatus(pg) != CONNECTION_OK) {
         PQfinish(pg);
         return false;
