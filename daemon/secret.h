@@ -3,8 +3,8 @@
 #define MATD_SECRET_H
 #include <stddef.h>
 
-/* Reads at most cap bytes (trailing newline trimmed). Refuses a file readable by group or
- * others, and a secret shorter than 32 bytes. Returns -1 with err filled. */
+/* Reads at most cap bytes (trailing newline trimmed). Warns when the file is readable by
+ * group or others; refuses a secret shorter than 32 bytes. Returns -1 with err filled. */
 int secret_load(const char *path, unsigned char *out, size_t cap, size_t *len, char *err,
                 size_t errlen);
 
