@@ -29,10 +29,14 @@ int secret_load(const char *path, unsigned char *out, size_t cap, size_t *len, c
     }
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
         n--;
-    if (n < 32) {
-        snprintf(err, errlen, "trust secret %s is shorter than 32 bytes", path);
+    if (n == 0) {
+        snprintf(err, errlen, "trust secret %s is empty", path);
         return -1;
     }
+    if (n < 32)
+        log_warn("msg=\"the trust secret is shorter than 32 bytes; use openssl rand -hex 32\" "
+                 "path=%s",
+                 path);
     *len = (size_t)n;
     return 0;
 }
