@@ -211,6 +211,7 @@ struct db_pool {
     struct event_base *base;
     char *dsn;
     int size, queue_max, queued, up, connect_timeout_ms;
+    bool ever_up; /* before the first connection, jobs wait for it rather than fail */
     struct db_conn *conns;
     TAILQ_HEAD(, db_job) queue;
 };
@@ -551,6 +552,7 @@ static void conn_step(struct db_conn *c)
         c->state = CONN_IDLE;
         c->backoff_ms = 100;
         c->pool->up++;
+        c->pool->ever_up = true;
         if (c->pool->up == c->pool->size)
             log_info("msg=\"database pool ready\" connections=%d", c->pool->size);
         else
@@ -664,7 +666,7 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job)
 {
     if (job->ncmds == 0)
         fatal("db_pool_submit: a job without commands");
-    if (pool->up == 0 || pool->queued >= pool->queue_max) {
+    if ((pool->up == 0 && pool->ever_up) || pool->queued >= pool->queue_max) {
         job->cancelled = true;
         job_free(job);
         return -1;

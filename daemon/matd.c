@@ -228,6 +228,10 @@ int main(int argc, char **argv)
         fatal("cannot start the start-up thread");
     pthread_detach(startup);
 
+    /* Give the database a moment, so the first requests find the schema ready; if it is
+     * down, start anyway: /healthz answers and data routes say 503 until it returns. */
+    for (int waited = 0; waited < 3000 && !atomic_load(&s->schema_ready); waited += 10)
+        usleep(10000);
     if (http_server_start(s, err, sizeof err) != 0)
         fatal("%s", err);
     log_info("msg=\"matd listening\" version=%s listen=%s workers=%d pool_size=%d trust=\"%s\"",
