@@ -12,6 +12,7 @@
 #include "termly.h"
 #include "util.h"
 
+static int stmt_replan_input, stmt_replan_store;
 static int stmt_input, stmt_store, stmt_get, stmt_list, stmt_publish, stmt_publish_terms,
     stmt_school_triads;
 
@@ -22,6 +23,12 @@ void h_rotas_init(void)
     stmt_store = db_stmt_register("rota_store",
                                   "SELECT rota_store_json($1, $2, $3::jsonb, $4::jsonb, $5)::text");
     stmt_get = db_stmt_register("rota_get", "SELECT rota_json($1, $2)::text");
+    stmt_replan_input = db_stmt_register(
+        "rota_replan_input",
+        "SELECT rota_replan_input($1, $2, $3)::text, EXISTS (SELECT 1 FROM rotas WHERE "
+        "trust_id = $1 AND id = $2)");
+    stmt_replan_store = db_stmt_register(
+        "rota_replan_store", "SELECT rota_store_replan($1, $2, $3::jsonb, $4::jsonb, $5)::text");
     stmt_list = db_stmt_register(
         "rota_list",
         "SELECT coalesce(json_agg(json_build_object('id', r.id, 'status', r.status, 'source', "
@@ -62,6 +69,7 @@ static void reply_text(struct req *r, int status, struct db_job *job, int cmd)
 /* ---- draft ---- */
 
 struct plan_work {
+    char rota_id[24]; /* re-plan: the rota it replaces; "" for a new draft */
     char *input;
     char *plan;
     struct mat_errors errs;
@@ -103,9 +111,10 @@ static void plan_done(struct req *r, void *p)
     const char *trust = req_trust_str(r);
     char principal[24];
     snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
-    const char *params[5] = {trust, "api", w->input, w->plan, principal};
+    const char *params[5] = {trust, w->rota_id[0] ? w->rota_id : "api", w->input, w->plan,
+                             principal};
     struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_store, 5, params);
+    db_job_add(job, w->rota_id[0] ? stmt_replan_store : stmt_store, 5, params);
     plan_work_free(w);
     req_submit(r, job, on_stored);
 }
@@ -235,4 +244,43 @@ void h_school_triads(struct req *r)
     const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
     req_submit_one(r, stmt_school_triads, 2, params, on_school_triads);
+}
+
+/* ---- re-plan after schools joined or left ---- */
+
+static void on_replan_input(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, 0);
+    if (strcmp(db_val(res, 0, 1), "t") != 0) {
+        req_reply_problem(r, 404, "no such rota", NULL);
+        return;
+    }
+    if (!db_val(res, 0, 0)) {
+        req_reply_problem(r, 409, "every term of this rota has started: nothing left to re-plan",
+                          NULL);
+        return;
+    }
+    struct plan_work *w = xcalloc(1, sizeof *w);
+    mat_errors_init(&w->errs);
+    snprintf(w->rota_id, sizeof w->rota_id, "%s", req_param(r, "id"));
+    w->input = xstrdup(db_val(res, 0, 0));
+    req_offload(r, plan_run, plan_done, plan_work_free, w);
+}
+
+void h_rotas_replan(struct req *r)
+{
+    if (!rota_id_ok(r))
+        return;
+    const char *seed = req_query(r, "seed");
+    long v = 1;
+    if (seed && !parse_long(seed, 0, 4294967295L, &v)) {
+        req_reply_field_error(r, 422, "seed", "seed must be an integer from 0 to 4294967295");
+        return;
+    }
+    char seed_s[24];
+    snprintf(seed_s, sizeof seed_s, "%ld", v);
+    const char *params[3] = {req_trust_str(r), req_param(r, "id"), seed_s};
+    req_submit_one(r, stmt_replan_input, 3, params, on_replan_input);
 }

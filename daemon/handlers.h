@@ -59,6 +59,7 @@ void h_rotas_create(struct req *r);
 void h_rotas_list(struct req *r);
 void h_rotas_get(struct req *r);
 void h_rotas_publish(struct req *r);
+void h_rotas_replan(struct req *r);
 void h_school_triads(struct req *r);
 
 void h_reviews_init(void);

@@ -804,8 +804,7 @@ static int rot1_cost(struct rot1 *s, int64_t *wcost)
     return c;
 }
 
-static bool design_kirkman_1rot(int n, struct rng *r, uint64_t budget, uint64_t *work,
-                                int *classes)
+static bool design_kirkman_1rot(int n, struct rng *r, uint64_t budget, uint64_t *work, int *classes)
 {
     struct rot1 s;
     s.T = (n - 1) / 2;
@@ -984,8 +983,8 @@ static bool design_from_stored(const struct layout *lay, int goal, struct design
     return false;
 }
 
-static bool design_by_structures(const struct layout *lay, int goal, struct rng *r,
-                                 uint64_t budget, uint64_t *work, struct design_try *best)
+static bool design_by_structures(const struct layout *lay, int goal, struct rng *r, uint64_t budget,
+                                 uint64_t *work, struct design_try *best)
 {
     int n = lay->n;
     struct structure *list = NULL;
@@ -1126,8 +1125,8 @@ static int design_build(int n, int terms, struct rng *r, uint64_t budget, uint64
     return goal;
 }
 
-int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, int *classes,
-                char *method, size_t method_len)
+int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, int *classes, char *method,
+                size_t method_len)
 {
     if (n < 3 || terms < 1)
         return 0;

@@ -36,7 +36,13 @@ struct plan_ctx {
     int phase_mode; /* 0 ignore, 1 prefer, 2 require */
     bool balance;
     uint64_t rng;
+    unsigned char *keep; /* n*n, re-planning: pairs together in the previous plan of this term */
 };
+
+/* Re-planning keeps as many planned triads as it can (SPEC §7): keeping a pair of the
+ * previous plan together outweighs every soft cost and repeat, but not the hard constraints
+ * (an excluded pair, a required phase). */
+#define KEEP_BONUS 1e5
 
 static uint64_t next_rand(struct plan_ctx *c)
 {
@@ -74,6 +80,8 @@ static double pair_cost(const struct plan_ctx *c, int a, int b, int now)
         cost += 1000.0 * pow(2.0, -((double)(now - m) - 1.0) / c->decay);
     if (c->phase_mode && strcmp(c->s[a].phase, c->s[b].phase) != 0)
         cost += c->phase_mode == 2 ? 1e6 : 1.0;
+    if (c->keep && c->keep[a * c->n + b])
+        cost -= KEEP_BONUS;
     return cost;
 }
 
@@ -136,17 +144,18 @@ static int group_sizes(int n, int *sizes)
 }
 
 /* Plans one term into order (schools laid out group after group). */
-static double plan_term(struct plan_ctx *c, int now, int *order, const int *sizes, int ngroups)
+static double plan_term(struct plan_ctx *c, int now, int *order, const int *sizes, int ngroups,
+                        const int *seed)
 {
     int n = c->n, *cur = xcalloc((size_t)n, sizeof *cur),
         *start = xcalloc((size_t)ngroups + 1, sizeof *start);
     for (int g = 0; g < ngroups; g++)
         start[g + 1] = start[g] + sizes[g];
     double best = HUGE_VAL;
-    for (int restart = 0; restart < 8; restart++) {
+    for (int restart = 0; restart < (seed ? 1 : 8); restart++) {
         for (int i = 0; i < n; i++)
-            cur[i] = i;
-        for (int i = n - 1; i > 0; i--) {
+            cur[i] = seed ? seed[i] : i;
+        for (int i = n - 1; !seed && i > 0; i--) {
             int j = (int)(next_rand(c) % (uint64_t)(i + 1));
             int t = cur[i];
             cur[i] = cur[j];
@@ -402,6 +411,139 @@ static void improve_jointly(struct plan_ctx *c, int *orders, int T, int nhist, c
     free(start);
 }
 
+/* Re-planning: the previous groups of a term, without the schools that left, resized to the
+ * group sizes the current number of schools needs, with joining schools filling the gaps.
+ * Writes order (groups laid out as sizes says) and marks kept pairs in c->keep. */
+static void seed_from_previous(struct plan_ctx *c, json_t *prev_groups, const int *sizes,
+                               int ngroups, int *order)
+{
+    int n = c->n;
+    int *group = xcalloc((size_t)n, sizeof *group); /* previous group of each school, -1 new */
+    for (int i = 0; i < n; i++)
+        group[i] = -1;
+    memset(c->keep, 0, (size_t)n * n);
+    size_t g;
+    json_t *grp;
+    int nprev = (int)json_array_size(prev_groups);
+    json_array_foreach(prev_groups, g, grp)
+    {
+        json_t *m = json_object_get(grp, "members");
+        for (size_t a = 0; a < json_array_size(m); a++) {
+            int x = find_school(c, json_string_value(json_array_get(m, a)));
+            if (x < 0)
+                continue;
+            group[x] = (int)g;
+            for (size_t b = 0; b < json_array_size(m); b++) {
+                int y = find_school(c, json_string_value(json_array_get(m, b)));
+                if (y >= 0 && y != x)
+                    c->keep[x * n + y] = 1;
+            }
+        }
+    }
+    /* Slots: previous groups, largest first, one per group needed; the rest dissolve. */
+    int *count = xcalloc((size_t)(nprev > 0 ? nprev : 1), sizeof *count);
+    for (int i = 0; i < n; i++)
+        if (group[i] >= 0)
+            count[group[i]]++;
+    int *slot_of_prev = xcalloc((size_t)(nprev > 0 ? nprev : 1), sizeof *slot_of_prev);
+    for (int p = 0; p < nprev; p++)
+        slot_of_prev[p] = -1;
+    for (int slot = 0; slot < ngroups; slot++) {
+        int pick = -1;
+        for (int p = 0; p < nprev; p++)
+            if (slot_of_prev[p] < 0 && count[p] > 0 && (pick < 0 || count[p] > count[pick]))
+                pick = p;
+        if (pick >= 0)
+            slot_of_prev[pick] = slot;
+    }
+    int *start = xcalloc((size_t)ngroups + 1, sizeof *start),
+        *fill = xcalloc((size_t)ngroups, sizeof *fill);
+    for (int k = 0; k < ngroups; k++)
+        start[k + 1] = start[k] + sizes[k];
+    int *pool = xcalloc((size_t)n, sizeof *pool), npool = 0;
+    for (int i = 0; i < n; i++) {
+        int slot = group[i] >= 0 ? slot_of_prev[group[i]] : -1;
+        if (slot >= 0 && fill[slot] < sizes[slot])
+            order[start[slot] + fill[slot]++] = i;
+        else
+            pool[npool++] = i;
+    }
+    for (int k = 0, p = 0; k < ngroups; k++)
+        while (fill[k] < sizes[k] && p < npool)
+            order[start[k] + fill[k]++] = pool[p++];
+    free(group);
+    free(count);
+    free(slot_of_prev);
+    free(start);
+    free(fill);
+    free(pool);
+}
+
+/* What a re-plan changed in one term: triads kept whole, schools whose triad changed, and
+ * the schools that left or joined since the previous plan. */
+static json_t *term_changes(const struct plan_ctx *c, json_t *term, json_t *prev_groups,
+                            const int *order, const int *sizes, int ngroups)
+{
+    int n = c->n, kept = 0;
+    json_t *moved = json_array(), *left = json_array(), *joined = json_array();
+    unsigned char *prev_together = xcalloc((size_t)n * n, 1), *known = xcalloc((size_t)n, 1);
+    size_t g;
+    json_t *grp;
+    json_array_foreach(prev_groups, g, grp)
+    {
+        json_t *m = json_object_get(grp, "members");
+        for (size_t a = 0; a < json_array_size(m); a++) {
+            const char *urn = json_string_value(json_array_get(m, a));
+            int x = find_school(c, urn);
+            if (x < 0) {
+                json_array_append_new(left, json_string(urn ? urn : ""));
+                continue;
+            }
+            known[x] = 1;
+            for (size_t b = 0; b < json_array_size(m); b++) {
+                int y = find_school(c, json_string_value(json_array_get(m, b)));
+                if (y >= 0)
+                    prev_together[x * n + y] = 1;
+            }
+        }
+    }
+    for (int k = 0, at = 0; k < ngroups; at += sizes[k], k++) {
+        /* Kept whole: some previous triad had exactly these members. */
+        bool whole = false;
+        json_array_foreach(prev_groups, g, grp)
+        {
+            json_t *m = json_object_get(grp, "members");
+            bool same = json_array_size(m) == (size_t)sizes[k];
+            for (int a = 0; a < sizes[k] && same; a++) {
+                bool found = false;
+                for (size_t b = 0; b < json_array_size(m) && !found; b++)
+                    found = strcmp(c->s[order[at + a]].urn,
+                                   json_string_value(json_array_get(m, b))
+                                       ? json_string_value(json_array_get(m, b))
+                                       : "") == 0;
+                same = found;
+            }
+            whole |= same;
+        }
+        kept += whole;
+        for (int a = 0; a < sizes[k] && !whole; a++) {
+            int x = order[at + a];
+            bool same = known[x];
+            for (int b = 0; b < sizes[k] && same; b++)
+                same = prev_together[x * n + order[at + b]] != 0;
+            if (!known[x])
+                json_array_append_new(joined, json_string(c->s[x].urn));
+            else if (!same)
+                json_array_append_new(moved, json_string(c->s[x].urn));
+        }
+    }
+    free(prev_together);
+    free(known);
+    return json_pack("{s:O, s:O, s:i, s:i, s:o, s:o, s:o}", "year", json_object_get(term, "year"),
+                     "term", json_object_get(term, "term"), "kept_triads", kept, "changed_triads",
+                     ngroups - kept, "moved", moved, "joined", joined, "left", left);
+}
+
 static void add_error(struct mat_errors *errs, const char *path, const char *msg)
 {
     mat_errors_add(errs, path, "%s", msg);
@@ -512,7 +654,7 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
     }
     int *sizes = xcalloc((size_t)c.n, sizeof *sizes), *order = xcalloc((size_t)c.n, sizeof *order);
     int ngroups = group_sizes(c.n, sizes);
-    json_t *out_terms = json_array();
+    json_t *out_terms = json_array(), *changes = json_array();
     int sum_repeats = 0, sum_phase = 0, sum_unbalanced = 0;
     double sum_max = 0, sum_total = 0;
     json_t *terms = json_object_get(in, "terms"), *t;
@@ -521,9 +663,26 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
     int *hist_last = xcalloc((size_t)c.n * (size_t)c.n, sizeof *hist_last);
     memcpy(hist_last, c.met, (size_t)c.n * (size_t)c.n * sizeof *hist_last);
     int *orders = xcalloc((size_t)T * (size_t)c.n, sizeof *orders);
+    json_t *previous = json_object_get(json_object_get(in, "previous"), "terms");
+    int *seed = previous ? xcalloc((size_t)c.n, sizeof *seed) : NULL;
+    if (previous)
+        c.keep = xcalloc((size_t)c.n * (size_t)c.n, 1);
     for (int w = 0; w < T; w++) {
         int now = nhist + w;
-        if (plan_term(&c, now, orders + w * c.n, sizes, ngroups) >= HARD) {
+        json_t *term = json_array_get(terms, (size_t)w), *prev_groups = NULL, *p;
+        size_t k;
+        json_array_foreach(previous, k, p)
+        {
+            if (json_equal(json_object_get(p, "year"), json_object_get(term, "year")) &&
+                json_equal(json_object_get(p, "term"), json_object_get(term, "term")))
+                prev_groups = json_object_get(p, "groups");
+        }
+        if (prev_groups)
+            seed_from_previous(&c, prev_groups, sizes, ngroups, seed);
+        else if (c.keep)
+            memset(c.keep, 0, (size_t)c.n * (size_t)c.n);
+        if (plan_term(&c, now, orders + w * c.n, sizes, ngroups, prev_groups ? seed : NULL) >=
+            HARD) {
             add_error(errs, "/constraints/excluded_pairs",
                       "no grouping keeps every excluded pair apart (or phase is required and "
                       "cannot be met)");
@@ -535,7 +694,8 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
                     if (a != b)
                         c.met[orders[w * c.n + at + a] * c.n + orders[w * c.n + at + b]] = now;
     }
-    if (!errs->count)
+    /* A re-plan keeps what it can term by term; the joint search would not weigh that. */
+    if (!errs->count && !previous)
         improve_jointly(&c, orders, T, nhist, hist_last, sizes, ngroups);
     memcpy(c.met, hist_last, (size_t)c.n * (size_t)c.n * sizeof *hist_last);
     json_array_foreach(terms, i, t)
@@ -544,6 +704,15 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
             break;
         int now = nhist + (int)i;
         memcpy(order, orders + i * (size_t)c.n, (size_t)c.n * sizeof *order);
+        json_t *p;
+        size_t k;
+        json_array_foreach(previous, k, p)
+        {
+            if (json_equal(json_object_get(p, "year"), json_object_get(t, "year")) &&
+                json_equal(json_object_get(p, "term"), json_object_get(t, "term")))
+                json_array_append_new(changes, term_changes(&c, t, json_object_get(p, "groups"),
+                                                            order, sizes, ngroups));
+        }
         json_t *groups = json_array();
         int repeats = 0, most_recent = -1, phase_mm = 0, unbalanced = 0;
         double max_km = 0, total_km = 0;
@@ -608,6 +777,8 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
                       "repeat_pairs", sum_repeats, "phase_mismatches", sum_phase,
                       "unbalanced_groups", sum_unbalanced, "max_km", round(sum_max * 10) / 10,
                       "total_km", round(sum_total * 10) / 10, "hosting_spread", hi - lo);
+        if (previous)
+            json_object_set(out, "changes", changes);
         *plan_json = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(out);
     } else {
@@ -617,6 +788,9 @@ int rota_service_plan(const char *input_json, size_t len, bool strict, char **pl
     free(order);
     free(orders);
     free(hist_last);
+    json_decref(changes);
+    free(seed);
+    free(c.keep);
     free(c.s);
     free(c.met);
     free(c.excl);

@@ -73,6 +73,8 @@ const struct route routes[] = {
     {M_GET, "/v1/rotas/{id}", DEF("rotas_get", h_rotas_get, ACCESS_CEO, BODY_NONE, NULL)},
     {M_POST, "/v1/rotas/{id}/publish",
      DEF("rotas_publish", h_rotas_publish, ACCESS_CEO, BODY_NONE, NULL)},
+    {M_POST, "/v1/rotas/{id}/replan",
+     DEF("rotas_replan", h_rotas_replan, ACCESS_CEO, BODY_NONE, NULL)},
     {M_GET, "/v1/schools/{urn}/triads",
      DEF("school_triads", h_school_triads, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
     {M_PUT, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",

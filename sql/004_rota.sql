@@ -153,3 +153,57 @@ BEGIN
     rid := rota_store(t, src, request, plan, principal);
     RETURN rota_json(t, rid);
 END $$;
+
+-- The first day of a term: the configured date, else the SPEC defaults.
+CREATE FUNCTION term_start(t bigint, y text, tm text) RETURNS date LANGUAGE sql STABLE AS $$
+    SELECT CASE tm
+        WHEN 'autumn' THEN coalesce(x.autumn, make_date(substr(y, 1, 4)::int, 9, 1))
+        WHEN 'spring' THEN coalesce(x.spring, make_date(substr(y, 1, 4)::int + 1, 1, 1))
+        ELSE coalesce(x.summer, make_date(substr(y, 1, 4)::int + 1, 4, 15)) END
+      FROM (SELECT 1) one LEFT JOIN terms x ON x.trust_id = t AND x.year = y
+$$;
+
+-- Re-planning a rota after schools joined or left: its terms not yet started, their current
+-- groups as "previous", and the planner input without the rota's own triads in the history.
+CREATE FUNCTION rota_replan_input(t bigint, rid bigint, seed bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    WITH remaining AS (
+        SELECT rt.year, rt.term FROM rota_terms rt
+         WHERE rt.trust_id = t AND rt.rota_id = rid AND term_start(t, rt.year, rt.term) > current_date),
+    previous AS (
+        SELECT jsonb_agg(jsonb_build_object('year', r.year, 'term', r.term, 'groups',
+                   (SELECT jsonb_agg(jsonb_build_object('members', to_jsonb(x.members), 'host', x.host)
+                                     ORDER BY x.triad)
+                      FROM triads x WHERE x.trust_id = t AND x.rota_id = rid
+                       AND x.year = r.year AND x.term = r.term))
+                 ORDER BY r.year, array_position(ARRAY['autumn', 'spring', 'summer'], r.term)) AS terms
+          FROM remaining r)
+    SELECT CASE WHEN (SELECT count(*) FROM remaining) = 0 THEN NULL ELSE
+        jsonb_set(jsonb_set(base, '{history}', coalesce((
+            SELECT jsonb_agg(h) FROM jsonb_array_elements(base->'history') h
+             WHERE NOT EXISTS (SELECT 1 FROM remaining r WHERE r.year = h->>'year' AND r.term = h->>'term'
+                               AND EXISTS (SELECT 1 FROM rota_terms rt WHERE rt.trust_id = t
+                                            AND rt.rota_id = rid AND rt.published)
+                               AND NOT EXISTS (SELECT 1 FROM rota_terms o WHERE o.trust_id = t
+                                                AND o.rota_id <> rid AND o.published
+                                                AND o.year = r.year AND o.term = r.term))), '[]')),
+                  '{previous}', jsonb_build_object('terms', (SELECT terms FROM previous)))
+      END
+      FROM (SELECT rota_planner_input(t,
+                (SELECT jsonb_agg(jsonb_build_object('year', year, 'term', term)
+                                  ORDER BY year, array_position(ARRAY['autumn', 'spring', 'summer'], term))
+                   FROM remaining),
+                (SELECT request->'constraints' FROM rotas WHERE trust_id = t AND id = rid), seed) AS base) b
+$$;
+
+-- Stores a re-plan as a new draft that names the rota it replaces and what moved.
+CREATE FUNCTION rota_store_replan(t bigint, rid bigint, request jsonb, plan jsonb, principal bigint)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE nid bigint;
+BEGIN
+    nid := rota_store(t, 'replan', request, plan, principal);
+    UPDATE rotas SET replaces = rid, changes = rota_store_replan.plan->'changes'
+     WHERE trust_id = t AND id = nid;
+    RETURN (SELECT rota_json(t, nid)::jsonb || jsonb_build_object('replaces', rid,
+                'changes', rota_store_replan.plan->'changes'));
+END $$;

@@ -142,6 +142,49 @@ class Rotas(unittest.TestCase):
         self.assertEqual(self.req("PUT", path.replace(focus, outsider), REVIEW).status, 404)
 
 
+class Replan(unittest.TestCase):
+    def test_school_joins_and_leaves(self):
+        m = Matd(harness.fresh_database("e2e_replan"))
+        try:
+            m.matctl("demo", "load")
+            admin = m.token("admin")
+            checker = openapi_check.Checker()
+
+            def req(method, path, body=None):
+                r = m.request(method, path, body, token=admin)
+                checker.check(method, path, r)
+                return r
+
+            terms = [{"year": "2027-28", "term": "autumn"}, {"year": "2027-28", "term": "spring"}]
+            rota = req("POST", "/v1/rotas", {"terms": terms, "seed": 3}).json
+            self.assertEqual(req("POST", "/v1/rotas/%d/publish" % rota["id"]).status, 200)
+            # 140012 leaves, 140013 joins.
+            self.assertEqual(req("PATCH", "/v1/schools/140012", {"left_on": "2026-08-31"}).status, 200)
+            self.assertEqual(req("POST", "/v1/schools", {"urn": "140013", "name": "Meadow Academy",
+                                                         "phase": "primary"}).status, 201)
+            r = req("POST", "/v1/rotas/%d/replan" % rota["id"])
+            self.assertEqual(r.status, 201, r)
+            new = r.json
+            self.assertEqual((new["source"], new["status"], new["replaces"]), ("replan", "draft", rota["id"]))
+            active = sorted(["1400%02d" % i for i in range(1, 12)] + ["140013"])
+            for term, before in zip(new["terms"], rota["terms"]):
+                self.assertEqual(sorted(u for t in term["triads"] for u in t["members"]), active)
+                old = {frozenset(t["members"]) for t in before["triads"]}
+                kept = sum(frozenset(t["members"]) in old for t in term["triads"])
+                change = [c for c in new["changes"] if c["term"] == term["term"]][0]
+                self.assertEqual(change["kept_triads"], kept)
+                # One school left and one joined: only the triad that lost a member changes.
+                self.assertEqual(kept, len(term["triads"]) - 1)
+                self.assertEqual(change["joined"], ["140013"])
+                self.assertEqual(change["left"], ["140012"])
+            self.assertEqual(req("POST", "/v1/rotas/999999/replan").status, 404)
+            past = req("GET", "/v1/rotas").json["items"]
+            demo = [x for x in past if x["terms"] and x["terms"][0]["year"] == "2025-26"][0]
+            self.assertEqual(req("POST", "/v1/rotas/%d/replan" % demo["id"]).status, 409)
+        finally:
+            self.assertEqual(m.stop(), 0)
+
+
 class OfflinePlanner(unittest.TestCase):
     def plan(self, doc):
         f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
