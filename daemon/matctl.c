@@ -13,7 +13,7 @@
 #include "migrate.h"
 #include "errors.h"
 #include "util.h"
-#include "rota_service.h"
+#include "rota_cli.h"
 #ifdef MATCTL_HAVE_DEMO
 #include "demo.h"
 #endif
@@ -178,56 +178,6 @@ static int cmd_token_create(const struct config *cfg, int argc, char **argv)
     return rc;
 }
 
-/* matctl rota plan --input FILE.json: the planner offline, no database. */
-static int cmd_rota_plan(int argc, char **argv)
-{
-    static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
-                                         {NULL, 0, NULL, 0}};
-    const char *input = NULL;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt != 'i') {
-            usage(stderr);
-            return 2;
-        }
-        input = optarg;
-    }
-    if (!input) {
-        fprintf(stderr, "matctl rota plan: --input FILE.json is required\n");
-        return 2;
-    }
-    FILE *f = strcmp(input, "-") == 0 ? stdin : fopen(input, "r");
-    if (!f) {
-        fprintf(stderr, "matctl rota plan: cannot open %s\n", input);
-        return 1;
-    }
-    struct strbuf sb;
-    strbuf_init(&sb);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && sb.len < (16u << 20))
-        strbuf_append(&sb, chunk, n);
-    if (f != stdin)
-        fclose(f);
-    struct mat_errors errs;
-    mat_errors_init(&errs);
-    char *plan = NULL;
-    int rc = rota_service_plan(sb.data ? sb.data : "", sb.len, true, &plan, &errs);
-    strbuf_free(&sb);
-    if (rc != 0) {
-        for (size_t e = 0; e < errs.count; e++)
-            fprintf(stderr, "matctl rota plan: %s%s%s\n", errs.items[e].path,
-                    *errs.items[e].path ? ": " : "", errs.items[e].message);
-        mat_errors_free(&errs);
-        return 2;
-    }
-    printf("%s\n", plan);
-    free(plan);
-    mat_errors_free(&errs);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -249,7 +199,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     const char *sub = i + 1 < argc ? argv[i + 1] : "";
     if (strcmp(cmd, "rota") == 0 && strcmp(sub, "plan") == 0)
-        return cmd_rota_plan(argc - i - 1, argv + i + 1);
+        return rota_cli_plan(argc - i - 2, argv + i + 2);
     struct config cfg;
     config_defaults(&cfg);
     char err[512];

@@ -1,6 +1,7 @@
-/* The rota planner as matd uses it: planner input JSON (SPEC §11) in, plan JSON out, so
- * the API, the scheduler and `matctl rota plan` share one contract. Pure; may take up to
- * the planner's time budget, so matd runs it on the offload pool or the scheduler thread. */
+/* The rota planner as matd uses it: planner input JSON (SPEC §11, optionally with a
+ * "previous" plan to re-plan) in, plan JSON out, so the API, the scheduler, the demo and
+ * `matctl rota plan` share one contract. Pure; may take up to the planner's time budget, so
+ * matd runs it on the offload pool or the scheduler thread. */
 #ifndef MATD_ROTA_SERVICE_H
 #define MATD_ROTA_SERVICE_H
 #include <stdbool.h>

@@ -1,0 +1,207 @@
+/* Triad peer-review rota planner (SPEC §7): each term every active school goes into one
+ * group of three (or four, when the count is not a multiple of three), excluded pairs stay
+ * apart, pairs do not meet again, hosting rotates fairly, and phase, balance and travel
+ * are weighed. Pure: plain structs in, plain structs out, deterministic for a seed. */
+#ifndef MATD_ROTA_H
+#define MATD_ROTA_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+#define ROTA_URN_LEN 7       /* six digits and the NUL */
+#define ROTA_GROUP_MAX 8     /* members a stored (history) group may have */
+#define ROTA_MAX_SCHOOLS 500 /* active schools in one plan */
+#define ROTA_MAX_TERMS 60    /* terms planned in one run (20 years) */
+#define ROTA_MAX_HISTORY 600 /* past terms remembered */
+#define ROTA_DEFAULT_BUDGET_MS 5000
+
+enum rota_phase {
+    ROTA_PHASE_NURSERY,
+    ROTA_PHASE_PRIMARY,
+    ROTA_PHASE_MIDDLE,
+    ROTA_PHASE_SECONDARY,
+    ROTA_PHASE_ALL_THROUGH,
+    ROTA_PHASE_SPECIAL,
+    ROTA_PHASE_ALTERNATIVE_PROVISION,
+    ROTA_PHASE_COUNT
+};
+
+/* How the same-phase preference is applied. */
+enum rota_phase_rule { ROTA_PHASE_IGNORE, ROTA_PHASE_PREFER, ROTA_PHASE_REQUIRE };
+
+struct rota_school {
+    char urn[ROTA_URN_LEN];
+    enum rota_phase phase;
+    bool has_location;
+    double lat, lon; /* degrees, when has_location */
+    int strength;    /* SEF leadership ordinal 1..5; 0 = unknown (not strong) */
+    bool category;   /* held to non-negotiables: at most one per group */
+};
+
+/* An academic year by its first calendar year (2025 = "2025-26") and a term
+ * (0 autumn, 1 spring, 2 summer). */
+struct rota_term_id {
+    int year;
+    int term;
+};
+
+/* A group: members are indices into rota_input.schools. host is a member index or -1. */
+struct rota_group {
+    int size;
+    int members[ROTA_GROUP_MAX];
+    int host;
+};
+
+struct rota_term {
+    struct rota_term_id id;
+    struct rota_group *groups;
+    size_t n_groups;
+};
+
+struct rota_pair {
+    int a, b; /* school indices */
+};
+
+struct rota_constraints {
+    enum rota_phase_rule phase; /* default prefer */
+    double phase_weight;        /* per member out of its group's main phase; default 1 */
+    bool balance;               /* at least one strong (>= 4) and at most one category school */
+    double balance_weight;      /* per unbalanced group; default 1 */
+    double travel_weight;       /* per km of a group's longest member-to-host trip; default 0 */
+    double decay;               /* repeat cost 2^(-(t-1)/decay) for a pair that met t terms ago */
+    struct rota_pair *excluded; /* never in one group (hard) */
+    size_t n_excluded;
+};
+
+struct rota_input {
+    struct rota_school *schools; /* the active schools */
+    size_t n_schools;
+    struct rota_term *history; /* past terms, any order; groups of 2..ROTA_GROUP_MAX */
+    size_t n_history;
+    struct rota_term_id *terms; /* terms to plan, any order (planned chronologically) */
+    size_t n_terms;
+    struct rota_constraints constraints;
+    uint64_t seed;
+};
+
+/* Per term, or summed over the plan (most_recent_repeat: the minimum; max_km: the max). */
+struct rota_metrics {
+    int repeat_pairs;       /* pairs in a group that met before (history or earlier in the plan) */
+    int most_recent_repeat; /* terms since the most recent such meeting; 0 = no repeat */
+    double repeat_cost;     /* sum of 2^(-(t-1)/decay) over the repeat pairs */
+    int phase_mismatches;   /* members whose phase is not their group's most common one */
+    int unbalanced_groups;  /* no strong member, or two or more category schools */
+    double max_km;          /* longest member-to-host distance */
+    double total_km;        /* sum of member-to-host distances */
+    int hosting_violations; /* schools still waiting in the hosting cycle passed over for a
+                             * turn while another school hosted again */
+    int excluded_together;  /* excluded pairs in one group: always 0 in a returned plan */
+    int hosting_spread;     /* plan total only: most hosts minus fewest hosts per school */
+};
+
+struct rota_plan {
+    struct rota_term *terms; /* chronological; groups with hosts */
+    size_t n_terms;
+    struct rota_metrics *term_metrics; /* n_terms */
+    struct rota_metrics total;
+    char method[96]; /* how the first terms were built, for the curious */
+    uint64_t work;   /* search effort spent (deterministic units) */
+};
+
+struct rota_options {
+    long time_budget_ms;  /* approximate: converted to a deterministic work budget */
+    uint64_t work_budget; /* if non-zero, used as is (moves evaluated) */
+};
+
+/* A group of a previously planned rota, by URN (schools may have left since). */
+struct rota_prev_group {
+    int size;
+    char members[ROTA_GROUP_MAX][ROTA_URN_LEN];
+    char host[ROTA_URN_LEN]; /* "" when none */
+};
+
+struct rota_prev_term {
+    struct rota_term_id id;
+    struct rota_prev_group *groups;
+    size_t n_groups;
+};
+
+/* What a re-plan changed in one term: indices into the previous term's groups that are
+ * gone and into the new term's groups that are new; kept = groups identical in both. */
+struct rota_term_change {
+    struct rota_term_id id;
+    size_t *removed, n_removed;
+    size_t *added, n_added;
+    size_t kept;
+};
+
+struct rota_changes {
+    struct rota_term_change *terms; /* one per planned term */
+    size_t n_terms;
+    size_t groups_kept, groups_changed; /* changed = new groups not in the previous plan */
+};
+
+void rota_constraints_default(struct rota_constraints *c);
+void rota_options_default(struct rota_options *o);
+/* Frees what an input owns (arrays and history groups) and zeroes it. */
+void rota_input_free(struct rota_input *in);
+void rota_plan_free(struct rota_plan *plan);
+void rota_changes_free(struct rota_changes *ch);
+void rota_prev_terms_free(struct rota_prev_term *prev, size_t n);
+
+const char *rota_phase_name(enum rota_phase phase);
+/* Returns the phase for a name, or -1. */
+int rota_phase_parse(const char *name);
+const char *rota_term_name(int term);
+/* "2025-26" into out[8]. */
+void rota_year_format(int year, char out[8]);
+/* Position on the termly timeline: 3 * year + term. */
+int rota_term_index(struct rota_term_id id);
+
+/* The group sizes for n schools (n >= 3): threes, then one or two fours when n mod 3 is 1
+ * or 2; 3..5 schools are one group. Writes up to n / 3 + 1 sizes; returns the count. */
+int rota_group_sizes(int n, int *sizes);
+/* The longest repeat-free run the planner is expected to reach from an empty history:
+ * SPEC §7 (Kirkman, nearly Kirkman, and the table for groups of four). */
+int rota_repeat_free_target(int n);
+/* The counting bound: no run of T terms without a repeat exists for T above it. */
+int rota_repeat_free_bound(int n);
+/* Great-circle distance in km. */
+double rota_haversine_km(double lat1, double lon1, double lat2, double lon2);
+
+/* Checks the input (sizes, indices, duplicates, ranges, term order, feasibility that can be
+ * seen without searching). Returns 0, or -1 with errors (JSON pointers into the input). */
+int rota_validate(const struct rota_input *in, struct mat_errors *err);
+
+/* Plans in->terms: returns 0 and fills out (owned; free with rota_plan_free), or -1 with
+ * errors (invalid input, or excluded pairs / required phases that cannot be satisfied). */
+int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
+              struct mat_errors *err);
+/* The baseline: term by term, each group built greedily. Same contract as rota_plan. */
+int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct mat_errors *err);
+/* Re-plans in->terms after schools joined or left, keeping as many of the previously planned
+ * groups (prev, by URN; terms matched by year and term) as it can: objective = hard
+ * constraints, then groups kept, then repeats, hosting and the soft constraints. Fills out
+ * and changes (owned). */
+int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
+                const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
+                struct mat_errors *err);
+
+/* Recomputes every metric of terms (groups with hosts, chronological, after in->history)
+ * from the input alone, independently of how they were planned. per_term has n_terms
+ * entries. Returns 0, or -1 if a group names a school index out of range. */
+int rota_metrics_compute(const struct rota_input *in, const struct rota_term *terms, size_t n_terms,
+                         struct rota_metrics *per_term, struct rota_metrics *total);
+
+#define ROTA_DESIGN_SEARCH_ONLY 1u /* rota_design: skip the stored base classes */
+
+/* The design engine alone: `terms` parallel classes on points 0..n-1 in which no pair meets
+ * twice, as far as the engine reaches (a shorter run is cycled). classes receives
+ * terms * n points, each class laid out as rota_group_sizes groups in order. Returns the
+ * number of repeated pairs (0 = repeat-free); describes the construction in method. */
+int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, unsigned flags, int *classes,
+                char *method, size_t method_len);
+
+#endif

@@ -1,0 +1,966 @@
+/* Unit tests of the rota planner: group sizes, every metric on hand-made plans, every
+ * constraint, property tests over random instances (checked by code written here, not the
+ * planner's), the known maximum repeat-free runs, determinism and re-planning. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rota.h"
+
+/* ---------------------------------------------------------------------------------- */
+/* Building inputs. */
+
+static void add_school(struct rota_input *in, const char *urn, enum rota_phase phase)
+{
+    in->schools = realloc(in->schools, (in->n_schools + 1) * sizeof *in->schools);
+    struct rota_school *s = &in->schools[in->n_schools++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->urn, urn, 6); /* six digits */
+    s->urn[6] = '\0';
+    s->phase = phase;
+}
+
+static void make_input(struct rota_input *in, int n, int terms)
+{
+    memset(in, 0, sizeof *in);
+    rota_constraints_default(&in->constraints);
+    for (int i = 0; i < n; i++) {
+        char urn[16];
+        snprintf(urn, sizeof urn, "%06d", (100001 + i) % 1000000);
+        add_school(in, urn, ROTA_PHASE_PRIMARY);
+    }
+    in->n_terms = (size_t)terms;
+    in->terms = calloc((size_t)terms + 1, sizeof *in->terms);
+    for (int k = 0; k < terms; k++) {
+        in->terms[k].year = 2025 + k / 3;
+        in->terms[k].term = k % 3;
+    }
+    in->seed = 1;
+}
+
+static void only_no_repeat(struct rota_input *in)
+{
+    in->constraints.phase = ROTA_PHASE_IGNORE;
+    in->constraints.balance = false;
+    in->constraints.travel_weight = 0;
+}
+
+/* A history term (year, term) with groups given as -1-terminated member lists; the first
+ * member hosts. */
+static void add_history(struct rota_input *in, int year, int term, const int *groups)
+{
+    in->history = realloc(in->history, (in->n_history + 1) * sizeof *in->history);
+    struct rota_term *t = &in->history[in->n_history++];
+    memset(t, 0, sizeof *t);
+    t->id.year = year;
+    t->id.term = term;
+    for (const int *p = groups; *p != -2;) {
+        t->groups = realloc(t->groups, (t->n_groups + 1) * sizeof *t->groups);
+        struct rota_group *g = &t->groups[t->n_groups++];
+        memset(g, 0, sizeof *g);
+        while (*p >= 0)
+            g->members[g->size++] = *p++;
+        g->host = g->members[0];
+        p++; /* the -1 */
+    }
+}
+
+static void exclude(struct rota_input *in, int a, int b)
+{
+    struct rota_constraints *c = &in->constraints;
+    c->excluded = realloc(c->excluded, (c->n_excluded + 1) * sizeof *c->excluded);
+    c->excluded[c->n_excluded].a = a;
+    c->excluded[c->n_excluded].b = b;
+    c->n_excluded++;
+}
+
+static struct rota_options quick(uint64_t work)
+{
+    struct rota_options o;
+    rota_options_default(&o);
+    o.work_budget = work;
+    return o;
+}
+
+static bool has_error(const struct mat_errors *err, const char *path, const char *needle)
+{
+    for (size_t i = 0; i < err->count; i++)
+        if (strcmp(err->items[i].path, path) == 0 && strstr(err->items[i].message, needle))
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Checks written independently of the planner. */
+
+/* Every active school exactly once per term, the sizes of rota_group_sizes, hosts members. */
+static void assert_plan_shape(const struct rota_input *in, const struct rota_plan *plan)
+{
+    int n = (int)in->n_schools, sizes[200];
+    int ng = rota_group_sizes(n, sizes);
+    assert_int_equal(plan->n_terms, in->n_terms);
+    for (size_t k = 0; k < plan->n_terms; k++) {
+        const struct rota_term *t = &plan->terms[k];
+        assert_int_equal(t->n_groups, ng);
+        int *seen = calloc((size_t)n, sizeof *seen), count[6] = {0}, want[6] = {0};
+        for (int g = 0; g < ng; g++)
+            want[sizes[g]]++;
+        for (size_t g = 0; g < t->n_groups; g++) {
+            const struct rota_group *gr = &t->groups[g];
+            assert_true(gr->size >= 3 && gr->size <= 5);
+            count[gr->size]++;
+            bool host_in = false;
+            for (int i = 0; i < gr->size; i++) {
+                assert_true(gr->members[i] >= 0 && gr->members[i] < n);
+                seen[gr->members[i]]++;
+                host_in |= gr->members[i] == gr->host;
+            }
+            assert_true(host_in);
+        }
+        for (int i = 0; i < n; i++)
+            assert_int_equal(seen[i], 1);
+        assert_memory_equal(count, want, sizeof count);
+        free(seen);
+    }
+}
+
+static int timeline(struct rota_term_id id)
+{
+    return 3 * id.year + id.term;
+}
+
+/* Repeated pairs per term, counted from scratch: pairs that shared a group in history or
+ * in an earlier planned term. */
+static int naive_repeats(const struct rota_input *in, const struct rota_plan *plan, size_t k,
+                         int *most_recent)
+{
+    int rep = 0, now = timeline(plan->terms[k].id);
+    *most_recent = 0;
+    for (size_t g = 0; g < plan->terms[k].n_groups; g++) {
+        const struct rota_group *gr = &plan->terms[k].groups[g];
+        for (int i = 0; i < gr->size; i++)
+            for (int j = i + 1; j < gr->size; j++) {
+                int a = gr->members[i], b = gr->members[j], last = -1;
+                for (size_t h = 0; h < in->n_history; h++)
+                    for (size_t hg = 0; hg < in->history[h].n_groups; hg++) {
+                        const struct rota_group *x = &in->history[h].groups[hg];
+                        bool fa = false, fb = false;
+                        for (int m = 0; m < x->size; m++) {
+                            fa |= x->members[m] == a;
+                            fb |= x->members[m] == b;
+                        }
+                        if (fa && fb && timeline(in->history[h].id) > last)
+                            last = timeline(in->history[h].id);
+                    }
+                for (size_t e = 0; e < k; e++)
+                    for (size_t eg = 0; eg < plan->terms[e].n_groups; eg++) {
+                        const struct rota_group *x = &plan->terms[e].groups[eg];
+                        bool fa = false, fb = false;
+                        for (int m = 0; m < x->size; m++) {
+                            fa |= x->members[m] == a;
+                            fb |= x->members[m] == b;
+                        }
+                        if (fa && fb && timeline(plan->terms[e].id) > last)
+                            last = timeline(plan->terms[e].id);
+                    }
+                if (last >= 0) {
+                    rep++;
+                    if (*most_recent == 0 || now - last < *most_recent)
+                        *most_recent = now - last;
+                }
+            }
+    }
+    return rep;
+}
+
+static void assert_no_excluded_together(const struct rota_input *in, const struct rota_plan *plan)
+{
+    for (size_t k = 0; k < plan->n_terms; k++)
+        for (size_t g = 0; g < plan->terms[k].n_groups; g++) {
+            const struct rota_group *gr = &plan->terms[k].groups[g];
+            for (size_t e = 0; e < in->constraints.n_excluded; e++) {
+                int hits = 0;
+                for (int i = 0; i < gr->size; i++)
+                    hits += gr->members[i] == in->constraints.excluded[e].a ||
+                            gr->members[i] == in->constraints.excluded[e].b;
+                assert_true(hits < 2);
+            }
+        }
+}
+
+static void assert_metrics_recompute(const struct rota_input *in, const struct rota_plan *plan)
+{
+    struct rota_metrics *per = calloc(plan->n_terms + 1, sizeof *per), total;
+    assert_int_equal(rota_metrics_compute(in, plan->terms, plan->n_terms, per, &total), 0);
+    for (size_t k = 0; k < plan->n_terms; k++) {
+        const struct rota_metrics *a = &per[k], *b = &plan->term_metrics[k];
+        int recent;
+        assert_int_equal(a->repeat_pairs, naive_repeats(in, plan, k, &recent));
+        assert_int_equal(a->most_recent_repeat, recent);
+        assert_int_equal(a->repeat_pairs, b->repeat_pairs);
+        assert_int_equal(a->most_recent_repeat, b->most_recent_repeat);
+        assert_true(fabs(a->repeat_cost - b->repeat_cost) < 1e-9);
+        assert_int_equal(a->phase_mismatches, b->phase_mismatches);
+        assert_int_equal(a->unbalanced_groups, b->unbalanced_groups);
+        assert_true(fabs(a->max_km - b->max_km) < 1e-9);
+        assert_true(fabs(a->total_km - b->total_km) < 1e-9);
+        assert_int_equal(a->hosting_violations, b->hosting_violations);
+        assert_int_equal(a->excluded_together, 0);
+    }
+    assert_int_equal(total.repeat_pairs, plan->total.repeat_pairs);
+    assert_int_equal(total.hosting_spread, plan->total.hosting_spread);
+    assert_int_equal(total.phase_mismatches, plan->total.phase_mismatches);
+    free(per);
+}
+
+static int repeat_free_run(const struct rota_plan *plan)
+{
+    int run = 0;
+    while ((size_t)run < plan->n_terms && plan->term_metrics[run].repeat_pairs == 0)
+        run++;
+    return run;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Rules and metrics on hand-made instances. */
+
+static void test_group_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        int n, count, fours;
+    } cases[] = {{3, 1, 0}, {4, 1, 0}, {5, 1, 0},  {6, 2, 0},  {7, 2, 1},
+                 {8, 2, 2}, {9, 3, 0}, {10, 3, 1}, {11, 3, 2}, {60, 20, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int sizes[40], total = 0, fours = 0;
+        int g = rota_group_sizes(cases[i].n, sizes);
+        assert_int_equal(g, cases[i].count);
+        for (int j = 0; j < g; j++) {
+            total += sizes[j];
+            fours += sizes[j] == 4;
+        }
+        assert_int_equal(total, cases[i].n);
+        if (cases[i].n > 5)
+            assert_int_equal(fours, cases[i].fours);
+    }
+    int one[2];
+    assert_int_equal(rota_group_sizes(2, one), 0);
+    assert_int_equal(rota_group_sizes(5, one), 1);
+    assert_int_equal(one[0], 5);
+}
+
+static void test_targets_and_bounds(void **state)
+{
+    (void)state;
+    assert_int_equal(rota_repeat_free_target(9), 4);
+    assert_int_equal(rota_repeat_free_target(15), 7);
+    assert_int_equal(rota_repeat_free_target(57), 28);
+    assert_int_equal(rota_repeat_free_target(6), 1);
+    assert_int_equal(rota_repeat_free_target(12), 4);
+    assert_int_equal(rota_repeat_free_target(18), 8);
+    assert_int_equal(rota_repeat_free_target(60), 29);
+    assert_int_equal(rota_repeat_free_target(13), 4);
+    assert_int_equal(rota_repeat_free_target(55), 26);
+    assert_int_equal(rota_repeat_free_target(7), 1);
+    for (int n = 6; n <= 60; n++)
+        assert_true(rota_repeat_free_target(n) <= rota_repeat_free_bound(n));
+    assert_int_equal(rota_repeat_free_bound(16), 6);  /* 120 pairs, 18 a term */
+    assert_int_equal(rota_repeat_free_bound(15), 7);  /* 14 partners, 2 a term */
+    assert_int_equal(rota_repeat_free_bound(59), 27); /* 1711 pairs, 63 a term */
+}
+
+static void test_haversine(void **state)
+{
+    (void)state;
+    /* London to Birmingham, city centres: about 163 km */
+    double d = rota_haversine_km(51.5074, -0.1278, 52.4862, -1.8904);
+    assert_true(d > 161 && d < 165);
+    assert_true(rota_haversine_km(52.41, -1.51, 52.41, -1.51) == 0);
+    /* a quarter of the equator */
+    d = rota_haversine_km(0, 0, 0, 90);
+    assert_true(fabs(d - 6371.0088 * M_PI / 2) < 0.01);
+}
+
+static struct rota_term term_of(int year, int term, struct rota_group *groups, size_t n)
+{
+    struct rota_term t = {{year, term}, groups, n};
+    return t;
+}
+
+static void test_metrics_repeats_and_decay(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 6, 1);
+    static const int h[] = {0, 1, 2, -1, 3, 4, 5, -1, -2};
+    add_history(&in, 2024, 0, h); /* 2024-25 autumn */
+    struct rota_group a[2] = {{3, {0, 1, 3}, 0}, {3, {2, 4, 5}, 2}};
+    struct rota_group b[2] = {{3, {0, 1, 2}, 1}, {3, {3, 4, 5}, 4}};
+    /* spring 2024-25, then autumn 2025-26 (summer skipped) */
+    struct rota_term terms[2] = {term_of(2024, 1, a, 2), term_of(2025, 0, b, 2)};
+    struct rota_metrics per[2], total;
+    assert_int_equal(rota_metrics_compute(&in, terms, 2, per, &total), 0);
+    /* 0-1 and 4-5 met last term: each costs 2^0 = 1 */
+    assert_int_equal(per[0].repeat_pairs, 2);
+    assert_int_equal(per[0].most_recent_repeat, 1);
+    assert_true(fabs(per[0].repeat_cost - 2.0) < 1e-12);
+    /* every pair repeats: 0-1 and 4-5 met 2 terms ago, the other four 3 terms ago */
+    assert_int_equal(per[1].repeat_pairs, 6);
+    assert_int_equal(per[1].most_recent_repeat, 2);
+    double want = 2 * pow(2, -1.0 / 6) + 4 * pow(2, -2.0 / 6);
+    assert_true(fabs(per[1].repeat_cost - want) < 1e-12);
+    assert_int_equal(total.repeat_pairs, 8);
+    assert_int_equal(total.most_recent_repeat, 1);
+    /* decay is configurable: with decay 1 a pair met 3 terms ago costs 1/4 */
+    in.constraints.decay = 1;
+    assert_int_equal(rota_metrics_compute(&in, terms, 2, per, &total), 0);
+    assert_true(fabs(per[1].repeat_cost - (2 * 0.5 + 4 * 0.25)) < 1e-12);
+    rota_input_free(&in);
+}
+
+static void test_metrics_phase_balance_travel(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    memset(&in, 0, sizeof in);
+    rota_constraints_default(&in.constraints);
+    add_school(&in, "100001", ROTA_PHASE_PRIMARY);
+    add_school(&in, "100002", ROTA_PHASE_PRIMARY);
+    add_school(&in, "100003", ROTA_PHASE_SECONDARY);
+    add_school(&in, "100004", ROTA_PHASE_PRIMARY);
+    add_school(&in, "100005", ROTA_PHASE_SPECIAL);
+    add_school(&in, "100006", ROTA_PHASE_SECONDARY);
+    add_school(&in, "100007", ROTA_PHASE_PRIMARY);
+    in.schools[0].strength = 4; /* group 1: strong, no category school: balanced */
+    in.schools[3].strength = 5; /* group 2: strong but two category schools */
+    in.schools[4].category = true;
+    in.schools[5].category = true;
+    /* locations: 100001 hosts at Birmingham, 100002 in London, 100003 unknown */
+    in.schools[0].has_location = in.schools[1].has_location = true;
+    in.schools[0].lat = 52.4862;
+    in.schools[0].lon = -1.8904;
+    in.schools[1].lat = 51.5074;
+    in.schools[1].lon = -0.1278;
+    struct rota_group g[2] = {{3, {0, 1, 2}, 0}, {4, {3, 4, 5, 6}, 3}};
+    struct rota_term t = term_of(2025, 0, g, 2);
+    struct rota_metrics per, total;
+    assert_int_equal(rota_metrics_compute(&in, &t, 1, &per, &total), 0);
+    /* group 1: P P S -> 1 out of phase; group 2: P Sp S P -> 2 out of the main phase */
+    assert_int_equal(per.phase_mismatches, 3);
+    assert_int_equal(per.unbalanced_groups, 1);
+    double km = rota_haversine_km(51.5074, -0.1278, 52.4862, -1.8904);
+    assert_true(fabs(per.max_km - km) < 1e-9);
+    assert_true(fabs(per.total_km - km) < 1e-9); /* 100003 has no location */
+    /* a group with no strong school is unbalanced too */
+    in.schools[0].strength = 3;
+    assert_int_equal(rota_metrics_compute(&in, &t, 1, &per, &total), 0);
+    assert_int_equal(per.unbalanced_groups, 2);
+    /* a bad index is refused */
+    g[0].members[1] = 99;
+    assert_int_equal(rota_metrics_compute(&in, &t, 1, &per, &total), -1);
+    rota_input_free(&in);
+}
+
+static void test_metrics_hosting(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 6, 1);
+    /* term 1: 0 and 3 host; term 2: 0 hosts again although 1, 2, 4, 5 have not: one of the
+     * two turns went to a school that had hosted; term 3: 1 and 2 host (both waiting) */
+    struct rota_group t1[2] = {{3, {0, 1, 2}, 0}, {3, {3, 4, 5}, 3}};
+    struct rota_group t2[2] = {{3, {0, 1, 4}, 0}, {3, {2, 3, 5}, 5}};
+    struct rota_group t3[2] = {{3, {0, 1, 5}, 1}, {3, {2, 3, 4}, 2}};
+    struct rota_term terms[3] = {term_of(2025, 0, t1, 2), term_of(2025, 1, t2, 2),
+                                 term_of(2025, 2, t3, 2)};
+    struct rota_metrics per[3], total;
+    assert_int_equal(rota_metrics_compute(&in, terms, 3, per, &total), 0);
+    assert_int_equal(per[0].hosting_violations, 0);
+    assert_int_equal(per[1].hosting_violations, 1);
+    assert_int_equal(per[2].hosting_violations, 0);
+    assert_int_equal(total.hosting_violations, 1);
+    /* hosts: 0 twice, 1, 2, 3, 5 once, 4 never */
+    assert_int_equal(total.hosting_spread, 2);
+    /* fair: 0 3 | 1 2 | 5 4, the cycle completing in term 3 */
+    struct rota_group f2[2] = {{3, {0, 1, 4}, 1}, {3, {2, 3, 5}, 2}};
+    struct rota_group f3[2] = {{3, {0, 1, 5}, 5}, {3, {2, 3, 4}, 4}};
+    terms[1].groups = f2;
+    terms[2].groups = f3;
+    assert_int_equal(rota_metrics_compute(&in, terms, 3, per, &total), 0);
+    assert_int_equal(total.hosting_violations, 0);
+    assert_int_equal(total.hosting_spread, 0);
+    rota_input_free(&in);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* The planner. */
+
+static void test_plan_known_maxima(void **state)
+{
+    (void)state;
+    static const int sizes[] = {9, 12, 13, 15, 16, 18, 21, 27, 33, 45};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int n = sizes[i], target = rota_repeat_free_target(n);
+        struct rota_input in;
+        make_input(&in, n, target);
+        only_no_repeat(&in);
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options o = quick(200000000);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        assert_plan_shape(&in, &plan);
+        if (repeat_free_run(&plan) != target)
+            fail_msg("N=%d: repeat-free run %d, target %d (%s)", n, repeat_free_run(&plan), target,
+                     plan.method);
+        assert_int_equal(plan.total.repeat_pairs, 0);
+        /* with threes, hosting is always fair (a 3-regular bipartite matching) */
+        if (n % 3 == 0)
+            assert_int_equal(plan.total.hosting_violations, 0);
+        assert_true(plan.total.hosting_spread <= 1);
+        assert_metrics_recompute(&in, &plan);
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
+static void test_design_engine(void **state)
+{
+    (void)state;
+    char method[128];
+    int classes[60 * 60];
+    /* a cyclic difference family: KTS(15) */
+    assert_int_equal(rota_design(15, 7, 1, 0, 0, classes, method, sizeof method), 0);
+    /* the affine plane and the tripling construction */
+    assert_int_equal(rota_design(9, 4, 1, 0, 0, classes, method, sizeof method), 0);
+    assert_non_null(strstr(method, "AG(2,3)"));
+    assert_int_equal(rota_design(27, 13, 1, 0, 0, classes, method, sizeof method), 0);
+    assert_non_null(strstr(method, "tripled"));
+    /* 1-rotational Kirkman system, found by search */
+    assert_int_equal(
+        rota_design(33, 16, 5, 0, ROTA_DESIGN_SEARCH_ONLY, classes, method, sizeof method), 0);
+    assert_non_null(strstr(method, "1-rotational"));
+    /* groups of four: nearly every pair used (25: 297 of 300) */
+    assert_int_equal(
+        rota_design(25, 11, 1, 0, ROTA_DESIGN_SEARCH_ONLY, classes, method, sizeof method), 0);
+    /* the stored base classes of the slowest order develop into a repeat-free run */
+    assert_int_equal(rota_design(55, 26, 1, 0, 0, classes, method, sizeof method), 0);
+    assert_non_null(strstr(method, "stored"));
+    /* asking for more than a run allows cycles it: the repeats are counted */
+    assert_true(rota_design(9, 5, 1, 0, 0, classes, method, sizeof method) > 0);
+}
+
+static void test_plan_property_random(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    for (int iter = 0; iter < 24; iter++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n = 6 + (int)((x >> 33) % 20), terms = 1 + (int)((x >> 45) % 5);
+        int hist = (int)((x >> 50) % 4);
+        struct rota_input in;
+        make_input(&in, n, terms);
+        for (int k = 0; k < terms; k++) /* after the history */
+            in.terms[k].year = 2030 + k / 3;
+        in.seed = x >> 20;
+        for (int i = 0; i < n; i++) {
+            uint64_t r = x >> (i % 40);
+            in.schools[i].phase = (r & 3) == 0 ? ROTA_PHASE_SECONDARY : ROTA_PHASE_PRIMARY;
+            in.schools[i].strength = 1 + (int)((r >> 3) % 5);
+            in.schools[i].category = ((r >> 6) % 7) == 0;
+            in.schools[i].has_location = true;
+            in.schools[i].lat = 52 + (double)((r >> 9) % 100) / 100;
+            in.schools[i].lon = -2 + (double)((r >> 17) % 100) / 100;
+        }
+        if (iter % 3 == 0)
+            only_no_repeat(&in);
+        else
+            in.constraints.travel_weight = iter % 2 ? 0.05 : 0;
+        for (int h = 0; h < hist; h++) { /* random past groupings */
+            int sizes[40], ng = rota_group_sizes(n, sizes), perm[40], list[80], p = 0, q = 0;
+            for (int i = 0; i < n; i++)
+                perm[i] = i;
+            for (int i = n - 1; i > 0; i--) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                int j = (int)((x >> 33) % (uint64_t)(i + 1)), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+            for (int g = 0; g < ng; g++) {
+                for (int i = 0; i < sizes[g]; i++)
+                    list[q++] = perm[p++];
+                list[q++] = -1;
+            }
+            list[q] = -2;
+            add_history(&in, 2028 + h / 3, h % 3, list);
+        }
+        for (int e = 0; e < (int)(x >> 60) % 3; e++)
+            exclude(&in, e, n - 1 - e);
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options o = quick(800000);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        assert_plan_shape(&in, &plan);
+        assert_no_excluded_together(&in, &plan);
+        assert_metrics_recompute(&in, &plan);
+        /* the baseline obeys the same rules */
+        struct rota_plan greedy;
+        assert_int_equal(rota_plan_greedy(&in, &greedy, &err), 0);
+        assert_plan_shape(&in, &greedy);
+        assert_no_excluded_together(&in, &greedy);
+        assert_metrics_recompute(&in, &greedy);
+        /* lexicographic: the planner never has more repeat cost than the greedy baseline */
+        assert_true(plan.total.repeat_cost <= greedy.total.repeat_cost + 1e-4);
+        rota_plan_free(&plan);
+        rota_plan_free(&greedy);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
+static bool plans_equal(const struct rota_plan *a, const struct rota_plan *b)
+{
+    if (a->n_terms != b->n_terms || strcmp(a->method, b->method) != 0 || a->work != b->work)
+        return false;
+    for (size_t k = 0; k < a->n_terms; k++) {
+        if (a->terms[k].n_groups != b->terms[k].n_groups ||
+            memcmp(&a->term_metrics[k], &b->term_metrics[k], sizeof a->term_metrics[k]) != 0)
+            return false;
+        for (size_t g = 0; g < a->terms[k].n_groups; g++)
+            if (memcmp(&a->terms[k].groups[g], &b->terms[k].groups[g],
+                       sizeof a->terms[k].groups[g]) != 0)
+                return false;
+    }
+    return true;
+}
+
+static void test_determinism_and_history_order(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 14, 3);
+    for (int k = 0; k < 3; k++)
+        in.terms[k].year = 2026;
+    for (int i = 0; i < 14; i++) {
+        in.schools[i].strength = 1 + i % 5;
+        in.schools[i].phase = i % 3 ? ROTA_PHASE_PRIMARY : ROTA_PHASE_SECONDARY;
+    }
+    static const int h1[] = {0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, 12, 13, -1, -2};
+    static const int h2[] = {0, 3, 6, -1, 1, 4, 7, -1, 2, 5, 8, -1, 9, 11, 13, 10, 12, -1, -2};
+    add_history(&in, 2025, 0, h1);
+    add_history(&in, 2025, 2, h2);
+    struct rota_options o = quick(3000000);
+    struct rota_plan a, b, c;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &a, &err), 0);
+    assert_int_equal(rota_plan(&in, &o, &b, &err), 0);
+    assert_true(plans_equal(&a, &b));
+    /* the history in another order is the same history */
+    struct rota_term t = in.history[0];
+    in.history[0] = in.history[1];
+    in.history[1] = t;
+    /* and the terms to plan too */
+    struct rota_term_id id = in.terms[0];
+    in.terms[0] = in.terms[2];
+    in.terms[2] = id;
+    assert_int_equal(rota_plan(&in, &o, &c, &err), 0);
+    assert_true(plans_equal(&a, &c));
+    assert_int_equal(c.terms[0].id.term, 0); /* planned chronologically */
+    rota_plan_free(&c);
+    /* another seed, another plan */
+    in.seed = 99;
+    assert_int_equal(rota_plan(&in, &o, &c, &err), 0);
+    assert_false(plans_equal(&a, &c));
+    rota_plan_free(&a);
+    rota_plan_free(&b);
+    rota_plan_free(&c);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_history_pairs_avoided(void **state)
+{
+    (void)state;
+    /* 9 schools after the 3 terms of a run that used 9 of the 12 AG(2,3) lines' pairs...:
+     * the remaining term of the affine plane is the only repeat-free one, and it is found */
+    struct rota_input in;
+    make_input(&in, 9, 1);
+    in.terms[0].year = 2026;
+    only_no_repeat(&in);
+    static const int h1[] = {0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, -2};
+    static const int h2[] = {0, 3, 6, -1, 1, 4, 7, -1, 2, 5, 8, -1, -2};
+    static const int h3[] = {0, 4, 8, -1, 1, 5, 6, -1, 2, 3, 7, -1, -2};
+    add_history(&in, 2025, 0, h1);
+    add_history(&in, 2025, 1, h2);
+    add_history(&in, 2025, 2, h3);
+    struct rota_options o = quick(20000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.repeat_pairs, 0);
+    /* the hosting cycle continues from the history: its hosts were 0 3 6 | 0 1 2 | 0 1 2,
+     * so 4 5 7 8 have never hosted and three of them must host now */
+    int waiting_hosts = 0;
+    for (size_t g = 0; g < plan.terms[0].n_groups; g++) {
+        int h = plan.terms[0].groups[g].host;
+        waiting_hosts += h == 4 || h == 5 || h == 7 || h == 8;
+    }
+    assert_int_equal(waiting_hosts, 3);
+    assert_int_equal(plan.total.hosting_violations, 0);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    /* a pair that met long ago still costs something: never zero */
+    struct rota_input tiny;
+    make_input(&tiny, 3, 1);
+    tiny.terms[0].year = 2090;
+    static const int h0[] = {0, 1, 2, -1, -2};
+    add_history(&tiny, 2025, 0, h0);
+    assert_int_equal(rota_plan(&tiny, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.repeat_pairs, 3);
+    assert_int_equal(plan.total.most_recent_repeat, 195);
+    assert_true(plan.total.repeat_cost > 0);
+    rota_plan_free(&plan);
+    rota_input_free(&tiny);
+    mat_errors_free(&err);
+}
+
+static void test_excluded_pairs(void **state)
+{
+    (void)state;
+    /* kept apart in every term; here the exclusions cost no repeat */
+    struct rota_input in;
+    make_input(&in, 12, 4);
+    only_no_repeat(&in);
+    exclude(&in, 0, 1);
+    exclude(&in, 0, 2);
+    exclude(&in, 3, 4);
+    exclude(&in, 5, 11);
+    struct rota_options o = quick(5000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_plan_shape(&in, &plan);
+    assert_no_excluded_together(&in, &plan);
+    assert_int_equal(plan.total.excluded_together, 0);
+    assert_int_equal(plan.total.repeat_pairs, 0);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    /* 4 schools are one group: an excluded pair cannot be kept apart */
+    make_input(&in, 4, 1);
+    exclude(&in, 1, 3);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), -1);
+    assert_true(has_error(&err, "/constraints/excluded_pairs/0", "100002 and 100004"));
+    rota_input_free(&in);
+    mat_errors_free(&err);
+    /* one school excluded from everyone else: infeasible, found by the search */
+    mat_errors_init(&err);
+    make_input(&in, 6, 1);
+    for (int i = 1; i < 6; i++)
+        exclude(&in, 0, i);
+    o = quick(300000);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), -1);
+    assert_true(err.count == 1 && strstr(err.items[0].path, "/constraints/excluded_pairs/") &&
+                strstr(err.items[0].message, "100001"));
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_phase_rules(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 12, 1);
+    for (int i = 0; i < 12; i++)
+        in.schools[i].phase = i % 2 ? ROTA_PHASE_PRIMARY : ROTA_PHASE_SECONDARY;
+    in.constraints.balance = false;
+    struct rota_options o = quick(3000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    /* prefer: one term can be all single-phase groups */
+    in.constraints.phase = ROTA_PHASE_PREFER;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.phase_mismatches, 0);
+    rota_plan_free(&plan);
+    /* ignore: not weighed, so the groups mix */
+    in.constraints.phase = ROTA_PHASE_IGNORE;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_true(plan.total.phase_mismatches > 0);
+    rota_plan_free(&plan);
+    /* prefer over two terms: six schools of a phase cannot meet new partners twice within
+     * their phase, so repeats (first in the order) make the phases mix */
+    rota_input_free(&in);
+    make_input(&in, 12, 2);
+    for (int i = 0; i < 12; i++)
+        in.schools[i].phase = i % 2 ? ROTA_PHASE_PRIMARY : ROTA_PHASE_SECONDARY;
+    in.constraints.balance = false;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.repeat_pairs, 0);
+    assert_true(plan.total.phase_mismatches > 0);
+    rota_plan_free(&plan);
+    /* require is hard: single-phase groups, at the price of repeats */
+    in.constraints.phase = ROTA_PHASE_REQUIRE;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.phase_mismatches, 0);
+    assert_true(plan.total.repeat_pairs > 0);
+    rota_plan_free(&plan);
+    /* require with 2 secondaries in 9 schools: impossible, said before any search */
+    rota_input_free(&in);
+    make_input(&in, 9, 1);
+    in.schools[3].phase = in.schools[7].phase = ROTA_PHASE_SECONDARY;
+    in.constraints.phase = ROTA_PHASE_REQUIRE;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), -1);
+    assert_true(has_error(&err, "/constraints/phase", "2 secondary schools"));
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_balance_and_travel(void **state)
+{
+    (void)state;
+    /* balance: 4 strong schools and 4 groups: one each, every term, two category schools
+     * apart; without the constraint the groups are not balanced */
+    struct rota_input in;
+    make_input(&in, 12, 3);
+    in.constraints.phase = ROTA_PHASE_IGNORE;
+    for (int i = 0; i < 12; i++)
+        in.schools[i].strength = i < 4 ? 4 : 2;
+    in.schools[4].category = in.schools[5].category = true;
+    struct rota_options o = quick(3000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        in.seed = seed;
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        assert_int_equal(plan.total.unbalanced_groups, 0);
+        assert_int_equal(plan.total.repeat_pairs, 0);
+        rota_plan_free(&plan);
+    }
+    in.constraints.balance = false;
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_true(plan.total.unbalanced_groups > 0);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    /* travel: two towns 400 km apart, three schools each, one term: each town a group */
+    make_input(&in, 6, 1);
+    only_no_repeat(&in);
+    in.constraints.travel_weight = 1;
+    for (int i = 0; i < 6; i++) {
+        in.schools[i].has_location = true;
+        in.schools[i].lat = (i % 2 ? 55.0 : 51.5) + 0.01 * i;
+        in.schools[i].lon = -1.6;
+    }
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_true(plan.total.max_km < 10);
+    for (size_t g = 0; g < plan.terms[0].n_groups; g++) {
+        const struct rota_group *gr = &plan.terms[0].groups[g];
+        assert_int_equal(gr->members[0] % 2, gr->members[1] % 2);
+        assert_int_equal(gr->members[0] % 2, gr->members[2] % 2);
+    }
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_hosting_above_soft(void **state)
+{
+    (void)state;
+    /* after the history 100009..100012 are the schools still waiting to host; they are also
+     * the secondaries, which phase "prefer" would like together: fairness comes first, so
+     * they go to four different groups and each hosts */
+    struct rota_input in;
+    make_input(&in, 12, 1);
+    in.terms[0].year = 2026;
+    in.constraints.balance = false;
+    for (int i = 8; i < 12; i++)
+        in.schools[i].phase = ROTA_PHASE_SECONDARY;
+    static const int a[] = {0, 4, 8, -1, 1, 5, 9, -1, 2, 6, 10, -1, 3, 7, 11, -1, -2};
+    static const int b[] = {4, 1, 10, -1, 5, 2, 11, -1, 6, 3, 8, -1, 7, 0, 9, -1, -2};
+    add_history(&in, 2025, 1, a);
+    add_history(&in, 2025, 2, b);
+    struct rota_options o = quick(3000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.total.hosting_violations, 0);
+    assert_int_equal(plan.total.repeat_pairs, 0);
+    for (size_t g = 0; g < plan.terms[0].n_groups; g++)
+        assert_true(plan.terms[0].groups[g].host >= 8);
+    assert_true(plan.total.phase_mismatches > 0);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_greedy_baseline(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 15, 7);
+    only_no_repeat(&in);
+    struct rota_plan greedy, plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan_greedy(&in, &greedy, &err), 0);
+    assert_plan_shape(&in, &greedy);
+    assert_string_equal(greedy.method, "greedy, term by term");
+    struct rota_options o = quick(20000000);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    /* the greedy baseline gets stuck before the Kirkman run; the planner does not */
+    assert_true(repeat_free_run(&greedy) < 7);
+    assert_int_equal(repeat_free_run(&plan), 7);
+    rota_plan_free(&greedy);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+/* The previous plan of a re-plan, by URN, from a plan. */
+static struct rota_prev_term *prev_from_plan(const struct rota_input *in,
+                                             const struct rota_plan *plan)
+{
+    struct rota_prev_term *prev = calloc(plan->n_terms, sizeof *prev);
+    for (size_t k = 0; k < plan->n_terms; k++) {
+        prev[k].id = plan->terms[k].id;
+        prev[k].n_groups = plan->terms[k].n_groups;
+        prev[k].groups = calloc(prev[k].n_groups, sizeof *prev[k].groups);
+        for (size_t g = 0; g < prev[k].n_groups; g++) {
+            const struct rota_group *gr = &plan->terms[k].groups[g];
+            prev[k].groups[g].size = gr->size;
+            for (int i = 0; i < gr->size; i++)
+                memcpy(prev[k].groups[g].members[i], in->schools[gr->members[i]].urn, 7);
+            memcpy(prev[k].groups[g].host, in->schools[gr->host].urn, 7);
+        }
+    }
+    return prev;
+}
+
+static void test_replan(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 12, 3);
+    only_no_repeat(&in);
+    struct rota_options o = quick(5000000);
+    struct rota_plan plan, again;
+    struct rota_changes ch;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    struct rota_prev_term *prev = prev_from_plan(&in, &plan);
+    /* nothing changed: everything is kept */
+    assert_int_equal(rota_replan(&in, prev, 3, &o, &again, &ch, &err), 0);
+    assert_int_equal(ch.groups_kept, 12);
+    assert_int_equal(ch.groups_changed, 0);
+    rota_plan_free(&again);
+    rota_changes_free(&ch);
+    /* 100012 leaves and 100099 joins: only the group that lost a member changes */
+    memcpy(in.schools[11].urn, "100099", 7);
+    assert_int_equal(rota_replan(&in, prev, 3, &o, &again, &ch, &err), 0);
+    assert_plan_shape(&in, &again);
+    assert_metrics_recompute(&in, &again);
+    assert_int_equal(ch.n_terms, 3);
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(ch.terms[k].kept, 3);
+        assert_int_equal(ch.terms[k].n_removed, 1);
+        assert_int_equal(ch.terms[k].n_added, 1);
+        const struct rota_group *added = &again.terms[k].groups[ch.terms[k].added[0]];
+        bool joiner = false;
+        for (int i = 0; i < added->size; i++)
+            joiner |= added->members[i] == 11;
+        assert_true(joiner);
+        const struct rota_prev_group *gone = &prev[k].groups[ch.terms[k].removed[0]];
+        bool leaver = false;
+        for (int i = 0; i < gone->size; i++)
+            leaver |= strcmp(gone->members[i], "100012") == 0;
+        assert_true(leaver);
+    }
+    assert_int_equal(again.total.repeat_pairs, 0); /* the newcomer has met nobody */
+    rota_plan_free(&again);
+    rota_changes_free(&ch);
+    /* 100011 leaves as well: 11 schools need two groups of four; still most triads kept */
+    in.n_schools = 11;
+    memcpy(in.schools[10].urn, "100099", 7);
+    assert_int_equal(rota_replan(&in, prev, 3, &o, &again, &ch, &err), 0);
+    assert_plan_shape(&in, &again);
+    for (size_t k = 0; k < 3; k++)
+        assert_true(ch.terms[k].kept >= 1);
+    rota_plan_free(&again);
+    rota_changes_free(&ch);
+    in.n_schools = 12;
+    rota_prev_terms_free(prev, 3);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    make_input(&in, 2, 1);
+    assert_int_equal(rota_validate(&in, &err), -1);
+    assert_true(has_error(&err, "/schools", "at least 3"));
+    rota_input_free(&in);
+    mat_errors_free(&err);
+
+    mat_errors_init(&err);
+    make_input(&in, 6, 2);
+    memcpy(in.schools[4].urn, "100002", 7);
+    in.terms[1] = in.terms[0];
+    in.constraints.decay = 0;
+    static const int h[] = {0, 1, 2, -1, -2};
+    add_history(&in, 2025, 0, h); /* the same term as one to plan */
+    in.history[0].groups[0].host = 5;
+    exclude(&in, 3, 3);
+    assert_int_equal(rota_validate(&in, &err), -1);
+    assert_true(has_error(&err, "/schools/4/urn", "duplicate school 100002"));
+    assert_true(has_error(&err, "/terms/1", "listed twice"));
+    assert_true(has_error(&err, "/terms/0", "not after the latest term in the history"));
+    assert_true(has_error(&err, "/constraints/decay", "above 0"));
+    assert_true(has_error(&err, "/history/0/groups/0/host", "member"));
+    assert_true(has_error(&err, "/constraints/excluded_pairs/0", "itself"));
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_group_sizes),
+        cmocka_unit_test(test_targets_and_bounds),
+        cmocka_unit_test(test_haversine),
+        cmocka_unit_test(test_metrics_repeats_and_decay),
+        cmocka_unit_test(test_metrics_phase_balance_travel),
+        cmocka_unit_test(test_metrics_hosting),
+        cmocka_unit_test(test_plan_known_maxima),
+        cmocka_unit_test(test_design_engine),
+        cmocka_unit_test(test_plan_property_random),
+        cmocka_unit_test(test_determinism_and_history_order),
+        cmocka_unit_test(test_history_pairs_avoided),
+        cmocka_unit_test(test_excluded_pairs),
+        cmocka_unit_test(test_phase_rules),
+        cmocka_unit_test(test_balance_and_travel),
+        cmocka_unit_test(test_hosting_above_soft),
+        cmocka_unit_test(test_greedy_baseline),
+        cmocka_unit_test(test_replan),
+        cmocka_unit_test(test_validate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

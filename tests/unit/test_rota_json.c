@@ -1,0 +1,503 @@
+/* Unit tests of the planner's JSON: the input of SPEC §11 parsed into structs, every
+ * rejected input naming its field and problem, output with a fixed key order and the same
+ * bytes for the same seed, re-plans through "previous", and `matctl rota plan`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rota.h"
+#include "rota_json.h"
+#ifdef MAT_HAVE_ROTA_CLI
+#include "rota_cli.h"
+#endif
+
+/* Six schools (URN 100001..100006), a past term, two terms to plan, every constraint. */
+static const char valid_input[] =
+    "{\"schools\": ["
+    " {\"urn\": \"100001\", \"phase\": \"primary\", \"lat\": 52.41, \"lon\": -1.51, "
+    "\"strength\": 4, \"category\": false},"
+    " {\"urn\": \"100002\", \"phase\": \"primary\", \"lat\": 52.45, \"lon\": -1.48},"
+    " {\"urn\": \"100003\", \"phase\": \"secondary\", \"strength\": null, \"category\": true},"
+    " {\"urn\": \"100004\", \"phase\": \"special\", \"name\": \"Oak Hill\"},"
+    " {\"urn\": \"100005\", \"phase\": \"all_through\", \"strength\": 5},"
+    " {\"urn\": \"100006\", \"phase\": \"primary\"}],"
+    " \"history\": [{\"year\": \"2024-25\", \"term\": \"summer\", \"groups\": ["
+    "   {\"members\": [\"100001\", \"100002\", \"100003\"], \"host\": \"100002\"},"
+    "   {\"members\": [\"100004\", \"100005\", \"100006\"]}]}],"
+    " \"terms\": [{\"year\": \"2025-26\", \"term\": \"spring\"}, "
+    "{\"year\": \"2025-26\", \"term\": \"autumn\"}],"
+    " \"constraints\": {\"phase\": \"prefer\", \"balance\": true, \"travel_weight\": 1.5, "
+    "\"decay\": 4, \"excluded_pairs\": [[\"100001\", \"100006\"]], \"phase_weight\": 2, "
+    "\"balance_weight\": 0.5},"
+    " \"seed\": 7}";
+
+static void test_parse_valid(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_json_parse_input(valid_input, strlen(valid_input), &in, &err), 0);
+    assert_int_equal(err.count, 0);
+    assert_int_equal(in.n_schools, 6);
+    assert_string_equal(in.schools[2].urn, "100003");
+    assert_int_equal(in.schools[2].phase, ROTA_PHASE_SECONDARY);
+    assert_int_equal(in.schools[4].phase, ROTA_PHASE_ALL_THROUGH);
+    assert_true(in.schools[0].has_location && !in.schools[2].has_location);
+    assert_true(in.schools[1].lat > 52.44 && in.schools[1].lat < 52.46);
+    assert_int_equal(in.schools[0].strength, 4);
+    assert_int_equal(in.schools[2].strength, 0);
+    assert_true(in.schools[2].category);
+    assert_int_equal(in.n_history, 1);
+    assert_int_equal(in.history[0].id.year, 2024);
+    assert_int_equal(in.history[0].id.term, 2);
+    assert_int_equal(in.history[0].n_groups, 2);
+    assert_int_equal(in.history[0].groups[0].members[2], 2);
+    assert_int_equal(in.history[0].groups[0].host, 1);
+    assert_int_equal(in.history[0].groups[1].host, -1);
+    assert_int_equal(in.n_terms, 2);
+    assert_int_equal(in.terms[0].term, 1);
+    assert_int_equal(in.terms[1].year, 2025);
+    assert_int_equal(in.constraints.phase, ROTA_PHASE_PREFER);
+    assert_true(in.constraints.balance);
+    assert_true(in.constraints.travel_weight == 1.5 && in.constraints.decay == 4);
+    assert_true(in.constraints.phase_weight == 2 && in.constraints.balance_weight == 0.5);
+    assert_int_equal(in.constraints.n_excluded, 1);
+    assert_int_equal(in.constraints.excluded[0].a, 0);
+    assert_int_equal(in.constraints.excluded[0].b, 5);
+    assert_int_equal(in.seed, 7);
+    rota_input_free(&in);
+    /* the defaults: prefer, balance, no travel weight, decay 6, seed 1 */
+    const char *small = "{\"schools\": [{\"urn\": \"100001\", \"phase\": \"primary\"},"
+                        "{\"urn\": \"100002\", \"phase\": \"primary\"},"
+                        "{\"urn\": \"100003\", \"phase\": \"primary\"}],"
+                        "\"terms\": [{\"year\": \"2025-26\", \"term\": \"autumn\"}]}";
+    assert_int_equal(rota_json_parse_input(small, strlen(small), &in, &err), 0);
+    assert_int_equal(in.constraints.phase, ROTA_PHASE_PREFER);
+    assert_true(in.constraints.balance && in.constraints.travel_weight == 0);
+    assert_true(in.constraints.decay == 6);
+    assert_int_equal(in.seed, 1);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+/* Replaces the first occurrence of `from` in the valid input by `to` and parses it:
+ * asserts that it fails with an error at `path` whose message contains `needle`. */
+static void assert_rejected(const char *from, const char *to, const char *path, const char *needle)
+{
+    const char *at = strstr(valid_input, from);
+    assert_non_null(at);
+    size_t head = (size_t)(at - valid_input);
+    char *doc = malloc(sizeof valid_input + strlen(to));
+    memcpy(doc, valid_input, head);
+    strcpy(doc + head, to);
+    strcat(doc, at + strlen(from));
+    struct rota_input in;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    int rc = rota_json_parse_input(doc, strlen(doc), &in, &err);
+    bool found = false;
+    for (size_t i = 0; i < err.count; i++)
+        found |= strcmp(err.items[i].path, path) == 0 && strstr(err.items[i].message, needle);
+    if (rc != -1 || !found) {
+        for (size_t i = 0; i < err.count; i++)
+            print_message("  %s: %s\n", err.items[i].path, err.items[i].message);
+        fail_msg("expected %s: ...%s... for %s -> %s", path, needle, from, to);
+    }
+    mat_errors_free(&err);
+    free(doc);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    /* unknown URN in the history */
+    assert_rejected("\"100001\", \"100002\", \"100003\"]", "\"100001\", \"100002\", \"999999\"]",
+                    "/history/0/groups/0/members/2", "unknown school 999999");
+    /* a duplicate school */
+    assert_rejected("{\"urn\": \"100006\"", "{\"urn\": \"100002\"", "/schools/5/urn",
+                    "duplicate school 100002 (also /schools/1)");
+    /* unknown fields, at the top and inside */
+    assert_rejected(" \"seed\": 7}", " \"seed\": 7, \"colour\": \"red\"}", "/colour",
+                    "unknown field");
+    assert_rejected("\"decay\": 4,", "\"decay\": 4, \"weight\": 1,", "/constraints/weight",
+                    "unknown field");
+    assert_rejected("\"name\": \"Oak Hill\"", "\"nmae\": \"Oak Hill\"", "/schools/3/nmae",
+                    "unknown field");
+    /* wrong types */
+    assert_rejected("\"lat\": 52.41", "\"lat\": \"52.41\"", "/schools/0/lat", "must be a number");
+    assert_rejected("\"seed\": 7", "\"seed\": -7", "/seed", "non-negative integer");
+    assert_rejected("\"balance\": true", "\"balance\": 1", "/constraints/balance", "true or false");
+    assert_rejected("\"strength\": 5", "\"strength\": 6", "/schools/4/strength", "1 to 5");
+    assert_rejected("\"category\": true", "\"category\": \"yes\"", "/schools/2/category",
+                    "true or false");
+    assert_rejected("\"terms\": [", "\"terms\": {\"x\": 1}, \"t\": [", "/terms", "an array");
+    /* bad term names and years */
+    assert_rejected("\"term\": \"spring\"", "\"term\": \"winter\"", "/terms/0/term",
+                    "\"winter\" is not a term");
+    assert_rejected("\"year\": \"2025-26\"", "\"year\": \"2025-27\"", "/terms/0/year",
+                    "\"2025-27\" is not an academic year");
+    /* a URN that is not six digits; an unknown phase */
+    assert_rejected("\"urn\": \"100004\"", "\"urn\": \"10004\"", "/schools/3/urn", "not a URN");
+    assert_rejected("\"phase\": \"special\"", "\"phase\": \"infant\"", "/schools/3/phase",
+                    "must be one of");
+    /* an excluded pair naming an unknown school */
+    assert_rejected("[[\"100001\", \"100006\"]]", "[[\"100001\", \"100099\"]]",
+                    "/constraints/excluded_pairs/0/1", "unknown school 100099");
+    assert_rejected("[[\"100001\", \"100006\"]]", "[[\"100001\"]]", "/constraints/excluded_pairs/0",
+                    "pair of URNs");
+    /* a host that is not in the group */
+    assert_rejected("\"host\": \"100002\"", "\"host\": \"100005\"", "/history/0/groups/0/host",
+                    "not a member");
+    /* planning a term that is already history */
+    assert_rejected("\"term\": \"spring\"}",
+                    "\"term\": \"spring\"}, {\"year\": \"2024-25\", "
+                    "\"term\": \"summer\"}",
+                    "/terms/1", "not after the latest term in the history");
+    /* lat without lon; decay out of range; an unknown phase rule */
+    assert_rejected("\"lat\": 52.45, \"lon\": -1.48", "\"lat\": 52.45", "/schools/1/lon",
+                    "together");
+    assert_rejected("\"decay\": 4", "\"decay\": 0", "/constraints/decay", "above 0");
+    assert_rejected("\"phase\": \"prefer\"", "\"phase\": \"always\"", "/constraints/phase",
+                    "\"require\"");
+    /* fewer than 3 schools, a group of the wrong size */
+    struct rota_input in;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    const char *two = "{\"schools\": [{\"urn\": \"100001\", \"phase\": \"primary\"},"
+                      "{\"urn\": \"100002\", \"phase\": \"primary\"}],"
+                      "\"terms\": [{\"year\": \"2025-26\", \"term\": \"autumn\"}]}";
+    assert_int_equal(rota_json_parse_input(two, strlen(two), &in, &err), -1);
+    assert_int_equal(err.count, 1);
+    assert_string_equal(err.items[0].path, "/schools");
+    assert_non_null(strstr(err.items[0].message, "at least 3"));
+    mat_errors_free(&err);
+    /* malformed JSON: where it broke */
+    mat_errors_init(&err);
+    const char *broken = "{\"schools\": [\n  {\"urn\": \"100001\",}]}";
+    assert_int_equal(rota_json_parse_input(broken, strlen(broken), &in, &err), -1);
+    assert_string_equal(err.items[0].path, "");
+    assert_non_null(strstr(err.items[0].message, "malformed JSON at line 2"));
+    mat_errors_free(&err);
+    /* a duplicate key is not silently resolved */
+    mat_errors_init(&err);
+    const char *dup = "{\"seed\": 1, \"seed\": 2}";
+    assert_int_equal(rota_json_parse_input(dup, strlen(dup), &in, &err), -1);
+    assert_non_null(strstr(err.items[0].message, "duplicate"));
+    mat_errors_free(&err);
+    /* not an object at all */
+    mat_errors_init(&err);
+    assert_int_equal(rota_json_parse_input("[1, 2]", 6, &in, &err), -1);
+    assert_non_null(strstr(err.items[0].message, "not a JSON object"));
+    mat_errors_free(&err);
+}
+
+static void test_lenient_history(void **state)
+{
+    (void)state;
+    /* the database's history may name schools that have left: they are passed over */
+    const char *from = "\"100001\", \"100002\", \"100003\"]";
+    const char *at = strstr(valid_input, from);
+    char doc[sizeof valid_input + 16];
+    memcpy(doc, valid_input, (size_t)(at - valid_input));
+    strcpy(doc + (at - valid_input), "\"100001\", \"100002\", \"999999\"]");
+    strcat(doc, at + strlen(from));
+    json_t *root = json_loads(doc, 0, NULL);
+    assert_non_null(root);
+    struct rota_input in;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(
+        rota_json_parse_request(root, ROTA_JSON_LENIENT_HISTORY, &in, NULL, NULL, &err), 0);
+    assert_int_equal(in.history[0].groups[0].size, 2);
+    assert_int_equal(in.history[0].groups[0].host, 1);
+    rota_input_free(&in);
+    /* strict (the default) refuses it */
+    assert_int_equal(rota_json_input_from_value(root, &in, &err), -1);
+    json_decref(root);
+    mat_errors_free(&err);
+    /* published terms at or after the planned ones are not the past: passed over when
+     * lenient, an error when strict */
+    mat_errors_init(&err);
+    const char *late = "{\"schools\": [{\"urn\": \"100001\", \"phase\": \"primary\"},"
+                       "{\"urn\": \"100002\", \"phase\": \"primary\"},"
+                       "{\"urn\": \"100003\", \"phase\": \"primary\"}],"
+                       "\"history\": [{\"year\": \"2024-25\", \"term\": \"summer\", \"groups\": "
+                       "[{\"members\": [\"100001\", \"100002\", \"100003\"]}]},"
+                       "{\"year\": \"2025-26\", \"term\": \"spring\", \"groups\": "
+                       "[{\"members\": [\"100001\", \"100002\", \"100003\"]}]}],"
+                       "\"terms\": [{\"year\": \"2025-26\", \"term\": \"autumn\"}]}";
+    root = json_loads(late, 0, NULL);
+    assert_non_null(root);
+    assert_int_equal(
+        rota_json_parse_request(root, ROTA_JSON_LENIENT_HISTORY, &in, NULL, NULL, &err), 0);
+    assert_int_equal(in.n_history, 1);
+    assert_int_equal(in.history[0].id.term, 2);
+    rota_input_free(&in);
+    assert_int_equal(rota_json_input_from_value(root, &in, &err), -1);
+    assert_string_equal(err.items[0].path, "/terms/0");
+    json_decref(root);
+    mat_errors_free(&err);
+}
+
+static size_t pos(const char *text, const char *needle)
+{
+    const char *p = strstr(text, needle);
+    assert_non_null(p);
+    return (size_t)(p - text);
+}
+
+static void test_output_deterministic(void **state)
+{
+    (void)state;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_options opt;
+    rota_options_default(&opt);
+    opt.work_budget = 2000000;
+    char *a = NULL, *b = NULL;
+    assert_int_equal(rota_json_run(valid_input, strlen(valid_input), 0, &opt, true, &a, &err), 0);
+    assert_int_equal(rota_json_run(valid_input, strlen(valid_input), 0, &opt, true, &b, &err), 0);
+    assert_string_equal(a, b); /* same input and seed: the same bytes */
+    /* fixed key order */
+    assert_true(pos(a, "\"terms\"") < pos(a, "\"year\": \"2025-26\""));
+    assert_true(pos(a, "\"year\"") < pos(a, "\"term\": \"autumn\""));
+    assert_true(pos(a, "\"term\": \"autumn\"") < pos(a, "\"term\": \"spring\""));
+    assert_true(pos(a, "\"groups\"") < pos(a, "\"members\""));
+    assert_true(pos(a, "\"members\"") < pos(a, "\"host\""));
+    const char *keys[] = {"\"repeat_pairs\"",      "\"most_recent_repeat_terms_ago\"",
+                          "\"repeat_cost\"",       "\"phase_mismatches\"",
+                          "\"unbalanced_groups\"", "\"max_km\"",
+                          "\"total_km\"",          "\"hosting_violations\""};
+    for (size_t i = 1; i < sizeof keys / sizeof keys[0]; i++)
+        assert_true(pos(a, keys[i - 1]) < pos(a, keys[i]));
+    json_t *root = json_loads(a, 0, NULL);
+    assert_non_null(root);
+    json_t *metrics = json_object_get(root, "metrics");
+    assert_non_null(json_object_get(metrics, "hosting_spread"));
+    assert_true(json_is_integer(json_object_get(metrics, "repeat_pairs")));
+    /* every school once per term, excluded pair apart */
+    json_t *terms = json_object_get(root, "terms");
+    assert_int_equal(json_array_size(terms), 2);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *groups = json_object_get(json_array_get(terms, k), "groups");
+        int seen[7] = {0};
+        for (size_t g = 0; g < json_array_size(groups); g++) {
+            json_t *members = json_object_get(json_array_get(groups, g), "members");
+            bool first = false, sixth = false;
+            for (size_t i = 0; i < json_array_size(members); i++) {
+                int u = atoi(json_string_value(json_array_get(members, i))) - 100000;
+                assert_true(u >= 1 && u <= 6);
+                seen[u]++;
+                first |= u == 1;
+                sixth |= u == 6;
+            }
+            assert_false(first && sixth);
+        }
+        for (int u = 1; u <= 6; u++)
+            assert_int_equal(seen[u], 1);
+    }
+    json_decref(root);
+    free(b);
+    /* another seed, other bytes */
+    char *doc = strdup(valid_input);
+    *strstr(doc, "\"seed\": 7") = '\0';
+    char *other = NULL, *text = NULL;
+    assert_true(asprintf(&text, "%s\"seed\": 8}", doc) > 0);
+    assert_int_equal(rota_json_run(text, strlen(text), 0, &opt, true, &other, &err), 0);
+    assert_string_not_equal(a, other);
+    free(text);
+    free(doc);
+    free(other);
+    free(a);
+    mat_errors_free(&err);
+}
+
+static const char twelve[] =
+    "{\"schools\": [{\"urn\": \"140001\", \"phase\": \"primary\"}, {\"urn\": \"140002\", "
+    "\"phase\": \"primary\"}, {\"urn\": \"140003\", \"phase\": \"primary\"}, {\"urn\": \"140004\", "
+    "\"phase\": \"primary\"}, {\"urn\": \"140005\", \"phase\": \"primary\"}, {\"urn\": \"140006\", "
+    "\"phase\": \"primary\"}, {\"urn\": \"140007\", \"phase\": \"primary\"}, {\"urn\": \"140008\", "
+    "\"phase\": \"primary\"}, {\"urn\": \"140009\", \"phase\": \"primary\"}, {\"urn\": \"140010\", "
+    "\"phase\": \"primary\"}, {\"urn\": \"140011\", \"phase\": \"primary\"}, {\"urn\": \"%s\", "
+    "\"phase\": \"primary\"}], \"terms\": [{\"year\": \"2027-28\", \"term\": \"autumn\"}, "
+    "{\"year\": \"2027-28\", \"term\": \"spring\"}], \"seed\": 3%s}";
+
+static void test_replan_through_previous(void **state)
+{
+    (void)state;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    char *doc = NULL, *plan = NULL, *replan = NULL;
+    struct rota_options opt;
+    rota_options_default(&opt);
+    opt.time_budget_ms = 50;
+    assert_true(asprintf(&doc, twelve, "140012", "") > 0);
+    assert_int_equal(rota_json_run(doc, strlen(doc), 0, &opt, false, &plan, &err), 0);
+    free(doc);
+    /* 140012 leaves, 140013 joins; the previous plan rides along in the input */
+    char *tail = NULL;
+    assert_true(asprintf(&tail, ", \"previous\": %s", plan) > 0);
+    assert_true(asprintf(&doc, twelve, "140013", tail) > 0);
+    /* without the flag "previous" is an unknown field */
+    assert_int_equal(rota_json_run(doc, strlen(doc), 0, &opt, false, &replan, &err), -1);
+    assert_string_equal(err.items[0].path, "/previous");
+    mat_errors_free(&err);
+    mat_errors_init(&err);
+    assert_int_equal(
+        rota_json_run(doc, strlen(doc), ROTA_JSON_PREVIOUS, &opt, false, &replan, &err), 0);
+    json_t *root = json_loads(replan, 0, NULL), *changes = json_object_get(root, "changes");
+    assert_int_equal(json_array_size(changes), 2);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *c = json_array_get(changes, k);
+        assert_int_equal(json_integer_value(json_object_get(c, "kept_triads")), 3);
+        assert_int_equal(json_integer_value(json_object_get(c, "changed_triads")), 1);
+        json_t *joined = json_object_get(c, "joined"), *left = json_object_get(c, "left");
+        assert_int_equal(json_array_size(joined), 1);
+        assert_string_equal(json_string_value(json_array_get(joined, 0)), "140013");
+        assert_int_equal(json_array_size(left), 1);
+        assert_string_equal(json_string_value(json_array_get(left, 0)), "140012");
+        assert_int_equal(json_array_size(json_object_get(c, "removed")), 1);
+        assert_int_equal(json_array_size(json_object_get(c, "added")), 1);
+        assert_int_equal(json_array_size(json_object_get(c, "moved")), 2);
+    }
+    json_decref(root);
+    free(replan);
+    /* a malformed previous plan names its field under /previous */
+    free(tail);
+    free(doc);
+    assert_true(asprintf(&tail,
+                         ", \"previous\": {\"terms\": [{\"year\": \"2027-28\", "
+                         "\"term\": \"autumn\", \"groups\": [{\"members\": [\"1\"]}]}]}") > 0);
+    assert_true(asprintf(&doc, twelve, "140013", tail) > 0);
+    assert_int_equal(
+        rota_json_run(doc, strlen(doc), ROTA_JSON_PREVIOUS, &opt, false, &replan, &err), -1);
+    assert_string_equal(err.items[0].path, "/previous/terms/0/groups/0/members/0");
+    free(tail);
+    free(doc);
+    free(plan);
+    mat_errors_free(&err);
+}
+
+#ifdef MAT_HAVE_ROTA_CLI
+/* Runs rota_cli_plan with stdout and stderr captured. */
+static int run_cli(int argc, const char *const *argv, char **out, char **errtext)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    FILE *fo = tmpfile(), *fe = tmpfile();
+    dup2(fileno(fo), 1);
+    dup2(fileno(fe), 2);
+    int rc = rota_cli_plan(argc, (char **)(uintptr_t)argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    FILE *files[2] = {fo, fe};
+    char **texts[2] = {out, errtext};
+    for (int i = 0; i < 2; i++) {
+        long len = ftell(files[i]);
+        rewind(files[i]);
+        *texts[i] = calloc((size_t)len + 1, 1);
+        assert_int_equal(fread(*texts[i], 1, (size_t)len, files[i]), (size_t)len);
+        fclose(files[i]);
+    }
+    return rc;
+}
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/test_rota_cli_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    char *in = write_temp(valid_input), *out, *errtext;
+    const char *ok[] = {"--input", in, "--time-budget-ms", "100"};
+    assert_int_equal(run_cli(4, ok, &out, &errtext), 0);
+    json_t *plan = json_loads(out, 0, NULL);
+    assert_non_null(plan);
+    assert_int_equal(json_array_size(json_object_get(plan, "terms")), 2);
+    assert_string_equal(errtext, "");
+    free(out);
+    free(errtext);
+    /* the greedy baseline */
+    const char *greedy[] = {"--input", in, "--greedy"};
+    assert_int_equal(run_cli(3, greedy, &out, &errtext), 0);
+    assert_non_null(strstr(out, "greedy"));
+    free(out);
+    free(errtext);
+    /* a re-plan from the plan just made */
+    char *prev_text = json_dumps(plan, 0), *prev = write_temp(prev_text);
+    const char *re[] = {"--input", in, "--previous", prev, "--time-budget-ms", "100"};
+    assert_int_equal(run_cli(6, re, &out, &errtext), 0);
+    assert_non_null(strstr(out, "\"kept_triads\": 2"));
+    free(out);
+    free(errtext);
+    json_decref(plan);
+    free(prev_text);
+    /* bad input: exit 2, the field and the problem on stderr */
+    char *bad = write_temp("{\"schools\": [{\"urn\": \"100001\", \"phase\": \"primary\"}], "
+                           "\"terms\": [{\"year\": \"2025-26\", \"term\": \"autumn\"}]}");
+    const char *b[] = {"--input", bad};
+    assert_int_equal(run_cli(2, b, &out, &errtext), 2);
+    assert_string_equal(out, "");
+    assert_non_null(strstr(errtext, "/schools: a rota needs at least 3"));
+    free(out);
+    free(errtext);
+    /* a file that cannot be read: exit 1 */
+    const char *missing[] = {"--input", "/nonexistent/rota.json"};
+    assert_int_equal(run_cli(2, missing, &out, &errtext), 1);
+    assert_non_null(strstr(errtext, "cannot read /nonexistent/rota.json"));
+    free(out);
+    free(errtext);
+    /* usage errors: exit 2 */
+    const char *none[] = {"--time-budget-ms", "10"};
+    assert_int_equal(run_cli(2, none, &out, &errtext), 2);
+    assert_non_null(strstr(errtext, "--input is required"));
+    free(out);
+    free(errtext);
+    const char *budget[] = {"--input", in, "--time-budget-ms", "soon"};
+    assert_int_equal(run_cli(4, budget, &out, &errtext), 2);
+    assert_non_null(strstr(errtext, "--time-budget-ms"));
+    free(out);
+    free(errtext);
+    unlink(in);
+    unlink(prev);
+    unlink(bad);
+    free(in);
+    free(prev);
+    free(bad);
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_valid),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_lenient_history),
+        cmocka_unit_test(test_output_deterministic),
+        cmocka_unit_test(test_replan_through_previous),
+#ifdef MAT_HAVE_ROTA_CLI
+        cmocka_unit_test(test_cli),
+#endif
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
