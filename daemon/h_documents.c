@@ -185,7 +185,7 @@ static void on_get(struct req *r, struct db_job *job)
         return;
     }
     const char *doc = db_val(res, 0, 0);
-    req_reply_bytes(r, 200, "application/json; charset=utf-8", doc, strlen(doc));
+    req_reply_json_text(r, 200, doc);
 }
 
 static void doc_get(struct req *r, enum doc_kind kind)

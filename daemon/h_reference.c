@@ -51,7 +51,7 @@ static void reply_first_value(struct req *r, struct db_job *job, int cmd)
     if (req_reply_db_failure(r, job))
         return;
     const char *v = db_val(db_job_result(job, cmd), 0, 0);
-    req_reply_bytes(r, 200, "application/json; charset=utf-8", v, strlen(v));
+    req_reply_json_text(r, 200, v);
 }
 
 static void on_terms(struct req *r, struct db_job *job)

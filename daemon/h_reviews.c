@@ -70,7 +70,7 @@ static void on_saved(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     const char *doc = db_val(db_job_result(job, 3), 0, 0);
-    req_reply_bytes(r, 201, "application/json; charset=utf-8", doc, strlen(doc));
+    req_reply_json_text(r, 201, doc);
 }
 
 static void on_got(struct req *r, struct db_job *job)
@@ -83,7 +83,7 @@ static void on_got(struct req *r, struct db_job *job)
         return;
     }
     const char *doc = db_val(res, 0, 0);
-    req_reply_bytes(r, 200, "application/json; charset=utf-8", doc, strlen(doc));
+    req_reply_json_text(r, 200, doc);
 }
 
 static void on_triad(struct req *r, struct db_job *job)

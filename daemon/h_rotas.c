@@ -63,7 +63,7 @@ static void reply_text(struct req *r, int status, struct db_job *job, int cmd)
         req_reply_problem(r, 404, "no such rota", NULL);
         return;
     }
-    req_reply_bytes(r, status, "application/json; charset=utf-8", doc, strlen(doc));
+    req_reply_json_text(r, status, doc);
 }
 
 /* ---- draft ---- */

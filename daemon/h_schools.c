@@ -55,11 +55,6 @@ void h_schools_init(void)
         "RETURNING school_json(s)::text");
 }
 
-static void reply_text_json(struct req *r, int status, const char *text)
-{
-    req_reply_bytes(r, status, "application/json; charset=utf-8", text, strlen(text));
-}
-
 void h_schools_list(struct req *r)
 {
     long limit;
@@ -86,7 +81,7 @@ static void on_get(struct req *r, struct db_job *job)
         req_reply_problem(r, 404, "no such school in this trust", NULL);
         return;
     }
-    reply_text_json(r, 200, db_val(res, 0, 0));
+    req_reply_json_text(r, 200, db_val(res, 0, 0));
 }
 
 void h_schools_get(struct req *r)
@@ -122,7 +117,7 @@ static void on_created(struct req *r, struct db_job *job)
     char loc[32];
     snprintf(loc, sizeof loc, "/v1/schools/%s", json_string_value(json_object_get(r->json, "urn")));
     evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Location", loc);
-    reply_text_json(r, 201, db_val(res, 0, 0));
+    req_reply_json_text(r, 201, db_val(res, 0, 0));
 }
 
 static char *body_text(const struct req *r)

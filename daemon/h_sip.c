@@ -68,7 +68,7 @@ static void on_patched(struct req *r, struct db_job *job)
         return;
     }
     const char *item = db_val(res, 0, 0);
-    req_reply_bytes(r, 200, "application/json; charset=utf-8", item, strlen(item));
+    req_reply_json_text(r, 200, item);
 }
 
 static void sip_patch(struct req *r, int which)

@@ -264,6 +264,11 @@ void req_reply_bytes(struct req *r, int status, const char *content_type, const 
     evbuffer_free(buf);
 }
 
+void req_reply_json_text(struct req *r, int status, const char *text)
+{
+    req_reply_bytes(r, status, "application/json; charset=utf-8", text, strlen(text));
+}
+
 void req_reply_json(struct req *r, int status, json_t *json)
 {
     size_t len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -97,6 +97,8 @@ const char *req_trust_str(struct req *r);
 /* Replies (each ends the request). json is stolen. GET replies carry an ETag and answer
  * 304 to a matching If-None-Match. */
 void req_reply_json(struct req *r, int status, json_t *json);
+/* JSON already rendered as text (usually by PostgreSQL). */
+void req_reply_json_text(struct req *r, int status, const char *text);
 void req_reply_bytes(struct req *r, int status, const char *content_type, const char *data,
                      size_t len);
 void req_reply_problem(struct req *r, int status, const char *detail,

@@ -2,6 +2,7 @@
  * JSON pointer of each problem, rejects unknown fields, and leaves semantic checks (sizes,
  * duplicates, term order, feasibility) to rota_validate so the API and matctl agree. */
 #include "rota_json.h"
+#include "schema.h"
 
 #include <limits.h>
 #include <math.h>
@@ -29,27 +30,6 @@ static const char *ptr(struct ptr *p, const char *fmt, ...)
     return p->s;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a value";
-}
-
 /* Reports every member of obj not in allowed (NULL-terminated) as an unknown field. */
 static void reject_unknown(const json_t *obj, const char *base, const char *const *allowed,
                            struct mat_errors *err)
@@ -74,7 +54,7 @@ static bool want_object(const json_t *v, const char *path, struct mat_errors *er
 {
     if (json_is_object(v))
         return true;
-    mat_errors_add(err, path, "must be an object, not %s", json_type_name(v));
+    mat_errors_add(err, path, "must be an object, not %s", schema_json_type_name(v));
     return false;
 }
 
@@ -82,7 +62,7 @@ static bool want_array(const json_t *v, const char *path, struct mat_errors *err
 {
     if (json_is_array(v))
         return true;
-    mat_errors_add(err, path, "must be an array, not %s", json_type_name(v));
+    mat_errors_add(err, path, "must be an array, not %s", schema_json_type_name(v));
     return false;
 }
 
@@ -101,7 +81,7 @@ static const char *want_urn(const json_t *v, const char *path, struct mat_errors
 {
     if (!json_is_string(v)) {
         mat_errors_add(err, path, "must be a URN (a string of six digits), not %s",
-                       json_type_name(v));
+                       schema_json_type_name(v));
         return NULL;
     }
     const char *s = json_string_value(v);
@@ -115,7 +95,7 @@ static const char *want_urn(const json_t *v, const char *path, struct mat_errors
 static bool want_number(const json_t *v, const char *path, double *out, struct mat_errors *err)
 {
     if (!json_is_number(v)) {
-        mat_errors_add(err, path, "must be a number, not %s", json_type_name(v));
+        mat_errors_add(err, path, "must be a number, not %s", schema_json_type_name(v));
         return false;
     }
     *out = json_number_value(v);
@@ -125,7 +105,7 @@ static bool want_number(const json_t *v, const char *path, double *out, struct m
 static bool want_bool(const json_t *v, const char *path, bool *out, struct mat_errors *err)
 {
     if (!json_is_boolean(v)) {
-        mat_errors_add(err, path, "must be true or false, not %s", json_type_name(v));
+        mat_errors_add(err, path, "must be true or false, not %s", schema_json_type_name(v));
         return false;
     }
     *out = json_is_true(v);
@@ -151,7 +131,7 @@ static bool parse_term_id(const json_t *obj, const char *base, struct rota_term_
         else
             mat_errors_add(err, ptr(&p, "%s/year", base),
                            "must be an academic year like \"2025-26\", not %s",
-                           json_type_name(year));
+                           schema_json_type_name(year));
         ok = false;
     } else {
         id->year = atoi(json_string_value(year));
@@ -166,7 +146,7 @@ static bool parse_term_id(const json_t *obj, const char *base, struct rota_term_
                            json_string_value(term));
         else
             mat_errors_add(err, ptr(&p, "%s/term", base),
-                           "must be autumn, spring or summer, not %s", json_type_name(term));
+                           "must be autumn, spring or summer, not %s", schema_json_type_name(term));
         ok = false;
     } else {
         id->term = term_index(json_string_value(term));
@@ -455,7 +435,8 @@ int rota_json_parse_request(const json_t *root, unsigned flags, struct rota_inpu
     out->seed = 1;
     size_t before = err->count + err->dropped;
     if (!json_is_object(root)) {
-        mat_errors_add(err, "", "the input is not a JSON object but %s", json_type_name(root));
+        mat_errors_add(err, "", "the input is not a JSON object but %s",
+                       schema_json_type_name(root));
         return -1;
     }
     reject_unknown(root, "", (flags & ROTA_JSON_PREVIOUS) ? fields_prev : fields, err);

@@ -1048,7 +1048,7 @@ static char *quote_key(const char *k)
     return strbuf_detach(&sb, NULL);
 }
 
-static const char *instance_type(const json_t *x)
+const char *schema_json_type_name(const json_t *x)
 {
     switch (json_typeof(x)) {
     case JSON_OBJECT:
@@ -1370,7 +1370,7 @@ static bool v_node(struct vctx *c, const struct snode *s, json_t *x)
     bool ok = true;
     if (s->types && !type_ok(s->types, x)) {
         char *want = types_text(s->types);
-        verr_add(c, true, "must be %s, not %s", want, instance_type(x));
+        verr_add(c, true, "must be %s, not %s", want, schema_json_type_name(x));
         free(want);
         return false;
     }
@@ -1557,7 +1557,8 @@ int schema_parse_body(const char *buf, size_t len, json_t **out, struct mat_erro
         return -1;
     }
     if (!json_is_object(doc)) {
-        mat_errors_add(errs, "", "the body must be a JSON object, not %s", instance_type(doc));
+        mat_errors_add(errs, "", "the body must be a JSON object, not %s",
+                       schema_json_type_name(doc));
         json_decref(doc);
         return -1;
     }

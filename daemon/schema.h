@@ -45,6 +45,10 @@ int schema_validate(const struct schema_registry *reg, const char *name, json_t 
  * ignored. Returns 0 with *out owned by the caller, or -1 with errors added. */
 int schema_parse_body(const char *buf, size_t len, json_t **out, struct mat_errors *errs);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or "null":
+ * how error messages name the type of a value the client sent. */
+const char *schema_json_type_name(const json_t *x);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values above
  * U+10FFFF); otherwise false with the offset of the first bad byte in *bad_offset. */
 bool schema_utf8_valid(const char *s, size_t len, size_t *bad_offset);
