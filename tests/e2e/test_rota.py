@@ -178,6 +178,9 @@ class Replan(unittest.TestCase):
                 self.assertEqual(change["joined"], ["140013"])
                 self.assertEqual(change["left"], ["140012"])
             self.assertEqual(req("POST", "/v1/rotas/999999/replan").status, 404)
+            bad = req("POST", "/v1/rotas/%d/replan?seed=soon" % rota["id"])
+            self.assertEqual(bad.status, 422)
+            self.assertEqual(bad.json["errors"][0]["path"], "seed")
             past = req("GET", "/v1/rotas").json["items"]
             demo = [x for x in past if x["terms"] and x["terms"][0]["year"] == "2025-26"][0]
             self.assertEqual(req("POST", "/v1/rotas/%d/replan" % demo["id"]).status, 409)
