@@ -21,12 +21,12 @@ def load_schema_file(name):
 
 
 def _routes_text():
-    with open(os.path.join(SRC, "daemon", "routes.c")) as f:
+    with open(os.path.join(SRC, "daemon", "handlers", "routes.c")) as f:
         return f.read()
 
 
 def served_routes():
-    """(method, path) rows of daemon/routes.c."""
+    """(method, path) rows of daemon/handlers/routes.c."""
     return [(m.lower(), p) for m, p in re.findall(r'\{M_([A-Z]+),\s*"([^"]+)"', _routes_text())]
 
 
@@ -36,7 +36,7 @@ ROUTE_ROW = re.compile(
 
 
 def route_table():
-    """Every row of daemon/routes.c as a dict: method (lower case), path, name (the metrics
+    """Every row of daemon/handlers/routes.c as a dict: method (lower case), path, name (the metrics
     label), access (ACCESS_*), body (BODY_*), schema (file name under proto/schemas/ or None)."""
     out = []
     for m, path, name, access, body, schema in ROUTE_ROW.findall(_routes_text()):

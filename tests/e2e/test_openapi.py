@@ -87,7 +87,7 @@ class OpenApiDocument(unittest.TestCase):
 
     def test_operations_match_the_route_table(self):
         """operationId, access rule, request body and the statuses every route can give
-        agree with daemon/routes.c."""
+        agree with daemon/handlers/routes.c."""
         table = openapi_check.route_table()
         self.assertEqual(len(table), len(openapi_check.served_routes()), "a routes.c row did not parse")
         for row in table:

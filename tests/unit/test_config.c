@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_file.h"
 
 static void test_defaults_are_valid(void **state)
 {

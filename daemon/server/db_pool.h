@@ -63,5 +63,8 @@ PGresult *db_job_take_result(struct db_job *job, int cmd);
 
 /* Convenience over a result. */
 const char *db_val(const PGresult *res, int row, int col); /* NULL for SQL NULL */
+int db_nrows(const PGresult *res);                         /* 0 for NULL */
+/* Frees a result taken with db_job_take_result (NULL is fine). */
+void db_result_free(PGresult *res);
 
 #endif

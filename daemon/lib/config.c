@@ -289,36 +289,6 @@ int config_load_string(struct config *cfg, const char *ini, char *const *envp, c
     return validate(cfg, err, errlen);
 }
 
-int config_load_file(struct config *cfg, const char *path, char *const *envp, char *err,
-                     size_t errlen)
-{
-    if (!path)
-        return config_load_string(cfg, NULL, envp, err, errlen);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "config: cannot open %s", path);
-        return -1;
-    }
-    struct strbuf sb;
-    strbuf_init(&sb);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        strbuf_append(&sb, chunk, n);
-        if (sb.len > 1 << 20) {
-            fclose(f);
-            strbuf_free(&sb);
-            snprintf(err, errlen, "config: %s is larger than 1 MiB", path);
-            return -1;
-        }
-    }
-    fclose(f);
-    char *text = strbuf_detach(&sb, NULL);
-    int rc = config_load_string(cfg, text, envp, err, errlen);
-    free(text);
-    return rc;
-}
-
 void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < ARRAY_LEN(opts); i++)

@@ -1,5 +1,4 @@
 /* Liveness, readiness, metrics and the caller's own identity. */
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,7 @@ void h_healthz(struct req *r)
 
 static void on_ready(struct req *r, struct db_job *job)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Retry-After", "2");
+    req_set_header(r, "Retry-After", "2");
     if (db_job_status(job) != DB_OK) {
         req_reply_problem(r, 503, "the database is not reachable", NULL);
         return;
@@ -39,7 +38,7 @@ static void on_ready(struct req *r, struct db_job *job)
         req_reply_problem(r, 503, detail, NULL);
         return;
     }
-    evhttp_remove_header(evhttp_request_get_output_headers(r->ev), "Retry-After");
+    req_set_header(r, "Retry-After", NULL);
     json_t *o = json_pack("{s:s, s:i}", "status", "ready", "schema_version", have);
     req_reply_json(r, 200, o);
 }

@@ -181,6 +181,16 @@ const char *db_val(const PGresult *res, int row, int col)
     return PQgetvalue(res, row, col);
 }
 
+int db_nrows(const PGresult *res)
+{
+    return res ? PQntuples(res) : 0;
+}
+
+void db_result_free(PGresult *res)
+{
+    PQclear(res);
+}
+
 /* ---- connections ---- */
 
 enum conn_state {

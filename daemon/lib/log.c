@@ -1,13 +1,28 @@
-/* Leveled, structured logging to stderr, one line per event, safe across threads. */
+/* Leveled, structured logging: one key=value line per event, safe across threads.
+ * The core formats; the shell installs the sink that writes (platform/log_stderr.c). */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
 
 static atomic_int current_level = LOG_INFO;
+static _Atomic(log_sink_fn) sink;
+
+void log_set_sink(log_sink_fn fn)
+{
+    atomic_store(&sink, fn);
+}
+
+void log_write_line(const char *line, size_t len)
+{
+    log_sink_fn fn = atomic_load(&sink);
+    if (fn)
+        fn(line, len);
+}
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level level)
@@ -53,6 +68,5 @@ void log_emit(enum log_level level, const char *fmt, ...)
     va_end(ap);
     size_t len = strnlen(line, sizeof line - 2);
     line[len++] = '\n';
-    /* One write per line keeps lines whole across threads. */
-    fwrite(line, 1, len, stderr);
+    log_write_line(line, len);
 }

@@ -50,7 +50,7 @@ static void on_created(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_field_error(r, 422, "/schools", "every school in scope must be registered");
         return;
     }
@@ -147,7 +147,7 @@ static void on_revoked(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
-    if (PQntuples(db_job_result(job, 0)) != 1) {
+    if (db_nrows(db_job_result(job, 0)) != 1) {
         req_reply_problem(r, 404, "no such token", NULL);
         return;
     }

@@ -1,10 +1,19 @@
-/* Leveled, structured logging: one key=value line per event on stderr (journald).
+/* Leveled, structured logging: one key=value line per event, written by the sink the
+ * program installs (standard error for matd and matctl, so journald under systemd).
  * Never log a pupil reference, a token or a request body. */
 #ifndef MATD_LOG_H
 #define MATD_LOG_H
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Where finished lines go: one call per whole line, newline included (a single write keeps
+ * lines whole across threads). With no sink, lines are dropped. */
+typedef void (*log_sink_fn)(const char *line, size_t len);
+void log_set_sink(log_sink_fn fn);
+/* Hands one finished line to the sink. */
+void log_write_line(const char *line, size_t len);
 
 void log_set_level(enum log_level level);
 /* Returns -1 for an unknown name. */

@@ -60,7 +60,7 @@ static void on_patched(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 2);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         bool criterion = strstr(r->path, "/success-criteria/") != NULL;
         req_reply_field_error(r, 404, "ref", "no %s with ref \"%s\" in this school's %s plan",
                               criterion ? "success criterion" : "milestone", req_param(r, "ref"),

@@ -56,7 +56,7 @@ static void on_cells(struct req *r, struct db_job *job)
         return;
     struct summary_state *st = r->hstate;
     PGresult *res = db_job_result(job, 0);
-    int rows = PQntuples(res);
+    int rows = db_nrows(res);
     struct strbuf sb;
     strbuf_init(&sb);
     static const char *const cols[] = {"school",     "subject",         "year_group", "group", "n",
@@ -259,7 +259,7 @@ static void on_latest(struct req *r, struct db_job *job)
         return;
     struct push_state *st = r->hstate;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) == 1 && strcmp(db_val(res, 0, 1), st->sha) == 0) {
+    if (db_nrows(res) == 1 && strcmp(db_val(res, 0, 1), st->sha) == 0) {
         /* Identical re-push: a no-op answering the original submission. */
         struct strbuf sb;
         strbuf_init(&sb);

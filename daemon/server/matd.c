@@ -21,6 +21,8 @@
 #include "handlers.h"
 #include "http_server.h"
 #include "log.h"
+#include "log_stderr.h"
+#include "config_file.h"
 #include "metrics.h"
 #include "offload.h"
 #include "migrate.h"
@@ -153,6 +155,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    log_stderr_install();
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"version", no_argument, NULL, 'V'},
                                              {"help", no_argument, NULL, 'h'},

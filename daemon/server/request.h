@@ -144,6 +144,9 @@ bool req_school_filter_ok(struct req *r, const char *school);
  * principals (admin, ceo). Owned. */
 char *req_scope_urns(const struct req *r);
 
+/* Adds (or, with value NULL, removes) a response header before the reply. */
+void req_set_header(struct req *r, const char *name, const char *value);
+
 /* True when the client asked for CSV (Accept: text/csv). */
 bool req_wants_csv(const struct req *r);
 

@@ -8,9 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
+
 static _Noreturn void oom(size_t n)
 {
-    fprintf(stderr, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
+    char line[96];
+    int len = snprintf(line, sizeof line, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
+    log_write_line(line, len > 0 ? (size_t)len : 0);
     abort();
 }
 
@@ -67,10 +71,14 @@ void fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("level=fatal msg=\"", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\"\n", stderr);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "level=fatal msg=\"");
+    vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
     va_end(ap);
+    size_t len = strlen(line);
+    line[len++] = '"';
+    line[len++] = '\n';
+    log_write_line(line, len);
     exit(1);
 }
 

@@ -78,7 +78,7 @@ static void on_got(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_problem(r, 404, "no review report yet for this school in this triad", NULL);
         return;
     }
@@ -93,7 +93,7 @@ static void on_triad(struct req *r, struct db_job *job)
     struct review_state *st = r->hstate;
     PGresult *res = db_job_result(job, 0);
     const char *urn = req_param(r, "urn");
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_problem(r, 404, "no such triad in this rota", NULL);
         return;
     }

@@ -55,9 +55,6 @@ void config_defaults(struct config *cfg);
  * message naming the section, key and problem into err. */
 int config_load_string(struct config *cfg, const char *ini, char *const *envp, char *err,
                        size_t errlen);
-/* Same, reading the file at path (path NULL = defaults + environment only). */
-int config_load_file(struct config *cfg, const char *path, char *const *envp, char *err,
-                     size_t errlen);
 void config_free(struct config *cfg);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
 
 #include "handlers.h"
 #include "util.h"
@@ -77,7 +76,7 @@ static void on_get(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_problem(r, 404, "no such school in this trust", NULL);
         return;
     }
@@ -109,14 +108,14 @@ static void on_created(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_field_error(r, 409, "/urn", "school %s is already registered",
                               json_string_value(json_object_get(r->json, "urn")));
         return;
     }
     char loc[32];
     snprintf(loc, sizeof loc, "/v1/schools/%s", json_string_value(json_object_get(r->json, "urn")));
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Location", loc);
+    req_set_header(r, "Location", loc);
     req_reply_json_text(r, 201, db_val(res, 0, 0));
 }
 

@@ -4,7 +4,6 @@
  * cached per (year, term) and tagged with the trust's data version, which every write to
  * an input bumps in the writer's transaction: a cached list is served only while its
  * version is current, on this instance or any other sharing the database. */
-#include <event2/http.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -215,7 +214,7 @@ static void compute_work_free(void *p)
 {
     struct compute_work *w = p;
     for (int q = 0; q < PQ_COUNT; q++)
-        PQclear(w->res[q]);
+        db_result_free(w->res[q]);
     priorities_list_free(w->list);
     free(w->json_all);
     mat_errors_free(&w->errs);
@@ -266,7 +265,7 @@ static void compute_done(struct req *r, void *p)
     char timing[96];
     snprintf(timing, sizeof timing, "db;dur=%llu, compute;dur=%llu", (unsigned long long)db_ms,
              (unsigned long long)w->compute_ms);
-    evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Server-Timing", timing);
+    req_set_header(r, "Server-Timing", timing);
     compute_work_free(w);
     cache_put(c);
     metrics_add(METRIC_PRIORITIES_COMPUTED, 1);
@@ -315,7 +314,7 @@ static void on_meta(struct req *r, struct db_job *job)
     struct cached *c = cache_get(st->year, st->term, version);
     if (c) {
         metrics_add(METRIC_PRIORITIES_CACHE_HITS, 1);
-        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Server-Timing",
+        req_set_header(r, "Server-Timing",
                           "cache;desc=hit");
         serve(r, c);
         cached_release(c);

@@ -180,7 +180,7 @@ static void on_get(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
+    if (db_nrows(res) != 1) {
         req_reply_problem(r, 404, "no such document for this school and year", NULL);
         return;
     }

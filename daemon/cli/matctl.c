@@ -9,17 +9,15 @@
 
 #include "auth.h"
 #include "config.h"
+#include "config_file.h"
 #include "log.h"
+#include "log_stderr.h"
 #include "migrate.h"
 #include "errors.h"
 #include "util.h"
 #include "rota_cli.h"
-#ifdef MATCTL_HAVE_DEMO
 #include "demo.h"
-#endif
-#ifdef MATCTL_HAVE_PRIORITIES
 #include "priorities_cli.h"
-#endif
 
 extern char **environ;
 
@@ -180,6 +178,7 @@ static int cmd_token_create(const struct config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    log_stderr_install();
     const char *config_path = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -212,20 +211,16 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg);
     } else if (strcmp(cmd, "token") == 0 && strcmp(sub, "create") == 0) {
         rc = cmd_token_create(&cfg, argc - i - 1, argv + i + 1);
-#ifdef MATCTL_HAVE_DEMO
     } else if (strcmp(cmd, "demo") == 0 && strcmp(sub, "load") == 0) {
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);
         rc = demo_load_cli(pg, &cfg, trust, argc - i - 1, argv + i + 1);
         PQfinish(pg);
-#endif
-#ifdef MATCTL_HAVE_PRIORITIES
     } else if (strcmp(cmd, "priorities") == 0) {
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);
         rc = priorities_cli(pg, &cfg, trust, argc - i, argv + i);
         PQfinish(pg);
-#endif
     } else {
         fprintf(stderr, "matctl: unknown command \"%s%s%s\"\n", cmd, *sub ? " " : "", sub);
         usage(stderr);

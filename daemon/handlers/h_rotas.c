@@ -1,7 +1,6 @@
 /* Triad rotas: draft one for given terms (the planner runs on the offload pool with the
  * schools, strengths and full pairing history read from the database), list, read,
  * publish (409 when a published rota already covers a term), and a school's triads. */
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +209,7 @@ static void on_published(struct req *r, struct db_job *job)
     }
     if (req_reply_db_failure(r, job))
         return;
-    if (PQntuples(db_job_result(job, 1)) != 1) {
+    if (db_nrows(db_job_result(job, 1)) != 1) {
         req_reply_problem(r, 404, "no such rota", NULL);
         return;
     }

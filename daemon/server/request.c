@@ -754,3 +754,11 @@ char *req_scope_urns(const struct req *r)
     strbuf_puts(&sb, "}");
     return strbuf_detach(&sb, NULL);
 }
+
+void req_set_header(struct req *r, const char *name, const char *value)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    evhttp_remove_header(h, name);
+    if (value)
+        evhttp_add_header(h, name, value);
+}

@@ -1,0 +1,25 @@
+/* The log sink of the programs: one write(2) per line keeps lines whole across threads. */
+#include "log_stderr.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void write_stderr(const char *line, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, line, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        line += n;
+        len -= (size_t)n;
+    }
+}
+
+void log_stderr_install(void)
+{
+    log_set_sink(write_stderr);
+}

@@ -1,0 +1,9 @@
+/* The log sink of the programs: whole lines to stderr (journald under systemd).
+ * The core formats log lines (lib/log.c) and never writes them itself. */
+#ifndef MATD_LOG_STDERR_H
+#define MATD_LOG_STDERR_H
+
+/* Sends every log line, from any thread, to stderr. Call first thing in main. */
+void log_stderr_install(void);
+
+#endif
