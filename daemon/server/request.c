@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "offload.h"
+#include "prng.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "schema.h"
@@ -556,11 +557,8 @@ static void make_request_id(char out[17])
         memcpy(&state, seed, sizeof state);
         state |= 1;
     }
-    /* splitmix64: unique per thread sequence from a random seed. */
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    /* A unique per-thread sequence from a random seed. */
+    uint64_t z = prng_splitmix64(&state);
     unsigned char b[8];
     memcpy(b, &z, 8);
     hex_encode(b, 8, out);

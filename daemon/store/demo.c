@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prng.h"
 #include "pupil_key.h"
 #include "rota_service.h"
 #include "secret.h"
@@ -92,10 +93,7 @@ struct rng {
 
 static uint64_t rng_next(struct rng *r)
 {
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return prng_splitmix64(&r->s);
 }
 
 static double rng_unit(struct rng *r)

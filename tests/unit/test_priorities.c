@@ -125,7 +125,7 @@ static struct priorities_list *fx_run(const struct fx *f)
 }
 
 /* The four-school trust most tests use. Alpha -> Beta is 11.1 km, Alpha -> Gamma 55.6 km
- * (0.1 and 0.5 degrees of latitude, 111.19 km a degree on a 6371 km sphere). */
+ * (0.1 and 0.5 degrees of latitude, 111.20 km a degree on a 6371.0088 km sphere). */
 #define A "100001"
 #define B "100002"
 #define C "100003"
@@ -282,10 +282,11 @@ static void test_cell_eval(void **state)
 static void test_haversine_and_id(void **state)
 {
     (void)state;
-    /* London (51.5074, -0.1278) to Paris (48.8566, 2.3522) on a 6371 km sphere. */
-    assert_true(fabs(priorities_haversine_km(51.5074, -0.1278, 48.8566, 2.3522) - 343.556) < 0.001);
-    /* One degree of latitude: 6371 * pi / 180 = 111.1949 km. */
-    assert_true(fabs(priorities_haversine_km(52, -1, 53, -1) - 111.1949) < 0.0001);
+    /* London (51.5074, -0.1278) to Paris (48.8566, 2.3522) on a 6371.0088 km sphere (computed
+     * independently in Python: 343.5565 km). */
+    assert_true(fabs(priorities_haversine_km(51.5074, -0.1278, 48.8566, 2.3522) - 343.5565) < 0.001);
+    /* One degree of latitude: 6371.0088 * pi / 180 = 111.1951 km. */
+    assert_true(fabs(priorities_haversine_km(52, -1, 53, -1) - 111.1951) < 0.0001);
     assert_true(priorities_haversine_km(52, -1, 52, -1) == 0.0);
 
     /* sha256("attainment|trust|writing|disadvantaged") begins d9b824bb5f56b4c4. */

@@ -10,12 +10,12 @@
 
 #include <openssl/evp.h>
 
+#include "geo.h"
 #include "util.h"
 
 /* Tolerance for comparisons against thresholds: 0.25 - 0.15 lands a hair under 0.1 in
  * binary floating point, and a trust's "10 points" must mean 10 points. */
 #define PRIO_EPS 1e-9
-#define EARTH_RADIUS_KM 6371.0
 #define DEG_TO_RAD (3.14159265358979323846 / 180.0)
 /* Bound on the dense (subject, group, scope) index: 2,000 schools x 6 subjects x 13
  * groups is 156k; this allows two orders of magnitude more. */
@@ -143,12 +143,7 @@ void priorities_cell_eval(int n, int k, bool has_b, double b, bool b_fallback,
 
 double priorities_haversine_km(double lat1, double lon1, double lat2, double lon2)
 {
-    double dlat = (lat2 - lat1) * DEG_TO_RAD, dlon = (lon2 - lon1) * DEG_TO_RAD;
-    double s1 = sin(dlat / 2), s2 = sin(dlon / 2);
-    double a = s1 * s1 + cos(lat1 * DEG_TO_RAD) * cos(lat2 * DEG_TO_RAD) * s2 * s2;
-    if (a > 1.0)
-        a = 1.0;
-    return 2.0 * EARTH_RADIUS_KM * asin(sqrt(a));
+    return geo_haversine_km(lat1, lon1, lat2, lon2);
 }
 
 /* The id with a digest context that the caller may reuse (NULL: a one-off). */

@@ -273,7 +273,7 @@ void priorities_cell_eval(int n, int k, bool has_b, double b, bool b_fallback,
                           struct priorities_cell_metrics *out);
 /* max(0, ceil(b n) - k), with ceil guarded so that 0.75 * 4 is exactly 3. */
 int priorities_deficit(double b, int n, int k);
-/* Great-circle distance in km (mean Earth radius 6371.0088 km). */
+/* Great-circle distance in km (geo.h: one formula, one Earth radius). */
 double priorities_haversine_km(double lat1, double lon1, double lat2, double lon2);
 /* The stable id: first 16 hex chars of SHA-256 of "kind|scope|topic|group". */
 void priorities_item_id(const char *kind, const char *scope, const char *topic, const char *group,

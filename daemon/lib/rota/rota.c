@@ -15,57 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "geo.h"
+#include "prng.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------------------------ */
-/* Random numbers: xoshiro256** seeded through splitmix64. Never rand(). */
+/* Random numbers: the one PRNG (prng.h), xoshiro256**; never rand(). */
 
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, n) for n >= 1 (Lemire's multiply; the bias is below 2^-32). */
-static int rng_below(struct rng *r, int n)
-{
-    return (int)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-static double rng_unit(struct rng *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
+#define rng prng
+#define rng_seed prng_seed
+#define rng_next prng_next
+#define rng_below prng_below
+#define rng_unit prng_unit
 
 static void shuffle_ints(struct rng *r, int *a, int n)
 {
@@ -178,13 +139,7 @@ void rota_prev_terms_free(struct rota_prev_term *prev, size_t n)
 
 double rota_haversine_km(double lat1, double lon1, double lat2, double lon2)
 {
-    const double r = 6371.0088, rad = M_PI / 180.0;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2) +
-               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-    if (a > 1.0)
-        a = 1.0;
-    return 2.0 * r * asin(sqrt(a));
+    return geo_haversine_km(lat1, lon1, lat2, lon2);
 }
 
 static int int_cmp(const void *a, const void *b)
