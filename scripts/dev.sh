@@ -10,7 +10,8 @@ DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
   libcmocka-dev libinih-dev libcsv-dev libsystemd-dev postgresql-15 postgresql-client-15
-  python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose)
+  python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
+  clang libclang-rt-14-dev systemd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -92,6 +93,26 @@ make_secret() { # make_secret FILE
   [ -f "$1" ] || { openssl rand -hex 32 >"$1"; chmod 600 "$1"; }
 }
 
+run_fuzzers() { # builds every libFuzzer target with clang and runs each on its seed corpus
+  local dir="$ROOT/build-fuzz" secs=${MATD_FUZZ_SECONDS:-8} f name out
+  say "fuzzing: every parser for ${secs} s on its seed corpus (clang, libFuzzer, ASan)"
+  CC=clang build "$dir" -DMATD_FUZZ=ON -DMATD_SANITIZE=ON -DMATD_LIB_ONLY=ON -DBUILD_TESTING=OFF
+  for f in "$dir"/tests/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=${f##*/fuzz_}
+    out=$(mktemp -d)
+    # The corpus in the tree is the seed; what the run finds goes to a scratch folder.
+    if ! (cd "$out" && "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+          -print_final_stats=0 "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
+      tail -40 "$out/log" >&2
+      echo "fuzz_$name found a crash (inputs in $out)" >&2
+      return 1
+    fi
+    echo "fuzz_$name: $(grep -o 'Done [0-9]* runs' "$out/log" || echo ran)" >&2
+    rm -rf "$out"
+  done
+}
+
 cmd_test() {
   install_deps
   say "building (ASan + UBSan, warnings are errors)"
@@ -113,6 +134,8 @@ cmd_test() {
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   say "running tests"
   (cd "$ROOT/build-asan" && ctest --output-on-failure -j2 "$@")
+  # A targeted run (ctest arguments given) skips the fuzzers; the full run has them.
+  if [ $# -eq 0 ]; then run_fuzzers; fi
 }
 
 cmd_demo() {
