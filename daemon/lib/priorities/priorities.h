@@ -211,59 +211,11 @@ int priorities_compute(const struct priorities_input *in, struct priorities_list
 /* Frees a list or a view (NULL is fine). */
 void priorities_list_free(struct priorities_list *list);
 
-/* ---- filters and views: return an owned view borrowing list's items ---- */
-
-struct priorities_filter {
-    enum priorities_level level; /* PRIORITIES_LEVEL_ANY for any */
-    enum priorities_kind kind;   /* PRIORITIES_KIND_ANY for any */
-    const char *subject;         /* NULL for any; matches an item's subject or theme */
-    const char *school;          /* NULL for any; items concerning this URN */
-};
-
-/* True when the item is about the school: its own school-level item, or a trust-level
- * item whose schools include it. */
-bool priorities_item_concerns(const struct priorities_item *it, const char *urn);
-struct priorities_list *priorities_filter(const struct priorities_list *list,
-                                          const struct priorities_filter *f);
-/* GET /v1/schools/{urn}/priorities: the items concerning urn. */
-struct priorities_list *priorities_school_view(const struct priorities_list *list, const char *urn);
-/* An executive head's view: every trust-level item plus the school-level items of the
- * given schools. */
-struct priorities_list *priorities_scope_view(const struct priorities_list *list,
-                                              const char *const *urns, size_t n_urns);
-
 /* Names as they appear in the output, and their parsers (for query parameters). */
 const char *priorities_level_name(enum priorities_level level);
 const char *priorities_kind_name(enum priorities_kind kind);
 bool priorities_level_parse(const char *s, enum priorities_level *out);
 bool priorities_kind_parse(const char *s, enum priorities_kind *out);
-
-/* ---- serialisation: same list and options give the same bytes ---- */
-
-struct priorities_output_opts {
-    /* Emit "pupils" (the keys) on school-level stuck_pupils items: only for the school
-     * itself and admin. Trust-level items never carry keys. */
-    bool include_pupil_keys;
-    /* When non-NULL, "schools" and per-school detail list only these URNs (a school's or
-     * an executive head's view of trust-level items); givers are always shown. */
-    const char *const *visible_schools;
-    size_t n_visible_schools;
-};
-
-/* {"year","term","items":[...]} (application/json). Returns owned NUL-terminated bytes;
- * *len (if not NULL) gets their length. opts may be NULL (no keys, all schools). */
-char *priorities_to_json(const struct priorities_list *list,
-                         const struct priorities_output_opts *opts, size_t *len);
-/* One header row, then one CRLF-terminated row per item (text/csv, RFC 4180). */
-char *priorities_to_csv(const struct priorities_list *list,
-                        const struct priorities_output_opts *opts, size_t *len);
-/* GET /v1/support: {"year","term","items":[{"receiver","priority_id","kind",
- * "subject"|"area","group","score","givers":[...]}]} over the list's school-level
- * items, in list order. */
-char *priorities_support_to_json(const struct priorities_list *list, size_t *len);
-/* The same as CSV: one row per (receiver item, giver); an item without givers gets one
- * row with the giver columns empty. */
-char *priorities_support_to_csv(const struct priorities_list *list, size_t *len);
 
 /* ---- the formulas, exposed so that other modules compute a figure the same way ---- */
 
@@ -278,5 +230,9 @@ double priorities_haversine_km(double lat1, double lon1, double lat2, double lon
 /* The stable id: first 16 hex chars of SHA-256 of "kind|scope|topic|group". */
 void priorities_item_id(const char *kind, const char *scope, const char *topic, const char *group,
                         char out[17]);
+
+/* The views and the writers of a computed list. */
+#include "priorities_views.h"
+#include "priorities_output.h"
 
 #endif
