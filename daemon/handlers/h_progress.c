@@ -289,7 +289,7 @@ static void start_push(struct req *r)
     db_job_add(push, stmt_push_delete, 4, key);
     db_job_add_copy(push,
                     "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
-                    "band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
+                    "band, code, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
                     "prior_attainment) FROM STDIN",
                     st->copy, st->copy_len);
     st->copy = NULL;
