@@ -53,10 +53,10 @@ struct exp {
 };
 
 #define BAND_MSG                                                                                   \
-    "band must be one of: below, towards, expected, greater_depth; the statutory codes GDS, "    \
+    "band must be one of: below, towards, expected, greater_depth; the statutory codes GDS, "      \
     "EXS, WTS, HNM, PK1-PK6, PKF, PKE, PKG, BLW, EM; or the other codes A, L, F, P, D"
 #define NO_BAND_MSG                                                                                \
-    "band is missing; give a band or assessment code, or a KS2 scaled score (80-120) for "       \
+    "band is missing; give a band or assessment code, or a KS2 scaled score (80-120) for "         \
     "reading, maths or gps"
 
 enum kind { JSON, CSV };
@@ -183,16 +183,17 @@ static void test_json_and_csv_give_identical_records(void **state)
     key_hex_of("DEMO-100001-0002", k2);
     key_hex_of("P935401123456", k3);
     char want[2048];
-    snprintf(want, sizeof want,
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\twriting\ttowards\t\\N\t\\N\t94.50\tt\tsupport\tf"
-             "\tf\tf\tmiddle\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\tmaths\texpected\t\\N\t104.00\t94.50\tt\tsupport\t"
-             "f\tt\tf\tmiddle\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t11\tenglish\tgreater_depth\t\\N\t7.50\t\\N\tf\tehcp"
-             "\tt\tf\tx\t\\N\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\tR\treading\tbelow\t\\N\t\\N\t\\N\tf\tnone\tf\tf\t"
-             "\\N\t\\N\n",
-             k1, k1, k2, k3);
+    snprintf(
+        want, sizeof want,
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\twriting\ttowards\t\\N\t\\N\t94.50\tt\tsupport\tf"
+        "\tf\tf\tmiddle\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\tmaths\texpected\t\\N\t104.00\t94.50\tt\tsupport\t"
+        "f\tt\tf\tmiddle\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t11\tenglish\tgreater_depth\t\\N\t7.50\t\\N\tf\tehcp"
+        "\tt\tf\tx\t\\N\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\tR\treading\tbelow\t\\N\t\\N\t\\N\tf\tnone\tf\tf\t"
+        "\\N\t\\N\n",
+        k1, k1, k2, k3);
     char *ca = copy_text(&a, "7\t100001\t2025-26\tautumn\t");
     char *cb = copy_text(&b, "7\t100001\t2025-26\tautumn\t");
     assert_string_equal(ca, want);
@@ -251,11 +252,9 @@ static void test_csv_row_errors(void **state)
                            "digits give B, not A): a character is mistyped"},
            {"row 4:pupil", "the same pupil already has a writing record in row 2; a pupil "
                            "appears once per subject"},
-           {"row 5:band", BAND_MSG},
-           {"row 6", "the row has 3 cells; the header has 4"},
+           {"row 5:band", BAND_MSG}, {"row 6", "the row has 3 cells; the header has 4"},
            {"row 8", "the row has 5 cells; the header has 4"},
-           {"row 9:year_group", "year_group is empty; it is required"},
-           {"row 9:band", NO_BAND_MSG},
+           {"row 9:year_group", "year_group is empty; it is required"}, {"row 9:band", NO_BAND_MSG},
            {"row 10:subject", "broken quoting: a quoted cell is never closed, or a \" appears "
                               "inside an unquoted cell or after a closing quote (write \"\" for a "
                               "quote inside a quoted cell)"});
@@ -418,8 +417,7 @@ static void test_json_errors_in_record_order(void **state)
            "\"band\": \"below\", \"score\": 100},"
            "{\"pupil\": 5, \"year_group\": \"6\", \"subject\": \"maths\", \"band\": \"below\"}"
            "]}",
-           PROGRESS_INVALID,
-           {"/records/0/band", BAND_MSG},
+           PROGRESS_INVALID, {"/records/0/band", BAND_MSG},
            {"/records/1/pupil", "pupil looks like a UPN but fails the UPN check letter test (its "
                                 "digits give B, not A): a character is mistyped"},
            {"/records/2/pupil", "the same pupil already has a writing record at /records/0; a "
