@@ -96,7 +96,6 @@ struct pctx {
     size_t max_records;
     struct pupil_keyer *keyer;
     struct progress_set *out;
-    size_t *origin; /* per record: JSON index or CSV row, for duplicate messages */
     struct dup_slot *table;
     size_t tcap, tcount;
 };
@@ -110,13 +109,13 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->keyer = pupil_keyer_new(o->secret, o->secret_len);
     p->out = out;
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
 }
 
 static void pctx_free(struct pctx *p)
 {
     pupil_keyer_free(p->keyer);
-    free(p->origin);
     free(p->table);
 }
 
@@ -159,16 +158,16 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
         const struct progress_record *o = &p->out->records[p->table[i].index - 1];
         if (p->table[i].hash == h && memcmp(o->pupil_key, r->pupil_key, PUPIL_KEY_LEN) == 0 &&
             strcmp(o->subject, r->subject) == 0)
-            return p->origin[p->table[i].index - 1];
+            return p->out->origin[p->table[i].index - 1];
     }
     struct progress_set *s = p->out;
     if (s->count == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 256;
         s->records = xrealloc(s->records, s->cap * sizeof *s->records);
-        p->origin = xrealloc(p->origin, s->cap * sizeof *p->origin);
+        p->out->origin = xrealloc(p->out->origin, s->cap * sizeof *p->out->origin);
     }
     s->records[s->count] = *r;
-    p->origin[s->count] = origin;
+    p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
     p->tcount++;
@@ -392,6 +391,7 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
                                          struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     json_t *doc = NULL;
     if (schema_parse_body(buf, len, &doc, errs) != 0)
@@ -770,6 +770,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
                                         struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         buf += 3, len -= 3; /* the byte-order mark spreadsheets write */
@@ -845,7 +846,9 @@ void progress_set_free(struct progress_set *s)
     if (s->records)
         explicit_bzero(s->records, s->cap * sizeof *s->records);
     free(s->records);
+    free(s->origin);
     s->records = NULL;
+    s->origin = NULL;
     s->count = s->cap = 0;
 }
 

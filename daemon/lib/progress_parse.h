@@ -46,6 +46,7 @@ struct progress_record {
 
 struct progress_set {
     struct progress_record *records; /* owned */
+    size_t *origin; /* owned, per record: its CSV row (header = row 1) or JSON index */
     size_t count, cap;
 };
 
@@ -91,10 +92,10 @@ void progress_set_free(struct progress_set *s);
  *   <line_prefix>pupil_key year_group subject band code score attendance_pct disadvantaged
  *   send eal looked_after sex prior_attainment
  * (band is \N and a code column follows it holding A, L, F, P or D for an other code;
- * \N otherwise), tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY), booleans
- * t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is
- * at the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into
- * progress (trust_id, urn, year, term, pupil_key, ...). */
+ * \N otherwise), tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY),
+ * booleans t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is at
+ * the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into progress (trust_id, urn,
+ * year, term, pupil_key, ...). */
 void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
                               struct strbuf *out);
 
