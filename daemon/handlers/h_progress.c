@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "http_server.h"
 #include "progress_parse.h"
+#include "progress_summary.h"
 #include "metrics.h"
 #include "termly.h"
 #include "util.h"
@@ -187,7 +188,7 @@ void h_submissions_list(struct req *r)
 /* ---- the push ---- */
 
 static int stmt_push_latest, stmt_push_lock, stmt_push_delete, stmt_push_submission,
-    stmt_push_rejected;
+    stmt_push_rejected, stmt_push_previous;
 
 static void push_init(void)
 {
@@ -211,6 +212,13 @@ static void push_init(void)
         "INSERT INTO submissions (trust_id, urn, kind, year, term, principal_id, body_sha256, "
         " row_count, outcome, content_type) SELECT $1, $2, 'progress', $3, $4, $5, $6, $7, "
         " 'rejected', $8 WHERE EXISTS (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $2)");
+    /* A dry run's one read: does the school exist, and what did the previous term hold. */
+    stmt_push_previous = db_stmt_register(
+        "push_previous",
+        "SELECT EXISTS (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $2), "
+        " count(DISTINCT p.pupil_key), coalesce(string_agg(DISTINCT p.subject, ',' "
+        " ORDER BY p.subject), '') FROM progress p WHERE p.trust_id = $1 AND p.urn = $2 "
+        " AND p.year = $3 AND p.term = $4");
 }
 
 struct push_state {
@@ -218,12 +226,16 @@ struct push_state {
     char *copy; /* COPY text, handed to the job */
     size_t copy_len;
     size_t nrecords;
+    bool dry_run;                    /* ?dry_run=true: validate and answer, write nothing */
+    struct progress_summary summary; /* dry run: what would be stored */
+    char prev_year[8], prev_term[8];
 };
 
 static void push_state_free(void *p)
 {
     struct push_state *st = p;
     free(st->copy);
+    progress_summary_free(&st->summary);
     free(st);
 }
 
@@ -252,6 +264,54 @@ static void on_pushed(struct req *r, struct db_job *job)
 }
 
 static void start_parse(struct req *r);
+
+static void on_previous(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct push_state *st = r->hstate;
+    PGresult *res = db_job_result(job, 0);
+    if (strcmp(db_val(res, 0, 0), "t") != 0) {
+        req_reply_problem(r, 404, "no such school in this trust", NULL);
+        return;
+    }
+    char *list = xstrdup(db_val(res, 0, 2));
+    const char *subjects[64];
+    size_t nsubjects = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nsubjects < 64;
+         t = strtok_r(NULL, ",", &save))
+        subjects[nsubjects++] = t;
+    struct progress_previous prev = {.year = st->prev_year,
+                                     .term = st->prev_term,
+                                     .pupils = (size_t)strtoull(db_val(res, 0, 1), NULL, 10),
+                                     .subjects = subjects,
+                                     .nsubjects = nsubjects};
+    json_t *doc = progress_summary_json(&st->summary, &prev, r->body_csv);
+    free(list);
+    req_reply_json(r, 200, doc);
+}
+
+/* The previous term of (year, term): summer of the year before autumn, else the term
+ * before in the same year. */
+static void previous_term(const char *year, const char *term, char y[8], char t[8])
+{
+    int i = term_index(term);
+    if (i == 0) {
+        academic_year_previous(year, y);
+        snprintf(t, 8, "summer");
+    } else {
+        snprintf(y, 8, "%s", year);
+        snprintf(t, 8, "%s", i == 1 ? "autumn" : "spring");
+    }
+}
+
+static void start_dry_answer(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    previous_term(req_param(r, "year"), req_param(r, "term"), st->prev_year, st->prev_term);
+    const char *params[4] = {st->trust, req_param(r, "urn"), st->prev_year, st->prev_term};
+    req_submit_one(r, stmt_push_previous, 4, params, on_previous);
+}
 
 static void on_latest(struct req *r, struct db_job *job)
 {
@@ -287,11 +347,12 @@ static void start_push(struct req *r)
     db_job_add_sql(push, "BEGIN");
     db_job_add(push, stmt_push_lock, 1, lock_params);
     db_job_add(push, stmt_push_delete, 4, key);
-    db_job_add_copy(push,
-                    "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
-                    "band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
-                    "prior_attainment) FROM STDIN",
-                    st->copy, st->copy_len);
+    db_job_add_copy(
+        push,
+        "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
+        "band, code, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
+        "prior_attainment) FROM STDIN",
+        st->copy, st->copy_len);
     st->copy = NULL;
     db_job_add(push, stmt_push_submission, 8, sub);
     db_job_add_sql(push, "COMMIT");
@@ -311,6 +372,8 @@ struct push_work {
     struct mat_errors errs;
     char *copy;
     size_t copy_len, nrecords;
+    bool dry_run;
+    struct progress_summary summary; /* dry run */
 };
 
 static void push_work_free(void *p)
@@ -319,6 +382,7 @@ static void push_work_free(void *p)
     free(w->body);
     free(w->copy);
     mat_errors_free(&w->errs);
+    progress_summary_free(&w->summary);
     free(w);
 }
 
@@ -329,7 +393,9 @@ static void push_parse(void *p)
     w->result = w->csv ? progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs)
                        : progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
     w->nrecords = set.count;
-    if (w->result == PROGRESS_OK) {
+    if (w->result == PROGRESS_OK && w->dry_run) {
+        progress_summary_compute(&set, &w->summary);
+    } else if (w->result == PROGRESS_OK) {
         struct strbuf sb;
         strbuf_init(&sb);
         progress_records_to_copy(&set, w->prefix, &sb);
@@ -348,11 +414,21 @@ void h_progress_put(struct req *r)
     const char *term = req_param(r, "term");
     if (!req_year_ok(r, year) || !req_term_ok(r, term))
         return;
+    const char *dry = req_query(r, "dry_run");
+    if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+        req_reply_field_error(r, 422, "dry_run", "dry_run must be true or false");
+        return;
+    }
     struct push_state *st = xcalloc(1, sizeof *st);
     r->hstate = st;
     r->hstate_free = push_state_free;
+    st->dry_run = dry && strcmp(dry, "true") == 0;
     snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
+    if (st->dry_run) { /* no idempotency check: a dry run answers even a repeated body */
+        start_parse(r);
+        return;
+    }
     sha256_hex(r->body, r->body_len, st->sha);
     const char *params[4] = {st->trust, urn, year, term};
     req_submit_one(r, stmt_push_latest, 4, params, on_latest);
@@ -367,6 +443,7 @@ static void start_parse(struct req *r)
     w->body_len = r->body_len;
     r->body = NULL;
     w->csv = r->body_csv;
+    w->dry_run = st->dry_run;
     w->opts.secret = s->secret;
     w->opts.secret_len = s->secret_len;
     w->opts.max_records = (size_t)server_limits(s)->max_records_per_push;
@@ -387,6 +464,22 @@ static void push_parsed(struct req *r, void *p)
     const char *term = req_param(r, "term");
     st->nrecords = w->nrecords;
     snprintf(st->rows, sizeof st->rows, "%zu", w->nrecords);
+    if (w->result != PROGRESS_OK && st->dry_run) {
+        bool malformed = w->result == PROGRESS_MALFORMED;
+        req_reply_problem(r, malformed ? 400 : 422,
+                          malformed ? "the body cannot be read (dry run: nothing was stored)"
+                                    : "the push would be rejected (dry run: nothing was stored)",
+                          &w->errs);
+        push_work_free(w);
+        return;
+    }
+    if (st->dry_run) {
+        st->summary = w->summary;
+        memset(&w->summary, 0, sizeof w->summary);
+        push_work_free(w);
+        start_dry_answer(r);
+        return;
+    }
     if (w->result != PROGRESS_OK) {
         const char *rej[8] = {st->trust,     urn,     year,     term,
                               st->principal, st->sha, st->rows, content_type_of(r)};

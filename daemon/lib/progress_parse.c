@@ -48,7 +48,7 @@ static const struct {
     [F_PUPIL] = {"pupil", true},
     [F_YEAR_GROUP] = {"year_group", true},
     [F_SUBJECT] = {"subject", true},
-    [F_BAND] = {"band", true},
+    [F_BAND] = {"band", false},
     [F_SCORE] = {"score", false},
     [F_ATTENDANCE] = {"attendance_pct", false},
     [F_DISADVANTAGED] = {"disadvantaged", false},
@@ -61,7 +61,6 @@ static const struct {
 
 static const char *const year_groups[] = {"N", "R", "1", "2",  "3",  "4",  "5", "6",
                                           "7", "8", "9", "10", "11", "12", "13"};
-static const char *const bands[] = {"below", "towards", "expected", "greater_depth"};
 static const char *const sends[] = {"none", "support", "ehcp"};
 static const char *const sexes[] = {"f", "m", "x"}; /* index + 1 = enum progress_sex */
 static const char *const priors[] = {"low", "middle", "high"};
@@ -97,7 +96,6 @@ struct pctx {
     size_t max_records;
     struct pupil_keyer *keyer;
     struct progress_set *out;
-    size_t *origin; /* per record: JSON index or CSV row, for duplicate messages */
     struct dup_slot *table;
     size_t tcap, tcount;
 };
@@ -111,13 +109,13 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->keyer = pupil_keyer_new(o->secret, o->secret_len);
     p->out = out;
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
 }
 
 static void pctx_free(struct pctx *p)
 {
     pupil_keyer_free(p->keyer);
-    free(p->origin);
     free(p->table);
 }
 
@@ -160,16 +158,16 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
         const struct progress_record *o = &p->out->records[p->table[i].index - 1];
         if (p->table[i].hash == h && memcmp(o->pupil_key, r->pupil_key, PUPIL_KEY_LEN) == 0 &&
             strcmp(o->subject, r->subject) == 0)
-            return p->origin[p->table[i].index - 1];
+            return p->out->origin[p->table[i].index - 1];
     }
     struct progress_set *s = p->out;
     if (s->count == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 256;
         s->records = xrealloc(s->records, s->cap * sizeof *s->records);
-        p->origin = xrealloc(p->origin, s->cap * sizeof *p->origin);
+        p->out->origin = xrealloc(p->out->origin, s->cap * sizeof *p->out->origin);
     }
     s->records[s->count] = *r;
-    p->origin[s->count] = origin;
+    p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
     p->tcount++;
@@ -180,6 +178,7 @@ static void record_defaults(struct progress_record *r)
 {
     memset(r, 0, sizeof *r);
     r->send = PROGRESS_SEND_NONE;
+    r->code = ASSESS_CODE_NONE;
     r->sex = PROGRESS_SEX_UNKNOWN;
     r->prior_attainment = PROGRESS_PRIOR_UNKNOWN;
 }
@@ -242,6 +241,31 @@ static const char *score_rule(const char *year_group, double score)
     if (y >= 7 && y <= 9 && !scaled && !grade)
         return "must be a scaled score (80-120) or a GCSE grade (1-9) for Years 7-9";
     return NULL;
+}
+
+/* A record with no band and no other code takes its band from a KS2 scaled score in a
+ * tested subject (SPEC 4.3); NULL when the record has what it needs, else the reason. */
+static const char *band_rule(struct progress_record *r, bool band_given, bool subject_ok)
+{
+    if (band_given)
+        return NULL;
+    if (r->has_score && subject_ok && assessment_scaled_subject(r->subject) &&
+        assessment_band_from_scaled(r->score, &r->band))
+        return NULL;
+    if (!subject_ok)
+        return NULL; /* the subject's own error says enough */
+    if (r->has_score && assessment_scaled_subject(r->subject))
+        return "band is missing and the score is not a KS2 scaled score (80-120), so it "
+               "cannot give the band";
+    return "band is missing; give a band or assessment code, or a KS2 scaled score "
+           "(80-120) for reading, maths or gps";
+}
+
+/* The band cell: true with r's band or code set, or false (unknown word). */
+static bool band_cell(const char *s, size_t len, struct progress_record *r)
+{
+    enum assessment_kind k = assessment_parse(s, len, &r->band, &r->code);
+    return k != ASSESS_UNKNOWN;
 }
 
 /* --------------------------------------------------------------- JSON ---- */
@@ -311,8 +335,14 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
         }
     }
     int k;
-    if ((s = json_str(rec, F_BAND, &len)) && (k = lookup(bands, 4, s, len)) >= 0)
-        r.band = (enum progress_band)k;
+    bool band_given = false;
+    if ((s = json_str(rec, F_BAND, &len))) {
+        band_given = true; /* a bad word is named here, and a missing band not again */
+        if (!band_cell(s, len, &r)) {
+            snprintf(path, sizeof path, "/records/%zu/band", i);
+            mat_errors_add(errs, path, "band must be one of: %s", assessment_accepted_text);
+        }
+    }
     json_t *v = json_object_get(rec, "score");
     if (json_is_number(v) && json_number_value(v) >= 1 && json_number_value(v) <= 120) {
         r.has_score = true;
@@ -337,6 +367,11 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
         r.sex = (enum progress_sex)(k + 1);
     if ((s = json_str(rec, F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
         r.prior_attainment = (enum progress_prior)(k + 1);
+    const char *why = band_rule(&r, band_given, subject_ok);
+    if (why) {
+        snprintf(path, sizeof path, "/records/%zu/band", i);
+        mat_errors_add(errs, path, "%s", why);
+    }
 
     if (pupil_ok && subject_ok) {
         size_t first = add_record(p, &r, i);
@@ -356,6 +391,7 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
                                          struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     json_t *doc = NULL;
     if (schema_parse_body(buf, len, &doc, errs) != 0)
@@ -568,11 +604,13 @@ static void csv_row(struct csv_state *c, size_t row)
     }
     struct progress_record r;
     record_defaults(&r);
-    bool pupil_ok = false, subject_ok = false, year_ok = false;
+    bool pupil_ok = false, subject_ok = false, year_ok = false, band_given = false;
     for (size_t i = 0; i < c->ncols; i++) {
         enum field f = (enum field)c->field_of_col[i];
         const char *s = c->cells[i];
         size_t len = c->cell_len[i];
+        if (f == F_BAND && (len || c->cell_long[i]))
+            band_given = true; /* a bad cell is named once, not also as missing */
         if (c->cell_long[i]) {
             cell_error(c, row, f, "%s is too long (over %d characters)", fields[f].name,
                        CSV_CELL_MAX);
@@ -607,10 +645,9 @@ static void csv_row(struct csv_state *c, size_t row)
                 cell_error(c, row, f, "%s", msg);
             break;
         case F_BAND:
-            if ((k = lookup(bands, 4, s, len)) >= 0)
-                r.band = (enum progress_band)k;
-            else
-                csv_enum_error(c, row, f, bands, 4);
+            band_given = true;
+            if (!band_cell(s, len, &r))
+                cell_error(c, row, f, "band must be one of: %s", assessment_accepted_text);
             break;
         case F_SCORE:
             if (!parse_decimal(s, len, &d))
@@ -671,6 +708,9 @@ static void csv_row(struct csv_state *c, size_t row)
         if (why)
             cell_error(c, row, F_SCORE, "score %s", why);
     }
+    const char *band_why = band_rule(&r, band_given, subject_ok);
+    if (band_why)
+        cell_error(c, row, F_BAND, "%s", band_why);
     if (pupil_ok && subject_ok) {
         size_t first = add_record(c->p, &r, row);
         if (first != SIZE_MAX)
@@ -730,6 +770,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
                                         struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         buf += 3, len -= 3; /* the byte-order mark spreadsheets write */
@@ -805,7 +846,9 @@ void progress_set_free(struct progress_set *s)
     if (s->records)
         explicit_bzero(s->records, s->cap * sizeof *s->records);
     free(s->records);
+    free(s->origin);
     s->records = NULL;
+    s->origin = NULL;
     s->count = s->cap = 0;
 }
 
@@ -855,7 +898,13 @@ void progress_records_to_copy(const struct progress_set *s, const char *line_pre
         *p++ = '\t';
         p = put_str(p, r->subject);
         *p++ = '\t';
-        p = put_str(p, bands[r->band]);
+        if (r->code == ASSESS_CODE_NONE) {
+            p = put_str(p, assessment_band_name(r->band));
+            p = put_str(p, "\t\\N");
+        } else {
+            p = put_str(p, "\\N\t");
+            p = put_str(p, assessment_code_name(r->code));
+        }
         *p++ = '\t';
         p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
         *p++ = '\t';

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "assessment_codes.h"
 #include "errors.h"
 #include "pupil_key.h"
 #include "util.h"
@@ -16,12 +17,6 @@ struct schema_registry;
 #define PROGRESS_SUBJECT_MAX 32
 #define PROGRESS_MAX_RECORDS_DEFAULT 200000
 
-enum progress_band {
-    PROGRESS_BAND_BELOW,
-    PROGRESS_BAND_TOWARDS,
-    PROGRESS_BAND_EXPECTED,
-    PROGRESS_BAND_GREATER_DEPTH,
-};
 enum progress_send { PROGRESS_SEND_NONE, PROGRESS_SEND_SUPPORT, PROGRESS_SEND_EHCP };
 enum progress_sex { PROGRESS_SEX_UNKNOWN, PROGRESS_SEX_F, PROGRESS_SEX_M, PROGRESS_SEX_X };
 enum progress_prior {
@@ -38,7 +33,8 @@ struct progress_record {
     unsigned char pupil_key[PUPIL_KEY_LEN];
     char year_group[3]; /* "N", "R", "1".."13" */
     char subject[PROGRESS_SUBJECT_MAX + 1];
-    enum progress_band band;
+    enum progress_band band;   /* meaningful when code is ASSESS_CODE_NONE */
+    enum assessment_code code; /* an other code (A, L, F, P, D) stored instead of a band */
     bool has_score, has_attendance;
     double score;          /* 80..120 (scaled score) or 1..9 (GCSE grade), see the .c */
     double attendance_pct; /* 0..100 */
@@ -50,6 +46,7 @@ struct progress_record {
 
 struct progress_set {
     struct progress_record *records; /* owned */
+    size_t *origin; /* owned, per record: its CSV row (header = row 1) or JSON index */
     size_t count, cap;
 };
 
@@ -79,7 +76,9 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
                                          struct progress_set *out, struct mat_errors *errs);
 
 /* CSV push: a header row naming the columns (the JSON field names, any order, any case;
- * pupil, year_group, subject and band required), then one record per row. Error paths
+ * pupil, year_group and subject required), then one record per row. band takes matd's
+ * bands, the statutory TA codes or the other codes (assessment_codes.h); a row without
+ * a band needs a KS2 scaled score in reading, maths or gps, which then gives it. Error paths
  * are "row <r>:<column>" or "row <r>" for the whole row, where r is the 1-based line
  * number in the file with the header as row 1 (a quoted cell spanning lines counts its
  * line breaks; blank lines count and are skipped). Rules in docs/validation.md. */
@@ -90,12 +89,13 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
 void progress_set_free(struct progress_set *s);
 
 /* Appends the records to out in PostgreSQL COPY text format, one line each:
- *   <line_prefix>pupil_key year_group subject band score attendance_pct disadvantaged
+ *   <line_prefix>pupil_key year_group subject band code score attendance_pct disadvantaged
  *   send eal looked_after sex prior_attainment
- * tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY), booleans
- * t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is
- * at the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into
- * progress (trust_id, urn, year, term, pupil_key, ...). */
+ * (band is \N and a code column follows it holding A, L, F, P or D for an other code;
+ * \N otherwise), tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY),
+ * booleans t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is at
+ * the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into progress (trust_id, urn,
+ * year, term, pupil_key, ...). */
 void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
                               struct strbuf *out);
 

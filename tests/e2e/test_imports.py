@@ -1,0 +1,203 @@
+"""Pushes as schools' systems send them (SPEC 4.3, issue 13), over TLS into PostgreSQL:
+statutory TA codes and the other codes counted in the summary cells as the DfE rule in
+docs/validation.md says; KS2 scaled scores giving bands at 100 and 110."""
+import unittest
+
+import harness
+from harness import Matd, school_body
+
+# Each code, with the band it stands for (None: an other code, kept as such) and whether
+# the pupil stays in the cohort (in n).
+TA_CODES = [("GDS", "greater_depth"), ("EXS", "expected"), ("WTS", "towards"), ("HNM", "below"),
+            ("PK1", "below"), ("PK2", "below"), ("PK3", "below"), ("PK4", "below"),
+            ("PK5", "below"), ("PK6", "below"), ("PKF", "below"), ("PKE", "below"),
+            ("PKG", "below"), ("BLW", "below"), ("EM", "below")]
+OTHER_CODES = [("A", True), ("D", True), ("L", False), ("F", False), ("P", False)]
+YEARS = ["N", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+
+
+def cells(m, token, urn, term):
+    r = m.request("GET", "/v1/schools/%s/progress/2025-26/%s/summary" % (urn, term), token=token)
+    assert r.status == 200, r
+    return {(c["subject"], c["year_group"], c["group"]): c for c in r.json["cells"]}
+
+
+class Codes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_imports_codes"))
+        cls.admin = cls.m.token("admin")
+        assert cls.m.request("POST", "/v1/schools", school_body("100001"), token=cls.admin).status == 201
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def put(self, body, term, ctype="text/csv"):
+        return self.m.request("PUT", "/v1/schools/100001/progress/2025-26/" + term, body,
+                              token=self.admin, content_type=ctype)
+
+    def test_each_code_in_its_own_cell(self):
+        # One cell (subject x year group) per code: a pupil at EXS beside a pupil with the
+        # code, with the code written in a different case each time.
+        rows = ["pupil,year_group,subject,band"]
+        expect = {}
+        codes = [(c, b, True) for c, b in TA_CODES] + [(c, None, keep) for c, keep in OTHER_CODES]
+        for i, (code, band, in_n) in enumerate(codes):
+            subject, year = ("writing", "science")[i // 11], YEARS[i % 11]
+            word = code.lower() if i % 2 else code
+            rows.append("BASE%02d,%s,%s,EXS" % (i, year, subject))
+            rows.append("CODE%02d,%s,%s,%s" % (i, year, subject, word))
+            n = 2 if in_n else 1
+            k = 1 + (band in ("expected", "greater_depth"))
+            gd = band == "greater_depth"
+            expect[(subject, year)] = (code, n, k, gd)
+        r = self.put("\r\n".join(rows) + "\r\n", "autumn")
+        self.assertEqual(r.status, 201, r)
+        got = cells(self.m, self.admin, "100001", "autumn")
+        for (subject, year), (code, n, k, gd) in expect.items():
+            c = got[(subject, year, "all")]
+            self.assertEqual(c["n"], n, code)
+            self.assertAlmostEqual(c["p_expected"], round(k / n, 4), msg=code)
+            self.assertAlmostEqual(c["p_greater_depth"], round(gd / n, 4), msg=code)
+        stored = self.m.psql("SELECT string_agg(code, '' ORDER BY code) FROM progress "
+                             "WHERE term = 'autumn' AND code IS NOT NULL")
+        self.assertEqual(stored, "ADFLP")  # the other codes are stored as such
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE term = 'autumn' "
+                                     "AND band IS NULL AND code IS NULL"), "0")
+
+    def test_scaled_scores_give_bands(self):
+        body = {"records": [
+            {"pupil": "S1", "year_group": "6", "subject": "reading", "score": 99},
+            {"pupil": "S2", "year_group": "6", "subject": "reading", "score": 100},
+            {"pupil": "S3", "year_group": "6", "subject": "reading", "score": 109},
+            {"pupil": "S4", "year_group": "6", "subject": "reading", "score": 110},
+            {"pupil": "S1", "year_group": "6", "subject": "gps", "score": 80},
+            {"pupil": "S2", "year_group": "6", "subject": "maths", "score": 120}]}
+        r = self.put(body, "spring", ctype="application/json")
+        self.assertEqual(r.status, 201, r)
+        got = cells(self.m, self.admin, "100001", "spring")
+        c = got[("reading", "6", "all")]
+        self.assertEqual(c["n"], 4)
+        self.assertAlmostEqual(c["p_expected"], 0.75)      # 100, 109, 110
+        self.assertAlmostEqual(c["p_greater_depth"], 0.25)  # 110
+        self.assertAlmostEqual(got[("gps", "6", "all")]["p_expected"], 0.0)
+        self.assertAlmostEqual(got[("maths", "6", "all")]["p_greater_depth"], 1.0)
+        bands = self.m.psql("SELECT string_agg(score::int || '=' || band, ' ' ORDER BY score) "
+                            "FROM progress WHERE term = 'spring' AND subject = 'reading'")
+        self.assertEqual(bands, "99=below 100=expected 109=expected 110=greater_depth")
+
+    def test_a_row_with_no_band_is_refused(self):
+        before = self.m.psql("SELECT count(*) FROM progress")
+        r = self.put("pupil,year_group,subject,band,score\r\nS1,6,writing,,104\r\n"
+                     "S2,6,science,PK9,\r\n", "summer")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["row 2:band", "row 3:band"])
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress"), before)
+
+
+class DryRun(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_imports_dry"))
+        cls.admin = cls.m.token("admin")
+        assert cls.m.request("POST", "/v1/schools", school_body("100001"), token=cls.admin).status == 201
+        cls.school = cls.m.token("school", ["100001"])
+        rows = ["pupil,year_group,subject,band"]
+        for i in range(20):
+            for subject in ("reading", "writing", "maths"):
+                rows.append("PUPIL%02d,5,%s,EXS" % (i, subject))
+        r = cls.m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn",
+                          "\r\n".join(rows) + "\r\n", token=cls.school, content_type="text/csv")
+        assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def written(self):
+        return (self.m.psql("SELECT count(*) FROM progress"),
+                self.m.psql("SELECT count(*) FROM submissions"),
+                self.m.psql("SELECT coalesce(max(version), 0) FROM trust_data_versions"))
+
+    def dry(self, body, term="spring", ctype="text/csv", query="?dry_run=true", urn="100001",
+            token=None):
+        return self.m.request("PUT", "/v1/schools/%s/progress/2025-26/%s%s" % (urn, term, query),
+                              body, token=token or self.school, content_type=ctype)
+
+    def test_answers_what_would_be_stored_and_writes_nothing(self):
+        before = self.written()
+        rows = ["pupil,year_group,subject,band"]
+        for i in range(15):  # 20 -> 15 pupils: shrank by 25%
+            rows.append("PUPIL%02d,5,reading,%s" % (i, ["GDS", "EXS", "WTS", "PK2", "A"][i % 5]))
+            rows.append("PUPIL%02d,%s,writing,%s" % (i, "6" if i == 3 else "5",
+                                                     "L" if i == 14 else "EXS"))
+        r = self.dry("\r\n".join(rows) + "\r\n")
+        self.assertEqual(r.status, 200, r)
+        d = r.json
+        self.assertTrue(d["dry_run"])
+        self.assertEqual(d["rows"], 30)
+        self.assertEqual(d["pupils"], 15)
+        by = {s["subject"]: s for s in d["subjects"]}
+        self.assertEqual(sorted(by), ["reading", "writing"])
+        self.assertEqual(by["reading"]["bands"], {"below": 3, "towards": 3, "expected": 3,
+                                                  "greater_depth": 3})
+        self.assertEqual(by["reading"]["codes"], {"A": 3})
+        self.assertEqual(by["reading"]["n"], 15)
+        self.assertEqual(by["writing"]["codes"], {"L": 1})
+        self.assertEqual(by["writing"]["n"], 14)
+        codes = {c["code"]: c for c in d["other_codes"]}
+        self.assertEqual(codes["A"]["rows"], 3)
+        self.assertTrue(codes["A"]["in_n"])
+        self.assertFalse(codes["L"]["in_n"])
+        self.assertIn("not counted in n", codes["L"]["treatment"])
+        kinds = {w["kind"]: w["message"] for w in d["warnings"]}
+        self.assertEqual(sorted(kinds), ["cohort_shrank", "pupil_in_two_year_groups",
+                                         "subject_missing"])
+        self.assertIn("rows 8 and 9", kinds["pupil_in_two_year_groups"])  # PUPIL03's two rows
+        self.assertIn("maths", kinds["subject_missing"])
+        self.assertIn("15 pupils", kinds["cohort_shrank"])
+        self.assertEqual(d["previous_term"], {"year": "2025-26", "term": "autumn", "pupils": 20,
+                                              "subjects": ["maths", "reading", "writing"]})
+        self.assertEqual(self.written(), before)  # no row, no submission, no version bump
+
+    def test_quiet_when_nothing_is_odd(self):
+        rows = ["pupil,year_group,subject,band"]
+        for i in range(19):  # 5% fewer: no warning
+            for subject in ("reading", "writing", "maths"):
+                rows.append("PUPIL%02d,5,%s,EXS" % (i, subject))
+        r = self.dry("\r\n".join(rows) + "\r\n")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["warnings"], [])
+        # Autumn's previous term is the summer before, which holds nothing.
+        r = self.dry("\r\n".join(rows) + "\r\n", term="autumn")
+        self.assertEqual(r.json["previous_term"]["term"], "summer")
+        self.assertEqual(r.json["previous_term"]["year"], "2024-25")
+        self.assertEqual(r.json["warnings"], [])
+
+    def test_a_bad_file_is_a_422_and_still_writes_nothing(self):
+        before = self.written()
+        r = self.dry("pupil,year_group,subject,band\r\nP1,5,reading,EXCELLENT\r\n")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(r.json["errors"][0]["path"], "row 2:band")
+        self.assertEqual(self.written(), before)  # not even a rejected submission
+        r = self.dry({"records": [{"pupil": "P1", "year_group": "5", "subject": "reading",
+                                   "band": "EXS"}]}, query="?dry_run=yes", ctype="application/json")
+        self.assertEqual(r.status, 422)
+        self.assertEqual(r.json["errors"][0]["path"], "dry_run")
+        r = self.dry("pupil,year_group,subject,band\r\nP1,5,reading,EXS\r\n", urn="999999",
+                     token=self.admin)
+        self.assertEqual(r.status, 404)
+        self.assertEqual(self.written(), before)
+
+    def test_false_is_a_real_push(self):
+        body = "pupil,year_group,subject,band\r\nP1,5,science,EXS\r\n"
+        r = self.dry(body, term="summer", query="?dry_run=false")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE term = 'summer'"), "1")
+
+
+if __name__ == "__main__":
+    harness.main()
