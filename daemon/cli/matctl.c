@@ -18,6 +18,7 @@
 #include "rota_cli.h"
 #include "demo.h"
 #include "priorities_cli.h"
+#include "secret.h"
 
 extern char **environ;
 
@@ -28,6 +29,7 @@ static void usage(FILE *f)
                "                                   [--name TEXT] [--expires-days N]\n"
                "       matctl -c FILE demo load [--seed N]\n"
                "       matctl rota plan --input FILE.json\n"
+               "       matctl secret init FILE\n"
                "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n");
 }
 
@@ -199,6 +201,18 @@ int main(int argc, char **argv)
     const char *sub = i + 1 < argc ? argv[i + 1] : "";
     if (strcmp(cmd, "rota") == 0 && strcmp(sub, "plan") == 0)
         return rota_cli_plan(argc - i - 2, argv + i + 2);
+    if (strcmp(cmd, "secret") == 0 && strcmp(sub, "init") == 0) {
+        char serr[512];
+        if (i + 2 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (secret_init_file(argv[i + 2], serr, sizeof serr) != 0) {
+            fprintf(stderr, "matctl: %s\n", serr);
+            return 1;
+        }
+        return 0;
+    }
     struct config cfg;
     config_defaults(&cfg);
     char err[512];

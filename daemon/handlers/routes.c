@@ -78,7 +78,7 @@ const struct route routes[] = {
     {M_GET, "/v1/schools/{urn}/triads",
      DEF("school_triads", h_school_triads, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
     {M_PUT, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",
-     DEF("review_put", h_review_put, ACCESS_ANY, BODY_JSON, "review.json")},
+     DEF("review_put", h_review_put, ACCESS_ANY, BODY_JSON_AUTHZ, "review.json")},
     {M_GET, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",
      DEF("review_get", h_review_get, ACCESS_ANY, BODY_NONE, NULL)},
 };

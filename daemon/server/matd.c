@@ -30,6 +30,7 @@
 #include "scheduler.h"
 #include "schema.h"
 #include "secret.h"
+#include "denials.h"
 #include "tls.h"
 #include "util.h"
 
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
     s->schemas = registry;
     request_init(registry);
     authn_init();
+    denials_init();
     h_system_init();
     h_tokens_init();
     h_schools_init();

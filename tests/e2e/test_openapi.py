@@ -114,7 +114,7 @@ class OpenApiDocument(unittest.TestCase):
                 continue
             self.assertLessEqual({"400", "413", "415", "422"}, codes, where)
             content = body["content"]
-            if row["body"] == "BODY_JSON":
+            if row["body"] in ("BODY_JSON", "BODY_JSON_AUTHZ"):
                 self.assertEqual(set(content), {"application/json"}, where)
                 self.assertEqual(content["application/json"]["schema"],
                                  {"$ref": "schemas/" + row["schema"]}, where)
