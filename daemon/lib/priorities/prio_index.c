@@ -321,6 +321,20 @@ static void index_sef(struct ctx *c)
     }
 }
 
+/* National gap references: checked here, read by the gap items. */
+static void check_gap_refs(struct ctx *c)
+{
+    for (size_t i = 0; i < c->in->n_gap_refs; i++) {
+        const struct priorities_gap_reference *r = &c->in->gap_refs[i];
+        if (!str_ok(r->subject) || !str_ok(r->year))
+            cerrf(c, "gap_refs", i, NULL, "a gap reference needs a subject and a year");
+        else if (!isfinite(r->disadvantaged) || r->disadvantaged < 0 || r->disadvantaged > 1 ||
+                 !isfinite(r->not_disadvantaged) || r->not_disadvantaged < 0 ||
+                 r->not_disadvantaged > 1)
+            cerrf(c, "gap_refs", i, NULL, "a gap reference holds two fractions 0..1");
+    }
+}
+
 bool prio_index_inputs(struct ctx *c)
 {
     const struct priorities_input *in = c->in;
@@ -339,6 +353,7 @@ bool prio_index_inputs(struct ctx *c)
         cerr(c, "/term", "a term is needed");
 
     index_schools(c);
+    check_gap_refs(c);
 
     c->cur_rows = xcalloc(in->n_cells + 1, sizeof *c->cur_rows);
     c->prev_rows = xcalloc(in->n_prev_cells + 1, sizeof *c->prev_rows);

@@ -74,20 +74,76 @@ static void attainment_items(struct ctx *c)
         }
 }
 
+/* The national gap a subject's gaps are measured against (SPEC 6.2). */
+struct gap_ref {
+    enum priorities_gap_source source;
+    const char *year, *subject; /* arena copies */
+    double dis, nd;
+};
+
 struct gap_eval {
     const struct priorities_cell_metrics *dis, *nd;
+    const struct gap_ref *ref;
     double group_gap, national_gap, excess;
 };
+
+/* The most recent reference row for subject up to this year (strictly before it when
+ * earlier). A fallback never stands in with a gap of zero or less. */
+static const struct priorities_gap_reference *latest_reference(const struct ctx *c,
+                                                               const char *subject, bool earlier)
+{
+    const struct priorities_gap_reference *best = NULL;
+    for (size_t i = 0; i < c->in->n_gap_refs; i++) {
+        const struct priorities_gap_reference *r = &c->in->gap_refs[i];
+        if (!str_ok(r->subject) || !str_ok(r->year) || strcmp(r->subject, subject))
+            continue;
+        int cmp = strcmp(r->year, c->in->year);
+        if (cmp > 0 || (earlier && cmp == 0))
+            continue;
+        if (r->not_disadvantaged - r->disadvantaged <= PRIO_EPS)
+            continue;
+        if (!best || strcmp(r->year, best->year) > 0)
+            best = r;
+    }
+    return best;
+}
+
+/* This year's benchmarks of both groups; else the most recent earlier year with both;
+ * else the most recent national reading, writing and maths gap; else 2023-24's. */
+static void gap_reference(struct ctx *c, int subj, struct gap_ref *g)
+{
+    size_t bd = (size_t)subj * c->ngrp + (size_t)c->grp_dis;
+    size_t bn = (size_t)subj * c->ngrp + (size_t)c->grp_nd;
+    const char *subject = c->subj_name[subj];
+    const struct priorities_gap_reference *r = NULL;
+    if (c->has_bench[bd] && c->has_bench[bn]) {
+        g->source = PRIORITIES_GAP_THIS_YEAR;
+        g->year = prio_arena_strdup(c->arena, c->in->year);
+        g->subject = subject;
+        g->dis = c->bench[bd];
+        g->nd = c->bench[bn];
+        return;
+    }
+    if ((r = latest_reference(c, subject, true)) != NULL) {
+        g->source = PRIORITIES_GAP_EARLIER_YEAR;
+    } else {
+        g->source = PRIORITIES_GAP_RWM;
+        r = latest_reference(c, "rwm", false);
+    }
+    g->year = prio_arena_strdup(c->arena, r ? r->year : PRIORITIES_RWM_YEAR);
+    g->subject = r ? prio_arena_strdup(c->arena, r->subject) : "rwm";
+    g->dis = r ? r->disadvantaged : PRIORITIES_RWM_DISADVANTAGED;
+    g->nd = r ? r->not_disadvantaged : PRIORITIES_RWM_NOT_DISADVANTAGED;
+}
 
 static bool gap_check(const struct ctx *c, int subj, int scope, struct gap_eval *g)
 {
     g->dis = cur_metrics(c, subj, c->grp_dis, scope);
     g->nd = cur_metrics(c, subj, c->grp_nd, scope);
-    if (!g->dis || !g->nd || g->dis->n < c->t->min_cohort || g->nd->n < c->t->min_cohort ||
-        !g->dis->has_b || !g->nd->has_b)
+    if (!g->dis || !g->nd || g->dis->n < c->t->min_cohort || g->nd->n < c->t->min_cohort)
         return false;
     g->group_gap = g->nd->p - g->dis->p;
-    g->national_gap = g->nd->b - g->dis->b;
+    g->national_gap = g->ref->nd - g->ref->dis;
     g->excess = g->group_gap - g->national_gap;
     /* Only a gap that disadvantaged pupils are on the wrong side of. */
     return g->group_gap > PRIO_EPS && g->excess * 100.0 >= c->t->gap_points - PRIO_EPS;
@@ -103,6 +159,11 @@ static void fill_gap_item(struct ctx *c, struct priorities_item *it, int subj,
     it->group_gap = g->group_gap;
     it->national_gap = g->national_gap;
     it->excess = g->excess;
+    it->gap_source = g->ref->source;
+    it->gap_year = g->ref->year;
+    it->gap_subject = g->ref->subject;
+    it->national_dis = g->ref->dis;
+    it->national_nd = g->ref->nd;
     /* excess points x n(disadvantaged) / 100 */
     set_score(it, g->excess * 100.0 * (double)g->dis->n / 100.0);
 }
@@ -111,7 +172,9 @@ static void gap_items(struct ctx *c)
 {
     for (int subj = 0; subj < (int)c->nsubj; subj++) {
         size_t breadth = 0;
-        struct gap_eval g;
+        struct gap_ref ref;
+        gap_reference(c, subj, &ref);
+        struct gap_eval g = {.ref = &ref};
         for (int scope = 1; scope < (int)c->nscope; scope++) {
             if (!gap_check(c, subj, scope, &g))
                 continue;
@@ -180,7 +243,7 @@ static void trend_items(struct ctx *c)
         }
 }
 
-/* Trust-level reach for SEF areas and stuck pupils: two or more schools, or a quarter. */
+/* Trust-level reach for SEF areas: two or more schools, or a quarter. */
 static bool trust_wide(const struct ctx *c, size_t schools)
 {
     return schools >= 2 || (schools >= 1 && schools * 4 >= c->ns);
@@ -276,6 +339,13 @@ static int cmp_stuck(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
+/* The (subject, all) cohort of a scope this term, at least count. */
+static int stuck_cohort(const struct ctx *c, int subj, int scope, int count)
+{
+    const struct priorities_cell_metrics *m = cur_metrics(c, subj, c->grp_all, scope);
+    return m && m->n > count ? m->n : count;
+}
+
 static void stuck_school_item(struct ctx *c, const struct stuck_ref *refs, size_t n,
                               size_t distinct)
 {
@@ -287,8 +357,58 @@ static void stuck_school_item(struct ctx *c, const struct stuck_ref *refs, size_
         if (k == 0 || strcmp(refs[k].key, refs[k - 1].key))
             it->pupils[it->n_pupils++] = prio_arena_strdup(c->arena, refs[k].key);
     it->count = (int)distinct;
-    set_score(it, (double)distinct);
+    it->stuck = prio_arena_alloc(c->arena, sizeof *it->stuck);
+    it->stuck->count = (int)distinct;
+    it->stuck->n = stuck_cohort(c, subj, s + 1, (int)distinct);
+    it->stuck->share = (double)distinct / (double)it->stuck->n;
+    /* the share of the cohort, in points */
+    set_score(it, 100.0 * it->stuck->share);
     prio_text_stuck_school(c, it, subj, s);
+}
+
+/* Which trust item a subject's stuck pupils ride on: its attainment item for all pupils,
+ * else its highest-scored trust attainment item, else the same for trend; NULL if none. */
+static struct priorities_item *stuck_host(struct ctx *c, int subj)
+{
+    static const enum priorities_kind kinds[] = {PRIORITIES_KIND_ATTAINMENT, PRIORITIES_KIND_TREND};
+    for (size_t k = 0; k < ARRAY_LEN(kinds); k++) {
+        struct priorities_item *best = NULL;
+        for (size_t i = 0; i < c->nitems; i++) {
+            struct priorities_item *it = c->items[i];
+            if (it->level != PRIORITIES_LEVEL_TRUST || it->kind != kinds[k] ||
+                it->subject != c->subj_name[subj])
+                continue;
+            if (it->group == c->grp_name[c->grp_all])
+                return it;
+            if (!best || it->score_hundredths > best->score_hundredths ||
+                (it->score_hundredths == best->score_hundredths &&
+                 strcmp(it->group, best->group) < 0))
+                best = it;
+        }
+        if (best)
+            return best;
+    }
+    return NULL;
+}
+
+/* The trust count of a subject (schools in c->tmp[0..schools)) onto its host item. */
+static void stuck_trust(struct ctx *c, int subj, const int *count, size_t schools, long total)
+{
+    struct priorities_item *host = stuck_host(c, subj);
+    if (!host)
+        return;
+    struct priorities_stuck *st = prio_arena_alloc(c->arena, sizeof *st);
+    st->count = (int)total;
+    st->n = stuck_cohort(c, subj, 0, (int)total);
+    st->share = st->n ? (double)total / (double)st->n : 0.0;
+    st->by_school = prio_arena_alloc(c->arena, (schools + 1) * sizeof *st->by_school);
+    st->n_by_school = schools;
+    for (size_t i = 0; i < schools; i++) {
+        st->by_school[i].urn = c->sch[c->tmp[i]].urn;
+        st->by_school[i].count = count[(size_t)subj * c->ns + (size_t)c->tmp[i]];
+    }
+    host->stuck = st;
+    prio_text_stuck_trust(c, host, schools);
 }
 
 static void stuck_items(struct ctx *c)
@@ -329,20 +449,8 @@ static void stuck_items(struct ctx *c)
                 c->tmp[schools++] = (int)s;
                 total += count[subj * c->ns + s];
             }
-        if (!trust_wide(c, schools))
-            continue;
-        struct priorities_item *it = add_item(c, PRIORITIES_KIND_STUCK_PUPILS, 0);
-        it->subject = c->subj_name[subj];
-        it->count = (int)total;
-        set_breadth(c, it, schools);
-        it->detail = prio_arena_alloc(c->arena, (schools + 1) * sizeof *it->detail);
-        it->n_detail = schools;
-        for (size_t i = 0; i < schools; i++) {
-            it->detail[i].urn = c->sch[c->tmp[i]].urn;
-            it->detail[i].count = count[subj * c->ns + (size_t)c->tmp[i]];
-        }
-        set_score(it, (double)total);
-        prio_text_stuck_trust(c, it, (int)subj, schools);
+        if (total > 0)
+            stuck_trust(c, (int)subj, count, schools, total);
     }
     free(count);
     free(refs);

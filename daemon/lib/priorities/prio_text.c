@@ -245,6 +245,36 @@ void prio_text_attainment(struct ctx *c, struct priorities_item *it, int subj, i
     it->rationale = sb_take(c);
 }
 
+/* " points in maths in 2025-26": the national gap a gap item is measured against, named. */
+static void put_gap_reference(struct ctx *c, const struct priorities_item *it, int subj)
+{
+    struct strbuf *sb = &c->sb;
+    switch (it->gap_source) {
+    case PRIORITIES_GAP_THIS_YEAR:
+    case PRIORITIES_GAP_EARLIER_YEAR:
+        SB_LIT(sb, " points in ");
+        sb_str(sb, c->subj_lower[subj]);
+        SB_LIT(sb, " in ");
+        sb_str(sb, it->gap_year);
+        if (it->gap_source == PRIORITIES_GAP_EARLIER_YEAR)
+            SB_LIT(sb, ", the latest year with national figures for both groups");
+        break;
+    case PRIORITIES_GAP_RWM:
+        SB_LIT(sb, " points for ");
+        put_words(sb, it->gap_subject, false);
+        SB_LIT(sb, " combined in ");
+        sb_str(sb, it->gap_year);
+        SB_LIT(sb, " (disadvantaged ");
+        put_pct(sb, it->national_dis, it->national_nd);
+        SB_LIT(sb, ", other pupils ");
+        put_pct(sb, it->national_nd, it->national_dis);
+        SB_LIT(sb, "; no national figures for both groups in ");
+        sb_str(sb, c->subj_lower[subj]);
+        SB_LIT(sb, ")");
+        break;
+    }
+}
+
 void prio_text_gap(struct ctx *c, struct priorities_item *it, int subj, int scope)
 {
     const struct priorities_cell_metrics *d = &it->cell, *nd = &it->other;
@@ -256,21 +286,9 @@ void prio_text_gap(struct ctx *c, struct priorities_item *it, int subj, int scop
     sb_long(sb, points(it->group_gap));
     SB_LIT(sb, " points — ");
     sb_long(sb, points(it->excess));
-    SB_LIT(sb, " points wider than ");
-    if (!d->b_fallback && !nd->b_fallback) {
-        SB_LIT(sb, "the national gap of ");
-        sb_long(sb, points(it->national_gap));
-        SB_LIT(sb, " points");
-    } else {
-        SB_LIT(sb, "the benchmark gap of ");
-        sb_long(sb, points(it->national_gap));
-        SB_LIT(sb, " points (the trust average stands in for the missing national benchmark "
-                   "for ");
-        sb_str(sb, d->b_fallback && nd->b_fallback
-                       ? "both groups"
-                       : (d->b_fallback ? "disadvantaged pupils" : "their peers"));
-        SB_LIT(sb, ")");
-    }
+    SB_LIT(sb, " points wider than the national gap of ");
+    sb_long(sb, points(it->national_gap));
+    put_gap_reference(c, it, subj);
     if (!scope)
         put_breadth(sb, it->n_schools, "past the threshold");
     SB_LIT(sb, ".");
@@ -429,19 +447,30 @@ void prio_text_stuck_school(struct ctx *c, struct priorities_item *it, int subj,
 {
     put_subject_scope(&c->sb, c, subj, s + 1);
     SB_LIT(&c->sb, ": ");
-    put_count(&c->sb, (long)it->count, "pupil has", "pupils have");
+    put_count(&c->sb, (long)it->count, "pupil", "pupils");
+    SB_LIT(&c->sb, " (");
+    put_pct(&c->sb, it->stuck->share, it->stuck->share);
+    SB_LIT(&c->sb, " of ");
+    sb_long(&c->sb, it->stuck->n);
+    sb_str(&c->sb, it->count == 1 ? ") has" : ") have");
     SB_LIT(&c->sb, " been below the expected standard in each of the last three terms.");
     it->rationale = sb_take(c);
 }
 
-void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, int subj, size_t schools)
+void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, size_t schools)
 {
-    sb_str(&c->sb, c->subj_title[subj]);
-    SB_LIT(&c->sb, ": ");
-    put_count(&c->sb, (long)it->count, "pupil", "pupils");
-    SB_LIT(&c->sb, " across ");
+    const struct priorities_stuck *st = it->stuck;
+    size_t len = strlen(it->rationale);
+    if (len && it->rationale[len - 1] == '.')
+        len--;
+    sb_put(&c->sb, it->rationale, len);
+    SB_LIT(&c->sb, "; ");
+    put_count(&c->sb, st->count, "pupil", "pupils");
+    SB_LIT(&c->sb, " (");
+    put_pct(&c->sb, st->share, st->share);
+    SB_LIT(&c->sb, ") in ");
     put_count(&c->sb, (long)schools, "school", "schools");
-    sb_str(&c->sb, it->count == 1 ? " has" : " have");
+    sb_str(&c->sb, st->count == 1 ? " has" : " have");
     SB_LIT(&c->sb, " been below the expected standard in each of the last three terms.");
     it->rationale = sb_take(c);
 }

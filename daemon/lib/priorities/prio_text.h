@@ -20,7 +20,9 @@ void prio_text_sef_school(struct ctx *c, struct priorities_item *it, int s,
 void prio_text_sef_trust(struct ctx *c, struct priorities_item *it, int area, size_t weak);
 void prio_text_theme(struct ctx *c, struct priorities_item *it);
 void prio_text_stuck_school(struct ctx *c, struct priorities_item *it, int subj, int s);
-void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, int subj, size_t schools);
+/* Appends the subject's trust-wide stuck pupils (it->stuck, in schools schools) to the
+ * rationale of the trust item they ride on. */
+void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, size_t schools);
 
 /* Why school s gives support for a cell / SEF area: made once, shared by every receiver. */
 char *prio_text_cell_reason(struct ctx *c, int subj, int grp, int s);

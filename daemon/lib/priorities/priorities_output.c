@@ -147,7 +147,49 @@ static const char *benchmark_source(const struct priorities_cell_metrics *m)
     return !m->has_b ? NULL : (m->b_fallback ? "trust_average" : "national");
 }
 
-static void json_metrics(struct strbuf *sb, const struct priorities_item *it)
+static const char *gap_source_name(enum priorities_gap_source s)
+{
+    switch (s) {
+    case PRIORITIES_GAP_THIS_YEAR:
+        return "benchmarks";
+    case PRIORITIES_GAP_EARLIER_YEAR:
+        return "earlier_benchmarks";
+    case PRIORITIES_GAP_RWM:
+        return "rwm_combined";
+    }
+    return "benchmarks";
+}
+
+/* ,"stuck":{"count","n","share","by_school":[{"urn","count"}]} on a trust item. */
+static void json_trust_stuck(struct strbuf *sb, bool *first, const struct priorities_stuck *st,
+                             const struct priorities_output_opts *o)
+{
+    json_key(sb, first, "stuck");
+    SB_LIT(sb, "{\"count\":");
+    sb_long(sb, st->count);
+    SB_LIT(sb, ",\"n\":");
+    sb_long(sb, st->n);
+    SB_LIT(sb, ",\"share\":");
+    put_fixed(sb, st->share, 4);
+    SB_LIT(sb, ",\"by_school\":[");
+    bool sep = false;
+    for (size_t i = 0; i < st->n_by_school; i++) {
+        if (!visible(o, st->by_school[i].urn))
+            continue;
+        if (sep)
+            SB_LIT(sb, ",");
+        sep = true;
+        SB_LIT(sb, "{\"urn\":");
+        json_str(sb, st->by_school[i].urn);
+        SB_LIT(sb, ",\"count\":");
+        sb_long(sb, st->by_school[i].count);
+        SB_LIT(sb, "}");
+    }
+    SB_LIT(sb, "]}");
+}
+
+static void json_metrics(struct strbuf *sb, const struct priorities_item *it,
+                         const struct priorities_output_opts *o)
 {
     bool first = true;
     SB_LIT(sb, "{");
@@ -168,12 +210,22 @@ static void json_metrics(struct strbuf *sb, const struct priorities_item *it)
             json_fixed(sb, &first, "group_gap", true, it->group_gap, 4);
             json_fixed(sb, &first, "national_gap", true, it->national_gap, 4);
             json_fixed(sb, &first, "excess", true, it->excess, 4);
+            json_key(sb, &first, "national_gap_source");
+            json_str(sb, gap_source_name(it->gap_source));
+            json_key(sb, &first, "national_gap_year");
+            json_str(sb, it->gap_year);
+            json_key(sb, &first, "national_gap_subject");
+            json_str(sb, it->gap_subject);
+            json_fixed(sb, &first, "national_disadvantaged", true, it->national_dis, 4);
+            json_fixed(sb, &first, "national_not_disadvantaged", true, it->national_nd, 4);
         }
         if (it->kind == PRIORITIES_KIND_TREND) {
             json_int(sb, &first, "n_prev", it->other.n);
             json_int(sb, &first, "k_prev", it->other.k);
             json_fixed(sb, &first, "p_prev", true, it->other.p, 4);
         }
+        if (it->stuck)
+            json_trust_stuck(sb, &first, it->stuck, o);
         break;
     case PRIORITIES_KIND_SEF:
         if (it->level == PRIORITIES_LEVEL_SCHOOL) {
@@ -194,8 +246,10 @@ static void json_metrics(struct strbuf *sb, const struct priorities_item *it)
         break;
     case PRIORITIES_KIND_STUCK_PUPILS:
         json_int(sb, &first, "count", it->count);
-        if (it->level == PRIORITIES_LEVEL_TRUST)
-            json_int(sb, &first, "schools", (long)it->n_schools);
+        if (it->stuck) {
+            json_int(sb, &first, "n", it->stuck->n);
+            json_fixed(sb, &first, "share", true, it->stuck->share, 4);
+        }
         break;
     case PRIORITIES_KIND_ANY:
         break;
@@ -276,15 +330,14 @@ static void json_item(struct strbuf *sb, const struct priorities_item *it,
             first = false;
         }
     SB_LIT(sb, "],\"metrics\":");
-    json_metrics(sb, it);
+    json_metrics(sb, it, o);
     SB_LIT(sb, ",\"score\":");
     put_score(sb, it->score_hundredths);
     SB_LIT(sb, ",\"rationale\":");
     json_str(sb, it->rationale);
     SB_LIT(sb, ",\"support\":");
     json_givers(sb, it);
-    if (it->level == PRIORITIES_LEVEL_TRUST &&
-        (it->kind == PRIORITIES_KIND_SEF || it->kind == PRIORITIES_KIND_STUCK_PUPILS)) {
+    if (it->level == PRIORITIES_LEVEL_TRUST && it->kind == PRIORITIES_KIND_SEF) {
         SB_LIT(sb, ",\"by_school\":[");
         first = true;
         for (size_t i = 0; i < it->n_detail; i++) {
@@ -296,15 +349,10 @@ static void json_item(struct strbuf *sb, const struct priorities_item *it,
             first = false;
             SB_LIT(sb, "{\"urn\":");
             json_str(sb, d->urn);
-            if (it->kind == PRIORITIES_KIND_SEF) {
-                SB_LIT(sb, ",\"ordinal\":");
-                sb_long(sb, d->count);
-                SB_LIT(sb, ",\"grade\":");
-                json_str(sb, d->grade);
-            } else {
-                SB_LIT(sb, ",\"count\":");
-                sb_long(sb, d->count);
-            }
+            SB_LIT(sb, ",\"ordinal\":");
+            sb_long(sb, d->count);
+            SB_LIT(sb, ",\"grade\":");
+            json_str(sb, d->grade);
             SB_LIT(sb, "}");
         }
         SB_LIT(sb, "]");
