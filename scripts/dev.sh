@@ -9,7 +9,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
-  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev postgresql-15 postgresql-client-15
+  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev postgresql-15 postgresql-client-15
   python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

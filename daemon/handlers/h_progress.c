@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctf.h"
 #include "handlers.h"
 #include "http_server.h"
 #include "import_profile.h"
@@ -247,7 +248,7 @@ static void push_state_free(void *p)
 
 static const char *content_type_of(const struct req *r)
 {
-    return r->body_csv ? "text/csv" : "application/json";
+    return r->body_csv ? "text/csv" : r->body_xml ? "application/xml" : "application/json";
 }
 
 static void on_pushed(struct req *r, struct db_job *job)
@@ -371,7 +372,8 @@ static void start_push(struct req *r)
 struct push_work {
     char *body;
     size_t body_len;
-    bool csv;
+    bool csv, xml;
+    char year[8]; /* a CTF keeps the results of this academic year */
     struct progress_parse_opts opts;
     char prefix[64];
     enum progress_result result;
@@ -398,8 +400,12 @@ static void push_parse(void *p)
 {
     struct push_work *w = p;
     struct progress_set set = {0};
-    w->result = w->csv ? progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs)
-                       : progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
+    if (w->xml)
+        w->result = progress_parse_ctf(w->body, w->body_len, &w->opts, w->year, &set, &w->errs);
+    else if (w->csv)
+        w->result = progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs);
+    else
+        w->result = progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
     w->nrecords = set.count;
     if (w->result == PROGRESS_OK && w->dry_run) {
         progress_summary_compute(&set, &w->summary);
@@ -441,7 +447,7 @@ void h_progress_put(struct req *r)
             req_reply_field_error(r, 422, "profile", "profile must be an import profile's name");
             return;
         }
-        if (!r->body_csv) {
+        if (!r->body_csv) { /* JSON is matd's own; a CTF follows the DfE's schema */
             req_reply_field_error(r, 422, "profile",
                                   "an import profile reads CSV: send the file as text/csv");
             return;
@@ -513,6 +519,8 @@ static void start_parse(struct req *r)
     w->body_len = r->body_len;
     r->body = NULL;
     w->csv = r->body_csv;
+    w->xml = r->body_xml;
+    snprintf(w->year, sizeof w->year, "%s", req_param(r, "year"));
     w->dry_run = st->dry_run;
     w->profile = st->profile;
     st->profile = NULL;

@@ -3,6 +3,7 @@ statutory TA codes and the other codes counted in the summary cells as the DfE r
 docs/validation.md says; KS2 scaled scores giving bands at 100 and 110."""
 import json
 import os
+import subprocess
 import unittest
 
 import harness
@@ -377,6 +378,92 @@ class Profiles(unittest.TestCase):
         r = self.push("100004", body, "?profile=matd-long", term="autumn")
         self.assertEqual(r.status, 201, r)
         self.assertFalse(r.json["unchanged"])
+
+
+class Ctf(unittest.TestCase):
+    """A common transfer file with names, addresses and contacts in it gives the cells of
+    the same pupils as matd's CSV, and none of that personal data is kept."""
+
+    PERSONAL = ("Hughes", "Amelia", "2014-01-03", "Elm Grove", "CV1 1AB", "02476",
+                "family.hughes@example.org", "Parent0", "07700", "4400000000", "V801200025010")
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_imports_ctf"))
+        cls.admin = cls.m.token("admin")
+        for urn in ("100001", "100002", "100003"):
+            assert cls.m.request("POST", "/v1/schools", school_body(urn), token=cls.admin).status == 201
+        cls.ctf = doc("sample-ctf.xml")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def push(self, urn, body, ctype, query="", term="summer"):
+        return self.m.request("PUT", "/v1/schools/%s/progress/2025-26/%s%s" % (urn, term, query),
+                              body, token=self.admin, content_type=ctype)
+
+    def dump(self):
+        """Every row of every table, as pg_dump writes them."""
+        return subprocess.run(
+            [os.path.join(os.environ.get("MATD_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin"),
+                          "pg_dump"), "--data-only", "-h", self.m.pg_host, "-p", str(self.m.pg_port),
+             "-U", os.environ.get("MATD_TEST_PGUSER", "postgres"), self.m.db],
+            capture_output=True, text=True, check=True).stdout
+
+    def test_ctf_gives_the_cells_of_the_same_pupils_as_csv(self):
+        self.assertEqual(self.push("100001", doc("matd-long.csv"), "text/csv").status, 201)
+        r = self.push("100002", self.ctf, "application/xml")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 36)
+        a = sorted((k, v["n"], v["p_expected"], v["p_greater_depth"])
+                   for k, v in cells(self.m, self.admin, "100001", "summer").items())
+        b = sorted((k, v["n"], v["p_expected"], v["p_greater_depth"])
+                   for k, v in cells(self.m, self.admin, "100002", "summer").items())
+        self.assertGreater(len(a), 30)
+        self.assertEqual(a, b)
+        same = self.m.psql("SELECT count(*) FROM progress c JOIN progress l ON l.pupil_key = "
+                           "c.pupil_key AND l.subject = c.subject AND l.urn = '100001' WHERE "
+                           "c.urn = '100002' AND l.band IS NOT DISTINCT FROM c.band AND l.code "
+                           "IS NOT DISTINCT FROM c.code AND l.score IS NOT DISTINCT FROM c.score "
+                           "AND l.disadvantaged = c.disadvantaged AND l.send = c.send AND l.eal = "
+                           "c.eal AND l.sex = c.sex")
+        self.assertEqual(same, "36")  # every row, field by field, under the same pupil keys
+        dump, log = self.dump(), self.m.log_text()
+        self.assertIn("100002", dump)  # the dump does hold the data
+        for secret in self.PERSONAL:
+            self.assertNotIn(secret, dump, secret)
+            self.assertNotIn(secret, log, secret)
+
+    def test_errors_name_the_pupil_by_position_and_element(self):
+        text = self.ctf.decode()
+        bad_upn = text.replace("<UPN>Y801200025012</UPN>", "<UPN>A801200025012</UPN>")
+        bad_year = text.replace("<NCyearActual>6</NCyearActual>", "<NCyearActual>X</NCyearActual>", 2)
+        bad_result = text.replace("<Result>GDS</Result>", "<Result>GREAT</Result>", 1)
+        for body, path in ((bad_upn, "pupil 3:UPN"), (bad_year, "pupil 2:NCyearActual"),
+                           (bad_result, "pupil 2:StageAssessment[4]/Result")):
+            r = self.push("100003", body, "application/xml", term="autumn")
+            self.assertEqual(r.status, 422, (path, r))
+            self.assertIn(path, [e["path"] for e in r.json["errors"]], r.json["errors"])
+            for secret in self.PERSONAL:
+                self.assertNotIn(secret, r.body.decode())
+        for body, status, path in (
+                (text[:len(text) // 2], 400, "line "),
+                ('<?xml version="1.0"?><!DOCTYPE CTfile [<!ENTITY x "y">]><CTfile/>', 422, ""),
+                ("<Census><Pupil/></Census>", 422, ""),
+                (text.replace("<Year>2026</Year>", "<Year>2025</Year>"), 422, "")):
+            r = self.push("100003", body, "application/xml", term="autumn")
+            self.assertEqual(r.status, status, (body[:60], r))
+            self.assertTrue(r.json["errors"][0]["path"].startswith(path), r.json["errors"])
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100003'"), "0")
+
+    def test_dry_run_of_a_ctf(self):
+        r = self.push("100003", self.ctf, "application/xml", query="?dry_run=true", term="spring")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["rows"], 36)
+        self.assertEqual(r.json["pupils"], 12)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE term = 'spring'"), "0")
 
 
 if __name__ == "__main__":
