@@ -9,7 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
-  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev postgresql-15 postgresql-client-15
+  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
+  postgresql-15 postgresql-client-15
   python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
   clang libclang-rt-14-dev systemd)
 
@@ -102,9 +103,11 @@ run_fuzzers() { # builds every libFuzzer target with clang and runs each on its 
     [ -x "$f" ] || continue
     name=${f##*/fuzz_}
     out=$(mktemp -d)
+    local dict=()
+    [ -f "$ROOT/tests/fuzz/$name.dict" ] && dict=(-dict="$ROOT/tests/fuzz/$name.dict")
     # The corpus in the tree is the seed; what the run finds goes to a scratch folder.
     if ! (cd "$out" && "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-          -print_final_stats=0 "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
+          -print_final_stats=0 "${dict[@]}" "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
       tail -40 "$out/log" >&2
       echo "fuzz_$name found a crash (inputs in $out)" >&2
       return 1

@@ -96,3 +96,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         ('prior_high', a.n12, a.k12, a.g12)) g(grp, n, k, gd)
     WHERE g.n > 0
 $$;
+
+-- 3. Import profiles: how to read a school's own export (PUT /v1/import-profiles/{name}).
+--    The body is the profile as the admin sent it, already validated; pushes name it with
+--    ?profile=NAME.
+CREATE TABLE import_profiles (
+    trust_id   bigint NOT NULL REFERENCES trusts (id),
+    name       text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9_-]{0,63}$'),
+    body       jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (trust_id, name)
+);

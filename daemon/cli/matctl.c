@@ -18,6 +18,7 @@
 #include "rota_cli.h"
 #include "demo.h"
 #include "priorities_cli.h"
+#include "push_cli.h"
 #include "secret.h"
 
 extern char **environ;
@@ -30,7 +31,9 @@ static void usage(FILE *f)
                "       matctl -c FILE demo load [--seed N]\n"
                "       matctl rota plan --input FILE.json\n"
                "       matctl secret init FILE\n"
-               "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n");
+               "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
+               "       matctl -c FILE push --school URN --year Y --term T [--profile P] "
+               "[--dry-run] PATH\n");
 }
 
 static PGconn *connect_db(const struct config *cfg)
@@ -230,6 +233,8 @@ int main(int argc, char **argv)
         PGconn *pg = open_trust(&cfg, &trust);
         rc = demo_load_cli(pg, &cfg, trust, argc - i - 1, argv + i + 1);
         PQfinish(pg);
+    } else if (strcmp(cmd, "push") == 0) {
+        rc = push_cli(&cfg, argc - i, argv + i);
     } else if (strcmp(cmd, "priorities") == 0) {
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);

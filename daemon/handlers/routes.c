@@ -84,5 +84,10 @@ const struct route routes[] = {
      DEF("review_put", h_review_put, ACCESS_ANY, BODY_JSON_AUTHZ, "review.json")},
     {M_GET, "/v1/rotas/{id}/triads/{triad}/reviews/{urn}",
      DEF("review_get", h_review_get, ACCESS_ANY, BODY_NONE, NULL)},
+    {M_GET, "/v1/import-profiles/{name}",
+     DEF("import_profile_get", h_import_profile_get, ACCESS_ADMIN, BODY_NONE, NULL)},
+    {M_PUT, "/v1/import-profiles/{name}",
+     DEF("import_profile_put", h_import_profile_put, ACCESS_ADMIN, BODY_JSON,
+         "import_profile.json")},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];

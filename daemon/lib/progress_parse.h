@@ -13,6 +13,7 @@
 #include "util.h"
 
 struct schema_registry;
+struct import_profile;
 
 #define PROGRESS_SUBJECT_MAX 32
 #define PROGRESS_MAX_RECORDS_DEFAULT 200000
@@ -25,6 +26,31 @@ enum progress_prior {
     PROGRESS_PRIOR_MIDDLE,
     PROGRESS_PRIOR_HIGH,
 };
+
+/* The fields of a record, in the order of the CSV header message and the COPY text. */
+enum progress_field {
+    PROGRESS_F_PUPIL,
+    PROGRESS_F_YEAR_GROUP,
+    PROGRESS_F_SUBJECT,
+    PROGRESS_F_BAND,
+    PROGRESS_F_SCORE,
+    PROGRESS_F_ATTENDANCE,
+    PROGRESS_F_DISADVANTAGED,
+    PROGRESS_F_SEND,
+    PROGRESS_F_EAL,
+    PROGRESS_F_LOOKED_AFTER,
+    PROGRESS_F_SEX,
+    PROGRESS_F_PRIOR,
+    PROGRESS_F_COUNT
+};
+
+/* The field named s[0..len) (case-insensitively), or -1; and a field's name. */
+int progress_field_lookup(const char *s, size_t len);
+const char *progress_field_name(enum progress_field f);
+/* Whether s[0..len) is a value the CSV reader accepts for field f (pupil and subject:
+ * the shape only, since keys and the vocabulary come later); false with msg set. */
+bool progress_field_value_ok(enum progress_field f, const char *s, size_t len, char *msg,
+                             size_t msglen);
 
 /* One pupil in one subject. Absent optional fields take the database defaults:
  * disadvantaged/eal/looked_after false, send none, sex and prior attainment unknown
@@ -63,6 +89,7 @@ struct progress_parse_opts {
     size_t nsubjects;
     size_t max_records;                     /* 0: PROGRESS_MAX_RECORDS_DEFAULT */
     const struct schema_registry *registry; /* JSON pushes: holds progress.json */
+    const struct import_profile *profile;   /* CSV pushes: read through it (or NULL) */
 };
 
 /* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);

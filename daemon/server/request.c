@@ -705,15 +705,19 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
         const char *ct = req_header(r, "Content-Type");
         bool json = content_type_is(ct, "application/json");
         bool csv = r->def->body == BODY_PUSH && content_type_is(ct, "text/csv");
-        if (!json && !csv) {
+        /* A DfE common transfer file (CTF) is XML. */
+        bool xml = r->def->body == BODY_PUSH &&
+                   (content_type_is(ct, "application/xml") || content_type_is(ct, "text/xml"));
+        if (!json && !csv && !xml) {
             req_reply_problem(r, 415,
                               r->def->body == BODY_PUSH
-                                  ? "send application/json or text/csv (UTF-8)"
+                                  ? "send application/json, text/csv or application/xml (a CTF)"
                                   : "send application/json (UTF-8)",
                               NULL);
             return;
         }
         r->body_csv = csv;
+        r->body_xml = xml;
         r->body = xmalloc(len + 1);
         evbuffer_remove(in, r->body, len);
         r->body[len] = '\0';

@@ -77,9 +77,10 @@ struct req {
     struct db_job *job; /* in flight, owned by the pool */
     char *body;         /* owned, NUL-terminated copy */
     size_t body_len;
-    bool body_csv;                                    /* BODY_PUSH sent as text/csv */
-    json_t *json;                                     /* parsed and validated BODY_JSON */
-    int status;                                       /* replied status, for logs and audit */
+    bool body_csv; /* BODY_PUSH sent as text/csv */
+    bool body_xml; /* BODY_PUSH sent as application/xml (a CTF) */
+    json_t *json;  /* parsed and validated BODY_JSON */
+    int status;    /* replied status, for logs and audit */
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
     struct req_offload *offload;                      /* pending CPU work, if any */
     long page_limit;                                  /* set by req_paging */

@@ -626,10 +626,10 @@ static void test_every_schema_loads(void **state)
 {
     (void)state;
     static const char *const names[] = {
-        "benchmarks.json",  "milestone_patch.json",         "progress.json",     "review.json",
-        "rota_create.json", "school_create.json",           "school_patch.json", "sef.json",
-        "sip.json",         "success_criterion_patch.json", "terms.json",        "thresholds.json",
-        "token_create.json"};
+        "benchmarks.json",   "milestone_patch.json",         "progress.json",     "review.json",
+        "rota_create.json",  "school_create.json",           "school_patch.json", "sef.json",
+        "sip.json",          "success_criterion_patch.json", "terms.json",        "thresholds.json",
+        "token_create.json", "import_profile.json"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
         assert_true(schema_registry_has(reg, names[i]));
     assert_int_equal(schemas_count, ARRAY_LEN(names));
@@ -793,7 +793,6 @@ static void test_progress_rejections(void **state)
            {"/records/0/subject", "subject must be a subject of the trust's vocabulary (reading, "
                                   "writing, maths, science, gps, english, ...) (pattern "
                                   "^[a-z][a-z0-9_]{0,31}$)"},
-           {"/records/0/band", "band must be one of: below, towards, expected, greater_depth"},
            {"/records/0/score", "score must be <= 120"},
            {"/records/0/attendance_pct", "attendance_pct must be >= 0"},
            {"/records/0/disadvantaged", "disadvantaged must be a boolean or null, not a string"},
@@ -804,7 +803,6 @@ static void test_progress_rejections(void **state)
                                 "digits, '_' or '-') (pattern ^[A-Za-z0-9_-]{1,64}$)"},
            {"/records/1/year_group", "year_group must be one of: N, R, 1, 2, 3, 4, 5, 6, 7, 8, 9, "
                                      "10, 11, 12, 13"},
-           {"/records/1/band", "required field \"band\" is missing"},
            {"/school", "unknown field \"school\""});
     EXPECT("progress.json", "{\"records\": {}}",
            {"/records", "records must be an array, not an object"});
