@@ -265,6 +265,31 @@ class WebApp(unittest.TestCase):
         r = self.req("GET", "/v1/me", headers={"Cookie": "a=b; %s=%s; c=d" % (COOKIE, sid)})
         self.assertEqual(r.status, 200, r)
 
+    # --- the pages in Chromium ---
+
+    def test_pages_in_chromium(self):
+        node = shutil.which("node")
+        chromium = os.environ.get("MATD_CHROMIUM", "/usr/bin/chromium")
+        modules = os.path.join(harness.SRC, "web", "node_modules", "playwright-core")
+        for what, ok in (("node", node), ("chromium", os.path.exists(chromium)),
+                         ("web/node_modules (npm ci in web/)", os.path.isdir(modules))):
+            self.assertTrue(ok, "%s is missing: scripts/dev.sh test installs it" % what)
+        shots = os.environ.get("MATD_SCREENSHOTS", "")
+        tokens = {"admin": self.admin, "ceo": self.ceo, "school": self.school,
+                  "exec": self.m.token("executive_head", ["140001", "140004"], name="web exec")}
+        env = dict(os.environ, MATD_URL="https://localhost:%d" % self.m.port,
+                   MATD_CA=os.path.join(harness.TLS, "ca.crt"), MATD_CHROMIUM=chromium,
+                   MATD_TOKENS=json.dumps(tokens), MATD_SCREENSHOTS=shots,
+                   NODE_PATH=os.path.join(harness.SRC, "web", "node_modules"))
+        script = os.path.join(harness.SRC, "tests", "browser", "webapp.mjs")
+        out = subprocess.run([node, script], env=env, capture_output=True, text=True, timeout=300)
+        print(out.stdout[-6000:])
+        self.assertEqual(out.returncode, 0, out.stdout[-4000:] + out.stderr[-4000:])
+        # The browser never put a token or a session id in a URL the server saw.
+        log = self.m.log_text()
+        for t in tokens.values():
+            self.assertNotIn(t[4:20], log)
+
 
 if __name__ == "__main__":
     harness.main()
