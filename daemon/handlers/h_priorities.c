@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "briefing.h"
+#include "h_priorities.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -22,6 +24,7 @@ static int stmt_query[PQ_COUNT], stmt_thresholds_put;
 
 void h_priorities_init(void)
 {
+    h_briefing_init(); /* the briefing is served from the same cache */
     for (int q = 0; q < PQ_COUNT; q++)
         stmt_query[q] = priorities_queries[q].sql ? db_stmt_register(priorities_queries[q].name,
                                                                      priorities_queries[q].sql)
@@ -39,34 +42,36 @@ void h_priorities_init(void)
 
 /* ---- the cache ---- */
 
-struct cached {
+struct prio_cached {
     atomic_int refs;
     char year[8], term[8];
     long long version;
     struct priorities_list *list;
     char *json_all; /* the unfiltered trust-wide view, ready to send */
     size_t json_all_len;
+    struct briefing_headline *headline; /* the briefing's headline cells */
 };
 
 #define CACHE_SLOTS 16
-static struct cached *cache[CACHE_SLOTS];
+static struct prio_cached *cache[CACHE_SLOTS];
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void cached_release(struct cached *c)
+static void cached_release(struct prio_cached *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
         priorities_list_free(c->list);
         free(c->json_all);
+        briefing_headline_free(c->headline);
         free(c);
     }
 }
 
-static struct cached *cache_get(const char *year, const char *term, long long version)
+static struct prio_cached *cache_get(const char *year, const char *term, long long version)
 {
-    struct cached *hit = NULL;
+    struct prio_cached *hit = NULL;
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < CACHE_SLOTS; i++) {
-        struct cached *c = cache[i];
+        struct prio_cached *c = cache[i];
         if (c && c->version == version && strcmp(c->year, year) == 0 &&
             strcmp(c->term, term) == 0) {
             atomic_fetch_add(&c->refs, 1);
@@ -79,7 +84,7 @@ static struct cached *cache_get(const char *year, const char *term, long long ve
 }
 
 /* Takes one reference of c for the cache. */
-static void cache_put(struct cached *c)
+static void cache_put(struct prio_cached *c)
 {
     pthread_mutex_lock(&cache_lock);
     int slot = -1;
@@ -92,7 +97,7 @@ static void cache_put(struct cached *c)
             slot = i;
     if (slot < 0)
         slot = (int)(c->version % CACHE_SLOTS);
-    struct cached *old = cache[slot];
+    struct prio_cached *old = cache[slot];
     cache[slot] = c;
     pthread_mutex_unlock(&cache_lock);
     cached_release(old);
@@ -100,7 +105,7 @@ static void cache_put(struct cached *c)
 
 /* ---- request state ---- */
 
-enum prio_view { VIEW_TRUST, VIEW_SCHOOL, VIEW_SUPPORT };
+enum prio_view { VIEW_TRUST, VIEW_SCHOOL, VIEW_SUPPORT, VIEW_BRIEFING };
 
 struct prio_state {
     enum prio_view view;
@@ -110,17 +115,70 @@ struct prio_state {
     long long version;
     struct priorities_thresholds thresholds;
     uint64_t load_started_ms, loaded_ms;
+    struct prio_cached *held; /* kept for the request by prio_hold */
+    void *extra;              /* another handler's state (the briefing's) */
+    void (*extra_free)(void *);
 };
 
 static void prio_state_free(void *p)
 {
-    free(p);
+    struct prio_state *st = p;
+    cached_release(st->held);
+    if (st->extra_free)
+        st->extra_free(st->extra);
+    free(st);
+}
+
+const struct priorities_list *prio_cached_list(const struct prio_cached *c)
+{
+    return c->list;
+}
+
+const struct briefing_headline *prio_cached_headline(const struct prio_cached *c)
+{
+    return c->headline;
+}
+
+void prio_hold(struct req *r, struct prio_cached *c)
+{
+    struct prio_state *st = r->hstate;
+    atomic_fetch_add(&c->refs, 1);
+    cached_release(st->held);
+    st->held = c;
+}
+
+const char *prio_year(const struct req *r)
+{
+    return ((const struct prio_state *)r->hstate)->year;
+}
+
+const char *prio_term(const struct req *r)
+{
+    return ((const struct prio_state *)r->hstate)->term;
+}
+
+void prio_set_extra(struct req *r, void *extra, void (*extra_free)(void *))
+{
+    struct prio_state *st = r->hstate;
+    if (st->extra_free)
+        st->extra_free(st->extra);
+    st->extra = extra;
+    st->extra_free = extra_free;
+}
+
+void *prio_extra(const struct req *r)
+{
+    return ((const struct prio_state *)r->hstate)->extra;
 }
 
 /* Serves a computed list in the shape the route and principal call for. */
-static void serve(struct req *r, struct cached *c)
+static void serve(struct req *r, struct prio_cached *c)
 {
     struct prio_state *st = r->hstate;
+    if (st->view == VIEW_BRIEFING) {
+        h_briefing_serve(r, c);
+        return;
+    }
     const struct principal *p = &r->principal;
     bool csv = req_wants_csv(r);
     bool unfiltered = st->filter.level == PRIORITIES_LEVEL_ANY &&
@@ -206,6 +264,7 @@ struct compute_work {
     struct priorities_list *list;
     char *json_all;
     size_t json_all_len;
+    struct briefing_headline *headline;
     struct mat_errors errs;
     uint64_t compute_ms;
 };
@@ -217,6 +276,7 @@ static void compute_work_free(void *p)
         db_result_free(w->res[q]);
     priorities_list_free(w->list);
     free(w->json_all);
+    briefing_headline_free(w->headline);
     mat_errors_free(&w->errs);
     free(w);
 }
@@ -228,8 +288,10 @@ static void compute_run(void *p)
     struct priorities_input in;
     struct priorities_scratch scratch;
     priorities_input_from_results(w->res, w->year, w->term, &in, &w->version, &scratch);
-    if (priorities_compute(&in, &w->list, &w->errs) == 0)
+    if (priorities_compute(&in, &w->list, &w->errs) == 0) {
         w->json_all = priorities_to_json(w->list, NULL, &w->json_all_len);
+        w->headline = briefing_headline_collect(&in);
+    }
     priorities_input_free(&scratch);
     w->compute_ms = now_ms() - t0;
 }
@@ -246,7 +308,7 @@ static void compute_done(struct req *r, void *p)
         req_reply_problem(r, 500, "the stored data could not be scored; see the server log", NULL);
         return;
     }
-    struct cached *c = xcalloc(1, sizeof *c);
+    struct prio_cached *c = xcalloc(1, sizeof *c);
     atomic_store(&c->refs, 2); /* the cache's and ours */
     snprintf(c->year, sizeof c->year, "%s", st->year);
     snprintf(c->term, sizeof c->term, "%s", st->term);
@@ -254,8 +316,10 @@ static void compute_done(struct req *r, void *p)
     c->list = w->list;
     c->json_all = w->json_all;
     c->json_all_len = w->json_all_len;
+    c->headline = w->headline;
     w->list = NULL;
     w->json_all = NULL;
+    w->headline = NULL;
     uint64_t db_ms = st->loaded_ms - st->load_started_ms;
     log_info("msg=\"priorities computed\" year=%s term=%s version=%lld items=%zu db_ms=%llu "
              "compute_ms=%llu",
@@ -311,11 +375,10 @@ static void on_meta(struct req *r, struct db_job *job)
         return;
     struct prio_state *st = r->hstate;
     long long version = atoll(db_val(db_job_result(job, 0), 0, 0));
-    struct cached *c = cache_get(st->year, st->term, version);
+    struct prio_cached *c = cache_get(st->year, st->term, version);
     if (c) {
         metrics_add(METRIC_PRIORITIES_CACHE_HITS, 1);
-        req_set_header(r, "Server-Timing",
-                          "cache;desc=hit");
+        req_set_header(r, "Server-Timing", "cache;desc=hit");
         serve(r, c);
         cached_release(c);
         return;
@@ -388,6 +451,11 @@ void h_school_priorities(struct req *r)
 void h_support(struct req *r)
 {
     start(r, VIEW_SUPPORT);
+}
+
+void prio_start_briefing(struct req *r)
+{
+    start(r, VIEW_BRIEFING);
 }
 
 /* ---- thresholds ---- */

@@ -54,6 +54,9 @@ void h_support(struct req *r);
 void h_thresholds_get(struct req *r);
 void h_thresholds_put(struct req *r);
 
+void h_briefing_init(void);
+void h_briefing(struct req *r);
+
 void h_rotas_init(void);
 void h_rotas_create(struct req *r);
 void h_rotas_list(struct req *r);

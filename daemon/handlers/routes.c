@@ -67,6 +67,7 @@ const struct route routes[] = {
     {M_GET, "/v1/schools/{urn}/priorities",
      DEF("school_priorities", h_school_priorities, ACCESS_SCHOOL_READ, BODY_NONE, NULL)},
     {M_GET, "/v1/support", DEF("support", h_support, ACCESS_TRUST, BODY_NONE, NULL)},
+    {M_GET, "/v1/briefing", DEF("briefing", h_briefing, ACCESS_TRUST, BODY_NONE, NULL)},
     {M_POST, "/v1/rotas",
      DEF("rotas_create", h_rotas_create, ACCESS_CEO, BODY_JSON, "rota_create.json")},
     {M_GET, "/v1/rotas", DEF("rotas_list", h_rotas_list, ACCESS_CEO, BODY_NONE, NULL)},

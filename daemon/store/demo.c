@@ -1,9 +1,14 @@
-/* Deterministic demo trust. The planted patterns (documented in docs/demo.md):
- *   1. writing is weak across the whole trust (about 14 points under the benchmark);
- *   2. disadvantaged pupils at Brookside and Canal Street are far behind their peers;
- *   3. Eastgate Primary has declined sharply since the same term last year;
- *   4. achievement is graded needs_attention / requires_improvement at three schools;
- *   5. writing is a SIP theme at four schools;
+/* Deterministic demo trust. The planted patterns, each among the first ten items of the
+ * CEO's briefing under the scoring of SPEC 6.2 (tests/e2e/test_briefing.py):
+ *   1. writing is weak across the whole trust (about 13 points under the benchmark);
+ *   2. disadvantaged pupils at Brookside and Canal Street (two-form entry, strong for
+ *      their other pupils) are far behind their peers;
+ *   3. Eastgate Primary has declined sharply in writing and maths since last year;
+ *   4. achievement is a self-evaluated weakness (urgent improvement at Brookside, needs
+ *      attention at Ivy Lane; Canal Street's 2019 quality of education requires
+ *      improvement);
+ *   5. writing is a SIP theme at six schools; only the two gap schools plan for
+ *      disadvantaged readers;
  *   6. some pupils have been below expected in writing for three terms running.
  * It also publishes this year's triad rota. */
 #include "demo.h"
@@ -36,10 +41,10 @@ struct demo_school {
 static const struct demo_school schools[] = {
     {"140001", "Abbey Fields Primary", "primary", "CV1 2AB", 52.4081, -1.5106, 240, 0.25, 0, 0,
      "ofsted_2025", "strong_standard", true, false},
-    {"140002", "Brookside Primary", "primary", "CV2 4DX", 52.4203, -1.4731, 250, 0.0, 0.9, 0,
-     "ofsted_2025", "needs_attention", true, false},
-    {"140003", "Canal Street Primary", "primary", "CV6 5HQ", 52.4301, -1.5002, 260, 0.05, 0.9, 0,
-     "ofsted_2019", "requires_improvement", false, true},
+    {"140002", "Brookside Primary", "primary", "CV2 4DX", 52.4203, -1.4731, 420, 0.5, 1.6, 0,
+     "ofsted_2025", "urgent_improvement", true, false},
+    {"140003", "Canal Street Primary", "primary", "CV6 5HQ", 52.4301, -1.5002, 420, 0.5, 1.6, 0,
+     "ofsted_2019", "requires_improvement", true, true},
     {"140004", "Dale Meadow Primary", "primary", "CV3 6PL", 52.3855, -1.4902, 230, 0.45, 0, 0,
      "ofsted_2025", "exceptional", false, false},
     {"140005", "Eastgate Primary", "primary", "CV3 1AS", 52.3968, -1.4589, 250, 0.2, 0, 0.8,
@@ -47,7 +52,7 @@ static const struct demo_school schools[] = {
     {"140006", "Foxhill Primary", "primary", "CV5 8JJ", 52.4149, -1.5611, 240, 0.15, 0, 0,
      "ofsted_2019", "good", false, false},
     {"140007", "Greenway Primary", "primary", "CV4 9FF", 52.3912, -1.5645, 250, 0.1, 0, 0,
-     "ofsted_2025", "expected_standard", false, false},
+     "ofsted_2025", "expected_standard", true, false},
     {"140008", "Hollybank Primary", "primary", "CV7 9RT", 52.4608, -1.5125, 230, 0.3, 0, 0,
      "ofsted_2019", "outstanding", false, false},
     {"140009", "Ivy Lane Primary", "primary", "CV8 1QE", 52.3421, -1.5811, 260, 0.0, 0, 0,
@@ -186,9 +191,9 @@ static json_t *sip_body(const struct demo_school *s)
         bool on;
     } plan[] = {
         {"P1", "Extended writing across the curriculum", "Quality of teaching: writing", "writing",
-         "cpd", s->writing_theme},
+         NULL, s->writing_theme},
         {"P2", "Closing the disadvantaged gap in reading", "Inclusion: disadvantaged pupils",
-         "disadvantaged", "reading", true},
+         "disadvantaged", "reading", s->dis_extra > 0},
         {"P3", "Attendance of persistently absent pupils", "Attendance and behaviour", "attendance",
          "leadership", strcmp(s->urn, "140003") <= 0},
     };
@@ -223,17 +228,18 @@ static json_t *sip_body(const struct demo_school *s)
             json_pack("[{s:s, s:s, s:s, s:f, s:f, s:s, s:s}]", "ref", sc, "description",
                       "Pupils at the expected standard", "metric", "pct_expected", "baseline", 0.58,
                       "target", 0.72, "due", "2026-07-01", "status", "in_progress");
+        json_t *themes =
+            plan[i].t2 ? json_pack("[s,s]", plan[i].t1, plan[i].t2) : json_pack("[s]", plan[i].t1);
         json_t *p = json_pack(
-            "{s:s, s:s, s:s, s:[s,s], s:i, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:s, s:s}], "
+            "{s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:[{s:s, s:s}], "
             "s:{s:[s,s], s:s, s:b, s:b, s:b, s:[], s:s}, s:s, s:{s:b, s:s, s:s, s:s}, "
             "s:{s:i, s:i, s:s}, s:o, s:o, s:o}",
             "ref", plan[i].ref, "title", plan[i].title, "area_of_practice", plan[i].area, "themes",
-            plan[i].t1, plan[i].t2, "ranking", (int)(i + 1), "identified_by",
-            "SLT and governors from outcomes", "start_date", "2025-09-01", "final_review_date",
-            "2026-07-15", "lead", "name", "J. Patel", "role", "Subject lead", "head_role",
-            "facilitator", "team", "name", "K. Moss", "role", "Year 6 teacher", "pupil_groups",
-            "year_groups", "5", "6", "sex", "all", "disadvantaged", 1, "send", 0, "eal", 0,
-            "ethnic_groups", "other", "", "benefit",
+            themes, "ranking", (int)(i + 1), "identified_by", "SLT and governors from outcomes",
+            "start_date", "2025-09-01", "final_review_date", "2026-07-15", "lead", "name",
+            "J. Patel", "role", "Subject lead", "head_role", "facilitator", "team", "name",
+            "K. Moss", "role", "Year 6 teacher", "pupil_groups", "year_groups", "5", "6", "sex",
+            "all", "disadvantaged", 1, "send", 0, "eal", 0, "ethnic_groups", "other", "", "benefit",
             "Better teaching of the subject raises attainment for all pupils.", "governor_approval",
             "approved", 1, "body", "committee", "committee", "Standards", "date", "2025-10-02",
             "costs", "financial_gbp", 4500, "staff_days", 12, "notes", "Supply cover for CPD",
@@ -300,7 +306,7 @@ static void make_pupils(const struct demo_school *s, struct rng *rng, const unsi
         /* Primary: Years 1-5 in 2024-25 (2-6 in 2025-26); secondary: Years 7-10. */
         p->year_group = primary ? 1 + i % 5 : 7 + i % 4;
         /* The two schools with the planted gap serve poorer neighbourhoods. */
-        p->dis = rng_unit(rng) < (s->dis_extra > 0 ? 0.5 : 0.25);
+        p->dis = rng_unit(rng) < (s->dis_extra > 0 ? 0.3 : 0.25);
         p->eal = rng_unit(rng) < 0.18;
         p->lac = rng_unit(rng) < 0.02;
         double u = rng_unit(rng);
@@ -333,8 +339,11 @@ static int load_progress(PGconn *pg, const char *trust, struct rng *rng,
                 int yg = p->year_group + terms[t].yg_shift;
                 double school_now = terms[t].this_year ? -s->decline : 0;
                 for (size_t j = 0; j < nsub; j++) {
-                    /* The decline (pattern 3) shows in the core subjects. */
-                    double drop = strcmp(subjects[j], "science") == 0 ? 0 : school_now;
+                    /* The decline (pattern 3) shows in writing and maths. */
+                    double drop =
+                        strcmp(subjects[j], "writing") == 0 || strcmp(subjects[j], "maths") == 0
+                            ? school_now
+                            : 0;
                     double z =
                         p->ability + subject_effect(subjects[j]) + drop + 0.75 * rng_normal(rng);
                     double att = 97.0 - fabs(rng_normal(rng)) * 3.0 - (p->dis ? 1.5 : 0);

@@ -40,6 +40,18 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
                   " AND band IN ('below', 'towards') AND ((year = $2 AND term = $3) OR "
                   " (year = $4 AND term = $5) OR (year = $6 AND term = $7)) "
                   "GROUP BY urn, subject, pupil_key HAVING count(DISTINCT (year, term)) = 3"},
+    /* Every (subject, year) up to this year whose benchmark table in force has both the
+     * disadvantaged and the other pupils' figure: the national gap references. */
+    [PQ_GAPREFS] = {"prio_gap_refs",
+                    "SELECT b.subject, y.year, "
+                    " max(b.expected) FILTER (WHERE b.grp = 'disadvantaged')::float8, "
+                    " max(b.expected) FILTER (WHERE b.grp = 'not_disadvantaged')::float8 "
+                    "FROM (SELECT year FROM national_benchmarks WHERE year <= $2 UNION "
+                    " SELECT year FROM benchmark_years WHERE trust_id = $1 AND year <= $2) y, "
+                    " LATERAL benchmarks_for($1, y.year) b "
+                    "WHERE b.grp IN ('disadvantaged', 'not_disadvantaged') "
+                    "GROUP BY b.subject, y.year "
+                    "HAVING count(DISTINCT b.grp) = 2 ORDER BY b.subject, y.year"},
 };
 
 /* The two terms before (year, term). */
@@ -82,6 +94,7 @@ int priorities_query_params(enum priorities_query q, const char *trust, const ch
         params[2] = term;
         return 3;
     case PQ_BENCH:
+    case PQ_GAPREFS:
     case PQ_SEF:
     case PQ_THEMES:
         params[1] = year;
@@ -205,6 +218,17 @@ void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *ye
         stuck[i].pupil_key = val(r, i, 2);
     }
     in->stuck = scratch->arrays[6] = stuck;
+
+    r = res[PQ_GAPREFS];
+    in->n_gap_refs = (size_t)PQntuples(r);
+    struct priorities_gap_reference *refs = xcalloc(in->n_gap_refs + 1, sizeof *refs);
+    for (int i = 0; i < (int)in->n_gap_refs; i++) {
+        refs[i].subject = val(r, i, 0);
+        refs[i].year = val(r, i, 1);
+        refs[i].disadvantaged = dval(r, i, 2);
+        refs[i].not_disadvantaged = dval(r, i, 3);
+    }
+    in->gap_refs = scratch->arrays[7] = refs;
 }
 
 void priorities_input_free(struct priorities_scratch *scratch)

@@ -16,6 +16,7 @@ enum priorities_query {
     PQ_SEF,     /* params trust, year */
     PQ_THEMES,  /* params trust, year */
     PQ_STUCK,   /* params trust, year, term, and the two terms before */
+    PQ_GAPREFS, /* params trust, year: national gaps of every year up to it */
     PQ_COUNT
 };
 
@@ -37,7 +38,7 @@ int priorities_query_params(enum priorities_query q, const char *trust, const ch
 /* Builds in from the results (borrowed: keep them alive while in is used). The arrays are
  * owned by scratch; free with priorities_input_free. *version gets the data version. */
 struct priorities_scratch {
-    void *arrays[7];
+    void *arrays[8];
 };
 void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year,
                                    const char *term, struct priorities_input *in,

@@ -469,8 +469,10 @@ class PrioritiesConformance(Checked, unittest.TestCase):
         kinds = {(i["level"], i["kind"]) for i in items}
         for kind in ("attainment", "gap", "trend", "sef", "stuck_pupils"):
             self.assertIn(("school", kind), kinds)
-        for kind in ("attainment", "gap", "sef", "shared_theme", "stuck_pupils"):
+        for kind in ("attainment", "sef", "shared_theme"):
             self.assertIn(("trust", kind), kinds)
+        # SPEC 6.2: stuck pupils ride on the trust item of their subject, never alone.
+        self.assertNotIn(("trust", "stuck_pupils"), kinds)
         self.assertFalse(any("pupils" in i for i in items), "no pupil keys on the trust view")
         self.call("GET", self.q("/v1/priorities"), token=self.admin, expect=200)
         r = self.call("GET", self.q("/v1/priorities"), token=self.head, expect=200)

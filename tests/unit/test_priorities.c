@@ -284,7 +284,8 @@ static void test_haversine_and_id(void **state)
     (void)state;
     /* London (51.5074, -0.1278) to Paris (48.8566, 2.3522) on a 6371.0088 km sphere (computed
      * independently in Python: 343.5565 km). */
-    assert_true(fabs(priorities_haversine_km(51.5074, -0.1278, 48.8566, 2.3522) - 343.5565) < 0.001);
+    assert_true(fabs(priorities_haversine_km(51.5074, -0.1278, 48.8566, 2.3522) - 343.5565) <
+                0.001);
     /* One degree of latitude: 6371.0088 * pi / 180 = 111.1951 km. */
     assert_true(fabs(priorities_haversine_km(52, -1, 53, -1) - 111.1951) < 0.0001);
     assert_true(priorities_haversine_km(52, -1, 52, -1) == 0.0);
@@ -447,14 +448,17 @@ static void test_gap(void **state)
     assert_string_equal(a->rationale,
                         "Maths at Alpha Primary: 40% of disadvantaged pupils (8 of 20) reach the "
                         "expected standard against 75% of their peers, a gap of 35 points — 15 "
-                        "points wider than the national gap of 20 points.");
+                        "points wider than the national gap of 20 points in maths in 2025-26.");
     char *json = item_json(a);
     /* dis cell: z = -0.2 / sqrt(0.24 / 20) = -1.826, deficit ceil(12) - 8 = 4 */
     assert_contains(json, "\"metrics\":{\"n\":20,\"k\":8,\"p\":0.4,\"b\":0.6,\"gap\":-0.2,"
                           "\"z\":-1.826,\"deficit\":4,\"benchmark\":\"national\","
                           "\"n_not_disadvantaged\":40,\"k_not_disadvantaged\":30,"
                           "\"p_not_disadvantaged\":0.75,\"b_not_disadvantaged\":0.8,"
-                          "\"group_gap\":0.35,\"national_gap\":0.2,\"excess\":0.15}");
+                          "\"group_gap\":0.35,\"national_gap\":0.2,\"excess\":0.15,"
+                          "\"national_gap_source\":\"benchmarks\",\"national_gap_year\":"
+                          "\"2025-26\",\"national_gap_subject\":\"maths\","
+                          "\"national_disadvantaged\":0.6,\"national_not_disadvantaged\":0.8}");
     free(json);
 
     const struct priorities_item *t = find(l, PRIORITIES_KIND_GAP, NULL, "maths", NULL);
@@ -462,11 +466,11 @@ static void test_gap(void **state)
     assert_int_equal(t->score_hundredths, 1050); /* 10.499999999999998 rounds to 10.50 */
     assert_int_equal(t->n_schools, 1);
     assert_string_equal(t->schools[0], A);
-    assert_string_equal(t->rationale,
-                        "Maths: 40% of disadvantaged pupils across the trust (18 of 45) reach the "
-                        "expected standard against 83% of their peers, a gap of 43 points — 23 "
-                        "points wider than the national gap of 20 points, with 1 school past the "
-                        "threshold on its own.");
+    assert_string_equal(
+        t->rationale, "Maths: 40% of disadvantaged pupils across the trust (18 of 45) reach the "
+                      "expected standard against 83% of their peers, a gap of 43 points — 23 "
+                      "points wider than the national gap of 20 points in maths in 2025-26, with 1 "
+                      "school past the threshold on its own.");
 
     const struct priorities_item *b = find(l, PRIORITIES_KIND_GAP, B, "reading", NULL);
     const struct priorities_item *tr = find(l, PRIORITIES_KIND_GAP, NULL, "reading", NULL);
@@ -482,27 +486,92 @@ static void test_gap(void **state)
     priorities_list_free(l);
 }
 
+/* English with no benchmarks for either group this year: 8/20 vs 32/40, a 40-point gap. */
+static void fx_gap_fallback(struct fx *f)
+{
+    fx_trust4(f);
+    fx_cell(f, "", "english", "all", 60, 40);
+    fx_cell(f, "", "english", "disadvantaged", 20, 8);
+    fx_cell(f, "", "english", "not_disadvantaged", 40, 32);
+}
+
+static const struct priorities_item *run_gap_fallback(struct priorities_gap_reference *refs,
+                                                      size_t n, struct priorities_list **l)
+{
+    struct fx f;
+    fx_gap_fallback(&f);
+    struct priorities_input in = fx_input(&f);
+    in.gap_refs = refs;
+    in.n_gap_refs = n;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(priorities_compute(&in, l, &err), 0);
+    mat_errors_free(&err);
+    return find(*l, PRIORITIES_KIND_GAP, NULL, "english", NULL);
+}
+
 static void test_gap_without_benchmarks(void **state)
 {
     (void)state;
-    struct fx f;
-    fx_trust4(&f);
-    /* Both groups fall back to the trust's p(all) = 40/60: the benchmark gap is 0, so the
-     * whole 40-point gap (32/40 - 8/20) is excess: score 40 x 20 / 100 = 8. */
-    fx_cell(&f, "", "english", "all", 60, 40);
-    fx_cell(&f, "", "english", "disadvantaged", 20, 8);
-    fx_cell(&f, "", "english", "not_disadvantaged", 40, 32);
-    struct priorities_list *l = fx_run(&f);
-    const struct priorities_item *t = find(l, PRIORITIES_KIND_GAP, NULL, "english", NULL);
+    struct priorities_list *l = NULL;
+    /* No reference at all: the 2023-24 national reading, writing and maths gap, 67% - 45%
+     * = 22 points; excess 18 -> 18 x 20 / 100 = 3.6. Never a gap of zero. */
+    const struct priorities_item *t = run_gap_fallback(NULL, 0, &l);
     assert_non_null(t);
-    assert_int_equal(t->score_hundredths, 800);
+    assert_int_equal(t->gap_source, PRIORITIES_GAP_RWM);
+    assert_true(fabs(t->national_gap - 0.22) < 1e-9);
+    assert_int_equal(t->score_hundredths, 360);
     assert_string_equal(t->rationale,
                         "English: 40% of disadvantaged pupils across the trust (8 of 20) reach the "
-                        "expected standard against 80% of their peers, a gap of 40 points — 40 "
-                        "points wider than the benchmark gap of 0 points (the trust average "
-                        "stands in for the missing national benchmark for both groups), though "
-                        "no single school is past the threshold on its own.");
+                        "expected standard against 80% of their peers, a gap of 40 points — 18 "
+                        "points wider than the national gap of 22 points for reading, writing and "
+                        "maths combined in 2023-24 (disadvantaged 45%, other pupils 67%; no "
+                        "national figures for both groups in English), though no single school is "
+                        "past the threshold on its own.");
+    char *json = item_json(t);
+    assert_contains(json, "\"national_gap\":0.22,\"excess\":0.18,\"national_gap_source\":"
+                          "\"rwm_combined\",\"national_gap_year\":\"2023-24\","
+                          "\"national_gap_subject\":\"rwm\"");
+    free(json);
     priorities_list_free(l);
+
+    /* An earlier year with both groups for English wins over the combined gap; a later year
+     * and a year whose gap is zero are never used; this year's row is not "earlier". */
+    struct priorities_gap_reference refs[] = {
+        {"english", "2022-23", 0.50, 0.70}, {"english", "2023-24", 0.60, 0.76},
+        {"english", "2024-25", 0.70, 0.70}, {"english", "2026-27", 0.10, 0.90},
+        {"rwm", "2024-25", 0.46, 0.68},
+    };
+    t = run_gap_fallback(refs, sizeof refs / sizeof refs[0], &l);
+    assert_int_equal(t->gap_source, PRIORITIES_GAP_EARLIER_YEAR);
+    assert_string_equal(t->gap_year, "2023-24");
+    assert_true(fabs(t->national_gap - 0.16) < 1e-9);
+    assert_int_equal(t->score_hundredths, 480); /* (40 - 16) x 20 / 100 */
+    assert_contains(t->rationale, "24 points wider than the national gap of 16 points in English "
+                                  "in 2023-24, the latest year with national figures for both "
+                                  "groups, though");
+    priorities_list_free(l);
+
+    /* Only the combined gap of a later year: it is the most recent, so it is used. */
+    t = run_gap_fallback(refs + 2, 3, &l);
+    assert_int_equal(t->gap_source, PRIORITIES_GAP_RWM);
+    assert_string_equal(t->gap_year, "2024-25");
+    assert_true(fabs(t->national_gap - 0.22) < 1e-9);
+    assert_contains(t->rationale, "in 2024-25 (disadvantaged 46%, other pupils 68%;");
+    priorities_list_free(l);
+
+    /* A bad reference row is an input error naming it. */
+    struct priorities_gap_reference bad[] = {{"english", "2023-24", 0.5, 1.5}};
+    struct fx f;
+    fx_gap_fallback(&f);
+    struct priorities_input in = fx_input(&f);
+    in.gap_refs = bad;
+    in.n_gap_refs = 1;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(priorities_compute(&in, &l, &err), -1);
+    assert_string_equal(err.items[0].path, "/gap_refs/0");
+    mat_errors_free(&err);
 }
 
 static void fx_trend(struct fx *f)
@@ -734,6 +803,11 @@ static void fx_stuck_pupils(struct fx *f)
     /* Gamma's maths is significantly above 0.7: 36/40, z = 0.2 / sqrt(0.21 / 40) = 2.760. */
     fx_bench(f, "maths", "all", 0.7);
     fx_cell(f, C, "maths", "all", 40, 36);
+    /* Alpha 20/30 (z -0.40) and Beta 12/20 (z -0.98): not significantly below. */
+    fx_cell(f, A, "maths", "all", 30, 20);
+    fx_cell(f, B, "maths", "all", 20, 12);
+    /* The trust: 50/100 against 0.7, z = -4.364, deficit 20: the host of the stuck count. */
+    fx_cell(f, "", "maths", "all", 100, 50);
 }
 
 static void test_stuck_pupils(void **state)
@@ -742,34 +816,43 @@ static void test_stuck_pupils(void **state)
     struct fx f;
     fx_stuck_pupils(&f);
     struct priorities_list *l = fx_run(&f);
+    /* No trust-level stuck item: the trust attainment item, then the two schools. */
     assert_int_equal(l->count, 3);
+    assert_int_equal(count_kind(l, PRIORITIES_KIND_STUCK_PUPILS), 2);
     const struct priorities_item *t = l->items[0];
     assert_int_equal(t->level, PRIORITIES_LEVEL_TRUST);
-    assert_int_equal(t->score_hundredths, 400); /* 3 + 1 */
-    assert_int_equal(t->n_detail, 2);
-    assert_int_equal(t->detail[0].count, 3);
-    assert_int_equal(t->detail[1].count, 1);
-    assert_int_equal(t->n_pupils, 0);
+    assert_int_equal(t->kind, PRIORITIES_KIND_ATTAINMENT);
+    assert_int_equal(t->score_hundredths, 2000);
+    assert_non_null(t->stuck);
+    assert_int_equal(t->stuck->count, 4);
+    assert_int_equal(t->stuck->n, 100);
+    assert_int_equal(t->stuck->n_by_school, 2);
+    assert_int_equal(t->stuck->by_school[0].count, 3);
+    assert_int_equal(t->stuck->by_school[1].count, 1);
     assert_string_equal(t->rationale,
-                        "Maths: 4 pupils across 2 schools have been below the expected standard "
-                        "in each of the last three terms.");
+                        "Maths: 50% of pupils across the trust (50 of 100) reach the expected "
+                        "standard against 70% nationally — 20 pupils short, though no single "
+                        "school is significantly below on its own; 4 pupils (4%) in 2 schools "
+                        "have been below the expected standard in each of the last three terms.");
+    /* Alpha: 3 of 30 = 10 points; Beta: 1 of 20 = 5 points. */
     const struct priorities_item *a = l->items[1];
     assert_string_equal(a->urn, A);
-    assert_int_equal(a->score_hundredths, 300);
+    assert_int_equal(a->score_hundredths, 1000);
     assert_int_equal(a->n_pupils, 3);
     assert_string_equal(a->pupils[0], "aa01");
     assert_string_equal(a->pupils[2], "aa03");
     assert_string_equal(a->rationale,
-                        "Maths at Alpha Primary: 3 pupils have been below the expected standard "
-                        "in each of the last three terms.");
+                        "Maths at Alpha Primary: 3 pupils (10% of 30) have been below the "
+                        "expected standard in each of the last three terms.");
     assert_int_equal(a->n_support, 1);
     assert_string_equal(a->support[0].urn, C);
     assert_string_equal(a->support[0].reason,
                         "90% of pupils (36 of 40) reach the expected standard in maths against 70% "
                         "nationally");
+    assert_int_equal(l->items[2]->score_hundredths, 500);
     assert_string_equal(l->items[2]->rationale,
-                        "Maths at Beta Primary: 1 pupil has been below the expected standard in "
-                        "each of the last three terms.");
+                        "Maths at Beta Primary: 1 pupil (5% of 20) has been below the expected "
+                        "standard in each of the last three terms.");
 
     /* Keys only with the flag, and only on the school-level item. */
     char *plain = priorities_to_json(l, NULL, NULL);
@@ -779,20 +862,22 @@ static void test_stuck_pupils(void **state)
     char *with = priorities_to_json(l, &keys, NULL);
     assert_contains(with, "\"pupils\":[\"aa01\",\"aa02\",\"aa03\"]}");
     assert_contains(with, "\"pupils\":[\"bb09\"]}");
-    assert_contains(with, "\"metrics\":{\"count\":4,\"schools\":2}");
-    assert_contains(with, "\"by_school\":[{\"urn\":\"100001\",\"count\":3},{\"urn\":\"100002\","
-                          "\"count\":1}]}");
+    assert_contains(with, "\"metrics\":{\"count\":3,\"n\":30,\"share\":0.1}");
+    assert_contains(with, "\"stuck\":{\"count\":4,\"n\":100,\"share\":0.04,\"by_school\":["
+                          "{\"urn\":\"100001\",\"count\":3},{\"urn\":\"100002\",\"count\":1}]}}");
     json_error_t jerr;
     json_t *root = json_loads(with, 0, &jerr);
     assert_non_null(root);
     json_t *trust = json_array_get(json_object_get(root, "items"), 0);
     assert_null(json_object_get(trust, "pupils"));
     json_decref(root);
-    /* Options without the flag (an executive head's view of Alpha): still no keys. */
+    /* Options without the flag (an executive head's view of Alpha): still no keys, and the
+     * trust count per school shows Alpha only. */
     const char *only_a[] = {A};
     struct priorities_output_opts no_keys = {.visible_schools = only_a, .n_visible_schools = 1};
     char *scoped = priorities_to_json(l, &no_keys, NULL);
     assert_null(strstr(scoped, "aa01"));
+    assert_contains(scoped, "\"by_school\":[{\"urn\":\"100001\",\"count\":3}]}");
     /* The flag with Alpha visible only: Alpha's keys, not Beta's. */
     keys.visible_schools = only_a;
     keys.n_visible_schools = 1;
@@ -813,20 +898,39 @@ static void test_stuck_pupils(void **state)
     free(with);
     priorities_list_free(l);
 
-    /* No stuck pupils: no items of the kind. */
+    /* No stuck pupils: no items of the kind, and nothing rides on the trust item. */
     fx_stuck_pupils(&f);
     f.nst = 0;
     l = fx_run(&f);
     assert_int_equal(count_kind(l, PRIORITIES_KIND_STUCK_PUPILS), 0);
+    assert_null(find(l, PRIORITIES_KIND_ATTAINMENT, NULL, "maths", "all")->stuck);
     priorities_list_free(l);
 
-    /* One school of five: school-level only (not two schools, not a quarter). */
+    /* No trust attainment item: the count rides on the trust trend item (down 20 points,
+     * 70/100 -> 50/100) and the benchmark no longer makes the trust cell "below". */
     fx_stuck_pupils(&f);
-    fx_school(&f, E, "Epsilon Primary", "primary", false, 0, 0);
-    f.nst = 1;
+    f.bench[0].expected = 0.5;
+    fx_prev(&f, "", "maths", "all", 100, 70);
     l = fx_run(&f);
-    assert_int_equal(count_kind(l, PRIORITIES_KIND_STUCK_PUPILS), 1);
-    assert_non_null(find(l, PRIORITIES_KIND_STUCK_PUPILS, A, "maths", NULL));
+    assert_null(find(l, PRIORITIES_KIND_ATTAINMENT, NULL, "maths", NULL));
+    const struct priorities_item *tr = find(l, PRIORITIES_KIND_TREND, NULL, "maths", "all");
+    assert_non_null(tr);
+    assert_non_null(tr->stuck);
+    assert_int_equal(tr->stuck->count, 4);
+    assert_contains(tr->rationale, "; 4 pupils (4%) in 2 schools have been below");
+    priorities_list_free(l);
+
+    /* Neither: the schools' items stand, and no trust-level item of the kind appears. */
+    fx_stuck_pupils(&f);
+    f.bench[0].expected = 0.5;
+    l = fx_run(&f);
+    assert_int_equal(count_kind(l, PRIORITIES_KIND_STUCK_PUPILS), 2);
+    for (size_t i = 0; i < l->count; i++) {
+        assert_int_equal(l->items[i]->level, PRIORITIES_LEVEL_SCHOOL);
+        assert_null(l->items[i]->stuck && l->items[i]->kind != PRIORITIES_KIND_STUCK_PUPILS
+                        ? l->items[i]
+                        : NULL);
+    }
     priorities_list_free(l);
 }
 

@@ -79,6 +79,24 @@ struct priorities_stuck_pupil {
     const char *pupil_key; /* lower-case hex of the 16-byte pseudonymous key */
 };
 
+/* A national disadvantage-gap reference: the benchmarks of both groups for a subject in a
+ * year (SPEC 6.2). One row per (subject, year); "rwm" is reading, writing and maths
+ * combined. The gap of a subject uses this year's benchmark table when it has both groups,
+ * else the most recent earlier year here for the subject, else the most recent "rwm" row,
+ * else PRIORITIES_RWM_* below. */
+struct priorities_gap_reference {
+    const char *subject;
+    const char *year;
+    double disadvantaged;     /* fraction 0..1 at expected or above */
+    double not_disadvantaged; /* "other pupils" */
+};
+
+/* The last resort: the national KS2 reading, writing and maths combined figures of
+ * 2023-24 (DfE): disadvantaged 45%, other pupils 67%, a gap of 22 points. */
+#define PRIORITIES_RWM_YEAR "2023-24"
+#define PRIORITIES_RWM_DISADVANTAGED 0.45
+#define PRIORITIES_RWM_NOT_DISADVANTAGED 0.67
+
 struct priorities_input {
     const char *year; /* "2025-26" */
     const char *term; /* "autumn" | "spring" | "summer" */
@@ -97,6 +115,8 @@ struct priorities_input {
     size_t n_themes;
     const struct priorities_stuck_pupil *stuck;
     size_t n_stuck;
+    const struct priorities_gap_reference *gap_refs; /* may be empty */
+    size_t n_gap_refs;
 };
 
 /* ---- output: every item, string and array below is owned by the list that holds it
@@ -138,11 +158,28 @@ struct priorities_giver {
     double distance_km; /* haversine, valid when has_distance */
 };
 
-/* Per-school detail of a trust-level sef or stuck_pupils item. */
+/* Per-school detail of a trust-level sef item or of stuck pupils. */
 struct priorities_school_detail {
     char *urn;
     int count;   /* stuck_pupils: pupils; sef: the area's ordinal */
     char *grade; /* sef: the grade label; NULL otherwise */
+};
+
+/* Where a gap item's national gap came from (SPEC 6.2). */
+enum priorities_gap_source {
+    PRIORITIES_GAP_THIS_YEAR = 0, /* this year's benchmarks of both groups */
+    PRIORITIES_GAP_EARLIER_YEAR,  /* the most recent earlier year with both */
+    PRIORITIES_GAP_RWM,           /* the national reading, writing and maths combined gap */
+};
+
+/* Pupils stuck below expected in a subject (SPEC 6.2): on a school-level stuck_pupils item
+ * and, at trust level, riding on the subject's trust attainment (or trend) item. */
+struct priorities_stuck {
+    int count;    /* pupils */
+    int n;        /* the scope's (subject, all) cohort this term; 0 when unknown */
+    double share; /* count / n (0 when n is 0) */
+    struct priorities_school_detail *by_school; /* trust level: count per school, by URN */
+    size_t n_by_school;
 };
 
 #define PRIORITIES_MAX_SUPPORT 3
@@ -163,10 +200,14 @@ struct priorities_item {
     struct priorities_cell_metrics cell;
     /* gap: the not_disadvantaged cell; trend: last year's cell */
     struct priorities_cell_metrics other;
-    double group_gap;    /* gap: p(not_dis) - p(dis) */
-    double national_gap; /* gap: b(not_dis) - b(dis) */
-    double excess;       /* gap: group_gap - national_gap (fraction) */
-    double trend;        /* trend: p(now) - p(last year), negative for a drop */
+    double group_gap;                      /* gap: p(not_dis) - p(dis) */
+    double national_gap;                   /* gap: b(not_dis) - b(dis) */
+    double excess;                         /* gap: group_gap - national_gap (fraction) */
+    enum priorities_gap_source gap_source; /* gap: where national_gap came from */
+    const char *gap_year;                  /* gap: the year of the reference */
+    const char *gap_subject;          /* gap: the subject of the reference ("rwm" for combined) */
+    double national_dis, national_nd; /* gap: the two national figures of the reference */
+    double trend;                     /* trend: p(now) - p(last year), negative for a drop */
 
     /* sef (school-level) */
     int ordinal;
@@ -174,13 +215,17 @@ struct priorities_item {
     char *framework;
     char *sef_area; /* the area as the school's SEF names it */
     /* sef trust-level: schools with the weakness, of_schools: schools in the trust;
-     * shared_theme: schools naming it; stuck_pupils: pupils */
+     * shared_theme: schools naming it; stuck_pupils (school-level only): pupils */
     int count;
     int of_schools;
-    struct priorities_school_detail *detail; /* trust-level sef / stuck_pupils, by URN */
+    struct priorities_school_detail *detail; /* trust-level sef, by URN */
     size_t n_detail;
     char **pupils; /* school-level stuck_pupils: keys ascending */
     size_t n_pupils;
+
+    /* school-level stuck_pupils: always; trust attainment/trend: the subject's stuck pupils
+     * across the trust, or NULL */
+    struct priorities_stuck *stuck;
 
     double score;             /* as computed */
     int64_t score_hundredths; /* score rounded to 0.01, what is printed and sorted on */
@@ -211,59 +256,11 @@ int priorities_compute(const struct priorities_input *in, struct priorities_list
 /* Frees a list or a view (NULL is fine). */
 void priorities_list_free(struct priorities_list *list);
 
-/* ---- filters and views: return an owned view borrowing list's items ---- */
-
-struct priorities_filter {
-    enum priorities_level level; /* PRIORITIES_LEVEL_ANY for any */
-    enum priorities_kind kind;   /* PRIORITIES_KIND_ANY for any */
-    const char *subject;         /* NULL for any; matches an item's subject or theme */
-    const char *school;          /* NULL for any; items concerning this URN */
-};
-
-/* True when the item is about the school: its own school-level item, or a trust-level
- * item whose schools include it. */
-bool priorities_item_concerns(const struct priorities_item *it, const char *urn);
-struct priorities_list *priorities_filter(const struct priorities_list *list,
-                                          const struct priorities_filter *f);
-/* GET /v1/schools/{urn}/priorities: the items concerning urn. */
-struct priorities_list *priorities_school_view(const struct priorities_list *list, const char *urn);
-/* An executive head's view: every trust-level item plus the school-level items of the
- * given schools. */
-struct priorities_list *priorities_scope_view(const struct priorities_list *list,
-                                              const char *const *urns, size_t n_urns);
-
 /* Names as they appear in the output, and their parsers (for query parameters). */
 const char *priorities_level_name(enum priorities_level level);
 const char *priorities_kind_name(enum priorities_kind kind);
 bool priorities_level_parse(const char *s, enum priorities_level *out);
 bool priorities_kind_parse(const char *s, enum priorities_kind *out);
-
-/* ---- serialisation: same list and options give the same bytes ---- */
-
-struct priorities_output_opts {
-    /* Emit "pupils" (the keys) on school-level stuck_pupils items: only for the school
-     * itself and admin. Trust-level items never carry keys. */
-    bool include_pupil_keys;
-    /* When non-NULL, "schools" and per-school detail list only these URNs (a school's or
-     * an executive head's view of trust-level items); givers are always shown. */
-    const char *const *visible_schools;
-    size_t n_visible_schools;
-};
-
-/* {"year","term","items":[...]} (application/json). Returns owned NUL-terminated bytes;
- * *len (if not NULL) gets their length. opts may be NULL (no keys, all schools). */
-char *priorities_to_json(const struct priorities_list *list,
-                         const struct priorities_output_opts *opts, size_t *len);
-/* One header row, then one CRLF-terminated row per item (text/csv, RFC 4180). */
-char *priorities_to_csv(const struct priorities_list *list,
-                        const struct priorities_output_opts *opts, size_t *len);
-/* GET /v1/support: {"year","term","items":[{"receiver","priority_id","kind",
- * "subject"|"area","group","score","givers":[...]}]} over the list's school-level
- * items, in list order. */
-char *priorities_support_to_json(const struct priorities_list *list, size_t *len);
-/* The same as CSV: one row per (receiver item, giver); an item without givers gets one
- * row with the giver columns empty. */
-char *priorities_support_to_csv(const struct priorities_list *list, size_t *len);
 
 /* ---- the formulas, exposed so that other modules compute a figure the same way ---- */
 
@@ -278,5 +275,9 @@ double priorities_haversine_km(double lat1, double lon1, double lat2, double lon
 /* The stable id: first 16 hex chars of SHA-256 of "kind|scope|topic|group". */
 void priorities_item_id(const char *kind, const char *scope, const char *topic, const char *group,
                         char out[17]);
+
+/* The views and the writers of a computed list. */
+#include "priorities_views.h"
+#include "priorities_output.h"
 
 #endif

@@ -1,0 +1,27 @@
+/* What h_priorities.c shares with the handlers built on the computed priorities (the
+ * briefing): the cached list of a (year, term), held for as long as a request needs it. */
+#ifndef MATD_H_PRIORITIES_H
+#define MATD_H_PRIORITIES_H
+
+#include "briefing.h"
+#include "priorities.h"
+#include "request.h"
+
+struct prio_cached;
+
+/* GET with ?year=&term=: loads (or takes from the cache) the trust's priorities, then
+ * calls h_briefing_serve(r, c) on r's loop. Answers 4xx/5xx itself. */
+void prio_start_briefing(struct req *r);
+void h_briefing_serve(struct req *r, struct prio_cached *c);
+
+const struct priorities_list *prio_cached_list(const struct prio_cached *c);
+const struct briefing_headline *prio_cached_headline(const struct prio_cached *c);
+/* Keeps c alive until r ends (for a database job after serve returns). */
+void prio_hold(struct req *r, struct prio_cached *c);
+const char *prio_year(const struct req *r);
+const char *prio_term(const struct req *r);
+/* The calling handler's own state, freed with the request (takes extra). */
+void prio_set_extra(struct req *r, void *extra, void (*extra_free)(void *));
+void *prio_extra(const struct req *r);
+
+#endif
