@@ -131,9 +131,30 @@ const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + J
 check(!stored.includes(ceo.slice(4, 20)), 'the token is in no URL, localStorage or sessionStorage');
 check(!(await page.content()).includes(ceo.slice(4, 20)), 'the token is not in the page');
 
+// ---------------------------------------------------------------- briefing
+await page.waitForSelector('main[data-ready="briefing"]');
+{
+  const [by, bt] = (await page.evaluate(() => document.querySelector('#term-pick').value)).split('|');
+  const b = await api(ceo, `/v1/briefing?year=${by}&term=${bt}`);
+  const head = await page.$$eval('#headline tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+  equal(head, b.headline.map((x) => ({ subject: x.subject, p: String(x.p), b: x.b === null ? '' : String(x.b), change: x.change === null ? '' : String(x.change) })),
+    'briefing: the headline figures are the API\'s');
+  equal(await page.$$eval('#b-priorities > li', (li) => li.map((l) => l.dataset.id)), b.priorities.map((x) => x.id), 'briefing: the priorities in the API\'s order');
+  const rat = await page.$$eval('#b-priorities .rationale', (ps) => ps.map((x) => x.textContent));
+  equal(rat, b.priorities.map((x) => x.rationale), 'briefing: each priority\'s rationale sentence');
+  equal(await page.$$eval('#b-concern > li', (li) => li.map((l) => l.dataset.urn)), b.schools_of_concern.map((x) => x.urn), 'briefing: the schools of concern, ranked');
+  equal(await page.$$eval('#b-monitoring strong', (s) => s.map((x) => Number(x.textContent))), [b.monitoring.overdue, b.monitoring.due_this_term, b.monitoring.at_risk], 'briefing: the monitoring counts');
+  equal(await page.$$eval('#b-triads tbody tr', (t) => t.map((x) => Number(x.dataset.triad))), b.triads.map((t) => t.triad), 'briefing: this term\'s triads');
+  await axe(page, 'briefing');
+  await shot(page, 'briefing');
+  const kind = b.priorities[b.priorities.length - 1].kind;
+  await page.selectOption('#b-kind', kind);
+  await until(page, (k) => location.hash.includes(`kind=${k}`) && document.querySelector('main').dataset.ready === 'briefing', kind);
+  equal(await page.$$eval('#b-priorities > li', (li) => li.map((l) => l.dataset.id)), b.priorities.filter((x) => x.kind === kind).map((x) => x.id), `briefing: filtered to ${kind}`);
+}
+
 // ---------------------------------------------------------------- heat map
-await page.waitForSelector('main[data-ready="heatmap"]');
-const term = new URLSearchParams(await page.evaluate(() => document.querySelector('#term-pick').value.replace('|', '&t=')));
+await open(page, '#/heatmap', 'heatmap');
 const [year, tm] = (await page.evaluate(() => document.querySelector('#term-pick').value)).split('|');
 const summary = await api(ceo, `/v1/progress/summary?year=${year}&term=${tm}&by=school`);
 const thresholds = await api(ceo, '/v1/priorities/thresholds');
@@ -305,8 +326,11 @@ const all = (await api(TOKENS.admin, '/v1/schools?limit=1000')).items;
   await p3.goto(BASE.href);
   await p3.waitForSelector('main[data-ready="signin"]');
   await signIn(p3, TOKENS.exec);
-  await p3.waitForSelector('main[data-ready="heatmap"]');
+  await p3.waitForSelector('main[data-ready="briefing"]');
   const mine = (await api(TOKENS.exec, '/v1/me')).schools;
+  const btext = await p3.evaluate(() => document.body.innerText);
+  equal(all.filter((s) => !mine.includes(s.urn)).map((s) => s.name).filter((n) => btext.includes(n)), [], 'an executive head\'s briefing names no other school');
+  await open(p3, '#/heatmap', 'heatmap');
   const urns = [...new Set(await p3.$$eval('#heatmap tbody tr', (trs) => trs.map((tr) => tr.dataset.urn)))];
   equal(urns.sort(), ['trust', ...mine].sort(), 'an executive head\'s heat map has the trust row and their schools only');
   const body = await p3.evaluate(() => document.body.innerText);

@@ -9,10 +9,12 @@ import { school, schools } from './school.js';
 import { monitoring } from './monitoring.js';
 import { rota } from './rota.js';
 import { report } from './report.js';
+import { briefing } from './briefing.js';
 
 const TRUST_ROLES = ['admin', 'ceo', 'executive_head'];
 
 const pages = {
+  briefing: { title: 'Briefing', render: briefing, who: TRUST_ROLES },
   heatmap: { title: 'Heat map', render: heatmap, who: TRUST_ROLES },
   trends: { title: 'Trends', render: trends, who: TRUST_ROLES },
   schools: { title: 'Schools', render: schools },
@@ -98,7 +100,7 @@ async function route() {
   }
   const role = sess.principal.role;
   if (!pages[name] || (pages[name].who && !pages[name].who.includes(role))) {
-    const home = role === 'school' ? ['school', [sess.principal.schools[0]]] : ['heatmap', []];
+    const home = role === 'school' ? ['school', [sess.principal.schools[0]]] : ['briefing', []];
     go(home[0], home[1]);
     return;
   }
@@ -126,6 +128,12 @@ async function route() {
     }
   }
 }
+
+// The skip link moves focus without touching the URL (the hash is the router's).
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main').focus();
+});
 
 window.addEventListener('hashchange', () => {
   route().then(() => document.getElementById('main').focus({ preventScroll: true }));
