@@ -200,6 +200,9 @@ Admin token (shown once): $token
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" https://localhost:8443/v1/schools
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" 'https://localhost:8443/v1/priorities?year=2025-26&term=spring'
 
+The web app: open https://localhost:8443/ and paste the admin token above to sign in.
+(The certificate is from the development CA $DEV/tls/ca.crt: import it in the browser, or accept the warning.)
+
 MSG
   wait "$MATD_PID"
 }

@@ -276,6 +276,7 @@ const text = spawnSync('pdftotext', ['-layout', pdfPath, '-'], { encoding: 'utf8
 const writing = ssum.cells.find((x) => x.subject === 'writing' && x.group === 'all' && x.year_group === 'all');
 check(text.includes(info.name) && text.includes(pct(writing.p_expected)), `report: the PDF has the school's name and its writing figure (${pct(writing.p_expected)})`);
 check(!text.includes('Sign out'), 'report: the PDF leaves out the navigation');
+if (SHOTS) spawnSync('pdftoppm', ['-png', '-r', '70', '-f', '1', '-l', '1', '-singlefile', pdfPath, path.join(SHOTS, 'report-pdf-page1')]);
 
 // ---------------------------------------------------------------- sign out
 await page.click('#signout');

@@ -5,7 +5,7 @@ import { h, s, pct, label, note } from './dom.js';
 import { termLabel } from './context.js';
 import { SUBJECTS } from './heatmap.js';
 
-const W = 760, H = 360, PAD = { l: 48, r: 16, t: 16, b: 40 };
+const W = 760, H = 360, PAD = { l: 60, r: 50, t: 16, b: 40 };
 
 function chart(terms, series) {
   const values = series.flatMap((x) => x.values).filter((v) => v !== null && v !== undefined);
