@@ -12,7 +12,8 @@ APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson
   libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15
   python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
-  clang libclang-rt-14-dev systemd)
+  clang libclang-rt-14-dev systemd
+  nodejs chromium poppler-utils fonts-dejavu-core)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -36,6 +37,19 @@ install_deps() {
     trap 'rm -f /usr/sbin/policy-rc.d' RETURN
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+web_deps() { # the browser test's tools: npm (Debian ships it apart from nodejs) and the
+  # packages web/package-lock.json pins (playwright-core drives Debian's chromium; axe-core)
+  if ! command -v npm >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || { echo "npm is missing (apt-get install npm)" >&2; exit 1; }
+    apt-get install -y -q --no-install-recommends npm >/dev/null
+  fi
+  local lock="$ROOT/web/node_modules/.package-lock.json"
+  if [ ! -f "$lock" ] || [ "$ROOT/web/package-lock.json" -nt "$lock" ]; then
+    say "installing the web app's test tools (npm ci in web/)"
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 }
 
 build() { # build DIR [cmake args...]; the compiler's output is shown only on failure
@@ -119,6 +133,7 @@ run_fuzzers() { # builds every libFuzzer target with clang and runs each on its 
 
 cmd_test() {
   install_deps
+  web_deps
   say "building (ASan + UBSan, warnings are errors)"
   build "$ROOT/build-asan" -DMATD_SANITIZE=ON
   local tmp
@@ -188,6 +203,9 @@ Admin token (shown once): $token
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" https://localhost:8443/v1/me
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" https://localhost:8443/v1/schools
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" 'https://localhost:8443/v1/priorities?year=2025-26&term=spring'
+
+The web app: open https://localhost:8443/ and paste the admin token above to sign in.
+(The certificate is from the development CA $DEV/tls/ca.crt: import it in the browser, or accept the warning.)
 
 MSG
   wait "$MATD_PID"

@@ -80,4 +80,13 @@ void h_reviews_init(void);
 void h_review_put(struct req *r);
 void h_review_get(struct req *r);
 
+void h_sessions_init(void);
+void h_sessions_create(struct req *r);
+void h_sessions_get(struct req *r);
+void h_sessions_delete(struct req *r);
+
+void h_app_init(void);
+void h_app_index(struct req *r);
+void h_app_asset(struct req *r);
+
 #endif

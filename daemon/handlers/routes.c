@@ -89,5 +89,12 @@ const struct route routes[] = {
     {M_PUT, "/v1/import-profiles/{name}",
      DEF("import_profile_put", h_import_profile_put, ACCESS_ADMIN, BODY_JSON,
          "import_profile.json")},
+    {M_POST, "/v1/sessions",
+     DEF("sessions_create", h_sessions_create, ACCESS_ANY, BODY_NONE, NULL)},
+    {M_GET, "/v1/sessions", DEF("sessions_get", h_sessions_get, ACCESS_ANY, BODY_NONE, NULL)},
+    {M_DELETE, "/v1/sessions",
+     DEF("sessions_delete", h_sessions_delete, ACCESS_ANY, BODY_NONE, NULL)},
+    {M_GET, "/", DEF("app_index", h_app_index, ACCESS_PUBLIC, BODY_NONE, NULL)},
+    {M_GET, "/app/{version}/{file}", DEF("app_asset", h_app_asset, ACCESS_PUBLIC, BODY_NONE, NULL)},
 };
 const size_t nroutes = sizeof routes / sizeof routes[0];

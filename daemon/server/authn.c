@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -184,6 +185,11 @@ static void cert_key(const char *subject, unsigned char out[AUTH_HASH_LEN])
 void authn_authenticate(struct req *r, void (*next)(struct req *r))
 {
     const char *header = req_header(r, "Authorization");
+    /* The web app: no Authorization header, a session cookie (session.c). */
+    if (session_applies(r)) {
+        session_authenticate(r, next);
+        return;
+    }
     const char *token = auth_bearer(header);
     struct authn_state *st = xcalloc(1, sizeof *st);
     st->next = next;

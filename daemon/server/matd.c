@@ -31,6 +31,7 @@
 #include "schema.h"
 #include "secret.h"
 #include "denials.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -225,6 +226,9 @@ int main(int argc, char **argv)
     h_priorities_init();
     h_rotas_init();
     h_reviews_init();
+    session_init();
+    h_sessions_init();
+    h_app_init();
     metrics_init(nroutes);
 
     offload_start(s->nworkers);

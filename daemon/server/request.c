@@ -274,7 +274,8 @@ void req_reply_bytes(struct req *r, int status, const char *content_type, const 
     if (cacheable) {
         etag_of(data, len, etag);
         struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-        evhttp_add_header(h, "Cache-Control", "private, no-cache");
+        if (!evhttp_find_header(h, "Cache-Control")) /* a handler may set its own */
+            evhttp_add_header(h, "Cache-Control", "private, no-cache");
         if (etag_matches(req_header(r, "If-None-Match"), etag)) {
             finish(r, 304, NULL, NULL, "ETag", etag);
             return;
