@@ -119,7 +119,9 @@ class OpenApiDocument(unittest.TestCase):
                 self.assertEqual(content["application/json"]["schema"],
                                  {"$ref": "schemas/" + row["schema"]}, where)
             else:
-                self.assertEqual(set(content), {"application/json", "text/csv"}, where)
+                # A push: JSON, CSV, or a DfE common transfer file (XML).
+                self.assertEqual(set(content), {"application/json", "text/csv", "application/xml"},
+                                 where)
 
     def test_request_examples_are_valid(self):
         checker = openapi_check.Checker()
