@@ -37,10 +37,10 @@ secret_file = $BENCH_DIR/trust.secret
 [log]
 level = warn
 CONF
-  MATCTL="$ROOT/build-release/matctl -c $BENCH_DIR/matd.conf"
+  MATCTL="$ROOT/build-release/daemon/matctl -c $BENCH_DIR/matd.conf"
   $MATCTL migrate 2>/dev/null
   ulimit -n "$(ulimit -Hn)"
-  "$ROOT/build-release/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
+  "$ROOT/build-release/daemon/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
   MATD_PID=$!
   trap 'kill $MATD_PID 2>/dev/null; wait $MATD_PID 2>/dev/null; [ -n "${NGINX_PID:-}" ] && kill $NGINX_PID 2>/dev/null; pg_stop "$BENCH_DIR/pg"' EXIT
   for _ in $(seq 100); do

@@ -310,6 +310,8 @@ static bool on_node(struct ctf *c, xmlTextReaderPtr rd, bool *skip)
 {
     int type = xmlTextReaderNodeType(rd), depth = xmlTextReaderDepth(rd);
     const char *name = (const char *)xmlTextReaderConstLocalName(rd);
+    if (!name || depth < 0)
+        return true; /* nothing to act on; a reader error ends the loop */
     if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE) {
         mat_errors_add(c->errs, "", "a CTF carries no DOCTYPE or entity references");
         return false;

@@ -740,6 +740,50 @@ static void csv_enum_error(struct csv_state *c, size_t row, enum progress_field 
     free(t);
 }
 
+/* A pupil's group flags (disadvantaged, eal, looked_after, send, sex, prior attainment). */
+static void group_cell(struct csv_state *c, size_t row, enum progress_field f, const char *s,
+                       size_t len, struct progress_record *r)
+{
+    int k;
+    switch (f) {
+    case PROGRESS_F_DISADVANTAGED:
+    case PROGRESS_F_EAL:
+    case PROGRESS_F_LOOKED_AFTER:
+        if ((k = parse_bool(s, len)) < 0) {
+            cell_error(c, row, f, "%s must be true or false (or 1/0, yes/no, y/n)", fields[f].name);
+        } else {
+            bool b = k == 1;
+            if (f == PROGRESS_F_DISADVANTAGED)
+                r->disadvantaged = b;
+            else if (f == PROGRESS_F_EAL)
+                r->eal = b;
+            else
+                r->looked_after = b;
+        }
+        break;
+    case PROGRESS_F_SEND:
+        if ((k = lookup(sends, 3, s, len)) >= 0)
+            r->send = (enum progress_send)k;
+        else
+            csv_enum_error(c, row, f, sends, 3);
+        break;
+    case PROGRESS_F_SEX:
+        if ((k = lookup(sexes, 3, s, len)) >= 0)
+            r->sex = (enum progress_sex)(k + 1);
+        else
+            csv_enum_error(c, row, f, sexes, 3);
+        break;
+    case PROGRESS_F_PRIOR:
+        if ((k = lookup(priors, 3, s, len)) >= 0)
+            r->prior_attainment = (enum progress_prior)(k + 1);
+        else
+            csv_enum_error(c, row, f, priors, 3);
+        break;
+    default:
+        break;
+    }
+}
+
 /* Reads one record's cells into a record: every rule of the file comment, every error
  * named by row and the heading the file used. */
 static void record_from_cells(struct csv_state *c, size_t row, const struct row_cells *rc)
@@ -813,41 +857,8 @@ static void record_from_cells(struct csv_state *c, size_t row, const struct row_
             else
                 r.has_attendance = true, r.attendance_pct = d;
             break;
-        case PROGRESS_F_DISADVANTAGED:
-        case PROGRESS_F_EAL:
-        case PROGRESS_F_LOOKED_AFTER:
-            if ((k = parse_bool(s, len)) < 0) {
-                cell_error(c, row, f, "%s must be true or false (or 1/0, yes/no, y/n)",
-                           fields[f].name);
-            } else {
-                bool b = k == 1;
-                if (f == PROGRESS_F_DISADVANTAGED)
-                    r.disadvantaged = b;
-                else if (f == PROGRESS_F_EAL)
-                    r.eal = b;
-                else
-                    r.looked_after = b;
-            }
-            break;
-        case PROGRESS_F_SEND:
-            if ((k = lookup(sends, 3, s, len)) >= 0)
-                r.send = (enum progress_send)k;
-            else
-                csv_enum_error(c, row, f, sends, 3);
-            break;
-        case PROGRESS_F_SEX:
-            if ((k = lookup(sexes, 3, s, len)) >= 0)
-                r.sex = (enum progress_sex)(k + 1);
-            else
-                csv_enum_error(c, row, f, sexes, 3);
-            break;
-        case PROGRESS_F_PRIOR:
-            if ((k = lookup(priors, 3, s, len)) >= 0)
-                r.prior_attainment = (enum progress_prior)(k + 1);
-            else
-                csv_enum_error(c, row, f, priors, 3);
-            break;
         default:
+            group_cell(c, row, f, s, len, &r);
             break;
         }
     }
