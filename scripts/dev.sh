@@ -9,8 +9,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
-  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev postgresql-15 postgresql-client-15
-  python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose)
+  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
+  postgresql-15 postgresql-client-15
+  python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
+  clang libclang-rt-14-dev systemd
+  nodejs chromium poppler-utils fonts-dejavu-core)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -34,6 +37,19 @@ install_deps() {
     trap 'rm -f /usr/sbin/policy-rc.d' RETURN
   fi
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+web_deps() { # the browser test's tools: npm (Debian ships it apart from nodejs) and the
+  # packages web/package-lock.json pins (playwright-core drives Debian's chromium; axe-core)
+  if ! command -v npm >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || { echo "npm is missing (apt-get install npm)" >&2; exit 1; }
+    apt-get install -y -q --no-install-recommends npm >/dev/null
+  fi
+  local lock="$ROOT/web/node_modules/.package-lock.json"
+  if [ ! -f "$lock" ] || [ "$ROOT/web/package-lock.json" -nt "$lock" ]; then
+    say "installing the web app's test tools (npm ci in web/)"
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 }
 
 build() { # build DIR [cmake args...]; the compiler's output is shown only on failure
@@ -88,12 +104,36 @@ make_certs() { # make_certs DIR
   chmod 600 "$d"/*.key
 }
 
-make_secret() { # make_secret FILE
-  [ -f "$1" ] || { openssl rand -hex 32 >"$1"; chmod 600 "$1"; }
+make_secret() { # make_secret MATCTL FILE: 32 random bytes, mode 600 (matd refuses less)
+  [ -f "$2" ] || "$1" secret init "$2"
+  chmod 600 "$2"
+}
+
+run_fuzzers() { # builds every libFuzzer target with clang and runs each on its seed corpus
+  local dir="$ROOT/build-fuzz" secs=${MATD_FUZZ_SECONDS:-8} f name out
+  say "fuzzing: every parser for ${secs} s on its seed corpus (clang, libFuzzer, ASan)"
+  CC=clang build "$dir" -DMATD_FUZZ=ON -DMATD_SANITIZE=ON -DMATD_LIB_ONLY=ON -DBUILD_TESTING=OFF
+  for f in "$dir"/tests/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=${f##*/fuzz_}
+    out=$(mktemp -d)
+    local dict=()
+    [ -f "$ROOT/tests/fuzz/$name.dict" ] && dict=(-dict="$ROOT/tests/fuzz/$name.dict")
+    # The corpus in the tree is the seed; what the run finds goes to a scratch folder.
+    if ! (cd "$out" && "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+          -print_final_stats=0 "${dict[@]}" "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
+      tail -40 "$out/log" >&2
+      echo "fuzz_$name found a crash (inputs in $out)" >&2
+      return 1
+    fi
+    echo "fuzz_$name: $(grep -o 'Done [0-9]* runs' "$out/log" || echo ran)" >&2
+    rm -rf "$out"
+  done
 }
 
 cmd_test() {
   install_deps
+  web_deps
   say "building (ASan + UBSan, warnings are errors)"
   build "$ROOT/build-asan" -DMATD_SANITIZE=ON
   local tmp
@@ -104,7 +144,7 @@ cmd_test() {
   say "starting throwaway PostgreSQL on 127.0.0.1:$port"
   pg_start "$tmp/pg" "$port"
   make_certs "$tmp/tls"
-  make_secret "$tmp/trust.secret"
+  make_secret "$ROOT/build-asan/daemon/matctl" "$tmp/trust.secret"
   export MATD_TEST_PGHOST=127.0.0.1 MATD_TEST_PGPORT=$port MATD_TEST_PGUSER=postgres
   export MATD_TEST_TLS="$tmp/tls" MATD_TEST_SECRET="$tmp/trust.secret" MATD_TEST_TMP="$tmp"
   export MATD_TEST_PG_BINDIR="$PG_BINDIR"
@@ -113,6 +153,8 @@ cmd_test() {
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   say "running tests"
   (cd "$ROOT/build-asan" && ctest --output-on-failure -j2 "$@")
+  # A targeted run (ctest arguments given) skips the fuzzers; the full run has them.
+  if [ $# -eq 0 ]; then run_fuzzers; fi
 }
 
 cmd_demo() {
@@ -126,7 +168,7 @@ cmd_demo() {
   trap "kill \${MATD_PID:-0} 2>/dev/null; wait \${MATD_PID:-0} 2>/dev/null; pg_stop '$DEV/pg'; echo; echo 'stopped matd and PostgreSQL'" EXIT
   trap "exit 0" INT TERM
   make_certs "$DEV/tls"
-  make_secret "$DEV/trust.secret"
+  make_secret "$ROOT/build/daemon/matctl" "$DEV/trust.secret"
   psql -h 127.0.0.1 -p $port -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='matd'" | grep -q 1 ||
     psql -h 127.0.0.1 -p $port -U postgres -qc "CREATE DATABASE matd" >/dev/null
   cat >"$DEV/matd.conf" <<CONF
@@ -142,7 +184,7 @@ secret_file = $DEV/trust.secret
 [log]
 level = info
 CONF
-  local ctl="$ROOT/build/matctl -c $DEV/matd.conf"
+  local ctl="$ROOT/build/daemon/matctl -c $DEV/matd.conf"
   say "applying migrations"
   $ctl migrate
   if $ctl demo load 2>"$DEV/demo.log"; then say "demo trust loaded"; else
@@ -161,6 +203,9 @@ Admin token (shown once): $token
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" https://localhost:8443/v1/me
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" https://localhost:8443/v1/schools
   curl --cacert $DEV/tls/ca.crt -H "Authorization: Bearer $token" 'https://localhost:8443/v1/priorities?year=2025-26&term=spring'
+
+The web app: open https://localhost:8443/ and paste the admin token above to sign in.
+(The certificate is from the development CA $DEV/tls/ca.crt: import it in the browser, or accept the warning.)
 
 MSG
   wait "$MATD_PID"

@@ -47,6 +47,14 @@ void h_progress_school_summary(struct req *r);
 void h_progress_trust_summary(struct req *r);
 void h_submissions_list(struct req *r);
 
+/* Import profiles (h_import_profiles.c); initialised by h_progress_init, whose pushes
+ * read them. */
+void h_import_profiles_init(void);
+void h_import_profile_put(struct req *r);
+void h_import_profile_get(struct req *r);
+/* A profile name: 1-64 of [a-z0-9_-], starting with a letter or digit. */
+bool h_import_profile_name_ok(const char *name);
+
 void h_priorities_init(void);
 void h_priorities(struct req *r);
 void h_school_priorities(struct req *r);
@@ -71,5 +79,14 @@ void h_school_triads(struct req *r);
 void h_reviews_init(void);
 void h_review_put(struct req *r);
 void h_review_get(struct req *r);
+
+void h_sessions_init(void);
+void h_sessions_create(struct req *r);
+void h_sessions_get(struct req *r);
+void h_sessions_delete(struct req *r);
+
+void h_app_init(void);
+void h_app_index(struct req *r);
+void h_app_asset(struct req *r);
 
 #endif

@@ -30,6 +30,8 @@
 #include "scheduler.h"
 #include "schema.h"
 #include "secret.h"
+#include "denials.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -213,6 +215,7 @@ int main(int argc, char **argv)
     s->schemas = registry;
     request_init(registry);
     authn_init();
+    denials_init();
     h_system_init();
     h_tokens_init();
     h_schools_init();
@@ -223,6 +226,9 @@ int main(int argc, char **argv)
     h_priorities_init();
     h_rotas_init();
     h_reviews_init();
+    session_init();
+    h_sessions_init();
+    h_app_init();
     metrics_init(nroutes);
 
     offload_start(s->nworkers);

@@ -47,13 +47,18 @@ int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen)
                 " applied_at timestamptz NOT NULL DEFAULT now())",
                 err, errlen) != 0)
         return -1;
+    /* Numbers rise strictly; a gap is allowed because numbers are handed out to work in
+     * progress on several branches, which merge in any order. */
+    int previous = 0;
     for (size_t i = 0; i < migrations_count; i++) {
         const struct embedded_file *f = &migrations_files[i];
         int version = atoi(f->name);
-        if (version != (int)i + 1) {
-            snprintf(err, errlen, "migration %s: expected number %03zu", f->name, i + 1);
+        if (version <= previous) {
+            snprintf(err, errlen, "migration %s: numbers must rise (after %03d)", f->name,
+                     previous);
             return -1;
         }
+        previous = version;
         if (exec_ok(pg, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", err, errlen) !=
             0)
             return -1;
@@ -62,10 +67,19 @@ int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen)
         const char *params[2] = {vbuf, f->name};
         PGresult *r = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
                                    NULL, params, NULL, NULL, 0);
-        int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            /* Not knowing whether it ran is not "it did not run": stop, apply nothing. */
+            snprintf(err, errlen, "migration %s: cannot read schema_migrations: %s", f->name,
+                     PQresultErrorMessage(r));
+            PQclear(r);
+            PQclear(PQexec(pg, "ROLLBACK"));
+            return -1;
+        }
+        int done = PQntuples(r) == 1;
         PQclear(r);
         if (done) {
-            exec_ok(pg, "COMMIT", err, errlen);
+            if (exec_ok(pg, "COMMIT", err, errlen) != 0)
+                return -1;
             continue;
         }
         if (exec_ok(pg, f->data, err, errlen) != 0) {

@@ -1,4 +1,11 @@
-"""Request bodies the end-to-end tests send, as SPEC §11 shows them."""
+"""Request bodies the end-to-end tests send, as SPEC §11 shows them. Due dates are relative
+to today, so a milestone that must be overdue stays overdue and one that must lie ahead
+stays ahead, whatever day the suite runs."""
+import datetime
+
+_TODAY = datetime.date.today()
+PAST_DUE = (_TODAY - datetime.timedelta(days=14)).isoformat()    # overdue unless complete
+FUTURE_DUE = (_TODAY + datetime.timedelta(days=180)).isoformat()  # not yet due
 
 SEF_2025 = {"framework": "ofsted_2025", "safeguarding": "met", "areas": {
     "achievement": {"grade": "needs_attention", "strengths": "Phonics.",
@@ -28,9 +35,9 @@ SIP = {"key_drivers": ["Secure significant progress for ALL pupils, including SE
                                            "assessment_and_review")},
            "success_criteria": [{"ref": "SC1", "description": "Y6 writing at expected standard",
                                  "metric": "pct_expected_writing_y6", "baseline": 0.58,
-                                 "target": 0.72, "due": "2026-07-01", "status": "in_progress"}],
+                                 "target": 0.72, "due": FUTURE_DUE, "status": "in_progress"}],
            "milestones": [
-               {"ref": "M1", "description": "Writing CPD sessions delivered", "due": "2025-12-12",
+               {"ref": "M1", "description": "Writing CPD sessions delivered", "due": PAST_DUE,
                 "owner": "J. Patel", "status": "on_track", "evidence": ""},
                {"ref": "M2", "description": "Book scrutiny", "due": "2099-03-27",
                 "owner": "Deputy", "status": "not_started", "evidence": ""}]}]}

@@ -249,6 +249,19 @@ def school_body(urn, **kw):
     return body
 
 
+def wait_for(condition, what, timeout=15.0, interval=0.05):
+    """Polls condition() until it returns a true value, which it returns; fails naming what
+    it waited for after timeout seconds. Tests wait for conditions, never for fixed times."""
+    deadline = time.time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
 def main():
     require_env()
     unittest.main(verbosity=2)
