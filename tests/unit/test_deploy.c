@@ -213,14 +213,14 @@ static void test_trust_plan(void **state)
     assert_int_equal(plan->n_assignments, 2);
     assert_int_equal(plan->score.tops, 2);
     assert_int_equal(plan->n_unmet, 2);
-    char *json = deploy_plan_to_json(&in, plan, NULL, 0, NULL);
+    char *json = deploy_plan_to_json(&in, plan, NULL, NULL, 0, NULL);
     assert_non_null(strstr(json, "\"expert_id\":\"e2\",\"expert_name\":\"Bob\""));
     assert_non_null(strstr(json, "Ann (sle, Alpha) supports Beta on maths (gap, disadvantaged "
                                  "pupils): same phase, 11.1 km away."));
     free(json);
     /* Beta's executive head sees Beta's assignment and unmet items only. */
     const char *beta[] = {"100002"};
-    json = deploy_plan_to_json(&in, plan, beta, 1, NULL);
+    json = deploy_plan_to_json(&in, plan, NULL, beta, 1, NULL);
     assert_null(strstr(json, "\"urn\":\"100001\""));
     free(json);
     deploy_plan_free(plan);

@@ -405,7 +405,8 @@ static json_t *item_ref(const struct priorities_item *it)
 }
 
 char *deploy_plan_to_json(const struct deploy_input *in, const struct deploy_plan *plan,
-                          const char *const *visible, size_t n_visible, size_t *len)
+                          const char *published_at, const char *const *visible, size_t n_visible,
+                          size_t *len)
 {
     json_t *as = json_array(), *unmet = json_array(), *cap = json_array();
     for (size_t i = 0; i < plan->n_assignments; i++) {
@@ -433,11 +434,12 @@ char *deploy_plan_to_json(const struct deploy_input *in, const struct deploy_pla
         json_array_append_new(cap, json_pack("{s:s, s:i, s:i, s:i}", "expert_id", in->experts[i].id,
                                              "days", in->experts[i].days, "used", plan->used[i],
                                              "remaining", in->experts[i].days - plan->used[i]));
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "year", in->year,
-                            "term", in->term, "assignments", as, "unmet", unmet, "capacity",
-                            visible ? (json_decref(cap), json_array()) : cap, "objective",
-                            "schools_top_served", (json_int_t)plan->score.tops, "priorities_served",
-                            (json_int_t)plan->score.served, "cost", (json_int_t)plan->score.cost);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}}", "year", in->year, "term", in->term,
+        "published_at", published_at ? json_string(published_at) : json_null(), "assignments", as,
+        "unmet", unmet, "capacity", visible ? (json_decref(cap), json_array()) : cap, "objective",
+        "schools_top_served", (json_int_t)plan->score.tops, "priorities_served",
+        (json_int_t)plan->score.served, "cost", (json_int_t)plan->score.cost);
     char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(doc);
     if (!s)

@@ -99,10 +99,13 @@ bool deploy_fits(const struct deploy_expert *e, const struct priorities_item *it
 int deploy_plan_make(const struct deploy_input *in, struct deploy_plan **out);
 void deploy_plan_free(struct deploy_plan *plan);
 
-/* {"year","term","assignments":[...],"unmet":[...],"capacity":[...],"objective":{...}}.
- * visible: NULL for every school, else only assignments to and unmet items of these. */
+/* {"year","term","published_at","assignments":[...],"unmet":[...],"capacity":[...],
+ * "objective":{...}}. published_at: when the term's plan was last published, or NULL.
+ * visible: NULL for every school, else only assignments to and unmet items of these (and
+ * no capacity list). */
 char *deploy_plan_to_json(const struct deploy_input *in, const struct deploy_plan *plan,
-                          const char *const *visible, size_t n_visible, size_t *len);
+                          const char *published_at, const char *const *visible, size_t n_visible,
+                          size_t *len);
 
 /* ---- moderation (SPEC 6.7) ---- */
 
