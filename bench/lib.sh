@@ -17,7 +17,7 @@ bench_setup() {
   build "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   pg_start "$BENCH_DIR/pg" "$PG_PORT"
   make_certs "$BENCH_DIR/tls"
-  make_secret "$BENCH_DIR/trust.secret"
+  make_secret "$ROOT/build-release/daemon/matctl" "$BENCH_DIR/trust.secret"
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE IF EXISTS bench WITH (FORCE)" >/dev/null
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE bench" >/dev/null
   cat >"$BENCH_DIR/matd.conf" <<CONF

@@ -86,40 +86,14 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
     char trust[24];
     snprintf(trust, sizeof trust, "%lld", trust_id);
     PQclear(PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    PGresult *res[PQ_COUNT] = {0};
-    int rc = 0;
-    for (int q = 0; q < PQ_COUNT && rc == 0; q++) {
-        struct priorities_params_storage storage;
-        const char *params[7];
-        int n = priorities_query_params(q, trust, year, term, &storage, params);
-        const char *sql = priorities_query_sql(q, from_rows);
-        res[q] = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res[q]) != PGRES_TUPLES_OK) {
-            fprintf(stderr, "matctl priorities: %s", PQresultErrorMessage(res[q]));
-            rc = 1;
-        }
-    }
-    PQclear(PQexec(pg, "COMMIT"));
     struct priorities_list *list = NULL;
-    if (rc == 0) {
-        struct priorities_input in;
-        struct priorities_scratch scratch;
-        long long version;
-        priorities_input_from_results(res, year, term, &in, &version, &scratch);
-        struct mat_errors errs;
-        mat_errors_init(&errs);
-        if (priorities_compute(&in, &list, &errs) != 0) {
-            fprintf(stderr, "matctl priorities: stored data rejected: %s: %s\n",
-                    errs.count ? errs.items[0].path : "", errs.count ? errs.items[0].message : "");
-            rc = 1;
-        }
-        mat_errors_free(&errs);
-        priorities_input_free(&scratch);
+    char err[512];
+    int rc = priorities_load_blocking(pg, trust, year, term, from_rows, &list, err, sizeof err);
+    PQclear(PQexec(pg, "COMMIT"));
+    if (rc != 0) {
+        fprintf(stderr, "matctl priorities: %s\n", err);
+        return 1;
     }
-    for (int q = 0; q < PQ_COUNT; q++)
-        PQclear(res[q]);
-    if (rc != 0)
-        return rc;
     struct priorities_list *shown = school ? priorities_school_view(list, school) : NULL;
     const struct priorities_list *out = shown ? shown : list;
     if (json) {

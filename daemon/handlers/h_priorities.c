@@ -27,6 +27,8 @@ void h_priorities_init(void)
     /* The other handlers of SPEC 6 register here, beside the priorities they build on. */
     h_briefing_init();
     h_pupils_init();
+    h_experts_init();
+    h_deployments_init();
     for (int q = 0; q < PQ_COUNT; q++)
         stmt_query[q] = priorities_queries[q].sql ? db_stmt_register(priorities_queries[q].name,
                                                                      priorities_queries[q].sql)
@@ -107,7 +109,7 @@ static void cache_put(struct prio_cached *c)
 
 /* ---- request state ---- */
 
-enum prio_view { VIEW_TRUST, VIEW_SCHOOL, VIEW_SUPPORT, VIEW_BRIEFING };
+enum prio_view { VIEW_TRUST, VIEW_SCHOOL, VIEW_SUPPORT, VIEW_BRIEFING, VIEW_CUSTOM };
 
 struct prio_state {
     enum prio_view view;
@@ -118,6 +120,7 @@ struct prio_state {
     struct priorities_thresholds thresholds;
     uint64_t load_started_ms, loaded_ms;
     struct prio_cached *held; /* kept for the request by prio_hold */
+    prio_serve_fn custom;     /* VIEW_CUSTOM: who serves the list */
     void *extra;              /* another handler's state (the briefing's) */
     void (*extra_free)(void *);
 };
@@ -177,8 +180,8 @@ void *prio_extra(const struct req *r)
 static void serve(struct req *r, struct prio_cached *c)
 {
     struct prio_state *st = r->hstate;
-    if (st->view == VIEW_BRIEFING) {
-        h_briefing_serve(r, c);
+    if (st->view == VIEW_BRIEFING || st->view == VIEW_CUSTOM) {
+        (st->view == VIEW_BRIEFING ? h_briefing_serve : st->custom)(r, c);
         return;
     }
     const struct principal *p = &r->principal;
@@ -458,6 +461,19 @@ void h_support(struct req *r)
 void prio_start_briefing(struct req *r)
 {
     start(r, VIEW_BRIEFING);
+}
+
+void prio_start_for(struct req *r, const char *year, const char *term, prio_serve_fn custom)
+{
+    struct prio_state *st = xcalloc(1, sizeof *st);
+    r->hstate = st;
+    r->hstate_free = prio_state_free;
+    st->view = VIEW_CUSTOM;
+    st->custom = custom;
+    snprintf(st->year, sizeof st->year, "%s", year);
+    snprintf(st->term, sizeof st->term, "%s", term);
+    const char *one[1] = {req_trust_str(r)};
+    req_submit_one(r, stmt_query[PQ_META], 1, one, on_meta);
 }
 
 /* ---- thresholds ---- */

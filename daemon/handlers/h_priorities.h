@@ -8,11 +8,14 @@
 #include "request.h"
 
 struct prio_cached;
+typedef void (*prio_serve_fn)(struct req *r, struct prio_cached *c);
 
 /* GET with ?year=&term=: loads (or takes from the cache) the trust's priorities, then
  * calls h_briefing_serve(r, c) on r's loop. Answers 4xx/5xx itself. */
 void prio_start_briefing(struct req *r);
 void h_briefing_serve(struct req *r, struct prio_cached *c);
+/* The same for (year, term) checked by the caller, then serve(r, c). */
+void prio_start_for(struct req *r, const char *year, const char *term, prio_serve_fn custom);
 
 const struct priorities_list *prio_cached_list(const struct prio_cached *c);
 const struct briefing_headline *prio_cached_headline(const struct prio_cached *c);

@@ -68,6 +68,17 @@ void h_briefing(struct req *r);
 void h_pupils_init(void);
 void h_pupils_lookup(struct req *r);
 
+void h_experts_init(void);
+void h_experts_put(struct req *r);
+void h_experts_get(struct req *r);
+void h_experts_delete(struct req *r);
+void h_experts_list(struct req *r);
+
+void h_deployments_init(void);
+void h_deployments_get(struct req *r);
+void h_deployments_publish(struct req *r);
+void h_moderation(struct req *r);
+
 void h_rotas_init(void);
 void h_rotas_create(struct req *r);
 void h_rotas_list(struct req *r);

@@ -21,6 +21,7 @@
 
 #include "prng.h"
 #include "pupil_key.h"
+#include "demo_experts.h"
 #include "rota_service.h"
 #include "secret.h"
 #include "util.h"
@@ -514,7 +515,8 @@ int demo_load_cli(PGconn *pg, const struct config *cfg, long long trust_id, int 
     size_t rows = 0;
     if (load_progress(pg, trust, &rng, secret, secret_len, &rows) != 0)
         return 1;
-    if (load_rota(pg, trust) != 0 || exec_ok(pg, "COMMIT", 0, NULL) != 0)
+    if (load_rota(pg, trust) != 0 || demo_experts_load(pg, trust) != 0 ||
+        exec_ok(pg, "COMMIT", 0, NULL) != 0)
         return 1;
     fprintf(stderr,
             "matctl demo: loaded %zu schools, SEFs and SIPs for 2025-26, %zu progress records "

@@ -230,3 +230,40 @@ void priorities_input_free(struct priorities_scratch *scratch)
         free(scratch->arrays[i]);
     memset(scratch, 0, sizeof *scratch);
 }
+
+int priorities_load_blocking(PGconn *pg, const char *trust, const char *year, const char *term,
+                             bool from_rows, struct priorities_list **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    PGresult *res[PQ_COUNT] = {0};
+    int rc = 0;
+    for (int q = 0; q < PQ_COUNT && rc == 0; q++) {
+        struct priorities_params_storage storage;
+        const char *params[7];
+        int n = priorities_query_params(q, trust, year, term, &storage, params);
+        const char *sql = priorities_query_sql(q, from_rows);
+        res[q] = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res[q]) != PGRES_TUPLES_OK) {
+            snprintf(err, errlen, "%s", PQresultErrorMessage(res[q]));
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        struct priorities_input in;
+        struct priorities_scratch scratch;
+        long long version;
+        priorities_input_from_results(res, year, term, &in, &version, &scratch);
+        struct mat_errors errs;
+        mat_errors_init(&errs);
+        if (priorities_compute(&in, out, &errs) != 0) {
+            snprintf(err, errlen, "stored data rejected: %s: %s",
+                     errs.count ? errs.items[0].path : "", errs.count ? errs.items[0].message : "");
+            rc = -1;
+        }
+        mat_errors_free(&errs);
+        priorities_input_free(&scratch);
+    }
+    for (int q = 0; q < PQ_COUNT; q++)
+        PQclear(res[q]);
+    return rc;
+}

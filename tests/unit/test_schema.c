@@ -625,11 +625,14 @@ static void accepts_fixture(const char *schema, const char *fixture)
 static void test_every_schema_loads(void **state)
 {
     (void)state;
-    static const char *const names[] = {
-        "benchmarks.json",   "milestone_patch.json",         "progress.json",     "review.json",
-        "rota_create.json",  "school_create.json",           "school_patch.json", "sef.json",
-        "sip.json",          "success_criterion_patch.json", "terms.json",        "thresholds.json",
-        "token_create.json", "import_profile.json", "pupils_lookup.json"};
+    static const char *const names[] = {"benchmarks.json",    "milestone_patch.json",
+                                        "progress.json",      "review.json",
+                                        "rota_create.json",   "school_create.json",
+                                        "school_patch.json",  "sef.json",
+                                        "sip.json",           "success_criterion_patch.json",
+                                        "terms.json",         "thresholds.json",
+                                        "token_create.json",  "import_profile.json",
+                                        "pupils_lookup.json", "expert.json"};
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
         assert_true(schema_registry_has(reg, names[i]));
     /* ... and every schema compiled into the binary, whatever routes add later. */

@@ -1,0 +1,172 @@
+/* The briefing's selection (SPEC 6.3 diversity), headline sums and schools of concern, on
+ * hand-made lists whose answers are worked out in the comments. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "briefing.h"
+
+#define NITEMS 9
+
+struct fixture {
+    struct priorities_item items[NITEMS];
+    struct priorities_item *ptrs[NITEMS];
+    struct priorities_list list;
+};
+
+static void set(struct priorities_item *it, const char *id, enum priorities_level level,
+                enum priorities_kind kind, const char *urn, const char *subject, const char *area,
+                const char *theme, int64_t score)
+{
+    memset(it, 0, sizeof *it);
+    strcpy(it->id, id);
+    it->level = level;
+    it->kind = kind;
+    it->urn = (char *)(uintptr_t)urn; /* read only here */
+    it->subject = (char *)(uintptr_t)subject;
+    it->area = (char *)(uintptr_t)area;
+    it->theme = (char *)(uintptr_t)theme;
+    it->score_hundredths = score;
+    it->rationale = (char *)(uintptr_t)id;
+}
+
+/* In score order:
+ *  a1 trust attainment writing     kept (attainment 1)
+ *  a2 trust trend writing          dropped: writing at trust level already
+ *  a3 school A attainment writing  kept (attainment 2): another scope
+ *  a4 school A gap writing         dropped: writing at A already
+ *  a5 school B attainment maths    kept (attainment 3)
+ *  a6 school C attainment maths    dropped: three attainment items already
+ *  a7 trust theme writing          kept: a theme is not the writing subject
+ *  a8 trust sef achievement        kept
+ *  a9 school A sef achievement     kept: another scope than a8 */
+static void fixture(struct fixture *f)
+{
+    set(&f->items[0], "a1", PRIORITIES_LEVEL_TRUST, PRIORITIES_KIND_ATTAINMENT, NULL, "writing",
+        NULL, NULL, 9000);
+    set(&f->items[1], "a2", PRIORITIES_LEVEL_TRUST, PRIORITIES_KIND_TREND, NULL, "writing", NULL,
+        NULL, 8000);
+    set(&f->items[2], "a3", PRIORITIES_LEVEL_SCHOOL, PRIORITIES_KIND_ATTAINMENT, "100001",
+        "writing", NULL, NULL, 7000);
+    set(&f->items[3], "a4", PRIORITIES_LEVEL_SCHOOL, PRIORITIES_KIND_GAP, "100001", "writing", NULL,
+        NULL, 6000);
+    set(&f->items[4], "a5", PRIORITIES_LEVEL_SCHOOL, PRIORITIES_KIND_ATTAINMENT, "100002", "maths",
+        NULL, NULL, 5000);
+    set(&f->items[5], "a6", PRIORITIES_LEVEL_SCHOOL, PRIORITIES_KIND_ATTAINMENT, "100003", "maths",
+        NULL, NULL, 4000);
+    set(&f->items[6], "a7", PRIORITIES_LEVEL_TRUST, PRIORITIES_KIND_SHARED_THEME, NULL, NULL, NULL,
+        "writing", 3000);
+    set(&f->items[7], "a8", PRIORITIES_LEVEL_TRUST, PRIORITIES_KIND_SEF, NULL, NULL, "achievement",
+        NULL, 2000);
+    set(&f->items[8], "a9", PRIORITIES_LEVEL_SCHOOL, PRIORITIES_KIND_SEF, "100001", NULL,
+        "achievement", NULL, 1000);
+    for (size_t i = 0; i < NITEMS; i++)
+        f->ptrs[i] = &f->items[i];
+    f->list = (struct priorities_list){
+        .year = "2025-26", .term = "spring", .items = f->ptrs, .count = NITEMS};
+}
+
+static void test_diversity(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture(&f);
+    struct priorities_list *v = briefing_diverse(&f.list, 10, 3);
+    const char *want[] = {"a1", "a3", "a5", "a7", "a8", "a9"};
+    assert_int_equal(v->count, 6);
+    for (size_t i = 0; i < v->count; i++)
+        assert_string_equal(v->items[i]->id, want[i]);
+    priorities_list_free(v);
+    /* The limit cuts after the rules, in order. */
+    v = briefing_diverse(&f.list, 2, 3);
+    assert_int_equal(v->count, 2);
+    assert_string_equal(v->items[1]->id, "a3");
+    priorities_list_free(v);
+    /* At most one per kind: a1, then a4 (the gap at A: a3 was not kept, so no clash), a7,
+     * a8 (a9 is a second sef). */
+    v = briefing_diverse(&f.list, 10, 1);
+    assert_int_equal(v->count, 4);
+    assert_string_equal(v->items[1]->id, "a4");
+    assert_string_equal(v->items[3]->id, "a8");
+    priorities_list_free(v);
+}
+
+static void test_headline_and_concern(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture(&f);
+    const struct priorities_cell cells[] = {
+        {"", "writing", "all", 100, 60, 0},
+        {"100001", "writing", "all", 40, 20, 0},
+        {"100002", "writing", "all", 60, 40, 0},
+        {"100001", "writing", "boys", 20, 8, 0},
+    };
+    const struct priorities_cell prev[] = {
+        {"", "writing", "all", 90, 63, 0},
+        {"100001", "writing", "all", 30, 21, 0},
+        {"100002", "writing", "all", 60, 42, 0},
+    };
+    const struct priorities_benchmark bench[] = {{"writing", "all", 0.72}};
+    struct priorities_input in = {.cells = cells,
+                                  .n_cells = 4,
+                                  .prev_cells = prev,
+                                  .n_prev_cells = 3,
+                                  .benchmarks = bench,
+                                  .n_benchmarks = 1};
+    struct briefing_headline *h = briefing_headline_collect(&in);
+    const struct briefing_school schools[] = {
+        {"100001", "Alpha", false, 2}, {"100002", "Beta", true, 0}, {"100003", "Gamma", false, 1}};
+    const char *scope[] = {"100001"};
+    struct briefing_input b = {.year = "2025-26",
+                               .term = "spring",
+                               .list = &f.list,
+                               .headline = h,
+                               .schools = schools,
+                               .n_schools = 3};
+    char *json = briefing_to_json(&b, NULL);
+    json_error_t err;
+    json_t *doc = json_loads(json, 0, &err);
+    assert_non_null(doc);
+    /* Trust: the pooled row, 60/100 against 0.72; last year 63/90 = 0.7: change -0.1. */
+    json_t *w = json_array_get(json_object_get(doc, "headline"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w, "n")), 100);
+    assert_true(json_real_value(json_object_get(w, "vs_national")) < -0.1199);
+    assert_true(json_real_value(json_object_get(w, "change")) < -0.0999);
+    /* Concern: Alpha 70+60+10 = 140, Beta 50, Gamma 40; a school's reasons in list order. */
+    json_t *c = json_object_get(doc, "schools_of_concern");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "urn")), "100001");
+    assert_true(json_real_value(json_object_get(json_array_get(c, 0), "score")) == 140.0);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_array_get(c, 0), "reasons"), 1)),
+        "a4");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "urn")), "100002");
+    json_decref(doc);
+    free(json);
+    /* An executive head of Alpha: the sum over Alpha only, 20/40, last year 21/30. */
+    b.scope = scope;
+    b.n_scope = 1;
+    json = briefing_to_json(&b, NULL);
+    doc = json_loads(json, 0, &err);
+    w = json_array_get(json_object_get(doc, "headline"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w, "n")), 40);
+    assert_true(json_real_value(json_object_get(w, "p_prev")) == 0.7);
+    json_decref(doc);
+    free(json);
+    briefing_headline_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diversity),
+        cmocka_unit_test(test_headline_and_concern),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
