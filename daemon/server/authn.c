@@ -83,6 +83,12 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
 {
     pthread_mutex_lock(&cache_lock);
     struct cache_entry *e = &cache[slot_of(hash)];
+    if (!p && e->used && e->known_good && !ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
+        /* A refusal never evicts a credential that was valid: a flood of made-up tokens
+         * would otherwise push real clients back to the database and the lookup limit. */
+        pthread_mutex_unlock(&cache_lock);
+        return;
+    }
     if (e->used)
         principal_free(&e->p);
     e->used = true;
@@ -163,6 +169,19 @@ static void on_lookup(struct req *r, struct db_job *job)
     cache_put(hash, p, ttl);
     (void)by_cert;
     next(r);
+}
+
+int authn_peek(const char *authorization)
+{
+    const char *token = auth_bearer(authorization);
+    unsigned char hash[AUTH_HASH_LEN];
+    if (!token || auth_token_hash(token, hash) != 0)
+        return -1;
+    struct principal p = {0};
+    enum cache_result hit = cache_get(hash, &p);
+    if (hit == CACHE_VALID)
+        principal_free(&p);
+    return hit == CACHE_DENIED ? -1 : hit == CACHE_VALID ? 1 : 0;
 }
 
 /* The cache key of a certificate subject: SHA-256 of a prefix no token can have. */

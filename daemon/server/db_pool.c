@@ -1,6 +1,7 @@
 /* Asynchronous libpq pool. Each connection is a small state machine driven by socket
  * events on the worker's event_base; nothing here ever blocks the loop. */
 #include "db_pool.h"
+#include "offload.h"
 
 #include <event2/event.h>
 #include <pthread.h>
@@ -587,9 +588,22 @@ static void conn_step(struct db_conn *c)
     }
 }
 
+static _Atomic int statement_timeout_ms;
+
+void db_pool_set_statement_timeout(int ms)
+{
+    statement_timeout_ms = ms;
+}
+
 static void conn_start(struct db_conn *c)
 {
-    c->pg = PQconnectStart(c->pool->dsn);
+    /* The DSN first (expanded), then options: a statement running past the timeout is
+     * cancelled by the server itself, whatever happens to the request that sent it. */
+    char options[64];
+    snprintf(options, sizeof options, "-c statement_timeout=%d", statement_timeout_ms);
+    const char *const keys[] = {"dbname", "options", NULL};
+    const char *const values[] = {c->pool->dsn, options, NULL};
+    c->pg = PQconnectStartParams(keys, values, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
@@ -700,6 +714,17 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job)
     return 0;
 }
 
+static void cancel_run(void *arg)
+{
+    char err[256];
+    PQcancel(arg, err, sizeof err);
+}
+
+static void cancel_done(void *arg)
+{
+    PQfreeCancel(arg);
+}
+
 void db_job_cancel(struct db_job *job)
 {
     if (job->state == JOB_NEW) {
@@ -713,4 +738,10 @@ void db_job_cancel(struct db_job *job)
         return;
     }
     job->cancelled = true; /* freed when the server answers */
+    /* Ask the server to stop the running statement: PQcancel opens a connection and
+     * blocks, so it runs on the offload pool (skipped when that is full: the pool's
+     * statement_timeout still ends it). */
+    PGcancel *pc = job->conn && job->conn->pg ? PQgetCancel(job->conn->pg) : NULL;
+    if (pc && offload_submit(job->pool->base, cancel_run, cancel_done, pc) != 0)
+        PQfreeCancel(pc);
 }

@@ -227,6 +227,8 @@ int main(int argc, char **argv)
     h_reviews_init();
     metrics_init(nroutes);
 
+    offload_set_queue_max(s->cfg.offload_queue_max);
+    db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
     offload_start(s->nworkers);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)
