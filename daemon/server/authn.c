@@ -160,7 +160,12 @@ static void on_lookup(struct req *r, struct db_job *job)
     }
     snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
     char err[128];
-    principal_set_urns(p, db_val(res, 0, 3), err, sizeof err);
+    if (principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
+        log_error("msg=\"token with an unreadable school list\" token_id=%lld error=\"%s\"",
+                  p->token_id, err);
+        deny(r, "the token's school list is invalid; issue a new token");
+        return;
+    }
     r->authenticated = true;
     const char *left = db_val(res, 0, 4);
     uint64_t ttl = AUTHN_CACHE_MS;

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <errno.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "authn.h"
@@ -575,12 +577,13 @@ struct gate_accept {
     evconnlistener_cb evhttp_cb;
     void *evhttp_arg;
     struct worker *w;
+    struct evconnlistener *listener;
 };
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+/* Admits a connection from the client at sa (the peer, or the client a trusted proxy
+ * named): the per-address cap, then evhttp's own accept. */
+static void admit(struct gate_accept *g, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
-    struct gate_accept *g = arg;
     struct worker *w = g->w;
     char addr[ADDR_LEN];
     if (getnameinfo(sa, (socklen_t)salen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST) != 0)
@@ -593,11 +596,126 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     pending.set = true;
     snprintf(pending.addr, sizeof pending.addr, "%s", addr);
-    g->evhttp_cb(l, fd, sa, salen, g->evhttp_arg);
+    g->evhttp_cb(g->listener, fd, sa, salen, g->evhttp_arg);
     if (pending.set) { /* evhttp refused it before making a connection */
         pending.set = false;
         addr_release(addr);
     }
+}
+
+/* ---- PROXY protocol v2 from trusted load balancers ---- */
+
+#define PROXY_MAX 536 /* 16-byte header + addresses + TLVs we accept */
+
+static const unsigned char proxy_sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
+                                            0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
+
+struct proxy_wait {
+    struct gate_accept *g;
+    evutil_socket_t fd;
+    struct sockaddr_storage peer;
+    int peerlen;
+    uint64_t deadline_ms;
+    struct event *ev;
+};
+
+static bool trusted_proxy(const struct config *cfg, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = cfg->proxy_from; p && *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, addr, n) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+static void proxy_done(struct proxy_wait *pw, bool ok, struct sockaddr *sa, int salen)
+{
+    event_free(pw->ev);
+    if (ok)
+        admit(pw->g, pw->fd, sa, salen);
+    else
+        evutil_closesocket(pw->fd);
+    free(pw);
+}
+
+/* Reads the PROXY v2 header a trusted balancer sends before TLS; the client it names is
+ * the connection's address from then on (LOCAL, or an unknown family: the balancer's). */
+static void on_proxy_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy_wait *pw = arg;
+    unsigned char buf[PROXY_MAX];
+    ssize_t n = what & EV_TIMEOUT ? -1 : recv(fd, buf, sizeof buf, MSG_PEEK);
+    if (n < 0 && !(what & EV_TIMEOUT) && (errno == EAGAIN || errno == EWOULDBLOCK))
+        n = 0;
+    size_t need = n >= 16 ? 16 + ((size_t)buf[14] << 8 | buf[15]) : 16;
+    bool bad = n < 0 || (n >= 12 && memcmp(buf, proxy_sig, 12) != 0) ||
+               (n >= 16 && ((buf[12] >> 4) != 2 || (buf[12] & 15) > 1 || need > PROXY_MAX));
+    uint64_t now = now_ms();
+    if (bad || (size_t)n < need) {
+        if (bad || now >= pw->deadline_ms || n == 0) {
+            if (n != 0 || now >= pw->deadline_ms) {
+                denials_count(pw->g->w->denials, "proxy", 0, 400);
+                proxy_done(pw, false, NULL, 0);
+                return;
+            }
+        }
+        uint64_t left = pw->deadline_ms > now ? pw->deadline_ms - now : 1;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        event_add(pw->ev, &tv);
+        return;
+    }
+    if (recv(fd, buf, need, 0) != (ssize_t)need) {
+        proxy_done(pw, false, NULL, 0);
+        return;
+    }
+    struct sockaddr_storage ss = {0};
+    int sslen = 0;
+    if ((buf[12] & 15) == 1 && buf[13] == 0x11 && need >= 16 + 12) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        memcpy(&in->sin_addr, buf + 16, 4);
+        memcpy(&in->sin_port, buf + 24, 2);
+        sslen = sizeof *in;
+    } else if ((buf[12] & 15) == 1 && buf[13] == 0x21 && need >= 16 + 36) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        memcpy(&in6->sin6_addr, buf + 16, 16);
+        memcpy(&in6->sin6_port, buf + 48, 2);
+        sslen = sizeof *in6;
+    } else {
+        memcpy(&ss, &pw->peer, (size_t)pw->peerlen);
+        sslen = pw->peerlen;
+    }
+    proxy_done(pw, true, (struct sockaddr *)&ss, sslen);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)l;
+    struct gate_accept *g = arg;
+    const struct config *cfg = &g->w->server->cfg;
+    char addr[ADDR_LEN];
+    if (cfg->proxy_from && *cfg->proxy_from && (size_t)salen <= sizeof(struct sockaddr_storage) &&
+        getnameinfo(sa, (socklen_t)salen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST) == 0 &&
+        trusted_proxy(cfg, addr)) {
+        struct proxy_wait *pw = xcalloc(1, sizeof *pw);
+        pw->g = g;
+        pw->fd = fd;
+        memcpy(&pw->peer, sa, (size_t)salen);
+        pw->peerlen = salen;
+        pw->deadline_ms = now_ms() + (uint64_t)cfg->header_timeout_ms;
+        pw->ev = event_new(g->w->base, fd, EV_READ, on_proxy_readable, pw);
+        struct timeval tv = {cfg->header_timeout_ms / 1000, (cfg->header_timeout_ms % 1000) * 1000};
+        event_add(pw->ev, &tv);
+        return;
+    }
+    admit(g, fd, sa, salen);
 }
 
 int gate_install(struct worker *w, struct evconnlistener *listener)
@@ -609,6 +727,7 @@ int gate_install(struct worker *w, struct evconnlistener *listener)
     g->evhttp_cb = h->cb;
     g->evhttp_arg = h->user_data;
     g->w = w;
+    g->listener = listener;
     w->gate = g;
     evconnlistener_set_cb(listener, on_accept, g);
     return 0;

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -403,6 +404,16 @@ def closed_by_peer(sock, wait):
         return True
 
 
+def proxy_header(src_ip, src_port=40000):
+    """A PROXY protocol v2 header naming src_ip (None: the LOCAL command)."""
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    if src_ip is None:
+        return sig + bytes([0x20, 0x00, 0, 0])
+    addrs = (socket.inet_aton(src_ip) + socket.inet_aton("127.0.0.1") +
+             struct.pack("!HH", src_port, 8443))
+    return sig + bytes([0x21, 0x11]) + struct.pack("!H", len(addrs)) + addrs
+
+
 def tls_to(port, source, timeout=10):
     return harness.tls_context().wrap_socket(attacker_socket(port, source, timeout),
                                              server_hostname="localhost")
@@ -415,7 +426,7 @@ class Connections(unittest.TestCase):
     def setUpClass(cls):
         cls.m = Matd(harness.fresh_database("e2e_hostile_conns"), extra_config=(
             "[server]\nmax_connections = 64\nmax_connections_per_address = 16\n"
-            "header_timeout_ms = 2000\nbody_min_bytes_per_s = 16384\n"))
+            "header_timeout_ms = 2000\nbody_min_bytes_per_s = 16384\nproxy_from = 127.0.0.4\n"))
         cls.admin = cls.m.token("admin")
 
     @classmethod
@@ -461,6 +472,50 @@ class Connections(unittest.TestCase):
             s.close()
         self.assertEqual(self.m.psql("SELECT count(*) FROM schools"), "0")
         print("connections: normal client served in < 1 s beside 100 held + 40 trickling")
+
+    def via_proxy(self, header, source="127.0.0.4"):
+        s = attacker_socket(self.m.port, source)
+        s.sendall(header)
+        c = http.client.HTTPSConnection("localhost", self.m.port, timeout=10)
+        c.sock = harness.tls_context().wrap_socket(s, server_hostname="localhost")
+        return c
+
+    def test_proxy_protocol_names_the_client(self):
+        admin = self.admin
+        c = self.via_proxy(proxy_header("203.0.113.9"))
+        r = self.m.request("POST", "/v1/schools", school_body("100009"), token=admin, conn=c)
+        c.close()
+        self.assertEqual(r.status, 201, r)
+        addr = None
+        for _ in range(40):  # the audit row is written after the reply
+            addr = self.m.psql("SELECT client_addr FROM audit_log WHERE path = '/v1/schools' "
+                               "AND method = 'POST'")
+            if addr:
+                break
+            time.sleep(0.05)
+        self.assertEqual(addr, "203.0.113.9")
+        # LOCAL (the balancer's own health check) is served as the balancer.
+        c = self.via_proxy(proxy_header(None))
+        self.assertEqual(self.m.request("GET", "/healthz", conn=c).status, 200)
+        c.close()
+        # The per-address cap counts the client the balancer names, not the balancer.
+        held = []
+        for _ in range(16):  # each served once, then idle (past the head deadline's reach)
+            h = self.via_proxy(proxy_header("198.51.100.7"))
+            self.assertEqual(self.m.request("GET", "/healthz", conn=h).status, 200)
+            held.append(h)
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(proxy_header("198.51.100.7")))
+        other = self.via_proxy(proxy_header("198.51.100.8"))
+        self.assertEqual(self.m.request("GET", "/healthz", conn=other).status, 200)
+        for h in held + [other]:
+            h.close()
+        # A PROXY header from anyone else is not believed (it is not TLS either).
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(proxy_header("203.0.113.10"), source="127.0.0.2"))
+        # A trusted balancer that sends no PROXY header is cut.
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(b"GET / HTTP/1.1\r\n\r\n"))
 
     def test_slow_handshake_is_cut_at_the_head_deadline(self):
         s = attacker_socket(self.m.port, "127.0.0.2")
