@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import struct
@@ -110,6 +111,20 @@ class LogInjection(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.m.stop()
+
+    def test_sighup_names_the_gate_settings_it_cannot_apply(self):
+        with open(self.m.config, "a") as f:
+            f.write("[server]\nheader_timeout_ms = 5000\n")
+        self.m.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if any("key=server.header_timeout_ms" in l for l in log_lines(self.m)):
+                break
+            time.sleep(0.1)
+        lines = [l for l in log_lines(self.m) if "restart only" in l]
+        self.assertEqual([l.split("key=")[1] for l in lines if "key=" in l],
+                         ["server.header_timeout_ms"], lines)
+        self.assertEqual(self.m.request("GET", "/healthz").status, 200)
 
     def test_forged_cursor_leaves_one_well_formed_line(self):
         forged = base64.urlsafe_b64encode(
