@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "authn.h"
+#include "db_pool.h"
 #include "denials.h"
 #include "http_server.h"
 #include "log.h"
@@ -32,6 +33,10 @@
 /* A refused body up to this much over the route's limit is read and dropped so that the
  * client can read the answer (a larger one closes the connection at once). */
 #define GATE_LINGER_BYTES (1u << 20)
+/* While a head waits for its token's lookup, TLS reads stop at about this much. */
+#define GATE_HOLD_BYTES (64u << 10)
+/* decide(): the head waits for a token lookup (authn_probe). */
+#define GATE_HOLD (-1)
 
 /* ---- connections per client address, process-wide (workers share clients) ---- */
 
@@ -102,6 +107,9 @@ struct gate_conn {
     enum phase phase;
     uint64_t body_left, drain_left;
     bool close_after;
+    struct db_job *probe; /* the token lookup a held head waits for */
+    bool probed;          /* probe_result answers the held head */
+    enum authn_probe_result probe_result;
     struct event *deadline;
     struct event *kick;            /* pushes a reply through the filter (gate_kick) */
     struct event *writable;        /* the socket can take more of a reply (made on first need) */
@@ -127,6 +135,8 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
         return;
     if (c->counted)
         addr_release(c->addr);
+    if (c->probe)
+        db_job_cancel(c->probe); /* its callback would find c gone */
     event_free(c->deadline);
     event_free(c->kick);
     if (c->writable)
@@ -359,6 +369,18 @@ static bool has_verified_cert(struct gate_conn *c)
     return ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
+static void on_probed(void *arg, enum authn_probe_result result)
+{
+    struct gate_conn *c = arg;
+    c->probe = NULL;
+    c->probed = true;
+    c->probe_result = result;
+    /* Decide the held head now: run the filter again over what is buffered. */
+    struct bufferevent *tls = bufferevent_get_underlying(c->bev);
+    bufferevent_setwatermark(tls, EV_READ, 0, 0);
+    bufferevent_trigger(tls, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 /* The verdict on a head: 0 to admit it (with *limit, its body limit), or a status with
  * c->verdict filled in. */
 static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
@@ -393,7 +415,25 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
              : def->body == BODY_PUSH ? (uint64_t)lim->max_push_bytes
                                       : (uint64_t)lim->max_body_bytes;
     if (def->access != ACCESS_PUBLIC) {
-        if (h->has_auth ? authn_peek(h->auth) < 0 : !has_verified_cert(c)) {
+        enum authn_probe_result known = AUTHN_PROBE_REFUSED;
+        if (h->has_auth && c->probed) { /* the lookup started on this head has answered */
+            known = c->probe_result;
+            c->probed = false;
+        } else if (h->has_auth) {
+            known = authn_probe(c->w->db, c->w->server->trust_id, c->addr, h->auth, on_probed, c,
+                                &c->probe);
+            if (known == AUTHN_PROBE_PENDING)
+                return GATE_HOLD;
+        } else if (has_verified_cert(c)) {
+            known = AUTHN_PROBE_UNDECIDED; /* the request layer maps the subject */
+        }
+        if (known == AUTHN_PROBE_LIMITED) {
+            snprintf(v->detail, sizeof v->detail,
+                     "too many authentication attempts from this "
+                     "address");
+            return 429;
+        }
+        if (known == AUTHN_PROBE_REFUSED) {
             snprintf(v->detail, sizeof v->detail, "%s",
                      h->has_auth ? "the token is invalid, expired or revoked"
                                  : "a bearer token is required");
@@ -423,8 +463,8 @@ static enum bufferevent_filter_result on_head(struct gate_conn *c, struct evbuff
                                               struct evbuffer *dst)
 {
     size_t have = evbuffer_get_length(src);
-    if (have == 0)
-        return BEV_NEED_MORE;
+    if (have == 0 || c->probe)
+        return BEV_NEED_MORE; /* nothing yet, or a held head waiting for its lookup */
     const struct config *cfg = &c->w->server->cfg;
     if (!evtimer_pending(c->deadline, NULL))
         arm(c, (uint64_t)cfg->header_timeout_ms); /* the first byte of a new request */
@@ -452,6 +492,11 @@ static enum bufferevent_filter_result on_head(struct gate_conn *c, struct evbuff
         parse_head(text, &h);
         free(text);
         status = decide(c, &h, &limit);
+    }
+    if (status == GATE_HOLD) {
+        /* Nothing passes and little more is read until the token's lookup answers. */
+        bufferevent_setwatermark(bufferevent_get_underlying(c->bev), EV_READ, 0, GATE_HOLD_BYTES);
+        return BEV_NEED_MORE;
     }
     if (status != 0) {
         c->verdict.status = status;

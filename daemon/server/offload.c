@@ -89,7 +89,7 @@ void offload_stop(void)
 int offload_submit(struct event_base *base, void (*run)(void *), void (*done)(void *), void *arg)
 {
     pthread_mutex_lock(&lock);
-    if (queued >= queue_max) {
+    if (stopping || queued >= queue_max) {
         pthread_mutex_unlock(&lock);
         return -1;
     }

@@ -612,6 +612,28 @@ class Bodies(unittest.TestCase):
         self.assertEqual(self.m.psql("SELECT count(*) FROM schools"), "0")
         self.assertEqual(self.m.psql("SELECT count(*) FROM audit_log"), rows0)
 
+    def test_made_up_tokens_are_refused_before_any_body(self):
+        # A push route (32 MiB) and a made-up token for each connection: the head is held
+        # while the token is looked up, and the 401 comes back before a body byte is sent
+        # (evhttp itself would answer only after reading the whole body).
+        size = 30 * 1024 * 1024
+
+        def attacker(i):
+            s = tls_to(self.m.port, "127.0.0.3", timeout=5)
+            s.sendall(b"PUT /v1/schools/100001/progress/2025-26/autumn HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nAuthorization: Bearer mat_" +
+                      os.urandom(32).hex().encode() + b"\r\nContent-Length: %d\r\n\r\n" % size)
+            try:
+                data = s.recv(4096)
+                s.sendall(b"x" * 65536)  # the connection lives on: the body is dropped unread
+            except (OSError, ssl.SSLError) as e:
+                data = repr(e).encode()
+            s.close()
+            return data[:12]
+        answers = run_threads(12, attacker)
+        self.assertEqual(answers, [b"HTTP/1.1 401"] * 12)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress"), "0")
+
     def test_route_limit_is_decided_on_the_head(self):
         # A valid token, a 1 MiB route, a 2 MiB body announced: 413 before any of it is sent.
         status, head = self.head_only(
