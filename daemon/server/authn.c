@@ -185,7 +185,8 @@ static void on_lookup(struct req *r, struct db_job *job)
 
 /* ---- the gate's question: is this token good, before its body is read? ---- */
 
-struct probe {
+struct authn_probe {
+    struct db_job *job;
     unsigned char hash[AUTH_HASH_LEN];
     void (*done)(void *arg, enum authn_probe_result result);
     void *arg;
@@ -193,7 +194,7 @@ struct probe {
 
 static void on_probe(struct db_job *job, void *arg)
 {
-    struct probe *pr = arg;
+    struct authn_probe *pr = arg;
     enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
     if (db_job_status(job) == DB_OK) {
         PGresult *res = db_job_result(job, 0);
@@ -213,9 +214,9 @@ static void on_probe(struct db_job *job, void *arg)
 enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
                                     const char *authorization,
                                     void (*done)(void *arg, enum authn_probe_result result),
-                                    void *arg, struct db_job **job)
+                                    void *arg, struct authn_probe **pending)
 {
-    *job = NULL;
+    *pending = NULL;
     const char *token = auth_bearer(authorization);
     unsigned char hash[AUTH_HASH_LEN];
     if (!token || auth_token_hash(token, hash) != 0)
@@ -233,7 +234,7 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     if (!atomic_load(&g_server->schema_ready))
         return AUTHN_PROBE_UNDECIDED;
     metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
-    struct probe *pr = xcalloc(1, sizeof *pr);
+    struct authn_probe *pr = xcalloc(1, sizeof *pr);
     memcpy(pr->hash, hash, sizeof hash);
     pr->done = done;
     pr->arg = arg;
@@ -247,8 +248,15 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
         free(pr);
         return AUTHN_PROBE_UNDECIDED;
     }
-    *job = j;
+    pr->job = j;
+    *pending = pr;
     return AUTHN_PROBE_PENDING;
+}
+
+void authn_probe_cancel(struct authn_probe *pr)
+{
+    db_job_cancel(pr->job);
+    free(pr);
 }
 
 int authn_peek(const char *authorization)

@@ -19,12 +19,14 @@ enum authn_probe_result {
     AUTHN_PROBE_UNDECIDED, /* no answer (database busy or down): the request layer decides */
     AUTHN_PROBE_PENDING,   /* a lookup was started: done(arg, result) follows */
 };
-/* Answers from the cache at once, or starts a lookup on db (returned in *job, for
- * db_job_cancel) and answers PENDING. */
+/* Answers from the cache at once, or starts a lookup on db and answers PENDING: done(arg,
+ * result) follows unless *pending is given to authn_probe_cancel first. */
+struct authn_probe;
 enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
                                     const char *authorization,
                                     void (*done)(void *arg, enum authn_probe_result result),
-                                    void *arg, struct db_job **job);
+                                    void *arg, struct authn_probe **pending);
+void authn_probe_cancel(struct authn_probe *pending);
 /* Drops cached entries of a revoked token (this process; others expire by TTL). */
 void authn_forget_token(long long token_id);
 

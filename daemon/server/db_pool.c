@@ -1,7 +1,6 @@
 /* Asynchronous libpq pool. Each connection is a small state machine driven by socket
  * events on the worker's event_base; nothing here ever blocks the loop. */
 #include "db_pool.h"
-#include "offload.h"
 
 #include <event2/event.h>
 #include <pthread.h>
@@ -714,15 +713,25 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job)
     return 0;
 }
 
-static void cancel_run(void *arg)
+/* PQcancel opens a connection and blocks: it runs on a short-lived detached thread of its
+ * own, tied to no event loop (so nothing is left pending when a loop stops). */
+static void *cancel_thread(void *arg)
 {
     char err[256];
     PQcancel(arg, err, sizeof err);
+    PQfreeCancel(arg);
+    return NULL;
 }
 
-static void cancel_done(void *arg)
+static void cancel_in_background(PGcancel *pc)
 {
-    PQfreeCancel(arg);
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, cancel_thread, pc) != 0)
+        PQfreeCancel(pc); /* statement_timeout still ends the statement */
+    pthread_attr_destroy(&attr);
 }
 
 void db_job_cancel(struct db_job *job)
@@ -738,10 +747,9 @@ void db_job_cancel(struct db_job *job)
         return;
     }
     job->cancelled = true; /* freed when the server answers */
-    /* Ask the server to stop the running statement: PQcancel opens a connection and
-     * blocks, so it runs on the offload pool (skipped when that is full: the pool's
-     * statement_timeout still ends it). */
+    /* Ask the server to stop the running statement (the pool's statement_timeout ends it
+     * anyway). */
     PGcancel *pc = job->conn && job->conn->pg ? PQgetCancel(job->conn->pg) : NULL;
-    if (pc && offload_submit(job->pool->base, cancel_run, cancel_done, pc) != 0)
-        PQfreeCancel(pc);
+    if (pc)
+        cancel_in_background(pc);
 }

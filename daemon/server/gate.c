@@ -107,8 +107,8 @@ struct gate_conn {
     enum phase phase;
     uint64_t body_left, drain_left;
     bool close_after;
-    struct db_job *probe; /* the token lookup a held head waits for */
-    bool probed;          /* probe_result answers the held head */
+    struct authn_probe *probe; /* the token lookup a held head waits for */
+    bool probed;               /* probe_result answers the held head */
     enum authn_probe_result probe_result;
     struct event *deadline;
     struct event *kick;            /* pushes a reply through the filter (gate_kick) */
@@ -136,7 +136,7 @@ static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, lo
     if (c->counted)
         addr_release(c->addr);
     if (c->probe)
-        db_job_cancel(c->probe); /* its callback would find c gone */
+        authn_probe_cancel(c->probe); /* its callback would find c gone */
     event_free(c->deadline);
     event_free(c->kick);
     if (c->writable)
