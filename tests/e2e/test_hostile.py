@@ -36,6 +36,11 @@ def log_lines(m):
         return f.read().splitlines()
 
 
+def log_tail(m):
+    with open(m.log.name) as f:
+        return f.read()[-4000:]
+
+
 def attacker_socket(port, source, timeout=10):
     s = socket.socket()
     s.settimeout(timeout)
@@ -110,7 +115,7 @@ class LogInjection(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def test_sighup_names_the_gate_settings_it_cannot_apply(self):
         with open(self.m.config, "a") as f:
@@ -184,7 +189,7 @@ class Writers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def review_path(self, rota=None, triad=None, urn=None):
         return "/v1/rotas/%d/triads/%d/reviews/%s" % (
@@ -315,7 +320,7 @@ class Floods(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def conn_from(self, source, cert=None):
         return http.client.HTTPSConnection("localhost", self.m.port,
@@ -446,7 +451,7 @@ class Connections(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def test_held_and_trickling_clients_do_not_starve_others(self):
         held = [attacker_socket(self.m.port, "127.0.0.2") for _ in range(100)]
@@ -550,7 +555,7 @@ class Bodies(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def head_only(self, head, source="127.0.0.2"):
         s = tls_to(self.m.port, source)
@@ -717,7 +722,8 @@ class SmallCohorts(unittest.TestCase):
             self.assertTrue(la)
             self.assertTrue(all(row[4] == "<6" and row[5] == "" and row[8] == "" for row in la))
         finally:
-            m.stop()
+            rc = m.stop()
+            self.assertEqual(rc, 0, log_tail(m))
 
 
 def json_keys(doc):
