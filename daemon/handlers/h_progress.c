@@ -22,7 +22,8 @@ static void push_init(void);
 #define CELLS_SQL                                                                                  \
     "SELECT c.urn, c.subject, coalesce(c.year_group, 'all'), c.grp, c.n, "                         \
     " round(c.k::numeric / c.n, 4), round(c.gd::numeric / c.n, 4), b.expected, "                   \
-    " round(c.k::numeric / c.n - b.expected, 4) "                                                  \
+    " round(c.k::numeric / c.n - b.expected, 4), "                                                 \
+    " coalesce((SELECT t.min_cohort FROM priority_thresholds t WHERE t.trust_id = $1), 6) "        \
     "FROM progress_cells($1, $2, $3, $4::text[]) c "                                               \
     "LEFT JOIN benchmarks_for($1, $2) b ON b.subject = c.subject AND b.grp = c.grp "               \
     "WHERE ($5::bool OR c.urn IS NOT NULL) AND ($6::bool OR c.urn IS NULL) "                       \
@@ -47,7 +48,16 @@ void h_progress_init(void)
 struct summary_state {
     char year[8], term[8], school[7];
     bool trust_view;
+    bool suppress; /* cells under min_cohort pupils hidden: everyone but the school itself */
 };
+
+/* Small-cohort suppression (SPEC §8): a cell of fewer than min_cohort pupils shows n as
+ * "<min_cohort" and no figures. Returns the n to print (as JSON: a number or a string). */
+static bool suppressed(const struct summary_state *st, PGresult *res, int i)
+{
+    const char *n = db_val(res, i, 4), *mc = db_val(res, i, 9);
+    return st->suppress && n && mc && atol(n) < atol(mc);
+}
 
 static void csv_field(struct strbuf *sb, const char *v)
 {
@@ -74,7 +84,11 @@ static void on_cells(struct req *r, struct db_job *job)
                 if (c)
                     strbuf_puts(&sb, ",");
                 const char *v = db_val(res, i, c);
-                csv_field(&sb, c == 0 && !v ? "trust" : v);
+                bool hide = suppressed(st, res, i);
+                if (hide && c == 4)
+                    strbuf_printf(&sb, "<%s", db_val(res, i, 9));
+                else
+                    csv_field(&sb, c == 0 && !v ? "trust" : hide && c != 7 && c > 4 ? "" : v);
             }
             strbuf_puts(&sb, "\r\n");
         }
@@ -95,13 +109,18 @@ static void on_cells(struct req *r, struct db_job *job)
             else
                 strbuf_puts(&sb, "\"school\":null,");
         }
-        strbuf_printf(&sb,
-                      "\"subject\":\"%s\",\"year_group\":\"%s\",\"group\":\"%s\",\"n\":%s,"
-                      "\"p_expected\":%s,\"p_greater_depth\":%s,\"benchmark\":%s,\"gap\":%s}",
-                      db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3), db_val(res, i, 4),
-                      db_val(res, i, 5), db_val(res, i, 6),
+        bool hide = suppressed(st, res, i);
+        strbuf_printf(&sb, "\"subject\":\"%s\",\"year_group\":\"%s\",\"group\":\"%s\",",
+                      db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3));
+        if (hide)
+            strbuf_printf(&sb, "\"n\":\"<%s\",\"p_expected\":null,\"p_greater_depth\":null,",
+                          db_val(res, i, 9));
+        else
+            strbuf_printf(&sb, "\"n\":%s,\"p_expected\":%s,\"p_greater_depth\":%s,",
+                          db_val(res, i, 4), db_val(res, i, 5), db_val(res, i, 6));
+        strbuf_printf(&sb, "\"benchmark\":%s,\"gap\":%s}",
                       db_val(res, i, 7) ? db_val(res, i, 7) : "null",
-                      db_val(res, i, 8) ? db_val(res, i, 8) : "null");
+                      !hide && db_val(res, i, 8) ? db_val(res, i, 8) : "null");
     }
     strbuf_puts(&sb, "]}");
     req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
@@ -132,6 +151,9 @@ void h_progress_school_summary(struct req *r)
     snprintf(st->year, sizeof st->year, "%s", year);
     snprintf(st->term, sizeof st->term, "%s", term);
     snprintf(st->school, sizeof st->school, "%s", req_param(r, "urn"));
+    const struct principal *p = &r->principal;
+    st->suppress =
+        !(p->role == ROLE_SCHOOL && p->nurns == 1 && strcmp(p->urns[0], st->school) == 0);
     char urns[16];
     snprintf(urns, sizeof urns, "{%s}", st->school);
     submit_cells(r, st, urns, false, true);
@@ -151,6 +173,7 @@ void h_progress_trust_summary(struct req *r)
     snprintf(st->year, sizeof st->year, "%s", year);
     snprintf(st->term, sizeof st->term, "%s", term);
     st->trust_view = true;
+    st->suppress = true; /* never the school itself */
     /* An executive head's "trust" is the schools they oversee. */
     char *urns = req_scope_urns(r);
     submit_cells(r, st, urns, true, by != NULL);

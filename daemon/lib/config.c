@@ -50,6 +50,7 @@ static const struct opt opts[] = {
     I("server", "body_min_bytes_per_s", body_min_bytes_per_s, "16384", 1, 1073741824),
     I("server", "denial_flush_s", denial_flush_s, "60", 1, 3600),
     I("server", "offload_queue_max", offload_queue_max, "256", 1, 1000000),
+    S("server", "proxy_from", proxy_from, ""),
     I("limits", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
     I("limits", "max_body_bytes", max_body_bytes, "1048576", 1024, 67108864),
     I("limits", "max_push_bytes", max_push_bytes, "33554432", 1024, 1073741824),

@@ -24,6 +24,7 @@ struct config {
     int body_min_bytes_per_s;        /* a body must arrive at least this fast (after the grace) */
     int denial_flush_s;              /* denial counts are written to audit_log this often */
     int offload_queue_max;           /* queued CPU tasks (plans, parses) before 503 */
+    char *proxy_from;                /* load balancers whose PROXY v2 header names the client */
     /* [limits] */
     int max_header_bytes;
     int max_body_bytes; /* ordinary JSON bodies */

@@ -6,6 +6,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,12 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
 {
     pthread_mutex_lock(&cache_lock);
     struct cache_entry *e = &cache[slot_of(hash)];
+    if (!p && e->used && e->known_good && !ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
+        /* A refusal never evicts a credential that was valid: a flood of made-up tokens
+         * would otherwise push real clients back to the database and the lookup limit. */
+        pthread_mutex_unlock(&cache_lock);
+        return;
+    }
     if (e->used)
         principal_free(&e->p);
     e->used = true;
@@ -128,6 +135,27 @@ static void deny(struct req *r, const char *why)
     req_reply_problem(r, 401, why, NULL);
 }
 
+/* Fills p from a token row and caches it under hash; returns why it is refused, or NULL. */
+static const char *row_principal(PGresult *res, const unsigned char *hash, struct principal *p)
+{
+    p->token_id = atoll(db_val(res, 0, 0));
+    if (role_parse(db_val(res, 0, 1), &p->role) != 0)
+        return "the token has an unknown role";
+    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
+    char err[128];
+    if (principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
+        log_error("msg=\"token with an unreadable school list\" token_id=%lld error=\"%s\"",
+                  p->token_id, err);
+        return "the token's school list is invalid; issue a new token";
+    }
+    const char *left = db_val(res, 0, 4);
+    uint64_t ttl = AUTHN_CACHE_MS;
+    if (left && (uint64_t)atoll(left) < ttl)
+        ttl = (uint64_t)atoll(left);
+    cache_put(hash, p, ttl);
+    return NULL;
+}
+
 static void on_lookup(struct req *r, struct db_job *job)
 {
     struct authn_state *st = r->hstate;
@@ -147,23 +175,102 @@ static void on_lookup(struct req *r, struct db_job *job)
                         : "the token is invalid, expired or revoked");
         return;
     }
-    struct principal *p = &r->principal;
-    p->token_id = atoll(db_val(res, 0, 0));
-    if (role_parse(db_val(res, 0, 1), &p->role) != 0) {
-        deny(r, "the token has an unknown role");
+    const char *why = row_principal(res, hash, &r->principal);
+    if (why) {
+        deny(r, why);
         return;
     }
-    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
-    char err[128];
-    principal_set_urns(p, db_val(res, 0, 3), err, sizeof err);
     r->authenticated = true;
-    const char *left = db_val(res, 0, 4);
-    uint64_t ttl = AUTHN_CACHE_MS;
-    if (left && (uint64_t)atoll(left) < ttl)
-        ttl = (uint64_t)atoll(left);
-    cache_put(hash, p, ttl);
-    (void)by_cert;
     next(r);
+}
+
+/* ---- the gate's question: is this token good, before its body is read? ---- */
+
+struct authn_probe {
+    struct db_job *job;
+    unsigned char hash[AUTH_HASH_LEN];
+    void (*done)(void *arg, enum authn_probe_result result);
+    void *arg;
+};
+
+static void on_probe(struct db_job *job, void *arg)
+{
+    struct authn_probe *pr = arg;
+    enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
+    if (db_job_status(job) == DB_OK) {
+        PGresult *res = db_job_result(job, 0);
+        struct principal p = {0};
+        if (db_nrows(res) != 1) {
+            cache_put(pr->hash, NULL, AUTHN_CACHE_MS);
+            result = AUTHN_PROBE_REFUSED;
+        } else {
+            result = row_principal(res, pr->hash, &p) ? AUTHN_PROBE_REFUSED : AUTHN_PROBE_VALID;
+        }
+        principal_free(&p);
+    }
+    pr->done(pr->arg, result);
+    free(pr);
+}
+
+enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
+                                    const char *authorization,
+                                    void (*done)(void *arg, enum authn_probe_result result),
+                                    void *arg, struct authn_probe **pending)
+{
+    *pending = NULL;
+    const char *token = auth_bearer(authorization);
+    unsigned char hash[AUTH_HASH_LEN];
+    if (!token || auth_token_hash(token, hash) != 0)
+        return AUTHN_PROBE_REFUSED;
+    struct principal p = {0};
+    enum cache_result hit = cache_get(hash, &p);
+    principal_free(&p);
+    if (hit == CACHE_VALID || hit == CACHE_DENIED)
+        return hit == CACHE_VALID ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
+    int retry = 1;
+    if (hit != CACHE_MISS_KNOWN_GOOD &&
+        !ratelimit_allow(client_key(client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
+                         &retry))
+        return AUTHN_PROBE_LIMITED;
+    if (!atomic_load(&g_server->schema_ready))
+        return AUTHN_PROBE_UNDECIDED;
+    metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
+    struct authn_probe *pr = xcalloc(1, sizeof *pr);
+    memcpy(pr->hash, hash, sizeof hash);
+    pr->done = done;
+    pr->arg = arg;
+    char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
+    snprintf(trust_s, sizeof trust_s, "%lld", trust);
+    hex_encode(hash, AUTH_HASH_LEN, hexhash);
+    const char *params[2] = {trust_s, hexhash};
+    struct db_job *j = db_job_new(on_probe, pr);
+    db_job_add(j, stmt_by_hash, 2, params);
+    if (db_pool_submit(db, j) != 0) {
+        free(pr);
+        return AUTHN_PROBE_UNDECIDED;
+    }
+    pr->job = j;
+    *pending = pr;
+    return AUTHN_PROBE_PENDING;
+}
+
+void authn_probe_cancel(struct authn_probe *pr)
+{
+    db_job_cancel(pr->job);
+    free(pr);
+}
+
+int authn_peek(const char *authorization)
+{
+    const char *token = auth_bearer(authorization);
+    unsigned char hash[AUTH_HASH_LEN];
+    if (!token || auth_token_hash(token, hash) != 0)
+        return -1;
+    struct principal p = {0};
+    enum cache_result hit = cache_get(hash, &p);
+    if (hit == CACHE_VALID)
+        principal_free(&p);
+    return hit == CACHE_DENIED ? -1 : hit == CACHE_VALID ? 1 : 0;
 }
 
 /* The cache key of a certificate subject: SHA-256 of a prefix no token can have. */

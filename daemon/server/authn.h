@@ -8,6 +8,25 @@
 void authn_init(void);
 /* Resolves r's credentials; calls next(r) with r->principal set, or answers 401 itself. */
 void authn_authenticate(struct req *r, void (*next)(struct req *r));
+/* What the cache knows of an Authorization header value, without a lookup: -1 refused
+ * (malformed, or a token known to be invalid), 1 a valid token, 0 unknown. */
+int authn_peek(const char *authorization);
+/* The gate's question about a token on a request head, before its body is read. */
+enum authn_probe_result {
+    AUTHN_PROBE_REFUSED,   /* malformed, unknown, revoked or expired (cached as such) */
+    AUTHN_PROBE_VALID,     /* cached as valid */
+    AUTHN_PROBE_LIMITED,   /* too many lookups from this address: 429 */
+    AUTHN_PROBE_UNDECIDED, /* no answer (database busy or down): the request layer decides */
+    AUTHN_PROBE_PENDING,   /* a lookup was started: done(arg, result) follows */
+};
+/* Answers from the cache at once, or starts a lookup on db and answers PENDING: done(arg,
+ * result) follows unless *pending is given to authn_probe_cancel first. */
+struct authn_probe;
+enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
+                                    const char *authorization,
+                                    void (*done)(void *arg, enum authn_probe_result result),
+                                    void *arg, struct authn_probe **pending);
+void authn_probe_cancel(struct authn_probe *pending);
 /* Drops cached entries of a revoked token (this process; others expire by TTL). */
 void authn_forget_token(long long token_id);
 

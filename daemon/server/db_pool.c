@@ -587,9 +587,22 @@ static void conn_step(struct db_conn *c)
     }
 }
 
+static _Atomic int statement_timeout_ms;
+
+void db_pool_set_statement_timeout(int ms)
+{
+    statement_timeout_ms = ms;
+}
+
 static void conn_start(struct db_conn *c)
 {
-    c->pg = PQconnectStart(c->pool->dsn);
+    /* The DSN first (expanded), then options: a statement running past the timeout is
+     * cancelled by the server itself, whatever happens to the request that sent it. */
+    char options[64];
+    snprintf(options, sizeof options, "-c statement_timeout=%d", statement_timeout_ms);
+    const char *const keys[] = {"dbname", "options", NULL};
+    const char *const values[] = {c->pool->dsn, options, NULL};
+    c->pg = PQconnectStartParams(keys, values, 1);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
@@ -700,6 +713,27 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job)
     return 0;
 }
 
+/* PQcancel opens a connection and blocks: it runs on a short-lived detached thread of its
+ * own, tied to no event loop (so nothing is left pending when a loop stops). */
+static void *cancel_thread(void *arg)
+{
+    char err[256];
+    PQcancel(arg, err, sizeof err);
+    PQfreeCancel(arg);
+    return NULL;
+}
+
+static void cancel_in_background(PGcancel *pc)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, cancel_thread, pc) != 0)
+        PQfreeCancel(pc); /* statement_timeout still ends the statement */
+    pthread_attr_destroy(&attr);
+}
+
 void db_job_cancel(struct db_job *job)
 {
     if (job->state == JOB_NEW) {
@@ -713,4 +747,9 @@ void db_job_cancel(struct db_job *job)
         return;
     }
     job->cancelled = true; /* freed when the server answers */
+    /* Ask the server to stop the running statement (the pool's statement_timeout ends it
+     * anyway). */
+    PGcancel *pc = job->conn && job->conn->pg ? PQgetCancel(job->conn->pg) : NULL;
+    if (pc)
+        cancel_in_background(pc);
 }

@@ -27,6 +27,8 @@ enum db_status {
  * its results) when done returns. */
 typedef void (*db_done_fn)(struct db_job *job, void *arg);
 
+/* statement_timeout of every connection opened from now on (0 = none); before workers. */
+void db_pool_set_statement_timeout(int ms);
 struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
                             int connect_timeout_ms);
 void db_pool_free(struct db_pool *pool);

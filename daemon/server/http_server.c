@@ -21,12 +21,12 @@
 
 #include "db_pool.h"
 #include "denials.h"
+#include "gate.h"
 #include "log.h"
 #include "request.h"
 #include "util.h"
 
 struct server *g_server;
-static int conn_ex_index = -1;
 
 struct limits *limits_from_config(const struct config *cfg)
 {
@@ -56,13 +56,8 @@ void http_server_swap_tls(struct server *s, SSL_CTX *ctx)
         SSL_CTX_free(old); /* connections keep their own reference */
 }
 
-/* Called by OpenSSL when a connection's SSL object is freed: the connection is gone. */
-static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+void http_server_conn_closed(struct worker *w)
 {
-    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-    struct worker *w = ptr;
-    if (!w)
-        return;
     w->connections--;
     if (!w->draining && !w->listening && w->connections < w->max_connections) {
         evconnlistener_enable(w->listener);
@@ -81,7 +76,6 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
      * fatal here, as everywhere (xmalloc). */
     if (!ssl)
         fatal("SSL_new failed (out of memory)");
-    SSL_set_ex_data(ssl, conn_ex_index, w);
     w->connections++;
     if (w->connections >= w->max_connections && w->listening) {
         /* At the budget: stop accepting until a connection closes (the kernel backlog
@@ -91,12 +85,7 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
         log_warn("msg=\"connection limit reached\" worker=%d connections=%d", w->index,
                  w->connections);
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev)
-        fatal("bufferevent_openssl_socket_new failed (out of memory)");
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return gate_bev_new(w, base, ssl);
 }
 
 static int open_listener(const struct config *cfg, char *err, size_t errlen)
@@ -203,6 +192,8 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
         snprintf(err, errlen, "cannot bind evhttp to the listener");
         return -1;
     }
+    if (gate_install(w, w->listener) != 0)
+        log_warn("msg=\"per-address connection caps are off: unexpected libevent listener\"");
     w->listening = true;
     w->max_connections = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
     w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
@@ -220,8 +211,7 @@ int http_server_start(struct server *s, char *err, size_t errlen)
         snprintf(err, errlen, "libevent: no pthreads support");
         return -1;
     }
-    if (conn_ex_index < 0)
-        conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
+    gate_init();
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     for (int i = 0; i < s->nworkers; i++) {
         s->workers[i].index = i;
@@ -275,6 +265,7 @@ void http_server_free(struct server *s)
         event_free(w->wake);
         event_free(w->flush_ev);
         denials_free(w->denials);
+        free(w->gate);
         event_base_free(w->base);
     }
     free(s->workers);

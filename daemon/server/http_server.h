@@ -17,6 +17,7 @@ struct db_pool;
 struct event;
 struct server;
 struct schema_registry;
+struct gate_accept;
 struct denials;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
@@ -36,8 +37,9 @@ struct worker {
     struct evhttp *http;
     struct evconnlistener *listener;
     struct db_pool *db;
-    struct event *wake;      /* main thread -> worker: drain */
-    struct denials *denials; /* denied requests counted, flushed by flush_ev */
+    struct event *wake;       /* main thread -> worker: drain */
+    struct denials *denials;  /* denied requests counted, flushed by flush_ev */
+    struct gate_accept *gate; /* the accept filter in front of evhttp's (gate.c) */
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;
@@ -75,5 +77,7 @@ struct limits *limits_from_config(const struct config *cfg);
 /* Makes each worker's evhttp take the current limits (after a reload). */
 void http_server_apply_limits(struct server *s);
 const struct limits *server_limits(struct server *s);
+/* A connection of w is gone (its TLS state freed): frees its slot in the budget. */
+void http_server_conn_closed(struct worker *w);
 
 #endif

@@ -120,6 +120,23 @@ static void reload(struct main_ctx *m)
     if (strcmp(cfg.listen, s->cfg.listen) != 0 || cfg.workers != s->cfg.workers ||
         strcmp(cfg.dsn, s->cfg.dsn) != 0 || cfg.pool_size != s->cfg.pool_size)
         log_warn("msg=\"listen, workers and database settings change on restart only\"");
+    /* The connection gate, the pools and the offload queue read these once, at start. */
+    const struct {
+        const char *key;
+        bool changed;
+    } at_start[] = {
+        {"server.max_connections_per_address",
+         cfg.max_connections_per_address != s->cfg.max_connections_per_address},
+        {"server.header_timeout_ms", cfg.header_timeout_ms != s->cfg.header_timeout_ms},
+        {"server.body_min_bytes_per_s", cfg.body_min_bytes_per_s != s->cfg.body_min_bytes_per_s},
+        {"server.denial_flush_s", cfg.denial_flush_s != s->cfg.denial_flush_s},
+        {"server.offload_queue_max", cfg.offload_queue_max != s->cfg.offload_queue_max},
+        {"server.proxy_from", strcmp(cfg.proxy_from, s->cfg.proxy_from) != 0},
+        {"database.statement_timeout_ms", cfg.statement_timeout_ms != s->cfg.statement_timeout_ms},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(at_start); i++)
+        if (at_start[i].changed)
+            log_warn("msg=\"setting changes on restart only\" key=%s", at_start[i].key);
     config_free(&cfg);
     log_info("msg=\"reloaded configuration and TLS certificate\"");
     notify("READY=1");
@@ -231,6 +248,8 @@ int main(int argc, char **argv)
     h_app_init();
     metrics_init(nroutes);
 
+    offload_set_queue_max(s->cfg.offload_queue_max);
+    db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
     offload_start(s->nworkers);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)

@@ -21,6 +21,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
 static struct task *head, *tail;
 static bool stopping;
+static int queued, queue_max = 256;
 static pthread_t *threads;
 static int nthreads;
 
@@ -47,12 +48,20 @@ static void *pool_main(void *unused)
         head = t->next;
         if (!head)
             tail = NULL;
+        queued--;
         pthread_mutex_unlock(&lock);
         t->run(t->arg);
         struct timeval zero = {0, 0};
         if (event_base_once(t->base, -1, EV_TIMEOUT, deliver, t, &zero) != 0)
             free(t); /* the loop is gone (shutdown): nothing to tell */
     }
+}
+
+void offload_set_queue_max(int max)
+{
+    pthread_mutex_lock(&lock);
+    queue_max = max < 1 ? 1 : max;
+    pthread_mutex_unlock(&lock);
 }
 
 void offload_start(int n)
@@ -77,19 +86,25 @@ void offload_stop(void)
     nthreads = 0;
 }
 
-void offload_submit(struct event_base *base, void (*run)(void *), void (*done)(void *), void *arg)
+int offload_submit(struct event_base *base, void (*run)(void *), void (*done)(void *), void *arg)
 {
+    pthread_mutex_lock(&lock);
+    if (stopping || queued >= queue_max) {
+        pthread_mutex_unlock(&lock);
+        return -1;
+    }
     struct task *t = xcalloc(1, sizeof *t);
     t->base = base;
     t->run = run;
     t->done = done;
     t->arg = arg;
-    pthread_mutex_lock(&lock);
     if (tail)
         tail->next = t;
     else
         head = t;
     tail = t;
+    queued++;
     pthread_cond_signal(&ready);
     pthread_mutex_unlock(&lock);
+    return 0;
 }

@@ -10,8 +10,12 @@ struct event_base;
 void offload_start(int nthreads);
 /* Stops the pool after finishing queued tasks. */
 void offload_stop(void);
-/* Queues run(arg) on the pool; done(arg) later runs on base's loop thread. */
-void offload_submit(struct event_base *base, void (*run)(void *arg), void (*done)(void *arg),
-                    void *arg);
+/* Tasks waiting for a thread before offload_submit refuses (default 256). */
+void offload_set_queue_max(int max);
+/* Queues run(arg) on the pool; done(arg) later runs on base's loop thread. Returns -1
+ * (and queues nothing) when offload_set_queue_max tasks are already waiting or the pool
+ * is stopping. */
+int offload_submit(struct event_base *base, void (*run)(void *arg), void (*done)(void *arg),
+                   void *arg);
 
 #endif

@@ -17,6 +17,7 @@
 #include "authn.h"
 #include "cursor.h"
 #include "denials.h"
+#include "gate.h"
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
@@ -181,8 +182,15 @@ void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, 
     o->done = done;
     o->free_data = free_data;
     o->data = data;
+    if (offload_submit(r->w->base, offload_run, offload_done, o) != 0) {
+        free(o);
+        if (free_data)
+            free_data(data);
+        reply_problem_with(r, 503, "the server is busy computing; retry shortly", NULL,
+                           "Retry-After", "2");
+        return;
+    }
     r->offload = o;
-    offload_submit(r->w->base, offload_run, offload_done, o);
 }
 
 static void req_free(struct req *r)
@@ -231,9 +239,11 @@ static void finish(struct req *r, int status, const char *content_type, struct e
         evhttp_add_header(h, extra_name, extra_value);
     if (status == 401)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"matd\"");
-    if (r->w->draining)
+    if (r->w->draining || (evcon && gate_close_after(evcon)))
         evhttp_add_header(h, "Connection", "close");
     evhttp_send_reply(r->ev, status, status_text(status), body);
+    if (evcon)
+        gate_kick(evcon);
     unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
     metrics_request(r->route_index, status, dur);
     log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
@@ -669,6 +679,14 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
     r->path = xstrdup(path && *path ? path : "/");
     r->query = query ? xstrdup(query) : NULL;
 
+    struct gate_verdict refused;
+    if (evcon && gate_take_verdict(evcon, &refused)) { /* refused on its head by the gate */
+        free(r->path);
+        r->path = xstrdup(refused.path);
+        r->method = refused.method;
+        req_reply_problem(r, refused.status, refused.detail, NULL);
+        return;
+    }
     if (!r->method) {
         req_reply_problem(r, 405, "method not supported", NULL);
         return;

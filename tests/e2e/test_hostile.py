@@ -8,8 +8,10 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -32,6 +34,11 @@ def log_lines(m):
     m.log.flush()
     with open(m.log.name) as f:
         return f.read().splitlines()
+
+
+def log_tail(m):
+    with open(m.log.name) as f:
+        return f.read()[-4000:]
 
 
 def attacker_socket(port, source, timeout=10):
@@ -108,7 +115,21 @@ class LogInjection(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
+
+    def test_sighup_names_the_gate_settings_it_cannot_apply(self):
+        with open(self.m.config, "a") as f:
+            f.write("[server]\nheader_timeout_ms = 5000\n")
+        self.m.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if any("key=server.header_timeout_ms" in l for l in log_lines(self.m)):
+                break
+            time.sleep(0.1)
+        lines = [l for l in log_lines(self.m) if "restart only" in l]
+        self.assertEqual([l.split("key=")[1] for l in lines if "key=" in l],
+                         ["server.header_timeout_ms"], lines)
+        self.assertEqual(self.m.request("GET", "/healthz").status, 200)
 
     def test_forged_cursor_leaves_one_well_formed_line(self):
         forged = base64.urlsafe_b64encode(
@@ -151,7 +172,8 @@ class Writers(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.m = Matd(harness.fresh_database("e2e_hostile_writers"))
+        cls.m = Matd(harness.fresh_database("e2e_hostile_writers"),
+                     extra_config="[server]\noffload_queue_max = 1\n")
         cls.m.matctl("demo", "load")
         cls.admin = cls.m.token("admin")
         rotas = cls.m.request("GET", "/v1/rotas", token=cls.admin).json["items"]
@@ -167,7 +189,7 @@ class Writers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def review_path(self, rota=None, triad=None, urn=None):
         return "/v1/rotas/%d/triads/%d/reviews/%s" % (
@@ -211,6 +233,28 @@ class Writers(unittest.TestCase):
         versions = self.m.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
                                "sef_versions WHERE urn = '%s' AND year = '2026-27'" % urn)
         self.assertEqual(versions, ",".join(str(v) for v in range(1, 41)))
+
+    def test_offload_queue_is_bounded(self):
+        # Two planner threads and one queued plan at most: the rest are told to come back.
+        conns = [self.m.connect() for _ in range(12)]
+        for c in conns:
+            c.connect()
+        gate = threading.Barrier(12)
+        body = {"terms": [{"year": "2030-31", "term": t} for t in ("autumn", "spring", "summer")],
+                "seed": 11}
+
+        def planner(i):
+            gate.wait()
+            r = self.m.request("POST", "/v1/rotas", body, token=self.admin, conn=conns[i])
+            return r.status, r.header("Retry-After")
+        out = run_threads(12, planner)
+        for c in conns:
+            c.close()
+        statuses = [st for st, _ in out]
+        self.assertEqual(set(statuses) - {201, 503}, set(), statuses)
+        self.assertIn(201, statuses)
+        self.assertIn(503, statuses)
+        self.assertTrue(all(ra for st, ra in out if st == 503))
 
     def test_duplicate_action_refs_are_422_naming_the_field(self):
         path = self.review_path()
@@ -276,7 +320,7 @@ class Floods(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.stop()
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
 
     def conn_from(self, source, cert=None):
         return http.client.HTTPSConnection("localhost", self.m.port,
@@ -354,6 +398,332 @@ class Floods(unittest.TestCase):
         statuses = [self.m.request("GET", "/v1/me", conn=c).status for _ in range(400)]
         c.close()
         self.assertEqual(statuses, [401] * 400)
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def closed_by_peer(sock, wait):
+    """True when the server closes sock within wait seconds."""
+    sock.settimeout(wait)
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def proxy_header(src_ip, src_port=40000):
+    """A PROXY protocol v2 header naming src_ip (None: the LOCAL command)."""
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    if src_ip is None:
+        return sig + bytes([0x20, 0x00, 0, 0])
+    addrs = (socket.inet_aton(src_ip) + socket.inet_aton("127.0.0.1") +
+             struct.pack("!HH", src_port, 8443))
+    return sig + bytes([0x21, 0x11]) + struct.pack("!H", len(addrs)) + addrs
+
+
+def tls_to(port, source, timeout=10):
+    return harness.tls_context().wrap_socket(attacker_socket(port, source, timeout),
+                                             server_hostname="localhost")
+
+
+class Connections(unittest.TestCase):
+    """Held TCP and trickling TLS clients beyond max_connections; a normal client is served."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Matd(harness.fresh_database("e2e_hostile_conns"), extra_config=(
+            "[server]\nmax_connections = 64\nmax_connections_per_address = 16\n"
+            "header_timeout_ms = 2000\nbody_min_bytes_per_s = 16384\nproxy_from = 127.0.0.4\n"))
+        cls.admin = cls.m.token("admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
+
+    def test_held_and_trickling_clients_do_not_starve_others(self):
+        held = [attacker_socket(self.m.port, "127.0.0.2") for _ in range(100)]
+        trickle = []
+        for _ in range(40):
+            try:
+                s = tls_to(self.m.port, "127.0.0.3", timeout=5)
+                s.sendall(b"POST /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                          b"application/json\r\nAuthorization: Bearer " + self.admin.encode() +
+                          b"\r\nContent-Length: 1000\r\n\r\n{")
+                trickle.append(s)
+            except (OSError, ssl.SSLError):
+                pass  # over the address's cap: closed at accept, before any handshake
+        self.assertLessEqual(len(trickle), 16)
+        t_start = time.time()
+        for _ in range(5):
+            t0 = time.time()
+            self.assertEqual(self.m.request("GET", "/healthz").status, 200)
+            self.assertEqual(self.m.request("GET", "/v1/me", token=self.admin).status, 200)
+            self.assertLess(time.time() - t0, 1.0)
+        # Held connections over the cap were closed at once; the rest at the head deadline.
+        closed_now = sum(closed_by_peer(s, 0.05) for s in held)
+        self.assertGreaterEqual(closed_now, 100 - 16)
+        stop = time.time() + 4.0
+        while time.time() < stop:  # the tricklers keep sending a byte every half second
+            for s in list(trickle):
+                try:
+                    s.sendall(b" ")
+                except (OSError, ssl.SSLError):
+                    trickle.remove(s)
+            if not trickle:
+                break
+            time.sleep(0.5)
+        self.assertEqual(trickle, [], "trickling clients outlived header_timeout + body rate")
+        self.assertTrue(all(closed_by_peer(s, 0.5) for s in held))
+        self.assertLess(time.time() - t_start, 8)
+        for s in held:
+            s.close()
+        self.assertEqual(self.m.psql("SELECT count(*) FROM schools"), "0")
+        print("connections: normal client served in < 1 s beside 100 held + 40 trickling")
+
+    def via_proxy(self, header, source="127.0.0.4"):
+        s = attacker_socket(self.m.port, source)
+        s.sendall(header)
+        c = http.client.HTTPSConnection("localhost", self.m.port, timeout=10)
+        c.sock = harness.tls_context().wrap_socket(s, server_hostname="localhost")
+        return c
+
+    def test_proxy_protocol_names_the_client(self):
+        admin = self.admin
+        c = self.via_proxy(proxy_header("203.0.113.9"))
+        r = self.m.request("POST", "/v1/schools", school_body("100009"), token=admin, conn=c)
+        c.close()
+        self.assertEqual(r.status, 201, r)
+        addr = None
+        for _ in range(40):  # the audit row is written after the reply
+            addr = self.m.psql("SELECT client_addr FROM audit_log WHERE path = '/v1/schools' "
+                               "AND method = 'POST'")
+            if addr:
+                break
+            time.sleep(0.05)
+        self.assertEqual(addr, "203.0.113.9")
+        # LOCAL (the balancer's own health check) is served as the balancer.
+        c = self.via_proxy(proxy_header(None))
+        self.assertEqual(self.m.request("GET", "/healthz", conn=c).status, 200)
+        c.close()
+        # The per-address cap counts the client the balancer names, not the balancer.
+        held = []
+        for _ in range(16):  # each served once, then idle (past the head deadline's reach)
+            h = self.via_proxy(proxy_header("198.51.100.7"))
+            self.assertEqual(self.m.request("GET", "/healthz", conn=h).status, 200)
+            held.append(h)
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(proxy_header("198.51.100.7")))
+        other = self.via_proxy(proxy_header("198.51.100.8"))
+        self.assertEqual(self.m.request("GET", "/healthz", conn=other).status, 200)
+        for h in held + [other]:
+            h.close()
+        # A PROXY header from anyone else is not believed (it is not TLS either).
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(proxy_header("203.0.113.10"), source="127.0.0.2"))
+        # A trusted balancer that sends no PROXY header is cut.
+        with self.assertRaises((OSError, ssl.SSLError)):
+            self.m.request("GET", "/healthz", conn=self.via_proxy(b"GET / HTTP/1.1\r\n\r\n"))
+
+    def test_slow_handshake_is_cut_at_the_head_deadline(self):
+        s = attacker_socket(self.m.port, "127.0.0.2")
+        t0 = time.time()
+        self.assertTrue(closed_by_peer(s, 5))
+        self.assertLess(time.time() - t0, 3.5)
+        s.close()
+
+
+class Bodies(unittest.TestCase):
+    """Large bodies are refused on their heads, before a byte of them is buffered."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Matd(harness.fresh_database("e2e_hostile_bodies"))
+        cls.admin = cls.m.token("admin")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
+
+    def head_only(self, head, source="127.0.0.2"):
+        s = tls_to(self.m.port, source)
+        s.sendall(head)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        status = int(data.split(b" ", 2)[1])
+        s.close()
+        return status, data
+
+    def test_forty_unauthenticated_33mb_bodies(self):
+        rows0 = self.m.psql("SELECT count(*) FROM audit_log")
+        base = rss_kb(self.m.proc.pid)
+        size = 33 * 1024 * 1024
+        peak = [base]
+        stop = threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kb(self.m.proc.pid))
+                time.sleep(0.05)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        chunk = b"x" * 65536
+
+        def attacker(i):
+            s = tls_to(self.m.port, "127.0.0.2" if i % 2 else "127.0.0.3")
+            s.sendall(b"POST /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: %d\r\n\r\n" % size)
+            sent = 0
+            try:
+                while sent < size:
+                    s.sendall(chunk)
+                    sent += len(chunk)
+            except (OSError, ssl.SSLError):
+                pass
+            s.close()
+            return sent
+        t0 = time.time()
+        sent = run_threads(40, attacker)
+        stop.set()
+        watcher.join()
+        growth_mb = (peak[0] - base) / 1024
+        print("bodies: 40 x 33 MB unauthenticated in %.1f s; matd RSS %d MB -> peak %d MB; "
+              "the clients got %d MB in before the close"
+              % (time.time() - t0, base // 1024, peak[0] // 1024, sum(sent) // 2**20))
+        self.assertLess(growth_mb, 32)
+        if not os.environ.get("ASAN_OPTIONS"):
+            self.assertLess(peak[0], 128 * 1024)
+        status, head = self.head_only(b"POST /v1/schools HTTP/1.1\r\nHost: x\r\n"
+                                      b"Content-Length: %d\r\n\r\n" % size)
+        self.assertEqual(status, 401)
+        self.assertIn(b"WWW-Authenticate", head)
+        self.assertEqual(self.m.request("GET", "/healthz").status, 200)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM schools"), "0")
+        self.assertEqual(self.m.psql("SELECT count(*) FROM audit_log"), rows0)
+
+    def test_made_up_tokens_are_refused_before_any_body(self):
+        # A push route (32 MiB) and a made-up token for each connection: the head is held
+        # while the token is looked up, and the 401 comes back before a body byte is sent
+        # (evhttp itself would answer only after reading the whole body).
+        size = 30 * 1024 * 1024
+
+        def attacker(i):
+            s = tls_to(self.m.port, "127.0.0.3", timeout=5)
+            s.sendall(b"PUT /v1/schools/100001/progress/2025-26/autumn HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nAuthorization: Bearer mat_" +
+                      os.urandom(32).hex().encode() + b"\r\nContent-Length: %d\r\n\r\n" % size)
+            try:
+                data = s.recv(4096)
+                s.sendall(b"x" * 65536)  # the connection lives on: the body is dropped unread
+            except (OSError, ssl.SSLError) as e:
+                data = repr(e).encode()
+            s.close()
+            return data[:12]
+        answers = run_threads(12, attacker)
+        self.assertEqual(answers, [b"HTTP/1.1 401"] * 12)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress"), "0")
+
+    def test_route_limit_is_decided_on_the_head(self):
+        # A valid token, a 1 MiB route, a 2 MiB body announced: 413 before any of it is sent.
+        status, head = self.head_only(
+            b"POST /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + self.admin.encode() + b"\r\nContent-Length: 2097152"
+            b"\r\n\r\n")
+        self.assertEqual(status, 413)
+        # A body on a route that takes none, and a made-up token: refused on the head too.
+        status, _ = self.head_only(b"DELETE /v1/tokens/1 HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 5\r\n\r\n")
+        self.assertEqual(status, 401)
+        status, _ = self.head_only(b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                                   b"Bearer mat_nothex\r\nContent-Length: 5\r\n\r\n")
+        self.assertEqual(status, 401)
+        # Smuggling shapes are refused outright.
+        status, _ = self.head_only(b"POST /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                   b"5\r\nTransfer-Encoding: chunked\r\n\r\n")
+        self.assertEqual(status, 400)
+        # Within the limits, bodies still work, with Content-Length or chunked.
+        r = self.m.request("POST", "/v1/schools", school_body("100001"), token=self.admin)
+        self.assertEqual(r.status, 201, r)
+        c = self.m.connect()
+        body = json.dumps(school_body("100002")).encode()
+        c.putrequest("POST", "/v1/schools")
+        c.putheader("Authorization", "Bearer " + self.admin)
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Transfer-Encoding", "chunked")
+        c.endheaders()
+        c.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        r = c.getresponse()
+        self.assertEqual(r.status, 201, r.read())
+        self.assertEqual(r.getheader("Connection"), "close")
+        c.close()
+
+
+class SmallCohorts(unittest.TestCase):
+    """Cells under min_cohort pupils reach no one but the school itself."""
+
+    def test_looked_after_cell_is_suppressed_above_the_school(self):
+        from test_progress import records
+        m = Matd(harness.fresh_database("e2e_hostile_cohorts"))
+        try:
+            admin = m.token("admin")
+            self.assertEqual(m.request("POST", "/v1/schools", school_body("100001"),
+                                       token=admin).status, 201)
+            school = m.token("school", ["100001"])
+            recs = records(40)
+            looked_after = {recs[0]["pupil"], recs[3]["pupil"]}
+            for r in recs:
+                r["looked_after"] = r["pupil"] in looked_after
+            r = m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn", {"records": recs},
+                          token=school)
+            self.assertEqual(r.status, 201, r)
+            path = "/v1/schools/100001/progress/2025-26/autumn/summary"
+
+            def cell(doc, group):
+                return [c for c in doc["cells"] if c["group"] == group and c["subject"] ==
+                        "reading" and c["year_group"] == "all" and c.get("school", "x")][0]
+            own = m.request("GET", path, token=school).json
+            self.assertEqual(cell(own, "looked_after")["n"], 2)  # the school sees its pupils
+            self.assertIsNotNone(cell(own, "looked_after")["p_expected"])
+            readers = {"ceo": m.token("ceo"), "head": m.token("executive_head", ["100001"]),
+                       "admin": admin}
+            for name, token in readers.items():
+                doc = m.request("GET", path, token=token).json
+                small = cell(doc, "looked_after")
+                self.assertEqual((small["n"], small["p_expected"], small["p_greater_depth"],
+                                  small["gap"]), ("<6", None, None, None), name)
+                big = cell(doc, "all")
+                self.assertEqual(big, cell(own, "all"), name)  # cohorts of 6+ unchanged
+            trust = m.request("GET", "/v1/progress/summary?year=2025-26&term=autumn&by=school",
+                              token=readers["ceo"]).json
+            ns = [c["n"] for c in trust["cells"] if c["group"] == "looked_after"]
+            self.assertTrue(ns)
+            self.assertEqual(set(ns), {"<6"})
+            self.assertFalse([c for c in trust["cells"] if isinstance(c["n"], int) and c["n"] < 6])
+            csv_text = m.request("GET", "/v1/progress/summary?year=2025-26&term=autumn",
+                                 token=readers["ceo"], headers={"Accept": "text/csv"}).body.decode()
+            rows = [l.split(",") for l in csv_text.splitlines()[1:]]
+            la = [row for row in rows if row[3] == "looked_after"]
+            self.assertTrue(la)
+            self.assertTrue(all(row[4] == "<6" and row[5] == "" and row[8] == "" for row in la))
+        finally:
+            rc = m.stop()
+            self.assertEqual(rc, 0, log_tail(m))
 
 
 def json_keys(doc):
