@@ -18,6 +18,7 @@
 #include "rota_cli.h"
 #include "demo.h"
 #include "priorities_cli.h"
+#include "report_cli.h"
 
 extern char **environ;
 
@@ -28,7 +29,9 @@ static void usage(FILE *f)
                "                                   [--name TEXT] [--expires-days N]\n"
                "       matctl -c FILE demo load [--seed N]\n"
                "       matctl rota plan --input FILE.json\n"
-               "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n");
+               "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
+               "       matctl -c FILE report --school URN --year Y --term T --pdf FILE\n"
+               "                             [--url https://HOST:PORT] [--chromium PATH]\n");
 }
 
 static PGconn *connect_db(const struct config *cfg)
@@ -220,6 +223,11 @@ int main(int argc, char **argv)
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);
         rc = priorities_cli(pg, &cfg, trust, argc - i, argv + i);
+        PQfinish(pg);
+    } else if (strcmp(cmd, "report") == 0) {
+        long long trust;
+        PGconn *pg = open_trust(&cfg, &trust);
+        rc = report_cli(pg, &cfg, trust, argc - i, argv + i);
         PQfinish(pg);
     } else {
         fprintf(stderr, "matctl: unknown command \"%s%s%s\"\n", cmd, *sub ? " " : "", sub);

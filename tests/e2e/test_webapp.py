@@ -265,6 +265,45 @@ class WebApp(unittest.TestCase):
         r = self.req("GET", "/v1/me", headers={"Cookie": "a=b; %s=%s; c=d" % (COOKIE, sid)})
         self.assertEqual(r.status, 200, r)
 
+    # --- matctl report: the governors' report printed to PDF ---
+
+    def test_matctl_report_prints_the_pdf(self):
+        pdf = os.path.join(self.m.tmp, "report.pdf")
+        out = self.m.matctl("report", "--school", "140003", "--year", "2025-26", "--term", "spring",
+                            "--pdf", pdf, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+        text = " ".join(text.split())
+        name = self.req("GET", "/v1/schools/140003", token=self.ceo).json["name"]
+        summary = self.req("GET", "/v1/schools/140003/progress/2025-26/spring/summary", token=self.ceo).json
+        writing = [c for c in summary["cells"] if c["subject"] == "writing" and c["group"] == "all"
+                   and c["year_group"] == "all"][0]
+        self.assertIn(name, text)
+        self.assertIn("Spring 2025-26", text)
+        self.assertIn("%.1f%%" % (writing["p_expected"] * 100), text)
+        self.assertNotIn("Sign out", text)
+        # The print's principal and session are over once it is done.
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens WHERE name = 'matctl report' "
+                                     "AND revoked_at IS NULL"), "0")
+        self.assertEqual(self.m.psql("SELECT count(*) FROM sessions s JOIN tokens t ON t.id = s.token_id "
+                                     "WHERE t.name = 'matctl report' AND s.ended_at IS NULL"), "0")
+
+    def test_matctl_report_bad_arguments(self):
+        pdf = os.path.join(self.m.tmp, "bad.pdf")
+        before = self.m.psql("SELECT count(*) FROM tokens")
+        for args in (["--school", "14000", "--year", "2025-26", "--term", "spring"],
+                     ["--school", "140003", "--year", "2025", "--term", "spring"],
+                     ["--school", "140003", "--year", "2025-26", "--term", "winter"],
+                     ["--school", "140003", "--year", "2025-26", "--term", "spring", "--bogus", "x"]):
+            out = self.m.matctl("report", *args, "--pdf", pdf, check=False)
+            self.assertEqual(out.returncode, 2, args)
+        out = self.m.matctl("report", "--school", "999999", "--year", "2025-26", "--term", "spring",
+                            "--pdf", pdf, check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no school 999999", out.stderr)
+        self.assertFalse(os.path.exists(pdf))
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens"), before, "a refused report wrote")
+
     # --- the pages in Chromium ---
 
     def test_pages_in_chromium(self):

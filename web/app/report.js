@@ -76,7 +76,7 @@ export async function report({ args, ctx, sess }) {
           : h('div', {}, table('Findings', ['Area', 'Finding'], findings.map(([a, f]) => h('tr', {}, h('th', { scope: 'row', text: label(a) }), h('td', { text: typeof f === 'string' ? f : [f.grade && label(f.grade), f.narrative].filter(Boolean).join(': ') })))),
             table('Agreed actions', ['Ref', 'Action', 'Owner', 'Due', 'Status'], actions.map((a) => h('tr', {}, [a.ref, a.action, a.owner, a.due, label(a.status)].map((x) => h('td', { text: x ?? '' }))))))),
       section('Support',
-        h('p', { text: received.length ? `Received: ${received.map((p) => `${label(p.subject || p.area)} (${trustWide ? p.support.map((g) => g.name).join(', ') : `${p.support.length} partner school(s)`})`).join('; ')}.` : 'Received: none matched this term.' }),
+        h('p', { text: received.length ? `Received: ${received.map((p) => `${label(p.subject || p.area)}${p.group && p.group !== 'all' ? `, ${label(p.group)}` : ''} (${label(p.kind)}): ${trustWide ? p.support.map((g) => g.name).join(', ') : `${p.support.length} partner school(s)`}`).join('; ')}.` : 'Received: none matched this term.' }),
         trustWide ? h('p', { text: given.length ? `Given: ${given.map((m) => `${label(m.subject || m.area)} to ${ctx.name(m.receiver)}`).join('; ')}.` : 'Given: none matched this term.' }) : null)),
   };
 }
