@@ -95,6 +95,7 @@ async function route() {
     document.title = 'Sign in — matd';
     signInPage(main, sess ? '' : query.get('expired') ? 'Your session has ended; sign in again.' : '');
     main.dataset.ready = 'signin';
+    performance.mark('matd:ready:signin');
     if (sess && name === 'signin') go('');
     return;
   }
@@ -125,6 +126,7 @@ async function route() {
     if (ticket === rendering) {
       main.removeAttribute('aria-busy');
       main.dataset.ready = name;
+      performance.mark(`matd:ready:${name}`); // bench/webapp.mjs reads it
     }
   }
 }
