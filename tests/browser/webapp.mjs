@@ -256,6 +256,21 @@ equal(await page.$$eval('svg.map rect', (r) => r.length), tt.triads.length, 'rot
 equal(await page.$$eval('svg.map line.link', (l) => l.length), tt.triads.reduce((a, t) => a + t.members.length - 1, 0), 'rota: a line from each member to its host');
 await axe(page, 'rota');
 await shot(page, 'rota');
+// The CEO drafts next year's rota, compares it and publishes it: the page's figures are the API's.
+{
+  const before = (await api(ceo, '/v1/rotas')).items.map((r) => r.id);
+  await page.click('#draft-form button[type=submit]');
+  await until(page, () => /draft=\d+/.test(location.hash) && document.querySelector('main').dataset.ready === 'rota', null, 'the draft');
+  const after = (await api(ceo, '/v1/rotas')).items;
+  const fresh = after.filter((r) => !before.includes(r.id));
+  equal(fresh.map((r) => r.status), ['draft'], 'rota: the CEO drafts a rota');
+  const draft = await api(ceo, `/v1/rotas/${fresh[0].id}`);
+  const row = await page.$$eval(`#rotas tr[data-rota="${draft.id}"] td`, (tds) => tds.map((td) => td.textContent));
+  equal(row.slice(2, 4), [String(draft.metrics.max_km), String(draft.metrics.total_km)], 'rota: the draft\'s metrics are the API\'s');
+  await page.click(`#rotas tr[data-rota="${draft.id}"] button`);
+  await until(page, (id) => location.hash.includes(`published=${id}`) && document.querySelector('main').dataset.ready === 'rota', draft.id, 'the publication');
+  equal((await api(ceo, `/v1/rotas/${draft.id}`)).status, 'published', 'rota: the CEO publishes it');
+}
 
 // ---------------------------------------------------------------- governors' report
 await open(page, `#/report/${urn}?year=${year}&term=${tm}`, 'report');
