@@ -4,7 +4,7 @@
 // here directly over TLS); scopes, cookie flags, keyboard use, axe-core, the CSP and the
 // absence of any request to another host are checked on the way.
 import { createRequire } from 'node:module';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import https from 'node:https';
 import crypto from 'node:crypto';
@@ -283,7 +283,7 @@ for (const r of rrows) {
 check(rrows.length > 0 && rbad === 0, `report: ${rrows.length} attainment rows equal the API's`);
 await axe(page, 'report');
 await shot(page, 'report');
-const pdfPath = path.join(SHOTS || os.tmpdir(), SHOTS ? 'report.pdf' : `matd-report-${process.pid}.pdf`);
+const pdfPath = path.join(os.tmpdir(), `matd-report-${process.pid}.pdf`);
 await page.emulateMedia({ media: 'print' });
 writeFileSync(pdfPath, await page.pdf({ format: 'A4', printBackground: true }));
 await page.emulateMedia({ media: 'screen' });
@@ -292,6 +292,7 @@ const writing = ssum.cells.find((x) => x.subject === 'writing' && x.group === 'a
 check(text.includes(info.name) && text.includes(pct(writing.p_expected)), `report: the PDF has the school's name and its writing figure (${pct(writing.p_expected)})`);
 check(!text.includes('Sign out'), 'report: the PDF leaves out the navigation');
 if (SHOTS) spawnSync('pdftoppm', ['-png', '-r', '70', '-f', '1', '-l', '1', '-singlefile', pdfPath, path.join(SHOTS, 'report-pdf-page1')]);
+unlinkSync(pdfPath);
 
 // ---------------------------------------------------------------- sign out
 await page.click('#signout');

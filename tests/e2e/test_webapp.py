@@ -173,6 +173,18 @@ class WebApp(unittest.TestCase):
         self.assertNotIn(self.ceo[4:20], log)
         self.assertNotIn(sid[:16], log)
 
+    def test_sign_in_prunes_sessions_over_for_a_week(self):
+        old, _ = self.sign_in(self.ceo)
+        recent, _ = self.sign_in(self.ceo)
+        self.m.psql("UPDATE sessions SET expires_at = now() - interval '8 days' "
+                    "WHERE session_hash = sha256('%s'::bytea)" % old)
+        self.m.psql("UPDATE sessions SET expires_at = now() - interval '1 day' "
+                    "WHERE session_hash = sha256('%s'::bytea)" % recent)
+        self.sign_in(self.ceo)
+        count = "SELECT count(*) FROM sessions WHERE session_hash = sha256('%s'::bytea)"
+        self.assertEqual(self.m.psql(count % old), "0")
+        self.assertEqual(self.m.psql(count % recent), "1")
+
     def test_session_expires_with_its_token(self):
         tok = self.m.token("ceo", name="short", expires_days=1)
         r = self.req("POST", "/v1/sessions", token=tok)
