@@ -30,7 +30,7 @@ static void usage(FILE *f)
                "       matctl -c FILE demo load [--seed N]\n"
                "       matctl rota plan --input FILE.json\n"
                "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
-               "       matctl -c FILE report --school URN --year Y --term T --pdf FILE\n"
+               "       matctl -c FILE report (--school URN | --trust) --year Y --term T --pdf FILE\n"
                "                             [--url https://HOST:PORT] [--chromium PATH]\n");
 }
 

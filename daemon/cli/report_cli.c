@@ -1,10 +1,11 @@
-/* matctl report --school URN --year Y --term T --pdf FILE [--url URL] [--chromium PATH]
+/* matctl report (--school URN | --trust) --year Y --term T --pdf FILE [--url URL]
+ *                [--chromium PATH]
  *
  * Chromium is driven over --remote-debugging-pipe (DevTools protocol, NUL-separated JSON
  * on fds 3 and 4): no port is opened and nothing is fetched from another host. The page
  * is signed in by a cookie for a session made here for an executive-head principal of
- * that one school, expiring in five minutes and ended when the print is done; its token
- * has a random hash nobody holds, so it can be used by no one else. */
+ * that one school (a CEO principal for --trust), expiring in five minutes and ended when
+ * the print is done; its token has a random hash nobody holds, so no one else can use it. */
 #include "report_cli.h"
 
 #include <errno.h>
@@ -137,8 +138,8 @@ static int server_spki(const char *cert_path, char out[64])
     return ok ? 0 : -1;
 }
 
-/* A principal for the print: an executive head of this one school, five minutes. Writes
- * the session id (hex) to sid; returns the token id or -1. */
+/* A principal for the print: an executive head of this one school (urn NULL: the CEO),
+ * five minutes. Writes the session id (hex) to sid; returns the token id or -1. */
 static long long make_session(PGconn *pg, long long trust, const char *urn, char sid[65])
 {
     unsigned char raw[32], tok[32];
@@ -153,9 +154,10 @@ static long long make_session(PGconn *pg, long long trust, const char *urn, char
     PGresult *r = PQexecParams(
         pg,
         "WITH t AS (INSERT INTO tokens (trust_id, token_hash, role, name, urns, expires_at) "
-        " SELECT $1, decode($2, 'hex'), 'executive_head', 'matctl report', ARRAY[$3], "
-        " now() + interval '5 minutes' FROM schools WHERE trust_id = $1 AND urn = $3 "
-        " RETURNING id) "
+        " SELECT $1, decode($2, 'hex'), CASE WHEN $3::text IS NULL THEN 'ceo' ELSE "
+        " 'executive_head' END, 'matctl report', CASE WHEN $3::text IS NULL THEN '{}' ELSE "
+        " ARRAY[$3::text] END, now() + interval '5 minutes' WHERE $3::text IS NULL OR EXISTS "
+        " (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $3) RETURNING id) "
         "INSERT INTO sessions (trust_id, session_hash, token_id, expires_at) "
         "SELECT $1, decode($4, 'hex'), id, now() + interval '5 minutes' FROM t RETURNING token_id",
         4, NULL, params, NULL, NULL, 0);
@@ -204,7 +206,8 @@ static int print_report(struct cdp *c, const struct print_job *j)
                                     deadline)
                          : NULL;
     char url[1024];
-    snprintf(url, sizeof url, "%s#/report/%s?year=%s&term=%s", j->base, j->urn, j->year, j->term);
+    snprintf(url, sizeof url, "%s#/report/%s?year=%s&term=%s", j->base, j->urn ? j->urn : "trust",
+             j->year, j->term);
     json_t *nav =
         ck ? cdp_call(c, session, "Page.navigate", json_pack("{s:s}", "url", url), deadline) : NULL;
     const char *ready = "";
@@ -291,13 +294,12 @@ static pid_t start_chromium(const char *path, const char *spki, const char *prof
 
 int report_cli(PGconn *pg, const struct config *cfg, long long trust_id, int argc, char **argv)
 {
-    static const struct option opts[] = {{"school", required_argument, NULL, 's'},
-                                         {"year", required_argument, NULL, 'y'},
-                                         {"term", required_argument, NULL, 't'},
-                                         {"pdf", required_argument, NULL, 'p'},
-                                         {"url", required_argument, NULL, 'u'},
-                                         {"chromium", required_argument, NULL, 'c'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"school", required_argument, NULL, 's'}, {"year", required_argument, NULL, 'y'},
+        {"term", required_argument, NULL, 't'},   {"pdf", required_argument, NULL, 'p'},
+        {"url", required_argument, NULL, 'u'},    {"chromium", required_argument, NULL, 'c'},
+        {"trust", no_argument, NULL, 'T'},        {NULL, 0, NULL, 0}};
+    bool trust_report = false;
     const char *urn = NULL, *year = NULL, *term = NULL, *pdf = NULL, *url = NULL;
     const char *chromium = "/usr/bin/chromium";
     int opt;
@@ -305,14 +307,17 @@ int report_cli(PGconn *pg, const struct config *cfg, long long trust_id, int arg
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         const char **slot[] = {['s'] = &urn, ['y'] = &year, ['t'] = &term,
                                ['p'] = &pdf, ['u'] = &url,  ['c'] = &chromium};
-        if (opt < (int)(sizeof slot / sizeof slot[0]) && slot[opt])
+        if (opt == 'T')
+            trust_report = true;
+        else if (opt < (int)(sizeof slot / sizeof slot[0]) && slot[opt])
             *slot[opt] = optarg;
         else
             return 2;
     }
-    if (!urn || !urn_valid(urn) || !academic_year_valid(year) || term_index(term) < 0 || !pdf) {
-        fprintf(stderr, "matctl report: needs --school URN (six digits) --year 2025-26 "
-                        "--term autumn|spring|summer --pdf FILE\n");
+    if (trust_report == (urn != NULL) || (urn && !urn_valid(urn)) || !academic_year_valid(year) ||
+        term_index(term) < 0 || !pdf) {
+        fprintf(stderr, "matctl report: needs --school URN (six digits) or --trust, --year "
+                        "2025-26, --term autumn|spring|summer and --pdf FILE\n");
         return 2;
     }
     char base[256], spki[64];
@@ -327,7 +332,7 @@ int report_cli(PGconn *pg, const struct config *cfg, long long trust_id, int arg
     char sid[65];
     long long token_id = make_session(pg, trust_id, urn, sid);
     if (token_id < 0) {
-        fprintf(stderr, "matctl report: no school %s in this trust\n", urn);
+        fprintf(stderr, "matctl report: no school %s in this trust\n", urn ? urn : "-");
         return 1;
     }
     char profile[] = "/tmp/matctl-report.XXXXXX";

@@ -294,6 +294,23 @@ check(!text.includes('Sign out'), 'report: the PDF leaves out the navigation');
 if (SHOTS) spawnSync('pdftoppm', ['-png', '-r', '70', '-f', '1', '-l', '1', '-singlefile', pdfPath, path.join(SHOTS, 'report-pdf-page1')]);
 unlinkSync(pdfPath);
 
+// ---------------------------------------------------------------- the trust's report
+await open(page, `#/report/trust?year=${year}&term=${tm}`, 'report');
+{
+  const b = await api(ceo, `/v1/briefing?year=${year}&term=${tm}`);
+  equal(await page.$$eval('#trust-headline tbody tr', (trs) => trs.map((tr) => tr.dataset.p)), b.headline.map((x) => String(x.p)), 'trust report: the headline is the briefing\'s');
+  const rows = await page.$$eval('#trust-schools tbody tr', (trs) => trs.map((tr) => [tr.dataset.urn, tr.querySelector('td').dataset.p]));
+  let bad = 0;
+  const first = (await page.$$eval('#trust-schools thead th', (t) => t.map((x) => x.textContent)))[1];
+  for (const [u, p] of rows) {
+    const c = summary.cells.find((x) => x.school === u && x.group === 'all' && x.year_group === 'all' && (x.subject === first.toLowerCase() || (first === 'Grammar, punctuation and spelling' && x.subject === 'gps')));
+    if (c ? (c.n >= thresholds.min_cohort ? String(c.p_expected) !== p : p !== '') : p !== '') bad++;
+  }
+  check(rows.length === new Set(summary.cells.map((c) => c.school).filter(Boolean)).size && bad === 0, `trust report: every school's ${first} figure is the API's`);
+  await axe(page, 'the trust report');
+  await shot(page, 'report-trust');
+}
+
 // ---------------------------------------------------------------- sign out
 await page.click('#signout');
 await page.waitForSelector('main[data-ready="signin"]');

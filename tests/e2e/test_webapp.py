@@ -300,13 +300,30 @@ class WebApp(unittest.TestCase):
         self.assertEqual(self.m.psql("SELECT count(*) FROM sessions s JOIN tokens t ON t.id = s.token_id "
                                      "WHERE t.name = 'matctl report' AND s.ended_at IS NULL"), "0")
 
+    def test_matctl_report_for_the_trust(self):
+        pdf = os.path.join(self.m.tmp, "trust.pdf")
+        out = self.m.matctl("report", "--trust", "--year", "2025-26", "--term", "spring", "--pdf", pdf,
+                            check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        text = " ".join(subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout.split())
+        brief = self.req("GET", "/v1/briefing?year=2025-26&term=spring", token=self.ceo).json
+        self.assertIn("Trust report, Spring 2025-26", text)
+        for h in brief["headline"]:
+            self.assertIn("%.1f%%" % (h["p"] * 100), text, h["subject"])
+        for s in self.req("GET", "/v1/schools?limit=1000", token=self.ceo).json["items"]:
+            self.assertIn(s["name"], text)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens WHERE name = 'matctl report' "
+                                     "AND revoked_at IS NULL"), "0")
+
     def test_matctl_report_bad_arguments(self):
         pdf = os.path.join(self.m.tmp, "bad.pdf")
         before = self.m.psql("SELECT count(*) FROM tokens")
         for args in (["--school", "14000", "--year", "2025-26", "--term", "spring"],
                      ["--school", "140003", "--year", "2025", "--term", "spring"],
                      ["--school", "140003", "--year", "2025-26", "--term", "winter"],
-                     ["--school", "140003", "--year", "2025-26", "--term", "spring", "--bogus", "x"]):
+                     ["--school", "140003", "--year", "2025-26", "--term", "spring", "--bogus", "x"],
+                     ["--school", "140003", "--trust", "--year", "2025-26", "--term", "spring"],
+                     ["--year", "2025-26", "--term", "spring"]):
             out = self.m.matctl("report", *args, "--pdf", pdf, check=False)
             self.assertEqual(out.returncode, 2, args)
         out = self.m.matctl("report", "--school", "999999", "--year", "2025-26", "--term", "spring",

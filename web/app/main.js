@@ -8,7 +8,7 @@ import { trends } from './trends.js';
 import { school, schools } from './school.js';
 import { monitoring } from './monitoring.js';
 import { rota } from './rota.js';
-import { report } from './report.js';
+import { report, trustReport } from './report.js';
 import { briefing } from './briefing.js';
 
 const TRUST_ROLES = ['admin', 'ceo', 'executive_head'];
@@ -21,7 +21,7 @@ const pages = {
   school: { title: 'School', render: school, hidden: true },
   monitoring: { title: 'Monitoring', render: monitoring },
   rota: { title: 'Rota', render: rota },
-  report: { title: 'Governors’ report', render: report, hidden: true },
+  report: { title: 'Governors’ report', render: (a) => (a.args[0] === 'trust' ? trustReport(a) : report(a)), hidden: true },
 };
 
 function parse() {
