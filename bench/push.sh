@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Progress-push bench: rows/s for a 30,000-row push as JSON and as CSV over TLS, beside
-# `psql \copy` of the same rows into the same table in the same run, and matd's peak RSS.
+# `psql \copy` of the same rows into the same table in the same run, and matd's peak RSS;
+# and the same rows as a tracker's wide export (a row per pupil, a column per subject, a
+# name and a date of birth dropped unread) read through an import profile, beside the
+# plain CSV push.
 # Usage: bench/push.sh [ROWS] [REPEATS]
 source "$(dirname "$0")/lib.sh"
 ROWS=${1:-30000}
@@ -34,6 +37,19 @@ for variant in (0, 1):
         w.writerow(cols)
         for r in recs:
             w.writerow(["" if r[c] is None else str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in cols])
+    # The same records as a tracker's wide export: its own headings and words.
+    words = {"below": "Below", "towards": "Working Towards", "expected": "Expected+",
+             "greater_depth": "Greater Depth"}
+    with open("%s/wide%d.csv" % (d, variant), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["Pupil ID", "Name", "DOB", "Year", "Gender", "Pupil Premium", "EAL",
+                    "Attendance"] + [s.title() for s in subjects])
+        for i in range(0, len(recs), len(subjects)):
+            r = recs[i]
+            w.writerow([r["pupil"], "Pupil %d" % i, "2016-01-01", "Y%s" % r["year_group"],
+                        "Female" if r["sex"] == "f" else "Male",
+                        "Yes" if r["disadvantaged"] else "No", "Yes" if r["eal"] else "No",
+                        r["attendance_pct"]] + [words[recs[i + j]["band"]] for j in range(len(subjects))])
     if variant == 0:  # the same rows as COPY text for the anchor (keys precomputed as any)
         import hashlib
         with open("%s/push.copy" % d, "w") as f:
@@ -65,6 +81,34 @@ for kind in json csv; do
   awk -v t="$t" -v n="$ROWS" -v k="$kind" 'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s\n", k, t, n / t }'
   echo "$t" >"$BENCH_DIR/t_$kind"
 done
+# The wide export through a profile (PUT once), into another term.
+curl -sf -o /dev/null --cacert "$BENCH_DIR/tls/ca.crt" -X PUT -H "Authorization: Bearer $TOKEN" \
+  -H "Content-Type: application/json" "https://localhost:$MATD_PORT/v1/import-profiles/bench-wide" \
+  --data-binary @- <<'JSON'
+{"layout": "wide",
+ "columns": {"Pupil ID": "pupil", "Year": "year_group", "Gender": "sex",
+             "Pupil Premium": "disadvantaged", "EAL": "eal", "Attendance": "attendance_pct"},
+ "subject_columns": {"Reading": {"subject": "reading"}, "Writing": {"subject": "writing"},
+                     "Maths": {"subject": "maths"}, "Science": {"subject": "science"},
+                     "Gps": {"subject": "gps"}, "English": {"subject": "english"}},
+ "values": {"year_group": {"Y1": "1", "Y2": "2", "Y3": "3", "Y4": "4", "Y5": "5", "Y6": "6"},
+            "sex": {"Female": "f", "Male": "m"},
+            "band": {"Below": "below", "Working Towards": "towards", "Expected+": "expected",
+                     "Greater Depth": "greater_depth"}},
+ "drop": ["Name", "DOB"]}
+JSON
+ls -l "$BENCH_DIR"/wide0.csv | awk '{printf "  %s %d bytes (wide)\n", $9, $5}'
+times=()
+for i in $(seq "$REPEATS"); do
+  out=$(push "$BENCH_DIR/wide$((i % 2)).csv" text/csv "spring?profile=bench-wide")
+  [ "${out#* }" = 201 ] || { echo "wide push failed: $out"; exit 1; }
+  times+=("${out% *}")
+done
+t=$(printf '%s\n' "${times[@]}" | best)
+awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "matd PUT wide csv through a profile %8.3f s  %9.0f rows/s\n", t, n / t }'
+awk -v w="$t" -v c="$(cat "$BENCH_DIR/t_csv")" 'BEGIN { printf "ratio wide+profile / plain csv = %.2f\n", w / c }'
+rows=$($P -tAc "SELECT count(*) FROM progress WHERE term = 'spring'")
+[ "$rows" = "$ROWS" ] || { echo "the wide push stored $rows rows, not $ROWS"; exit 1; }
 times=()
 for i in $(seq "$REPEATS"); do
   s=$(date +%s.%N)

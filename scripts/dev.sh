@@ -9,7 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
-  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev postgresql-15 postgresql-client-15
+  libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
+  postgresql-15 postgresql-client-15
   python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
   clang libclang-rt-14-dev systemd
   nodejs chromium poppler-utils fonts-dejavu-core)
@@ -103,8 +104,9 @@ make_certs() { # make_certs DIR
   chmod 600 "$d"/*.key
 }
 
-make_secret() { # make_secret FILE
-  [ -f "$1" ] || { openssl rand -hex 32 >"$1"; chmod 600 "$1"; }
+make_secret() { # make_secret MATCTL FILE: 32 random bytes, mode 600 (matd refuses less)
+  [ -f "$2" ] || "$1" secret init "$2"
+  chmod 600 "$2"
 }
 
 run_fuzzers() { # builds every libFuzzer target with clang and runs each on its seed corpus
@@ -115,9 +117,11 @@ run_fuzzers() { # builds every libFuzzer target with clang and runs each on its 
     [ -x "$f" ] || continue
     name=${f##*/fuzz_}
     out=$(mktemp -d)
+    local dict=()
+    [ -f "$ROOT/tests/fuzz/$name.dict" ] && dict=(-dict="$ROOT/tests/fuzz/$name.dict")
     # The corpus in the tree is the seed; what the run finds goes to a scratch folder.
     if ! (cd "$out" && "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-          -print_final_stats=0 "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
+          -print_final_stats=0 "${dict[@]}" "$out" "$ROOT/tests/fuzz/corpus/$name") >"$out/log" 2>&1; then
       tail -40 "$out/log" >&2
       echo "fuzz_$name found a crash (inputs in $out)" >&2
       return 1
@@ -140,7 +144,7 @@ cmd_test() {
   say "starting throwaway PostgreSQL on 127.0.0.1:$port"
   pg_start "$tmp/pg" "$port"
   make_certs "$tmp/tls"
-  make_secret "$tmp/trust.secret"
+  make_secret "$ROOT/build-asan/daemon/matctl" "$tmp/trust.secret"
   export MATD_TEST_PGHOST=127.0.0.1 MATD_TEST_PGPORT=$port MATD_TEST_PGUSER=postgres
   export MATD_TEST_TLS="$tmp/tls" MATD_TEST_SECRET="$tmp/trust.secret" MATD_TEST_TMP="$tmp"
   export MATD_TEST_PG_BINDIR="$PG_BINDIR"
@@ -164,7 +168,7 @@ cmd_demo() {
   trap "kill \${MATD_PID:-0} 2>/dev/null; wait \${MATD_PID:-0} 2>/dev/null; pg_stop '$DEV/pg'; echo; echo 'stopped matd and PostgreSQL'" EXIT
   trap "exit 0" INT TERM
   make_certs "$DEV/tls"
-  make_secret "$DEV/trust.secret"
+  make_secret "$ROOT/build/daemon/matctl" "$DEV/trust.secret"
   psql -h 127.0.0.1 -p $port -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='matd'" | grep -q 1 ||
     psql -h 127.0.0.1 -p $port -U postgres -qc "CREATE DATABASE matd" >/dev/null
   cat >"$DEV/matd.conf" <<CONF
@@ -180,7 +184,7 @@ secret_file = $DEV/trust.secret
 [log]
 level = info
 CONF
-  local ctl="$ROOT/build/matctl -c $DEV/matd.conf"
+  local ctl="$ROOT/build/daemon/matctl -c $DEV/matd.conf"
   say "applying migrations"
   $ctl migrate
   if $ctl demo load 2>"$DEV/demo.log"; then say "demo trust loaded"; else

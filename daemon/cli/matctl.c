@@ -18,7 +18,9 @@
 #include "rota_cli.h"
 #include "demo.h"
 #include "priorities_cli.h"
+#include "push_cli.h"
 #include "report_cli.h"
+#include "secret.h"
 
 extern char **environ;
 
@@ -29,7 +31,10 @@ static void usage(FILE *f)
                "                                   [--name TEXT] [--expires-days N]\n"
                "       matctl -c FILE demo load [--seed N]\n"
                "       matctl rota plan --input FILE.json\n"
+               "       matctl secret init FILE\n"
                "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
+               "       matctl -c FILE push --school URN --year Y --term T [--profile P] "
+               "[--dry-run] PATH\n"
                "       matctl -c FILE report (--school URN | --trust) --year Y --term T --pdf FILE\n"
                "                             [--url https://HOST:PORT] [--chromium PATH]\n");
 }
@@ -202,6 +207,18 @@ int main(int argc, char **argv)
     const char *sub = i + 1 < argc ? argv[i + 1] : "";
     if (strcmp(cmd, "rota") == 0 && strcmp(sub, "plan") == 0)
         return rota_cli_plan(argc - i - 2, argv + i + 2);
+    if (strcmp(cmd, "secret") == 0 && strcmp(sub, "init") == 0) {
+        char serr[512];
+        if (i + 2 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (secret_init_file(argv[i + 2], serr, sizeof serr) != 0) {
+            fprintf(stderr, "matctl: %s\n", serr);
+            return 1;
+        }
+        return 0;
+    }
     struct config cfg;
     config_defaults(&cfg);
     char err[512];
@@ -219,6 +236,8 @@ int main(int argc, char **argv)
         PGconn *pg = open_trust(&cfg, &trust);
         rc = demo_load_cli(pg, &cfg, trust, argc - i - 1, argv + i + 1);
         PQfinish(pg);
+    } else if (strcmp(cmd, "push") == 0) {
+        rc = push_cli(&cfg, argc - i, argv + i);
     } else if (strcmp(cmd, "priorities") == 0) {
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);

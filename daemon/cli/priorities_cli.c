@@ -42,9 +42,10 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
                                          {"term", required_argument, NULL, 't'},
                                          {"school", required_argument, NULL, 's'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"from-rows", no_argument, NULL, 'r'},
                                          {NULL, 0, NULL, 0}};
     const char *year = NULL, *term = NULL, *school = NULL;
-    bool json = false;
+    bool json = false, from_rows = false;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -61,9 +62,12 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
         case 'j':
             json = true;
             break;
+        case 'r': /* recompute the inputs from the pupil rows, not the aggregates */
+            from_rows = true;
+            break;
         default:
             fprintf(stderr, "usage: matctl -c FILE priorities --year Y --term T [--school URN] "
-                            "[--json]\n");
+                            "[--json] [--from-rows]\n");
             return 2;
         }
     }
@@ -88,8 +92,7 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
         struct priorities_params_storage storage;
         const char *params[7];
         int n = priorities_query_params(q, trust, year, term, &storage, params);
-        const char *sql = priorities_queries[q].sql ? priorities_queries[q].sql
-                                                    : priorities_queries[PQ_CELLS].sql;
+        const char *sql = priorities_query_sql(q, from_rows);
         res[q] = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res[q]) != PGRES_TUPLES_OK) {
             fprintf(stderr, "matctl priorities: %s", PQresultErrorMessage(res[q]));

@@ -13,7 +13,7 @@
 enum doc_kind { DOC_SEF, DOC_SIP };
 
 static const char *const kind_name[] = {"sef", "sip"};
-static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_lock, stmt_sip_refresh;
+static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_sip_refresh;
 
 /* The versioned put, one statement per kind (table names cannot be parameters). */
 /* The versioned put, one statement per kind (table names cannot be parameters). The put
@@ -50,8 +50,6 @@ static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_lock, stmt_sip_refres
 
 void h_documents_init(void)
 {
-    stmt_lock =
-        db_stmt_register("doc_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_put[DOC_SEF] = db_stmt_register(
         "sef_put", DOC_PUT_SQL("sef", "sef_versions", ", framework", ", $4::jsonb->>'framework'"));
     stmt_put[DOC_SIP] = db_stmt_register("sip_put", DOC_PUT_SQL("sip", "sip_versions", "", ""));
@@ -74,7 +72,7 @@ static void on_put(struct req *r, struct db_job *job)
     }
     if (req_reply_db_failure(r, job))
         return;
-    PGresult *res = db_job_result(job, 2);
+    PGresult *res = db_job_result(job, REQ_LOCKED_FIRST);
     const char *doc = db_val(res, 0, 0);
     bool unchanged = strcmp(db_val(res, 0, 2), "t") == 0;
     struct strbuf sb;
@@ -85,27 +83,32 @@ static void on_put(struct req *r, struct db_job *job)
     strbuf_free(&sb);
 }
 
-/* Rules the schema cannot say about a SIP: refs unique, dates in order. */
+/* Records ref in the set; false when it was there already (a duplicate). */
+static bool first_use(json_t *set, const char *ref)
+{
+    if (!ref || json_object_get(set, ref))
+        return !ref;
+    json_object_set_new(set, ref, json_true());
+    return true;
+}
+
+/* Rules the schema cannot say about a SIP: refs unique (however many), dates in order. */
 static bool sip_rules_ok(struct req *r)
 {
     struct mat_errors errs;
     mat_errors_init(&errs);
     json_t *prios = json_object_get(r->json, "priorities");
+    json_t *seen_p = json_object(), *seen[2] = {json_object(), json_object()};
     size_t i;
     json_t *p;
-    const char *seen_ms[512], *seen_sc[512], *seen_p[128];
-    size_t nms = 0, nsc = 0, np = 0;
     json_array_foreach(prios, i, p)
     {
         char path[96];
         const char *ref = json_string_value(json_object_get(p, "ref"));
-        for (size_t k = 0; ref && k < np; k++)
-            if (strcmp(seen_p[k], ref) == 0) {
-                snprintf(path, sizeof path, "/priorities/%zu/ref", i);
-                mat_errors_add(&errs, path, "priority ref \"%s\" is used twice", ref);
-            }
-        if (ref && np < ARRAY_LEN(seen_p))
-            seen_p[np++] = ref;
+        if (!first_use(seen_p, ref)) {
+            snprintf(path, sizeof path, "/priorities/%zu/ref", i);
+            mat_errors_add(&errs, path, "priority ref \"%s\" is used twice", ref);
+        }
         const char *start = json_string_value(json_object_get(p, "start_date"));
         const char *end = json_string_value(json_object_get(p, "final_review_date"));
         if (start && end && strcmp(end, start) < 0) {
@@ -120,21 +123,19 @@ static bool sip_rules_ok(struct req *r)
             json_array_foreach(json_object_get(p, lists[l]), j, item)
             {
                 const char *iref = json_string_value(json_object_get(item, "ref"));
-                const char **seen = l ? seen_sc : seen_ms;
-                size_t *n = l ? &nsc : &nms;
-                for (size_t k = 0; iref && k < *n; k++)
-                    if (strcmp(seen[k], iref) == 0) {
-                        snprintf(path, sizeof path, "/priorities/%zu/%s/%zu/ref", i, lists[l], j);
-                        mat_errors_add(&errs, path,
-                                       "ref \"%s\" is used twice in this plan (refs address "
-                                       "PATCH updates, so they must be unique)",
-                                       iref);
-                    }
-                if (iref && *n < 512)
-                    seen[(*n)++] = iref;
+                if (!first_use(seen[l], iref)) {
+                    snprintf(path, sizeof path, "/priorities/%zu/%s/%zu/ref", i, lists[l], j);
+                    mat_errors_add(&errs, path,
+                                   "ref \"%s\" is used twice in this plan (refs address PATCH "
+                                   "updates, so they must be unique)",
+                                   iref);
+                }
             }
         }
     }
+    json_decref(seen_p);
+    json_decref(seen[0]);
+    json_decref(seen[1]);
     if (errs.count) {
         req_reply_problem(r, 422, "the plan breaks a rule", &errs);
         mat_errors_free(&errs);
@@ -159,33 +160,14 @@ static void doc_put(struct req *r, enum doc_kind kind)
     snprintf(trust, sizeof trust, "%lld", req_trust(r));
     snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
     snprintf(lock, sizeof lock, "%s:%s:%s:%s", kind_name[kind], trust, urn, year);
-    const char *lock_params[1] = {lock};
     const char *params[6] = {trust, urn, year, body, sha, principal};
     const char *refresh[3] = {trust, urn, year};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add_sql(job, "BEGIN");
-    db_job_add(job, stmt_lock, 1, lock_params);
+    struct db_job *job = req_locked_job(lock);
     db_job_add(job, stmt_put[kind], 6, params);
     if (kind == DOC_SIP)
         db_job_add(job, stmt_sip_refresh, 3, refresh);
-    db_job_add_sql(job, "COMMIT");
     free(body);
-    req_submit(r, job, on_put);
-}
-
-/* The put's result is command 2 (after BEGIN and the lock). */
-
-static void on_get(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) != 1) {
-        req_reply_problem(r, 404, "no such document for this school and year", NULL);
-        return;
-    }
-    const char *doc = db_val(res, 0, 0);
-    req_reply_json_text(r, 200, doc);
+    req_submit_locked(r, job, on_put);
 }
 
 static void doc_get(struct req *r, enum doc_kind kind)
@@ -195,7 +177,9 @@ static void doc_get(struct req *r, enum doc_kind kind)
         return;
     const char *trust = req_trust_str(r);
     const char *params[3] = {trust, req_param(r, "urn"), year};
-    req_submit_one(r, stmt_get[kind], 3, params, on_get);
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_get[kind], 3, params);
+    req_submit_one_row(r, job, "no such document for this school and year");
 }
 
 static void on_history(struct req *r, struct db_job *job)

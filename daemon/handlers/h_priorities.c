@@ -24,7 +24,9 @@ static int stmt_query[PQ_COUNT], stmt_thresholds_put;
 
 void h_priorities_init(void)
 {
-    h_briefing_init(); /* the briefing is served from the same cache */
+    /* The other handlers of SPEC 6 register here, beside the priorities they build on. */
+    h_briefing_init();
+    h_pupils_init();
     for (int q = 0; q < PQ_COUNT; q++)
         stmt_query[q] = priorities_queries[q].sql ? db_stmt_register(priorities_queries[q].name,
                                                                      priorities_queries[q].sql)

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctf.h"
 #include "handlers.h"
 #include "http_server.h"
+#include "import_profile.h"
 #include "progress_parse.h"
+#include "progress_summary.h"
 #include "metrics.h"
 #include "termly.h"
 #include "util.h"
@@ -31,6 +34,7 @@ static void push_init(void);
 void h_progress_init(void)
 {
     push_init();
+    h_import_profiles_init();
     stmt_cells = db_stmt_register("progress_cells", CELLS_SQL);
     stmt_submissions = db_stmt_register(
         "submissions_list",
@@ -187,7 +191,7 @@ void h_submissions_list(struct req *r)
 /* ---- the push ---- */
 
 static int stmt_push_latest, stmt_push_lock, stmt_push_delete, stmt_push_submission,
-    stmt_push_rejected;
+    stmt_push_rejected, stmt_push_previous, stmt_push_profile;
 
 static void push_init(void)
 {
@@ -211,6 +215,15 @@ static void push_init(void)
         "INSERT INTO submissions (trust_id, urn, kind, year, term, principal_id, body_sha256, "
         " row_count, outcome, content_type) SELECT $1, $2, 'progress', $3, $4, $5, $6, $7, "
         " 'rejected', $8 WHERE EXISTS (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $2)");
+    stmt_push_profile = db_stmt_register(
+        "push_profile", "SELECT body::text FROM import_profiles WHERE trust_id = $1 AND name = $2");
+    /* A dry run's one read: does the school exist, and what did the previous term hold. */
+    stmt_push_previous = db_stmt_register(
+        "push_previous",
+        "SELECT EXISTS (SELECT 1 FROM schools WHERE trust_id = $1 AND urn = $2), "
+        " count(DISTINCT p.pupil_key), coalesce(string_agg(DISTINCT p.subject, ',' "
+        " ORDER BY p.subject), '') FROM progress p WHERE p.trust_id = $1 AND p.urn = $2 "
+        " AND p.year = $3 AND p.term = $4");
 }
 
 struct push_state {
@@ -218,18 +231,24 @@ struct push_state {
     char *copy; /* COPY text, handed to the job */
     size_t copy_len;
     size_t nrecords;
+    bool dry_run;                    /* ?dry_run=true: validate and answer, write nothing */
+    struct progress_summary summary; /* dry run: what would be stored */
+    char prev_year[8], prev_term[8];
+    struct import_profile *profile; /* ?profile=NAME, until the parse takes it */
 };
 
 static void push_state_free(void *p)
 {
     struct push_state *st = p;
     free(st->copy);
+    progress_summary_free(&st->summary);
+    import_profile_free(st->profile);
     free(st);
 }
 
 static const char *content_type_of(const struct req *r)
 {
-    return r->body_csv ? "text/csv" : "application/json";
+    return r->body_csv ? "text/csv" : r->body_xml ? "application/xml" : "application/json";
 }
 
 static void on_pushed(struct req *r, struct db_job *job)
@@ -252,6 +271,54 @@ static void on_pushed(struct req *r, struct db_job *job)
 }
 
 static void start_parse(struct req *r);
+
+static void on_previous(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct push_state *st = r->hstate;
+    PGresult *res = db_job_result(job, 0);
+    if (strcmp(db_val(res, 0, 0), "t") != 0) {
+        req_reply_problem(r, 404, "no such school in this trust", NULL);
+        return;
+    }
+    char *list = xstrdup(db_val(res, 0, 2));
+    const char *subjects[64];
+    size_t nsubjects = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nsubjects < 64;
+         t = strtok_r(NULL, ",", &save))
+        subjects[nsubjects++] = t;
+    struct progress_previous prev = {.year = st->prev_year,
+                                     .term = st->prev_term,
+                                     .pupils = (size_t)strtoull(db_val(res, 0, 1), NULL, 10),
+                                     .subjects = subjects,
+                                     .nsubjects = nsubjects};
+    json_t *doc = progress_summary_json(&st->summary, &prev, r->body_csv);
+    free(list);
+    req_reply_json(r, 200, doc);
+}
+
+/* The previous term of (year, term): summer of the year before autumn, else the term
+ * before in the same year. */
+static void previous_term(const char *year, const char *term, char y[8], char t[8])
+{
+    int i = term_index(term);
+    if (i == 0) {
+        academic_year_previous(year, y);
+        snprintf(t, 8, "summer");
+    } else {
+        snprintf(y, 8, "%s", year);
+        snprintf(t, 8, "%s", i == 1 ? "autumn" : "spring");
+    }
+}
+
+static void start_dry_answer(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    previous_term(req_param(r, "year"), req_param(r, "term"), st->prev_year, st->prev_term);
+    const char *params[4] = {st->trust, req_param(r, "urn"), st->prev_year, st->prev_term};
+    req_submit_one(r, stmt_push_previous, 4, params, on_previous);
+}
 
 static void on_latest(struct req *r, struct db_job *job)
 {
@@ -287,11 +354,12 @@ static void start_push(struct req *r)
     db_job_add_sql(push, "BEGIN");
     db_job_add(push, stmt_push_lock, 1, lock_params);
     db_job_add(push, stmt_push_delete, 4, key);
-    db_job_add_copy(push,
-                    "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
-                    "band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
-                    "prior_attainment) FROM STDIN",
-                    st->copy, st->copy_len);
+    db_job_add_copy(
+        push,
+        "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
+        "band, code, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
+        "prior_attainment) FROM STDIN",
+        st->copy, st->copy_len);
     st->copy = NULL;
     db_job_add(push, stmt_push_submission, 8, sub);
     db_job_add_sql(push, "COMMIT");
@@ -304,13 +372,17 @@ static void start_push(struct req *r)
 struct push_work {
     char *body;
     size_t body_len;
-    bool csv;
+    bool csv, xml;
+    char year[8]; /* a CTF keeps the results of this academic year */
     struct progress_parse_opts opts;
     char prefix[64];
     enum progress_result result;
     struct mat_errors errs;
     char *copy;
     size_t copy_len, nrecords;
+    bool dry_run;
+    struct progress_summary summary; /* dry run */
+    struct import_profile *profile;  /* owned */
 };
 
 static void push_work_free(void *p)
@@ -319,6 +391,8 @@ static void push_work_free(void *p)
     free(w->body);
     free(w->copy);
     mat_errors_free(&w->errs);
+    progress_summary_free(&w->summary);
+    import_profile_free(w->profile);
     free(w);
 }
 
@@ -326,10 +400,16 @@ static void push_parse(void *p)
 {
     struct push_work *w = p;
     struct progress_set set = {0};
-    w->result = w->csv ? progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs)
-                       : progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
+    if (w->xml)
+        w->result = progress_parse_ctf(w->body, w->body_len, &w->opts, w->year, &set, &w->errs);
+    else if (w->csv)
+        w->result = progress_parse_csv(w->body, w->body_len, &w->opts, &set, &w->errs);
+    else
+        w->result = progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
     w->nrecords = set.count;
-    if (w->result == PROGRESS_OK) {
+    if (w->result == PROGRESS_OK && w->dry_run) {
+        progress_summary_compute(&set, &w->summary);
+    } else if (w->result == PROGRESS_OK) {
         struct strbuf sb;
         strbuf_init(&sb);
         progress_records_to_copy(&set, w->prefix, &sb);
@@ -341,21 +421,93 @@ static void push_parse(void *p)
 }
 
 static void push_parsed(struct req *r, void *p);
+static void after_profile(struct req *r);
+static void on_profile(struct req *r, struct db_job *job);
 
 void h_progress_put(struct req *r)
 {
-    const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
+    const char *year = req_param(r, "year");
     const char *term = req_param(r, "term");
     if (!req_year_ok(r, year) || !req_term_ok(r, term))
         return;
+    const char *dry = req_query(r, "dry_run");
+    if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+        req_reply_field_error(r, 422, "dry_run", "dry_run must be true or false");
+        return;
+    }
     struct push_state *st = xcalloc(1, sizeof *st);
     r->hstate = st;
     r->hstate_free = push_state_free;
+    st->dry_run = dry && strcmp(dry, "true") == 0;
     snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
+    const char *profile = req_query(r, "profile");
+    if (profile) {
+        if (!h_import_profile_name_ok(profile)) {
+            req_reply_field_error(r, 422, "profile", "profile must be an import profile's name");
+            return;
+        }
+        if (!r->body_csv) { /* JSON is matd's own; a CTF follows the DfE's schema */
+            req_reply_field_error(r, 422, "profile",
+                                  "an import profile reads CSV: send the file as text/csv");
+            return;
+        }
+        const char *params[2] = {st->trust, profile};
+        req_submit_one(r, stmt_push_profile, 2, params, on_profile);
+        return;
+    }
     sha256_hex(r->body, r->body_len, st->sha);
-    const char *params[4] = {st->trust, urn, year, term};
+    after_profile(r);
+}
+
+/* With the profile (if any) in hand: a dry run parses at once; a push first checks for an
+ * identical earlier push (no idempotency check for a dry run: it answers every time). */
+static void after_profile(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    if (st->dry_run) {
+        start_parse(r);
+        return;
+    }
+    const char *params[4] = {st->trust, req_param(r, "urn"), req_param(r, "year"),
+                             req_param(r, "term")};
     req_submit_one(r, stmt_push_latest, 4, params, on_latest);
+}
+
+static void on_profile(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    struct push_state *st = r->hstate;
+    PGresult *res = db_job_result(job, 0);
+    const char *name = req_query(r, "profile");
+    if (db_nrows(res) == 0) {
+        req_reply_field_error(r, 422, "profile", "there is no import profile named \"%s\"", name);
+        return;
+    }
+    const char *text = db_val(res, 0, 0);
+    json_t *doc = json_loads(text, 0, NULL);
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    if (!doc || import_profile_parse(doc, &st->profile, &errs) != 0) {
+        /* Stored profiles were checked on PUT; a rule tightened since makes them stale. */
+        req_reply_problem(r, 422, "the import profile no longer passes its checks; PUT it again",
+                          &errs);
+        mat_errors_free(&errs);
+        json_decref(doc);
+        return;
+    }
+    mat_errors_free(&errs);
+    json_decref(doc);
+    /* The same bytes read through another profile are another push. */
+    size_t tlen = strlen(text);
+    char *both = xmalloc(tlen + 1 + r->body_len);
+    memcpy(both, text, tlen);
+    both[tlen] = '\n';
+    memcpy(both + tlen + 1, r->body, r->body_len);
+    sha256_hex(both, tlen + 1 + r->body_len, st->sha);
+    free(both);
+    after_profile(r);
 }
 
 static void start_parse(struct req *r)
@@ -367,6 +519,12 @@ static void start_parse(struct req *r)
     w->body_len = r->body_len;
     r->body = NULL;
     w->csv = r->body_csv;
+    w->xml = r->body_xml;
+    snprintf(w->year, sizeof w->year, "%s", req_param(r, "year"));
+    w->dry_run = st->dry_run;
+    w->profile = st->profile;
+    st->profile = NULL;
+    w->opts.profile = w->profile;
     w->opts.secret = s->secret;
     w->opts.secret_len = s->secret_len;
     w->opts.max_records = (size_t)server_limits(s)->max_records_per_push;
@@ -387,6 +545,22 @@ static void push_parsed(struct req *r, void *p)
     const char *term = req_param(r, "term");
     st->nrecords = w->nrecords;
     snprintf(st->rows, sizeof st->rows, "%zu", w->nrecords);
+    if (w->result != PROGRESS_OK && st->dry_run) {
+        bool malformed = w->result == PROGRESS_MALFORMED;
+        req_reply_problem(r, malformed ? 400 : 422,
+                          malformed ? "the body cannot be read (dry run: nothing was stored)"
+                                    : "the push would be rejected (dry run: nothing was stored)",
+                          &w->errs);
+        push_work_free(w);
+        return;
+    }
+    if (st->dry_run) {
+        st->summary = w->summary;
+        memset(&w->summary, 0, sizeof w->summary);
+        push_work_free(w);
+        start_dry_answer(r);
+        return;
+    }
     if (w->result != PROGRESS_OK) {
         const char *rej[8] = {st->trust,     urn,     year,     term,
                               st->principal, st->sha, st->rows, content_type_of(r)};

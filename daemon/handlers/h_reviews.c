@@ -65,25 +65,45 @@ static bool may_read(const struct principal *p, const char *members, const char 
     return p->role == ROLE_SCHOOL && p->nurns == 1 && member_of(members, p->urns[0]);
 }
 
+/* Everything a caller may not see answers this one 404: a rota that is a draft, a triad
+ * that does not exist, a school outside the triad, a report outside the caller's scope,
+ * and a report not written yet, so that probing reveals no draft and no other triad. */
+static const char not_found[] = "no review report for this school in this triad";
+
 static void on_saved(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
-    const char *doc = db_val(db_job_result(job, 3), 0, 0);
+    const char *doc = db_val(db_job_result(job, REQ_LOCKED_FIRST + 2), 0, 0);
     req_reply_json_text(r, 201, doc);
 }
 
-static void on_got(struct req *r, struct db_job *job)
+/* Action refs address monitoring items: unique within a report. */
+static bool actions_ok(struct req *r)
 {
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) != 1) {
-        req_reply_problem(r, 404, "no review report yet for this school in this triad", NULL);
-        return;
+    json_t *seen = json_object();
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(r->json, "actions"), i, a)
+    {
+        const char *ref = json_string_value(json_object_get(a, "ref"));
+        if (!ref)
+            continue;
+        if (json_object_get(seen, ref)) {
+            char path[48];
+            snprintf(path, sizeof path, "/actions/%zu/ref", i);
+            mat_errors_add(&errs, path, "action ref \"%s\" is used twice in this report", ref);
+        }
+        json_object_set_new(seen, ref, json_true());
     }
-    const char *doc = db_val(res, 0, 0);
-    req_reply_json_text(r, 200, doc);
+    json_decref(seen);
+    bool ok = errs.count == 0;
+    if (!ok)
+        req_reply_problem(r, 422, "the report breaks a rule", &errs);
+    mat_errors_free(&errs);
+    return ok;
 }
 
 static void on_triad(struct req *r, struct db_job *job)
@@ -93,59 +113,48 @@ static void on_triad(struct req *r, struct db_job *job)
     struct review_state *st = r->hstate;
     PGresult *res = db_job_result(job, 0);
     const char *urn = req_param(r, "urn");
-    if (db_nrows(res) != 1) {
-        req_reply_problem(r, 404, "no such triad in this rota", NULL);
+    const char *members = db_nrows(res) == 1 ? db_val(res, 0, 0) : "";
+    bool published = db_nrows(res) == 1 && strcmp(db_val(res, 0, 2), "published") == 0;
+    if (!published || !member_of(members, urn) || !may_read(&r->principal, members, urn)) {
+        req_reply_problem(r, 404, not_found, NULL);
         return;
     }
-    const char *members = db_val(res, 0, 0);
-    if (!member_of(members, urn)) {
-        req_reply_field_error(r, 404, "urn", "school %s is not a member of this triad", urn);
-        return;
-    }
-    const char *params[4] = {st->trust, req_param(r, "id"), req_param(r, "triad"), urn};
-    if (!st->writing) {
-        if (!may_read(&r->principal, members, urn)) {
-            req_reply_problem(r, 403, "this review report is outside this token's scope", NULL);
-            return;
-        }
-        struct db_job *get = db_job_new(NULL, NULL);
-        db_job_add(get, stmt_get, 4, params);
-        req_submit(r, get, on_got);
-        return;
-    }
-    if (!may_write(&r->principal, members, urn)) {
+    if (st->writing && !may_write(&r->principal, members, urn)) {
+        /* A reader who is no writer (the focus school itself) learns nothing new here. */
         req_reply_problem(r, 403,
                           "only the other members of this triad (or an admin) may write the "
                           "review of this school",
                           NULL);
         return;
     }
-    if (strcmp(db_val(res, 0, 2), "published") != 0) {
-        req_reply_problem(r, 409, "the rota is a draft: reviews follow publication", NULL);
+    const char *params[4] = {st->trust, req_param(r, "id"), req_param(r, "triad"), urn};
+    if (!st->writing) {
+        struct db_job *get = db_job_new(NULL, NULL);
+        db_job_add(get, stmt_get, 4, params);
+        req_submit_one_row(r, get, not_found);
         return;
     }
+    /* Only now, the caller being one who may write here, is the body looked at. */
+    if (!req_body_valid(r) || !actions_ok(r))
+        return;
     char *body = json_dumps(r->json, JSON_COMPACT);
     const char *put[6] = {params[0], params[1], params[2], params[3], body, st->principal};
-    struct db_job *save = db_job_new(NULL, NULL);
-    db_job_add_sql(save, "BEGIN");
+    char lock[128];
+    snprintf(lock, sizeof lock, "review:%s:%s:%s:%s", params[0], params[1], params[2], urn);
+    struct db_job *save = req_locked_job(lock);
     db_job_add(save, stmt_put, 6, put);
     db_job_add(save, stmt_refresh, 4, params);
     db_job_add(save, stmt_get, 4, params);
-    db_job_add_sql(save, "COMMIT");
     free(body);
-    req_submit(r, save, on_saved);
+    req_submit_locked(r, save, on_saved);
 }
 
 static void start(struct req *r, bool writing)
 {
     long id, triad;
     if (!parse_long(req_param(r, "id"), 1, 0x7fffffffffffffffL, &id) ||
-        !parse_long(req_param(r, "triad"), 1, 1000000, &triad)) {
-        req_reply_problem(r, 404, "no such rota or triad", NULL);
-        return;
-    }
-    if (!urn_valid(req_param(r, "urn"))) {
-        req_reply_field_error(r, 404, "urn", "no such school");
+        !parse_long(req_param(r, "triad"), 1, 1000000, &triad) || !urn_valid(req_param(r, "urn"))) {
+        req_reply_problem(r, 404, not_found, NULL);
         return;
     }
     struct review_state *st = xcalloc(1, sizeof *st);

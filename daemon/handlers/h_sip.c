@@ -9,7 +9,7 @@
 #include "termly.h"
 #include "util.h"
 
-static int stmt_patch[2], stmt_refresh, stmt_lock, stmt_monitoring;
+static int stmt_patch[2], stmt_refresh, stmt_monitoring;
 
 /* Finds the item by ref in the latest version, merges the patch into it, stores the
  * result as a new version and answers the updated item. */
@@ -27,8 +27,6 @@ static int stmt_patch[2], stmt_refresh, stmt_lock, stmt_monitoring;
 
 void h_sip_init(void)
 {
-    stmt_lock =
-        db_stmt_register("sip_patch_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_patch[0] = db_stmt_register("sip_patch_milestone", SIP_PATCH_SQL("milestones"));
     stmt_patch[1] = db_stmt_register("sip_patch_criterion", SIP_PATCH_SQL("success_criteria"));
     stmt_refresh =
@@ -59,7 +57,7 @@ static void on_patched(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
-    PGresult *res = db_job_result(job, 2);
+    PGresult *res = db_job_result(job, REQ_LOCKED_FIRST);
     if (db_nrows(res) != 1) {
         bool criterion = strstr(r->path, "/success-criteria/") != NULL;
         req_reply_field_error(r, 404, "ref", "no %s with ref \"%s\" in this school's %s plan",
@@ -87,17 +85,13 @@ static void sip_patch(struct req *r, int which)
     char principal[24], lock[96];
     snprintf(principal, sizeof principal, "%lld", r->principal.token_id);
     snprintf(lock, sizeof lock, "sip:%s:%s:%s", trust, urn, year);
-    const char *lock_params[1] = {lock};
     const char *params[6] = {trust, urn, year, req_param(r, "ref"), patch, principal};
     const char *refresh[3] = {trust, urn, year};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add_sql(job, "BEGIN");
-    db_job_add(job, stmt_lock, 1, lock_params);
+    struct db_job *job = req_locked_job(lock);
     db_job_add(job, stmt_patch[which], 6, params);
     db_job_add(job, stmt_refresh, 3, refresh);
-    db_job_add_sql(job, "COMMIT");
     free(patch);
-    req_submit(r, job, on_patched);
+    req_submit_locked(r, job, on_patched);
 }
 
 void h_sip_patch_milestone(struct req *r)

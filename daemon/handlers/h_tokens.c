@@ -36,7 +36,7 @@ void h_tokens_init(void)
         "audit_list",
         "SELECT coalesce(json_agg(json_build_object('id', id, 'at', at, 'principal_id', "
         " principal_id, 'principal_role', principal_role, 'method', method, 'path', path, "
-        " 'status', status, 'client_addr', client_addr, 'request_id', request_id) "
+        " 'status', status, 'client_addr', client_addr, 'request_id', request_id, 'count', count) "
         " ORDER BY id DESC), '[]')::text, count(*), min(id) FROM (SELECT * FROM audit_log "
         " WHERE trust_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3) t");
 }

@@ -47,6 +47,14 @@ void h_progress_school_summary(struct req *r);
 void h_progress_trust_summary(struct req *r);
 void h_submissions_list(struct req *r);
 
+/* Import profiles (h_import_profiles.c); initialised by h_progress_init, whose pushes
+ * read them. */
+void h_import_profiles_init(void);
+void h_import_profile_put(struct req *r);
+void h_import_profile_get(struct req *r);
+/* A profile name: 1-64 of [a-z0-9_-], starting with a letter or digit. */
+bool h_import_profile_name_ok(const char *name);
+
 void h_priorities_init(void);
 void h_priorities(struct req *r);
 void h_school_priorities(struct req *r);
@@ -56,6 +64,9 @@ void h_thresholds_put(struct req *r);
 
 void h_briefing_init(void);
 void h_briefing(struct req *r);
+
+void h_pupils_init(void);
+void h_pupils_lookup(struct req *r);
 
 void h_rotas_init(void);
 void h_rotas_create(struct req *r);

@@ -19,6 +19,11 @@ struct config {
     int request_timeout_ms;
     int idle_timeout_s;
     int drain_timeout_ms;
+    int max_connections_per_address; /* process-wide, per client address */
+    int header_timeout_ms;           /* accept (TLS handshake included) or first byte -> headers */
+    int body_min_bytes_per_s;        /* a body must arrive at least this fast (after the grace) */
+    int denial_flush_s;              /* denial counts are written to audit_log this often */
+    int offload_queue_max;           /* queued CPU tasks (plans, parses) before 503 */
     /* [limits] */
     int max_header_bytes;
     int max_body_bytes; /* ordinary JSON bodies */
@@ -32,6 +37,7 @@ struct config {
     int pool_size; /* connections per worker */
     int queue_max; /* queued jobs per worker before 503 */
     int connect_timeout_ms;
+    int statement_timeout_ms; /* per pool connection; 0 = none */
     /* [trust] */
     char *trust_name;
     char *secret_file;

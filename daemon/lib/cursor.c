@@ -37,10 +37,10 @@ static int b64val(char c)
 
 int cursor_decode(const char *cursor, char *out, size_t outlen)
 {
-    size_t n = strlen(cursor);
-    if (n < 4 || n > 512 || n % 4 == 1)
+    size_t n = strnlen(cursor, CURSOR_MAX_CHARS + 1);
+    if (n < 4 || n > CURSOR_MAX_CHARS || n % 4 == 1)
         return -1;
-    unsigned char buf[400];
+    unsigned char buf[CURSOR_MAX_CHARS];
     size_t len = 0;
     for (size_t i = 0; i < n; i += 4) {
         unsigned v = 0;
@@ -56,13 +56,17 @@ int cursor_decode(const char *cursor, char *out, size_t outlen)
             buf[len++] = (unsigned char)(v >> 8);
         if (k > 3)
             buf[len++] = (unsigned char)v;
+        /* Unused low bits of a short final group must be zero: one spelling per cursor. */
+        if ((k == 2 && (v & 0xffff)) || (k == 3 && (v & 0xff)))
+            return -1;
     }
-    if (len < 3 || memcmp(buf, "c1:", 3) != 0 || len - 3 >= outlen)
+    size_t keylen = len - 3;
+    if (len < 4 || memcmp(buf, "c1:", 3) != 0 || keylen >= outlen || keylen > CURSOR_MAX_KEY)
         return -1;
     for (size_t i = 3; i < len; i++)
-        if (buf[i] < 0x20 || buf[i] > 0x7e)
+        if (buf[i] < '0' || buf[i] > '9')
             return -1;
-    memcpy(out, buf + 3, len - 3);
-    out[len - 3] = '\0';
+    memcpy(out, buf + 3, keylen);
+    out[keylen] = '\0';
     return 0;
 }

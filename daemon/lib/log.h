@@ -3,6 +3,7 @@
  * Never log a pupil reference, a token or a request body. */
 #ifndef MATD_LOG_H
 #define MATD_LOG_H
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,6 +20,10 @@ void log_set_level(enum log_level level);
 /* Returns -1 for an unknown name. */
 int log_level_parse(const char *name, enum log_level *out);
 bool log_enabled(enum log_level level);
+/* Formats like vsnprintf, except that every %s value is escaped: written bare when it is a
+ * plain token, otherwise quoted (unless the format already quotes it) with quotes,
+ * backslashes and control bytes escaped. The one place log values are escaped. */
+void log_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
 /* fmt continues the line after "level=... ", e.g. "msg=\"listening\" port=%d". */
 void log_emit(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "import_profile.h"
 #include "schema.h"
 #include "upn.h"
 
@@ -25,43 +26,26 @@ const char *const progress_default_subjects[] = {"reading", "writing", "maths",
                                                  "science", "gps",     "english"};
 const size_t progress_default_subjects_count = ARRAY_LEN(progress_default_subjects);
 
-enum field {
-    F_PUPIL,
-    F_YEAR_GROUP,
-    F_SUBJECT,
-    F_BAND,
-    F_SCORE,
-    F_ATTENDANCE,
-    F_DISADVANTAGED,
-    F_SEND,
-    F_EAL,
-    F_LOOKED_AFTER,
-    F_SEX,
-    F_PRIOR,
-    F_COUNT
-};
-
 static const struct {
     const char *name;
     bool required;
-} fields[F_COUNT] = {
-    [F_PUPIL] = {"pupil", true},
-    [F_YEAR_GROUP] = {"year_group", true},
-    [F_SUBJECT] = {"subject", true},
-    [F_BAND] = {"band", true},
-    [F_SCORE] = {"score", false},
-    [F_ATTENDANCE] = {"attendance_pct", false},
-    [F_DISADVANTAGED] = {"disadvantaged", false},
-    [F_SEND] = {"send", false},
-    [F_EAL] = {"eal", false},
-    [F_LOOKED_AFTER] = {"looked_after", false},
-    [F_SEX] = {"sex", false},
-    [F_PRIOR] = {"prior_attainment", false},
+} fields[PROGRESS_F_COUNT] = {
+    [PROGRESS_F_PUPIL] = {"pupil", true},
+    [PROGRESS_F_YEAR_GROUP] = {"year_group", true},
+    [PROGRESS_F_SUBJECT] = {"subject", true},
+    [PROGRESS_F_BAND] = {"band", false},
+    [PROGRESS_F_SCORE] = {"score", false},
+    [PROGRESS_F_ATTENDANCE] = {"attendance_pct", false},
+    [PROGRESS_F_DISADVANTAGED] = {"disadvantaged", false},
+    [PROGRESS_F_SEND] = {"send", false},
+    [PROGRESS_F_EAL] = {"eal", false},
+    [PROGRESS_F_LOOKED_AFTER] = {"looked_after", false},
+    [PROGRESS_F_SEX] = {"sex", false},
+    [PROGRESS_F_PRIOR] = {"prior_attainment", false},
 };
 
 static const char *const year_groups[] = {"N", "R", "1", "2",  "3",  "4",  "5", "6",
                                           "7", "8", "9", "10", "11", "12", "13"};
-static const char *const bands[] = {"below", "towards", "expected", "greater_depth"};
 static const char *const sends[] = {"none", "support", "ehcp"};
 static const char *const sexes[] = {"f", "m", "x"}; /* index + 1 = enum progress_sex */
 static const char *const priors[] = {"low", "middle", "high"};
@@ -97,7 +81,6 @@ struct pctx {
     size_t max_records;
     struct pupil_keyer *keyer;
     struct progress_set *out;
-    size_t *origin; /* per record: JSON index or CSV row, for duplicate messages */
     struct dup_slot *table;
     size_t tcap, tcount;
 };
@@ -111,13 +94,13 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->keyer = pupil_keyer_new(o->secret, o->secret_len);
     p->out = out;
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
 }
 
 static void pctx_free(struct pctx *p)
 {
     pupil_keyer_free(p->keyer);
-    free(p->origin);
     free(p->table);
 }
 
@@ -160,16 +143,16 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
         const struct progress_record *o = &p->out->records[p->table[i].index - 1];
         if (p->table[i].hash == h && memcmp(o->pupil_key, r->pupil_key, PUPIL_KEY_LEN) == 0 &&
             strcmp(o->subject, r->subject) == 0)
-            return p->origin[p->table[i].index - 1];
+            return p->out->origin[p->table[i].index - 1];
     }
     struct progress_set *s = p->out;
     if (s->count == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 256;
         s->records = xrealloc(s->records, s->cap * sizeof *s->records);
-        p->origin = xrealloc(p->origin, s->cap * sizeof *p->origin);
+        p->out->origin = xrealloc(p->out->origin, s->cap * sizeof *p->out->origin);
     }
     s->records[s->count] = *r;
-    p->origin[s->count] = origin;
+    p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
     p->tcount++;
@@ -180,6 +163,7 @@ static void record_defaults(struct progress_record *r)
 {
     memset(r, 0, sizeof *r);
     r->send = PROGRESS_SEND_NONE;
+    r->code = ASSESS_CODE_NONE;
     r->sex = PROGRESS_SEX_UNKNOWN;
     r->prior_attainment = PROGRESS_PRIOR_UNKNOWN;
 }
@@ -244,6 +228,31 @@ static const char *score_rule(const char *year_group, double score)
     return NULL;
 }
 
+/* A record with no band and no other code takes its band from a KS2 scaled score in a
+ * tested subject (SPEC 4.3); NULL when the record has what it needs, else the reason. */
+static const char *band_rule(struct progress_record *r, bool band_given, bool subject_ok)
+{
+    if (band_given)
+        return NULL;
+    if (r->has_score && subject_ok && assessment_scaled_subject(r->subject) &&
+        assessment_band_from_scaled(r->score, &r->band))
+        return NULL;
+    if (!subject_ok)
+        return NULL; /* the subject's own error says enough */
+    if (r->has_score && assessment_scaled_subject(r->subject))
+        return "band is missing and the score is not a KS2 scaled score (80-120), so it "
+               "cannot give the band";
+    return "band is missing; give a band or assessment code, or a KS2 scaled score "
+           "(80-120) for reading, maths or gps";
+}
+
+/* The band cell: true with r's band or code set, or false (unknown word). */
+static bool band_cell(const char *s, size_t len, struct progress_record *r)
+{
+    enum assessment_kind k = assessment_parse(s, len, &r->band, &r->code);
+    return k != ASSESS_UNKNOWN;
+}
+
 /* --------------------------------------------------------------- JSON ---- */
 
 static long record_index_of(const char *path)
@@ -266,7 +275,7 @@ static void merge_errors(struct mat_errors *errs, struct mat_errors *a, struct m
     errs->dropped += a->dropped + b->dropped;
 }
 
-static const char *json_str(json_t *rec, enum field f, size_t *len)
+static const char *json_str(json_t *rec, enum progress_field f, size_t *len)
 {
     json_t *v = json_object_get(rec, fields[f].name);
     if (!json_is_string(v))
@@ -288,7 +297,7 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     const char *s;
     bool pupil_ok = false, subject_ok = false, year_ok = false;
 
-    if ((s = json_str(rec, F_PUPIL, &len))) {
+    if ((s = json_str(rec, PROGRESS_F_PUPIL, &len))) {
         enum pupil_ref_status st;
         pupil_ok = key_pupil(p, s, len, &r, &st, msg, sizeof msg);
         if (st == PUPIL_REF_BAD_UPN) {
@@ -296,14 +305,14 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
             mat_errors_add(errs, path, "%s", msg);
         }
     }
-    if ((s = json_str(rec, F_YEAR_GROUP, &len))) {
+    if ((s = json_str(rec, PROGRESS_F_YEAR_GROUP, &len))) {
         int k = lookup(year_groups, ARRAY_LEN(year_groups), s, len);
         if (k >= 0 && strcmp(year_groups[k], s) == 0) {
             memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
             year_ok = true;
         }
     }
-    if ((s = json_str(rec, F_SUBJECT, &len)) && subject_slug(s, len)) {
+    if ((s = json_str(rec, PROGRESS_F_SUBJECT, &len)) && subject_slug(s, len)) {
         subject_ok = subject_check(p, s, len, &r, msg, sizeof msg);
         if (!subject_ok) {
             snprintf(path, sizeof path, "/records/%zu/subject", i);
@@ -311,8 +320,14 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
         }
     }
     int k;
-    if ((s = json_str(rec, F_BAND, &len)) && (k = lookup(bands, 4, s, len)) >= 0)
-        r.band = (enum progress_band)k;
+    bool band_given = false;
+    if ((s = json_str(rec, PROGRESS_F_BAND, &len))) {
+        band_given = true; /* a bad word is named here, and a missing band not again */
+        if (!band_cell(s, len, &r)) {
+            snprintf(path, sizeof path, "/records/%zu/band", i);
+            mat_errors_add(errs, path, "band must be one of: %s", assessment_accepted_text);
+        }
+    }
     json_t *v = json_object_get(rec, "score");
     if (json_is_number(v) && json_number_value(v) >= 1 && json_number_value(v) <= 120) {
         r.has_score = true;
@@ -331,12 +346,19 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     r.disadvantaged = json_is_true(json_object_get(rec, "disadvantaged"));
     r.eal = json_is_true(json_object_get(rec, "eal"));
     r.looked_after = json_is_true(json_object_get(rec, "looked_after"));
-    if ((s = json_str(rec, F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
+    if ((s = json_str(rec, PROGRESS_F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
         r.send = (enum progress_send)k;
-    if ((s = json_str(rec, F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
+    if ((s = json_str(rec, PROGRESS_F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
         r.sex = (enum progress_sex)(k + 1);
-    if ((s = json_str(rec, F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
+    if ((s = json_str(rec, PROGRESS_F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
         r.prior_attainment = (enum progress_prior)(k + 1);
+    json_t *score = json_object_get(rec, "score");
+    bool score_bad = score && !json_is_null(score) && !r.has_score; /* named by the schema */
+    const char *why = score_bad ? NULL : band_rule(&r, band_given, subject_ok);
+    if (why) {
+        snprintf(path, sizeof path, "/records/%zu/band", i);
+        mat_errors_add(errs, path, "%s", why);
+    }
 
     if (pupil_ok && subject_ok) {
         size_t first = add_record(p, &r, i);
@@ -356,6 +378,7 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
                                          struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     json_t *doc = NULL;
     if (schema_parse_body(buf, len, &doc, errs) != 0)
@@ -392,16 +415,27 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
 
 /* ---------------------------------------------------------------- CSV ---- */
 
-#define CSV_MAX_COLUMNS 32
+#define CSV_MAX_COLUMNS 64
 #define CSV_CELL_MAX 256
 #define CSV_CHUNK 65536
+
+/* A column of the file: a field of the record, a subject column of a wide profile, or
+ * dropped unread; with its heading as errors name it. */
+struct csv_col {
+    int field; /* enum progress_field, or -1 */
+    int subj;  /* index into the profile's subject columns, or -1 */
+    char heading[48];
+};
 
 struct csv_state {
     struct pctx *p;
     struct mat_errors *errs;
-    int field_of_col[CSV_MAX_COLUMNS];
+    const struct import_profile *profile; /* NULL: matd's own columns */
+    struct csv_col cols[CSV_MAX_COLUMNS];
     size_t ncols;
     bool header_done, stop;
+    const char *heading[PROGRESS_F_COUNT]; /* the record's fields as errors name them */
+    bool quiet_shared; /* a wide row's later subjects: its shared cells were judged once */
     /* the row being read */
     char cells[CSV_MAX_COLUMNS][CSV_CELL_MAX + 1];
     size_t cell_len[CSV_MAX_COLUMNS];
@@ -412,13 +446,22 @@ struct csv_state {
     size_t nrecords;
 };
 
-static void cell_error(struct csv_state *c, size_t row, enum field f, const char *fmt, ...)
+/* One record's cells by field (NULL: not in the file), after any value map. */
+struct row_cells {
+    const char *v[PROGRESS_F_COUNT];
+    size_t len[PROGRESS_F_COUNT];
+    bool toolong[PROGRESS_F_COUNT];
+};
+
+static void cell_error(struct csv_state *c, size_t row, enum progress_field f, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void cell_error(struct csv_state *c, size_t row, enum field f, const char *fmt, ...)
+static void cell_error(struct csv_state *c, size_t row, enum progress_field f, const char *fmt, ...)
 {
-    char path[64], msg[512];
-    snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
+    if (c->quiet_shared && f != PROGRESS_F_BAND && f != PROGRESS_F_SCORE && f != PROGRESS_F_SUBJECT)
+        return;
+    char path[96], msg[512];
+    snprintf(path, sizeof path, "row %zu:%s", row, c->heading[f] ? c->heading[f] : fields[f].name);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -439,13 +482,94 @@ static void header_name(const char *s, size_t len, char *out, size_t outlen)
     out[j] = '\0';
 }
 
+static void personal_data_error(struct csv_state *c, size_t row, const char *name, const char *kind)
+{
+    char path[96];
+    snprintf(path, sizeof path, "row %zu:%s", row, name);
+    mat_errors_add(c->errs, path,
+                   "column \"%s\" looks like it holds %s, which matd never stores: remove it "
+                   "from the file, or push through an import profile that drops it",
+                   name, kind);
+}
+
+/* What column i of the header is; false (with the error added) when it cannot be read. */
+static bool header_column(struct csv_state *c, size_t row, size_t i, char **known)
+{
+    const char *s = c->cells[i];
+    size_t len = c->cell_len[i];
+    struct csv_col *col = &c->cols[i];
+    col->field = col->subj = -1;
+    header_name(s, len, col->heading, sizeof col->heading);
+    char path[96];
+    if (len == 0) {
+        snprintf(path, sizeof path, "row %zu:column %zu", row, i + 1);
+        mat_errors_add(c->errs, path, "column %zu of the header has no name", i + 1);
+        return false;
+    }
+    const char *kind = c->cell_long[i] ? NULL : import_heading_sensitive(s, len);
+    if (c->profile) {
+        size_t idx = 0;
+        switch (import_profile_heading(c->profile, s, len, &idx)) {
+        case IMPORT_HEADING_FIELD:
+            col->field = (int)c->profile->col_field[idx];
+            return true;
+        case IMPORT_HEADING_SUBJECT:
+            col->subj = (int)idx;
+            return true;
+        case IMPORT_HEADING_DROP:
+            return true;
+        case IMPORT_HEADING_UNKNOWN:
+            break;
+        }
+        if (kind) {
+            personal_data_error(c, row, col->heading, kind);
+        } else {
+            snprintf(path, sizeof path, "row %zu:%s", row, col->heading);
+            mat_errors_add(c->errs, path,
+                           "column \"%s\" is not in the import profile: map it to a field, or "
+                           "add it to the profile's drop list",
+                           col->heading);
+        }
+        return false;
+    }
+    col->field = c->cell_long[i] ? -1 : progress_field_lookup(s, len);
+    if (col->field >= 0) {
+        snprintf(col->heading, sizeof col->heading, "%s", fields[col->field].name);
+        return true;
+    }
+    if (kind) {
+        personal_data_error(c, row, col->heading, kind);
+        return false;
+    }
+    if (!*known) {
+        const char *names[PROGRESS_F_COUNT];
+        for (size_t k = 0; k < PROGRESS_F_COUNT; k++)
+            names[k] = fields[k].name;
+        *known = list_text(names, PROGRESS_F_COUNT);
+    }
+    snprintf(path, sizeof path, "row %zu:%s", row, col->heading);
+    mat_errors_add(c->errs, path, "unknown column \"%s\"; the columns are: %s", col->heading,
+                   *known);
+    return false;
+}
+
+/* A field the file must carry (a profile's constant stands in for it). */
+static bool header_requires(const struct csv_state *c, enum progress_field f)
+{
+    if (!fields[f].required)
+        return false;
+    if (c->profile && (c->profile->constant[f] || (c->profile->wide && f == PROGRESS_F_SUBJECT)))
+        return false;
+    return true;
+}
+
 static void csv_header(struct csv_state *c, size_t row)
 {
-    int col_of_field[F_COUNT];
-    for (size_t f = 0; f < F_COUNT; f++)
+    int col_of_field[PROGRESS_F_COUNT];
+    for (size_t f = 0; f < PROGRESS_F_COUNT; f++)
         col_of_field[f] = -1;
-    bool bad = false;
-    char path[96], name[48];
+    bool bad = false, any_subject = false;
+    char path[96];
     if (c->ncells > CSV_MAX_COLUMNS) {
         snprintf(path, sizeof path, "row %zu", row);
         mat_errors_add(c->errs, path, "the header has %zu columns; at most %d are allowed",
@@ -455,46 +579,43 @@ static void csv_header(struct csv_state *c, size_t row)
     }
     char *known = NULL;
     for (size_t i = 0; i < c->ncells; i++) {
-        const char *s = c->cells[i];
-        size_t len = c->cell_len[i];
-        header_name(s, len, name, sizeof name);
-        int f = -1;
-        for (size_t k = 0; k < F_COUNT && !c->cell_long[i]; k++)
-            if (strlen(fields[k].name) == len && strncasecmp(fields[k].name, s, len) == 0)
-                f = (int)k;
-        if (len == 0) {
-            snprintf(path, sizeof path, "row %zu:column %zu", row, i + 1);
-            mat_errors_add(c->errs, path, "column %zu of the header has no name", i + 1);
+        if (!header_column(c, row, i, &known)) {
             bad = true;
-        } else if (f < 0) {
-            if (!known) {
-                const char *names[F_COUNT];
-                for (size_t k = 0; k < F_COUNT; k++)
-                    names[k] = fields[k].name;
-                known = list_text(names, F_COUNT);
-            }
-            snprintf(path, sizeof path, "row %zu:%s", row, name);
-            mat_errors_add(c->errs, path, "unknown column \"%s\"; the columns are: %s", name,
-                           known);
-            bad = true;
-        } else if (col_of_field[f] >= 0) {
-            snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
-            mat_errors_add(c->errs, path, "column \"%s\" appears twice (columns %d and %zu)",
-                           fields[f].name, col_of_field[f] + 1, i + 1);
-            bad = true;
-        } else {
-            col_of_field[f] = (int)i;
+            continue;
         }
-        c->field_of_col[i] = f;
+        for (size_t j = 0; j < i; j++) {
+            if (c->cell_len[j] == c->cell_len[i] &&
+                strncasecmp(c->cells[j], c->cells[i], c->cell_len[i]) == 0) {
+                snprintf(path, sizeof path, "row %zu:%s", row, c->cols[i].heading);
+                mat_errors_add(c->errs, path, "column \"%s\" appears twice (columns %zu and %zu)",
+                               c->cols[i].heading, j + 1, i + 1);
+                bad = true;
+            }
+        }
+        int f = c->cols[i].field;
+        if (f >= 0 && col_of_field[f] >= 0 && c->profile == NULL)
+            bad = true; /* named above as a repeated heading */
+        if (f >= 0)
+            col_of_field[f] = (int)i;
+        any_subject |= c->cols[i].subj >= 0;
     }
     free(known);
-    for (size_t f = 0; f < F_COUNT; f++) {
-        if (fields[f].required && col_of_field[f] < 0) {
-            snprintf(path, sizeof path, "row %zu:%s", row, fields[f].name);
+    for (size_t f = 0; f < PROGRESS_F_COUNT; f++) {
+        if (header_requires(c, (enum progress_field)f) && col_of_field[f] < 0) {
+            const char *name = fields[f].name;
+            for (size_t k = 0; c->profile && k < c->profile->ncols; k++)
+                if (c->profile->col_field[k] == f)
+                    name = c->profile->col_heading[k];
+            snprintf(path, sizeof path, "row %zu:%s", row, name);
             mat_errors_add(c->errs, path, "required column \"%s\" is missing from the header",
-                           fields[f].name);
+                           name);
             bad = true;
         }
+    }
+    if (c->profile && c->profile->wide && !any_subject) {
+        snprintf(path, sizeof path, "row %zu", row);
+        mat_errors_add(c->errs, path, "none of the profile's subject columns is in the header");
+        bad = true;
     }
     c->ncols = c->ncells;
     c->header_done = true;
@@ -537,17 +658,287 @@ static int parse_bool(const char *s, size_t len)
     return -1;
 }
 
-static void csv_enum_error(struct csv_state *c, size_t row, enum field f, const char *const *list,
-                           size_t n)
+int progress_field_lookup(const char *s, size_t len)
+{
+    for (int k = 0; k < PROGRESS_F_COUNT; k++)
+        if (strlen(fields[k].name) == len && strncasecmp(fields[k].name, s, len) == 0)
+            return k;
+    return -1;
+}
+
+const char *progress_field_name(enum progress_field f)
+{
+    return (unsigned)f < PROGRESS_F_COUNT ? fields[f].name : "";
+}
+
+static bool enum_ok(const char *const *list, size_t n, const char *s, size_t len, char *msg,
+                    size_t msglen)
+{
+    if (lookup(list, n, s, len) >= 0)
+        return true;
+    char *t = list_text(list, n);
+    snprintf(msg, msglen, "one of: %s", t);
+    free(t);
+    return false;
+}
+
+bool progress_field_value_ok(enum progress_field f, const char *s, size_t len, char *msg,
+                             size_t msglen)
+{
+    double d;
+    enum progress_band b;
+    enum assessment_code code;
+    switch (f) {
+    case PROGRESS_F_YEAR_GROUP:
+        return enum_ok(year_groups, ARRAY_LEN(year_groups), s, len, msg, msglen);
+    case PROGRESS_F_SUBJECT:
+        for (size_t i = 0; i < len; i++)
+            if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                  (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+                len = 0;
+        if (len >= 1 && len <= PROGRESS_SUBJECT_MAX)
+            return true;
+        snprintf(msg, msglen, "a subject is 1-32 letters, digits or _");
+        return false;
+    case PROGRESS_F_BAND:
+        if (assessment_parse(s, len, &b, &code) != ASSESS_UNKNOWN)
+            return true;
+        snprintf(msg, msglen, "one of: %s", assessment_accepted_text);
+        return false;
+    case PROGRESS_F_SCORE:
+    case PROGRESS_F_ATTENDANCE:
+        if (parse_decimal(s, len, &d) && d >= (f == PROGRESS_F_SCORE ? 1 : 0) &&
+            d <= (f == PROGRESS_F_SCORE ? 120 : 100))
+            return true;
+        snprintf(msg, msglen, "a number from %s", f == PROGRESS_F_SCORE ? "1 to 120" : "0 to 100");
+        return false;
+    case PROGRESS_F_DISADVANTAGED:
+    case PROGRESS_F_EAL:
+    case PROGRESS_F_LOOKED_AFTER:
+        if (parse_bool(s, len) >= 0)
+            return true;
+        snprintf(msg, msglen, "true or false (or 1/0, yes/no, y/n)");
+        return false;
+    case PROGRESS_F_SEND:
+        return enum_ok(sends, ARRAY_LEN(sends), s, len, msg, msglen);
+    case PROGRESS_F_SEX:
+        return enum_ok(sexes, ARRAY_LEN(sexes), s, len, msg, msglen);
+    case PROGRESS_F_PRIOR:
+        return enum_ok(priors, ARRAY_LEN(priors), s, len, msg, msglen);
+    case PROGRESS_F_PUPIL:
+    case PROGRESS_F_COUNT:
+        break;
+    }
+    return len > 0;
+}
+
+static void csv_enum_error(struct csv_state *c, size_t row, enum progress_field f,
+                           const char *const *list, size_t n)
 {
     char *t = list_text(list, n);
     cell_error(c, row, f, "%s must be one of: %s", fields[f].name, t);
     free(t);
 }
 
+/* A pupil's group flags (disadvantaged, eal, looked_after, send, sex, prior attainment). */
+static void group_cell(struct csv_state *c, size_t row, enum progress_field f, const char *s,
+                       size_t len, struct progress_record *r)
+{
+    int k;
+    switch (f) {
+    case PROGRESS_F_DISADVANTAGED:
+    case PROGRESS_F_EAL:
+    case PROGRESS_F_LOOKED_AFTER:
+        if ((k = parse_bool(s, len)) < 0) {
+            cell_error(c, row, f, "%s must be true or false (or 1/0, yes/no, y/n)", fields[f].name);
+        } else {
+            bool b = k == 1;
+            if (f == PROGRESS_F_DISADVANTAGED)
+                r->disadvantaged = b;
+            else if (f == PROGRESS_F_EAL)
+                r->eal = b;
+            else
+                r->looked_after = b;
+        }
+        break;
+    case PROGRESS_F_SEND:
+        if ((k = lookup(sends, 3, s, len)) >= 0)
+            r->send = (enum progress_send)k;
+        else
+            csv_enum_error(c, row, f, sends, 3);
+        break;
+    case PROGRESS_F_SEX:
+        if ((k = lookup(sexes, 3, s, len)) >= 0)
+            r->sex = (enum progress_sex)(k + 1);
+        else
+            csv_enum_error(c, row, f, sexes, 3);
+        break;
+    case PROGRESS_F_PRIOR:
+        if ((k = lookup(priors, 3, s, len)) >= 0)
+            r->prior_attainment = (enum progress_prior)(k + 1);
+        else
+            csv_enum_error(c, row, f, priors, 3);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Reads one record's cells into a record: every rule of the file comment, every error
+ * named by row and the heading the file used. */
+static void record_from_cells(struct csv_state *c, size_t row, const struct row_cells *rc)
+{
+    char msg[256];
+    struct progress_record r;
+    record_defaults(&r);
+    bool pupil_ok = false, subject_ok = false, year_ok = false, band_given = false;
+    for (int fi = 0; fi < PROGRESS_F_COUNT; fi++) {
+        enum progress_field f = (enum progress_field)fi;
+        const char *s = rc->v[f];
+        size_t len = rc->len[f];
+        if (!s) {
+            if (fields[f].required)
+                cell_error(c, row, f, "%s is empty; it is required", fields[f].name);
+            continue;
+        }
+        if (f == PROGRESS_F_BAND && (len || rc->toolong[f]))
+            band_given = true; /* a bad cell is named once, not also as missing */
+        if (rc->toolong[f]) {
+            cell_error(c, row, f, "%s is too long (over %d characters)", fields[f].name,
+                       CSV_CELL_MAX);
+            continue;
+        }
+        if (len == 0) {
+            if (fields[f].required)
+                cell_error(c, row, f, "%s is empty; it is required", fields[f].name);
+            continue;
+        }
+        int k;
+        double d;
+        switch (f) {
+        case PROGRESS_F_PUPIL: {
+            enum pupil_ref_status st;
+            pupil_ok = key_pupil(c->p, s, len, &r, &st, msg, sizeof msg);
+            if (!pupil_ok)
+                cell_error(c, row, f, "%s", msg);
+            break;
+        }
+        case PROGRESS_F_YEAR_GROUP:
+            if ((k = lookup(year_groups, ARRAY_LEN(year_groups), s, len)) >= 0) {
+                memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
+                year_ok = true;
+            } else {
+                csv_enum_error(c, row, f, year_groups, ARRAY_LEN(year_groups));
+            }
+            break;
+        case PROGRESS_F_SUBJECT:
+            subject_ok = subject_check(c->p, s, len, &r, msg, sizeof msg);
+            if (!subject_ok)
+                cell_error(c, row, f, "%s", msg);
+            break;
+        case PROGRESS_F_BAND:
+            band_given = true;
+            if (!band_cell(s, len, &r))
+                cell_error(c, row, f, "band must be one of: %s", assessment_accepted_text);
+            break;
+        case PROGRESS_F_SCORE:
+            if (!parse_decimal(s, len, &d))
+                cell_error(c, row, f, "score must be a number such as 104 or 5.5");
+            else if (d < 1 || d > 120)
+                cell_error(c, row, f, "score must be between 1 and 120");
+            else
+                r.has_score = true, r.score = d;
+            break;
+        case PROGRESS_F_ATTENDANCE:
+            if (!parse_decimal(s, len, &d))
+                cell_error(c, row, f, "attendance_pct must be a number such as 94.5");
+            else if (d < 0 || d > 100)
+                cell_error(c, row, f, "attendance_pct must be between 0 and 100");
+            else
+                r.has_attendance = true, r.attendance_pct = d;
+            break;
+        default:
+            group_cell(c, row, f, s, len, &r);
+            break;
+        }
+    }
+    if (r.has_score && year_ok) {
+        const char *why = score_rule(r.year_group, r.score);
+        if (why)
+            cell_error(c, row, PROGRESS_F_SCORE, "score %s", why);
+    }
+    bool score_bad = rc->v[PROGRESS_F_SCORE] && rc->len[PROGRESS_F_SCORE] && !r.has_score;
+    const char *band_why = score_bad ? NULL : band_rule(&r, band_given, subject_ok);
+    if (band_why)
+        cell_error(c, row, PROGRESS_F_BAND, "%s", band_why);
+    if (pupil_ok && subject_ok) {
+        size_t first = add_record(c->p, &r, row);
+        c->quiet_shared = false; /* a repeat is the subject's own error */
+        if (first != SIZE_MAX)
+            cell_error(c, row, PROGRESS_F_PUPIL,
+                       "the same pupil already has a %s record in row %zu; a pupil appears "
+                       "once per subject",
+                       r.subject, first);
+    }
+    explicit_bzero(&r, sizeof r);
+}
+
+/* The cell of column i as field f reads it (through the profile's value map). */
+static void put_cell(const struct csv_state *c, size_t i, enum progress_field f,
+                     struct row_cells *rc)
+{
+    rc->v[f] = c->cells[i];
+    rc->len[f] = c->cell_len[i];
+    rc->toolong[f] = c->cell_long[i];
+    if (c->profile && !c->cell_long[i])
+        rc->v[f] = import_profile_value(c->profile, f, c->cells[i], c->cell_len[i], &rc->len[f]);
+}
+
+/* A wide row: one record per subject with a non-empty cell, the pupil's own fields
+ * shared. Errors on a subject's band or score name that subject's column. */
+static void wide_records(struct csv_state *c, size_t row, const struct row_cells *base)
+{
+    const struct import_profile *p = c->profile;
+    for (size_t i = 0; i < c->ncols; i++) {
+        int si = c->cols[i].subj;
+        if (si < 0)
+            continue;
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            if (c->cols[j].subj >= 0 &&
+                strcmp(p->subj[c->cols[j].subj].subject, p->subj[si].subject) == 0)
+                first = false;
+        if (!first)
+            continue; /* read with the subject's first column */
+        struct row_cells rc = *base;
+        bool any = false;
+        c->heading[PROGRESS_F_SUBJECT] = c->cols[i].heading;
+        c->heading[PROGRESS_F_BAND] = c->heading[PROGRESS_F_SCORE] = c->cols[i].heading;
+        for (size_t j = i; j < c->ncols; j++) {
+            int sj = c->cols[j].subj;
+            if (sj < 0 || strcmp(p->subj[sj].subject, p->subj[si].subject) != 0)
+                continue;
+            enum progress_field f = p->subj[sj].field;
+            if (c->cell_len[j] == 0 && !c->cell_long[j])
+                continue;
+            put_cell(c, j, f, &rc);
+            c->heading[f] = c->cols[j].heading;
+            any = true;
+        }
+        if (!any)
+            continue; /* no result in this subject for this pupil */
+        rc.v[PROGRESS_F_SUBJECT] = p->subj[si].subject;
+        rc.len[PROGRESS_F_SUBJECT] = strlen(p->subj[si].subject);
+        rc.toolong[PROGRESS_F_SUBJECT] = false;
+        record_from_cells(c, row, &rc);
+        c->quiet_shared = true;
+    }
+    c->quiet_shared = false;
+}
+
 static void csv_row(struct csv_state *c, size_t row)
 {
-    char path[64], msg[256];
+    char path[64];
     if (c->ncells == 1 && c->cell_len[0] == 0)
         return; /* a line of spaces: blank */
     if (!c->header_done) {
@@ -566,120 +957,27 @@ static void csv_row(struct csv_state *c, size_t row)
                        c->ncols);
         return;
     }
-    struct progress_record r;
-    record_defaults(&r);
-    bool pupil_ok = false, subject_ok = false, year_ok = false;
+    struct row_cells rc;
+    memset(&rc, 0, sizeof rc);
+    for (int f = 0; f < PROGRESS_F_COUNT; f++)
+        c->heading[f] = NULL;
     for (size_t i = 0; i < c->ncols; i++) {
-        enum field f = (enum field)c->field_of_col[i];
-        const char *s = c->cells[i];
-        size_t len = c->cell_len[i];
-        if (c->cell_long[i]) {
-            cell_error(c, row, f, "%s is too long (over %d characters)", fields[f].name,
-                       CSV_CELL_MAX);
+        int f = c->cols[i].field;
+        if (f < 0)
             continue;
-        }
-        if (len == 0) {
-            if (fields[f].required)
-                cell_error(c, row, f, "%s is empty; it is required", fields[f].name);
-            continue;
-        }
-        int k;
-        double d;
-        switch (f) {
-        case F_PUPIL: {
-            enum pupil_ref_status st;
-            pupil_ok = key_pupil(c->p, s, len, &r, &st, msg, sizeof msg);
-            if (!pupil_ok)
-                cell_error(c, row, f, "%s", msg);
-            break;
-        }
-        case F_YEAR_GROUP:
-            if ((k = lookup(year_groups, ARRAY_LEN(year_groups), s, len)) >= 0) {
-                memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
-                year_ok = true;
-            } else {
-                csv_enum_error(c, row, f, year_groups, ARRAY_LEN(year_groups));
-            }
-            break;
-        case F_SUBJECT:
-            subject_ok = subject_check(c->p, s, len, &r, msg, sizeof msg);
-            if (!subject_ok)
-                cell_error(c, row, f, "%s", msg);
-            break;
-        case F_BAND:
-            if ((k = lookup(bands, 4, s, len)) >= 0)
-                r.band = (enum progress_band)k;
-            else
-                csv_enum_error(c, row, f, bands, 4);
-            break;
-        case F_SCORE:
-            if (!parse_decimal(s, len, &d))
-                cell_error(c, row, f, "score must be a number such as 104 or 5.5");
-            else if (d < 1 || d > 120)
-                cell_error(c, row, f, "score must be between 1 and 120");
-            else
-                r.has_score = true, r.score = d;
-            break;
-        case F_ATTENDANCE:
-            if (!parse_decimal(s, len, &d))
-                cell_error(c, row, f, "attendance_pct must be a number such as 94.5");
-            else if (d < 0 || d > 100)
-                cell_error(c, row, f, "attendance_pct must be between 0 and 100");
-            else
-                r.has_attendance = true, r.attendance_pct = d;
-            break;
-        case F_DISADVANTAGED:
-        case F_EAL:
-        case F_LOOKED_AFTER:
-            if ((k = parse_bool(s, len)) < 0) {
-                cell_error(c, row, f, "%s must be true or false (or 1/0, yes/no, y/n)",
-                           fields[f].name);
-            } else {
-                bool b = k == 1;
-                if (f == F_DISADVANTAGED)
-                    r.disadvantaged = b;
-                else if (f == F_EAL)
-                    r.eal = b;
-                else
-                    r.looked_after = b;
-            }
-            break;
-        case F_SEND:
-            if ((k = lookup(sends, 3, s, len)) >= 0)
-                r.send = (enum progress_send)k;
-            else
-                csv_enum_error(c, row, f, sends, 3);
-            break;
-        case F_SEX:
-            if ((k = lookup(sexes, 3, s, len)) >= 0)
-                r.sex = (enum progress_sex)(k + 1);
-            else
-                csv_enum_error(c, row, f, sexes, 3);
-            break;
-        case F_PRIOR:
-            if ((k = lookup(priors, 3, s, len)) >= 0)
-                r.prior_attainment = (enum progress_prior)(k + 1);
-            else
-                csv_enum_error(c, row, f, priors, 3);
-            break;
-        default:
-            break;
+        put_cell(c, i, (enum progress_field)f, &rc);
+        c->heading[f] = c->cols[i].heading;
+    }
+    for (int f = 0; c->profile && f < PROGRESS_F_COUNT; f++) {
+        if (c->profile->constant[f] && !rc.v[f]) {
+            rc.v[f] = c->profile->constant[f];
+            rc.len[f] = strlen(rc.v[f]);
         }
     }
-    if (r.has_score && year_ok) {
-        const char *why = score_rule(r.year_group, r.score);
-        if (why)
-            cell_error(c, row, F_SCORE, "score %s", why);
-    }
-    if (pupil_ok && subject_ok) {
-        size_t first = add_record(c->p, &r, row);
-        if (first != SIZE_MAX)
-            cell_error(c, row, F_PUPIL,
-                       "the same pupil already has a %s record in row %zu; a pupil appears "
-                       "once per subject",
-                       r.subject, first);
-    }
-    explicit_bzero(&r, sizeof r);
+    if (c->profile && c->profile->wide)
+        wide_records(c, row, &rc);
+    else
+        record_from_cells(c, row, &rc);
 }
 
 static void on_field(void *data, size_t len, void *arg)
@@ -730,6 +1028,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
                                         struct progress_set *out, struct mat_errors *errs)
 {
     out->records = NULL;
+    out->origin = NULL;
     out->count = out->cap = 0;
     if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         buf += 3, len -= 3; /* the byte-order mark spreadsheets write */
@@ -753,6 +1052,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
     struct csv_state *c = xcalloc(1, sizeof *c);
     c->p = &p;
     c->errs = errs;
+    c->profile = opts->profile;
     c->line = 1;
     struct csv_parser parser;
     if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0)
@@ -775,8 +1075,8 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
                            csv_strerror(csv_error(&parser)));
         } else {
             size_t col = c->in_record ? c->ncells : 0;
-            if (c->header_done && col < c->ncols && c->field_of_col[col] >= 0)
-                snprintf(path, sizeof path, "row %zu:%s", row, fields[c->field_of_col[col]].name);
+            if (c->header_done && col < c->ncols)
+                snprintf(path, sizeof path, "row %zu:%s", row, c->cols[col].heading);
             else
                 snprintf(path, sizeof path, "row %zu", row);
             mat_errors_add(errs, path,
@@ -805,7 +1105,9 @@ void progress_set_free(struct progress_set *s)
     if (s->records)
         explicit_bzero(s->records, s->cap * sizeof *s->records);
     free(s->records);
+    free(s->origin);
     s->records = NULL;
+    s->origin = NULL;
     s->count = s->cap = 0;
 }
 
@@ -855,7 +1157,13 @@ void progress_records_to_copy(const struct progress_set *s, const char *line_pre
         *p++ = '\t';
         p = put_str(p, r->subject);
         *p++ = '\t';
-        p = put_str(p, bands[r->band]);
+        if (r->code == ASSESS_CODE_NONE) {
+            p = put_str(p, assessment_band_name(r->band));
+            p = put_str(p, "\t\\N");
+        } else {
+            p = put_str(p, "\\N\t");
+            p = put_str(p, assessment_code_name(r->code));
+        }
         *p++ = '\t';
         p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
         *p++ = '\t';

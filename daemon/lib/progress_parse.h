@@ -7,21 +7,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "assessment_codes.h"
 #include "errors.h"
 #include "pupil_key.h"
 #include "util.h"
 
 struct schema_registry;
+struct import_profile;
 
 #define PROGRESS_SUBJECT_MAX 32
 #define PROGRESS_MAX_RECORDS_DEFAULT 200000
 
-enum progress_band {
-    PROGRESS_BAND_BELOW,
-    PROGRESS_BAND_TOWARDS,
-    PROGRESS_BAND_EXPECTED,
-    PROGRESS_BAND_GREATER_DEPTH,
-};
 enum progress_send { PROGRESS_SEND_NONE, PROGRESS_SEND_SUPPORT, PROGRESS_SEND_EHCP };
 enum progress_sex { PROGRESS_SEX_UNKNOWN, PROGRESS_SEX_F, PROGRESS_SEX_M, PROGRESS_SEX_X };
 enum progress_prior {
@@ -31,6 +27,31 @@ enum progress_prior {
     PROGRESS_PRIOR_HIGH,
 };
 
+/* The fields of a record, in the order of the CSV header message and the COPY text. */
+enum progress_field {
+    PROGRESS_F_PUPIL,
+    PROGRESS_F_YEAR_GROUP,
+    PROGRESS_F_SUBJECT,
+    PROGRESS_F_BAND,
+    PROGRESS_F_SCORE,
+    PROGRESS_F_ATTENDANCE,
+    PROGRESS_F_DISADVANTAGED,
+    PROGRESS_F_SEND,
+    PROGRESS_F_EAL,
+    PROGRESS_F_LOOKED_AFTER,
+    PROGRESS_F_SEX,
+    PROGRESS_F_PRIOR,
+    PROGRESS_F_COUNT
+};
+
+/* The field named s[0..len) (case-insensitively), or -1; and a field's name. */
+int progress_field_lookup(const char *s, size_t len);
+const char *progress_field_name(enum progress_field f);
+/* Whether s[0..len) is a value the CSV reader accepts for field f (pupil and subject:
+ * the shape only, since keys and the vocabulary come later); false with msg set. */
+bool progress_field_value_ok(enum progress_field f, const char *s, size_t len, char *msg,
+                             size_t msglen);
+
 /* One pupil in one subject. Absent optional fields take the database defaults:
  * disadvantaged/eal/looked_after false, send none, sex and prior attainment unknown
  * (NULL), score and attendance unknown. */
@@ -38,7 +59,8 @@ struct progress_record {
     unsigned char pupil_key[PUPIL_KEY_LEN];
     char year_group[3]; /* "N", "R", "1".."13" */
     char subject[PROGRESS_SUBJECT_MAX + 1];
-    enum progress_band band;
+    enum progress_band band;   /* meaningful when code is ASSESS_CODE_NONE */
+    enum assessment_code code; /* an other code (A, L, F, P, D) stored instead of a band */
     bool has_score, has_attendance;
     double score;          /* 80..120 (scaled score) or 1..9 (GCSE grade), see the .c */
     double attendance_pct; /* 0..100 */
@@ -50,6 +72,7 @@ struct progress_record {
 
 struct progress_set {
     struct progress_record *records; /* owned */
+    size_t *origin; /* owned, per record: its CSV row (header = row 1) or JSON index */
     size_t count, cap;
 };
 
@@ -66,6 +89,7 @@ struct progress_parse_opts {
     size_t nsubjects;
     size_t max_records;                     /* 0: PROGRESS_MAX_RECORDS_DEFAULT */
     const struct schema_registry *registry; /* JSON pushes: holds progress.json */
+    const struct import_profile *profile;   /* CSV pushes: read through it (or NULL) */
 };
 
 /* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);
@@ -79,7 +103,9 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
                                          struct progress_set *out, struct mat_errors *errs);
 
 /* CSV push: a header row naming the columns (the JSON field names, any order, any case;
- * pupil, year_group, subject and band required), then one record per row. Error paths
+ * pupil, year_group and subject required), then one record per row. band takes matd's
+ * bands, the statutory TA codes or the other codes (assessment_codes.h); a row without
+ * a band needs a KS2 scaled score in reading, maths or gps, which then gives it. Error paths
  * are "row <r>:<column>" or "row <r>" for the whole row, where r is the 1-based line
  * number in the file with the header as row 1 (a quoted cell spanning lines counts its
  * line breaks; blank lines count and are skipped). Rules in docs/validation.md. */
@@ -90,12 +116,13 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
 void progress_set_free(struct progress_set *s);
 
 /* Appends the records to out in PostgreSQL COPY text format, one line each:
- *   <line_prefix>pupil_key year_group subject band score attendance_pct disadvantaged
+ *   <line_prefix>pupil_key year_group subject band code score attendance_pct disadvantaged
  *   send eal looked_after sex prior_attainment
- * tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY), booleans
- * t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is
- * at the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into
- * progress (trust_id, urn, year, term, pupil_key, ...). */
+ * (band is \N and a code column follows it holding A, L, F, P or D for an other code;
+ * \N otherwise), tab-separated, \N for NULL, pupil_key as bytea hex (\\x..., escaped for COPY),
+ * booleans t/f, numbers with two decimals. line_prefix (borrowed, may be NULL) is written as is at
+ * the start of every line, e.g. "trust\turn\tyear\tterm\t" for a COPY into progress (trust_id, urn,
+ * year, term, pupil_key, ...). */
 void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
                               struct strbuf *out);
 

@@ -24,7 +24,8 @@
 
 struct cache_entry {
     bool used;
-    bool denied; /* a negative entry: this hash is no valid token */
+    bool known_good; /* was valid once: exempt from the per-address lookup limit */
+    bool denied;     /* a negative entry: this hash is no valid token */
     unsigned char hash[AUTH_HASH_LEN];
     struct principal p;
     uint64_t expires_ms;
@@ -57,16 +58,21 @@ static size_t slot_of(const unsigned char *hash)
     return h % CACHE_SLOTS;
 }
 
-enum cache_result { CACHE_MISS, CACHE_VALID, CACHE_DENIED };
+enum cache_result { CACHE_MISS, CACHE_MISS_KNOWN_GOOD, CACHE_VALID, CACHE_DENIED };
 
+/* An expired entry of a credential that was valid is kept (as known_good) until its slot
+ * is reused: its next lookup is not charged to the client address. */
 static enum cache_result cache_get(const unsigned char *hash, struct principal *out)
 {
     enum cache_result hit = CACHE_MISS;
     pthread_mutex_lock(&cache_lock);
     struct cache_entry *e = &cache[slot_of(hash)];
-    if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN) && e->expires_ms > now_ms()) {
-        hit = e->denied ? CACHE_DENIED : CACHE_VALID;
-        if (!e->denied)
+    if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
+        if (e->expires_ms <= now_ms())
+            hit = e->known_good ? CACHE_MISS_KNOWN_GOOD : CACHE_MISS;
+        else
+            hit = e->denied ? CACHE_DENIED : CACHE_VALID;
+        if (hit == CACHE_VALID)
             principal_copy(out, &e->p);
     }
     pthread_mutex_unlock(&cache_lock);
@@ -81,6 +87,7 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     if (e->used)
         principal_free(&e->p);
     e->used = true;
+    e->known_good = p != NULL;
     e->denied = p == NULL;
     memcpy(e->hash, hash, AUTH_HASH_LEN);
     if (p)
@@ -93,9 +100,10 @@ void authn_forget_token(long long token_id)
 {
     pthread_mutex_lock(&cache_lock);
     for (size_t i = 0; i < CACHE_SLOTS; i++)
-        if (cache[i].used && cache[i].p.token_id == token_id) {
+        if (cache[i].used && !cache[i].denied && cache[i].p.token_id == token_id) {
             principal_free(&cache[i].p);
             cache[i].used = false;
+            cache[i].known_good = false;
         }
     pthread_mutex_unlock(&cache_lock);
 }
@@ -133,9 +141,8 @@ static void on_lookup(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, 0);
-    if (PQntuples(res) != 1) {
-        if (!by_cert)
-            cache_put(hash, NULL, AUTHN_CACHE_MS);
+    if (db_nrows(res) != 1) {
+        cache_put(hash, NULL, AUTHN_CACHE_MS);
         deny(r, by_cert ? "the client certificate is not registered to an active principal"
                         : "the token is invalid, expired or revoked");
         return;
@@ -154,9 +161,25 @@ static void on_lookup(struct req *r, struct db_job *job)
     uint64_t ttl = AUTHN_CACHE_MS;
     if (left && (uint64_t)atoll(left) < ttl)
         ttl = (uint64_t)atoll(left);
-    if (!by_cert)
-        cache_put(hash, p, ttl);
+    cache_put(hash, p, ttl);
+    (void)by_cert;
     next(r);
+}
+
+/* The cache key of a certificate subject: SHA-256 of a prefix no token can have. */
+static void cert_key(const char *subject, unsigned char out[AUTH_HASH_LEN])
+{
+    char hex[65];
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "cert-subject:%s", subject);
+    sha256_hex(sb.data, sb.len, hex);
+    strbuf_free(&sb);
+    for (size_t i = 0; i < AUTH_HASH_LEN; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
 }
 
 void authn_authenticate(struct req *r, void (*next)(struct req *r))
@@ -174,7 +197,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
     if (!token) {
         struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
         struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-        SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+        SSL *ssl = bev ? tls_bev_ssl(bev) : NULL;
         if (header || !ssl || tls_peer_subject(ssl, subject, sizeof subject) != 0) {
             free(st);
             deny(r, header ? "the Authorization header must be \"Bearer <token>\""
@@ -182,28 +205,33 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
             return;
         }
         st->by_cert = true;
+        cert_key(subject, st->hash);
     } else if (auth_token_hash(token, st->hash) != 0) {
         free(st);
         deny(r, "the token is invalid, expired or revoked");
         return;
-    } else {
-        enum cache_result hit = cache_get(st->hash, &r->principal);
-        if (hit != CACHE_MISS) {
-            free(st);
-            metrics_add(METRIC_AUTH_CACHE_HITS, 1);
-            if (hit == CACHE_DENIED) {
-                deny(r, "the token is invalid, expired or revoked");
-                return;
-            }
-            r->authenticated = true;
-            next(r);
+    }
+    enum cache_result hit = cache_get(st->hash, &r->principal);
+    if (hit == CACHE_VALID || hit == CACHE_DENIED) {
+        bool by_cert = st->by_cert;
+        free(st);
+        metrics_add(METRIC_AUTH_CACHE_HITS, 1);
+        if (hit == CACHE_DENIED) {
+            deny(r, by_cert ? "the client certificate is not registered to an active principal"
+                            : "the token is invalid, expired or revoked");
             return;
         }
+        r->authenticated = true;
+        next(r);
+        return;
     }
-    /* Lookups that miss the cache are bounded per client address, so a flood of made-up
-     * tokens cannot fill the database queue for everyone else. */
+    /* Lookups of credentials never seen valid are bounded per client address, so a flood
+     * of made-up tokens cannot fill the database queue for everyone else; a credential
+     * that was valid (known_good) is not charged, so a flood sharing its address (a
+     * trust's proxy) does not lock it out. */
     int retry = 1;
-    if (!ratelimit_allow(client_key(r->client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
+    if (hit != CACHE_MISS_KNOWN_GOOD &&
+        !ratelimit_allow(client_key(r->client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
                          &retry)) {
         free(st);
         req_reply_problem(r, 429, "too many authentication attempts from this address", NULL);

@@ -65,6 +65,7 @@ struct db_job {
     enum db_status status;
     char *error;
     char sqlstate[6];
+    char constraint[64]; /* of a failed command, or "" */
     struct db_pool *pool;
     struct db_conn *conn;
     TAILQ_ENTRY(db_job) link;
@@ -148,6 +149,11 @@ enum db_status db_job_status(const struct db_job *job)
 const char *db_job_error(const struct db_job *job)
 {
     return job->error ? job->error : "";
+}
+
+const char *db_job_constraint(const struct db_job *job)
+{
+    return job->constraint;
 }
 
 const char *db_job_sqlstate(const struct db_job *job)
@@ -297,13 +303,18 @@ static void conn_fail_job(struct db_conn *c, PGresult *res)
     struct db_job *job = c->job;
     job->status = DB_ERROR;
     free(job->error);
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
+    /* The primary message only: DETAIL and CONTEXT may quote row values. */
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg);
     job->error = xstrdup(msg && *msg ? msg : "database error");
     size_t n = strlen(job->error);
     while (n && (job->error[n - 1] == '\n' || job->error[n - 1] == ' '))
         job->error[--n] = '\0';
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(job->sqlstate, sizeof job->sqlstate, "%s", st ? st : "");
+    const char *cn = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(job->constraint, sizeof job->constraint, "%s", cn ? cn : "");
 }
 
 /* Sends the current command (or its PREPARE first). */

@@ -56,6 +56,8 @@ void db_job_cancel(struct db_job *job);
 enum db_status db_job_status(const struct db_job *job);
 const char *db_job_error(const struct db_job *job);    /* message for DB_ERROR */
 const char *db_job_sqlstate(const struct db_job *job); /* "23505", or "" */
+/* The constraint a failed command broke (unique, check, foreign key), or "". */
+const char *db_job_constraint(const struct db_job *job);
 PGresult *db_job_result(const struct db_job *job, int cmd);
 int db_job_ncmds(const struct db_job *job);
 /* Takes ownership of a command's result (PQclear it); the job no longer frees it. */

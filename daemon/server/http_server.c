@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "db_pool.h"
+#include "denials.h"
 #include "log.h"
 #include "request.h"
 #include "util.h"
@@ -150,6 +151,19 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     event_add(w->wake, &tv); /* poll until in-flight requests are done */
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct worker *w = arg;
+    if (!atomic_load(&w->server->schema_ready))
+        return; /* keep counting until the audit table exists */
+    char trust[24];
+    snprintf(trust, sizeof trust, "%lld", w->server->trust_id);
+    struct db_job *job = denials_flush(w->denials, trust);
+    if (job)
+        req_submit_detached(w, job);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -193,6 +207,10 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
     w->max_connections = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
     w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
     w->wake = evtimer_new(w->base, on_wake, w);
+    w->denials = denials_new();
+    w->flush_ev = event_new(w->base, -1, EV_PERSIST, on_flush, w);
+    struct timeval every = {cfg->denial_flush_s, 0};
+    event_add(w->flush_ev, &every);
     return 0;
 }
 
@@ -255,6 +273,8 @@ void http_server_free(struct server *s)
         evhttp_free(w->http);
         db_pool_free(w->db);
         event_free(w->wake);
+        event_free(w->flush_ev);
+        denials_free(w->denials);
         event_base_free(w->base);
     }
     free(s->workers);

@@ -17,6 +17,7 @@ struct db_pool;
 struct event;
 struct server;
 struct schema_registry;
+struct denials;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
 struct limits {
@@ -35,7 +36,9 @@ struct worker {
     struct evhttp *http;
     struct evconnlistener *listener;
     struct db_pool *db;
-    struct event *wake; /* main thread -> worker: drain */
+    struct event *wake;      /* main thread -> worker: drain */
+    struct denials *denials; /* denied requests counted, flushed by flush_ev */
+    struct event *flush_ev;
     int connections, max_connections;
     int inflight;
     bool draining;

@@ -30,6 +30,7 @@
 #include "scheduler.h"
 #include "schema.h"
 #include "secret.h"
+#include "denials.h"
 #include "session.h"
 #include "tls.h"
 #include "util.h"
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
     s->schemas = registry;
     request_init(registry);
     authn_init();
+    denials_init();
     h_system_init();
     h_tokens_init();
     h_schools_init();

@@ -16,6 +16,7 @@
 
 #include "authn.h"
 #include "cursor.h"
+#include "denials.h"
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,12 +31,18 @@
 #include <openssl/rand.h>
 #include <stdatomic.h>
 
-static int stmt_audit;
+static int stmt_audit, stmt_lock;
+
+static void reply_problem_with(struct req *r, int status, const char *detail,
+                               const struct mat_errors *errs, const char *hname,
+                               const char *hvalue);
 static const struct schema_registry *registry;
 
 void request_init(const struct schema_registry *reg)
 {
     registry = reg;
+    stmt_lock =
+        db_stmt_register("doc_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_audit = db_stmt_register(
         "audit_insert", "INSERT INTO audit_log (trust_id, principal_id, principal_role, method, "
                         "path, status, client_addr, request_id) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -81,6 +88,12 @@ const char *req_trust_str(struct req *r)
     return r->trust_str;
 }
 
+bool req_server_ready(const struct req *r, int *db_up)
+{
+    *db_up = db_pool_up(r->w->db);
+    return atomic_load(&r->w->server->schema_ready);
+}
+
 bool req_wants_csv(const struct req *r)
 {
     const char *accept = req_header(r, "Accept");
@@ -99,9 +112,18 @@ static bool is_write(int method)
     return method == M_POST || method == M_PUT || method == M_PATCH || method == M_DELETE;
 }
 
+/* Writes and authenticated refusals (403) are audited one row each; every other denial
+ * (401, 413 before authentication, 429) is counted per address or token and written as
+ * aggregate rows (denials.c), so a flood costs no database write per request. */
 static void audit(struct req *r)
 {
-    if (!is_write(r->method) && r->status != 401 && r->status != 403 && r->status != 429)
+    bool denial = r->status == 401 || r->status == 429 || (r->status == 413 && !r->authenticated);
+    if (denial) {
+        denials_count(r->w->denials, r->client_addr, r->authenticated ? r->principal.token_id : 0,
+                      r->status);
+        return;
+    }
+    if (!r->authenticated || (!is_write(r->method) && r->status != 403))
         return;
     if (!atomic_load(&r->w->server->schema_ready))
         return;
@@ -110,11 +132,10 @@ static void audit(struct req *r)
     snprintf(pid, sizeof pid, "%lld", r->principal.token_id);
     snprintf(status, sizeof status, "%d", r->status);
     char path[512];
-    snprintf(path, sizeof path, "%s", r->path); /* no query: it may carry nothing secret, but
-                                                   keep the log to the resource */
+    snprintf(path, sizeof path, "%s", r->path); /* no query: keep the log to the resource */
     const char *params[8] = {trust,
-                             r->authenticated ? pid : NULL,
-                             r->authenticated ? role_name(r->principal.role) : NULL,
+                             pid,
+                             role_name(r->principal.role),
                              http_method_name(r->method),
                              path,
                              status,
@@ -328,19 +349,66 @@ bool req_reply_db_failure(struct req *r, struct db_job *job)
         break;
     }
     const char *st = db_job_sqlstate(job);
-    log_error("msg=\"database error\" request_id=%s sqlstate=%s error=\"%s\"", r->id, st,
-              db_job_error(job));
-    /* Constraint and data errors the validator should have caught: still the client's. */
-    if (strcmp(st, "23514") == 0 || strcmp(st, "23502") == 0 || strncmp(st, "22", 2) == 0) {
+    const char *constraint = db_job_constraint(job);
+    log_error("msg=\"database error\" request_id=%s sqlstate=%s constraint=%s error=\"%s\"", r->id,
+              st, constraint, db_job_error(job));
+    /* Integrity violations name what clashed: a duplicate is a conflict (409), a broken
+     * check or a missing referenced row is the client's value (422). */
+    if (strcmp(st, "23505") == 0 || strcmp(st, "23P01") == 0) {
+        req_reply_field_error(r, 409, *constraint ? constraint : "-",
+                              "the write conflicts with existing data (%s)",
+                              *constraint ? constraint : "a unique key");
+        return true;
+    }
+    if (strcmp(st, "23514") == 0 || strcmp(st, "23503") == 0 || strcmp(st, "23502") == 0) {
+        req_reply_field_error(r, 422, *constraint ? constraint : "-",
+                              "a value is outside what the database accepts (%s)",
+                              *constraint ? constraint : st);
+        return true;
+    }
+    if (strncmp(st, "22", 2) == 0) {
         req_reply_problem(r, 422, "a value is outside what the database accepts", NULL);
         return true;
     }
     if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strncmp(st, "57P", 3) == 0 ||
-        strncmp(st, "08", 2) == 0)
+        strcmp(st, "57014") == 0 || strncmp(st, "08", 2) == 0 || strcmp(st, "55P03") == 0)
         reply_problem_with(r, 503, "the database asked us to retry", NULL, "Retry-After", "1");
     else
         req_reply_problem(r, 500, "internal error; see the server log for the request id", NULL);
     return true;
+}
+
+struct db_job *req_locked_job(const char *key)
+{
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add_sql(job, "BEGIN");
+    const char *params[1] = {key};
+    db_job_add(job, stmt_lock, 1, params);
+    return job;
+}
+
+static void on_one_row(struct req *r, struct db_job *job)
+{
+    if (req_reply_db_failure(r, job))
+        return;
+    PGresult *res = db_job_result(job, db_job_ncmds(job) - 1);
+    if (db_nrows(res) != 1) {
+        req_reply_problem(r, 404, r->not_found, NULL);
+        return;
+    }
+    req_reply_json_text(r, 200, db_val(res, 0, 0));
+}
+
+int req_submit_one_row(struct req *r, struct db_job *job, const char *not_found)
+{
+    r->not_found = not_found;
+    return req_submit(r, job, on_one_row);
+}
+
+int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done)
+{
+    db_job_add_sql(job, "COMMIT");
+    return req_submit(r, job, done);
 }
 
 /* ---- database submission ---- */
@@ -475,6 +543,27 @@ static bool authorised(struct req *r)
     return false;
 }
 
+bool req_body_valid(struct req *r)
+{
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    json_t *doc = NULL;
+    if (schema_parse_body(r->body, r->body_len, &doc, &errs) != 0) {
+        req_reply_problem(r, 400, "the body is not a valid JSON object", &errs);
+        mat_errors_free(&errs);
+        return false;
+    }
+    if (r->def->schema && schema_validate(registry, r->def->schema, doc, &errs) != 0) {
+        json_decref(doc);
+        req_reply_problem(r, 422, "the body does not match the schema", &errs);
+        mat_errors_free(&errs);
+        return false;
+    }
+    mat_errors_free(&errs);
+    r->json = doc;
+    return true;
+}
+
 static void after_auth(struct req *r)
 {
     /* A {urn} is six digits for everyone: no other string reaches a handler or its SQL. */
@@ -504,24 +593,8 @@ static void after_auth(struct req *r)
         req_reply_problem(r, 403, detail, NULL);
         return;
     }
-    if (r->def->body == BODY_JSON) {
-        struct mat_errors errs;
-        mat_errors_init(&errs);
-        json_t *doc = NULL;
-        if (schema_parse_body(r->body, r->body_len, &doc, &errs) != 0) {
-            req_reply_problem(r, 400, "the body is not a valid JSON object", &errs);
-            mat_errors_free(&errs);
-            return;
-        }
-        if (r->def->schema && schema_validate(registry, r->def->schema, doc, &errs) != 0) {
-            json_decref(doc);
-            req_reply_problem(r, 422, "the body does not match the schema", &errs);
-            mat_errors_free(&errs);
-            return;
-        }
-        mat_errors_free(&errs);
-        r->json = doc;
-    }
+    if (r->def->body == BODY_JSON && !req_body_valid(r))
+        return;
     r->state = REQ_HANDLING;
     r->def->handler(r);
 }
@@ -633,15 +706,19 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
         const char *ct = req_header(r, "Content-Type");
         bool json = content_type_is(ct, "application/json");
         bool csv = r->def->body == BODY_PUSH && content_type_is(ct, "text/csv");
-        if (!json && !csv) {
+        /* A DfE common transfer file (CTF) is XML. */
+        bool xml = r->def->body == BODY_PUSH &&
+                   (content_type_is(ct, "application/xml") || content_type_is(ct, "text/xml"));
+        if (!json && !csv && !xml) {
             req_reply_problem(r, 415,
                               r->def->body == BODY_PUSH
-                                  ? "send application/json or text/csv (UTF-8)"
+                                  ? "send application/json, text/csv or application/xml (a CTF)"
                                   : "send application/json (UTF-8)",
                               NULL);
             return;
         }
         r->body_csv = csv;
+        r->body_xml = xml;
         r->body = xmalloc(len + 1);
         evbuffer_remove(in, r->body, len);
         r->body[len] = '\0';

@@ -39,8 +39,11 @@ enum access {
 
 enum body_kind {
     BODY_NONE,
-    BODY_JSON, /* application/json, max_body_bytes, validated against schema */
-    BODY_PUSH, /* application/json or text/csv, max_push_bytes; handler parses */
+    BODY_JSON,       /* application/json, max_body_bytes, validated against schema */
+    BODY_PUSH,       /* application/json or text/csv, max_push_bytes; handler parses */
+    BODY_JSON_AUTHZ, /* as BODY_JSON, validated by the handler (req_body_valid) once it has
+                        decided the caller may write here: a stranger learns nothing from
+                        the validator */
 };
 
 typedef void (*handler_fn)(struct req *r);
@@ -74,16 +77,22 @@ struct req {
     struct db_job *job; /* in flight, owned by the pool */
     char *body;         /* owned, NUL-terminated copy */
     size_t body_len;
-    bool body_csv;                                    /* BODY_PUSH sent as text/csv */
-    json_t *json;                                     /* parsed and validated BODY_JSON */
-    int status;                                       /* replied status, for logs and audit */
+    bool body_csv; /* BODY_PUSH sent as text/csv */
+    bool body_xml; /* BODY_PUSH sent as application/xml (a CTF) */
+    json_t *json;  /* parsed and validated BODY_JSON */
+    int status;    /* replied status, for logs and audit */
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
     struct req_offload *offload;                      /* pending CPU work, if any */
     long page_limit;                                  /* set by req_paging */
     char trust_str[24];                               /* req_trust_str */
+    const char *not_found;                            /* req_submit_one_row's 404 detail */
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
 };
+
+/* Parses and validates r's JSON body against the route's schema into r->json; on failure
+ * answers 400/422 naming the fields and returns false. Automatic for BODY_JSON. */
+bool req_body_valid(struct req *r);
 
 /* Route-table helpers. */
 const char *req_param(const struct req *r, const char *name);
@@ -120,6 +129,17 @@ void req_offload(struct req *r, void (*run)(void *data), void (*done)(struct req
 
 /* req_submit of a job with one prepared statement (params are copied). */
 int req_submit_one(struct req *r, int stmt, int nparams, const char *const *params, req_db_fn done);
+/* The one way to write a versioned document (review, SEF, SIP): a job that opens with
+ * BEGIN and a transaction-scoped advisory lock on key (e.g. "sip:<trust>:<urn>:<year>"),
+ * so that concurrent writers of one document queue rather than race for its next version
+ * number. Add the writes (their results are numbered from REQ_LOCKED_FIRST), then
+ * req_submit_locked appends COMMIT and submits. */
+#define REQ_LOCKED_FIRST 2
+/* Submits a job whose last command returns one row of one JSON text column: answers 200
+ * with it, or 404 with not_found (a static string) when there is no row. */
+int req_submit_one_row(struct req *r, struct db_job *job, const char *not_found);
+struct db_job *req_locked_job(const char *key);
+int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
 
@@ -146,6 +166,9 @@ char *req_scope_urns(const struct req *r);
 
 /* Adds (or, with value NULL, removes) a response header before the reply. */
 void req_set_header(struct req *r, const char *name, const char *value);
+
+/* Whether migrations are applied and trust known; *db_up = live connections of r's pool. */
+bool req_server_ready(const struct req *r, int *db_up);
 
 /* True when the client asked for CSV (Accept: text/csv). */
 bool req_wants_csv(const struct req *r);

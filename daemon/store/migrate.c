@@ -67,10 +67,19 @@ int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen)
         const char *params[2] = {vbuf, f->name};
         PGresult *r = PQexecParams(pg, "SELECT 1 FROM schema_migrations WHERE version = $1", 1,
                                    NULL, params, NULL, NULL, 0);
-        int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            /* Not knowing whether it ran is not "it did not run": stop, apply nothing. */
+            snprintf(err, errlen, "migration %s: cannot read schema_migrations: %s", f->name,
+                     PQresultErrorMessage(r));
+            PQclear(r);
+            PQclear(PQexec(pg, "ROLLBACK"));
+            return -1;
+        }
+        int done = PQntuples(r) == 1;
         PQclear(r);
         if (done) {
-            exec_ok(pg, "COMMIT", err, errlen);
+            if (exec_ok(pg, "COMMIT", err, errlen) != 0)
+                return -1;
             continue;
         }
         if (exec_ok(pg, f->data, err, errlen) != 0) {

@@ -34,12 +34,11 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
                    " FROM sip_versions WHERE trust_id = $1 AND year = $2 "
                    " ORDER BY urn, version DESC) s, jsonb_array_elements(s.body->'priorities') p, "
                    " jsonb_array_elements_text(coalesce(p->'themes', '[]')) t(theme)"},
-    /* Below expected in the same subject this term and the two terms before. */
+    /* Below expected in the same subject this term and the two terms before: kept by the
+     * writers' transactions in progress_stuck (sql/010). */
     [PQ_STUCK] = {"prio_stuck",
-                  "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress WHERE trust_id = $1 "
-                  " AND band IN ('below', 'towards') AND ((year = $2 AND term = $3) OR "
-                  " (year = $4 AND term = $5) OR (year = $6 AND term = $7)) "
-                  "GROUP BY urn, subject, pupil_key HAVING count(DISTINCT (year, term)) = 3"},
+                  "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress_stuck "
+                  "WHERE trust_id = $1 AND year = $2 AND term = $3"},
     /* Every (subject, year) up to this year whose benchmark table in force has both the
      * disadvantaged and the other pupils' figure: the national gap references. */
     [PQ_GAPREFS] = {"prio_gap_refs",
@@ -54,23 +53,24 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
                     "HAVING count(DISTINCT b.grp) = 2 ORDER BY b.subject, y.year"},
 };
 
-/* The two terms before (year, term). */
-static void previous_terms(const char *year, const char *term, const char *prev_year, char y1[8],
-                           const char **t1, char y2[8], const char **t2)
+/* The same inputs computed from the pupil rows instead of the aggregates the writers keep:
+ * what `matctl priorities --from-rows` reads, so that tests can show both give the same
+ * list, byte for byte. NULL: the statement of priorities_queries. */
+const struct priorities_query_def priorities_queries_from_rows[PQ_COUNT] = {
+    [PQ_CELLS] = {"prio_cells_rows", "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
+                                     "FROM progress_cells_from_rows($1, $2, $3, NULL) "
+                                     "WHERE year_group IS NULL"},
+    [PQ_STUCK] = {"prio_stuck_rows",
+                  "SELECT urn, subject, encode(pupil_key, 'hex') "
+                  "FROM progress_stuck_from_rows($1, $2, $3, NULL)"},
+};
+
+const char *priorities_query_sql(enum priorities_query q, bool from_rows)
 {
-    static const char *const names[] = {"autumn", "spring", "summer"};
-    int ti = term_index(term);
-    if (ti <= 0) { /* autumn: last summer and last spring */
-        snprintf(y1, 8, "%s", prev_year);
-        snprintf(y2, 8, "%s", prev_year);
-        *t1 = names[2];
-        *t2 = names[1];
-    } else {
-        snprintf(y1, 8, "%s", year);
-        *t1 = names[ti - 1];
-        snprintf(y2, 8, "%s", ti == 1 ? prev_year : year);
-        *t2 = ti == 1 ? names[2] : names[0];
-    }
+    enum priorities_query stmt = q == PQ_PREV ? PQ_CELLS : q;
+    if (from_rows && priorities_queries_from_rows[stmt].sql)
+        return priorities_queries_from_rows[stmt].sql;
+    return priorities_queries[stmt].sql;
 }
 
 int priorities_query_params(enum priorities_query q, const char *trust, const char *year,
@@ -99,17 +99,10 @@ int priorities_query_params(enum priorities_query q, const char *trust, const ch
     case PQ_THEMES:
         params[1] = year;
         return 2;
-    case PQ_STUCK: {
-        const char *t1, *t2;
-        previous_terms(year, term, st->prev_year, st->y1, &t1, st->y2, &t2);
+    case PQ_STUCK:
         params[1] = year;
         params[2] = term;
-        params[3] = st->y1;
-        params[4] = t1;
-        params[5] = st->y2;
-        params[6] = t2;
-        return 7;
-    }
+        return 3;
     case PQ_COUNT:
         break;
     }

@@ -4,6 +4,7 @@
 #ifndef MATD_PRIORITIES_LOAD_H
 #define MATD_PRIORITIES_LOAD_H
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "priorities.h"
 
@@ -15,7 +16,7 @@ enum priorities_query {
     PQ_BENCH,   /* params trust, year */
     PQ_SEF,     /* params trust, year */
     PQ_THEMES,  /* params trust, year */
-    PQ_STUCK,   /* params trust, year, term, and the two terms before */
+    PQ_STUCK,   /* params trust, year, term */
     PQ_GAPREFS, /* params trust, year: national gaps of every year up to it */
     PQ_COUNT
 };
@@ -25,12 +26,17 @@ struct priorities_query_def {
     const char *sql;
 };
 extern const struct priorities_query_def priorities_queries[PQ_COUNT];
+/* The same inputs from the pupil rows rather than the aggregates (NULL: as above). */
+extern const struct priorities_query_def priorities_queries_from_rows[PQ_COUNT];
 
 /* Parameters of query q for (trust, year, term) into params (up to 7, pointing into
  * storage, which must outlive their use); returns the count. */
 struct priorities_params_storage {
-    char trust[24], prev_year[8], y1[8], y2[8];
+    char trust[24], prev_year[8];
 };
+/* The SQL of query q (last year's cells are this year's statement), from the aggregates
+ * or, with from_rows, from the pupil rows. */
+const char *priorities_query_sql(enum priorities_query q, bool from_rows);
 int priorities_query_params(enum priorities_query q, const char *trust, const char *year,
                             const char *term, struct priorities_params_storage *storage,
                             const char *params[7]);

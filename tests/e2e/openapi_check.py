@@ -32,7 +32,7 @@ def served_routes():
 
 ROUTE_ROW = re.compile(
     r'\{M_([A-Z]+),\s*"([^"]+)",\s*DEF\(\s*"([^"]+)",\s*\w+,\s*(ACCESS_[A-Z_]+),\s*'
-    r'(BODY_[A-Z]+),\s*(NULL|"[^"]*")\s*\)\s*\}')
+    r'(BODY_[A-Z_]+),\s*(NULL|"[^"]*")\s*\)\s*\}')
 
 
 def route_table():

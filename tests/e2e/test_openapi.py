@@ -114,12 +114,14 @@ class OpenApiDocument(unittest.TestCase):
                 continue
             self.assertLessEqual({"400", "413", "415", "422"}, codes, where)
             content = body["content"]
-            if row["body"] == "BODY_JSON":
+            if row["body"] in ("BODY_JSON", "BODY_JSON_AUTHZ"):
                 self.assertEqual(set(content), {"application/json"}, where)
                 self.assertEqual(content["application/json"]["schema"],
                                  {"$ref": "schemas/" + row["schema"]}, where)
             else:
-                self.assertEqual(set(content), {"application/json", "text/csv"}, where)
+                # A push: JSON, CSV, or a DfE common transfer file (XML).
+                self.assertEqual(set(content), {"application/json", "text/csv", "application/xml"},
+                                 where)
 
     def test_request_examples_are_valid(self):
         checker = openapi_check.Checker()

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "cursor.h"
+#include "log.h"
 #include "problem.h"
 #include "util.h"
 
@@ -96,7 +97,7 @@ static void test_cursor_round_trip(void **state)
 {
     (void)state;
     char out[64];
-    const char *keys[] = {"0", "100001", "9223372036854775807", "a b"};
+    const char *keys[] = {"0", "100001", "9223372036854775807", "012345"};
     for (size_t i = 0; i < 4; i++) {
         char *c = cursor_encode(keys[i]);
         assert_int_equal(cursor_decode(c, out, sizeof out), 0);
@@ -105,6 +106,53 @@ static void test_cursor_round_trip(void **state)
     }
     assert_int_equal(cursor_decode("!!!!", out, sizeof out), -1);
     assert_int_equal(cursor_decode("MTIz", out, sizeof out), -1); /* "123": not ours */
+    /* Forged keys: spaces and key=value lookalikes, letters, an empty key, a second
+     * spelling of a valid cursor (non-zero unused bits), over-long ones. */
+    char *forged = cursor_encode("1 msg=request status=200 forged=yes");
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    forged = cursor_encode("a b");
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    forged = cursor_encode("");
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    forged = cursor_encode("12345678901234567890");
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    char *ok = cursor_encode("7"); /* "c1:7" = 4 bytes: 6 chars, the last with 4 unused bits */
+    size_t n = strlen(ok);
+    ok[n - 1] = ok[n - 1] == 'w' ? 'x' : (char)(ok[n - 1] + 1);
+    assert_int_equal(cursor_decode(ok, out, sizeof out), -1);
+    free(ok);
+}
+
+static void fmt(char *buf, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    log_vformat(buf, cap, f, ap);
+    va_end(ap);
+}
+
+/* Log values are escaped in one place: a value can neither end the line nor start a
+ * key=value field of its own, quoted or not. */
+static void test_log_values_escaped(void **state)
+{
+    (void)state;
+    char b[256];
+    fmt(b, sizeof b, "a=%s b=%d c=%lld d=%.2f e=%zu", "plain-1.2:x", -3, 1234567890123LL, 1.5,
+        (size_t)7);
+    assert_string_equal(b, "a=plain-1.2:x b=-3 c=1234567890123 d=1.50 e=7");
+    fmt(b, sizeof b, "cursor=%s", "1 msg=request status=200 forged=yes");
+    assert_string_equal(b, "cursor=\"1 msg=request status=200 forged=yes\"");
+    fmt(b, sizeof b, "error=\"%s\" next=%s", "bad \"x\"\nDETAIL: y=1", "");
+    assert_string_equal(b, "error=\"bad \\\"x\\\"\\nDETAIL: y=1\" next=\"\"");
+    fmt(b, sizeof b, "v=%.3s w=%s", "abcdef", "tab\there\x01");
+    assert_string_equal(b, "v=abc w=\"tab\\x09here\\x01\"");
+    assert_null(strchr(b, '\n'));
+    fmt(b, 12, "k=%s", "0123456789abcdef"); /* truncated, still terminated */
+    assert_int_equal(strlen(b), 11);
 }
 
 static void test_problem_document(void **state)
@@ -151,13 +199,10 @@ static void test_util(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_token_format_and_hash),
-        cmocka_unit_test(test_bearer_parsing),
-        cmocka_unit_test(test_scope_rules),
-        cmocka_unit_test(test_urn_list_errors),
-        cmocka_unit_test(test_cursor_round_trip),
-        cmocka_unit_test(test_problem_document),
-        cmocka_unit_test(test_util),
+        cmocka_unit_test(test_token_format_and_hash), cmocka_unit_test(test_bearer_parsing),
+        cmocka_unit_test(test_scope_rules),           cmocka_unit_test(test_urn_list_errors),
+        cmocka_unit_test(test_cursor_round_trip),     cmocka_unit_test(test_log_values_escaped),
+        cmocka_unit_test(test_problem_document),      cmocka_unit_test(test_util),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,6 +52,13 @@ struct exp {
     const char *path, *msg;
 };
 
+#define BAND_MSG                                                                                   \
+    "band must be one of: below, towards, expected, greater_depth; the statutory codes GDS, "      \
+    "EXS, WTS, HNM, PK1-PK6, PKF, PKE, PKG, BLW, EM; or the other codes A, L, F, P, D"
+#define NO_BAND_MSG                                                                                \
+    "band is missing; give a band or assessment code, or a KS2 scaled score (80-120) for "         \
+    "reading, maths or gps"
+
 enum kind { JSON, CSV };
 
 static enum progress_result run(enum kind k, const char *body, size_t len,
@@ -176,16 +183,17 @@ static void test_json_and_csv_give_identical_records(void **state)
     key_hex_of("DEMO-100001-0002", k2);
     key_hex_of("P935401123456", k3);
     char want[2048];
-    snprintf(want, sizeof want,
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\twriting\ttowards\t\\N\t94.50\tt\tsupport\tf"
-             "\tf\tf\tmiddle\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\tmaths\texpected\t104.00\t94.50\tt\tsupport\t"
-             "f\tt\tf\tmiddle\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\t11\tenglish\tgreater_depth\t7.50\t\\N\tf\tehcp"
-             "\tt\tf\tx\t\\N\n"
-             "7\t100001\t2025-26\tautumn\t\\\\x%s\tR\treading\tbelow\t\\N\t\\N\tf\tnone\tf\tf\t"
-             "\\N\t\\N\n",
-             k1, k1, k2, k3);
+    snprintf(
+        want, sizeof want,
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\twriting\ttowards\t\\N\t\\N\t94.50\tt\tsupport\tf"
+        "\tf\tf\tmiddle\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t6\tmaths\texpected\t\\N\t104.00\t94.50\tt\tsupport\t"
+        "f\tt\tf\tmiddle\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\t11\tenglish\tgreater_depth\t\\N\t7.50\t\\N\tf\tehcp"
+        "\tt\tf\tx\t\\N\n"
+        "7\t100001\t2025-26\tautumn\t\\\\x%s\tR\treading\tbelow\t\\N\t\\N\t\\N\tf\tnone\tf\tf\t"
+        "\\N\t\\N\n",
+        k1, k1, k2, k3);
     char *ca = copy_text(&a, "7\t100001\t2025-26\tautumn\t");
     char *cb = copy_text(&b, "7\t100001\t2025-26\tautumn\t");
     assert_string_equal(ca, want);
@@ -244,11 +252,9 @@ static void test_csv_row_errors(void **state)
                            "digits give B, not A): a character is mistyped"},
            {"row 4:pupil", "the same pupil already has a writing record in row 2; a pupil "
                            "appears once per subject"},
-           {"row 5:band", "band must be one of: below, towards, expected, greater_depth"},
-           {"row 6", "the row has 3 cells; the header has 4"},
+           {"row 5:band", BAND_MSG}, {"row 6", "the row has 3 cells; the header has 4"},
            {"row 8", "the row has 5 cells; the header has 4"},
-           {"row 9:year_group", "year_group is empty; it is required"},
-           {"row 9:band", "band is empty; it is required"},
+           {"row 9:year_group", "year_group is empty; it is required"}, {"row 9:band", NO_BAND_MSG},
            {"row 10:subject", "broken quoting: a quoted cell is never closed, or a \" appears "
                               "inside an unquoted cell or after a closing quote (write \"\" for a "
                               "quote inside a quoted cell)"});
@@ -283,7 +289,7 @@ static void test_csv_quote_errors(void **state)
            PROGRESS_INVALID,
            {"row 2:subject", "subject must be one of the trust's subjects: reading, writing, "
                              "maths, science, gps, english"},
-           {"row 4:band", "band must be one of: below, towards, expected, greater_depth"});
+           {"row 4:band", BAND_MSG});
     /* Doubled quotes inside a quoted cell are fine. */
     EXPECT(CSV, "pupil,year_group,subject,band\n\"B801200005001\",\"6\",\"maths\",\"below\"\n",
            PROGRESS_OK);
@@ -295,14 +301,16 @@ static void test_csv_header_errors(void **state)
     EXPECT(CSV, "pupil,year_group,subject,colour\nB801200005001,6,maths,red\n", PROGRESS_INVALID,
            {"row 1:colour", "unknown column \"colour\"; the columns are: pupil, year_group, "
                             "subject, band, score, attendance_pct, disadvantaged, send, eal, "
-                            "looked_after, sex, prior_attainment"},
-           {"row 1:band", "required column \"band\" is missing from the header"});
+                            "looked_after, sex, prior_attainment"});
     EXPECT(CSV, "pupil,band,year_group,subject,Band,\nx\n", PROGRESS_INVALID,
            {"row 1:band", "column \"band\" appears twice (columns 2 and 5)"},
            {"row 1:column 6", "column 6 of the header has no name"});
     /* The header is the first non-blank line. */
-    EXPECT(CSV, "\n\npupil,year_group,subject\nB801200005001,6,maths\n", PROGRESS_INVALID,
-           {"row 3:band", "required column \"band\" is missing from the header"});
+    EXPECT(CSV, "\n\npupil,year_group\nB801200005001,6\n", PROGRESS_INVALID,
+           {"row 3:subject", "required column \"subject\" is missing from the header"});
+    /* With no band column, every row needs a scaled score in a tested subject. */
+    EXPECT(CSV, "pupil,year_group,subject\nB801200005001,6,maths\n", PROGRESS_INVALID,
+           {"row 2:band", NO_BAND_MSG});
 }
 
 static void test_csv_values(void **state)
@@ -409,8 +417,7 @@ static void test_json_errors_in_record_order(void **state)
            "\"band\": \"below\", \"score\": 100},"
            "{\"pupil\": 5, \"year_group\": \"6\", \"subject\": \"maths\", \"band\": \"below\"}"
            "]}",
-           PROGRESS_INVALID,
-           {"/records/0/band", "band must be one of: below, towards, expected, greater_depth"},
+           PROGRESS_INVALID, {"/records/0/band", BAND_MSG},
            {"/records/1/pupil", "pupil looks like a UPN but fails the UPN check letter test (its "
                                 "digits give B, not A): a character is mistyped"},
            {"/records/2/pupil", "the same pupil already has a writing record at /records/0; a "

@@ -168,40 +168,21 @@ int rota_group_sizes(int n, int *sizes);
 int rota_repeat_free_target(int n);
 /* The counting bound: no run of T terms without a repeat exists for T above it. */
 int rota_repeat_free_bound(int n);
-/* Great-circle distance in km. */
-double rota_haversine_km(double lat1, double lon1, double lat2, double lon2);
 
-/* Checks the input (sizes, indices, duplicates, ranges, term order, feasibility that can be
- * seen without searching). Returns 0, or -1 with errors (JSON pointers into the input). */
-int rota_validate(const struct rota_input *in, struct mat_errors *err);
+/* Helpers the planner's modules share. */
+struct prng;
+/* Fisher-Yates shuffle with the shared PRNG. */
+void rota_shuffle_ints(struct prng *r, int *a, int n);
+void rota_sort_ints(int *a, int n);
+/* "2025-26 autumn" into out. */
+void rota_term_label(struct rota_term_id id, char *out, size_t len);
+/* Pairs that meet in one term of n schools. */
+int rota_pairs_per_term(int n);
 
-/* Plans in->terms: returns 0 and fills out (owned; free with rota_plan_free), or -1 with
- * errors (invalid input, or excluded pairs / required phases that cannot be satisfied). */
-int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
-              struct mat_errors *err);
-/* The baseline: term by term, each group built greedily. Same contract as rota_plan. */
-int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct mat_errors *err);
-/* Re-plans in->terms after schools joined or left, keeping as many of the previously planned
- * groups (prev, by URN; terms matched by year and term) as it can: objective = hard
- * constraints, then groups kept, then repeats, hosting and the soft constraints. Fills out
- * and changes (owned). */
-int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
-                const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
-                struct mat_errors *err);
-
-/* Recomputes every metric of terms (groups with hosts, chronological, after in->history)
- * from the input alone, independently of how they were planned. per_term has n_terms
- * entries. Returns 0, or -1 if a group names a school index out of range. */
-int rota_metrics_compute(const struct rota_input *in, const struct rota_term *terms, size_t n_terms,
-                         struct rota_metrics *per_term, struct rota_metrics *total);
-
-#define ROTA_DESIGN_SEARCH_ONLY 1u /* rota_design: skip the stored base classes */
-
-/* The design engine alone: `terms` parallel classes on points 0..n-1 in which no pair meets
- * twice, as far as the engine reaches (a shorter run is cycled). classes receives
- * terms * n points, each class laid out as rota_group_sizes groups in order. Returns the
- * number of repeated pairs (0 = repeat-free); describes the construction in method. */
-int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, unsigned flags, int *classes,
-                char *method, size_t method_len);
+/* The planner's public functions, one header per module. */
+#include "rota_design.h"
+#include "rota_metrics.h"
+#include "rota_plan.h"
+#include "rota_validate.h"
 
 #endif

@@ -1,0 +1,401 @@
+/* The planning runs: a plan from a design fitted to the schools, a re-plan that keeps what
+ * still fits, and the greedy baseline; each validates, builds the problem, searches, chooses
+ * hosts and recomputes the metrics. Deterministic for the seed: budgets count work. */
+#include "rota_plan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prng.h"
+#include "rota_design.h"
+#include "rota_hosting.h"
+#include "rota_metrics.h"
+#include "rota_search.h"
+#include "rota_validate.h"
+#include "util.h"
+
+#define WORK_PER_MS 20000 /* rough calibration of the deterministic budget */
+
+/* ------------------------------------------------------------------------------------ */
+/* Planning runs. */
+
+static uint64_t budget_of(const struct rota_options *opt)
+{
+    if (opt && opt->work_budget)
+        return opt->work_budget;
+    long ms = opt ? opt->time_budget_ms : ROTA_DEFAULT_BUDGET_MS;
+    if (ms < 1)
+        ms = 1;
+    return (uint64_t)ms * WORK_PER_MS;
+}
+
+static int urn_of_cmp(const struct rota_input *in, int a, int b)
+{
+    return strcmp(in->schools[a].urn, in->schools[b].urn);
+}
+
+/* URN to school index through a sorted index; -1 when the school is not active. */
+static int urn_find(const struct rota_input *in, const int *by_urn, const char *urn)
+{
+    int lo = 0, hi = (int)in->n_schools - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(in->schools[by_urn[mid]].urn, urn);
+        if (c == 0)
+            return by_urn[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+static int *urn_index(const struct rota_input *in)
+{
+    int n = (int)in->n_schools, *by = xmalloc(sizeof *by * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        int j = i;
+        while (j > 0 && urn_of_cmp(in, by[j - 1], i) > 0) {
+            by[j] = by[j - 1];
+            j--;
+        }
+        by[j] = i;
+    }
+    return by;
+}
+
+static const struct rota_prev_term *prev_find(const struct rota_prev_term *prev, size_t n_prev,
+                                              struct rota_term_id id)
+{
+    for (size_t i = 0; i < n_prev; i++)
+        if (rota_term_index(prev[i].id) == rota_term_index(id))
+            return &prev[i];
+    return NULL;
+}
+
+static void ctx_set_prev(struct rota_ctx *cx, const struct rota_prev_term *prev, size_t n_prev)
+{
+    int *by = urn_index(cx->in);
+    cx->replan = true;
+    cx->prev_n = xcalloc((size_t)cx->t, sizeof *cx->prev_n);
+    cx->prev = xcalloc((size_t)cx->t, sizeof *cx->prev);
+    cx->prev_size = xcalloc((size_t)cx->t, sizeof *cx->prev_size);
+    cx->prev_host = xcalloc((size_t)cx->t, sizeof *cx->prev_host);
+    for (int k = 0; k < cx->t; k++) {
+        const struct rota_prev_term *pt = prev_find(prev, n_prev, cx->ids[k]);
+        size_t ng = pt ? pt->n_groups : 0;
+        cx->prev_n[k] = (int)ng;
+        cx->prev[k] = xmalloc(sizeof(int) * (ng + 1) * ROTA_GROUP_MAX);
+        cx->prev_size[k] = xmalloc(sizeof(int) * (ng + 1));
+        cx->prev_host[k] = xmalloc(sizeof(int) * (ng + 1));
+        for (size_t g = 0; g < ng; g++) {
+            const struct rota_prev_group *pg = &pt->groups[g];
+            int size = pg->size < 0 ? 0 : pg->size > ROTA_GROUP_MAX ? ROTA_GROUP_MAX : pg->size;
+            int *m = cx->prev[k] + g * ROTA_GROUP_MAX;
+            for (int i = 0; i < size; i++)
+                m[i] = urn_find(cx->in, by, pg->members[i]);
+            rota_sort_ints(m, size);
+            cx->prev_size[k][g] = size;
+            cx->prev_host[k][g] = pg->host[0] ? urn_find(cx->in, by, pg->host) : -1;
+        }
+    }
+    free(by);
+}
+
+/* A first re-plan: the previous groups that are still whole go into slots of their size,
+ * broken ones into the closest slots, then joiners and leftovers fill the gaps. */
+static void seed_from_prev(const struct rota_ctx *cx, int k, int *row)
+{
+    int n = cx->n, ng = cx->lay.ng, np = cx->prev_n[k];
+    int *filled = xcalloc((size_t)ng, sizeof *filled), *placed = xcalloc((size_t)n, sizeof *placed);
+    int *order = xmalloc(sizeof *order * (size_t)(np + 1)),
+        *live = xcalloc((size_t)np + 1, sizeof *live);
+    for (int i = 0; i < np; i++) {
+        order[i] = i;
+        for (int j = 0; j < cx->prev_size[k][i]; j++)
+            live[i] += cx->prev[k][(size_t)i * ROTA_GROUP_MAX + j] >= 0;
+    }
+    for (int i = 1; i < np; i++) /* biggest parts first, stable */
+        for (int j = i; j > 0 && live[order[j - 1]] < live[order[j]]; j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    for (int oi = 0; oi < np; oi++) {
+        int i = order[oi], want = live[i];
+        if (want == 0)
+            continue;
+        int pick = -1;
+        for (int g = 0; g < ng; g++) { /* an empty slot of the same size, else the tightest fit */
+            int room = cx->lay.size[g] - filled[g];
+            if (room < want)
+                continue;
+            if (pick < 0 || (filled[g] == 0 && room == want) ||
+                (!(filled[pick] == 0 && cx->lay.size[pick] == want) &&
+                 room < cx->lay.size[pick] - filled[pick]))
+                pick = g;
+        }
+        if (pick < 0)
+            for (int g = 0; g < ng; g++)
+                if (pick < 0 || cx->lay.size[g] - filled[g] > cx->lay.size[pick] - filled[pick])
+                    pick = g;
+        for (int j = 0; j < cx->prev_size[k][i]; j++) {
+            int m = cx->prev[k][(size_t)i * ROTA_GROUP_MAX + j];
+            if (m < 0 || placed[m] || filled[pick] >= cx->lay.size[pick])
+                continue;
+            row[cx->lay.start[pick] + filled[pick]++] = m;
+            placed[m] = 1;
+        }
+    }
+    int g = 0;
+    for (int x = 0; x < n; x++) {
+        if (placed[x])
+            continue;
+        while (filled[g] >= cx->lay.size[g])
+            g++;
+        row[cx->lay.start[g] + filled[g]++] = x;
+    }
+    free(filled);
+    free(placed);
+    free(order);
+    free(live);
+}
+
+static void plan_output(const struct rota_ctx *cx, const int *at, const int *hosts,
+                        struct rota_plan *out)
+{
+    const struct rota_input *in = cx->in;
+    int n = cx->n, ng = cx->lay.ng, t = cx->t;
+    out->n_terms = (size_t)t;
+    out->terms = xcalloc((size_t)t, sizeof *out->terms);
+    for (int k = 0; k < t; k++) {
+        struct rota_term *tm = &out->terms[k];
+        tm->id = cx->ids[k];
+        tm->n_groups = (size_t)ng;
+        tm->groups = xcalloc((size_t)ng, sizeof *tm->groups);
+        for (int g = 0; g < ng; g++) {
+            struct rota_group *gr = &tm->groups[g];
+            gr->size = cx->lay.size[g];
+            for (int i = 0; i < gr->size; i++) {
+                int m = at[(size_t)k * n + cx->lay.start[g] + i], j = i;
+                while (j > 0 && urn_of_cmp(in, gr->members[j - 1], m) > 0) {
+                    gr->members[j] = gr->members[j - 1];
+                    j--;
+                }
+                gr->members[j] = m;
+            }
+            gr->host = hosts[(size_t)k * ng + g];
+        }
+        for (int g = 1; g < ng; g++) /* groups in the order of their first URN */
+            for (int j = g; j > 0 && urn_of_cmp(in, tm->groups[j - 1].members[0],
+                                                tm->groups[j].members[0]) > 0;
+                 j--) {
+                struct rota_group x = tm->groups[j];
+                tm->groups[j] = tm->groups[j - 1];
+                tm->groups[j - 1] = x;
+            }
+    }
+    out->term_metrics = xcalloc((size_t)t, sizeof *out->term_metrics);
+    rota_metrics_compute(in, out->terms, out->n_terms, out->term_metrics, &out->total);
+}
+
+static void changes_build(const struct rota_ctx *cx, const struct rota_prev_term *prev,
+                          size_t n_prev, const struct rota_plan *out, struct rota_changes *ch)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->n_terms = out->n_terms;
+    ch->terms = xcalloc(out->n_terms, sizeof *ch->terms);
+    for (size_t k = 0; k < out->n_terms; k++) {
+        const struct rota_term *tm = &out->terms[k];
+        struct rota_term_change *tc = &ch->terms[k];
+        const struct rota_prev_term *pt = prev_find(prev, n_prev, tm->id);
+        int np = cx->prev_n[k];
+        uint8_t *matched = xcalloc((size_t)np + 1, 1);
+        tc->id = tm->id;
+        tc->added = xmalloc(sizeof *tc->added * (tm->n_groups + 1));
+        tc->removed = xmalloc(sizeof *tc->removed * ((size_t)np + 1));
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            int i = rota_group_prev_index(cx, (int)k, tm->groups[g].members, tm->groups[g].size);
+            if (i >= 0 && !matched[i]) {
+                matched[i] = 1;
+                tc->kept++;
+            } else {
+                tc->added[tc->n_added++] = g;
+            }
+        }
+        for (int i = 0; pt && i < np; i++)
+            if (!matched[i])
+                tc->removed[tc->n_removed++] = (size_t)i;
+        ch->groups_kept += tc->kept;
+        ch->groups_changed += tc->n_added;
+        free(matched);
+    }
+}
+
+static void report_infeasible(const struct rota_ctx *cx, const int *at, struct mat_errors *err)
+{
+    const struct rota_input *in = cx->in;
+    int n = cx->n;
+    for (int k = 0; k < cx->t; k++)
+        for (int g = 0; g < cx->lay.ng; g++) {
+            const int *m = at + (size_t)k * n + cx->lay.start[g];
+            for (size_t e = 0; e < in->constraints.n_excluded; e++) {
+                const struct rota_pair *p = &in->constraints.excluded[e];
+                bool a = false, b = false;
+                for (int i = 0; i < cx->lay.size[g]; i++) {
+                    a |= m[i] == p->a;
+                    b |= m[i] == p->b;
+                }
+                if (a && b) {
+                    char path[64], label[32];
+                    rota_term_label(cx->ids[k], label, sizeof label);
+                    snprintf(path, sizeof path, "/constraints/excluded_pairs/%zu", e);
+                    mat_errors_add(err, path,
+                                   "could not keep %s and %s apart in %s: no grouping of the %d "
+                                   "schools was found that keeps all %zu excluded pairs apart",
+                                   in->schools[p->a].urn, in->schools[p->b].urn, label, n,
+                                   in->constraints.n_excluded);
+                    return;
+                }
+            }
+        }
+    mat_errors_add(err, "/constraints/phase",
+                   "could not put every group in a single phase together with the excluded pairs");
+}
+
+static int plan_run(const struct rota_input *in, const struct rota_options *opt,
+                    const struct rota_prev_term *prev, size_t n_prev, bool greedy_only,
+                    struct rota_plan *out, struct rota_changes *changes, struct mat_errors *err)
+{
+    memset(out, 0, sizeof *out);
+    if (changes)
+        memset(changes, 0, sizeof *changes);
+    if (rota_validate(in, err) != 0)
+        return -1;
+    struct rota_ctx cx;
+    rota_ctx_init(&cx, in);
+    if (prev)
+        ctx_set_prev(&cx, prev, n_prev);
+    rota_hosting_set_waiting(&cx);
+    int n = cx.n, t = cx.t;
+    uint64_t budget = budget_of(opt);
+    struct prng r;
+    prng_seed(&r, in->seed ^ UINT64_C(0x526f7461506c616e)); /* "RotaPlan" */
+    struct rota_state st;
+    rota_state_alloc(&st, &cx);
+    struct rota_search s = {.cx = &cx, .st = &st, .r = &r};
+    s.best_at = xmalloc(sizeof *s.best_at * (size_t)t * n);
+    s.best = (struct rota_cost){INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INFINITY};
+    s.w = xmalloc(sizeof *s.w * (size_t)n * n);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        s.w[i] = 1;
+    s.stamp = xcalloc((size_t)n * n, sizeof *s.stamp);
+    char method[96] = "";
+    if (greedy_only) {
+        rota_greedy_plan(&cx, &st);
+        rota_search_note(&s);
+        snprintf(method, sizeof method, "greedy, term by term");
+    } else {
+        if (prev) {
+            for (int k = 0; k < t; k++)
+                seed_from_prev(&cx, k, st.at + (size_t)k * n);
+            rota_state_rebuild(&cx, &st);
+            snprintf(method, sizeof method, "re-plan of the previous groups");
+        } else {
+            int *classes = xmalloc(sizeof *classes * (size_t)t * n), repeats = 0;
+            int run = rota_design_build(n, t, &r, budget / 10 * 6, &s.work, true, classes, &repeats,
+                                        method, sizeof method);
+            int *perm = xmalloc(sizeof *perm * (size_t)n);
+            for (int i = 0; i < n; i++)
+                perm[i] = i;
+            rota_shuffle_ints(&r, perm, n);
+            for (size_t i = 0; i < (size_t)t * n; i++)
+                st.at[i] = perm[classes[i]];
+            free(perm);
+            free(classes);
+            rota_state_rebuild(&cx, &st);
+            size_t used = strlen(method);
+            if (repeats == 0)
+                snprintf(method + used, sizeof method - used, "; repeat-free run of %d", run);
+            else
+                snprintf(method + used, sizeof method - used, "; best run of %d has %d repeats",
+                         run, repeats);
+        }
+        rota_search_note(&s);
+        if (!prev && !rota_at_lower_bound(&cx, s.best) &&
+            (cx.has_history || s.best.hard > 0 || s.best.rep > 0)) {
+            struct rota_state g;
+            rota_state_alloc(&g, &cx);
+            rota_greedy_plan(&cx, &g);
+            s.work += (uint64_t)t * n * ((uint64_t)n / 16 + 8);
+            if (rota_cost_cmp(g.c, s.best) < 0) {
+                rota_state_copy_at(&cx, &st, g.at);
+                rota_search_note(&s);
+                snprintf(method, sizeof method, "greedy seed");
+            }
+            rota_state_free(&g);
+        }
+        uint64_t left = budget > s.work ? budget - s.work : 0;
+        if (!rota_at_lower_bound(&cx, s.best) &&
+            (s.best.hard || s.best.keep || s.best.rep || s.best.host)) {
+            rota_search_repair(&s, left / 2);
+            rota_state_copy_at(&cx, &st, s.best_at);
+        }
+        left = budget > s.work ? budget - s.work : 0;
+        if (!rota_at_lower_bound(&cx, s.best))
+            rota_search_polish(&s, left);
+    }
+    rota_state_copy_at(&cx, &st, s.best_at);
+    int rc = 0;
+    if (st.c.hard > 0) {
+        report_infeasible(&cx, st.at, err);
+        rc = -1;
+    } else {
+        int ng = cx.lay.ng, *hosts = xmalloc(sizeof *hosts * (size_t)t * ng), *prefer = NULL;
+        if (prev) {
+            prefer = xmalloc(sizeof *prefer * (size_t)t * ng);
+            for (int k = 0; k < t; k++)
+                for (int g = 0; g < ng; g++) {
+                    int i = rota_group_prev_index(&cx, k, rota_state_group(&cx, &st, k, g),
+                                                  cx.lay.size[g]);
+                    prefer[(size_t)k * ng + g] = i >= 0 ? cx.prev_host[k][i] : -1;
+                }
+        }
+        if (!greedy_only)
+            rota_hosting_search(&s, prefer, budget / 5 + 100000);
+        rota_hosting_plan(&cx, st.at, prefer, hosts, &r, budget / 10 + 100000);
+        plan_output(&cx, st.at, hosts, out);
+        snprintf(out->method, sizeof out->method, "%s", method);
+        out->work = s.work;
+        if (changes && prev)
+            changes_build(&cx, prev, n_prev, out, changes);
+        free(hosts);
+        free(prefer);
+    }
+    free(s.best_at);
+    free(s.w);
+    free(s.stamp);
+    rota_state_free(&st);
+    rota_ctx_free(&cx);
+    return rc;
+}
+
+int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
+              struct mat_errors *err)
+{
+    return plan_run(in, opt, NULL, 0, false, out, NULL, err);
+}
+
+int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct mat_errors *err)
+{
+    return plan_run(in, NULL, NULL, 0, true, out, NULL, err);
+}
+
+int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
+                const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
+                struct mat_errors *err)
+{
+    return plan_run(in, opt, prev, n_prev, false, out, changes, err);
+}

@@ -1,0 +1,235 @@
+/* The planner's problem (layer 2): the schools, the terms to plan, what history says about
+ * each pair, exclusions, distances and the lexicographic objective, and the measures of one
+ * group that the search and the hosting share. Built once per plan from a rota_input. */
+#include "rota_problem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geo.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------------------------ */
+/* The planner's problem: schools, the terms to plan, what history says about each pair. */
+
+int rota_cost_cmp(struct rota_cost a, struct rota_cost b)
+{
+    if (a.hard != b.hard)
+        return a.hard < b.hard ? -1 : 1;
+    if (a.keep != b.keep)
+        return a.keep < b.keep ? -1 : 1;
+    if (a.rep != b.rep)
+        return a.rep < b.rep ? -1 : 1;
+    if (a.host != b.host)
+        return a.host < b.host ? -1 : 1;
+    if (a.soft < b.soft - 1e-9)
+        return -1;
+    if (a.soft > b.soft + 1e-9)
+        return 1;
+    return 0;
+}
+
+static int term_id_cmp(const void *pa, const void *pb)
+{
+    int a = rota_term_index(*(const struct rota_term_id *)pa);
+    int b = rota_term_index(*(const struct rota_term_id *)pb);
+    return (a > b) - (a < b);
+}
+
+static int64_t unit_cost(const struct rota_ctx *cx, int d)
+{
+    return d >= 1 && d <= cx->maxd ? cx->unit[d] : 1;
+}
+
+/* Repeat cost of one pair: each meeting after an earlier one (in history or in the plan)
+ * costs unit(terms since that earlier meeting). */
+int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h)
+{
+    int64_t c = 0;
+    int32_t prev = h;
+    while (mask) {
+        int k = __builtin_ctzll(mask);
+        mask &= mask - 1;
+        if (prev != ROTA_NO_MEET)
+            c += unit_cost(cx, cx->tl[k] - prev);
+        prev = cx->tl[k];
+    }
+    return c;
+}
+
+void rota_ctx_free(struct rota_ctx *cx)
+{
+    rota_layout_free(&cx->lay);
+    free(cx->ids);
+    free(cx->tl);
+    free(cx->hist);
+    free(cx->hist_order);
+    free(cx->excl);
+    free(cx->km);
+    free(cx->unit);
+    for (int k = 0; cx->prev && k < cx->t; k++) {
+        free(cx->prev[k]);
+        free(cx->prev_size[k]);
+        free(cx->prev_host[k]);
+    }
+    free(cx->prev);
+    free(cx->prev_size);
+    free(cx->prev_host);
+    free(cx->prev_n);
+    free(cx->wait0);
+}
+
+void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in)
+{
+    memset(cx, 0, sizeof *cx);
+    int n = (int)in->n_schools, t = (int)in->n_terms;
+    cx->in = in;
+    cx->n = n;
+    cx->t = t;
+    rota_layout_init(&cx->lay, n);
+    cx->ids = xmalloc(sizeof *cx->ids * (size_t)t);
+    memcpy(cx->ids, in->terms, sizeof *cx->ids * (size_t)t);
+    qsort(cx->ids, (size_t)t, sizeof *cx->ids, term_id_cmp);
+    cx->tl = xmalloc(sizeof *cx->tl * (size_t)t);
+    for (int k = 0; k < t; k++)
+        cx->tl[k] = rota_term_index(cx->ids[k]);
+    cx->hist = xmalloc(sizeof *cx->hist * (size_t)n * n);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        cx->hist[i] = ROTA_NO_MEET;
+    int first = cx->tl[0];
+    cx->hist_order = xmalloc(sizeof *cx->hist_order * (in->n_history + 1));
+    for (size_t h = 0; h < in->n_history; h++) {
+        cx->hist_order[h] = (int)h;
+        const struct rota_term *ht = &in->history[h];
+        int when = rota_term_index(ht->id);
+        if (when < first)
+            first = when;
+        for (size_t g = 0; g < ht->n_groups; g++) {
+            const struct rota_group *gr = &ht->groups[g];
+            for (int i = 0; i < gr->size; i++)
+                for (int j = i + 1; j < gr->size; j++) {
+                    int a = gr->members[i], b = gr->members[j];
+                    if (cx->hist[a * n + b] < when)
+                        cx->hist[a * n + b] = cx->hist[b * n + a] = when;
+                }
+        }
+    }
+    for (size_t i = 1; i < in->n_history; i++) /* oldest first; histories are short */
+        for (size_t j = i; j > 0 && rota_term_index(in->history[cx->hist_order[j - 1]].id) >
+                                        rota_term_index(in->history[cx->hist_order[j]].id);
+             j--) {
+            int x = cx->hist_order[j];
+            cx->hist_order[j] = cx->hist_order[j - 1];
+            cx->hist_order[j - 1] = x;
+        }
+    cx->has_history = in->n_history > 0;
+    cx->excl = xcalloc((size_t)n * n, 1);
+    for (size_t e = 0; e < in->constraints.n_excluded; e++) {
+        int a = in->constraints.excluded[e].a, b = in->constraints.excluded[e].b;
+        cx->excl[a * n + b] = cx->excl[b * n + a] = 1;
+    }
+    cx->km = xcalloc((size_t)n * n, sizeof *cx->km);
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) {
+            const struct rota_school *sa = &in->schools[a], *sb = &in->schools[b];
+            if (sa->has_location && sb->has_location)
+                cx->km[a * n + b] = cx->km[b * n + a] =
+                    (float)geo_haversine_km(sa->lat, sa->lon, sb->lat, sb->lon);
+        }
+    cx->maxd = cx->tl[t - 1] - first + 1;
+    cx->unit = xmalloc(sizeof *cx->unit * ((size_t)cx->maxd + 1));
+    cx->unit[0] = ROTA_REP_ONE;
+    for (int d = 1; d <= cx->maxd; d++) {
+        int64_t u = llround((double)ROTA_REP_ONE * exp2(-(double)(d - 1) / in->constraints.decay));
+        cx->unit[d] = u < 1 ? 1 : u;
+    }
+    const struct rota_constraints *c = &in->constraints;
+    cx->phase_hard = c->phase == ROTA_PHASE_REQUIRE;
+    cx->phase_soft = c->phase == ROTA_PHASE_PREFER && c->phase_weight > 0;
+    cx->phase_w = c->phase_weight;
+    cx->balance = c->balance && c->balance_weight > 0;
+    cx->balance_w = c->balance_weight;
+    cx->travel = c->travel_weight > 0;
+    cx->travel_w = c->travel_weight;
+    cx->soft_on = cx->phase_soft || cx->balance || cx->travel;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Group measures, shared by the search and (independently re-derived) by the metrics. */
+
+int rota_group_phase_mismatch(const struct rota_input *in, const int *m, int size)
+{
+    int best = 0;
+    for (int i = 0; i < size; i++) {
+        int same = 0;
+        for (int j = 0; j < size; j++)
+            same += in->schools[m[j]].phase == in->schools[m[i]].phase;
+        if (same > best)
+            best = same;
+    }
+    return size - best;
+}
+
+static bool group_unbalanced(const struct rota_input *in, const int *m, int size)
+{
+    int strong = 0, category = 0;
+    for (int i = 0; i < size; i++) {
+        strong += in->schools[m[i]].strength >= 4;
+        category += in->schools[m[i]].category;
+    }
+    return strong == 0 || category >= 2;
+}
+
+/* The longest trip to the best-placed host: the travel a group costs before hosts are set. */
+static double group_radius(const struct rota_ctx *cx, const int *m, int size)
+{
+    double best = INFINITY;
+    for (int h = 0; h < size; h++) {
+        double worst = 0;
+        for (int i = 0; i < size; i++)
+            if (cx->km[m[h] * cx->n + m[i]] > worst)
+                worst = cx->km[m[h] * cx->n + m[i]];
+        if (worst < best)
+            best = worst;
+    }
+    return size ? best : 0;
+}
+
+int rota_group_hard(const struct rota_ctx *cx, const int *m, int size)
+{
+    int h = 0;
+    for (int i = 0; i < size; i++)
+        for (int j = i + 1; j < size; j++)
+            h += cx->excl[m[i] * cx->n + m[j]];
+    if (cx->phase_hard)
+        h += rota_group_phase_mismatch(cx->in, m, size);
+    return h;
+}
+
+double rota_group_soft(const struct rota_ctx *cx, const int *m, int size)
+{
+    double s = 0;
+    if (cx->phase_soft)
+        s += cx->phase_w * rota_group_phase_mismatch(cx->in, m, size);
+    if (cx->balance && group_unbalanced(cx->in, m, size))
+        s += cx->balance_w;
+    if (cx->travel)
+        s += cx->travel_w * group_radius(cx, m, size);
+    return s;
+}
+
+/* Is this group (any order) one of term k's previous groups? Returns its index or -1. */
+int rota_group_prev_index(const struct rota_ctx *cx, int k, const int *m, int size)
+{
+    if (!cx->replan)
+        return -1;
+    int s[ROTA_GROUP_MAX];
+    memcpy(s, m, sizeof *s * (size_t)size);
+    rota_sort_ints(s, size);
+    for (int i = 0; i < cx->prev_n[k]; i++)
+        if (cx->prev_size[k][i] == size &&
+            memcmp(cx->prev[k] + (size_t)i * ROTA_GROUP_MAX, s, sizeof *s * (size_t)size) == 0)
+            return i;
+    return -1;
+}

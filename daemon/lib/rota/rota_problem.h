@@ -1,0 +1,65 @@
+/* The planner's problem: schools, the terms to plan, what history says about each pair,
+ * exclusions, distances, the lexicographic objective (SPEC §7) and the measures of one group.
+ * Internal to the planner's modules (rota_search, rota_hosting, rota_plan). */
+#ifndef MATD_ROTA_PROBLEM_H
+#define MATD_ROTA_PROBLEM_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rota.h"
+#include "rota_design.h"
+
+#define ROTA_NO_MEET INT32_MIN
+#define ROTA_REP_ONE (INT64_C(1) << 20) /* fixed point for 2^(-(t-1)/decay): never rounds to 0 */
+
+struct rota_ctx {
+    const struct rota_input *in;
+    int n, t;
+    struct rota_layout lay;
+    struct rota_term_id *ids; /* planned terms, chronological */
+    int *tl;                  /* their timeline indices */
+    int32_t *hist;            /* n x n: latest history meeting (timeline), or ROTA_NO_MEET */
+    int *hist_order;          /* history terms, chronological */
+    uint8_t *excl;            /* n x n */
+    float *km;                /* n x n, 0 where a location is unknown */
+    int64_t *unit;            /* unit[d]: cost of a pair that met d terms ago */
+    int maxd;
+    bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
+    double phase_w, balance_w, travel_w;
+    /* re-plan: the previous groups of each planned term (sorted indices, -1 = gone) */
+    bool replan;
+    int *prev_n;     /* t */
+    int **prev;      /* t arrays of prev_n[k] x ROTA_GROUP_MAX */
+    int **prev_size; /* t arrays of prev_n[k] */
+    int **prev_host; /* t arrays of prev_n[k] */
+    /* hosting: the schools still waiting in the cycle when the first planned term starts */
+    bool host_proxy;
+    uint8_t *wait0;
+    int wait0_need; /* groups of the first term that should have a waiting school */
+};
+
+/* The objective, compared in this order (SPEC §7, plus groups kept on a re-plan): host is
+ * the hosting fairness the groups of the first planned term allow, given the schools the
+ * history leaves waiting (later terms are served by the host choice itself). */
+struct rota_cost {
+    int64_t hard, keep, rep, host;
+    double soft;
+};
+
+/* Builds the problem of in (borrowed: it must outlive cx); free with rota_ctx_free. */
+void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in);
+void rota_ctx_free(struct rota_ctx *cx);
+/* Lexicographic: -1, 0 or 1. */
+int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
+/* Repeat cost of one pair: mask = the planned terms it meets in, h = its latest meeting in
+ * history (ROTA_NO_MEET if none). Each meeting after an earlier one costs the decay unit. */
+int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h);
+
+/* Group measures (m: school indices, size members). */
+int rota_group_phase_mismatch(const struct rota_input *in, const int *m, int size);
+int rota_group_hard(const struct rota_ctx *cx, const int *m, int size);
+double rota_group_soft(const struct rota_ctx *cx, const int *m, int size);
+/* Is this group (any order) one of term k's previous groups? Returns its index or -1. */
+int rota_group_prev_index(const struct rota_ctx *cx, int k, const int *m, int size);
+
+#endif

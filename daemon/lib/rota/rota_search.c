@@ -1,0 +1,732 @@
+/* The planner's local search (layer 2): a plan as positions per term with pair masks and the
+ * cost kept up to date move by move (swaps in a term, relabelling two schools everywhere,
+ * exchanging two terms); a repair search on the hard, kept and repeat levels, a polish by
+ * annealing on the soft constraints, and the greedy term-by-term baseline. */
+#include "rota_search.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prng.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------------------------ */
+/* Search state: a plan as positions per term, pair masks of the terms each pair meets in,
+ * and the cost kept up to date move by move. */
+
+const int *rota_state_group(const struct rota_ctx *cx, const struct rota_state *st, int k, int g)
+{
+    return st->at + (size_t)k * cx->n + cx->lay.start[g];
+}
+
+void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx)
+{
+    size_t tn = (size_t)cx->t * cx->n, tg = (size_t)cx->t * cx->lay.ng;
+    st->at = xmalloc(sizeof *st->at * tn);
+    st->pos = xmalloc(sizeof *st->pos * tn);
+    st->mask = xcalloc((size_t)cx->n * cx->n, sizeof *st->mask);
+    st->ghard = xcalloc(tg, sizeof *st->ghard);
+    st->gsoft = xcalloc(tg, sizeof *st->gsoft);
+    st->gkept = xcalloc(tg, sizeof *st->gkept);
+    st->gwait = xcalloc((size_t)cx->lay.ng, 1);
+}
+
+void rota_state_free(struct rota_state *st)
+{
+    free(st->at);
+    free(st->pos);
+    free(st->mask);
+    free(st->ghard);
+    free(st->gsoft);
+    free(st->gkept);
+    free(st->gwait);
+}
+
+static uint8_t rota_group_waits(const struct rota_ctx *cx, const int *m, int size)
+{
+    for (int i = 0; i < size; i++)
+        if (cx->wait0[m[i]])
+            return 1;
+    return 0;
+}
+
+/* Recomputes everything from st->at. */
+void rota_state_rebuild(const struct rota_ctx *cx, struct rota_state *st)
+{
+    int n = cx->n, ng = cx->lay.ng;
+    memset(st->mask, 0, sizeof *st->mask * (size_t)n * n);
+    memset(&st->c, 0, sizeof st->c);
+    for (int k = 0; k < cx->t; k++) {
+        for (int p = 0; p < n; p++)
+            st->pos[(size_t)k * n + st->at[(size_t)k * n + p]] = p;
+        for (int g = 0; g < ng; g++) {
+            const int *m = rota_state_group(cx, st, k, g);
+            int size = cx->lay.size[g];
+            for (int i = 0; i < size; i++)
+                for (int j = i + 1; j < size; j++) {
+                    st->mask[m[i] * n + m[j]] |= UINT64_C(1) << k;
+                    st->mask[m[j] * n + m[i]] |= UINT64_C(1) << k;
+                }
+            size_t gi = (size_t)k * ng + g;
+            st->ghard[gi] = rota_group_hard(cx, m, size);
+            st->gsoft[gi] = rota_group_soft(cx, m, size);
+            st->gkept[gi] = rota_group_prev_index(cx, k, m, size) >= 0;
+            st->c.hard += st->ghard[gi];
+            st->c.soft += st->gsoft[gi];
+            st->c.keep += cx->replan && !st->gkept[gi];
+        }
+    }
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (st->mask[a * n + b])
+                st->c.rep += rota_pair_cost(cx, st->mask[a * n + b], cx->hist[a * n + b]);
+    if (cx->host_proxy) {
+        st->c.host = cx->wait0_need;
+        for (int g = 0; g < ng; g++) {
+            st->gwait[g] = rota_group_waits(cx, rota_state_group(cx, st, 0, g), cx->lay.size[g]);
+            st->c.host -= st->gwait[g];
+        }
+        if (st->c.host < 0)
+            st->c.host = 0;
+    }
+}
+
+void rota_state_copy_at(const struct rota_ctx *cx, struct rota_state *dst, const int *at)
+{
+    memcpy(dst->at, at, sizeof *at * (size_t)cx->t * cx->n);
+    rota_state_rebuild(cx, dst);
+}
+
+static int64_t pair_delta(const struct rota_ctx *cx, const struct rota_state *st, int a, int b,
+                          uint64_t bit, bool add, const uint32_t *w, int64_t *wd)
+{
+    size_t i = (size_t)a * cx->n + b;
+    uint64_t m = st->mask[i], nm = add ? m | bit : m & ~bit;
+    int64_t d = rota_pair_cost(cx, nm, cx->hist[i]) - rota_pair_cost(cx, m, cx->hist[i]);
+    if (wd)
+        *wd += w ? d * (int64_t)w[i] : d;
+    return d;
+}
+
+void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa, int pb,
+                    const uint32_t *w, struct rota_move *mv)
+{
+    int n = cx->n, ng = cx->lay.ng;
+    const int *row = st->at + (size_t)k * n;
+    int x = row[pa], y = row[pb], ga = cx->lay.group_of[pa], gb = cx->lay.group_of[pb];
+    uint64_t bit = UINT64_C(1) << k;
+    int na[ROTA_GROUP_MAX], nb[ROTA_GROUP_MAX], sa = cx->lay.size[ga], sb = cx->lay.size[gb];
+    memset(mv, 0, sizeof *mv);
+    mv->kind = 0;
+    mv->k = k;
+    mv->pa = pa;
+    mv->pb = pb;
+    for (int i = 0; i < sa; i++) {
+        int m = row[cx->lay.start[ga] + i];
+        na[i] = m == x ? y : m;
+        if (m != x) {
+            mv->d.rep += pair_delta(cx, st, x, m, bit, false, w, &mv->wrep);
+            mv->d.rep += pair_delta(cx, st, y, m, bit, true, w, &mv->wrep);
+        }
+    }
+    for (int i = 0; i < sb; i++) {
+        int m = row[cx->lay.start[gb] + i];
+        nb[i] = m == y ? x : m;
+        if (m != y) {
+            mv->d.rep += pair_delta(cx, st, y, m, bit, false, w, &mv->wrep);
+            mv->d.rep += pair_delta(cx, st, x, m, bit, true, w, &mv->wrep);
+        }
+    }
+    size_t ia = (size_t)k * ng + ga, ib = (size_t)k * ng + gb;
+    mv->hard[0] = rota_group_hard(cx, na, sa);
+    mv->hard[1] = rota_group_hard(cx, nb, sb);
+    mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
+    if (cx->soft_on) {
+        mv->soft[0] = rota_group_soft(cx, na, sa);
+        mv->soft[1] = rota_group_soft(cx, nb, sb);
+        mv->d.soft = mv->soft[0] + mv->soft[1] - st->gsoft[ia] - st->gsoft[ib];
+    }
+    if (cx->replan) {
+        mv->kept[0] = rota_group_prev_index(cx, k, na, sa) >= 0;
+        mv->kept[1] = rota_group_prev_index(cx, k, nb, sb) >= 0;
+        mv->d.keep = (st->gkept[ia] + st->gkept[ib]) - (mv->kept[0] + mv->kept[1]);
+    }
+    if (cx->host_proxy && k == 0) {
+        mv->wait[0] = rota_group_waits(cx, na, sa);
+        mv->wait[1] = rota_group_waits(cx, nb, sb);
+        mv->d.host = (st->gwait[ga] + st->gwait[gb]) - (mv->wait[0] + mv->wait[1]);
+    }
+}
+
+static void set_pair_bit(const struct rota_ctx *cx, struct rota_state *st, int a, int b,
+                         uint64_t bit, bool on)
+{
+    size_t i = (size_t)a * cx->n + b, j = (size_t)b * cx->n + a;
+    if (on) {
+        st->mask[i] |= bit;
+        st->mask[j] |= bit;
+    } else {
+        st->mask[i] &= ~bit;
+        st->mask[j] &= ~bit;
+    }
+}
+
+void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv)
+{
+    int n = cx->n, ng = cx->lay.ng, k = mv->k;
+    int *row = st->at + (size_t)k * n;
+    int x = row[mv->pa], y = row[mv->pb], ga = cx->lay.group_of[mv->pa],
+        gb = cx->lay.group_of[mv->pb];
+    uint64_t bit = UINT64_C(1) << k;
+    for (int i = 0; i < cx->lay.size[ga]; i++) {
+        int m = row[cx->lay.start[ga] + i];
+        if (m != x) {
+            set_pair_bit(cx, st, x, m, bit, false);
+            set_pair_bit(cx, st, y, m, bit, true);
+        }
+    }
+    for (int i = 0; i < cx->lay.size[gb]; i++) {
+        int m = row[cx->lay.start[gb] + i];
+        if (m != y) {
+            set_pair_bit(cx, st, y, m, bit, false);
+            set_pair_bit(cx, st, x, m, bit, true);
+        }
+    }
+    row[mv->pa] = y;
+    row[mv->pb] = x;
+    st->pos[(size_t)k * n + x] = mv->pb;
+    st->pos[(size_t)k * n + y] = mv->pa;
+    size_t ia = (size_t)k * ng + ga, ib = (size_t)k * ng + gb;
+    st->ghard[ia] = mv->hard[0];
+    st->ghard[ib] = mv->hard[1];
+    if (cx->soft_on) {
+        st->gsoft[ia] = mv->soft[0];
+        st->gsoft[ib] = mv->soft[1];
+    }
+    if (cx->replan) {
+        st->gkept[ia] = mv->kept[0];
+        st->gkept[ib] = mv->kept[1];
+    }
+    if (cx->host_proxy && k == 0) {
+        st->gwait[ga] = mv->wait[0];
+        st->gwait[gb] = mv->wait[1];
+    }
+    st->c.hard += mv->d.hard;
+    st->c.keep += mv->d.keep;
+    st->c.rep += mv->d.rep;
+    st->c.host += mv->d.host;
+    st->c.soft += mv->d.soft;
+}
+
+/* Relabelling: schools x and y exchange places in every term. A design stays a design, so
+ * this is how a repeat-free run is fitted to history, exclusions and the soft constraints. */
+static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
+                         struct rota_move *mv)
+{
+    int n = cx->n, ng = cx->lay.ng;
+    memset(mv, 0, sizeof *mv);
+    mv->kind = 1;
+    mv->x = x;
+    mv->y = y;
+    for (int m = 0; m < n; m++) {
+        if (m == x || m == y)
+            continue;
+        uint64_t mx = st->mask[x * n + m], my = st->mask[y * n + m];
+        if (!mx && !my)
+            continue;
+        int32_t hx = cx->hist[x * n + m], hy = cx->hist[y * n + m];
+        mv->d.rep += rota_pair_cost(cx, my, hx) + rota_pair_cost(cx, mx, hy) -
+                     rota_pair_cost(cx, mx, hx) - rota_pair_cost(cx, my, hy);
+    }
+    mv->wrep = mv->d.rep;
+    for (int k = 0; k < cx->t; k++) {
+        int px = st->pos[(size_t)k * n + x], py = st->pos[(size_t)k * n + y];
+        int gx = cx->lay.group_of[px], gy = cx->lay.group_of[py];
+        if (gx == gy)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            int g = side ? gy : gx, size = cx->lay.size[g], nm[ROTA_GROUP_MAX];
+            const int *m = rota_state_group(cx, st, k, g);
+            for (int i = 0; i < size; i++)
+                nm[i] = m[i] == x ? y : m[i] == y ? x : m[i];
+            size_t gi = (size_t)k * ng + g;
+            mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
+            if (cx->soft_on)
+                mv->d.soft += rota_group_soft(cx, nm, size) - st->gsoft[gi];
+            if (cx->replan)
+                mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
+            if (cx->host_proxy && k == 0)
+                mv->d.host += st->gwait[g] - rota_group_waits(cx, nm, size);
+        }
+    }
+}
+
+static void apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
+                          const struct rota_move *mv)
+{
+    int n = cx->n, x = mv->x, y = mv->y;
+    for (int k = 0; k < cx->t; k++) {
+        int *row = st->at + (size_t)k * n, *pos = st->pos + (size_t)k * n;
+        int px = pos[x], py = pos[y];
+        row[px] = y;
+        row[py] = x;
+        pos[x] = py;
+        pos[y] = px;
+    }
+    for (int m = 0; m < n; m++) {
+        if (m == x || m == y)
+            continue;
+        uint64_t t = st->mask[x * n + m];
+        st->mask[x * n + m] = st->mask[m * n + x] = st->mask[y * n + m];
+        st->mask[y * n + m] = st->mask[m * n + y] = t;
+    }
+    /* group values: recompute the groups of x and y */
+    for (int k = 0; k < cx->t; k++)
+        for (int side = 0; side < 2; side++) {
+            int g = cx->lay.group_of[st->pos[(size_t)k * n + (side ? y : x)]];
+            const int *m = rota_state_group(cx, st, k, g);
+            size_t gi = (size_t)k * cx->lay.ng + g;
+            st->ghard[gi] = rota_group_hard(cx, m, cx->lay.size[g]);
+            if (cx->soft_on)
+                st->gsoft[gi] = rota_group_soft(cx, m, cx->lay.size[g]);
+            if (cx->replan)
+                st->gkept[gi] = rota_group_prev_index(cx, k, m, cx->lay.size[g]) >= 0;
+            if (cx->host_proxy && k == 0)
+                st->gwait[g] = rota_group_waits(cx, m, cx->lay.size[g]);
+        }
+    st->c.hard += mv->d.hard;
+    st->c.keep += mv->d.keep;
+    st->c.rep += mv->d.rep;
+    st->c.host += mv->d.host;
+    st->c.soft += mv->d.soft;
+}
+
+static uint64_t swap_bits(uint64_t m, int a, int b)
+{
+    uint64_t ba = (m >> a) & 1, bb = (m >> b) & 1;
+    if (ba != bb)
+        m ^= (UINT64_C(1) << a) | (UINT64_C(1) << b);
+    return m;
+}
+
+/* Exchanging the groupings of terms k1 and k2 (matters for decay, history and re-plans). */
+static void eval_exchange(const struct rota_ctx *cx, const struct rota_state *st, int k1, int k2,
+                          uint32_t *stamp, uint32_t stamp_value, struct rota_move *mv)
+{
+    int n = cx->n;
+    memset(mv, 0, sizeof *mv);
+    mv->kind = 2;
+    mv->x = k1;
+    mv->y = k2;
+    for (int side = 0; side < 2; side++) {
+        int k = side ? k2 : k1;
+        for (int g = 0; g < cx->lay.ng; g++) {
+            const int *m = rota_state_group(cx, st, k, g);
+            int size = cx->lay.size[g];
+            for (int i = 0; i < size; i++)
+                for (int j = i + 1; j < size; j++) {
+                    size_t pi = (size_t)m[i] * n + m[j];
+                    if (stamp[pi] == stamp_value)
+                        continue;
+                    stamp[pi] = stamp_value;
+                    uint64_t old = st->mask[pi];
+                    mv->d.rep += rota_pair_cost(cx, swap_bits(old, k1, k2), cx->hist[pi]) -
+                                 rota_pair_cost(cx, old, cx->hist[pi]);
+                }
+            if (cx->replan) {
+                int other = side ? k1 : k2;
+                mv->d.keep += st->gkept[(size_t)k * cx->lay.ng + g] -
+                              (rota_group_prev_index(cx, other, m, size) >= 0);
+            }
+            if (cx->host_proxy && (k1 == 0 || k2 == 0)) { /* this term's groups move to
+                                                           * the other's place */
+                int other = side ? k1 : k2;
+                if (other == 0)
+                    mv->d.host -= rota_group_waits(cx, m, size);
+                if (k == 0)
+                    mv->d.host += st->gwait[g];
+            }
+        }
+    }
+    mv->wrep = mv->d.rep;
+}
+
+static void apply_exchange(const struct rota_ctx *cx, struct rota_state *st,
+                           const struct rota_move *mv)
+{
+    int n = cx->n;
+    int *tmp = xmalloc(sizeof *tmp * (size_t)n);
+    memcpy(tmp, st->at + (size_t)mv->x * n, sizeof *tmp * (size_t)n);
+    memcpy(st->at + (size_t)mv->x * n, st->at + (size_t)mv->y * n, sizeof *tmp * (size_t)n);
+    memcpy(st->at + (size_t)mv->y * n, tmp, sizeof *tmp * (size_t)n);
+    free(tmp);
+    rota_state_rebuild(cx, st);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Local search. */
+
+void rota_search_note(struct rota_search *s)
+{
+    if (rota_cost_cmp(s->st->c, s->best) < 0) {
+        s->best = s->st->c;
+        memcpy(s->best_at, s->st->at, sizeof *s->best_at * (size_t)s->cx->t * s->cx->n);
+    }
+}
+
+bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c)
+{
+    return c.hard == 0 && c.keep == 0 && c.rep == 0 && c.host == 0 &&
+           (!cx->soft_on || c.soft <= 1e-9);
+}
+
+/* What the repair search steers by: hard, then groups kept, then weighted repeats with the
+ * first term's hosting folded in at half a repeat (the best plan kept is still judged
+ * lexicographically; this only lets the search trade one for the other on its way). */
+static int64_t guided_rep(const struct rota_move *m)
+{
+    return m->wrep + m->d.host * (ROTA_REP_ONE / 2);
+}
+
+static int guided_cmp(const struct rota_move *a, const struct rota_move *b)
+{
+    if (a->d.hard != b->d.hard)
+        return a->d.hard < b->d.hard ? -1 : 1;
+    if (a->d.keep != b->d.keep)
+        return a->d.keep < b->d.keep ? -1 : 1;
+    if (guided_rep(a) != guided_rep(b))
+        return guided_rep(a) < guided_rep(b) ? -1 : 1;
+    return 0;
+}
+
+static bool guided_negative(const struct rota_move *m)
+{
+    return m->d.hard < 0 ||
+           (m->d.hard == 0 && (m->d.keep < 0 || (m->d.keep == 0 && guided_rep(m) < 0)));
+}
+
+/* Is school x (position p of term k) part of what costs at the hard, keep or repeat level? */
+static bool position_conflicted(const struct rota_ctx *cx, const struct rota_state *st, int k,
+                                int p)
+{
+    int n = cx->n, g = cx->lay.group_of[p], x = st->at[(size_t)k * n + p];
+    size_t gi = (size_t)k * cx->lay.ng + g;
+    if (st->ghard[gi] > 0 || (cx->replan && !st->gkept[gi]))
+        return true;
+    if (k == 0 && st->c.host > 0) { /* a waiting school that cannot have its turn here */
+        int waiting = 0;
+        const int *gm = rota_state_group(cx, st, k, g);
+        for (int i = 0; i < cx->lay.size[g]; i++)
+            waiting += cx->wait0[gm[i]];
+        if (waiting == 0 || (waiting > 1 && cx->wait0_need < cx->lay.ng))
+            return true;
+    }
+    const int *m = rota_state_group(cx, st, k, g);
+    for (int i = 0; i < cx->lay.size[g]; i++) {
+        if (m[i] == x)
+            continue;
+        size_t pi = (size_t)x * n + m[i];
+        if (cx->hist[pi] != ROTA_NO_MEET || (st->mask[pi] & (st->mask[pi] - 1)))
+            return true;
+    }
+    return false;
+}
+
+static void apply_move(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv)
+{
+    if (mv->kind == 0)
+        rota_apply_swap(cx, st, mv);
+    else if (mv->kind == 1)
+        apply_relabel(cx, st, mv);
+    else
+        apply_exchange(cx, st, mv);
+}
+
+/* Repair: min-conflicts over (term, school) positions that cost at the hard, keep or repeat
+ * level, with breakout weights on pairs at local minima, relabelling and term exchanges
+ * now and then. Returns when the budget is spent, nothing conflicts, or progress stalls. */
+void rota_search_repair(struct rota_search *s, uint64_t budget)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_state *st = s->st;
+    int n = cx->n, t = cx->t;
+    uint64_t stop = s->work + budget;
+    int *cand_k = xmalloc(sizeof *cand_k * (size_t)t * n);
+    int *cand_p = xmalloc(sizeof *cand_p * (size_t)t * n);
+    long since = 0;
+    const long stall = 4000;
+    while (s->work < stop && since < stall) {
+        if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
+            break;
+        int nc = 0;
+        for (int k = 0; k < t; k++)
+            for (int p = 0; p < n; p++)
+                if (position_conflicted(cx, st, k, p)) {
+                    cand_k[nc] = k;
+                    cand_p[nc++] = p;
+                }
+        s->work += (uint64_t)t * n;
+        if (nc == 0)
+            break;
+        struct rota_move best, mv;
+        bool have = false;
+        int ties = 0, samples = nc < 24 ? nc : 24;
+        for (int i = 0; i < samples; i++) {
+            int ci = nc <= 24 ? i : prng_below(s->r, nc);
+            int k = cand_k[ci], pa = cand_p[ci];
+            for (int pb = 0; pb < n; pb++) {
+                if (cx->lay.group_of[pb] == cx->lay.group_of[pa])
+                    continue;
+                rota_eval_swap(cx, st, k, pa, pb, s->w, &mv);
+                int c = have ? guided_cmp(&mv, &best) : -1;
+                if (c < 0) {
+                    best = mv;
+                    have = true;
+                    ties = 1;
+                } else if (c == 0 && prng_below(s->r, ++ties) == 0) {
+                    best = mv;
+                }
+            }
+            s->work += (uint64_t)n;
+        }
+        /* relabelling: a few random pairs of schools, one of them conflicted */
+        for (int i = 0; i < 4 && n > 2; i++) {
+            int ci = prng_below(s->r, nc);
+            int x = st->at[(size_t)cand_k[ci] * n + cand_p[ci]], y = prng_below(s->r, n);
+            if (x == y)
+                continue;
+            eval_relabel(cx, st, x, y, &mv);
+            s->work += (uint64_t)n + 2 * (uint64_t)t;
+            if (have && guided_cmp(&mv, &best) < 0)
+                best = mv;
+        }
+        if (t > 1 && (cx->has_history || cx->replan) && prng_below(s->r, 8) == 0) {
+            int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
+            if (k1 != k2) {
+                eval_exchange(cx, st, k1, k2, s->stamp, ++s->stamp_value, &mv);
+                s->work += (uint64_t)n * 2;
+                if (have && guided_cmp(&mv, &best) < 0)
+                    best = mv;
+            }
+        }
+        if (!have)
+            break;
+        if (!guided_negative(&best)) {
+            /* local minimum: weigh the repeated pairs around the sampled positions */
+            for (int i = 0; i < samples; i++) {
+                int ci = nc <= 24 ? i : prng_below(s->r, nc);
+                int k = cand_k[ci], p = cand_p[ci], g = cx->lay.group_of[p];
+                int x = st->at[(size_t)k * n + p];
+                const int *m = rota_state_group(cx, st, k, g);
+                for (int j = 0; j < cx->lay.size[g]; j++) {
+                    size_t pi = (size_t)x * n + m[j];
+                    if (m[j] != x &&
+                        (cx->hist[pi] != ROTA_NO_MEET || (st->mask[pi] & (st->mask[pi] - 1)))) {
+                        s->w[pi]++;
+                        s->w[(size_t)m[j] * n + x]++;
+                    }
+                }
+            }
+        }
+        apply_move(cx, st, &best);
+        struct rota_cost before = s->best;
+        rota_search_note(s);
+        since = rota_cost_cmp(s->best, before) < 0 ? 0 : since + 1;
+    }
+    free(cand_k);
+    free(cand_p);
+}
+
+/* Polish: annealing on the soft constraints among moves that keep hard, keep and repeat
+ * levels from getting worse (a move that improves them is always taken). */
+void rota_search_polish(struct rota_search *s, uint64_t budget)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_state *st = s->st;
+    int n = cx->n, t = cx->t, ng = cx->lay.ng;
+    if ((!cx->soft_on && s->best.host == 0) || ng < 2 || budget == 0)
+        return;
+    /* the starting temperature: a fraction of the typical soft change of a move */
+    double sum = 0;
+    int samples = 0;
+    struct rota_move mv;
+    for (int i = 0; i < 200; i++) {
+        int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
+        if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
+            continue;
+        rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
+        if (mv.d.soft != 0) {
+            sum += fabs(mv.d.soft);
+            samples++;
+        }
+    }
+    s->work += 200;
+    double t0 = samples ? 0.3 * sum / samples : 1.0, temp = t0;
+    /* one cooling run, as long as the instance deserves (and the budget allows); it ends
+     * early when the second half brings no new best for a while */
+    uint64_t length = (uint64_t)20000 * n * t;
+    length = length < 4000000 ? 4000000 : length;
+    length = length < budget ? length : budget;
+    uint64_t start = s->work, stop = s->work + length, last_best = s->work;
+    uint64_t stall = length / 8;
+    while (s->work < stop) {
+        if (rota_at_lower_bound(cx, s->best))
+            break;
+        double progress = (double)(s->work - start) / (double)length;
+        if (progress > 0.5 && s->work - last_best > stall)
+            break;
+        temp = t0 * pow(1e-3, progress);
+        int kind = prng_below(s->r, 100);
+        if (kind < 84 || n < 3) {
+            int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
+            if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
+                continue;
+            rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
+            s->work += 1;
+        } else if (kind < 98 || t < 2) {
+            int x = prng_below(s->r, n), y = prng_below(s->r, n);
+            if (x == y)
+                continue;
+            eval_relabel(cx, st, x, y, &mv);
+            s->work += (uint64_t)n + 2 * (uint64_t)t;
+        } else {
+            int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
+            if (k1 == k2 || !(cx->has_history || cx->replan))
+                continue;
+            eval_exchange(cx, st, k1, k2, s->stamp, ++s->stamp_value, &mv);
+            s->work += (uint64_t)n;
+        }
+        struct rota_cost zero = {0}, d = mv.d;
+        d.soft = 0;
+        int level = rota_cost_cmp(d, zero);
+        bool take;
+        if (level > 0)
+            take = false;
+        else if (level < 0 || mv.d.soft <= 0)
+            take = true;
+        else
+            take = prng_unit(s->r) < exp(-mv.d.soft / temp);
+        if (!take)
+            continue;
+        apply_move(cx, st, &mv);
+        struct rota_cost before = s->best;
+        rota_search_note(s);
+        if (rota_cost_cmp(s->best, before) < 0)
+            last_best = s->work;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Greedy construction, term by term: the baseline, and a seed for the search. */
+
+static void greedy_term(const struct rota_ctx *cx, struct rota_state *st, int k)
+{
+    int n = cx->n;
+    int *row = st->at + (size_t)k * n;
+    uint8_t *used = xcalloc((size_t)n, 1);
+    uint64_t bit = UINT64_C(1) << k;
+    for (int g = 0; g < cx->lay.ng; g++) {
+        int size = cx->lay.size[g], *m = row + cx->lay.start[g];
+        /* first member: the unplaced school with the fewest fresh partners left */
+        int first = -1, first_free = INT_MAX;
+        for (int x = 0; x < n; x++) {
+            if (used[x])
+                continue;
+            if (n > 150) {
+                first = x;
+                break;
+            }
+            int fresh = 0;
+            for (int y = 0; y < n; y++)
+                if (y != x && !used[y] && !cx->excl[x * n + y] &&
+                    cx->hist[x * n + y] == ROTA_NO_MEET && !st->mask[x * n + y])
+                    fresh++;
+            if (fresh < first_free) {
+                first_free = fresh;
+                first = x;
+            }
+        }
+        m[0] = first;
+        used[first] = 1;
+        for (int i = 1; i < size; i++) {
+            /* the cheapest partner; among equals the one with the fewest fresh partners
+             * left (the hardest to place later), then the lowest index */
+            int pick = -1, pick_fresh = INT_MAX;
+            struct rota_cost best = {0};
+            for (int c = 0; c < n; c++) {
+                if (used[c])
+                    continue;
+                struct rota_cost cc = {0};
+                for (int j = 0; j < i; j++) {
+                    size_t pi = (size_t)c * n + m[j];
+                    cc.hard += cx->excl[pi];
+                    cc.rep += rota_pair_cost(cx, st->mask[pi] | bit, cx->hist[pi]) -
+                              rota_pair_cost(cx, st->mask[pi], cx->hist[pi]);
+                }
+                m[i] = c;
+                if (cx->phase_hard)
+                    cc.hard += rota_group_phase_mismatch(cx->in, m, i + 1);
+                if (cx->soft_on)
+                    cc.soft = rota_group_soft(cx, m, i + 1);
+                int cmp = pick < 0 ? -1 : rota_cost_cmp(cc, best);
+                if (cmp > 0)
+                    continue;
+                int fresh = 0;
+                for (int y = 0; n <= 150 && y < n; y++)
+                    if (y != c && !used[y] && !cx->excl[c * n + y] &&
+                        cx->hist[c * n + y] == ROTA_NO_MEET && !st->mask[c * n + y])
+                        fresh++;
+                if (cmp < 0 || fresh < pick_fresh) {
+                    pick = c;
+                    best = cc;
+                    pick_fresh = fresh;
+                }
+            }
+            m[i] = pick;
+            used[pick] = 1;
+        }
+        for (int i = 0; i < size; i++)
+            for (int j = i + 1; j < size; j++)
+                set_pair_bit(cx, st, m[i], m[j], bit, true);
+    }
+    free(used);
+}
+
+/* Swaps within a term while they lower the hard level (excluded pairs, required phase),
+ * then the repeats: the greedy construction can corner itself in its last groups. */
+static void greedy_unstick(const struct rota_ctx *cx, struct rota_state *st)
+{
+    int n = cx->n;
+    for (int round = 0; round < 4 * n && st->c.hard > 0; round++) {
+        struct rota_move best, mv;
+        bool have = false;
+        for (int k = 0; k < cx->t; k++)
+            for (int pa = 0; pa < n; pa++) {
+                if (st->ghard[(size_t)k * cx->lay.ng + cx->lay.group_of[pa]] == 0)
+                    continue;
+                for (int pb = 0; pb < n; pb++) {
+                    if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
+                        continue;
+                    rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
+                    if (!have || guided_cmp(&mv, &best) < 0) {
+                        best = mv;
+                        have = true;
+                    }
+                }
+            }
+        if (!have || best.d.hard >= 0)
+            break;
+        rota_apply_swap(cx, st, &best);
+    }
+}
+
+void rota_greedy_plan(const struct rota_ctx *cx, struct rota_state *st)
+{
+    memset(st->mask, 0, sizeof *st->mask * (size_t)cx->n * cx->n);
+    for (int k = 0; k < cx->t; k++)
+        greedy_term(cx, st, k);
+    rota_state_rebuild(cx, st);
+    greedy_unstick(cx, st);
+}

@@ -1,0 +1,75 @@
+/* The planner's local search over a whole plan: state, moves, repair, polish and the greedy
+ * baseline. Internal to the planner's modules (rota_hosting, rota_plan). */
+#ifndef MATD_ROTA_SEARCH_H
+#define MATD_ROTA_SEARCH_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rota_problem.h"
+
+struct prng;
+
+/* Search state: a plan as positions per term, pair masks of the terms each pair meets in,
+ * and the cost kept up to date move by move. */
+struct rota_state {
+    int *at, *pos;  /* t x n: school at a position; position of a school */
+    uint64_t *mask; /* n x n: bit k = the pair is together in planned term k */
+    int *ghard;     /* t x ng */
+    double *gsoft;  /* t x ng */
+    uint8_t *gkept; /* t x ng */
+    uint8_t *gwait; /* ng: group of the first term has a waiting school */
+    struct rota_cost c;
+};
+
+/* The evaluation of a move: the cost change, the weighted repeat change that guides the
+ * repair search, and the new per-group values to store if it is applied. */
+struct rota_move {
+    int kind; /* 0 swap in a term, 1 relabel two schools everywhere, 2 exchange two terms */
+    int k, pa, pb;
+    int x, y;
+    struct rota_cost d;
+    int64_t wrep;
+    int hard[2];
+    double soft[2];
+    uint8_t kept[2];
+    uint8_t wait[2];
+};
+
+struct rota_search {
+    const struct rota_ctx *cx;
+    struct rota_state *st;
+    struct prng *r;
+    uint64_t work, budget;
+    int *best_at;
+    struct rota_cost best;
+    uint32_t *w;     /* n x n breakout weights on pairs (repair) */
+    uint32_t *stamp; /* n x n scratch for term exchanges */
+    uint32_t stamp_value;
+};
+
+void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
+void rota_state_free(struct rota_state *st);
+/* Recomputes everything from st->at. */
+void rota_state_rebuild(const struct rota_ctx *cx, struct rota_state *st);
+void rota_state_copy_at(const struct rota_ctx *cx, struct rota_state *dst, const int *at);
+/* The members of group g of term k. */
+const int *rota_state_group(const struct rota_ctx *cx, const struct rota_state *st, int k, int g);
+
+/* Swapping the schools at positions pa and pb of term k: evaluate (w: pair weights or NULL),
+ * then apply an evaluated move. */
+void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa, int pb,
+                    const uint32_t *w, struct rota_move *mv);
+void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv);
+
+/* Keeps s->st as the best plan if it beats it. */
+void rota_search_note(struct rota_search *s);
+/* Nothing left to improve (every level at zero). */
+bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c);
+/* Repair: min-conflicts on the hard, kept and repeat levels. */
+void rota_search_repair(struct rota_search *s, uint64_t budget);
+/* Polish: annealing on the soft constraints, never worse on the levels above them. */
+void rota_search_polish(struct rota_search *s, uint64_t budget);
+/* The baseline: each term built greedily, then swaps while they lower the hard level. */
+void rota_greedy_plan(const struct rota_ctx *cx, struct rota_state *st);
+
+#endif
