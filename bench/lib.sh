@@ -86,3 +86,35 @@ wrk_run() {
   printf '%-34s %12s req/s   p99 %s\n' "$name" "$rps" "$p99"
   echo "$rps" >"$BENCH_DIR/last_rps"
 }
+
+# bench_load_synthetic SCHOOLS PUPILS_PER_SCHOOL TERMS (priorities.sh, webapp.sh): synthetic pupils with persistent ability, set-based.
+bench_load_synthetic() {
+  local P="psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d bench"
+  local schools=$1 per=$2 terms=$3
+  $P -c "TRUNCATE progress, schools CASCADE" >/dev/null
+  $P -c "INSERT INTO schools (trust_id, urn, name, phase, lat, lon)
+         SELECT 1, lpad((200000 + s)::text, 6, '0'), 'School ' || s,
+                CASE WHEN s % 5 = 0 THEN 'secondary' ELSE 'primary' END,
+                51 + (s % 100) * 0.03, -2 + (s / 100) * 0.05 FROM generate_series(1, $schools) s" >/dev/null
+  $P -c "INSERT INTO benchmarks (trust_id, year, subject, grp, expected)
+         SELECT 1, '2025-26', subject, 'all', expected FROM national_benchmarks
+          WHERE year = '2024-25' ON CONFLICT DO NOTHING;
+         INSERT INTO benchmark_years VALUES (1, '2025-26') ON CONFLICT DO NOTHING" >/dev/null
+  $P -c "SET synchronous_commit = off;
+    INSERT INTO progress (trust_id, urn, year, term, pupil_key, year_group, subject, band,
+                          disadvantaged, send, eal, looked_after, sex)
+    SELECT 1, lpad((200000 + s)::text, 6, '0'), t.year, t.term,
+           substr(sha256((s * 100000 + p)::text::bytea), 1, 16), (1 + p % 6)::text, sub,
+           CASE WHEN z < -1.2 THEN 'below' WHEN z < -0.6 THEN 'towards'
+                WHEN z < 0.7 THEN 'expected' ELSE 'greater_depth' END,
+           p % 4 = 0, CASE WHEN p % 9 = 0 THEN 'support' WHEN p % 50 = 0 THEN 'ehcp' ELSE 'none' END,
+           p % 6 = 0, p % 97 = 0, CASE WHEN p % 2 = 0 THEN 'f' ELSE 'm' END
+      FROM generate_series(1, $schools) s, generate_series(1, $per) p,
+           (SELECT * FROM (VALUES ('2024-25','autumn',1),('2024-25','spring',2),('2024-25','summer',3),
+                                  ('2025-26','autumn',4),('2025-26','spring',5),('2025-26','summer',6)) v(year, term, i)
+             WHERE i > 6 - $terms) t,
+           unnest(ARRAY['reading','writing','maths','science','gps','english']) sub,
+           LATERAL (SELECT ((hashint4(s * 7919 + p) % 1000) / 1000.0 * 1.6
+                            + (hashint4(s * 31 + p * 17 + t.i * 7 + length(sub)) % 1000) / 1000.0 * 0.8) AS z) zz" >/dev/null
+  $P -c "ANALYZE progress" >/dev/null
+}

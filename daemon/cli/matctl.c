@@ -19,6 +19,7 @@
 #include "demo.h"
 #include "priorities_cli.h"
 #include "push_cli.h"
+#include "report_cli.h"
 #include "secret.h"
 
 extern char **environ;
@@ -33,7 +34,9 @@ static void usage(FILE *f)
                "       matctl secret init FILE\n"
                "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
                "       matctl -c FILE push --school URN --year Y --term T [--profile P] "
-               "[--dry-run] PATH\n");
+               "[--dry-run] PATH\n"
+               "       matctl -c FILE report (--school URN | --trust) --year Y --term T --pdf FILE\n"
+               "                             [--url https://HOST:PORT] [--chromium PATH]\n");
 }
 
 static PGconn *connect_db(const struct config *cfg)
@@ -239,6 +242,11 @@ int main(int argc, char **argv)
         long long trust;
         PGconn *pg = open_trust(&cfg, &trust);
         rc = priorities_cli(pg, &cfg, trust, argc - i, argv + i);
+        PQfinish(pg);
+    } else if (strcmp(cmd, "report") == 0) {
+        long long trust;
+        PGconn *pg = open_trust(&cfg, &trust);
+        rc = report_cli(pg, &cfg, trust, argc - i, argv + i);
         PQfinish(pg);
     } else {
         fprintf(stderr, "matctl: unknown command \"%s%s%s\"\n", cmd, *sub ? " " : "", sub);

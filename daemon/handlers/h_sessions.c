@@ -10,10 +10,14 @@
 #include "session.h"
 #include "util.h"
 
-static int stmt_create, stmt_get, stmt_end;
+static int stmt_prune, stmt_create, stmt_get, stmt_end;
 
 void h_sessions_init(void)
 {
+    /* The table stays small: sessions over for a week go at the next sign-in. */
+    stmt_prune = db_stmt_register("session_prune",
+                                  "DELETE FROM sessions WHERE trust_id = $1 AND "
+                                  "coalesce(ended_at, expires_at) < now() - interval '7 days'");
     /* A session never outlives its token. */
     stmt_create = db_stmt_register(
         "session_create",
@@ -55,7 +59,7 @@ static void on_created(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
-    PGresult *res = db_job_result(job, 0);
+    PGresult *res = db_job_result(job, 1);
     struct session_reply *st = r->hstate;
     if (db_nrows(res) != 1) {
         req_reply_problem(r, 401, "the token is invalid, expired or revoked", NULL);
@@ -84,7 +88,10 @@ void h_sessions_create(struct req *r)
     snprintf(token, sizeof token, "%lld", r->principal.token_id);
     snprintf(ttl, sizeof ttl, "%d", SESSION_TTL_S);
     const char *params[4] = {req_trust_str(r), hash, token, ttl};
-    req_submit_one(r, stmt_create, 4, params, on_created);
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt_prune, 1, params);
+    db_job_add(job, stmt_create, 4, params);
+    req_submit(r, job, on_created);
 }
 
 /* The session the request was authenticated by, or a 404 when it came with a token. */

@@ -173,6 +173,18 @@ class WebApp(unittest.TestCase):
         self.assertNotIn(self.ceo[4:20], log)
         self.assertNotIn(sid[:16], log)
 
+    def test_sign_in_prunes_sessions_over_for_a_week(self):
+        old, _ = self.sign_in(self.ceo)
+        recent, _ = self.sign_in(self.ceo)
+        self.m.psql("UPDATE sessions SET expires_at = now() - interval '8 days' "
+                    "WHERE session_hash = sha256('%s'::bytea)" % old)
+        self.m.psql("UPDATE sessions SET expires_at = now() - interval '1 day' "
+                    "WHERE session_hash = sha256('%s'::bytea)" % recent)
+        self.sign_in(self.ceo)
+        count = "SELECT count(*) FROM sessions WHERE session_hash = sha256('%s'::bytea)"
+        self.assertEqual(self.m.psql(count % old), "0")
+        self.assertEqual(self.m.psql(count % recent), "1")
+
     def test_session_expires_with_its_token(self):
         tok = self.m.token("ceo", name="short", expires_days=1)
         r = self.req("POST", "/v1/sessions", token=tok)
@@ -264,6 +276,62 @@ class WebApp(unittest.TestCase):
         # Other cookies around ours are fine.
         r = self.req("GET", "/v1/me", headers={"Cookie": "a=b; %s=%s; c=d" % (COOKIE, sid)})
         self.assertEqual(r.status, 200, r)
+
+    # --- matctl report: the governors' report printed to PDF ---
+
+    def test_matctl_report_prints_the_pdf(self):
+        pdf = os.path.join(self.m.tmp, "report.pdf")
+        out = self.m.matctl("report", "--school", "140003", "--year", "2025-26", "--term", "spring",
+                            "--pdf", pdf, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
+        text = " ".join(text.split())
+        name = self.req("GET", "/v1/schools/140003", token=self.ceo).json["name"]
+        summary = self.req("GET", "/v1/schools/140003/progress/2025-26/spring/summary", token=self.ceo).json
+        writing = [c for c in summary["cells"] if c["subject"] == "writing" and c["group"] == "all"
+                   and c["year_group"] == "all"][0]
+        self.assertIn(name, text)
+        self.assertIn("Spring 2025-26", text)
+        self.assertIn("%.1f%%" % (writing["p_expected"] * 100), text)
+        self.assertNotIn("Sign out", text)
+        # The print's principal and session are over once it is done.
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens WHERE name = 'matctl report' "
+                                     "AND revoked_at IS NULL"), "0")
+        self.assertEqual(self.m.psql("SELECT count(*) FROM sessions s JOIN tokens t ON t.id = s.token_id "
+                                     "WHERE t.name = 'matctl report' AND s.ended_at IS NULL"), "0")
+
+    def test_matctl_report_for_the_trust(self):
+        pdf = os.path.join(self.m.tmp, "trust.pdf")
+        out = self.m.matctl("report", "--trust", "--year", "2025-26", "--term", "spring", "--pdf", pdf,
+                            check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        text = " ".join(subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout.split())
+        brief = self.req("GET", "/v1/briefing?year=2025-26&term=spring", token=self.ceo).json
+        self.assertIn("Trust report, Spring 2025-26", text)
+        for h in brief["headline"]:
+            self.assertIn("%.1f%%" % (h["p"] * 100), text, h["subject"])
+        for s in self.req("GET", "/v1/schools?limit=1000", token=self.ceo).json["items"]:
+            self.assertIn(s["name"], text)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens WHERE name = 'matctl report' "
+                                     "AND revoked_at IS NULL"), "0")
+
+    def test_matctl_report_bad_arguments(self):
+        pdf = os.path.join(self.m.tmp, "bad.pdf")
+        before = self.m.psql("SELECT count(*) FROM tokens")
+        for args in (["--school", "14000", "--year", "2025-26", "--term", "spring"],
+                     ["--school", "140003", "--year", "2025", "--term", "spring"],
+                     ["--school", "140003", "--year", "2025-26", "--term", "winter"],
+                     ["--school", "140003", "--year", "2025-26", "--term", "spring", "--bogus", "x"],
+                     ["--school", "140003", "--trust", "--year", "2025-26", "--term", "spring"],
+                     ["--year", "2025-26", "--term", "spring"]):
+            out = self.m.matctl("report", *args, "--pdf", pdf, check=False)
+            self.assertEqual(out.returncode, 2, args)
+        out = self.m.matctl("report", "--school", "999999", "--year", "2025-26", "--term", "spring",
+                            "--pdf", pdf, check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no school 999999", out.stderr)
+        self.assertFalse(os.path.exists(pdf))
+        self.assertEqual(self.m.psql("SELECT count(*) FROM tokens"), before, "a refused report wrote")
 
     # --- the pages in Chromium ---
 

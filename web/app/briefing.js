@@ -39,7 +39,8 @@ export async function briefing({ query, ctx, go }) {
     title: `Briefing, ${termLabel(ctx)}`,
     node: [
       h('h1', { text: `Briefing, ${termLabel(ctx)}` }),
-      h('div', { className: 'controls' }, termPicker(ctx, (t) => go('briefing', [], t))),
+      h('div', { className: 'controls' }, termPicker(ctx, (t) => go('briefing', [], t)),
+        h('p', {}, h('a', { href: `#/report/trust?year=${year}&term=${term}`, text: `Trust report for ${termLabel(ctx)} (printable)` }))),
       section('Headline: % at expected or above', table(null, ['Subject', 'Trust', 'National', 'Against national', 'Change since last year', 'Pupils'], headline, { id: 'headline' })),
       h('ul', { className: 'counts', id: 'b-monitoring', 'aria-label': 'Monitoring' },
         h('li', {}, h('strong', { text: b.monitoring.overdue }), ' overdue'),

@@ -8,7 +8,7 @@ import { trends } from './trends.js';
 import { school, schools } from './school.js';
 import { monitoring } from './monitoring.js';
 import { rota } from './rota.js';
-import { report } from './report.js';
+import { report, trustReport } from './report.js';
 import { briefing } from './briefing.js';
 
 const TRUST_ROLES = ['admin', 'ceo', 'executive_head'];
@@ -21,7 +21,7 @@ const pages = {
   school: { title: 'School', render: school, hidden: true },
   monitoring: { title: 'Monitoring', render: monitoring },
   rota: { title: 'Rota', render: rota },
-  report: { title: 'Governors’ report', render: report, hidden: true },
+  report: { title: 'Governors’ report', render: (a) => (a.args[0] === 'trust' ? trustReport(a) : report(a)), hidden: true },
 };
 
 function parse() {
@@ -95,6 +95,7 @@ async function route() {
     document.title = 'Sign in — matd';
     signInPage(main, sess ? '' : query.get('expired') ? 'Your session has ended; sign in again.' : '');
     main.dataset.ready = 'signin';
+    performance.mark('matd:ready:signin');
     if (sess && name === 'signin') go('');
     return;
   }
@@ -125,6 +126,7 @@ async function route() {
     if (ticket === rendering) {
       main.removeAttribute('aria-busy');
       main.dataset.ready = name;
+      performance.mark(`matd:ready:${name}`); // bench/webapp.mjs reads it
     }
   }
 }

@@ -76,7 +76,38 @@ export async function report({ args, ctx, sess }) {
           : h('div', {}, table('Findings', ['Area', 'Finding'], findings.map(([a, f]) => h('tr', {}, h('th', { scope: 'row', text: label(a) }), h('td', { text: typeof f === 'string' ? f : [f.grade && label(f.grade), f.narrative].filter(Boolean).join(': ') })))),
             table('Agreed actions', ['Ref', 'Action', 'Owner', 'Due', 'Status'], actions.map((a) => h('tr', {}, [a.ref, a.action, a.owner, a.due, label(a.status)].map((x) => h('td', { text: x ?? '' }))))))),
       section('Support',
-        h('p', { text: received.length ? `Received: ${received.map((p) => `${label(p.subject || p.area)} (${trustWide ? p.support.map((g) => g.name).join(', ') : `${p.support.length} partner school(s)`})`).join('; ')}.` : 'Received: none matched this term.' }),
+        h('p', { text: received.length ? `Received: ${received.map((p) => `${label(p.subject || p.area)}${p.group && p.group !== 'all' ? `, ${label(p.group)}` : ''} (${label(p.kind)}): ${trustWide ? p.support.map((g) => g.name).join(', ') : `${p.support.length} partner school(s)`}`).join('; ')}.` : 'Received: none matched this term.' }),
         trustWide ? h('p', { text: given.length ? `Given: ${given.map((m) => `${label(m.subject || m.area)} to ${ctx.name(m.receiver)}`).join('; ')}.` : 'Given: none matched this term.' }) : null)),
+  };
+}
+
+// The CEO's (or an executive head's) termly report for the trust: the briefing's headline,
+// each school's figures, the priorities with their reasons, schools of concern, monitoring
+// and this term's reviews, printable like a school's report.
+export async function trustReport({ ctx }) {
+  const { year, term } = ctx;
+  const [b, summary] = await Promise.all([
+    api.get(`/v1/briefing?year=${year}&term=${term}`),
+    api.get(`/v1/progress/summary?year=${year}&term=${term}&by=school`),
+  ]);
+  const subjects = SUBJECTS.filter((s) => summary.cells.some((c) => c.subject === s));
+  const cell = (urn, s) => summary.cells.find((c) => c.school === urn && c.subject === s && c.group === 'all' && c.year_group === 'all');
+  const urns = [...new Set(summary.cells.map((c) => c.school).filter(Boolean))].sort((x, y) => ctx.name(x).localeCompare(ctx.name(y)));
+  const schoolRows = urns.map((u) => h('tr', { dataset: { urn: u } }, h('th', { scope: 'row', text: ctx.name(u) }),
+    subjects.map((s) => { const c = cell(u, s); return h('td', { className: 'num', dataset: { p: c && c.n >= ctx.minCohort ? c.p_expected : '' }, text: !c ? '—' : c.n < ctx.minCohort ? `n<${ctx.minCohort}` : pct(c.p_expected) }); })));
+  return {
+    title: `Trust report, ${termLabel(ctx)}`,
+    node: h('article', { className: 'report' },
+      h('p', { className: 'no-print' }, h('button', { type: 'button', onclick: () => window.print() }, 'Print or save as PDF')),
+      h('h1', { text: `Trust report, ${termLabel(ctx)}` }),
+      h('p', { className: 'meta', text: `${urns.length} schools · from matd, ${new Date().toISOString().slice(0, 10)}` }),
+      section('Headline', table('% of pupils at the expected standard or above', ['Subject', 'Trust', 'National', 'Against national', 'Change since last year', 'Pupils'],
+        b.headline.map((x) => h('tr', { dataset: { subject: x.subject, p: x.p } }, h('th', { scope: 'row', text: label(x.subject) }),
+          [pct(x.p), pct(x.b), points(x.vs_national), points(x.change), x.n].map((v) => h('td', { className: 'num', text: v })))), { id: 'trust-headline' })),
+      section('Schools', table('% at expected or above, all pupils', ['School', ...subjects.map(label)], schoolRows, { id: 'trust-schools' })),
+      section('Priorities', h('ol', {}, b.priorities.map((p) => h('li', { text: p.rationale })))),
+      section('Schools causing concern', b.schools_of_concern.length ? h('ol', {}, b.schools_of_concern.map((s) => h('li', {}, h('strong', { text: s.name || ctx.name(s.urn) }), s.category ? ' (category)' : '', `: ${(s.reasons || []).join(' ')}`))) : note('None.')),
+      section('Monitoring', h('p', { text: `${b.monitoring.overdue} overdue, ${b.monitoring.due_this_term} due this term, ${b.monitoring.at_risk} at risk.` })),
+      section('Triad reviews this term', b.triads.length ? table(null, ['Triad', 'Host', 'Review'], b.triads.map((t) => h('tr', {}, [`Triad ${t.triad}`, ctx.name(t.host), label(t.review)].map((v) => h('td', { text: v }))))) : note('No published triads this term.'))),
   };
 }

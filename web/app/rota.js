@@ -43,9 +43,10 @@ function map(points, triads, ctx) {
 async function load(sess, ctx) {
   if (['admin', 'ceo'].includes(sess.principal.role)) {
     const rotas = await api.all('/v1/rotas');
-    const chosen = rotas.find((r) => r.status === 'published') || rotas[0];
     const full = await Promise.all(rotas.map((r) => api.get(`/v1/rotas/${r.id}`)));
-    return { rotas: full, terms: chosen ? full.find((r) => r.id === chosen.id).terms : [] };
+    const published = full.filter((r) => r.status === 'published');
+    const terms = (published.length ? published : full.slice(0, 1)).flatMap((r) => r.terms);
+    return { rotas: full, terms: terms.sort((a, b) => termKey(a).localeCompare(termKey(b))) };
   }
   const lists = await Promise.all([...ctx.schools.keys()].map((u) => api.all(`/v1/schools/${u}/triads`)));
   const terms = new Map();
@@ -65,9 +66,32 @@ function rotaList(rotas, go) {
     keys.map((k) => h('td', { text: r.metrics?.[k] ?? '—' })),
     h('td', {}, r.status === 'draft' ? h('button', { type: 'button', onclick: async (e) => {
       e.target.disabled = true;
-      try { await api.send('POST', `/v1/rotas/${r.id}/publish`, {}); go('rota'); } catch (err) { e.target.after(` ${err.message}`); }
+      try { await api.send('POST', `/v1/rotas/${r.id}/publish`, {}); go('rota', [], { published: r.id }); } catch (err) { e.target.after(` ${err.message}`); }
     } }, `Publish rota ${r.id}`) : '')));
   return table('Every rota and its metrics (lower is better)', ['Rota', 'Status', 'Terms', ...keys.map(label), ''], rows, { id: 'rotas' });
+}
+
+// A draft for a whole academic year, planned by matd (POST /v1/rotas), to compare and publish.
+function draftForm(rotas, go) {
+  const years = rotas.flatMap((r) => r.terms.map((t) => t.year)).sort();
+  const last = years.length ? years[years.length - 1] : `${new Date().getFullYear()}-${String((new Date().getFullYear() + 1) % 100).padStart(2, '0')}`;
+  const next = (y) => { const a = Number(y.slice(0, 4)) + 1; return `${a}-${String((a + 1) % 100).padStart(2, '0')}`; };
+  const choices = [last, next(last), next(next(last))];
+  const sel = h('select', { id: 'draft-year' }, choices.map((y) => h('option', { value: y, selected: y === next(last) }, y)));
+  const status = h('p', { className: 'live', role: 'status', 'aria-live': 'polite' });
+  return h('form', { className: 'controls', id: 'draft-form', onsubmit: async (e) => {
+    e.preventDefault();
+    const button = e.target.querySelector('button');
+    button.disabled = true;
+    status.textContent = 'Planning…';
+    try {
+      const r = await api.send('POST', '/v1/rotas', { terms: ['autumn', 'spring', 'summer'].map((term) => ({ year: sel.value, term })) });
+      go('rota', [], { draft: r.id });
+    } catch (err) {
+      status.textContent = `Not drafted: ${err.message}`;
+      button.disabled = false;
+    }
+  } }, h('p', { className: 'picker' }, h('label', { for: 'draft-year', text: 'Draft a rota for ' }), sel), h('button', { type: 'submit' }, 'Draft'), status);
 }
 
 export async function rota({ query, ctx, sess, go }) {
@@ -92,7 +116,7 @@ export async function rota({ query, ctx, sess, go }) {
       points.length ? h('figure', {}, map(points, cur.triads, ctx),
         h('figcaption', { text: 'Squares are hosts (numbered by triad); each line joins a reviewing member to its host.' })) : null,
       section('Terms and triads', h('div', { className: 'scroll' }, table(null, ['Term', ...cols], grid, { id: 'rota-grid' }))),
-      rotas.length ? section('Rotas', rotaList(rotas, go)) : null,
+      rotas.length || ['admin', 'ceo'].includes(sess.principal.role) ? section('Rotas', draftForm(rotas, go), rotaList(rotas, go)) : null,
     ],
   };
 }
