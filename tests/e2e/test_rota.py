@@ -188,6 +188,51 @@ class Replan(unittest.TestCase):
             self.assertEqual(m.stop(), 0)
 
 
+class KeptCycle(unittest.TestCase):
+    """Term by term = all at once: POST /v1/rotas for one term at a time (each published before
+    the next) drafts the terms of the cycle kept with the first rota, the same triads and hosts
+    as `matctl rota plan` gives for all the terms at once on the same input."""
+
+    def test_term_by_term_drafts_the_kept_cycle(self):
+        m = Matd(harness.fresh_database("e2e_cycle"))
+        try:
+            m.matctl("demo", "load")
+            admin = m.token("admin")
+            checker = openapi_check.Checker()
+            trust = m.psql("SELECT min(id) FROM trusts")
+            # (after the demo's cycle, which runs into 2026-27)
+            terms = [{"year": "2028-29", "term": t} for t in ("autumn", "spring", "summer")] + \
+                    [{"year": "2029-30", "term": "autumn"}]
+            # All at once, offline, on the planner input the database gives before any draft.
+            doc = m.psql("SELECT rota_planner_input_base(%s, '%s'::jsonb, NULL, 7)::text"
+                         % (trust, json.dumps(terms)))
+            f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+            f.write(doc)
+            f.close()
+            out = subprocess.run([harness.MATCTL, "rota", "plan", "--input", f.name],
+                                 capture_output=True, text=True)
+            os.unlink(f.name)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            at_once = json.loads(out.stdout)
+            self.assertEqual(at_once["planner"]["cycle_terms"], 4)
+            modes = []
+            for term, planned in zip(terms, at_once["terms"]):
+                r = m.request("POST", "/v1/rotas", {"terms": [term], "seed": 7}, token=admin)
+                checker.check("POST", "/v1/rotas", r)
+                self.assertEqual(r.status, 201, r)
+                got = {(frozenset(t["members"]), t["host"]) for t in r.json["terms"][0]["triads"]}
+                want = {(frozenset(g["members"]), g["host"]) for g in planned["groups"]}
+                self.assertEqual(got, want, term)
+                modes.append(m.psql("SELECT plan->'planner'->>'mode' FROM rotas WHERE id = %d"
+                                    % r.json["id"]))
+                r = m.request("POST", "/v1/rotas/%d/publish" % r.json["id"], token=admin)
+                self.assertEqual(r.status, 200, r)
+            # planned once (the history is the demo's year), then drafted from the kept cycle
+            self.assertEqual(modes, ["searched", "kept", "kept", "kept"])
+        finally:
+            self.assertEqual(m.stop(), 0)
+
+
 class OfflinePlanner(unittest.TestCase):
     def plan(self, doc):
         f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
