@@ -265,11 +265,7 @@ static bool plan_continue(const struct rota_input *in, const struct rota_options
     for (int k = 0; k < m; k++)
         if (!term_plannable(&sorted[k], n))
             from = k + 1;
-    struct rota_options o;
-    rota_options_default(&o);
-    if (opt)
-        o = *opt;
-    uint64_t work = 0, cap = o.work_budget ? o.work_budget : (uint64_t)o.time_budget_ms * 20000;
+    uint64_t work = 0, cap = rota_plan_budget(opt);
     bool done = false;
     for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap;
          s++, tries++)

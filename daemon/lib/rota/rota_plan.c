@@ -21,7 +21,7 @@
 /* ------------------------------------------------------------------------------------ */
 /* Planning runs. */
 
-static uint64_t budget_of(const struct rota_options *opt)
+uint64_t rota_plan_budget(const struct rota_options *opt)
 {
     if (opt && opt->work_budget)
         return opt->work_budget;
@@ -390,7 +390,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         rota_ctx_set_min_gap(&cx, run->min_gap);
     rota_hosting_set_waiting(&cx);
     int n = cx.n, t = cx.t;
-    uint64_t budget = budget_of(opt);
+    uint64_t budget = rota_plan_budget(opt);
     struct prng r;
     prng_seed(&r, in->seed ^ UINT64_C(0x526f7461506c616e)); /* "RotaPlan" */
     struct rota_state st;

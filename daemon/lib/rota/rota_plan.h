@@ -5,6 +5,7 @@
 #define MATD_ROTA_PLAN_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "errors.h"
 #include "rota.h"
@@ -18,6 +19,9 @@ int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct 
 int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
                 const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
                 struct mat_errors *err);
+
+/* The deterministic work budget of the options (NULL: the default). */
+uint64_t rota_plan_budget(const struct rota_options *opt);
 
 /* One planning run over exactly in->terms (internal to the planner: rota_cycle calls it per
  * window of a cycle). */
