@@ -265,6 +265,39 @@ static void report_infeasible(const struct rota_ctx *cx, const int *at, struct m
                    "could not put every group in a single phase together with the excluded pairs");
 }
 
+/* Swaps the first `count` members of slots g1 and g2 of term k (a whole previous group
+ * moving to another slot, the joiners staying behind). */
+static void swap_slot_heads(struct rota_search *s, int k, int g1, int g2, int count)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_move mv;
+    for (int i = 0; i < count; i++) {
+        rota_eval_swap(cx, s->st, k, cx->lay.start[g1] + i, cx->lay.start[g2] + i, NULL, &mv);
+        rota_apply_swap(cx, s->st, &mv);
+    }
+}
+
+/* A re-plan's seed puts the joiners into whichever slot is left over; a single swap cannot
+ * move a whole kept group, so try each kept group in the joiners' slot instead, keeping the
+ * exchange that costs least (a joiner should not meet the same schools term after term). */
+static void improve_prev_seed(struct rota_search *s)
+{
+    const struct rota_ctx *cx = s->cx;
+    int ng = cx->lay.ng;
+    for (int k = 0; k < cx->t; k++)
+        for (int g2 = 0; g2 < ng; g2++)
+            for (int g1 = 0; g1 < ng; g1++) {
+                int count = cx->lay.size[g1];
+                if (count >= cx->lay.size[g2])
+                    continue;
+                struct rota_cost before = s->st->c;
+                swap_slot_heads(s, k, g1, g2, count);
+                s->work += (uint64_t)count * cx->n;
+                if (rota_cost_cmp(s->st->c, before) >= 0)
+                    swap_slot_heads(s, k, g1, g2, count); /* undo */
+            }
+}
+
 /* The first arrangement: the previous groups (re-plan), a given arrangement (a later window
  * of a cycle), or a design laid onto the schools by a seeded relabelling. */
 static void plan_start(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
@@ -277,6 +310,7 @@ static void plan_start(struct rota_search *s, const struct rota_run *run, char *
         for (int k = 0; k < t; k++)
             seed_from_prev(cx, k, st->at + (size_t)k * n);
         rota_state_rebuild(cx, st);
+        improve_prev_seed(s);
         snprintf(method, mlen, "re-plan of the previous groups");
         return;
     }
