@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# Rota planner bench: the longest repeat-free run for N = 6..60 against the SPEC targets,
-# planner and greedy baseline timed in the same run (Release build, no sanitizers, no
-# database). Usage: bench/rota.sh [--from N] [--to N] [--seed S] [--budget-ms MS]
-#                                   [--search-only]
+# Rota planner bench (Release build, no sanitizers, no database). With no arguments, four runs:
+#  1. the longest repeat-free run for N = 6..60 against the SPEC targets, planner and greedy
+#     baseline timed in the same run;
+#  2. one plan of target + 3 terms per N (the run must survive planning past it);
+#  3. target + 1 terms planned one call at a time, each given every earlier term as history
+#     (as the scheduler drafts): the run reached and the time of all the calls;
+#  4. 200 schools x 12 terms with the default soft constraints.
+# With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
+#   [--search-only] [--horizon K] [--term-by-term] [--big N:T]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMATD_LIB_ONLY=ON -DBUILD_TESTING=OFF \
   >/dev/null
 cmake --build "$BUILD" --target rota_bench -j2 >/dev/null
-echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -m)"
-"$BUILD/rota_bench" "$@"
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ $# -gt 0 ]; then
+  exec "$BUILD/rota_bench" "$@"
+fi
+rc=0
+echo "## Repeat-free run for the target"
+"$BUILD/rota_bench" || rc=1
+echo; echo "## One plan of target + 3 terms"
+"$BUILD/rota_bench" --horizon 3 || rc=1
+echo; echo "## Term by term, target + 1 terms"
+"$BUILD/rota_bench" --term-by-term || rc=1
+echo; echo "## 200 schools x 12 terms"
+"$BUILD/rota_bench" --big 200:12 || rc=1
+exit $rc

@@ -2,7 +2,11 @@
  * terms the planner reaches from an empty history with only the no-repeat objective on,
  * against the SPEC target and the counting bound, with its time; and the same for the
  * greedy term-by-term baseline, measured in the same run as the anchor.
- * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only] */
+ * --horizon K plans target + K terms at once (the run must survive planning past it);
+ * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
+ * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
+ * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
+ *                   [--horizon K] [--term-by-term] [--big N:T] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +55,156 @@ static int repeat_free_run(const struct rota_plan *plan)
     return run;
 }
 
+/* Leading terms without a repeated pair, and the fewest terms since a repeated pair last met
+ * (0 = no repeat), over terms planned from an empty history. */
+static int run_of_terms(const struct rota_input *in, const struct rota_term *terms, size_t n,
+                        int *most_recent)
+{
+    struct rota_metrics *per = calloc(n + 1, sizeof *per), total;
+    struct rota_input empty = *in;
+    empty.history = NULL;
+    empty.n_history = 0;
+    rota_metrics_compute(&empty, terms, n, per, &total);
+    int run = 0;
+    while ((size_t)run < n && per[run].repeat_pairs == 0)
+        run++;
+    *most_recent = total.most_recent_repeat;
+    free(per);
+    return run;
+}
+
+/* One plan of target + extra terms. */
+static int horizon_table(int from, int to, int extra, unsigned long long seed, long budget_ms)
+{
+    printf("| N | target | terms | run | most recent repeat | ms |\n|---|---|---|---|---|---|\n");
+    int met = 0, total = 0;
+    double worst = 0;
+    for (int n = from; n <= to; n++) {
+        int target = rota_repeat_free_target(n), recent;
+        struct rota_input in;
+        struct rota_options opt;
+        rota_options_default(&opt);
+        opt.time_budget_ms = budget_ms;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        make_input(&in, n, target + extra, seed);
+        struct rota_plan plan;
+        double t0 = now_ms_f();
+        if (rota_plan(&in, &opt, &plan, &err) != 0)
+            return 1;
+        double ms = now_ms_f() - t0;
+        int run = run_of_terms(&in, plan.terms, plan.n_terms, &recent);
+        printf("| %d | %d | %d | %d%s | %d | %.1f |\n", n, target, target + extra, run,
+               run >= target ? "" : " (missed)", recent, ms);
+        fflush(stdout);
+        met += run >= target;
+        total++;
+        worst = ms > worst ? ms : worst;
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+    printf("\nTarget run kept for %d of %d sizes; slowest plan %.1f ms.\n", met, total, worst);
+    return met == total ? 0 : 1;
+}
+
+/* target + 1 calls of one term each, every earlier term as history. */
+static int term_by_term_table(int from, int to, unsigned long long seed, long budget_ms)
+{
+    printf("| N | target | run | planner | ms in all | slowest call ms |\n"
+           "|---|---|---|---|---|---|\n");
+    int met = 0, total = 0;
+    for (int n = from; n <= to; n++) {
+        int target = rota_repeat_free_target(n), terms = target + 1, recent;
+        struct rota_term *done = calloc((size_t)terms, sizeof *done);
+        double all = 0, slowest = 0;
+        char mode[32] = "";
+        for (int k = 0; k < terms; k++) {
+            struct rota_input in;
+            struct rota_options opt;
+            rota_options_default(&opt);
+            opt.time_budget_ms = budget_ms;
+            struct mat_errors err;
+            mat_errors_init(&err);
+            make_input(&in, n, terms, seed);
+            in.terms[0] = in.terms[k];
+            in.n_terms = 1;
+            in.history = done; /* borrowed: detached before rota_input_free */
+            in.n_history = (size_t)k;
+            struct rota_plan plan;
+            double t0 = now_ms_f();
+            if (rota_plan(&in, &opt, &plan, &err) != 0)
+                return 1;
+            double ms = now_ms_f() - t0;
+            all += ms;
+            slowest = ms > slowest ? ms : slowest;
+            if (k > 0)
+                snprintf(mode, sizeof mode, "%s", rota_planner_mode_name(plan.mode));
+            done[k] = plan.terms[0];
+            plan.terms[0].groups = NULL;
+            rota_plan_free(&plan);
+            in.history = NULL;
+            in.n_history = 0;
+            rota_input_free(&in);
+            mat_errors_free(&err);
+        }
+        struct rota_input in;
+        make_input(&in, n, terms, seed);
+        int run = run_of_terms(&in, done, (size_t)terms, &recent);
+        printf("| %d | %d | %d%s | %s | %.1f | %.1f |\n", n, target, run,
+               run >= target ? "" : " (missed)", mode, all, slowest);
+        fflush(stdout);
+        met += run >= target;
+        total++;
+        for (int k = 0; k < terms; k++)
+            free(done[k].groups);
+        free(done);
+        rota_input_free(&in);
+    }
+    printf("\nTarget run reached term by term for %d of %d sizes.\n", met, total);
+    return met == total ? 0 : 1;
+}
+
+/* One plan of n schools and t terms, with the default soft constraints on and a location. */
+static int big_run(int n, int t, unsigned long long seed, long budget_ms)
+{
+    struct rota_input in;
+    make_input(&in, n, t, seed);
+    rota_constraints_default(&in.constraints);
+    for (int i = 0; i < n; i++) {
+        in.schools[i].phase = i % 4 == 0 ? ROTA_PHASE_SECONDARY : ROTA_PHASE_PRIMARY;
+        in.schools[i].strength = 1 + i % 5;
+        in.schools[i].has_location = true;
+        in.schools[i].lat = 52 + (double)(i * 37 % 100) / 100;
+        in.schools[i].lon = -2 + (double)(i * 61 % 100) / 100;
+    }
+    struct rota_options opt;
+    rota_options_default(&opt);
+    opt.time_budget_ms = budget_ms;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_plan plan;
+    double t0 = now_ms_f();
+    if (rota_plan(&in, &opt, &plan, &err) != 0)
+        return 1;
+    double ms = now_ms_f() - t0;
+    int recent, run = run_of_terms(&in, plan.terms, plan.n_terms, &recent);
+    printf("%d schools x %d terms: %.0f ms, repeat-free run %d, repeats %d, phase mismatches "
+           "%d, unbalanced %d\n",
+           n, t, ms, run, plan.total.repeat_pairs, plan.total.phase_mismatches,
+           plan.total.unbalanced_groups);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
     unsigned long long seed = 1;
     long budget_ms = 60000;
-    int search_only = 0;
+    int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -68,12 +216,25 @@ int main(int argc, char **argv)
             budget_ms = atol(argv[++i]);
         else if (strcmp(argv[i], "--search-only") == 0)
             search_only = 1;
+        else if (strcmp(argv[i], "--horizon") == 0 && i + 1 < argc)
+            horizon = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--term-by-term") == 0)
+            by_term = 1;
+        else if (strcmp(argv[i], "--big") == 0 && i + 1 < argc &&
+                 sscanf(argv[i + 1], "%d:%d", &big_n, &big_t) == 2)
+            i++;
         else {
             fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
-                            "[--search-only]\n");
+                            "[--search-only] [--horizon K] [--term-by-term] [--big N:T]\n");
             return 2;
         }
     }
+    if (big_n > 0)
+        return big_run(big_n, big_t, seed, budget_ms);
+    if (horizon >= 0)
+        return horizon_table(from, to, horizon, seed, budget_ms);
+    if (by_term)
+        return term_by_term_table(from, to, seed, budget_ms);
     if (search_only) {
         /* The design engine alone, stored base classes skipped: what the search finds. */
         printf("| N | target | search-only run | ms | construction |\n|---|---|---|---|---|\n");

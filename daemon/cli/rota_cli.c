@@ -144,13 +144,15 @@ int rota_cli_plan(int argc, char **argv)
         free(text);
         return 2;
     }
-    free(text);
+    char *input_text = text; /* a plain plan goes through rota_json_run ("cycle" included) */
+    size_t input_len = len;
     struct rota_prev_term *prev = NULL;
     size_t n_prev = 0;
     if (previous) {
         if (read_all(previous, &text, &len, why, sizeof why) != 0) {
             fprintf(stderr, "matctl rota plan: cannot read %s: %s\n", previous, why);
             rota_input_free(&in);
+            free(input_text);
             return 1;
         }
         json_error_t je;
@@ -166,14 +168,30 @@ int rota_cli_plan(int argc, char **argv)
             print_errors(previous, &err);
             mat_errors_free(&err);
             rota_input_free(&in);
+            free(input_text);
             return 2;
         }
     }
+    if (!greedy && !previous) {
+        char *out = NULL;
+        if (rota_json_run(input_text, input_len, 0, &opt, true, &out, &err) != 0) {
+            print_errors(input, &err);
+            rc = 2;
+        } else if (fwrite(out, 1, strlen(out), stdout) != strlen(out) || fflush(stdout) != 0) {
+            fprintf(stderr, "matctl rota plan: cannot write the plan: %s\n", strerror(errno));
+            rc = 1;
+        }
+        free(out);
+        free(input_text);
+        mat_errors_free(&err);
+        rota_input_free(&in);
+        return rc;
+    }
+    free(input_text);
     struct rota_plan plan;
     struct rota_changes changes;
-    int prc = greedy     ? rota_plan_greedy(&in, &plan, &err)
-              : previous ? rota_replan(&in, prev, n_prev, &opt, &plan, &changes, &err)
-                         : rota_plan(&in, &opt, &plan, &err);
+    int prc = greedy ? rota_plan_greedy(&in, &plan, &err)
+                     : rota_replan(&in, prev, n_prev, &opt, &plan, &changes, &err);
     if (prc != 0) {
         print_errors(input, &err);
         rc = 2;

@@ -623,9 +623,10 @@ static void test_plan_property_random(void **state)
 {
     (void)state;
     uint64_t x = 12345;
-    for (int iter = 0; iter < 24; iter++) {
+    for (int iter = 0; iter < 12; iter++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        int n = 6 + (int)((x >> 33) % 20), terms = 1 + (int)((x >> 45) % 5);
+        /* the whole cycle: the planner weighs it all, so it is what compares with greedy */
+        int n = 6 + (int)((x >> 33) % 20), terms = rota_cycle_length(n, 1);
         int hist = (int)((x >> 50) % 4);
         struct rota_input in;
         make_input(&in, n, terms);
@@ -679,7 +680,7 @@ static void test_plan_property_random(void **state)
         assert_plan_shape(&in, &greedy);
         assert_no_excluded_together(&in, &greedy);
         assert_metrics_recompute(&in, &greedy);
-        /* lexicographic: the planner never has more repeat cost than the greedy baseline */
+        /* lexicographic over the cycle: never more repeat cost than the greedy baseline */
         assert_true(plan.total.repeat_cost <= greedy.total.repeat_cost + 1e-4);
         rota_plan_free(&plan);
         rota_plan_free(&greedy);
@@ -842,7 +843,7 @@ static void test_phase_rules(void **state)
 {
     (void)state;
     struct rota_input in;
-    make_input(&in, 12, 1);
+    make_input(&in, 12, 4);
     for (int i = 0; i < 12; i++)
         in.schools[i].phase = i % 2 ? ROTA_PHASE_PRIMARY : ROTA_PHASE_SECONDARY;
     in.constraints.balance = false;
@@ -850,15 +851,21 @@ static void test_phase_rules(void **state)
     struct rota_plan plan;
     struct mat_errors err;
     mat_errors_init(&err);
-    /* prefer: one term can be all single-phase groups */
+    /* prefer: weighed over the whole cycle of 4 terms, below repeats. With 3 secondaries
+     * among 12 a term costs 0 mismatches (the 3 together), 2 (two together) or 3 (apart),
+     * and a secondary pair may meet once: 9 over the cycle at best, which prefer reaches */
+    assert_int_equal(rota_cycle_length(12, 1), 4);
+    for (int i = 0; i < 12; i++)
+        in.schools[i].phase = i % 4 == 3 ? ROTA_PHASE_SECONDARY : ROTA_PHASE_PRIMARY;
     in.constraints.phase = ROTA_PHASE_PREFER;
     assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
-    assert_int_equal(plan.total.phase_mismatches, 0);
+    assert_int_equal(plan.total.repeat_pairs, 0);
+    assert_int_equal(plan.total.phase_mismatches, 9);
     rota_plan_free(&plan);
-    /* ignore: not weighed, so the groups mix */
+    /* ignore: not weighed, so the groups mix more */
     in.constraints.phase = ROTA_PHASE_IGNORE;
     assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
-    assert_true(plan.total.phase_mismatches > 0);
+    assert_true(plan.total.phase_mismatches > 9);
     rota_plan_free(&plan);
     /* prefer over two terms: six schools of a phase cannot meet new partners twice within
      * their phase, so repeats (first in the order) make the phases mix */
@@ -891,14 +898,14 @@ static void test_phase_rules(void **state)
 static void test_balance_and_travel(void **state)
 {
     (void)state;
-    /* balance: 4 strong schools and 4 groups: one each, every term, two category schools
-     * apart; without the constraint the groups are not balanced */
+    /* balance: 6 strong schools and 4 groups: at least one each, every term of the cycle,
+     * two category schools apart; without the constraint the groups are not balanced */
     struct rota_input in;
-    make_input(&in, 12, 3);
+    make_input(&in, 12, 4);
     in.constraints.phase = ROTA_PHASE_IGNORE;
     for (int i = 0; i < 12; i++)
-        in.schools[i].strength = i < 4 ? 4 : 2;
-    in.schools[4].category = in.schools[5].category = true;
+        in.schools[i].strength = i < 6 ? 4 : 2;
+    in.schools[6].category = in.schools[7].category = true;
     struct rota_options o = quick(3000000);
     struct rota_plan plan;
     struct mat_errors err;
@@ -939,17 +946,18 @@ static void test_balance_and_travel(void **state)
 static void test_hosting_above_soft(void **state)
 {
     (void)state;
-    /* after the history 100009..100012 are the schools still waiting to host; they are also
-     * the secondaries, which phase "prefer" would like together: fairness comes first, so
-     * they go to four different groups and each hosts */
+    /* after the history (pairs of primaries, 100001..100008 hosting) 100009..100012 are the
+     * schools still waiting to host; they are also the secondaries, which phase "prefer"
+     * would like together: fairness comes first, so they go to four different groups and
+     * each hosts */
     struct rota_input in;
     make_input(&in, 12, 1);
     in.terms[0].year = 2026;
     in.constraints.balance = false;
     for (int i = 8; i < 12; i++)
         in.schools[i].phase = ROTA_PHASE_SECONDARY;
-    static const int a[] = {0, 4, 8, -1, 1, 5, 9, -1, 2, 6, 10, -1, 3, 7, 11, -1, -2};
-    static const int b[] = {4, 1, 10, -1, 5, 2, 11, -1, 6, 3, 8, -1, 7, 0, 9, -1, -2};
+    static const int a[] = {0, 4, -1, 1, 5, -1, 2, 6, -1, 3, 7, -1, -2};
+    static const int b[] = {4, 1, -1, 5, 2, -1, 6, 3, -1, 7, 0, -1, -2};
     add_history(&in, 2025, 1, a);
     add_history(&in, 2025, 2, b);
     struct rota_options o = quick(3000000);
@@ -962,6 +970,208 @@ static void test_hosting_above_soft(void **state)
     for (size_t g = 0; g < plan.terms[0].n_groups; g++)
         assert_true(plan.terms[0].groups[g].host >= 8);
     assert_true(plan.total.phase_mismatches > 0);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Any horizon, term by term, years of history (issue 10). */
+
+/* Counted here from the groups: the leading terms without a pair meeting again (history
+ * none), and the fewest terms between two meetings of a pair (0 = none). */
+static int naive_run(const struct rota_term *terms, size_t n_terms, int n, int *closest)
+{
+    int *last = malloc(sizeof *last * (size_t)n * n), run = -1;
+    for (int i = 0; i < n * n; i++)
+        last[i] = -1;
+    *closest = 0;
+    for (size_t k = 0; k < n_terms; k++) {
+        int now = timeline(terms[k].id);
+        for (size_t g = 0; g < terms[k].n_groups; g++) {
+            const struct rota_group *gr = &terms[k].groups[g];
+            for (int i = 0; i < gr->size; i++)
+                for (int j = 0; j < gr->size; j++) {
+                    int a = gr->members[i], b = gr->members[j];
+                    if (a >= b)
+                        continue;
+                    if (last[a * n + b] >= 0) {
+                        int gap = now - last[a * n + b];
+                        if (*closest == 0 || gap < *closest)
+                            *closest = gap;
+                        if (run < 0)
+                            run = (int)k;
+                    }
+                    last[a * n + b] = now;
+                }
+        }
+    }
+    free(last);
+    return run < 0 ? (int)n_terms : run;
+}
+
+/* Same groups with the same hosts, in any order? */
+static bool same_term(const struct rota_term *a, const struct rota_term *b)
+{
+    if (a->n_groups != b->n_groups || timeline(a->id) != timeline(b->id))
+        return false;
+    for (size_t g = 0; g < a->n_groups; g++) {
+        bool found = false;
+        for (size_t h = 0; !found && h < b->n_groups; h++)
+            found = a->groups[g].size == b->groups[h].size &&
+                    a->groups[g].host == b->groups[h].host &&
+                    memcmp(a->groups[g].members, b->groups[h].members,
+                           sizeof(int) * (size_t)a->groups[g].size) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Planning past the run keeps it, and the terms after it repeat the pairs that met longest
+ * ago: no pair meets again sooner than the run, for every trust size 6..60. */
+static void test_horizon_keeps_the_run(void **state)
+{
+    (void)state;
+    for (int n = 6; n <= 60; n++) {
+        int target = rota_repeat_free_target(n), closest;
+        struct rota_input in;
+        make_input(&in, n, target + 3);
+        only_no_repeat(&in);
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options o = quick(200000000);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        assert_plan_shape(&in, &plan);
+        int run = naive_run(plan.terms, plan.n_terms, n, &closest);
+        if (run < target || closest != (target > 1 ? target : closest))
+            fail_msg("N=%d: run %d of target %d, closest repeat %d terms", n, run, target, closest);
+        if (n % 9 == 0)
+            assert_metrics_recompute(&in, &plan);
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
+/* Plans `terms` one call at a time, each given every earlier term as history; returns the
+ * terms (owned) and checks that every call after the first continued its own cycle. */
+static struct rota_term *plan_term_by_term(int n, int terms, uint64_t seed)
+{
+    struct rota_term *done = calloc((size_t)terms, sizeof *done);
+    for (int k = 0; k < terms; k++) {
+        struct rota_input in;
+        make_input(&in, n, terms);
+        only_no_repeat(&in);
+        in.seed = seed;
+        in.terms[0] = in.terms[k];
+        in.n_terms = 1;
+        for (int h = 0; h < k; h++) { /* every earlier term, as a deep copy */
+            in.history = realloc(in.history, (size_t)(h + 1) * sizeof *in.history);
+            in.history[h] = done[h];
+            in.history[h].groups = malloc(done[h].n_groups * sizeof *done[h].groups);
+            memcpy(in.history[h].groups, done[h].groups, done[h].n_groups * sizeof *done[h].groups);
+            in.n_history = (size_t)h + 1;
+        }
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options o = quick(200000000);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        assert_int_equal(plan.mode, k == 0 ? ROTA_MODE_CYCLE : ROTA_MODE_CONTINUED);
+        done[k] = plan.terms[0];
+        plan.terms[0].groups = NULL;
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+    return done;
+}
+
+/* Term by term = all at once: the same terms, groups and hosts, so the same run. Under the
+ * sanitizers every size would take minutes (each call re-plans the cycle), so a spread of
+ * sizes: every construction (affine plane, cyclic, 1-rotational, stored, groups of four). */
+static void test_term_by_term_is_all_at_once(void **state)
+{
+    (void)state;
+    static const int sizes[] = {9, 12, 13, 14, 15, 17, 20, 24, 27, 29};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int n = sizes[i], target = rota_repeat_free_target(n), terms = target + 1, closest;
+        struct rota_term *by_term = plan_term_by_term(n, terms, 7);
+        struct rota_input in;
+        make_input(&in, n, terms);
+        only_no_repeat(&in);
+        in.seed = 7;
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options o = quick(200000000);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        for (int k = 0; k < terms; k++)
+            if (!same_term(&by_term[k], &plan.terms[k]))
+                fail_msg("N=%d: term %d differs term by term", n, k);
+        int run = naive_run(by_term, (size_t)terms, n, &closest);
+        if (run < target)
+            fail_msg("N=%d: term by term run %d of target %d", n, run, target);
+        for (int k = 0; k < terms; k++)
+            free(by_term[k].groups);
+        free(by_term);
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
+/* Three years planned by hand, with repeats and a school that hosted twice: the planner does
+ * not take them for its own plan, searches the continuation with their pairs costed, and
+ * the next term puts together no pair that met in the last year (a grouping that avoids
+ * them exists: the fourth class of the affine plane on the last year's three). */
+static void test_three_handmade_years(void **state)
+{
+    (void)state;
+    struct rota_input in;
+    make_input(&in, 9, 1);
+    in.terms[0].year = 2028;
+    only_no_repeat(&in);
+    static const int y1a[] = {0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, -2};
+    static const int y1b[] = {0, 1, 3, -1, 2, 4, 6, -1, 5, 7, 8, -1, -2}; /* repeats 0-1 */
+    static const int y1c[] = {0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, -2}; /* all again */
+    static const int y2a[] = {8, 0, 4, -1, 1, 5, 6, -1, 2, 3, 7, -1, -2};
+    static const int y2b[] = {0, 2, 5, -1, 1, 6, 8, -1, 3, 4, 7, -1, -2};
+    static const int y2c[] = {1, 3, 7, -1, 0, 5, 6, -1, 2, 4, 8, -1, -2};
+    /* the last year: three classes of the affine plane AG(2,3) (points 3x + y) */
+    static const int y3a[] = {0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, -2};
+    static const int y3b[] = {0, 3, 6, -1, 1, 4, 7, -1, 2, 5, 8, -1, -2};
+    static const int y3c[] = {0, 4, 8, -1, 1, 5, 6, -1, 2, 3, 7, -1, -2};
+    const int *years[] = {y1a, y1b, y1c, y2a, y2b, y2c, y3a, y3b, y3c};
+    for (int h = 0; h < 9; h++)
+        add_history(&in, 2025 + h / 3, h % 3, years[h]);
+    struct rota_options o = quick(3000000);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    assert_int_equal(plan.mode, ROTA_MODE_SEARCHED);
+    assert_plan_shape(&in, &plan);
+    assert_metrics_recompute(&in, &plan);
+    /* no pair of the last year together again: every planned pair last met two years ago
+     * or more (counted here from the groups) */
+    for (size_t g = 0; g < plan.terms[0].n_groups; g++) {
+        const struct rota_group *gr = &plan.terms[0].groups[g];
+        for (int i = 0; i < gr->size; i++)
+            for (int j = i + 1; j < gr->size; j++)
+                for (int h = 6; h < 9; h++)
+                    for (const int *p = years[h]; *p != -2; p++) {
+                        bool a = false, b = false;
+                        for (; *p >= 0; p++) {
+                            a |= *p == gr->members[i];
+                            b |= *p == gr->members[j];
+                        }
+                        assert_false(a && b);
+                    }
+    }
+    assert_true(plan.term_metrics[0].most_recent_repeat >= 4);
     rota_plan_free(&plan);
     rota_input_free(&in);
     mat_errors_free(&err);
@@ -1103,6 +1313,8 @@ static void test_validate(void **state)
 
 int main(void)
 {
+    if (getenv("ROTA_TEST_FILTER")) /* e.g. ROTA_TEST_FILTER='test_horizon*' */
+        cmocka_set_test_filter(getenv("ROTA_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_sizes),
         cmocka_unit_test(test_targets_and_bounds),
@@ -1119,6 +1331,9 @@ int main(void)
         cmocka_unit_test(test_phase_rules),
         cmocka_unit_test(test_balance_and_travel),
         cmocka_unit_test(test_hosting_above_soft),
+        cmocka_unit_test(test_horizon_keeps_the_run),
+        cmocka_unit_test(test_term_by_term_is_all_at_once),
+        cmocka_unit_test(test_three_handmade_years),
         cmocka_unit_test(test_greedy_baseline),
         cmocka_unit_test(test_replan),
         cmocka_unit_test(test_validate),

@@ -14,6 +14,154 @@
 
 #include "rota.h"
 #include "rota_json.h"
+/* The kept cycle (what matd stores with a rota): 15 schools asked for one term get a cycle
+ * of 7; the next term drafted with that cycle is its second term, unchanged; a school that
+ * left (and one that joined) re-plan from it keeping the groups it was not in; changed constraints
+ * re-plan too; a term the cycle does not hold is planned anew. Expectations are counted here. */
+static json_t *cycle_run(const char *schools, const char *terms, const char *history,
+                         const json_t *cycle, const char *constraints)
+{
+    char *cyc = cycle ? json_dumps(cycle, JSON_COMPACT) : NULL;
+    char *in = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&in, &len);
+    fprintf(f, "{\"schools\": %s, \"terms\": %s, \"history\": %s, \"seed\": 3%s%s%s%s}", schools,
+            terms, history, cyc ? ", \"cycle\": " : "", cyc ? cyc : "",
+            constraints ? ", \"constraints\": " : "", constraints ? constraints : "");
+    fclose(f);
+    free(cyc);
+    char *out = NULL;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    int rc = rota_json_run(in, len, ROTA_JSON_LENIENT_HISTORY, NULL, false, &out, &err);
+    if (rc != 0)
+        fail_msg("%s: %s", err.count ? err.items[0].path : "",
+                 err.count ? err.items[0].message : "");
+    json_t *plan = json_loads(out, 0, NULL);
+    assert_non_null(plan);
+    free(in);
+    free(out);
+    mat_errors_free(&err);
+    return plan;
+}
+
+static const char *mode_of(const json_t *plan)
+{
+    return json_string_value(json_object_get(json_object_get(plan, "planner"), "mode"));
+}
+
+/* The groups of a term as a sorted list of "a,b,c" strings, joined by ";". */
+static char *groups_text(const json_t *term, const char *without)
+{
+    char *parts[16];
+    size_t n = 0, i;
+    json_t *g;
+    json_array_foreach(json_object_get(term, "groups"), i, g)
+    {
+        char buf[128] = "";
+        size_t j;
+        json_t *m;
+        bool skip = false;
+        json_array_foreach(json_object_get(g, "members"), j, m)
+        {
+            skip |= without && strcmp(json_string_value(m), without) == 0;
+            strcat(buf, json_string_value(m));
+            strcat(buf, ",");
+        }
+        if (!skip)
+            parts[n++] = strdup(buf);
+    }
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (strcmp(parts[a], parts[b]) > 0) {
+                char *x = parts[a];
+                parts[a] = parts[b];
+                parts[b] = x;
+            }
+    char *out = calloc(1, 2048);
+    for (size_t a = 0; a < n; a++) {
+        strcat(out, parts[a]);
+        strcat(out, ";");
+        free(parts[a]);
+    }
+    return out;
+}
+
+static void test_kept_cycle(void **state)
+{
+    (void)state;
+    char schools[2048] = "[", fewer[2048] = "[";
+    for (int i = 0; i < 15; i++) {
+        char one[96];
+        snprintf(one, sizeof one, "%s{\"urn\": \"%06d\", \"phase\": \"primary\"}", i ? ", " : "",
+                 100001 + i);
+        strcat(schools, one);
+        if (i != 14)
+            strcat(fewer, one);
+    }
+    strcat(fewer, ", {\"urn\": \"100016\", \"phase\": \"primary\"}"); /* joined */
+    strcat(schools, "]");
+    strcat(fewer, "]");
+    const char *t1 = "[{\"year\": \"2026-27\", \"term\": \"autumn\"}]";
+    const char *t2 = "[{\"year\": \"2026-27\", \"term\": \"spring\"}]";
+    json_t *first = cycle_run(schools, t1, "[]", NULL, NULL);
+    assert_string_equal(mode_of(first), "cycle");
+    const json_t *cycle = json_object_get(first, "cycle");
+    json_t *cterms = json_object_get(cycle, "terms");
+    assert_int_equal(json_array_size(cterms), 7); /* the Kirkman run of 15 */
+    /* the first term asked for is the cycle's first */
+    char *a = groups_text(json_array_get(json_object_get(first, "terms"), 0), NULL);
+    char *b = groups_text(json_array_get(cterms, 0), NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* the next term, with the first as history: drafted from the cycle, unchanged */
+    char history[4096];
+    json_t *done = json_deep_copy(json_array_get(json_object_get(first, "terms"), 0));
+    json_object_del(done, "metrics");
+    char *t1_done = json_dumps(done, JSON_COMPACT);
+    json_decref(done);
+    snprintf(history, sizeof history, "[%s]", t1_done);
+    free(t1_done);
+    json_t *second = cycle_run(schools, t2, history, cycle, NULL);
+    assert_string_equal(mode_of(second), "kept");
+    a = groups_text(json_array_get(json_object_get(second, "terms"), 0), NULL);
+    b = groups_text(json_array_get(cterms, 1), NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* 100015 left and 100016 joined: a re-plan keeps every group 100015 was not in (4 of 5) */
+    json_t *left = cycle_run(fewer, t2, "[]", cycle, NULL);
+    assert_string_equal(mode_of(left), "re-plan");
+    a = groups_text(json_array_get(json_object_get(left, "terms"), 0), NULL);
+    b = groups_text(json_array_get(cterms, 1), "100015");
+    size_t kept = 0;
+    for (char *p = b; *p;) {
+        char *end = strchr(p, ';');
+        *end = '\0';
+        char needle[160];
+        snprintf(needle, sizeof needle, "%s;", p);
+        kept += strstr(a, needle) != NULL;
+        p = end + 1;
+    }
+    assert_int_equal(kept, 4);
+    free(a);
+    free(b);
+    /* constraints changed: re-planned (the same schools, so every group can stay) */
+    json_t *changed = cycle_run(schools, t2, history, cycle, "{\"travel_weight\": 2}");
+    assert_string_equal(mode_of(changed), "re-plan");
+    /* a term the cycle does not hold: planned anew; the history is recognised as the
+     * planner's own first term (same schools and seed), so its cycle is continued */
+    json_t *later =
+        cycle_run(schools, "[{\"year\": \"2030-31\", \"term\": \"autumn\"}]", history, cycle, NULL);
+    assert_string_equal(mode_of(later), "continued");
+    json_decref(first);
+    json_decref(second);
+    json_decref(left);
+    json_decref(changed);
+    json_decref(later);
+}
+
 #ifdef MAT_HAVE_ROTA_CLI
 #include "rota_cli.h"
 #endif
@@ -495,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_lenient_history),
         cmocka_unit_test(test_output_deterministic),
         cmocka_unit_test(test_replan_through_previous),
+        cmocka_unit_test(test_kept_cycle),
 #ifdef MAT_HAVE_ROTA_CLI
         cmocka_unit_test(test_cli),
 #endif

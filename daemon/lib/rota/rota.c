@@ -47,6 +47,13 @@ const char *rota_term_name(int term)
     return term >= 0 && term < 3 ? names[term] : "unknown";
 }
 
+const char *rota_planner_mode_name(enum rota_planner_mode mode)
+{
+    static const char *const names[] = {"cycle",   "continued", "searched",
+                                        "re-plan", "greedy",    "kept"};
+    return (unsigned)mode < sizeof names / sizeof names[0] ? names[mode] : "unknown";
+}
+
 void rota_year_format(int year, char out[8])
 {
     char tmp[32];
@@ -82,6 +89,7 @@ void rota_options_default(struct rota_options *o)
 {
     o->time_budget_ms = ROTA_DEFAULT_BUDGET_MS;
     o->work_budget = 0;
+    o->no_recognise = false;
 }
 
 void rota_input_free(struct rota_input *in)
@@ -100,6 +108,9 @@ void rota_plan_free(struct rota_plan *plan)
     for (size_t i = 0; i < plan->n_terms; i++)
         free(plan->terms[i].groups);
     free(plan->terms);
+    for (size_t i = 0; i < plan->n_cycle; i++)
+        free(plan->cycle[i].groups);
+    free(plan->cycle);
     free(plan->term_metrics);
     memset(plan, 0, sizeof *plan);
 }

@@ -101,9 +101,24 @@ struct rota_metrics {
     int hosting_spread;     /* plan total only: most hosts minus fewest hosts per school */
 };
 
+/* How a plan was made (the output's planner.mode). */
+enum rota_planner_mode {
+    ROTA_MODE_CYCLE,     /* no history: a new cycle */
+    ROTA_MODE_CONTINUED, /* the history is this planner's own earlier plan: continued */
+    ROTA_MODE_SEARCHED,  /* other history: the continuation searched with its pairs costed */
+    ROTA_MODE_REPLAN,    /* re-plan of a previous plan after schools joined or left */
+    ROTA_MODE_GREEDY,    /* the baseline */
+    ROTA_MODE_KEPT       /* drafted from the cycle kept with an earlier rota */
+};
+
 struct rota_plan {
+    enum rota_planner_mode mode;
+    int cycle_terms;         /* terms in the planned cycle (the repeat-free run aimed at) */
+    int cycle_start;         /* continued: history terms before the cycle began */
     struct rota_term *terms; /* chronological; groups with hosts */
     size_t n_terms;
+    struct rota_term *cycle; /* every term planned (the cycle and what follows), or NULL */
+    size_t n_cycle;
     struct rota_metrics *term_metrics; /* n_terms */
     struct rota_metrics total;
     char method[96]; /* how the first terms were built, for the curious */
@@ -113,6 +128,8 @@ struct rota_plan {
 struct rota_options {
     long time_budget_ms;  /* approximate: converted to a deterministic work budget */
     uint64_t work_budget; /* if non-zero, used as is (moves evaluated) */
+    bool no_recognise;    /* do not look for the planner's own cycle in the history (matd keeps
+                           * its cycle with the rota instead: see rota_json "cycle") */
 };
 
 /* A group of a previously planned rota, by URN (schools may have left since). */
@@ -155,6 +172,8 @@ const char *rota_phase_name(enum rota_phase phase);
 /* Returns the phase for a name, or -1. */
 int rota_phase_parse(const char *name);
 const char *rota_term_name(int term);
+/* "cycle", "continued", "searched", "re-plan", "greedy", "kept". */
+const char *rota_planner_mode_name(enum rota_planner_mode mode);
 /* "2025-26" into out[8]. */
 void rota_year_format(int year, char out[8]);
 /* Position on the termly timeline: 3 * year + term. */
@@ -180,6 +199,7 @@ void rota_term_label(struct rota_term_id id, char *out, size_t len);
 int rota_pairs_per_term(int n);
 
 /* The planner's public functions, one header per module. */
+#include "rota_cycle.h"
 #include "rota_design.h"
 #include "rota_metrics.h"
 #include "rota_plan.h"

@@ -170,30 +170,36 @@ static bool host_augment(struct host_match *hm, int g)
 
 struct host_eval {
     int violations;
+    int by_term[64]; /* violations per term: compared earliest first */
     double travel;
     int changed; /* re-plan: unchanged groups whose host changed */
 };
 
-static int host_eval_cmp(struct host_eval a, struct host_eval b)
+static int host_eval_cmp(const struct host_eval *a, const struct host_eval *b, int t)
 {
-    if (a.violations != b.violations)
-        return a.violations < b.violations ? -1 : 1;
-    if (a.travel < b.travel - 1e-9)
+    for (int k = 0; k < t; k++)
+        if (a->by_term[k] != b->by_term[k])
+            return a->by_term[k] < b->by_term[k] ? -1 : 1;
+    if (a->travel < b->travel - 1e-9)
         return -1;
-    if (a.travel > b.travel + 1e-9)
+    if (a->travel > b->travel + 1e-9)
         return 1;
-    return (a.changed > b.changed) - (a.changed < b.changed);
+    return (a->changed > b->changed) - (a->changed < b->changed);
 }
 
 static struct host_eval hosting_evaluate(const struct rota_ctx *cx, const struct hosting *from,
                                          struct hosting *scratch, const int *at, const int *hosts,
                                          const int *prefer)
 {
-    struct host_eval e = {0, 0, 0};
+    struct host_eval e;
+    memset(&e, 0, sizeof e);
     int ng = cx->lay.ng;
     hosting_copy(scratch, from, cx->n);
     for (int k = 0; k < cx->t; k++) {
-        e.violations += hosting_step(scratch, cx->n, hosts + (size_t)k * ng, ng, cx->tl[k]);
+        int v = hosting_step(scratch, cx->n, hosts + (size_t)k * ng, ng, cx->tl[k]);
+        e.violations += v;
+        if (k < 64)
+            e.by_term[k] = v;
         for (int g = 0; g < ng; g++) {
             size_t gi = (size_t)k * ng + g;
             if (cx->travel)
@@ -284,7 +290,7 @@ void rota_hosting_plan(const struct rota_ctx *cx, const int *at, const int *pref
             if (hosts[gi] == old)
                 continue;
             struct host_eval e = hosting_evaluate(cx, &base, &run, at, hosts, prefer);
-            int c = host_eval_cmp(e, cur);
+            int c = host_eval_cmp(&e, &cur, t < 64 ? t : 64);
             if (c < 0 || (c == 0 && prng_below(r, 4) == 0))
                 cur = e;
             else

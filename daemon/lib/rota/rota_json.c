@@ -422,10 +422,10 @@ static void parse_constraints(const json_t *obj, struct rota_input *in, struct m
 int rota_json_parse_request(const json_t *root, unsigned flags, struct rota_input *out,
                             struct rota_prev_term **prev, size_t *n_prev, struct mat_errors *err)
 {
-    static const char *const fields[] = {"schools",     "history", "terms",
-                                         "constraints", "seed",    NULL};
+    static const char *const fields[] = {"schools", "history", "terms", "constraints",
+                                         "seed",    "cycle",   NULL};
     static const char *const fields_prev[] = {"schools", "history",  "terms", "constraints",
-                                              "seed",    "previous", NULL};
+                                              "seed",    "previous", "cycle", NULL};
     memset(out, 0, sizeof *out);
     if (prev) {
         *prev = NULL;
@@ -586,6 +586,28 @@ static json_t *prev_group_json(const struct rota_prev_group *g)
     return o;
 }
 
+/* The constraints a plan was made under, in a fixed form: a kept cycle is drafted from only
+ * while they are unchanged (the seed is not one: the cycle is the trust's, whoever drafts). */
+static json_t *constraints_json(const struct rota_input *in)
+{
+    static const char *const phase[] = {"ignore", "prefer", "require"};
+    const struct rota_constraints *c = &in->constraints;
+    json_t *o = json_object(), *pairs = json_array();
+    json_object_set_new(o, "phase", json_string(phase[c->phase]));
+    json_object_set_new(o, "phase_weight", json_real(c->phase_weight));
+    json_object_set_new(o, "balance", json_boolean(c->balance));
+    json_object_set_new(o, "balance_weight", json_real(c->balance_weight));
+    json_object_set_new(o, "travel_weight", json_real(c->travel_weight));
+    json_object_set_new(o, "decay", json_real(c->decay));
+    for (size_t e = 0; e < c->n_excluded; e++) {
+        const char *a = in->schools[c->excluded[e].a].urn, *b = in->schools[c->excluded[e].b].urn;
+        json_array_append_new(
+            pairs, json_pack("[ss]", strcmp(a, b) < 0 ? a : b, strcmp(a, b) < 0 ? b : a));
+    }
+    json_object_set_new(o, "excluded_pairs", pairs);
+    return o;
+}
+
 json_t *rota_json_plan(const struct rota_input *in, const struct rota_plan *plan)
 {
     json_t *root = json_object(), *terms = json_array();
@@ -601,10 +623,28 @@ json_t *rota_json_plan(const struct rota_input *in, const struct rota_plan *plan
     json_object_set_new(root, "terms", terms);
     json_object_set_new(root, "metrics", metrics_json(&plan->total, true));
     json_t *planner = json_object();
+    json_object_set_new(planner, "mode", json_string(rota_planner_mode_name(plan->mode)));
+    json_object_set_new(planner, "cycle_terms", json_integer(plan->cycle_terms));
+    if (plan->mode == ROTA_MODE_CONTINUED)
+        json_object_set_new(planner, "cycle_start", json_integer(plan->cycle_start));
     json_object_set_new(planner, "method", json_string(plan->method));
     json_object_set_new(planner, "seed", json_integer((json_int_t)(in->seed & INT64_MAX)));
     json_object_set_new(planner, "work", json_integer((json_int_t)(plan->work & INT64_MAX)));
     json_object_set_new(root, "planner", planner);
+    if (plan->n_cycle > 0) {
+        json_t *cycle = json_object(), *cterms = json_array();
+        json_object_set_new(cycle, "constraints", constraints_json(in));
+        for (size_t k = 0; k < plan->n_cycle; k++) {
+            const struct rota_term *tm = &plan->cycle[k];
+            json_t *t = term_id_json(json_object(), tm->id), *groups = json_array();
+            for (size_t g = 0; g < tm->n_groups; g++)
+                json_array_append_new(groups, group_json(in, &tm->groups[g]));
+            json_object_set_new(t, "groups", groups);
+            json_array_append_new(cterms, t);
+        }
+        json_object_set_new(cycle, "terms", cterms);
+        json_object_set_new(root, "cycle", cycle);
+    }
     return root;
 }
 
@@ -703,6 +743,53 @@ char *rota_json_plan_dump(const struct rota_input *in, const struct rota_plan *p
     return out;
 }
 
+/* A kept cycle in the input ("cycle": {"constraints", "terms"}, as rota_json_plan writes it):
+ * 0 with plan drafted from it when it holds the terms and nothing changed; 1 with *prev set
+ * to it when schools or constraints changed (re-plan, keeping what still fits); -1 when
+ * there is none or it does not hold the terms; -2 on a malformed cycle (in err). */
+static int draft_from_cycle(const json_t *root, const struct rota_input *in, struct rota_plan *plan,
+                            struct rota_prev_term **prev, size_t *n_prev, struct mat_errors *err)
+{
+    const json_t *cycle = json_object_get(root, "cycle");
+    if (!cycle || json_is_null(cycle))
+        return -1;
+    if (!want_object(cycle, "/cycle", err))
+        return -2;
+    json_t *terms = json_pack("{sO}", "terms", json_object_get(cycle, "terms"));
+    struct mat_errors sub;
+    mat_errors_init(&sub);
+    struct rota_prev_term *cterms = NULL;
+    size_t nc = 0;
+    int rc = terms && rota_json_parse_previous(terms, &cterms, &nc, &sub) == 0 ? 0 : -2;
+    json_decref(terms);
+    for (size_t i = 0; i < sub.count; i++) {
+        char *path = xasprintf("/cycle%s", sub.items[i].path);
+        mat_errors_add(err, path, "%s", sub.items[i].message);
+        free(path);
+    }
+    mat_errors_free(&sub);
+    if (rc != 0) {
+        if (!err->count)
+            mat_errors_add(err, "/cycle/terms", "is required");
+        return -2;
+    }
+    json_t *now = constraints_json(in);
+    bool same = json_equal(now, json_object_get(cycle, "constraints"));
+    json_decref(now);
+    rc = rota_plan_from_cycle(in, cterms, nc, plan);
+    if (rc == 0 && !same) {
+        rota_plan_free(plan);
+        rc = 1;
+    }
+    if (rc == 1) {
+        *prev = cterms;
+        *n_prev = nc;
+    } else {
+        rota_prev_terms_free(cterms, nc);
+    }
+    return rc;
+}
+
 int rota_json_run(const char *text, size_t len, unsigned flags, const struct rota_options *opt,
                   bool pretty, char **out_json, struct mat_errors *err)
 {
@@ -714,16 +801,26 @@ int rota_json_run(const char *text, size_t len, unsigned flags, const struct rot
     struct rota_prev_term *prev = NULL;
     size_t n_prev = 0;
     int rc = rota_json_parse_request(root, flags, &in, &prev, &n_prev, err);
-    json_decref(root);
-    if (rc != 0)
+    if (rc != 0) {
+        json_decref(root);
         return -1;
+    }
     struct rota_plan plan;
     struct rota_changes changes;
-    rc = prev ? rota_replan(&in, prev, n_prev, opt, &plan, &changes, err)
-              : rota_plan(&in, opt, &plan, err);
+    int kept = prev ? -1 : draft_from_cycle(root, &in, &plan, &prev, &n_prev, err);
+    json_decref(root);
+    if (kept == 0)
+        rc = 0;
+    else if (kept == -2)
+        rc = -1;
+    else
+        rc = prev ? rota_replan(&in, prev, n_prev, opt, &plan, &changes, err)
+                  : rota_plan(&in, opt, &plan, err);
     if (rc == 0) {
-        *out_json = rota_json_plan_dump(&in, &plan, prev ? &changes : NULL, prev, n_prev, pretty);
-        if (prev)
+        bool replanned = kept != 0 && prev;
+        *out_json =
+            rota_json_plan_dump(&in, &plan, replanned ? &changes : NULL, prev, n_prev, pretty);
+        if (replanned)
             rota_changes_free(&changes);
         rota_plan_free(&plan);
     }
@@ -735,7 +832,7 @@ int rota_json_run(const char *text, size_t len, unsigned flags, const struct rot
 int rota_json_parse_previous(const json_t *plan, struct rota_prev_term **out, size_t *n_out,
                              struct mat_errors *err)
 {
-    static const char *const fields[] = {"terms", "metrics", "planner", "changes", NULL};
+    static const char *const fields[] = {"terms", "metrics", "planner", "changes", "cycle", NULL};
     static const char *const term_fields[] = {"year", "term", "groups", "metrics", NULL};
     static const char *const group_fields[] = {"members", "host", NULL};
     struct ptr p;

@@ -21,7 +21,7 @@
 /* ------------------------------------------------------------------------------------ */
 /* Planning runs. */
 
-static uint64_t budget_of(const struct rota_options *opt)
+uint64_t rota_plan_budget(const struct rota_options *opt)
 {
     if (opt && opt->work_budget)
         return opt->work_budget;
@@ -265,9 +265,151 @@ static void report_infeasible(const struct rota_ctx *cx, const int *at, struct m
                    "could not put every group in a single phase together with the excluded pairs");
 }
 
-static int plan_run(const struct rota_input *in, const struct rota_options *opt,
-                    const struct rota_prev_term *prev, size_t n_prev, bool greedy_only,
-                    struct rota_plan *out, struct rota_changes *changes, struct mat_errors *err)
+/* Swaps the first `count` members of slots g1 and g2 of term k (a whole previous group
+ * moving to another slot, the joiners staying behind). */
+static void swap_slot_heads(struct rota_search *s, int k, int g1, int g2, int count)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_move mv;
+    for (int i = 0; i < count; i++) {
+        rota_eval_swap(cx, s->st, k, cx->lay.start[g1] + i, cx->lay.start[g2] + i, NULL, &mv);
+        rota_apply_swap(cx, s->st, &mv);
+    }
+}
+
+/* A re-plan's seed puts the joiners into whichever slot is left over; a single swap cannot
+ * move a whole kept group, so try each kept group in the joiners' slot instead, keeping the
+ * exchange that costs least (a joiner should not meet the same schools term after term). */
+static void improve_prev_seed(struct rota_search *s)
+{
+    const struct rota_ctx *cx = s->cx;
+    int ng = cx->lay.ng;
+    for (int k = 0; k < cx->t; k++)
+        for (int g2 = 0; g2 < ng; g2++)
+            for (int g1 = 0; g1 < ng; g1++) {
+                int count = cx->lay.size[g1];
+                if (count >= cx->lay.size[g2])
+                    continue;
+                struct rota_cost before = s->st->c;
+                swap_slot_heads(s, k, g1, g2, count);
+                s->work += (uint64_t)count * cx->n;
+                if (rota_cost_cmp(s->st->c, before) >= 0)
+                    swap_slot_heads(s, k, g1, g2, count); /* undo */
+            }
+}
+
+/* The first arrangement: the previous groups (re-plan), a given arrangement (a later window
+ * of a cycle), or a design laid onto the schools by a seeded relabelling. */
+static void plan_start(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
+                       uint64_t budget)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_state *st = s->st;
+    int n = cx->n, t = cx->t;
+    if (run->prev) {
+        for (int k = 0; k < t; k++)
+            seed_from_prev(cx, k, st->at + (size_t)k * n);
+        rota_state_rebuild(cx, st);
+        improve_prev_seed(s);
+        snprintf(method, mlen, "re-plan of the previous groups");
+        return;
+    }
+    if (run->seed_at) {
+        rota_state_copy_at(cx, st, run->seed_at);
+        snprintf(method, mlen, "the cycle again, pairs that met longest ago first");
+        return;
+    }
+    int *classes = xmalloc(sizeof *classes * (size_t)t * n), repeats = 0;
+    int len = rota_design_build(n, t, s->r, budget / 10 * 6, &s->work, true, classes, &repeats,
+                                method, mlen);
+    int *perm = xmalloc(sizeof *perm * (size_t)n);
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    rota_shuffle_ints(s->r, perm, n);
+    for (size_t i = 0; i < (size_t)t * n; i++)
+        st->at[i] = perm[classes[i]];
+    free(perm);
+    free(classes);
+    rota_state_rebuild(cx, st);
+    size_t used = strlen(method);
+    if (repeats == 0)
+        snprintf(method + used, mlen - used, "; repeat-free run of %d", len);
+    else
+        snprintf(method + used, mlen - used, "; best run of %d has %d repeats", len, repeats);
+}
+
+/* From the first arrangement: the greedy plan when it starts better, repair, polish. */
+static void plan_search(struct rota_search *s, const struct rota_run *run, char *method,
+                        size_t mlen, uint64_t budget)
+{
+    const struct rota_ctx *cx = s->cx;
+    int n = cx->n, t = cx->t;
+    rota_search_note(s);
+    if (!run->prev && !run->seed_at && !rota_at_lower_bound(cx, s->best) &&
+        (cx->has_history || s->best.hard > 0 || s->best.rep > 0)) {
+        struct rota_state g;
+        rota_state_alloc(&g, cx);
+        rota_greedy_plan(cx, &g);
+        s->work += (uint64_t)t * n * ((uint64_t)n / 16 + 8);
+        if (rota_cost_cmp(g.c, s->best) < 0) {
+            rota_state_copy_at(cx, s->st, g.at);
+            rota_search_note(s);
+            snprintf(method, mlen, "greedy seed");
+        }
+        rota_state_free(&g);
+    }
+    uint64_t left = budget > s->work ? budget - s->work : 0;
+    /* a cycle again: its repeats cannot all go and it already repeats the pairs that met
+     * longest ago, so only a short look for pairs that never met */
+    if (run->seed_at && left > (uint64_t)t * n * 64)
+        left = (uint64_t)t * n * 64;
+    if (!rota_at_lower_bound(cx, s->best) &&
+        (s->best.hard || s->best.keep || s->best.rep || s->best.host)) {
+        rota_search_repair(s, left / 2);
+        rota_state_copy_at(cx, s->st, s->best_at);
+    }
+    left = budget > s->work ? budget - s->work : 0;
+    if (run->seed_at && left > (uint64_t)t * n * 256) /* its groups were polished once */
+        left = (uint64_t)t * n * 256;
+    if (!rota_at_lower_bound(cx, s->best))
+        rota_search_polish(s, left);
+}
+
+/* Hosts for the best arrangement, and the plan out of it. */
+static void plan_finish(struct rota_search *s, const struct rota_run *run, uint64_t budget,
+                        struct rota_plan *out, struct rota_changes *changes)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_state *st = s->st;
+    int t = cx->t, ng = cx->lay.ng, *hosts = xmalloc(sizeof *hosts * (size_t)t * ng),
+        *prefer = NULL;
+    if (run->prev) {
+        prefer = xmalloc(sizeof *prefer * (size_t)t * ng);
+        for (int k = 0; k < t; k++)
+            for (int g = 0; g < ng; g++) {
+                int i =
+                    rota_group_prev_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]);
+                prefer[(size_t)k * ng + g] = i >= 0 ? cx->prev_host[k][i] : -1;
+            }
+    }
+    uint64_t host_budget = budget / 5 + 100000;
+    if (run->seed_at && host_budget > (uint64_t)t * cx->n * 256) /* a cycle again */
+        host_budget = (uint64_t)t * cx->n * 256;
+    if (!run->greedy_only)
+        rota_hosting_search(s, prefer, host_budget);
+    rota_hosting_plan(cx, st->at, prefer, hosts, s->r,
+                      run->seed_at ? host_budget : budget / 10 + 100000);
+    plan_output(cx, st->at, hosts, out);
+    out->work = s->work;
+    if (changes && run->prev)
+        changes_build(cx, run->prev, run->n_prev, out, changes);
+    free(hosts);
+    free(prefer);
+}
+
+int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
+                  const struct rota_run *run, struct rota_plan *out, struct rota_changes *changes,
+                  struct mat_errors *err)
 {
     memset(out, 0, sizeof *out);
     if (changes)
@@ -276,11 +418,13 @@ static int plan_run(const struct rota_input *in, const struct rota_options *opt,
         return -1;
     struct rota_ctx cx;
     rota_ctx_init(&cx, in);
-    if (prev)
-        ctx_set_prev(&cx, prev, n_prev);
+    if (run->prev)
+        ctx_set_prev(&cx, run->prev, run->n_prev);
+    if (run->min_gap > 1)
+        rota_ctx_set_min_gap(&cx, run->min_gap);
     rota_hosting_set_waiting(&cx);
     int n = cx.n, t = cx.t;
-    uint64_t budget = budget_of(opt);
+    uint64_t budget = rota_plan_budget(opt);
     struct prng r;
     prng_seed(&r, in->seed ^ UINT64_C(0x526f7461506c616e)); /* "RotaPlan" */
     struct rota_state st;
@@ -293,59 +437,13 @@ static int plan_run(const struct rota_input *in, const struct rota_options *opt,
         s.w[i] = 1;
     s.stamp = xcalloc((size_t)n * n, sizeof *s.stamp);
     char method[96] = "";
-    if (greedy_only) {
+    if (run->greedy_only) {
         rota_greedy_plan(&cx, &st);
         rota_search_note(&s);
         snprintf(method, sizeof method, "greedy, term by term");
     } else {
-        if (prev) {
-            for (int k = 0; k < t; k++)
-                seed_from_prev(&cx, k, st.at + (size_t)k * n);
-            rota_state_rebuild(&cx, &st);
-            snprintf(method, sizeof method, "re-plan of the previous groups");
-        } else {
-            int *classes = xmalloc(sizeof *classes * (size_t)t * n), repeats = 0;
-            int run = rota_design_build(n, t, &r, budget / 10 * 6, &s.work, true, classes, &repeats,
-                                        method, sizeof method);
-            int *perm = xmalloc(sizeof *perm * (size_t)n);
-            for (int i = 0; i < n; i++)
-                perm[i] = i;
-            rota_shuffle_ints(&r, perm, n);
-            for (size_t i = 0; i < (size_t)t * n; i++)
-                st.at[i] = perm[classes[i]];
-            free(perm);
-            free(classes);
-            rota_state_rebuild(&cx, &st);
-            size_t used = strlen(method);
-            if (repeats == 0)
-                snprintf(method + used, sizeof method - used, "; repeat-free run of %d", run);
-            else
-                snprintf(method + used, sizeof method - used, "; best run of %d has %d repeats",
-                         run, repeats);
-        }
-        rota_search_note(&s);
-        if (!prev && !rota_at_lower_bound(&cx, s.best) &&
-            (cx.has_history || s.best.hard > 0 || s.best.rep > 0)) {
-            struct rota_state g;
-            rota_state_alloc(&g, &cx);
-            rota_greedy_plan(&cx, &g);
-            s.work += (uint64_t)t * n * ((uint64_t)n / 16 + 8);
-            if (rota_cost_cmp(g.c, s.best) < 0) {
-                rota_state_copy_at(&cx, &st, g.at);
-                rota_search_note(&s);
-                snprintf(method, sizeof method, "greedy seed");
-            }
-            rota_state_free(&g);
-        }
-        uint64_t left = budget > s.work ? budget - s.work : 0;
-        if (!rota_at_lower_bound(&cx, s.best) &&
-            (s.best.hard || s.best.keep || s.best.rep || s.best.host)) {
-            rota_search_repair(&s, left / 2);
-            rota_state_copy_at(&cx, &st, s.best_at);
-        }
-        left = budget > s.work ? budget - s.work : 0;
-        if (!rota_at_lower_bound(&cx, s.best))
-            rota_search_polish(&s, left);
+        plan_start(&s, run, method, sizeof method, budget);
+        plan_search(&s, run, method, sizeof method, budget);
     }
     rota_state_copy_at(&cx, &st, s.best_at);
     int rc = 0;
@@ -353,26 +451,13 @@ static int plan_run(const struct rota_input *in, const struct rota_options *opt,
         report_infeasible(&cx, st.at, err);
         rc = -1;
     } else {
-        int ng = cx.lay.ng, *hosts = xmalloc(sizeof *hosts * (size_t)t * ng), *prefer = NULL;
-        if (prev) {
-            prefer = xmalloc(sizeof *prefer * (size_t)t * ng);
-            for (int k = 0; k < t; k++)
-                for (int g = 0; g < ng; g++) {
-                    int i = rota_group_prev_index(&cx, k, rota_state_group(&cx, &st, k, g),
-                                                  cx.lay.size[g]);
-                    prefer[(size_t)k * ng + g] = i >= 0 ? cx.prev_host[k][i] : -1;
-                }
-        }
-        if (!greedy_only)
-            rota_hosting_search(&s, prefer, budget / 5 + 100000);
-        rota_hosting_plan(&cx, st.at, prefer, hosts, &r, budget / 10 + 100000);
-        plan_output(&cx, st.at, hosts, out);
+        plan_finish(&s, run, budget, out, changes);
         snprintf(out->method, sizeof out->method, "%s", method);
-        out->work = s.work;
-        if (changes && prev)
-            changes_build(&cx, prev, n_prev, out, changes);
-        free(hosts);
-        free(prefer);
+        out->mode = run->greedy_only ? ROTA_MODE_GREEDY
+                    : run->prev      ? ROTA_MODE_REPLAN
+                    : in->n_history  ? ROTA_MODE_SEARCHED
+                                     : ROTA_MODE_CYCLE;
+        out->cycle_terms = t;
     }
     free(s.best_at);
     free(s.w);
@@ -382,20 +467,16 @@ static int plan_run(const struct rota_input *in, const struct rota_options *opt,
     return rc;
 }
 
-int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
-              struct mat_errors *err)
-{
-    return plan_run(in, opt, NULL, 0, false, out, NULL, err);
-}
-
 int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct mat_errors *err)
 {
-    return plan_run(in, NULL, NULL, 0, true, out, NULL, err);
+    struct rota_run run = {.greedy_only = true};
+    return rota_plan_run(in, NULL, &run, out, NULL, err);
 }
 
 int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
                 const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
                 struct mat_errors *err)
 {
-    return plan_run(in, opt, prev, n_prev, false, out, changes, err);
+    struct rota_run run = {.prev = prev, .n_prev = n_prev};
+    return rota_plan_run(in, opt, &run, out, changes, err);
 }

@@ -1,17 +1,15 @@
-/* The planning runs: plan, re-plan and the greedy baseline (SPEC §7). Each validates the
- * input, searches, chooses hosts and fills a rota_plan whose metrics are recomputed by
- * rota_metrics. */
+/* The planning runs: one run over given terms, re-plan and the greedy baseline (SPEC §7). Each
+ * validates the input, searches, chooses hosts and fills a rota_plan whose metrics are recomputed
+ * by rota_metrics. */
 #ifndef MATD_ROTA_PLAN_H
 #define MATD_ROTA_PLAN_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "errors.h"
 #include "rota.h"
 
-/* Plans in->terms: returns 0 and fills out (owned; free with rota_plan_free), or -1 with
- * errors (invalid input, or excluded pairs / required phases that cannot be satisfied). */
-int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
-              struct mat_errors *err);
 /* The baseline: term by term, each group built greedily. Same contract as rota_plan. */
 int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct mat_errors *err);
 /* Re-plans in->terms after schools joined or left, keeping as many of the previously planned
@@ -21,5 +19,21 @@ int rota_plan_greedy(const struct rota_input *in, struct rota_plan *out, struct 
 int rota_replan(const struct rota_input *in, const struct rota_prev_term *prev, size_t n_prev,
                 const struct rota_options *opt, struct rota_plan *out, struct rota_changes *changes,
                 struct mat_errors *err);
+
+/* The deterministic work budget of the options (NULL: the default). */
+uint64_t rota_plan_budget(const struct rota_options *opt);
+
+/* One planning run over exactly in->terms (internal to the planner: rota_cycle calls it per
+ * window of a cycle). */
+struct rota_run {
+    const struct rota_prev_term *prev; /* re-plan: the previous groups, or NULL */
+    size_t n_prev;
+    bool greedy_only;
+    const int *seed_at; /* a later window of a cycle: the first window's arrangement */
+    int min_gap;        /* a later window: repeats closer than this are penalised */
+};
+int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
+                  const struct rota_run *run, struct rota_plan *out, struct rota_changes *changes,
+                  struct mat_errors *err);
 
 #endif

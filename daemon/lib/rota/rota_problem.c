@@ -13,6 +13,13 @@
 /* ------------------------------------------------------------------------------------ */
 /* The planner's problem: schools, the terms to plan, what history says about each pair. */
 
+void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap)
+{
+    cx->min_gap = gap;
+    for (int d = 1; d < gap && d <= cx->maxd; d++)
+        cx->unit[d] *= ROTA_GAP_PENALTY;
+}
+
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b)
 {
     if (a.hard != b.hard)

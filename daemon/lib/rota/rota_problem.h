@@ -24,6 +24,7 @@ struct rota_ctx {
     float *km;                /* n x n, 0 where a location is unknown */
     int64_t *unit;            /* unit[d]: cost of a pair that met d terms ago */
     int maxd;
+    int min_gap; /* a pair meeting again fewer terms apart costs ROTA_GAP_PENALTY times more */
     bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
     double phase_w, balance_w, travel_w;
     /* re-plan: the previous groups of each planned term (sorted indices, -1 = gone) */
@@ -49,6 +50,10 @@ struct rota_cost {
 /* Builds the problem of in (borrowed: it must outlive cx); free with rota_ctx_free. */
 void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in);
 void rota_ctx_free(struct rota_ctx *cx);
+/* Continuing a cycle of gap terms: a pair may meet again only gap or more terms later, or
+ * its repeat costs ROTA_GAP_PENALTY times as much (most recent repeat as large as it can be). */
+#define ROTA_GAP_PENALTY 4096
+void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
 /* Lexicographic: -1, 0 or 1. */
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
 /* Repeat cost of one pair: mask = the planned terms it meets in, h = its latest meeting in

@@ -1,0 +1,372 @@
+/* Planning over any horizon. The terms asked for are the start of a cycle of
+ * rota_cycle_length terms planned as one (so asking for 1 term or for all of them gives the
+ * same first term); terms past the cycle are planned in windows of the same length, each
+ * starting from the first window's groups (every pair meets again as long ago as the cycle
+ * allows) with the earlier windows as history and closer repeats penalised. Given a history,
+ * the planner first asks whether it is its own earlier plan: it re-plans the cycle from each
+ * plausible start and continues it when the history matches. */
+#include "rota_cycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rota_design.h"
+#include "rota_metrics.h"
+#include "rota_plan.h"
+#include "rota_validate.h"
+#include "util.h"
+
+#define CYCLE_MAX_TRIES 12 /* cycle starts tried when recognising an earlier plan */
+
+int rota_cycle_length(int n, int t)
+{
+    int target = rota_repeat_free_target(n);
+    if (n <= 5)
+        return 1; /* one group: nothing to plan */
+    if (target <= 1)
+        target = 6; /* a second term repeats: spread the repeats over two years */
+    if (target > ROTA_MAX_TERMS)
+        target = ROTA_MAX_TERMS;
+    if (n > 64 && t < target)
+        return t; /* large trusts: the terms asked for (a cycle would be too slow) */
+    return target;
+}
+
+static int term_id_cmp(const void *pa, const void *pb)
+{
+    int a = rota_term_index(*(const struct rota_term_id *)pa);
+    int b = rota_term_index(*(const struct rota_term_id *)pb);
+    return (a > b) - (a < b);
+}
+
+/* The arrangement (t x n positions in layout order) of planned terms. */
+static int *arrangement_of(const struct rota_term *terms, int t, int n)
+{
+    struct rota_layout lay;
+    rota_layout_init(&lay, n);
+    int *at = xmalloc(sizeof *at * (size_t)t * n);
+    uint8_t *used = xmalloc((size_t)lay.ng + 1);
+    for (int k = 0; k < t; k++) {
+        memset(used, 0, (size_t)lay.ng + 1);
+        for (size_t g = 0; g < terms[k].n_groups; g++) {
+            const struct rota_group *gr = &terms[k].groups[g];
+            int slot = 0;
+            while (slot < lay.ng && (used[slot] || lay.size[slot] != gr->size))
+                slot++;
+            used[slot] = 1;
+            memcpy(at + (size_t)k * n + lay.start[slot], gr->members,
+                   sizeof *at * (size_t)gr->size);
+        }
+    }
+    free(used);
+    rota_layout_free(&lay);
+    return at;
+}
+
+/* Plans the windows of ids (total = windows x c terms, chronological) into terms (owned
+ * groups). The first window's plan goes to first (its method and work). */
+static int plan_windows(const struct rota_input *in, const struct rota_options *opt,
+                        const struct rota_term_id *ids, int total, int c, struct rota_term *terms,
+                        struct rota_plan *first, struct mat_errors *err)
+{
+    int n = (int)in->n_schools, rc = 0;
+    struct rota_term *hist = xmalloc(sizeof *hist * (in->n_history + (size_t)total + 1));
+    if (in->n_history)
+        memcpy(hist, in->history, sizeof *hist * in->n_history);
+    int *at0 = NULL;
+    uint64_t work = 0;
+    for (int w = 0; w * c < total && rc == 0; w++) {
+        struct rota_input win = *in;
+        win.history = hist;
+        win.n_history = in->n_history + (size_t)w * c;
+        win.terms = (struct rota_term_id *)(uintptr_t)(ids + (size_t)w * c);
+        win.n_terms = (size_t)c;
+        struct rota_run run = {.seed_at = at0, .min_gap = w ? c : 0};
+        struct rota_plan p;
+        rc = rota_plan_run(&win, opt, &run, &p, NULL, err);
+        if (rc != 0)
+            break;
+        work += p.work;
+        if (w == 0) {
+            at0 = arrangement_of(p.terms, c, n);
+            *first = p;
+        }
+        for (int k = 0; k < c; k++) {
+            terms[w * c + k] = p.terms[k];
+            hist[in->n_history + (size_t)w * c + k] = p.terms[k];
+            p.terms[k].groups = NULL;
+        }
+        if (w > 0)
+            rota_plan_free(&p);
+    }
+    first->work = work;
+    free(at0);
+    free(hist);
+    return rc;
+}
+
+/* The terms of a cycle for in->terms: those asked for, then the terms after the last of them,
+ * to whole windows of c. Returns the count; *ids is owned. */
+static int cycle_ids(const struct rota_input *in, int c, struct rota_term_id **ids)
+{
+    int t = (int)in->n_terms, total = (t + c - 1) / c * c;
+    *ids = xmalloc(sizeof **ids * (size_t)total);
+    memcpy(*ids, in->terms, sizeof **ids * (size_t)t);
+    qsort(*ids, (size_t)t, sizeof **ids, term_id_cmp);
+    int last = rota_term_index((*ids)[t - 1]);
+    for (int k = t; k < total; k++) {
+        int when = last + (k - t) + 1;
+        (*ids)[k].year = when / 3;
+        (*ids)[k].term = when % 3;
+    }
+    return total;
+}
+
+/* Plans the cycle(s) covering in->terms and keeps the terms asked for. */
+static int plan_cycle(const struct rota_input *in, const struct rota_options *opt,
+                      struct rota_plan *out, struct mat_errors *err)
+{
+    int n = (int)in->n_schools, t = (int)in->n_terms, c = rota_cycle_length(n, t);
+    struct rota_term_id *ids;
+    int total = cycle_ids(in, c, &ids);
+    struct rota_term *terms = xcalloc((size_t)total, sizeof *terms);
+    struct rota_plan first;
+    memset(&first, 0, sizeof first);
+    int rc = plan_windows(in, opt, ids, total, c, terms, &first, err);
+    if (rc == 0) {
+        out->n_cycle = (size_t)total;
+        out->cycle = xmalloc(sizeof *out->cycle * (size_t)total);
+        for (int k = 0; k < total; k++) {
+            out->cycle[k] = terms[k];
+            out->cycle[k].groups = xmalloc(sizeof *terms[k].groups * (terms[k].n_groups + 1));
+            memcpy(out->cycle[k].groups, terms[k].groups,
+                   sizeof *terms[k].groups * terms[k].n_groups);
+        }
+        out->mode = first.mode;
+        out->cycle_terms = c;
+        out->work = first.work;
+        snprintf(out->method, sizeof out->method, "%s", first.method);
+        out->n_terms = (size_t)t;
+        out->terms = terms;
+        out->term_metrics = xcalloc((size_t)t, sizeof *out->term_metrics);
+        rota_metrics_compute(in, out->terms, out->n_terms, out->term_metrics, &out->total);
+    }
+    for (int k = rc == 0 ? t : 0; k < total; k++)
+        free(terms[k].groups);
+    if (rc != 0)
+        free(terms);
+    rota_plan_free(&first);
+    free(ids);
+    return rc;
+}
+
+/* Does a history term have the shape of a planned term of these schools (every school once,
+ * the layout's group sizes)? */
+static bool term_plannable(const struct rota_term *tm, int n)
+{
+    int sizes[ROTA_MAX_SCHOOLS / 3 + 2], want[ROTA_GROUP_MAX + 1] = {0},
+                                                               got[ROTA_GROUP_MAX + 1] = {0};
+    int ng = rota_group_sizes(n, sizes);
+    if ((int)tm->n_groups != ng)
+        return false;
+    for (int g = 0; g < ng; g++)
+        want[sizes[g]]++;
+    uint8_t *seen = xcalloc((size_t)n, 1);
+    bool ok = true;
+    for (size_t g = 0; ok && g < tm->n_groups; g++) {
+        const struct rota_group *gr = &tm->groups[g];
+        got[gr->size]++;
+        for (int i = 0; ok && i < gr->size; i++)
+            ok = !seen[gr->members[i]]++;
+    }
+    free(seen);
+    return ok && memcmp(want, got, sizeof want) == 0;
+}
+
+/* Same groups (as sets of schools) with the same hosts, whatever their order? */
+static bool same_groups(const struct rota_term *a, const struct rota_term *b, int n)
+{
+    if (a->n_groups != b->n_groups)
+        return false;
+    int *group_of = xmalloc(sizeof *group_of * (size_t)n);
+    for (size_t g = 0; g < a->n_groups; g++)
+        for (int i = 0; i < a->groups[g].size; i++)
+            group_of[a->groups[g].members[i]] = (int)g;
+    bool same = true;
+    for (size_t g = 0; same && g < b->n_groups; g++) {
+        const struct rota_group *gr = &b->groups[g];
+        int ga = group_of[gr->members[0]];
+        same = a->groups[ga].size == gr->size && a->groups[ga].host == gr->host;
+        for (int i = 1; same && i < gr->size; i++)
+            same = group_of[gr->members[i]] == ga;
+    }
+    free(group_of);
+    return same;
+}
+
+/* The plan for in->terms as the continuation of a cycle that began at history term `start`
+ * (chronological order), if the history from there is what the planner plans. */
+static bool continue_from(const struct rota_input *in, const struct rota_options *opt,
+                          const struct rota_term *sorted, int start, struct rota_plan *out,
+                          uint64_t *work)
+{
+    int m = (int)in->n_history, t = (int)in->n_terms, own = m - start;
+    if (own + t > ROTA_MAX_TERMS)
+        return false;
+    struct rota_input sub = *in;
+    sub.history = (struct rota_term *)(uintptr_t)sorted;
+    sub.n_history = (size_t)start;
+    sub.n_terms = (size_t)(own + t);
+    sub.terms = xmalloc(sizeof *sub.terms * sub.n_terms);
+    for (int k = 0; k < own; k++)
+        sub.terms[k] = sorted[start + k].id;
+    memcpy(sub.terms + own, in->terms, sizeof *sub.terms * (size_t)t);
+    struct rota_plan p;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    bool match = plan_cycle(&sub, opt, &p, &err) == 0;
+    mat_errors_free(&err);
+    free(sub.terms);
+    if (!match)
+        return false;
+    *work += p.work;
+    for (int k = 0; match && k < own; k++)
+        match = same_groups(&sorted[start + k], &p.terms[k], (int)in->n_schools);
+    if (match) {
+        *out = p;
+        out->n_terms = (size_t)t;
+        out->terms = xmalloc(sizeof *out->terms * (size_t)t);
+        memcpy(out->terms, p.terms + own, sizeof *out->terms * (size_t)t);
+        for (int k = 0; k < own; k++)
+            free(p.terms[k].groups);
+        free(p.terms);
+        free(p.term_metrics);
+        out->term_metrics = xcalloc((size_t)t, sizeof *out->term_metrics);
+        rota_metrics_compute(in, out->terms, out->n_terms, out->term_metrics, &out->total);
+        out->mode = ROTA_MODE_CONTINUED;
+        out->cycle_start = start;
+    } else {
+        rota_plan_free(&p);
+    }
+    return match;
+}
+
+/* Is the history this planner's own earlier plan (from some start)? Tries the starts after
+ * the last history term that it could not have planned, earliest first, within the budget. */
+static bool plan_continue(const struct rota_input *in, const struct rota_options *opt,
+                          struct rota_plan *out)
+{
+    int m = (int)in->n_history, n = (int)in->n_schools;
+    struct rota_term *sorted = xmalloc(sizeof *sorted * (size_t)m);
+    memcpy(sorted, in->history, sizeof *sorted * (size_t)m);
+    qsort(sorted, (size_t)m, sizeof *sorted, term_id_cmp); /* id is the first member */
+    int from = 0;
+    for (int k = 0; k < m; k++)
+        if (!term_plannable(&sorted[k], n))
+            from = k + 1;
+    uint64_t work = 0, cap = rota_plan_budget(opt);
+    bool done = false;
+    for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap;
+         s++, tries++)
+        done = continue_from(in, opt, sorted, s, out, &work);
+    free(sorted);
+    return done;
+}
+
+int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
+              struct mat_errors *err)
+{
+    memset(out, 0, sizeof *out);
+    if (rota_validate(in, err) != 0)
+        return -1;
+    if (in->n_history > 0 && !(opt && opt->no_recognise) && plan_continue(in, opt, out))
+        return 0;
+    return plan_cycle(in, opt, out, err);
+}
+
+/* A cycle term's groups by URN as groups of school indices, if they are exactly a term of
+ * these schools (every school once, the layout's sizes, no excluded pair together, one phase
+ * per group when phase is required). Returns false otherwise. */
+static bool cycle_term_fits(const struct rota_input *in, const struct rota_prev_term *pt,
+                            struct rota_term *out)
+{
+    int n = (int)in->n_schools;
+    out->id = pt->id;
+    out->n_groups = pt->n_groups;
+    out->groups = xcalloc(pt->n_groups + 1, sizeof *out->groups);
+    bool ok = true;
+    for (size_t g = 0; ok && g < pt->n_groups; g++) {
+        const struct rota_prev_group *pg = &pt->groups[g];
+        struct rota_group *gr = &out->groups[g];
+        gr->size = pg->size;
+        gr->host = -1;
+        for (int i = 0; ok && i < pg->size; i++) {
+            gr->members[i] = -1;
+            for (int s = 0; s < n && gr->members[i] < 0; s++)
+                if (strcmp(in->schools[s].urn, pg->members[i]) == 0)
+                    gr->members[i] = s;
+            ok = gr->members[i] >= 0;
+            if (ok && strcmp(pg->members[i], pg->host) == 0)
+                gr->host = gr->members[i];
+        }
+        ok = ok && gr->host >= 0;
+        for (size_t e = 0; ok && e < in->constraints.n_excluded; e++) {
+            int hits = 0;
+            for (int i = 0; i < gr->size; i++)
+                hits += gr->members[i] == in->constraints.excluded[e].a ||
+                        gr->members[i] == in->constraints.excluded[e].b;
+            ok = hits < 2;
+        }
+        for (int i = 1; ok && in->constraints.phase == ROTA_PHASE_REQUIRE && i < gr->size; i++)
+            ok = in->schools[gr->members[i]].phase == in->schools[gr->members[0]].phase;
+    }
+    ok = ok && term_plannable(out, n);
+    if (!ok) {
+        free(out->groups);
+        out->groups = NULL;
+    }
+    return ok;
+}
+
+int rota_plan_from_cycle(const struct rota_input *in, const struct rota_prev_term *cycle,
+                         size_t n_cycle, struct rota_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t t = in->n_terms;
+    struct rota_term_id *ids = xmalloc(sizeof *ids * (t + 1));
+    memcpy(ids, in->terms, sizeof *ids * t);
+    qsort(ids, t, sizeof *ids, term_id_cmp);
+    const struct rota_prev_term **found = xcalloc(t + 1, sizeof *found);
+    bool covered = true;
+    for (size_t k = 0; covered && k < t; k++) {
+        for (size_t c = 0; c < n_cycle && !found[k]; c++)
+            if (rota_term_index(cycle[c].id) == rota_term_index(ids[k]))
+                found[k] = &cycle[c];
+        covered = found[k] != NULL;
+    }
+    int rc = covered ? 0 : -1;
+    if (rc == 0) {
+        out->terms = xcalloc(t, sizeof *out->terms);
+        out->n_terms = t;
+        for (size_t k = 0; rc == 0 && k < t; k++)
+            if (!cycle_term_fits(in, found[k], &out->terms[k]))
+                rc = 1;
+    }
+    if (rc == 0) { /* the cycle goes on: every term of it that still fits these schools */
+        out->cycle = xcalloc(n_cycle + 1, sizeof *out->cycle);
+        for (size_t c = 0; c < n_cycle; c++)
+            if (cycle_term_fits(in, &cycle[c], &out->cycle[out->n_cycle]))
+                out->n_cycle++;
+        out->term_metrics = xcalloc(t, sizeof *out->term_metrics);
+        rota_metrics_compute(in, out->terms, t, out->term_metrics, &out->total);
+        out->mode = ROTA_MODE_KEPT;
+        out->cycle_terms = (int)out->n_cycle;
+        snprintf(out->method, sizeof out->method, "drafted from the kept cycle");
+    } else {
+        rota_plan_free(out);
+    }
+    free(found);
+    free(ids);
+    return rc;
+}
