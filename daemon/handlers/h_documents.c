@@ -42,11 +42,13 @@ static int stmt_put[2], stmt_get[2], stmt_history[2], stmt_sip_refresh;
     ", 'document', body)::text FROM " table " WHERE trust_id = $1 AND urn = $2 AND year = $3 "     \
     "ORDER BY version DESC LIMIT 1"
 
+/* No row at all when the school is not registered (404); else the list, maybe empty. */
 #define DOC_HISTORY_SQL(table, extra)                                                              \
-    "SELECT coalesce(json_agg(json_build_object('year', year, 'version', version, "                \
+    "SELECT (SELECT coalesce(json_agg(json_build_object('year', year, 'version', version, "        \
     " 'received_at', received_at, 'submission_id', submission_id, 'principal_id', "                \
-    " principal_id" extra ") ORDER BY year DESC, version DESC), '[]')::text FROM " table           \
-    " WHERE trust_id = $1 AND urn = $2"
+    " principal_id" extra ") ORDER BY year DESC, version DESC), '[]') FROM " table                 \
+    " v WHERE v.trust_id = $1 AND v.urn = $2)::text FROM schools s "                               \
+    "WHERE s.trust_id = $1 AND s.urn = $2"
 
 void h_documents_init(void)
 {
@@ -186,6 +188,10 @@ static void on_history(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
+    if (db_nrows(db_job_result(job, 0)) != 1) {
+        req_reply_problem(r, 404, "no school with this URN is registered", NULL);
+        return;
+    }
     req_reply_page(r, db_val(db_job_result(job, 0), 0, 0), 0, 1, NULL);
 }
 

@@ -13,6 +13,11 @@
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL };
 
+/* When a change takes effect: LIVE keys are applied by SIGHUP (TLS files, limits, log
+ * level); RESTART keys are read once at start, and a reload names each one it cannot
+ * apply (config_each_restart_only_change). */
+enum opt_when { RESTART, LIVE };
+
 struct opt {
     const char *section;
     const char *key;
@@ -20,57 +25,58 @@ struct opt {
     size_t offset;
     const char *def;
     long min, max;
+    enum opt_when when;
 };
 
-#define S(sec, k, field, d)                                                                        \
+#define S(sec, k, field, d, when)                                                                  \
     {                                                                                              \
-        sec, k, OPT_STRING, offsetof(struct config, field), d, 0, 0                                \
+        sec, k, OPT_STRING, offsetof(struct config, field), d, 0, 0, when                          \
     }
-#define I(sec, k, field, d, lo, hi)                                                                \
+#define I(sec, k, field, d, lo, hi, when)                                                          \
     {                                                                                              \
-        sec, k, OPT_INT, offsetof(struct config, field), d, lo, hi                                 \
+        sec, k, OPT_INT, offsetof(struct config, field), d, lo, hi, when                           \
     }
-#define B(sec, k, field, d)                                                                        \
+#define B(sec, k, field, d, when)                                                                  \
     {                                                                                              \
-        sec, k, OPT_BOOL, offsetof(struct config, field), d, 0, 1                                  \
+        sec, k, OPT_BOOL, offsetof(struct config, field), d, 0, 1, when                            \
     }
 
 static const struct opt opts[] = {
-    S("server", "listen", listen, "127.0.0.1:8443"),
-    I("server", "workers", workers, "0", 0, 256),
-    S("server", "tls_cert", tls_cert, "/etc/matd/tls/server.crt"),
-    S("server", "tls_key", tls_key, "/etc/matd/tls/server.key"),
-    S("server", "tls_client_ca", tls_client_ca, ""),
-    I("server", "max_connections", max_connections, "4096", 1, 1000000),
-    I("server", "request_timeout_ms", request_timeout_ms, "30000", 100, 3600000),
-    I("server", "idle_timeout_s", idle_timeout_s, "60", 1, 86400),
-    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000),
-    I("server", "max_connections_per_address", max_connections_per_address, "256", 1, 1000000),
-    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000),
-    I("server", "body_min_bytes_per_s", body_min_bytes_per_s, "16384", 1, 1073741824),
-    I("server", "denial_flush_s", denial_flush_s, "60", 1, 3600),
-    I("server", "offload_queue_max", offload_queue_max, "256", 1, 1000000),
-    S("server", "proxy_from", proxy_from, ""),
-    I("limits", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576),
-    I("limits", "max_body_bytes", max_body_bytes, "1048576", 1024, 67108864),
-    I("limits", "max_push_bytes", max_push_bytes, "33554432", 1024, 1073741824),
-    I("limits", "max_records_per_push", max_records_per_push, "200000", 1, 10000000),
-    I("limits", "rate_limit_per_minute", rate_limit_per_minute, "6000", 0, 100000000),
-    I("limits", "rate_limit_burst", rate_limit_burst, "1000", 1, 100000000),
-    S("database", "dsn", dsn, "host=/run/postgresql dbname=matd"),
-    S("database", "replica_dsn", replica_dsn, ""),
-    I("database", "pool_size", pool_size, "8", 1, 256),
-    I("database", "queue_max", queue_max, "1024", 1, 1000000),
-    I("database", "connect_timeout_ms", connect_timeout_ms, "5000", 100, 600000),
-    I("database", "statement_timeout_ms", statement_timeout_ms, "30000", 0, 3600000),
-    S("trust", "name", trust_name, "Example Learning Trust"),
-    S("trust", "secret_file", secret_file, "/etc/matd/trust.secret"),
-    S("trust", "subjects", subjects, "reading,writing,maths,science,gps,english"),
-    I("rota", "lead_days", rota_lead_days, "21", 0, 365),
-    I("rota", "check_interval_s", rota_check_interval_s, "600", 1, 86400),
-    S("rota", "scheduler_now", scheduler_now, ""),
-    S("log", "level", log_level, "info"),
-    B("metrics", "public", metrics_public, "false"),
+    S("server", "listen", listen, "127.0.0.1:8443", RESTART),
+    I("server", "workers", workers, "0", 0, 256, RESTART),
+    S("server", "tls_cert", tls_cert, "/etc/matd/tls/server.crt", LIVE),
+    S("server", "tls_key", tls_key, "/etc/matd/tls/server.key", LIVE),
+    S("server", "tls_client_ca", tls_client_ca, "", LIVE),
+    I("server", "max_connections", max_connections, "4096", 1, 1000000, LIVE),
+    I("server", "request_timeout_ms", request_timeout_ms, "30000", 100, 3600000, LIVE),
+    I("server", "idle_timeout_s", idle_timeout_s, "60", 1, 86400, LIVE),
+    I("server", "drain_timeout_ms", drain_timeout_ms, "10000", 0, 600000, LIVE),
+    I("server", "max_connections_per_address", max_connections_per_address, "256", 1, 1000000, RESTART),
+    I("server", "header_timeout_ms", header_timeout_ms, "10000", 100, 600000, RESTART),
+    I("server", "body_min_bytes_per_s", body_min_bytes_per_s, "16384", 1, 1073741824, RESTART),
+    I("server", "denial_flush_s", denial_flush_s, "60", 1, 3600, RESTART),
+    I("server", "offload_queue_max", offload_queue_max, "256", 1, 1000000, RESTART),
+    S("server", "proxy_from", proxy_from, "", RESTART),
+    I("limits", "max_header_bytes", max_header_bytes, "16384", 1024, 1048576, RESTART),
+    I("limits", "max_body_bytes", max_body_bytes, "1048576", 1024, 67108864, LIVE),
+    I("limits", "max_push_bytes", max_push_bytes, "33554432", 1024, 1073741824, LIVE),
+    I("limits", "max_records_per_push", max_records_per_push, "200000", 1, 10000000, LIVE),
+    I("limits", "rate_limit_per_minute", rate_limit_per_minute, "6000", 0, 100000000, LIVE),
+    I("limits", "rate_limit_burst", rate_limit_burst, "1000", 1, 100000000, LIVE),
+    S("database", "dsn", dsn, "host=/run/postgresql dbname=matd", RESTART),
+    S("database", "replica_dsn", replica_dsn, "", RESTART),
+    I("database", "pool_size", pool_size, "8", 1, 256, RESTART),
+    I("database", "queue_max", queue_max, "1024", 1, 1000000, RESTART),
+    I("database", "connect_timeout_ms", connect_timeout_ms, "5000", 100, 600000, RESTART),
+    I("database", "statement_timeout_ms", statement_timeout_ms, "30000", 0, 3600000, RESTART),
+    S("trust", "name", trust_name, "Example Learning Trust", RESTART),
+    S("trust", "secret_file", secret_file, "/etc/matd/trust.secret", RESTART),
+    S("trust", "subjects", subjects, "reading,writing,maths,science,gps,english", RESTART),
+    I("rota", "lead_days", rota_lead_days, "21", 0, 365, RESTART),
+    I("rota", "check_interval_s", rota_check_interval_s, "600", 1, 86400, RESTART),
+    S("rota", "scheduler_now", scheduler_now, "", RESTART),
+    S("log", "level", log_level, "info", LIVE),
+    B("metrics", "public", metrics_public, "false", LIVE),
 };
 
 struct load_ctx {
@@ -307,4 +313,31 @@ void config_free(struct config *cfg)
     free(cfg->listen_host);
     cfg->listen_host = NULL;
     free_subjects(cfg);
+}
+
+void config_each_restart_only_change(const struct config *running, const struct config *next,
+                                     config_change_fn fn, void *arg)
+{
+    for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
+        const struct opt *o = &opts[i];
+        if (o->when == LIVE)
+            continue;
+        const char *a = (const char *)running + o->offset, *b = (const char *)next + o->offset;
+        bool changed;
+        switch (o->type) {
+        case OPT_STRING: {
+            const char *sa = *(char *const *)(const void *)a, *sb = *(char *const *)(const void *)b;
+            changed = strcmp(sa ? sa : "", sb ? sb : "") != 0;
+            break;
+        }
+        case OPT_INT:
+            changed = *(const int *)(const void *)a != *(const int *)(const void *)b;
+            break;
+        default:
+            changed = *(const bool *)(const void *)a != *(const bool *)(const void *)b;
+            break;
+        }
+        if (changed)
+            fn(o->section, o->key, arg);
+    }
 }

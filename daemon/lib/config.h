@@ -64,4 +64,10 @@ int config_load_string(struct config *cfg, const char *ini, char *const *envp, c
                        size_t errlen);
 void config_free(struct config *cfg);
 
+/* Calls fn(section, key, arg) for every key that differs between running and next and that
+ * takes effect only on restart (the table in config.c says which keys SIGHUP applies). */
+typedef void (*config_change_fn)(const char *section, const char *key, void *arg);
+void config_each_restart_only_change(const struct config *running, const struct config *next,
+                                     config_change_fn fn, void *arg);
+
 #endif

@@ -26,6 +26,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "request.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -266,10 +267,14 @@ static enum bufferevent_filter_result gate_out(struct evbuffer *src, struct evbu
 
 /* ---- the head ---- */
 
+/* The most a bodyless route reads (and ignores) before refusing with 413. */
+#define GATE_IGNORED_BODY_MAX 1024u
+
 struct head {
     char method[16];
     char path[256];
     bool has_len, chunked, has_auth;
+    bool has_session; /* a web-app session cookie: the request layer checks it */
     uint64_t len;
     char auth[512];
     const char *bad; /* why the head is refused outright, or NULL */
@@ -309,6 +314,8 @@ static void parse_header(struct head *h, const char *name, size_t nlen, const ch
     } else if (nlen == 13 && strncasecmp(name, "Authorization", 13) == 0) {
         h->has_auth = true;
         snprintf(h->auth, sizeof h->auth, "%s", value);
+    } else if (nlen == 6 && strncasecmp(name, "Cookie", 6) == 0) {
+        h->has_session = h->has_session || strstr(value, SESSION_COOKIE "=") != NULL;
     }
 }
 
@@ -411,7 +418,9 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
         return found == ROUTE_NOT_FOUND ? 404 : 405;
     }
     const struct limits *lim = server_limits(c->w->server);
-    *limit = def->body == BODY_NONE   ? 0
+    /* A route that takes no body still tolerates a small one (clients send "{}" to
+     * POST .../publish), read and ignored; anything larger is refused unread. */
+    *limit = def->body == BODY_NONE   ? GATE_IGNORED_BODY_MAX
              : def->body == BODY_PUSH ? (uint64_t)lim->max_push_bytes
                                       : (uint64_t)lim->max_body_bytes;
     if (def->access != ACCESS_PUBLIC) {
@@ -424,8 +433,10 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
                                 &c->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
-        } else if (has_verified_cert(c)) {
-            known = AUTHN_PROBE_UNDECIDED; /* the request layer maps the subject */
+        } else if (has_verified_cert(c) || h->has_session) {
+            /* the request layer maps the subject, or looks the session up (rate-limited
+             * per address in session.c) */
+            known = AUTHN_PROBE_UNDECIDED;
         }
         if (known == AUTHN_PROBE_LIMITED) {
             snprintf(v->detail, sizeof v->detail,
@@ -441,7 +452,7 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
         }
     }
     if (h->has_len && h->len > *limit) {
-        if (*limit == 0)
+        if (*limit == GATE_IGNORED_BODY_MAX && def->body == BODY_NONE)
             snprintf(v->detail, sizeof v->detail, "this resource takes no body");
         else
             snprintf(v->detail, sizeof v->detail, "the body is larger than %llu bytes",

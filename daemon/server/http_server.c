@@ -35,6 +35,9 @@ struct limits *limits_from_config(const struct config *cfg)
     l->max_push_bytes = cfg->max_push_bytes;
     l->max_records_per_push = cfg->max_records_per_push;
     l->request_timeout_ms = cfg->request_timeout_ms;
+    l->drain_timeout_ms = cfg->drain_timeout_ms;
+    l->idle_timeout_s = cfg->idle_timeout_s;
+    l->max_connections = cfg->max_connections;
     l->rate_limit_per_minute = cfg->rate_limit_per_minute;
     l->rate_limit_burst = cfg->rate_limit_burst;
     l->metrics_public = cfg->metrics_public;
@@ -232,7 +235,7 @@ void http_server_drain_and_join(struct server *s)
         struct timeval zero = {0, 0};
         event_add(s->workers[i].wake, &zero); /* thread-safe with evthread_use_pthreads */
     }
-    uint64_t deadline = now_ms() + (uint64_t)s->cfg.drain_timeout_ms;
+    uint64_t deadline = now_ms() + (uint64_t)server_limits(s)->drain_timeout_ms;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         for (;;) {
@@ -266,6 +269,7 @@ void http_server_free(struct server *s)
         event_free(w->flush_ev);
         denials_free(w->denials);
         free(w->gate);
+        request_release_retired(w);
         event_base_free(w->base);
     }
     free(s->workers);
@@ -277,8 +281,14 @@ static void apply_body_limit(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct worker *w = arg;
-    evhttp_set_max_body_size(w->http,
-                             (ev_ssize_t)server_limits(w->server)->max_push_bytes + (1 << 20));
+    const struct limits *l = server_limits(w->server);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)l->max_push_bytes + (1 << 20));
+    evhttp_set_timeout(w->http, l->idle_timeout_s);
+    w->max_connections = (l->max_connections + w->server->nworkers - 1) / w->server->nworkers;
+    if (!w->draining && !w->listening && w->connections < w->max_connections) {
+        evconnlistener_enable(w->listener);
+        w->listening = true;
+    }
 }
 
 void http_server_apply_limits(struct server *s)

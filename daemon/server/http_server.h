@@ -23,11 +23,13 @@ struct denials;
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
 struct limits {
     int max_body_bytes, max_push_bytes, max_records_per_push;
-    int request_timeout_ms;
+    int request_timeout_ms, drain_timeout_ms, idle_timeout_s, max_connections;
     int rate_limit_per_minute, rate_limit_burst;
     bool metrics_public;
     struct limits *retired; /* earlier versions, freed at exit (workers may hold them) */
 };
+
+struct req;
 
 struct worker {
     int index;
@@ -43,6 +45,7 @@ struct worker {
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;
+    struct req *retired; /* finished requests, freed at the next request (request.c) */
     bool draining;
     bool listening;
 };

@@ -88,6 +88,12 @@ struct main_ctx {
     bool stopping;
 };
 
+static void warn_restart_only(const char *section, const char *key, void *arg)
+{
+    (void)arg;
+    log_warn("msg=\"setting changes on restart only\" key=%s.%s", section, key);
+}
+
 static void reload(struct main_ctx *m)
 {
     struct server *s = m->s;
@@ -117,26 +123,8 @@ static void reload(struct main_ctx *m)
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
-    if (strcmp(cfg.listen, s->cfg.listen) != 0 || cfg.workers != s->cfg.workers ||
-        strcmp(cfg.dsn, s->cfg.dsn) != 0 || cfg.pool_size != s->cfg.pool_size)
-        log_warn("msg=\"listen, workers and database settings change on restart only\"");
-    /* The connection gate, the pools and the offload queue read these once, at start. */
-    const struct {
-        const char *key;
-        bool changed;
-    } at_start[] = {
-        {"server.max_connections_per_address",
-         cfg.max_connections_per_address != s->cfg.max_connections_per_address},
-        {"server.header_timeout_ms", cfg.header_timeout_ms != s->cfg.header_timeout_ms},
-        {"server.body_min_bytes_per_s", cfg.body_min_bytes_per_s != s->cfg.body_min_bytes_per_s},
-        {"server.denial_flush_s", cfg.denial_flush_s != s->cfg.denial_flush_s},
-        {"server.offload_queue_max", cfg.offload_queue_max != s->cfg.offload_queue_max},
-        {"server.proxy_from", strcmp(cfg.proxy_from, s->cfg.proxy_from) != 0},
-        {"database.statement_timeout_ms", cfg.statement_timeout_ms != s->cfg.statement_timeout_ms},
-    };
-    for (size_t i = 0; i < ARRAY_LEN(at_start); i++)
-        if (at_start[i].changed)
-            log_warn("msg=\"setting changes on restart only\" key=%s", at_start[i].key);
+    /* Everything else is read once at start: say which changes wait for a restart. */
+    config_each_restart_only_change(&s->cfg, &cfg, warn_restart_only, NULL);
     config_free(&cfg);
     log_info("msg=\"reloaded configuration and TLS certificate\"");
     notify("READY=1");

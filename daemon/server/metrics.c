@@ -24,15 +24,25 @@ struct route_metrics {
 static struct route_metrics *per_route; /* nroutes + 1: last is "unmatched" */
 static size_t nroutes_total;
 static atomic_ullong counters[METRIC_COUNT];
-static const char *const counter_names[METRIC_COUNT] = {"matd_rows_ingested_total",
-                                                        "matd_pushes_total",
-                                                        "matd_rota_runs_total",
-                                                        "matd_scheduler_runs_total",
-                                                        "matd_auth_cache_hits_total",
-                                                        "matd_auth_cache_misses_total",
-                                                        "matd_db_jobs_rejected_total",
-                                                        "matd_priorities_computed_total",
-                                                        "matd_priorities_cache_hits_total"};
+/* Every family has its HELP and TYPE lines (promtool check metrics). */
+static const struct {
+    const char *name, *help;
+} counters_info[METRIC_COUNT] = {
+    [METRIC_ROWS_INGESTED] = {"matd_rows_ingested_total", "Progress rows stored by pushes."},
+    [METRIC_PUSHES] = {"matd_pushes_total", "Progress pushes accepted."},
+    [METRIC_ROTA_RUNS] = {"matd_rota_runs_total", "Rota plans computed."},
+    [METRIC_SCHEDULER_RUNS] = {"matd_scheduler_runs_total", "Draft rotas made by the scheduler."},
+    [METRIC_AUTH_CACHE_HITS] = {"matd_auth_cache_hits_total",
+                                "Credentials answered from the in-process cache."},
+    [METRIC_AUTH_CACHE_MISSES] = {"matd_auth_cache_misses_total",
+                                  "Credentials looked up in the database."},
+    [METRIC_DB_JOBS_REJECTED] = {"matd_db_jobs_rejected_total",
+                                 "Database jobs refused (queue full or database down): 503s."},
+    [METRIC_PRIORITIES_COMPUTED] = {"matd_priorities_computed_total",
+                                    "Priority lists computed from the data."},
+    [METRIC_PRIORITIES_CACHE_HITS] = {"matd_priorities_cache_hits_total",
+                                      "Priority lists served from the cache."},
+};
 
 void metrics_init(size_t nroutes)
 {
@@ -112,7 +122,8 @@ void metrics_render(struct strbuf *out, const char *const *route_names, size_t n
                       count);
     }
     for (int c = 0; c < METRIC_COUNT; c++)
-        strbuf_printf(out, "# TYPE %s counter\n%s %llu\n", counter_names[c], counter_names[c],
+        strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters_info[c].name,
+                      counters_info[c].help, counters_info[c].name, counters_info[c].name,
                       atomic_load_explicit(&counters[c], memory_order_relaxed));
     int up = 0, busy = 0, queued = 0, size = 0, conns = 0;
     if (g_server)
@@ -128,10 +139,15 @@ void metrics_render(struct strbuf *out, const char *const *route_names, size_t n
             conns += w->connections;
         }
     strbuf_printf(out,
+                  "# HELP matd_db_pool_connections Database connections configured, all workers.\n"
                   "# TYPE matd_db_pool_connections gauge\nmatd_db_pool_connections %d\n"
+                  "# HELP matd_db_pool_up Database connections up.\n"
                   "# TYPE matd_db_pool_up gauge\nmatd_db_pool_up %d\n"
+                  "# HELP matd_db_pool_busy Database connections running a job.\n"
                   "# TYPE matd_db_pool_busy gauge\nmatd_db_pool_busy %d\n"
+                  "# HELP matd_db_pool_queued Database jobs waiting for a connection.\n"
                   "# TYPE matd_db_pool_queued gauge\nmatd_db_pool_queued %d\n"
+                  "# HELP matd_open_connections Client connections open.\n"
                   "# TYPE matd_open_connections gauge\nmatd_open_connections %d\n",
                   size, up, busy, queued, conns);
 }

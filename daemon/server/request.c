@@ -161,10 +161,21 @@ static void offload_run(void *p)
     o->run(o->data);
 }
 
+/* Callbacks that may arrive after the reply check the request is still live; one that
+ * finds it finished is a broken invariant: logged and refused, never a read of freed
+ * memory (the struct outlives its reply by one loop turn, see req_free). */
+static bool req_live(struct req *r, const char *where)
+{
+    if (r->state != REQ_DONE)
+        return true;
+    log_error("msg=\"callback after the reply\" request_id=%s where=%s", r->id, where);
+    return false;
+}
+
 static void offload_done(void *p)
 {
     struct req_offload *o = p;
-    if (o->r) {
+    if (o->r && req_live(o->r, "offload")) {
         o->r->offload = NULL;
         o->done(o->r, o->data);
     } else if (o->free_data) {
@@ -193,6 +204,17 @@ void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, 
     r->offload = o;
 }
 
+void request_release_retired(struct worker *w)
+{
+    struct req *r = w->retired;
+    w->retired = NULL;
+    while (r) {
+        struct req *next = r->retired_next;
+        free(r);
+        r = next;
+    }
+}
+
 static void req_free(struct req *r)
 {
     if (r->offload)
@@ -216,14 +238,22 @@ static void req_free(struct req *r)
     free(r->body);
     free(r->path);
     free(r->query);
-    free(r);
+    r->body = r->path = r->query = NULL;
+    /* The struct itself outlives its reply until the worker's next request, so that a
+     * second reply or a late callback in this call stack finds REQ_DONE (and is refused
+     * loudly) instead of reading freed memory. */
+    r->retired_next = r->w->retired;
+    r->w->retired = r;
 }
 
 static void finish(struct req *r, int status, const char *content_type, struct evbuffer *body,
                    const char *extra_name, const char *extra_value)
 {
-    if (r->state == REQ_DONE)
+    if (r->state == REQ_DONE) { /* a second reply: a handler bug, caught rather than sent */
+        log_error("msg=\"second reply refused\" request_id=%s status=%d first_status=%d", r->id,
+                  status, r->status);
         return;
+    }
     r->state = REQ_DONE;
     r->status = status;
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
@@ -426,6 +456,8 @@ int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done)
 static void on_job_done(struct db_job *job, void *arg)
 {
     struct req *r = arg;
+    if (!req_live(r, "database job"))
+        return;
     r->job = NULL;
     req_db_fn cb = r->db_cb;
     r->db_cb = NULL;
@@ -475,6 +507,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct req *r = arg;
+    if (r->state == REQ_DONE)
+        return;
     if (r->job) {
         db_job_cancel(r->job);
         r->job = NULL;
@@ -651,6 +685,7 @@ static void make_request_id(char out[17])
 void request_dispatch(struct evhttp_request *ev, void *arg)
 {
     struct worker *w = arg;
+    request_release_retired(w);
     struct req *r = xcalloc(1, sizeof *r);
     r->w = w;
     r->ev = ev;

@@ -88,6 +88,7 @@ struct req {
     const char *not_found;                            /* req_submit_one_row's 404 detail */
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
+    struct req *retired_next; /* on the worker's list of finished requests */
 };
 
 /* Parses and validates r's JSON body against the route's schema into r->json; on failure
@@ -176,6 +177,9 @@ bool req_wants_csv(const struct req *r);
 struct schema_registry;
 /* Registers statements and keeps the schema registry; once, before workers start. */
 void request_init(const struct schema_registry *registry);
+/* Frees the worker's finished requests (kept until its next request or its end, so that a
+ * late reply is caught rather than a use after free). */
+void request_release_retired(struct worker *w);
 /* Entry point from evhttp (generic callback). */
 void request_dispatch(struct evhttp_request *ev, void *worker);
 /* The route table (routes.c). */

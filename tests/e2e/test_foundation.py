@@ -3,6 +3,8 @@ limits, rate limiting, audit, metrics."""
 import harness
 import json
 import os
+import shutil
+import subprocess
 import unittest
 
 from harness import Matd, school_body
@@ -263,6 +265,12 @@ class Foundation(unittest.TestCase):
         self.assertIn('matd_http_requests_total{route="healthz",status="200"}', text)
         self.assertIn("matd_http_request_duration_seconds_bucket", text)
         self.assertIn("matd_db_pool_up", text)
+        # Every family has HELP and TYPE and the text parses: Prometheus's own checker
+        # (scripts/dev.sh installs it with the prometheus package).
+        promtool = shutil.which("promtool")
+        self.assertTrue(promtool, "promtool not installed (scripts/dev.sh installs prometheus)")
+        out = subprocess.run([promtool, "check", "metrics"], input=r.body, capture_output=True)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
     def test_keepalive_many_requests_one_connection(self):
         conn = self.m.connect()

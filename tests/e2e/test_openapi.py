@@ -294,6 +294,9 @@ class TermlyConformance(Checked, unittest.TestCase):
         self.assertEqual([(h["year"], h["version"]) for h in r.json["items"]],
                          [("2025-26", 2), ("2025-26", 1), ("2024-25", 1)])
         self.call("GET", "/v1/schools/100003/sef", token=self.head, expect=200)  # empty
+        # An unregistered school has no history, not an empty one.
+        self.call("GET", "/v1/schools/199999/sef", token=self.admin, expect=404)
+        self.call("GET", "/v1/schools/199999/sip", token=self.admin, expect=404)
         self.call("GET", "/v1/schools/100002/sef", token=self.head, expect=403)
 
     def test_sip_and_monitoring(self):

@@ -166,6 +166,22 @@ class Operations(unittest.TestCase):
         finally:
             self.assertEqual(m.stop(), 0)
 
+    def test_bodyless_route_ignores_a_small_body_and_refuses_a_large_one(self):
+        m = Matd(self.db)
+        try:
+            admin = m.token("admin")
+            r = m.request("POST", "/v1/tokens", {"role": "ceo", "name": "x"}, token=admin)
+            self.assertEqual(r.status, 201, r)
+            tid = r.json["id"]
+            big = m.request("DELETE", "/v1/tokens/%d" % tid, "{" + " " * 4096 + "}", token=admin)
+            self.assertEqual(big.status, 413, big)
+            self.assertIn("takes no body", big.json["detail"])
+            self.assertIsNone(m.psql("SELECT revoked_at FROM tokens WHERE id = %d" % tid) or None)
+            # Clients send "{}" to bodyless writes (e.g. POST .../publish): read and ignored.
+            self.assertEqual(m.request("DELETE", "/v1/tokens/%d" % tid, {}, token=admin).status, 204)
+        finally:
+            self.assertEqual(m.stop(), 0)
+
     def test_deadline_answers_503_while_the_query_waits(self):
         m = Matd(self.db, extra_config="[server]\nrequest_timeout_ms = 1000\n")
         try:
@@ -210,7 +226,7 @@ class Operations(unittest.TestCase):
             self.assertEqual(m.stop(), 0)
 
     def test_sighup_applies_limits_and_drain_bound(self):
-        m = Matd(self.db, extra_config="[server]\ndrain_timeout_ms = 1000\n")
+        m = Matd(self.db)  # the default drain bound is 10 s
         try:
             admin = m.token("admin")
             # 3 KB: under the default body limit it is read and refused for its unknown field.
@@ -219,12 +235,19 @@ class Operations(unittest.TestCase):
             with open(m.config) as f:
                 cfg = f.read()
             with open(m.config, "w") as f:
-                f.write(cfg + "[limits]\nmax_body_bytes = 1024\n")
+                f.write(cfg + "[limits]\nmax_body_bytes = 1024\n[server]\ndrain_timeout_ms = 1000\n"
+                        "[database]\npool_size = 3\n[rota]\nlead_days = 30\n")
             m.send_signal(signal.SIGHUP)
             harness.wait_for(lambda: m.request("POST", "/v1/schools", big, token=admin).status == 413,
                              "the reloaded body limit")
-            # SIGTERM with a request held in the database: matd gives up after the drain
-            # bound (1 s), not when the lock goes (10 s).
+            # Each key SIGHUP cannot apply is named; the ones it applied are not.
+            harness.wait_for(lambda: "key=rota.lead_days" in full_log(m), "the restart-only warning")
+            log = full_log(m)
+            self.assertIn("key=database.pool_size", log)
+            self.assertNotIn("key=limits.max_body_bytes", log)
+            self.assertNotIn("key=server.drain_timeout_ms", log)
+            # SIGTERM with a request held in the database: matd gives up after the reloaded
+            # drain bound (1 s), not the start-up one or when the lock goes (10 s).
             locker = hold_lock(m, "schools", 10)
             t, out = in_background(lambda: m.request("GET", "/v1/schools", token=admin))
             harness.wait_for(lambda: m.psql(

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -86,6 +87,40 @@ static void test_example_config_loads(void **state)
     config_free(&c);
 }
 
+static void collect(const char *section, const char *key, void *arg)
+{
+    char *out = arg;
+    size_t len = strlen(out);
+    snprintf(out + len, 256 - len, "%s.%s ", section, key);
+}
+
+/* SIGHUP applies the TLS files, limits and log level, and names every other change. */
+static void test_restart_only_changes_are_named(void **state)
+{
+    (void)state;
+    struct config a, b;
+    config_defaults(&a);
+    config_defaults(&b);
+    char err[256];
+    assert_int_equal(config_load_string(&a, "[server]\nlisten = 127.0.0.1:8443\n", NULL, err,
+                                        sizeof err), 0);
+    assert_int_equal(config_load_string(&b,
+                                        "[server]\nlisten = 127.0.0.1:9443\nidle_timeout_s = 5\n"
+                                        "drain_timeout_ms = 1\n[limits]\nmax_body_bytes = 2048\n"
+                                        "[database]\npool_size = 2\n[trust]\nsubjects = maths\n"
+                                        "[log]\nlevel = debug\n",
+                                        NULL, err, sizeof err),
+                     0);
+    char names[256] = "";
+    config_each_restart_only_change(&a, &b, collect, names);
+    assert_string_equal(names, "server.listen database.pool_size trust.subjects ");
+    names[0] = '\0';
+    config_each_restart_only_change(&a, &a, collect, names);
+    assert_string_equal(names, "");
+    config_free(&a);
+    config_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_ini_and_env_override),
         cmocka_unit_test(test_errors_name_the_key),
         cmocka_unit_test(test_example_config_loads),
+        cmocka_unit_test(test_restart_only_changes_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,11 +22,17 @@ export function band(gap) {
   return BANDS.find((b) => b.test(gap));
 }
 
+// A cell the API suppressed (n is then a string such as "<6", SPEC §8), or one under the
+// trust's minimum cohort: either way no figure is shown.
+export function isSuppressed(cell, minCohort) {
+  return typeof cell.n === 'string' || cell.n < minCohort;
+}
+
 // One figure cell: symbol, %, difference, n — or the suppression notice.
 export function figureCell(cell, minCohort, sig, href) {
   if (!cell) return h('td', { className: 'empty' }, h('span', { className: 'vh', text: 'no data' }), '—');
   const data = { subject: cell.subject, group: cell.group, n: cell.n, urn: cell.school || 'trust' };
-  if (cell.n < minCohort) {
+  if (isSuppressed(cell, minCohort)) {
     return h('td', { className: 'suppressed', dataset: { ...data, suppressed: '1' } }, `n<${minCohort}`, h('span', { className: 'vh', text: ' (too few pupils to show)' }));
   }
   const b = band(cell.gap);

@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { h, pct, points, label, table, section, note } from './dom.js';
 import { termLabel, lastYear } from './context.js';
-import { SUBJECTS } from './heatmap.js';
+import { SUBJECTS, isSuppressed } from './heatmap.js';
 import { rag, ragBadge, sefTable } from './school.js';
 
 const GROUPS = ['all', 'disadvantaged', 'not_disadvantaged', 'send', 'eal', 'girls', 'boys'];
@@ -18,7 +18,7 @@ function attainment(cur, prev, minCohort) {
     for (const g of GROUPS) {
       const c = pick(cur, sub, g);
       if (!c) continue;
-      const small = c.n < minCohort;
+      const small = isSuppressed(c, minCohort);
       const p = pick(prev, sub, g);
       rows.push(h('tr', { dataset: { subject: sub, group: g, p: small ? '' : c.p_expected } },
         h('th', { scope: 'row', text: g === 'all' ? label(sub) : '' }), h('td', { text: label(g) }), h('td', { text: c.n }),
@@ -94,7 +94,7 @@ export async function trustReport({ ctx }) {
   const cell = (urn, s) => summary.cells.find((c) => c.school === urn && c.subject === s && c.group === 'all' && c.year_group === 'all');
   const urns = [...new Set(summary.cells.map((c) => c.school).filter(Boolean))].sort((x, y) => ctx.name(x).localeCompare(ctx.name(y)));
   const schoolRows = urns.map((u) => h('tr', { dataset: { urn: u } }, h('th', { scope: 'row', text: ctx.name(u) }),
-    subjects.map((s) => { const c = cell(u, s); return h('td', { className: 'num', dataset: { p: c && c.n >= ctx.minCohort ? c.p_expected : '' }, text: !c ? '—' : c.n < ctx.minCohort ? `n<${ctx.minCohort}` : pct(c.p_expected) }); })));
+    subjects.map((s) => { const c = cell(u, s); return h('td', { className: 'num', dataset: { p: c && !isSuppressed(c, ctx.minCohort) ? c.p_expected : '' }, text: !c ? '—' : isSuppressed(c, ctx.minCohort) ? `n<${ctx.minCohort}` : pct(c.p_expected) }); })));
   return {
     title: `Trust report, ${termLabel(ctx)}`,
     node: h('article', { className: 'report' },

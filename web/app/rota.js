@@ -66,7 +66,7 @@ function rotaList(rotas, go) {
     keys.map((k) => h('td', { text: r.metrics?.[k] ?? '—' })),
     h('td', {}, r.status === 'draft' ? h('button', { type: 'button', onclick: async (e) => {
       e.target.disabled = true;
-      try { await api.send('POST', `/v1/rotas/${r.id}/publish`, {}); go('rota', [], { published: r.id }); } catch (err) { e.target.after(` ${err.message}`); }
+      try { await api.send('POST', `/v1/rotas/${r.id}/publish`); go('rota', [], { published: r.id }); } catch (err) { e.target.after(` ${err.message}`); }
     } }, `Publish rota ${r.id}`) : '')));
   return table('Every rota and its metrics (lower is better)', ['Rota', 'Status', 'Terms', ...keys.map(label), ''], rows, { id: 'rotas' });
 }
