@@ -158,12 +158,9 @@ void h_experts_delete(struct req *r)
 
 void h_experts_list(struct req *r)
 {
-    long limit;
-    char after[72];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    if (!req_page_open(r, "", false, &pg))
         return;
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *params[4] = {req_trust_str(r), after, school_scope(r), lim};
+    const char *params[4] = {req_trust_str(r), pg.after, school_scope(r), pg.limit_text};
     req_submit_one(r, stmt_list, 4, params, req_on_page);
 }

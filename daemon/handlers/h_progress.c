@@ -182,9 +182,8 @@ void h_progress_trust_summary(struct req *r)
 
 void h_submissions_list(struct req *r)
 {
-    long limit;
-    char after[64];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    if (!req_page_open(r, "9223372036854775807", true, &pg))
         return;
     const char *school = req_query(r, "school"), *kind = req_query(r, "kind");
     if (!req_school_filter_ok(r, school))
@@ -194,17 +193,8 @@ void h_submissions_list(struct req *r)
         req_reply_field_error(r, 422, "kind", "kind must be progress, sef or sip");
         return;
     }
-    long long key = 0;
-    if (after[0] && sscanf(after, "%lld", &key) != 1) {
-        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
-        return;
-    }
-    const char *trust = req_trust_str(r);
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
     char *scope = req_scope_urns(r);
-    const char *params[6] = {trust, after[0] ? after : "9223372036854775807", lim, scope, school,
-                             kind};
+    const char *params[6] = {req_trust_str(r), pg.after, pg.limit_text, scope, school, kind};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_submissions, 6, params);
     free(scope);

@@ -187,14 +187,10 @@ void h_rotas_get(struct req *r)
 
 void h_rotas_list(struct req *r)
 {
-    long limit;
-    char after[64];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    if (!req_page_open(r, "9223372036854775807", true, &pg))
         return;
-    const char *trust = req_trust_str(r);
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *params[3] = {trust, after[0] ? after : "9223372036854775807", lim};
+    const char *params[3] = {req_trust_str(r), pg.after, pg.limit_text};
     req_submit_one(r, stmt_list, 3, params, req_on_page);
 }
 

@@ -56,15 +56,11 @@ void h_schools_init(void)
 
 void h_schools_list(struct req *r)
 {
-    long limit;
-    char after[64];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    if (!req_page_open(r, "", true, &pg))
         return;
-    const char *trust = req_trust_str(r);
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
     char *scope = req_scope_urns(r);
-    const char *params[4] = {trust, after, lim, scope};
+    const char *params[4] = {req_trust_str(r), pg.after, pg.limit_text, scope};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_list, 4, params);
     free(scope);

@@ -125,12 +125,11 @@ static const char *const milestone_statuses[] = {"not_started", "on_track",     
 
 void h_monitoring(struct req *r)
 {
-    long limit;
-    char after[64];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    long offset;
+    if (!req_page_open(r, "0", true, &pg))
         return;
-    long offset = 0;
-    if (after[0] && !parse_long(after, 0, 100000000, &offset)) {
+    if (!parse_long(pg.after, 0, 100000000, &offset)) {
         req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
         return;
     }
@@ -163,15 +162,15 @@ void h_monitoring(struct req *r)
     }
     char *scope = req_scope_urns(r);
     struct monitoring_state *st = xcalloc(1, sizeof *st);
-    st->limit = limit;
+    st->limit = pg.limit;
     st->offset = offset;
     r->hstate = st;
     r->hstate_free = free;
     const char *trust = req_trust_str(r);
-    char off[24], lim[24];
+    char off[24];
     snprintf(off, sizeof off, "%ld", offset);
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *params[10] = {trust, scope, school, status, from, to, overdue, year, off, lim};
+    const char *params[10] = {trust, scope, school, status, from, to, overdue, year, off,
+                              pg.limit_text};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_monitoring, 10, params);
     free(scope);

@@ -117,19 +117,10 @@ void h_tokens_create(struct req *r)
 
 static void list_paged(struct req *r, int stmt, const char *first_key)
 {
-    long limit;
-    char after[64];
-    if (req_paging(r, &limit, after, sizeof after) != 0)
+    struct req_page pg;
+    if (!req_page_open(r, first_key, true, &pg))
         return;
-    long long key;
-    if (after[0] && (sscanf(after, "%lld", &key) != 1 || key < 0)) {
-        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
-        return;
-    }
-    const char *trust = req_trust_str(r);
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *params[3] = {trust, after[0] ? after : first_key, lim};
+    const char *params[3] = {req_trust_str(r), pg.after, pg.limit_text};
     req_submit_one(r, stmt, 3, params, req_on_page);
 }
 

@@ -1,6 +1,7 @@
 /* Cursor = base64url("c1:" key), unpadded. */
 #include "cursor.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "util.h"
@@ -63,9 +64,13 @@ int cursor_decode(const char *cursor, char *out, size_t outlen)
     size_t keylen = len - 3;
     if (len < 4 || memcmp(buf, "c1:", 3) != 0 || keylen >= outlen || keylen > CURSOR_MAX_KEY)
         return -1;
-    for (size_t i = 3; i < len; i++)
-        if (buf[i] < '0' || buf[i] > '9')
+    for (size_t i = 3; i < len; i++) {
+        unsigned char c = buf[i];
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '_' || c == '-';
+        if (!ok)
             return -1;
+    }
     memcpy(out, buf + 3, keylen);
     out[keylen] = '\0';
     return 0;

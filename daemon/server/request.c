@@ -7,6 +7,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -788,22 +789,29 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
 
 /* ---- paging ---- */
 
-int req_paging(struct req *r, long *limit, char *after, size_t afterlen)
+bool req_page_open(struct req *r, const char *first_key, bool numeric, struct req_page *pg)
 {
-    *limit = r->page_limit = 100;
-    after[0] = '\0';
+    pg->limit = r->page_limit = 100;
     const char *l = req_query(r, "limit");
-    if (l && !parse_long(l, 1, 1000, limit)) {
+    if (l && !parse_long(l, 1, 1000, &pg->limit)) {
         req_reply_field_error(r, 422, "limit", "limit must be an integer from 1 to 1000");
-        return -1;
+        return false;
     }
-    r->page_limit = *limit;
+    r->page_limit = pg->limit;
+    snprintf(pg->limit_text, sizeof pg->limit_text, "%ld", pg->limit);
     const char *c = req_query(r, "cursor");
-    if (c && cursor_decode(c, after, afterlen) != 0) {
-        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
-        return -1;
+    pg->first = c == NULL;
+    if (!c) {
+        snprintf(pg->after, sizeof pg->after, "%s", first_key);
+        return true;
     }
-    return 0;
+    long key;
+    if (cursor_decode(c, pg->after, sizeof pg->after) != 0 ||
+        (numeric && !parse_long(pg->after, 0, LONG_MAX, &key))) {
+        req_reply_field_error(r, 422, "cursor", "cursor is not one this server issued");
+        return false;
+    }
+    return true;
 }
 
 void req_on_page(struct req *r, struct db_job *job)

@@ -83,7 +83,7 @@ struct req {
     int status;    /* replied status, for logs and audit */
     void (*db_cb)(struct req *r, struct db_job *job); /* pending req_submit callback */
     struct req_offload *offload;                      /* pending CPU work, if any */
-    long page_limit;                                  /* set by req_paging */
+    long page_limit;                                  /* set by req_page_open */
     char trust_str[24];                               /* req_trust_str */
     const char *not_found;                            /* req_submit_one_row's 404 detail */
     void *hstate;                                     /* handler's own state */
@@ -144,11 +144,20 @@ int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
 
-/* Reads ?limit= (1..1000, default 100) and ?cursor= into after (the last key served,
- * "" for the first page). On a bad value answers 422 naming it and returns -1. */
-int req_paging(struct req *r, long *limit, char *after, size_t afterlen);
+/* One page of a keyset list, as statement parameters. */
+struct req_page {
+    long limit;             /* ?limit=, 1..1000, default 100 */
+    char limit_text[24];    /* the same, as a parameter */
+    char after[72];         /* the last key served, or the first_key given on the first page */
+    bool first;             /* no cursor: the first page */
+};
+/* The one opening of every paged list: reads ?limit= and ?cursor= (a key this server
+ * issued; with numeric, one of digits only). On a bad value answers 422 naming it and
+ * returns false. first_key is what the statement starts after ("", "0", or the largest
+ * bigint for a newest-first list). */
+bool req_page_open(struct req *r, const char *first_key, bool numeric, struct req_page *pg);
 /* Database callback for a page query whose one row is (items json, count, last key):
- * answers the page with the limit req_paging read. */
+ * answers the page with the limit req_page_open read. */
 void req_on_page(struct req *r, struct db_job *job);
 /* Replies {"items": items_json, "next_cursor": cursor-of-last_key or null}. */
 void req_reply_page(struct req *r, const char *items_json, long count, long limit,

@@ -96,9 +96,11 @@ static void test_urn_list_errors(void **state)
 static void test_cursor_round_trip(void **state)
 {
     (void)state;
-    char out[64];
-    const char *keys[] = {"0", "100001", "9223372036854775807", "012345"};
-    for (size_t i = 0; i < 4; i++) {
+    char out[80];
+    /* Keys are ids, URNs, offsets, and the trust's expert ids (letters, '_' and '-'). */
+    const char *keys[] = {"0", "100001", "9223372036854775807", "012345", "sle-J_Patel2",
+                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < 6; i++) {
         char *c = cursor_encode(keys[i]);
         assert_int_equal(cursor_decode(c, out, sizeof out), 0);
         assert_string_equal(out, keys[i]);
@@ -106,7 +108,7 @@ static void test_cursor_round_trip(void **state)
     }
     assert_int_equal(cursor_decode("!!!!", out, sizeof out), -1);
     assert_int_equal(cursor_decode("MTIz", out, sizeof out), -1); /* "123": not ours */
-    /* Forged keys: spaces and key=value lookalikes, letters, an empty key, a second
+    /* Forged keys: spaces and key=value lookalikes, newlines, quotes, an empty key, a second
      * spelling of a valid cursor (non-zero unused bits), over-long ones. */
     char *forged = cursor_encode("1 msg=request status=200 forged=yes");
     assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
@@ -117,7 +119,13 @@ static void test_cursor_round_trip(void **state)
     forged = cursor_encode("");
     assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
     free(forged);
-    forged = cursor_encode("12345678901234567890");
+    forged = cursor_encode("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 65 */
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    forged = cursor_encode("1\nx");
+    assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
+    free(forged);
+    forged = cursor_encode("a\"b");
     assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
     free(forged);
     char *ok = cursor_encode("7"); /* "c1:7" = 4 bytes: 6 chars, the last with 4 unused bits */
