@@ -179,9 +179,7 @@ static void doc_get(struct req *r, enum doc_kind kind)
         return;
     const char *trust = req_trust_str(r);
     const char *params[3] = {trust, req_param(r, "urn"), year};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, stmt_get[kind], 3, params);
-    req_submit_one_row(r, job, "no such document for this school and year");
+    req_submit_get(r, stmt_get[kind], 3, params, "no such document for this school and year");
 }
 
 static void on_history(struct req *r, struct db_job *job)

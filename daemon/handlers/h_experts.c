@@ -117,24 +117,13 @@ void h_experts_put(struct req *r)
     free(body);
 }
 
-static void on_one(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) == 0)
-        req_reply_problem(r, 404, "no such expert", NULL);
-    else
-        req_reply_json_text(r, 200, db_val(res, 0, 0));
-}
-
 void h_experts_get(struct req *r)
 {
     const char *id = path_id(r);
     if (!id)
         return;
     const char *params[3] = {req_trust_str(r), id, school_scope(r)};
-    req_submit_one(r, stmt_get, 3, params, on_one);
+    req_submit_get(r, stmt_get, 3, params, "no such expert");
 }
 
 static void on_deleted(struct req *r, struct db_job *job)

@@ -80,23 +80,11 @@ void h_import_profile_put(struct req *r)
     free(body);
 }
 
-static void on_get(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) == 0) {
-        req_reply_problem(r, 404, "no import profile by that name", NULL);
-        return;
-    }
-    req_reply_json_text(r, 200, db_val(res, 0, 0));
-}
-
 void h_import_profile_get(struct req *r)
 {
     const char *name = req_param(r, "name");
     if (!name_param_ok(r, name))
         return;
     const char *params[2] = {req_trust_str(r), name};
-    req_submit_one(r, stmt_profile_get, 2, params, on_get);
+    req_submit_get(r, stmt_profile_get, 2, params, "no import profile by that name");
 }

@@ -67,23 +67,11 @@ void h_schools_list(struct req *r)
     req_submit(r, job, req_on_page);
 }
 
-static void on_get(struct req *r, struct db_job *job)
-{
-    if (req_reply_db_failure(r, job))
-        return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) != 1) {
-        req_reply_problem(r, 404, "no such school in this trust", NULL);
-        return;
-    }
-    req_reply_json_text(r, 200, db_val(res, 0, 0));
-}
-
 void h_schools_get(struct req *r)
 {
     const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
-    req_submit_one(r, stmt_get, 2, params, on_get);
+    req_submit_get(r, stmt_get, 2, params, "no such school in this trust");
 }
 
 /* Cross-field rule the schema cannot say: a school leaves after it joins. */
@@ -139,7 +127,8 @@ static void on_patched(struct req *r, struct db_job *job)
         req_reply_field_error(r, 422, "/left_on", "left_on must not be before joined_on");
         return;
     }
-    on_get(r, job);
+    r->not_found = "no such school in this trust";
+    req_on_one_row(r, job);
 }
 
 void h_schools_patch(struct req *r)

@@ -118,7 +118,8 @@ static void on_get(struct req *r, struct db_job *job)
     reply_session(r, 200, st->id, db_nrows(res) == 1 ? db_val(res, 0, 0) : NULL);
 }
 
-void h_sessions_get(struct req *r)
+/* Runs stmt on the session the request's cookie names (401 without one). */
+static void with_cookie_session(struct req *r, int stmt, req_db_fn done)
 {
     struct session_reply *st = cookie_session(r);
     if (!st)
@@ -126,7 +127,12 @@ void h_sessions_get(struct req *r)
     char hash[65];
     session_hash_hex(st->id, hash);
     const char *params[2] = {req_trust_str(r), hash};
-    req_submit_one(r, stmt_get, 2, params, on_get);
+    req_submit_one(r, stmt, 2, params, done);
+}
+
+void h_sessions_get(struct req *r)
+{
+    with_cookie_session(r, stmt_get, on_get);
 }
 
 static void on_ended(struct req *r, struct db_job *job)
@@ -140,11 +146,5 @@ static void on_ended(struct req *r, struct db_job *job)
 
 void h_sessions_delete(struct req *r)
 {
-    struct session_reply *st = cookie_session(r);
-    if (!st)
-        return;
-    char hash[65];
-    session_hash_hex(st->id, hash);
-    const char *params[2] = {req_trust_str(r), hash};
-    req_submit_one(r, stmt_end, 2, params, on_ended);
+    with_cookie_session(r, stmt_end, on_ended);
 }

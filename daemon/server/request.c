@@ -428,7 +428,7 @@ struct db_job *req_locked_job(const char *key)
     return job;
 }
 
-static void on_one_row(struct req *r, struct db_job *job)
+void req_on_one_row(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
@@ -443,7 +443,15 @@ static void on_one_row(struct req *r, struct db_job *job)
 int req_submit_one_row(struct req *r, struct db_job *job, const char *not_found)
 {
     r->not_found = not_found;
-    return req_submit(r, job, on_one_row);
+    return req_submit(r, job, req_on_one_row);
+}
+
+int req_submit_get(struct req *r, int stmt, int nparams, const char *const *params,
+                   const char *not_found)
+{
+    struct db_job *job = db_job_new(NULL, NULL);
+    db_job_add(job, stmt, nparams, params);
+    return req_submit_one_row(r, job, not_found);
 }
 
 int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done)

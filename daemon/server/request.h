@@ -139,6 +139,12 @@ int req_submit_one(struct req *r, int stmt, int nparams, const char *const *para
 /* Submits a job whose last command returns one row of one JSON text column: answers 200
  * with it, or 404 with not_found (a static string) when there is no row. */
 int req_submit_one_row(struct req *r, struct db_job *job, const char *not_found);
+/* Its database callback, for handlers that check something first: 200 with the row's
+ * text, or 404 with r->not_found. */
+void req_on_one_row(struct req *r, struct db_job *job);
+/* The same for one prepared statement: GET of one resource, 200 with its row or 404. */
+int req_submit_get(struct req *r, int stmt, int nparams, const char *const *params,
+                   const char *not_found);
 struct db_job *req_locked_job(const char *key);
 int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
