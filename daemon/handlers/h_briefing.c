@@ -174,10 +174,9 @@ void h_briefing_serve(struct req *r, struct prio_cached *c)
         priorities_list_free(top);
         return;
     }
-    char *urns = req_scope_urns(r);
+    const char *urns = req_scope_urns(r);
     const char *params[4] = {req_trust_str(r), prio_year(r), prio_term(r), urns};
     req_submit_one(r, stmt_extras, 4, params, on_extras);
-    free(urns);
 }
 
 void h_briefing(struct req *r)

@@ -175,9 +175,8 @@ void h_progress_trust_summary(struct req *r)
     st->trust_view = true;
     st->suppress = true; /* never the school itself */
     /* An executive head's "trust" is the schools they oversee. */
-    char *urns = req_scope_urns(r);
+    const char *urns = req_scope_urns(r);
     submit_cells(r, st, urns, true, by != NULL);
-    free(urns);
 }
 
 void h_submissions_list(struct req *r)
@@ -193,11 +192,10 @@ void h_submissions_list(struct req *r)
         req_reply_field_error(r, 422, "kind", "kind must be progress, sef or sip");
         return;
     }
-    char *scope = req_scope_urns(r);
+    const char *scope = req_scope_urns(r);
     const char *params[6] = {req_trust_str(r), pg.after, pg.limit_text, scope, school, kind};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_submissions, 6, params);
-    free(scope);
     req_submit(r, job, req_on_page);
 }
 

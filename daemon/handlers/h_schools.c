@@ -59,11 +59,10 @@ void h_schools_list(struct req *r)
     struct req_page pg;
     if (!req_page_open(r, "", true, &pg))
         return;
-    char *scope = req_scope_urns(r);
+    const char *scope = req_scope_urns(r);
     const char *params[4] = {req_trust_str(r), pg.after, pg.limit_text, scope};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_list, 4, params);
-    free(scope);
     req_submit(r, job, req_on_page);
 }
 

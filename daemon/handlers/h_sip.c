@@ -160,7 +160,7 @@ void h_monitoring(struct req *r)
         req_reply_field_error(r, 422, "year", "year must be an academic year like 2025-26");
         return;
     }
-    char *scope = req_scope_urns(r);
+    const char *scope = req_scope_urns(r);
     struct monitoring_state *st = xcalloc(1, sizeof *st);
     st->limit = pg.limit;
     st->offset = offset;
@@ -173,6 +173,5 @@ void h_monitoring(struct req *r)
                               pg.limit_text};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_monitoring, 10, params);
-    free(scope);
     req_submit(r, job, on_monitoring);
 }

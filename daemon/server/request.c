@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "arena.h"
 #include "authn.h"
 #include "cursor.h"
 #include "denials.h"
@@ -237,8 +238,8 @@ static void req_free(struct req *r)
     route_match_free(&r->match);
     principal_free(&r->principal);
     free(r->body);
-    free(r->path);
-    free(r->query);
+    arena_free(r->arena);
+    r->arena = NULL;
     r->body = r->path = r->query = NULL;
     /* The struct itself outlives its reply until the worker's next request, so that a
      * second reply or a late callback in this call stack finds REQ_DONE (and is refused
@@ -720,13 +721,12 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    r->path = xstrdup(path && *path ? path : "/");
-    r->query = query ? xstrdup(query) : NULL;
+    r->path = arena_strdup(req_arena(r), path && *path ? path : "/");
+    r->query = query ? arena_strdup(req_arena(r), query) : NULL;
 
     struct gate_verdict refused;
     if (evcon && gate_take_verdict(evcon, &refused)) { /* refused on its head by the gate */
-        free(r->path);
-        r->path = xstrdup(refused.path);
+        r->path = arena_strdup(req_arena(r), refused.path);
         r->method = refused.method;
         req_reply_problem(r, refused.status, refused.detail, NULL);
         return;
@@ -886,18 +886,28 @@ bool req_school_filter_ok(struct req *r, const char *school)
     return true;
 }
 
-char *req_scope_urns(const struct req *r)
+struct arena *req_arena(struct req *r)
+{
+    if (!r->arena)
+        r->arena = arena_new();
+    return r->arena;
+}
+
+const char *req_scope_urns(struct req *r)
 {
     const struct principal *p = &r->principal;
     if (auth_trust_wide(p))
         return NULL;
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_puts(&sb, "{");
+    size_t len = 3;
     for (int i = 0; i < p->nurns; i++)
-        strbuf_printf(&sb, "%s%s", i ? "," : "", p->urns[i]);
-    strbuf_puts(&sb, "}");
-    return strbuf_detach(&sb, NULL);
+        len += strlen(p->urns[i]) + 1;
+    char *out = arena_alloc(req_arena(r), len), *at = out;
+    *at++ = '{';
+    for (int i = 0; i < p->nurns; i++)
+        at += sprintf(at, "%s%s", i ? "," : "", p->urns[i]);
+    *at++ = '}';
+    *at = '\0';
+    return out;
 }
 
 void req_set_header(struct req *r, const char *name, const char *value)

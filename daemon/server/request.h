@@ -62,8 +62,8 @@ struct req {
     struct evhttp_request *ev;
     char id[17];
     int method;
-    char *path;                 /* owned, without the query */
-    char *query;                /* owned raw query string or NULL */
+    char *path;                 /* in the arena, without the query */
+    char *query;                /* in the arena: the raw query string, or NULL */
     struct evkeyvalq *query_kv; /* parsed lazily */
     struct event *gone_ev;      /* client went away: finish on the next loop turn */
     struct route_match match;
@@ -89,6 +89,7 @@ struct req {
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
     struct req *retired_next; /* on the worker's list of finished requests */
+    struct arena *arena;      /* per-request memory, freed with the request (req_arena) */
 };
 
 /* Parses and validates r's JSON body against the route's schema into r->json; on failure
@@ -177,8 +178,10 @@ bool req_term_ok(struct req *r, const char *term);
  * it is outside the principal's scope; returns false when it answered. */
 bool req_school_filter_ok(struct req *r, const char *school);
 /* The principal's schools as a PostgreSQL array literal "{a,b}", or NULL for trust-wide
- * principals (admin, ceo). Owned. */
-char *req_scope_urns(const struct req *r);
+ * principals (admin, ceo). In the request's arena: alive until the reply. */
+const char *req_scope_urns(struct req *r);
+/* The request's arena (lib/arena.h): memory that lives exactly as long as the request. */
+struct arena *req_arena(struct req *r);
 
 /* Adds (or, with value NULL, removes) a response header before the reply. */
 void req_set_header(struct req *r, const char *name, const char *value);

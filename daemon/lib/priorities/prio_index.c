@@ -1,4 +1,4 @@
-/* Indexing of the priorities input: the arena, string interning, validation of every
+/* Indexing of the priorities input: string interning, validation of every
  * input row (errors name the row and field) and the dense cell index with each current
  * cell evaluated against its benchmark. */
 #include "prio_index.h"
@@ -7,69 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------------------------ */
-/* Arena: every item, string and array of a list lives here and goes in one free        */
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, cap;
-    max_align_t data[];
-};
-
-struct priorities_arena {
-    struct arena_chunk *head;
-};
-
-struct priorities_arena *prio_arena_new(void)
-{
-    return xcalloc(1, sizeof(struct priorities_arena));
-}
-
-void *prio_arena_alloc(struct priorities_arena *a, size_t n)
-{
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    struct arena_chunk *ch = a->head;
-    if (!ch || ch->cap - ch->used < n) {
-        size_t cap = ch ? ch->cap * 2 : 16384;
-        if (cap > 1024 * 1024)
-            cap = 1024 * 1024;
-        if (cap < n)
-            cap = n;
-        ch = xmalloc(sizeof *ch + cap);
-        ch->next = a->head;
-        ch->used = 0;
-        ch->cap = cap;
-        a->head = ch;
-    }
-    void *p = (char *)ch->data + ch->used;
-    ch->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *prio_arena_strndup(struct priorities_arena *a, const char *s, size_t n)
-{
-    char *p = prio_arena_alloc(a, n + 1);
-    memcpy(p, s, n);
-    return p;
-}
-
-char *prio_arena_strdup(struct priorities_arena *a, const char *s)
-{
-    return s ? prio_arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-void prio_arena_free(struct priorities_arena *a)
-{
-    if (!a)
-        return;
-    for (struct arena_chunk *ch = a->head, *next; ch; ch = next) {
-        next = ch->next;
-        free(ch);
-    }
-    free(a);
-}
 
 /* ------------------------------------------------------------------------------------ */
 /* String interning: open addressing, FNV-1a; keys are borrowed                         */
@@ -217,8 +154,8 @@ static void index_schools(struct ctx *c)
             cerr(c, "/schools", "duplicate school URN");
         prio_strtab_intern(&c->urns, r->s->urn);
         r->phase = str_ok(r->s->phase) ? prio_strtab_intern(&c->phases, r->s->phase) : -1;
-        r->urn = prio_arena_strdup(c->arena, r->s->urn);
-        r->display = str_ok(r->s->name) ? prio_arena_strdup(c->arena, r->s->name) : r->urn;
+        r->urn = arena_strdup(c->arena, r->s->urn);
+        r->display = str_ok(r->s->name) ? arena_strdup(c->arena, r->s->name) : r->urn;
         if (r->s->has_location) {
             double la = r->s->lat * DEG_TO_RAD, lo = r->s->lon * DEG_TO_RAD;
             r->ux = cos(la) * cos(lo);

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "priorities.h"
 #include "util.h"
 
@@ -69,14 +70,9 @@ static inline bool str_ok(const char *s)
     return s && *s;
 }
 
-/* ---- arena: every item, string and array of a list lives here and goes in one free ---- */
+/* Every item, string and array of a list lives in the list's arena (lib/arena.h) and goes
+ * in one free. */
 
-struct priorities_arena *prio_arena_new(void);
-/* Returns zeroed memory owned by a (never NULL). */
-void *prio_arena_alloc(struct priorities_arena *a, size_t n);
-char *prio_arena_strndup(struct priorities_arena *a, const char *s, size_t n);
-char *prio_arena_strdup(struct priorities_arena *a, const char *s); /* NULL stays NULL */
-void prio_arena_free(struct priorities_arena *a);                   /* NULL is fine */
 
 /* ---- string interning: open addressing, FNV-1a; keys are borrowed ---- */
 
@@ -120,7 +116,7 @@ struct ctx {
     const struct priorities_thresholds *t;
     struct mat_errors *err;
     size_t nerr;
-    struct priorities_arena *arena;
+    struct arena *arena;
     struct strbuf sb; /* scratch for sentences */
     EVP_MD *md;
     EVP_MD_CTX *mdctx;

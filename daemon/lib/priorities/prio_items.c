@@ -12,12 +12,12 @@
 
 static struct priorities_item *add_item(struct ctx *c, enum priorities_kind kind, int scope)
 {
-    struct priorities_item *it = prio_arena_alloc(c->arena, sizeof *it);
+    struct priorities_item *it = arena_alloc(c->arena, sizeof *it);
     it->kind = kind;
     it->level = scope ? PRIORITIES_LEVEL_SCHOOL : PRIORITIES_LEVEL_TRUST;
     if (scope) {
         it->urn = c->sch[scope - 1].urn;
-        it->schools = prio_arena_alloc(c->arena, sizeof *it->schools);
+        it->schools = arena_alloc(c->arena, sizeof *it->schools);
         it->schools[0] = it->urn;
         it->n_schools = 1;
     }
@@ -32,7 +32,7 @@ static struct priorities_item *add_item(struct ctx *c, enum priorities_kind kind
 /* Trust-level breadth from c->tmp[0..n). */
 static void set_breadth(struct ctx *c, struct priorities_item *it, size_t n)
 {
-    it->schools = prio_arena_alloc(c->arena, (n + 1) * sizeof *it->schools);
+    it->schools = arena_alloc(c->arena, (n + 1) * sizeof *it->schools);
     for (size_t i = 0; i < n; i++)
         it->schools[i] = c->sch[c->tmp[i]].urn;
     it->n_schools = n;
@@ -118,7 +118,7 @@ static void gap_reference(struct ctx *c, int subj, struct gap_ref *g)
     const struct priorities_gap_reference *r = NULL;
     if (c->has_bench[bd] && c->has_bench[bn]) {
         g->source = PRIORITIES_GAP_THIS_YEAR;
-        g->year = prio_arena_strdup(c->arena, c->in->year);
+        g->year = arena_strdup(c->arena, c->in->year);
         g->subject = subject;
         g->dis = c->bench[bd];
         g->nd = c->bench[bn];
@@ -130,8 +130,8 @@ static void gap_reference(struct ctx *c, int subj, struct gap_ref *g)
         g->source = PRIORITIES_GAP_RWM;
         r = latest_reference(c, "rwm", false);
     }
-    g->year = prio_arena_strdup(c->arena, r ? r->year : PRIORITIES_RWM_YEAR);
-    g->subject = r ? prio_arena_strdup(c->arena, r->subject) : "rwm";
+    g->year = arena_strdup(c->arena, r ? r->year : PRIORITIES_RWM_YEAR);
+    g->subject = r ? arena_strdup(c->arena, r->subject) : "rwm";
     g->dis = r ? r->disadvantaged : PRIORITIES_RWM_DISADVANTAGED;
     g->nd = r ? r->not_disadvantaged : PRIORITIES_RWM_NOT_DISADVANTAGED;
 }
@@ -254,9 +254,9 @@ static void sef_school_item(struct ctx *c, int area, int s, const struct priorit
     struct priorities_item *it = add_item(c, PRIORITIES_KIND_SEF, s + 1);
     it->area = c->area_name[area];
     it->ordinal = a->ordinal;
-    it->grade = prio_arena_strdup(c->arena, str_ok(a->grade) ? a->grade : NULL);
-    it->framework = prio_arena_strdup(c->arena, str_ok(a->framework) ? a->framework : NULL);
-    it->sef_area = prio_arena_strdup(c->arena, a->area);
+    it->grade = arena_strdup(c->arena, str_ok(a->grade) ? a->grade : NULL);
+    it->framework = arena_strdup(c->arena, str_ok(a->framework) ? a->framework : NULL);
+    it->sef_area = arena_strdup(c->arena, a->area);
     set_score(it, (3 - a->ordinal) * 10);
     prio_text_sef_school(c, it, s, a);
 }
@@ -281,13 +281,13 @@ static void sef_items(struct ctx *c)
         it->count = (int)weak;
         it->of_schools = (int)c->ns;
         set_breadth(c, it, weak);
-        it->detail = prio_arena_alloc(c->arena, (weak + 1) * sizeof *it->detail);
+        it->detail = arena_alloc(c->arena, (weak + 1) * sizeof *it->detail);
         it->n_detail = weak;
         for (size_t i = 0; i < weak; i++) {
             const struct priorities_sef_area *a = sef_at(c, area, c->tmp[i]);
             it->detail[i].urn = c->sch[c->tmp[i]].urn;
             it->detail[i].count = a->ordinal;
-            it->detail[i].grade = prio_arena_strdup(c->arena, str_ok(a->grade) ? a->grade : NULL);
+            it->detail[i].grade = arena_strdup(c->arena, str_ok(a->grade) ? a->grade : NULL);
         }
         set_score(it, sum);
         prio_text_sef_trust(c, it, area, weak);
@@ -352,12 +352,12 @@ static void stuck_school_item(struct ctx *c, const struct stuck_ref *refs, size_
     int s = refs[0].school, subj = refs[0].subj;
     struct priorities_item *it = add_item(c, PRIORITIES_KIND_STUCK_PUPILS, s + 1);
     it->subject = c->subj_name[subj];
-    it->pupils = prio_arena_alloc(c->arena, (distinct + 1) * sizeof *it->pupils);
+    it->pupils = arena_alloc(c->arena, (distinct + 1) * sizeof *it->pupils);
     for (size_t k = 0; k < n; k++)
         if (k == 0 || strcmp(refs[k].key, refs[k - 1].key))
-            it->pupils[it->n_pupils++] = prio_arena_strdup(c->arena, refs[k].key);
+            it->pupils[it->n_pupils++] = arena_strdup(c->arena, refs[k].key);
     it->count = (int)distinct;
-    it->stuck = prio_arena_alloc(c->arena, sizeof *it->stuck);
+    it->stuck = arena_alloc(c->arena, sizeof *it->stuck);
     it->stuck->count = (int)distinct;
     it->stuck->n = stuck_cohort(c, subj, s + 1, (int)distinct);
     it->stuck->share = (double)distinct / (double)it->stuck->n;
@@ -397,11 +397,11 @@ static void stuck_trust(struct ctx *c, int subj, const int *count, size_t school
     struct priorities_item *host = stuck_host(c, subj);
     if (!host)
         return;
-    struct priorities_stuck *st = prio_arena_alloc(c->arena, sizeof *st);
+    struct priorities_stuck *st = arena_alloc(c->arena, sizeof *st);
     st->count = (int)total;
     st->n = stuck_cohort(c, subj, 0, (int)total);
     st->share = st->n ? (double)total / (double)st->n : 0.0;
-    st->by_school = prio_arena_alloc(c->arena, (schools + 1) * sizeof *st->by_school);
+    st->by_school = arena_alloc(c->arena, (schools + 1) * sizeof *st->by_school);
     st->n_by_school = schools;
     for (size_t i = 0; i < schools; i++) {
         st->by_school[i].urn = c->sch[c->tmp[i]].urn;

@@ -11,7 +11,7 @@
 /* The scratch sentence, copied into the arena; the scratch is reset. */
 static char *sb_take(struct ctx *c)
 {
-    char *p = prio_arena_strndup(c->arena, c->sb.data ? c->sb.data : "", c->sb.len);
+    char *p = arena_strndup(c->arena, c->sb.data ? c->sb.data : "", c->sb.len);
     sb_reset(&c->sb);
     return p;
 }
@@ -181,9 +181,9 @@ static void put_grade(struct strbuf *sb, const struct priorities_sef_area *a)
 
 static char **arena_names(struct ctx *c, const struct strtab *t)
 {
-    char **v = prio_arena_alloc(c->arena, (t->count + 1) * sizeof *v);
+    char **v = arena_alloc(c->arena, (t->count + 1) * sizeof *v);
     for (size_t i = 0; i < t->count; i++)
-        v[i] = prio_arena_strdup(c->arena, t->names[i]);
+        v[i] = arena_strdup(c->arena, t->names[i]);
     return v;
 }
 
@@ -193,15 +193,15 @@ void prio_text_names(struct ctx *c)
     c->grp_name = arena_names(c, &c->groups);
     c->area_name = arena_names(c, &c->areas);
     c->theme_name = arena_names(c, &c->themes);
-    c->subj_title = prio_arena_alloc(c->arena, (c->nsubj + 1) * sizeof *c->subj_title);
-    c->subj_lower = prio_arena_alloc(c->arena, (c->nsubj + 1) * sizeof *c->subj_lower);
+    c->subj_title = arena_alloc(c->arena, (c->nsubj + 1) * sizeof *c->subj_title);
+    c->subj_lower = arena_alloc(c->arena, (c->nsubj + 1) * sizeof *c->subj_lower);
     for (size_t i = 0; i < c->nsubj; i++) {
         put_words(&c->sb, c->subj_name[i], true);
         c->subj_title[i] = sb_take(c);
         put_words(&c->sb, c->subj_name[i], false);
         c->subj_lower[i] = sb_take(c);
     }
-    c->grp_phrase = prio_arena_alloc(c->arena, (c->ngrp + 1) * sizeof *c->grp_phrase);
+    c->grp_phrase = arena_alloc(c->arena, (c->ngrp + 1) * sizeof *c->grp_phrase);
     for (size_t i = 0; i < c->ngrp; i++) {
         put_group(&c->sb, c->grp_name[i]);
         c->grp_phrase[i] = sb_take(c);

@@ -197,7 +197,7 @@ void priorities_list_free(struct priorities_list *list)
     if (!list)
         return;
     if (list->owns_items)
-        prio_arena_free(list->arena);
+        arena_free(list->arena);
     free(list->items);
     free(list->year);
     free(list->term);
@@ -231,7 +231,7 @@ static void ctx_free(struct ctx *c)
     free(c->reason_sef);
     free(c->tmp);
     free(c->items);
-    prio_arena_free(c->arena);
+    arena_free(c->arena);
 }
 
 int priorities_compute(const struct priorities_input *in, struct priorities_list **out,
@@ -243,7 +243,7 @@ int priorities_compute(const struct priorities_input *in, struct priorities_list
     c.in = in;
     c.t = &in->thresholds;
     c.err = err;
-    c.arena = prio_arena_new();
+    c.arena = arena_new();
     strbuf_init(&c.sb);
     prio_strtab_init(&c.urns);
     prio_strtab_init(&c.subjects);

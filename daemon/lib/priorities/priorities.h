@@ -236,7 +236,7 @@ struct priorities_item {
 
 /* A computed list (owns its items) or a view of one (borrows them: keep the owner alive
  * until the view is freed). Items are sorted by score descending, then id ascending. */
-struct priorities_arena; /* private */
+struct arena; /* lib/arena.h */
 
 struct priorities_list {
     char *year;
@@ -244,7 +244,7 @@ struct priorities_list {
     struct priorities_item **items;
     size_t count;
     bool owns_items;
-    struct priorities_arena *arena; /* the items' storage; NULL in a view */
+    struct arena *arena; /* the items' storage; NULL in a view */
 };
 
 /* Computes the priorities. Returns 0 and an owned list in *out, or -1 with the bad input
