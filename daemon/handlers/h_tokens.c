@@ -55,6 +55,11 @@ static void on_created(struct req *r, struct db_job *job)
         return;
     }
     json_t *o = json_loads(db_val(res, 0, 0), 0, NULL);
+    if (!json_is_object(o)) { /* the statement renders an object: a broken invariant */
+        json_decref(o);
+        req_reply_problem(r, 500, "the token was stored but could not be shown; revoke it", NULL);
+        return;
+    }
     struct create_state *st = r->hstate;
     /* The only time the token is ever shown. */
     json_object_set_new(o, "token", json_string(st->token));

@@ -95,10 +95,20 @@ static bool check_once(void)
     snprintf(term, sizeof term, "%s", PQgetvalue(next, 0, 1));
     snprintf(start, sizeof start, "%s", PQgetvalue(next, 0, 2));
     PQclear(next);
-    PQclear(exec(pg, "BEGIN", 0, NULL));
+    PGresult *begun = exec(pg, "BEGIN", 0, NULL);
     const char *lk[1] = {trust};
-    PQclear(exec(pg, "SELECT pg_advisory_xact_lock(hashtextextended('rota-scheduler:' || $1, 0))",
-                 1, lk));
+    PGresult *locked =
+        begun ? exec(pg, "SELECT pg_advisory_xact_lock(hashtextextended('rota-scheduler:' || $1, 0))",
+                     1, lk)
+              : NULL;
+    bool have_lock = locked != NULL;
+    PQclear(begun);
+    PQclear(locked);
+    if (!have_lock) { /* without the lock another instance could draft too: try again later */
+        PQclear(exec(pg, "ROLLBACK", 0, NULL));
+        PQfinish(pg);
+        return false;
+    }
     const char *key[3] = {trust, year, term};
     PGresult *done = exec(pg,
                           "SELECT 1 FROM scheduler_runs WHERE trust_id = $1 AND year = $2 AND "
