@@ -1,5 +1,7 @@
 /* Fixed-size open-addressing table of token buckets; a full table recycles the
- * least recently used slot of the probe window, so memory is bounded. */
+ * least recently used slot of the probe window, so memory is bounded. The table is split
+ * into stripes, each with its own lock, and a token's probe window stays inside its
+ * stripe: workers only ever wait for each other on the same stripe, never process-wide. */
 #include "ratelimit.h"
 
 #include <math.h>
@@ -9,6 +11,8 @@
 
 #define SLOTS 8192
 #define PROBE 8
+#define STRIPES 64
+#define STRIPE_SLOTS (SLOTS / STRIPES)
 
 struct bucket {
     long long token_id; /* 0 = free */
@@ -17,7 +21,18 @@ struct bucket {
 };
 
 static struct bucket table[SLOTS];
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* One lock per stripe, each on its own cache line. */
+static struct {
+    pthread_mutex_t lock;
+    char pad[64 - sizeof(pthread_mutex_t) % 64];
+} stripes[STRIPES];
+static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
+
+static void stripes_init(void)
+{
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&stripes[i].lock, NULL);
+}
 
 bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_after_s)
 {
@@ -25,11 +40,15 @@ bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_a
         return true;
     uint64_t now = now_ms();
     double rate_ms = per_minute / 60000.0;
-    size_t h = (size_t)((unsigned long long)token_id * 0x9E3779B97F4A7C15ull) % SLOTS;
-    pthread_mutex_lock(&lock);
+    unsigned long long h = (unsigned long long)token_id * 0x9E3779B97F4A7C15ull;
+    size_t stripe = (size_t)(h >> 58) % STRIPES, start = (size_t)(h % STRIPE_SLOTS);
+    struct bucket *own = &table[stripe * STRIPE_SLOTS];
+    pthread_once(&stripes_once, stripes_init);
+    pthread_mutex_t *lock = &stripes[stripe].lock;
+    pthread_mutex_lock(lock);
     struct bucket *b = NULL, *oldest = NULL;
     for (size_t i = 0; i < PROBE; i++) {
-        struct bucket *c = &table[(h + i) % SLOTS];
+        struct bucket *c = &own[(start + i) % STRIPE_SLOTS];
         if (c->token_id == token_id) {
             b = c;
             break;
@@ -53,6 +72,6 @@ bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_a
         b->tokens -= 1.0;
     else if (retry_after_s)
         *retry_after_s = (int)ceil((1.0 - b->tokens) / rate_ms / 1000.0);
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(lock);
     return ok;
 }

@@ -1,4 +1,5 @@
-/* Per-token request rate limit (token bucket), shared by all workers of a process. */
+/* Per-token request rate limit (token bucket), shared by all workers of a process through
+ * a striped table (no process-wide lock on the request path). */
 #ifndef MATD_RATELIMIT_H
 #define MATD_RATELIMIT_H
 #include <stdbool.h>

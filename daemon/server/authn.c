@@ -33,7 +33,26 @@ struct cache_entry {
 };
 
 static struct cache_entry cache[CACHE_SLOTS];
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The cache is striped: slot i is guarded by cache_locks[i % CACHE_STRIPES], so workers
+ * wait for each other only on the same stripe, never on one process-wide lock. */
+#define CACHE_STRIPES 64
+static struct {
+    pthread_mutex_t lock;
+    char pad[64 - sizeof(pthread_mutex_t) % 64];
+} cache_locks[CACHE_STRIPES];
+static pthread_once_t cache_locks_once = PTHREAD_ONCE_INIT;
+
+static void cache_locks_init(void)
+{
+    for (size_t i = 0; i < CACHE_STRIPES; i++)
+        pthread_mutex_init(&cache_locks[i].lock, NULL);
+}
+
+static pthread_mutex_t *cache_lock_of(size_t slot)
+{
+    pthread_once(&cache_locks_once, cache_locks_init);
+    return &cache_locks[slot % CACHE_STRIPES].lock;
+}
 static int stmt_by_hash, stmt_by_cert;
 
 #define TOKEN_COLUMNS                                                                              \
@@ -66,8 +85,10 @@ enum cache_result { CACHE_MISS, CACHE_MISS_KNOWN_GOOD, CACHE_VALID, CACHE_DENIED
 static enum cache_result cache_get(const unsigned char *hash, struct principal *out)
 {
     enum cache_result hit = CACHE_MISS;
-    pthread_mutex_lock(&cache_lock);
-    struct cache_entry *e = &cache[slot_of(hash)];
+    size_t slot = slot_of(hash);
+    pthread_mutex_t *lock = cache_lock_of(slot);
+    pthread_mutex_lock(lock);
+    struct cache_entry *e = &cache[slot];
     if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
         if (e->expires_ms <= now_ms())
             hit = e->known_good ? CACHE_MISS_KNOWN_GOOD : CACHE_MISS;
@@ -76,19 +97,21 @@ static enum cache_result cache_get(const unsigned char *hash, struct principal *
         if (hit == CACHE_VALID)
             principal_copy(out, &e->p);
     }
-    pthread_mutex_unlock(&cache_lock);
+    pthread_mutex_unlock(lock);
     return hit;
 }
 
 /* p NULL records a negative entry: repeated bad tokens cost no database lookup. */
 static void cache_put(const unsigned char *hash, const struct principal *p, uint64_t ttl_ms)
 {
-    pthread_mutex_lock(&cache_lock);
-    struct cache_entry *e = &cache[slot_of(hash)];
+    size_t slot = slot_of(hash);
+    pthread_mutex_t *lock = cache_lock_of(slot);
+    pthread_mutex_lock(lock);
+    struct cache_entry *e = &cache[slot];
     if (!p && e->used && e->known_good && !ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
         /* A refusal never evicts a credential that was valid: a flood of made-up tokens
          * would otherwise push real clients back to the database and the lookup limit. */
-        pthread_mutex_unlock(&cache_lock);
+        pthread_mutex_unlock(lock);
         return;
     }
     if (e->used)
@@ -100,19 +123,21 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     if (p)
         principal_copy(&e->p, p);
     e->expires_ms = now_ms() + ttl_ms;
-    pthread_mutex_unlock(&cache_lock);
+    pthread_mutex_unlock(lock);
 }
 
 void authn_forget_token(long long token_id)
 {
-    pthread_mutex_lock(&cache_lock);
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        pthread_mutex_t *lock = cache_lock_of(i);
+        pthread_mutex_lock(lock);
         if (cache[i].used && !cache[i].denied && cache[i].p.token_id == token_id) {
             principal_free(&cache[i].p);
             cache[i].used = false;
             cache[i].known_good = false;
         }
-    pthread_mutex_unlock(&cache_lock);
+        pthread_mutex_unlock(lock);
+    }
 }
 
 /* Rate-limit key of a client address: negative, so it never meets a token id. */
