@@ -51,8 +51,8 @@ struct prio_cached {
     char year[8], term[8];
     long long version;
     struct priorities_list *list;
-    char *json_all; /* the unfiltered trust-wide view, ready to send */
-    size_t json_all_len;
+    /* the unfiltered trust-wide view: rendered and hashed once, sent by reference */
+    struct req_body *json_all;
     struct briefing_headline *headline; /* the briefing's headline cells */
 };
 
@@ -64,7 +64,7 @@ static void cached_release(struct prio_cached *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
         priorities_list_free(c->list);
-        free(c->json_all);
+        req_body_release(c->json_all);
         briefing_headline_free(c->headline);
         free(c);
     }
@@ -190,7 +190,7 @@ static void serve(struct req *r, struct prio_cached *c)
                       st->filter.kind == PRIORITIES_KIND_ANY && !st->filter.subject &&
                       !st->filter.school;
     if (st->view == VIEW_TRUST && auth_trust_wide(p) && unfiltered && !csv) {
-        req_reply_bytes(r, 200, "application/json; charset=utf-8", c->json_all, c->json_all_len);
+        req_reply_body(r, "application/json; charset=utf-8", c->json_all);
         return;
     }
     const char *urns_one[1] = {st->school};
@@ -267,8 +267,7 @@ struct compute_work {
     char year[8], term[8];
     long long version;
     struct priorities_list *list;
-    char *json_all;
-    size_t json_all_len;
+    struct req_body *json_all;
     struct briefing_headline *headline;
     struct mat_errors errs;
     uint64_t compute_ms;
@@ -280,7 +279,7 @@ static void compute_work_free(void *p)
     for (int q = 0; q < PQ_COUNT; q++)
         db_result_free(w->res[q]);
     priorities_list_free(w->list);
-    free(w->json_all);
+    req_body_release(w->json_all);
     briefing_headline_free(w->headline);
     mat_errors_free(&w->errs);
     free(w);
@@ -294,7 +293,10 @@ static void compute_run(void *p)
     struct priorities_scratch scratch;
     priorities_input_from_results(w->res, w->year, w->term, &in, &w->version, &scratch);
     if (priorities_compute(&in, &w->list, &w->errs) == 0) {
-        w->json_all = priorities_to_json(w->list, NULL, &w->json_all_len);
+        size_t len;
+        char *text = priorities_to_json(w->list, NULL, &len);
+        w->json_all = req_body_new(text, len); /* rendered and hashed here, off the loop */
+        free(text);
         w->headline = briefing_headline_collect(&in);
     }
     priorities_input_free(&scratch);
@@ -320,7 +322,6 @@ static void compute_done(struct req *r, void *p)
     c->version = w->version;
     c->list = w->list;
     c->json_all = w->json_all;
-    c->json_all_len = w->json_all_len;
     c->headline = w->headline;
     w->list = NULL;
     w->json_all = NULL;

@@ -329,6 +329,55 @@ void req_reply_bytes(struct req *r, int status, const char *content_type, const 
     evbuffer_free(buf);
 }
 
+struct req_body {
+    atomic_int refs;
+    size_t len;
+    char etag[36];
+    char data[];
+};
+
+struct req_body *req_body_new(const char *data, size_t len)
+{
+    struct req_body *b = xmalloc(sizeof *b + len + 1);
+    atomic_init(&b->refs, 1);
+    b->len = len;
+    memcpy(b->data, data, len);
+    b->data[len] = '\0';
+    etag_of(b->data, len, b->etag);
+    return b;
+}
+
+void req_body_release(struct req_body *b)
+{
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+        free(b);
+}
+
+static void body_sent(const void *data, size_t len, void *arg)
+{
+    (void)data, (void)len;
+    req_body_release(arg);
+}
+
+void req_reply_body(struct req *r, const char *content_type, struct req_body *b)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "private, no-cache");
+    if (etag_matches(req_header(r, "If-None-Match"), b->etag)) {
+        finish(r, 304, NULL, NULL, "ETag", b->etag);
+        return;
+    }
+    struct evbuffer *buf = evbuffer_new();
+    atomic_fetch_add(&b->refs, 1); /* released when the bytes have left (body_sent) */
+    if (evbuffer_add_reference(buf, b->data, b->len, body_sent, b) != 0) {
+        req_body_release(b);
+        evbuffer_add(buf, b->data, b->len);
+    }
+    finish(r, 200, content_type, buf, "ETag", b->etag);
+    evbuffer_free(buf);
+}
+
 void req_reply_json_text(struct req *r, int status, const char *text)
 {
     req_reply_bytes(r, status, "application/json; charset=utf-8", text, strlen(text));

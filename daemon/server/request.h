@@ -114,6 +114,14 @@ void req_reply_bytes(struct req *r, int status, const char *content_type, const 
                      size_t len);
 void req_reply_problem(struct req *r, int status, const char *detail,
                        const struct mat_errors *errs);
+/* Immutable reply bytes rendered once and sent to many requests by reference (no copy,
+ * no hashing per request): a cached list, say. Reference counted; any thread. */
+struct req_body;
+/* Copies data and computes its ETag (call off the event loop for large bodies). */
+struct req_body *req_body_new(const char *data, size_t len);
+void req_body_release(struct req_body *b); /* NULL is fine */
+/* Replies 200 (or 304 to a matching If-None-Match) with b, which it borrows. */
+void req_reply_body(struct req *r, const char *content_type, struct req_body *b);
 /* One-field problem: 4xx with errors [{path, message}]. */
 void req_reply_field_error(struct req *r, int status, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
