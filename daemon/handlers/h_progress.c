@@ -435,6 +435,55 @@ static void push_parsed(struct req *r, void *p);
 static void after_profile(struct req *r);
 static void on_profile(struct req *r, struct db_job *job);
 
+/* The push's identity for idempotency: SHA-256 of (profile text, newline,) body. A 30 MB
+ * body takes tens of milliseconds to hash, so it is hashed on the offload pool; the body
+ * travels with the work and comes back, so a request that ends meanwhile frees it. */
+struct hash_work {
+    char *body, *prefix;
+    size_t body_len;
+    char sha[65];
+};
+
+static void hash_run(void *p)
+{
+    struct hash_work *w = p;
+    size_t plen = w->prefix ? strlen(w->prefix) : 0;
+    if (plen)
+        sha256_hex2(w->prefix, plen, w->body, w->body_len, w->sha);
+    else
+        sha256_hex(w->body, w->body_len, w->sha);
+}
+
+static void hash_work_free(void *p)
+{
+    struct hash_work *w = p;
+    free(w->body);
+    free(w->prefix);
+    free(w);
+}
+
+static void hash_done(struct req *r, void *p)
+{
+    struct hash_work *w = p;
+    struct push_state *st = r->hstate;
+    r->body = w->body;
+    w->body = NULL;
+    memcpy(st->sha, w->sha, sizeof w->sha);
+    hash_work_free(w);
+    after_profile(r);
+}
+
+static void hash_then_continue(struct req *r, const char *profile_text)
+{
+    struct hash_work *w = xcalloc(1, sizeof *w);
+    w->body = r->body;
+    w->body_len = r->body_len;
+    r->body = NULL;
+    if (profile_text)
+        w->prefix = xasprintf("%s\n", profile_text);
+    req_offload(r, hash_run, hash_done, hash_work_free, w);
+}
+
 void h_progress_put(struct req *r)
 {
     const char *year = req_param(r, "year");
@@ -467,8 +516,7 @@ void h_progress_put(struct req *r)
         req_submit_one(r, stmt_push_profile, 2, params, on_profile);
         return;
     }
-    sha256_hex(r->body, r->body_len, st->sha);
-    after_profile(r);
+    hash_then_continue(r, NULL);
 }
 
 /* With the profile (if any) in hand: a dry run parses at once; a push first checks for an
@@ -511,14 +559,7 @@ static void on_profile(struct req *r, struct db_job *job)
     mat_errors_free(&errs);
     json_decref(doc);
     /* The same bytes read through another profile are another push. */
-    size_t tlen = strlen(text);
-    char *both = xmalloc(tlen + 1 + r->body_len);
-    memcpy(both, text, tlen);
-    both[tlen] = '\n';
-    memcpy(both + tlen + 1, r->body, r->body_len);
-    sha256_hex(both, tlen + 1 + r->body_len, st->sha);
-    free(both);
-    after_profile(r);
+    hash_then_continue(r, text);
 }
 
 static void start_parse(struct req *r)

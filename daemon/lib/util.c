@@ -213,9 +213,18 @@ bool parse_date(const char *s, int *y, int *m, int *d)
 
 void sha256_hex(const void *data, size_t len, char out[65])
 {
+    sha256_hex2(data, len, NULL, 0, out);
+}
+
+void sha256_hex2(const void *a, size_t alen, const void *b, size_t blen, char out[65])
+{
     unsigned char md[32];
     unsigned int n = 0;
-    if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1)
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, a, alen) != 1 || (blen && EVP_DigestUpdate(ctx, b, blen) != 1) ||
+        EVP_DigestFinal_ex(ctx, md, &n) != 1)
         fatal("SHA-256 unavailable");
+    EVP_MD_CTX_free(ctx);
     hex_encode(md, 32, out);
 }

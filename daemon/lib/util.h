@@ -36,6 +36,8 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 void hex_encode(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of data as 64 lower-case hex digits. */
 void sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 of a followed by b (b may be empty), without joining them. */
+void sha256_hex2(const void *a, size_t alen, const void *b, size_t blen, char out[65]);
 /* Constant-time comparison of two equal-length buffers. */
 bool ct_equal(const void *a, const void *b, size_t n);
 /* Monotonic clock in milliseconds. */
