@@ -160,7 +160,8 @@ static void test_only_scaled_scores_and_subject_results(void **state)
     struct progress_set s;
     assert_int_equal(parse_one(SA("MAT", "TT", "", "<ResultQualifier>RS</ResultQualifier>", "31")
                                    SA("MAT", "TT", "", "<ResultQualifier>SS</ResultQualifier>",
-                                      "104") SA("MAT", "TT", "<Component>MTC</Component>", "", "25")
+                                      "104") SA("MAT", "TT", "<Component>MTC</Component>",
+                                                "<ResultQualifier>MT</ResultQualifier>", "25")
                                        SA("ENG", "TT", "<Component>RD</Component>",
                                           "<ResultQualifier>SS</ResultQualifier>",
                                           "110") SA("ENG", "TT", "<Component>RD</Component>",
