@@ -29,10 +29,11 @@ static const char *const skipped[] = {
     "UCI",           "FormerUPN"};
 
 /* Elements whose text is read; nothing else is ever copied. */
-static const char *const kept[] = {
-    "UPN",       "NCyearActual", "Sex",          "Gender",   "FSMstartDate", "FSMendDate",
-    "StartDate", "SENprovision", "LanguageType", "Language", "InCare",       "Stage",
-    "Subject",   "Component",    "Method",       "Result",   "Year"};
+static const char *const kept[] = {"UPN",          "NCyearActual",    "Sex",       "Gender",
+                                   "FSMstartDate", "FSMendDate",      "StartDate", "EndDate",
+                                   "SENprovision", "LanguageType",    "Language",  "InCare",
+                                   "Stage",        "Subject",         "Component", "Method",
+                                   "Result",       "ResultQualifier", "Year"};
 
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
@@ -54,12 +55,13 @@ struct ctf_pupil {
     char sen[CTF_TEXT_MAX + 1], sen_start[CTF_TEXT_MAX + 1];
     char fsm_start[CTF_TEXT_MAX + 1], fsm_end[CTF_TEXT_MAX + 1];
     char lang_type[CTF_TEXT_MAX + 1], lang[CTF_TEXT_MAX + 1];
-    char sen_rec_start[CTF_TEXT_MAX + 1], sen_rec[CTF_TEXT_MAX + 1];
+    char sen_rec_start[CTF_TEXT_MAX + 1], sen_rec_end[CTF_TEXT_MAX + 1], sen_rec[CTF_TEXT_MAX + 1];
     struct ctf_result results[CTF_MAX_RESULTS];
     size_t nresults, nassessments;
     /* the StageAssessment being read */
     char stage[CTF_TEXT_MAX + 1], subject[CTF_TEXT_MAX + 1], component[CTF_TEXT_MAX + 1],
-        method[CTF_TEXT_MAX + 1], result[CTF_TEXT_MAX + 1], ayear[CTF_TEXT_MAX + 1];
+        method[CTF_TEXT_MAX + 1], result[CTF_TEXT_MAX + 1], qualifier[CTF_TEXT_MAX + 1],
+        ayear[CTF_TEXT_MAX + 1];
 };
 
 /* Row r of the generated CSV (header = 1) came from this pupil and assessment. */
@@ -109,23 +111,39 @@ static void on_xml_error(void *arg, const char *msg, xmlParserSeverities severit
         c->xml_error_line = -1;
 }
 
-/* The matd subject of a KS2 StageAssessment, or NULL. */
+static bool one_of(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The matd subject of a StageAssessment, or NULL. Subject ENG with a Component names the
+ * strand (reading, writing, grammar-punctuation-spelling); MAT and SCI count only as the
+ * subject itself (no Component, or the subject's own code), so that a multiplication
+ * tables check or another sub-test under MAT is never read as the maths result. Both the
+ * short and the long component spellings seen in MIS exports are accepted (see
+ * docs/validation.md: the exact code list is not verified against the published XSD). */
 static const char *subject_of(const struct ctf_pupil *p)
 {
+    static const char *const reading[] = {"RD", "REA", "READ"},
+                             *const writing[] = {"WR", "WRI", "WRIT"},
+                             *const gps[] = {"GPS", "GPSP", "SPG", "SPAG"};
     const char *s = p->subject, *k = p->component;
     if (strcasecmp(s, "MAT") == 0)
-        return "maths";
+        return !k[0] || !strcasecmp(k, "MAT") || !strcasecmp(k, "MA") ? "maths" : NULL;
     if (strcasecmp(s, "SCI") == 0)
-        return "science";
-    if (strcasecmp(s, "GPS") == 0)
+        return !k[0] || !strcasecmp(k, "SCI") || !strcasecmp(k, "SC") ? "science" : NULL;
+    if (one_of(s, gps, ARRAY_LEN(gps)))
         return "gps";
     if (strcasecmp(s, "ENG") != 0)
         return NULL;
-    if (!strcasecmp(k, "READ") || !strcasecmp(k, "REA") || !strcasecmp(k, "RD"))
+    if (one_of(k, reading, ARRAY_LEN(reading)))
         return "reading";
-    if (!strcasecmp(k, "WRIT") || !strcasecmp(k, "WRI") || !strcasecmp(k, "WR"))
+    if (one_of(k, writing, ARRAY_LEN(writing)))
         return "writing";
-    if (!strcasecmp(k, "GPS") || !strcasecmp(k, "GPSP") || !strcasecmp(k, "SPAG"))
+    if (one_of(k, gps, ARRAY_LEN(gps)))
         return "gps";
     return k[0] ? NULL : "english";
 }
@@ -151,7 +169,10 @@ static bool all_digits(const char *s)
 }
 
 /* A StageAssessment ends: keep it when it is a result of the year in a kept subject. A
- * test score and a teacher-assessment code in one subject make one record. */
+ * test's scaled score (ResultQualifier SS, or none given) and a teacher-assessment code in
+ * one subject make one record. A test's raw score, or any other number qualified as not a
+ * scaled score, is passed over; a code (a test's A, a TA judgement) goes to the CSV
+ * reader, which names the element when it is not a code of SPEC 4.3. */
 static void end_assessment(struct ctf *c)
 {
     struct ctf_pupil *p = &c->pupil;
@@ -159,6 +180,9 @@ static void end_assessment(struct ctf *c)
     const char *subject = subject_of(p);
     if (!subject || !in_vocabulary(c, subject) || strcmp(p->ayear, c->result_year) != 0 ||
         !p->result[0])
+        return;
+    bool number = all_digits(p->result);
+    if (number && p->qualifier[0] && strcasecmp(p->qualifier, "SS") != 0)
         return;
     struct ctf_result *r = NULL;
     for (size_t i = 0; i < p->nresults && !r; i++)
@@ -172,7 +196,7 @@ static void end_assessment(struct ctf *c)
         snprintf(r->subject, sizeof r->subject, "%s", subject);
         r->assessment = p->nassessments;
     }
-    if (all_digits(p->result))
+    if (number)
         snprintf(r->score, sizeof r->score, "%s", p->result);
     else
         snprintf(r->band, sizeof r->band, "%s", p->result);
@@ -264,15 +288,19 @@ static void end_element(struct ctf *c, int depth, const char *name)
         p->fsm_start[0] = p->fsm_end[0] = '\0';
     } else if (strcmp(name, "StartDate") == 0 && strcmp(parent, "SEN") == 0)
         KEEP(sen_rec_start);
+    else if (strcmp(name, "EndDate") == 0 && strcmp(parent, "SEN") == 0)
+        KEEP(sen_rec_end);
     else if (strcmp(name, "SENprovision") == 0)
         KEEP(sen_rec);
     else if (strcmp(name, "SEN") == 0) {
-        /* The latest SEN record holds the provision now. */
+        /* The latest SEN record holds the provision now; one with an EndDate has
+         * ended and holds none. */
         if (strcmp(p->sen_rec_start, p->sen_start) >= 0) {
-            snprintf(p->sen, sizeof p->sen, "%s", p->sen_rec);
+            bool ended = p->sen_rec_end[0] != '\0';
+            snprintf(p->sen, sizeof p->sen, "%s", ended ? "N" : p->sen_rec);
             snprintf(p->sen_start, sizeof p->sen_start, "%s", p->sen_rec_start);
         }
-        p->sen_rec[0] = p->sen_rec_start[0] = '\0';
+        p->sen_rec[0] = p->sen_rec_start[0] = p->sen_rec_end[0] = '\0';
     } else if (strcmp(name, "LanguageType") == 0)
         KEEP(lang_type);
     else if (strcmp(name, "Language") == 0)
@@ -295,12 +323,14 @@ static void end_element(struct ctf *c, int depth, const char *name)
         KEEP(method);
     else if (strcmp(name, "Result") == 0)
         KEEP(result);
+    else if (strcmp(name, "ResultQualifier") == 0)
+        KEEP(qualifier);
     else if (strcmp(name, "Year") == 0 && strcmp(parent, "StageAssessment") == 0)
         KEEP(ayear);
     else if (strcmp(name, "StageAssessment") == 0) {
         end_assessment(c);
         p->stage[0] = p->subject[0] = p->component[0] = p->method[0] = '\0';
-        p->result[0] = p->ayear[0] = '\0';
+        p->result[0] = p->qualifier[0] = p->ayear[0] = '\0';
     }
 #undef KEEP
 }

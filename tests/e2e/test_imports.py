@@ -450,7 +450,7 @@ class Ctf(unittest.TestCase):
         bad_year = text.replace("<NCyearActual>6</NCyearActual>", "<NCyearActual>X</NCyearActual>", 2)
         bad_result = text.replace("<Result>GDS</Result>", "<Result>GREAT</Result>", 1)
         for body, path in ((bad_upn, "pupil 3:UPN"), (bad_year, "pupil 2:NCyearActual"),
-                           (bad_result, "pupil 2:StageAssessment[4]/Result")):
+                           (bad_result, "pupil 2:StageAssessment[6]/Result")):
             r = self.push("100003", body, "application/xml", term="autumn")
             self.assertEqual(r.status, 422, (path, r))
             self.assertIn(path, [e["path"] for e in r.json["errors"]], r.json["errors"])

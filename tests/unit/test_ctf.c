@@ -127,11 +127,91 @@ static void test_errors_by_position_and_element(void **state)
     expect_ctf("<CTfile><CTFpupilData></CTFpupilData></CTfile>", PROGRESS_INVALID, "");
 }
 
+/* One pupil's CTF with these StageAssessments (Year 2026) and SEN records. */
+static enum progress_result parse_one(const char *assessments, const char *sen,
+                                      struct progress_set *s)
+{
+    char xml[4096];
+    snprintf(xml, sizeof xml,
+             "<CTfile><CTFpupilData><Pupil><UPN>V801200025010</UPN><Sex>F</Sex><BasicDetails>"
+             "<NCyearActual>6</NCyearActual></BasicDetails><SENhistory>%s</SENhistory>"
+             "<StageAssessments><KeyStage><Stage>KS2</Stage>%s</KeyStage></StageAssessments>"
+             "</Pupil></CTFpupilData></CTfile>",
+             sen, assessments);
+    struct progress_parse_opts o = {.secret = secret, .secret_len = sizeof secret - 1};
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    enum progress_result rc = progress_parse_ctf(xml, strlen(xml), &o, "2025-26", s, &errs);
+    mat_errors_free(&errs);
+    return rc;
+}
+
+#define SA(subject, method, component, qualifier, result)                                          \
+    "<StageAssessment><Locale>ENG</Locale><Year>2026</Year><Subject>" subject                      \
+    "</Subject><Method>" method "</Method>" component qualifier "<Result>" result                  \
+    "</Result></StageAssessment>"
+
+/* A raw score (ResultQualifier RS) is not the scaled score, whichever comes first; a
+ * multiplication tables check or other sub-test under MAT is not the maths result; the
+ * short component codes name the same strands as the long ones. */
+static void test_only_scaled_scores_and_subject_results(void **state)
+{
+    (void)state;
+    struct progress_set s;
+    assert_int_equal(parse_one(SA("MAT", "TT", "", "<ResultQualifier>RS</ResultQualifier>", "31")
+                                   SA("MAT", "TT", "", "<ResultQualifier>SS</ResultQualifier>",
+                                      "104") SA("MAT", "TT", "<Component>MTC</Component>",
+                                                "<ResultQualifier>MT</ResultQualifier>", "25")
+                                       SA("ENG", "TT", "<Component>RD</Component>",
+                                          "<ResultQualifier>SS</ResultQualifier>",
+                                          "110") SA("ENG", "TT", "<Component>RD</Component>",
+                                                    "<ResultQualifier>RS</ResultQualifier>", "45")
+                                           SA("ENG", "TA", "<Component>WR</Component>", "", "WTS"),
+                               "", &s),
+                     PROGRESS_OK);
+    assert_int_equal(s.count, 3);
+    char *copy = sorted_copy(&s);
+    assert_non_null(strstr(copy, "\t104.00\t"));
+    assert_non_null(strstr(copy, "\t110.00\t"));
+    assert_null(strstr(copy, "\t31.00\t"));
+    assert_null(strstr(copy, "\t45.00\t"));
+    assert_null(strstr(copy, "\t25.00\t"));
+    free(copy);
+    progress_set_free(&s);
+}
+
+/* The latest SEN record gives the provision; one with an EndDate has ended. */
+static void test_sen_latest_record_and_end_date(void **state)
+{
+    (void)state;
+    struct progress_set s;
+    const char *writing = SA("ENG", "TA", "<Component>WRIT</Component>", "", "EXS");
+    assert_int_equal(
+        parse_one(writing,
+                  "<SEN><StartDate>2020-09-01</StartDate><SENprovision>K</SENprovision>"
+                  "</SEN><SEN><StartDate>2023-09-01</StartDate><SENprovision>E"
+                  "</SENprovision></SEN>",
+                  &s),
+        PROGRESS_OK);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.records[0].send, PROGRESS_SEND_EHCP);
+    progress_set_free(&s);
+    assert_int_equal(parse_one(writing,
+                               "<SEN><StartDate>2023-09-01</StartDate><EndDate>2024-07-19</EndDate>"
+                               "<SENprovision>K</SENprovision></SEN>",
+                               &s),
+                     PROGRESS_OK);
+    assert_int_equal(s.records[0].send, PROGRESS_SEND_NONE);
+    progress_set_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_ctf_equals_long_csv),
         cmocka_unit_test(test_errors_by_position_and_element),
+        cmocka_unit_test(test_only_scaled_scores_and_subject_results),
+        cmocka_unit_test(test_sen_latest_record_and_end_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
