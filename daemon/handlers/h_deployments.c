@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "util.h"
 
-static int stmt_schools, stmt_experts, stmt_kept, stmt_lock, stmt_clear, stmt_store;
+static int stmt_schools, stmt_experts, stmt_kept, stmt_clear, stmt_store;
 
 void h_deployments_init(void)
 {
@@ -26,8 +26,6 @@ void h_deployments_init(void)
         "deploy_kept", "SELECT expert_id, priority_id, to_char(published_at AT TIME ZONE 'UTC', "
                        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM deployments WHERE trust_id = $1 "
                        "AND year = $2 AND term = $3 ORDER BY priority_id");
-    stmt_lock = db_stmt_register(
-        "deploy_lock", "SELECT pg_advisory_xact_lock(hashtextextended('deploy|' || $1, 0))");
     stmt_clear = db_stmt_register(
         "deploy_clear", "DELETE FROM deployments WHERE trust_id = $1 AND year = $2 AND term = $3");
     stmt_store = db_stmt_register(
@@ -229,15 +227,14 @@ static void on_loaded(struct req *r, struct db_job *job)
     snprintf(by, sizeof by, "%lld", r->principal.token_id);
     char *rows = plan_rows(st);
     const char *params[5] = {req_trust_str(r), prio_year(r), prio_term(r), rows, by};
-    struct db_job *w = db_job_new(NULL, NULL);
-    db_job_add_sql(w, "BEGIN");
-    db_job_add(w, stmt_lock, 1, params);
+    char lock[40];
+    snprintf(lock, sizeof lock, "deploy|%s", req_trust_str(r));
+    struct db_job *w = req_locked_job(lock);
     db_job_add(w, stmt_clear, 3, params);
     db_job_add(w, stmt_store, 5, params);
     db_job_add(w, stmt_kept, 3, params);
-    db_job_add_sql(w, "COMMIT");
     free(rows);
-    req_submit(r, w, on_published);
+    req_submit_locked(r, w, on_published);
 }
 
 static void deployments_serve(struct req *r, struct prio_cached *c)

@@ -201,7 +201,7 @@ void h_submissions_list(struct req *r)
 
 /* ---- the push ---- */
 
-static int stmt_push_latest, stmt_push_lock, stmt_push_delete, stmt_push_submission,
+static int stmt_push_latest, stmt_push_delete, stmt_push_submission,
     stmt_push_rejected, stmt_push_previous, stmt_push_profile;
 
 static void push_init(void)
@@ -211,8 +211,6 @@ static void push_init(void)
                        "WHERE s.trust_id = $1 AND s.urn = $2 AND s.kind = 'progress' AND "
                        "s.year = $3 AND s.term = $4 AND s.outcome = 'accepted' "
                        "ORDER BY s.id DESC LIMIT 1");
-    stmt_push_lock =
-        db_stmt_register("push_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
     stmt_push_delete = db_stmt_register(
         "push_delete", "DELETE FROM progress WHERE trust_id = $1 AND year = $3 AND term = $4 "
                        "AND urn = $2");
@@ -357,13 +355,10 @@ static void start_push(struct req *r)
     const char *term = req_param(r, "term");
     char lock[96];
     snprintf(lock, sizeof lock, "progress:%s:%s:%s:%s", st->trust, urn, year, term);
-    const char *lock_params[1] = {lock};
     const char *key[4] = {st->trust, urn, year, term};
     const char *sub[8] = {st->trust,     urn,     year,     term,
                           st->principal, st->sha, st->rows, content_type_of(r)};
-    struct db_job *push = db_job_new(NULL, NULL);
-    db_job_add_sql(push, "BEGIN");
-    db_job_add(push, stmt_push_lock, 1, lock_params);
+    struct db_job *push = req_locked_job(lock);
     db_job_add(push, stmt_push_delete, 4, key);
     db_job_add_copy(
         push,
@@ -373,8 +368,7 @@ static void start_push(struct req *r)
         st->copy, st->copy_len);
     st->copy = NULL;
     db_job_add(push, stmt_push_submission, 8, sub);
-    db_job_add_sql(push, "COMMIT");
-    req_submit(r, push, on_pushed);
+    req_submit_locked(r, push, on_pushed);
 }
 
 /* The CPU part of a push, run on the offload pool: parse and validate every row (JSON or
