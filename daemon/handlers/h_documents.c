@@ -193,16 +193,6 @@ static void on_history(struct req *r, struct db_job *job)
     req_reply_page(r, db_val(db_job_result(job, 0), 0, 0), 0, 1, NULL);
 }
 
-void h_sef_put(struct req *r)
-{
-    doc_put(r, DOC_SEF);
-}
-
-void h_sef_get(struct req *r)
-{
-    doc_get(r, DOC_SEF);
-}
-
 static void doc_history(struct req *r, enum doc_kind kind)
 {
     const char *trust = req_trust_str(r);
@@ -210,22 +200,23 @@ static void doc_history(struct req *r, enum doc_kind kind)
     req_submit_one(r, stmt_history[kind], 2, params, on_history);
 }
 
-void h_sef_history(struct req *r)
+/* The SEF and SIP routes share these handlers; the route's name says which document. */
+static enum doc_kind kind_of(const struct req *r)
 {
-    doc_history(r, DOC_SEF);
+    return strncmp(r->def->name, "sef", 3) == 0 ? DOC_SEF : DOC_SIP;
 }
 
-void h_sip_history(struct req *r)
+void h_document_put(struct req *r)
 {
-    doc_history(r, DOC_SIP);
+    doc_put(r, kind_of(r));
 }
 
-void h_sip_put(struct req *r)
+void h_document_get(struct req *r)
 {
-    doc_put(r, DOC_SIP);
+    doc_get(r, kind_of(r));
 }
 
-void h_sip_get(struct req *r)
+void h_document_history(struct req *r)
 {
-    doc_get(r, DOC_SIP);
+    doc_history(r, kind_of(r));
 }

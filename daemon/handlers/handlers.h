@@ -23,12 +23,10 @@ void h_schools_get(struct req *r);
 void h_schools_patch(struct req *r);
 
 void h_documents_init(void);
-void h_sef_put(struct req *r);
-void h_sef_get(struct req *r);
-void h_sef_history(struct req *r);
-void h_sip_put(struct req *r);
-void h_sip_get(struct req *r);
-void h_sip_history(struct req *r);
+/* SEF and SIP alike (the route name, sef_* or sip_*, says which). */
+void h_document_put(struct req *r);
+void h_document_get(struct req *r);
+void h_document_history(struct req *r);
 
 void h_sip_init(void);
 void h_sip_patch_milestone(struct req *r);
