@@ -57,9 +57,9 @@ CREATE FUNCTION rota_explain(t bigint, rid bigint) RETURNS json LANGUAGE sql STA
             'cycle', (SELECT coalesce(json_agg(json_build_object('year', year, 'term', term)
                                                ORDER BY n), '[]') FROM cyc)),
         'terms', (SELECT coalesce(json_agg(json_build_object('year', rt.year, 'term', rt.term,
-                'cycle_term', (SELECT (n - 1) % (r.plan->'planner'->>'cycle_terms')::int + 1
+                'cycle_term', (SELECT (n - 1) % nullif((r.plan->'planner'->>'cycle_terms')::int, 0) + 1
                                  FROM cyc WHERE cyc.year = rt.year AND cyc.term = rt.term),
-                'cycle_window', (SELECT (n - 1) / (r.plan->'planner'->>'cycle_terms')::int + 1
+                'cycle_window', (SELECT (n - 1) / nullif((r.plan->'planner'->>'cycle_terms')::int, 0) + 1
                                    FROM cyc WHERE cyc.year = rt.year AND cyc.term = rt.term),
                 'metrics', (SELECT pt->'metrics' FROM jsonb_array_elements(r.plan->'terms') pt
                              WHERE pt->>'year' = rt.year AND pt->>'term' = rt.term),

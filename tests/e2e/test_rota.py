@@ -104,6 +104,8 @@ class Rotas(unittest.TestCase):
         for x in self.req("GET", "/v1/rotas?limit=1000").json["items"]:
             if x["status"] != "published" or x["id"] == rota["id"]:
                 continue
+            # (every published rota explains, in the documented shape: the checker in req)
+            self.assertEqual(self.req("GET", "/v1/rotas/%d/explain" % x["id"]).status, 200)
             for term in self.req("GET", "/v1/rotas/%d" % x["id"]).json["terms"]:
                 if ti(term["year"], term["term"]) < first:
                     met += [(ti(term["year"], term["term"]), set(t["members"]), t["host"])
