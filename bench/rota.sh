@@ -5,9 +5,11 @@
 #  2. one plan of target + 3 terms per N (the run must survive planning past it);
 #  3. target + 1 terms planned one call at a time, each given every earlier term as history
 #     (as the scheduler drafts): the run reached and the time of all the calls;
-#  4. 200 schools x 12 terms with the default soft constraints.
+#  4. 200 schools x 12 terms with the default soft constraints;
+#  5. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
+#     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
-#   [--search-only] [--horizon K] [--term-by-term] [--big N:T]
+#   [--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}
@@ -27,4 +29,8 @@ echo; echo "## Term by term, target + 1 terms"
 "$BUILD/rota_bench" --term-by-term || rc=1
 echo; echo "## 200 schools x 12 terms"
 "$BUILD/rota_bench" --big 200:12 || rc=1
+for nt in 24:3 24:11 36:6; do
+  echo; echo "## Soft constraints, planner and greedy: $nt"
+  "$BUILD/rota_bench" --soft "$nt" || rc=1
+done
 exit $rc

@@ -13,7 +13,7 @@
 
 static int stmt_replan_input, stmt_replan_store;
 static int stmt_input, stmt_store, stmt_get, stmt_list, stmt_publish, stmt_publish_terms,
-    stmt_school_triads;
+    stmt_school_triads, stmt_explain;
 
 void h_rotas_init(void)
 {
@@ -22,6 +22,7 @@ void h_rotas_init(void)
     stmt_store = db_stmt_register("rota_store",
                                   "SELECT rota_store_json($1, $2, $3::jsonb, $4::jsonb, $5)::text");
     stmt_get = db_stmt_register("rota_get", "SELECT rota_json($1, $2)::text");
+    stmt_explain = db_stmt_register("rota_explain", "SELECT rota_explain($1, $2)::text");
     stmt_replan_input = db_stmt_register(
         "rota_replan_input",
         "SELECT rota_replan_input($1, $2, $3)::text, EXISTS (SELECT 1 FROM rotas WHERE "
@@ -183,6 +184,15 @@ void h_rotas_get(struct req *r)
     const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "id")};
     req_submit_one(r, stmt_get, 2, params, on_got);
+}
+
+/* Why the rota is as it is: computed by rota_explain() (sql/011) from the stored triads. */
+void h_rotas_explain(struct req *r)
+{
+    if (!rota_id_ok(r))
+        return;
+    const char *params[2] = {req_trust_str(r), req_param(r, "id")};
+    req_submit_one(r, stmt_explain, 2, params, on_got);
 }
 
 void h_rotas_list(struct req *r)

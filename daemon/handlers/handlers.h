@@ -81,6 +81,7 @@ void h_rotas_init(void);
 void h_rotas_create(struct req *r);
 void h_rotas_list(struct req *r);
 void h_rotas_get(struct req *r);
+void h_rotas_explain(struct req *r);
 void h_rotas_publish(struct req *r);
 void h_rotas_replan(struct req *r);
 void h_school_triads(struct req *r);

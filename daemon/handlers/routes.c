@@ -85,6 +85,8 @@ const struct route routes[] = {
      DEF("rotas_create", h_rotas_create, ACCESS_CEO, BODY_JSON, "rota_create.json")},
     {M_GET, "/v1/rotas", DEF("rotas_list", h_rotas_list, ACCESS_CEO, BODY_NONE, NULL)},
     {M_GET, "/v1/rotas/{id}", DEF("rotas_get", h_rotas_get, ACCESS_CEO, BODY_NONE, NULL)},
+    {M_GET, "/v1/rotas/{id}/explain",
+     DEF("rotas_explain", h_rotas_explain, ACCESS_CEO, BODY_NONE, NULL)},
     {M_POST, "/v1/rotas/{id}/publish",
      DEF("rotas_publish", h_rotas_publish, ACCESS_CEO, BODY_NONE, NULL)},
     {M_POST, "/v1/rotas/{id}/replan",
