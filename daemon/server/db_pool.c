@@ -795,7 +795,7 @@ static void pool_plan_targets(struct db_pool *pool)
         any_name = any_name || t->is_name;
     }
     pool->ntargets = nh;
-    if (np > 1 && np != nh)
+    if (np < 0 || (np > 1 && np != nh))
         any_name = false; /* libpq refuses the DSN before any lookup */
     for (int i = 0; i < (np > 0 ? np : 0); i++)
         free(ports[i]);

@@ -94,27 +94,31 @@ static void entry_clear(struct dns_entry *e)
     e->naddrs = 0;
 }
 
-/* Calls every waiter registered when the answer came (not those added by a callback). */
+/* Calls every waiter registered when the answer came (not those added by a callback),
+ * with a copy of the answer: a callback may start a new lookup of the same name. */
 static void entry_deliver(struct dns_entry *e)
 {
     struct dns_wait *list = e->waiters;
     e->waiters = NULL;
     for (struct dns_wait *w = list; w; w = w->next)
         w->delivering = true;
-    const char *addrs[DNS_MAX_ADDRS];
-    for (int i = 0; i < e->naddrs; i++)
-        addrs[i] = e->addrs[i];
     bool ok = e->state == DNS_CACHED;
+    int n = ok ? e->naddrs : 0;
+    char *copy[DNS_MAX_ADDRS];
+    const char *addrs[DNS_MAX_ADDRS];
+    for (int i = 0; i < n; i++)
+        addrs[i] = copy[i] = xstrdup(e->addrs[i]);
     char err[sizeof e->err];
     memcpy(err, e->err, sizeof err);
-    int n = e->naddrs;
     while (list) {
         struct dns_wait *w = list;
         list = w->next;
         if (!w->cancelled)
-            w->done(w->arg, ok ? NULL : err, addrs, ok ? n : 0);
+            w->done(w->arg, ok ? NULL : err, addrs, n);
         free(w);
     }
+    for (int i = 0; i < n; i++)
+        free(copy[i]);
 }
 
 /* Keeps the numeric form of up to DNS_MAX_ADDRS distinct addresses. */
