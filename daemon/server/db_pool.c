@@ -2,12 +2,14 @@
  * events on the worker's event_base; nothing here ever blocks the loop. */
 #include "db_pool.h"
 
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
+#include "dnslookup.h"
 #include "log.h"
 #include "util.h"
 
@@ -201,6 +203,7 @@ void db_result_free(PGresult *res)
 
 enum conn_state {
     CONN_DOWN,       /* waiting for the backoff timer */
+    CONN_RESOLVING,  /* waiting for the DSN's host names (dnslookup) */
     CONN_CONNECTING, /* PQconnectPoll in progress */
     CONN_IDLE,
     CONN_PREPARING, /* PQsendPrepare sent for the current command */
@@ -221,13 +224,35 @@ struct db_conn {
     size_t copy_sent; /* bytes of COPY data handed to libpq */
     bool copy_ended;
     unsigned char prepared[DB_MAX_STMTS];
+    /* While resolving: the target being looked up, and the host, hostaddr and port lists
+     * built so far (one item per address). */
+    struct dns_wait *dnsq;
+    int target;
+    bool lookup_sync;
+    int naddrs;
+    struct strbuf hosts, addrs, ports;
+    char resolve_err[160];
+};
+
+/* One entry of the DSN's host list. */
+#define DB_MAX_HOSTS 8
+#define DB_MAX_ADDRS 16
+struct db_target {
+    char *host;   /* as written */
+    char *port;   /* "" = libpq's default */
+    bool is_name; /* resolved here (never by libpq, which would block the loop) */
+    bool is_ip;
 };
 
 struct db_pool {
     struct event_base *base;
     char *dsn;
     int size, queue_max, queued, up, connect_timeout_ms;
-    bool ever_up; /* before the first connection, jobs wait for it rather than fail */
+    bool ever_up;        /* before the first connection, jobs wait for it rather than fail */
+    char *dsn_options;   /* the DSN's own options=, kept ahead of statement_timeout */
+    struct dns_ctx *dns; /* NULL unless the DSN names a host */
+    struct db_target targets[DB_MAX_HOSTS];
+    int ntargets;
     struct db_conn *conns;
     TAILQ_HEAD(, db_job) queue;
 };
@@ -254,6 +279,10 @@ static void job_finish(struct db_job *job)
 
 static void conn_close(struct db_conn *c)
 {
+    if (c->dnsq) {
+        dns_cancel(c->dnsq);
+        c->dnsq = NULL;
+    }
     if (c->rev) {
         event_free(c->rev);
         event_free(c->wev);
@@ -270,9 +299,15 @@ static void conn_close(struct db_conn *c)
 static void conn_lost(struct db_conn *c, const char *why)
 {
     struct db_pool *pool = c->pool;
-    bool was_up = c->state != CONN_DOWN && c->state != CONN_CONNECTING;
+    bool was_up =
+        c->state != CONN_DOWN && c->state != CONN_CONNECTING && c->state != CONN_RESOLVING;
     if (was_up)
         pool->up--;
+    /* The address that failed (or went away) is asked for again on the next attempt. */
+    if (pool->dns && c->state != CONN_RESOLVING)
+        for (int i = 0; i < pool->ntargets; i++)
+            if (pool->targets[i].is_name)
+                dns_forget(pool->dns, pool->targets[i].host);
     log_warn("msg=\"database connection lost\" reason=\"%s\" backoff_ms=%d", why, c->backoff_ms);
     conn_close(c);
     c->state = CONN_DOWN;
@@ -528,8 +563,8 @@ static void conn_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct db_conn *c = arg;
-    if (c->state == CONN_CONNECTING) {
-        conn_lost(c, "connect timeout");
+    if (c->state == CONN_CONNECTING || c->state == CONN_RESOLVING) {
+        conn_lost(c, c->state == CONN_RESOLVING ? "name resolution timeout" : "connect timeout");
         return;
     }
     conn_start(c);
@@ -594,24 +629,178 @@ void db_pool_set_statement_timeout(int ms)
     statement_timeout_ms = ms;
 }
 
-static void conn_start(struct db_conn *c)
+/* Opens the connection; with host names in the DSN, to the addresses found for them. */
+static void conn_connect(struct db_conn *c)
 {
-    /* The DSN first (expanded), then options: a statement running past the timeout is
-     * cancelled by the server itself, whatever happens to the request that sent it. */
-    char options[64];
-    snprintf(options, sizeof options, "-c statement_timeout=%d", statement_timeout_ms);
-    const char *const keys[] = {"dbname", "options", NULL};
-    const char *const values[] = {c->pool->dsn, options, NULL};
+    struct db_pool *pool = c->pool;
+    /* The DSN first (expanded), then what overrides it: a statement running past the
+     * timeout is cancelled by the server itself, whatever happens to the request. */
+    char *options =
+        xasprintf("%s%s-c statement_timeout=%d", pool->dsn_options ? pool->dsn_options : "",
+                  pool->dsn_options ? " " : "", statement_timeout_ms);
+    const char *keys[6] = {"dbname"}, *values[6] = {pool->dsn};
+    int n = 1;
+    if (pool->dns) {
+        /* host stays the name (TLS verification, .pgpass); hostaddr is what is dialled. */
+        keys[n] = "host", values[n++] = c->hosts.data;
+        keys[n] = "hostaddr", values[n++] = c->addrs.data;
+        keys[n] = "port", values[n++] = c->ports.data;
+    }
+    keys[n] = "options", values[n++] = options;
+    keys[n] = NULL, values[n] = NULL;
     c->pg = PQconnectStartParams(keys, values, 1);
+    free(options);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;
     }
     c->state = CONN_CONNECTING;
+    conn_step(c);
+}
+
+/* Adds one address of target t to the lists libpq will try in order. */
+static void conn_add_address(struct db_conn *c, const struct db_target *t, const char *addr)
+{
+    if (c->naddrs == DB_MAX_ADDRS)
+        return;
+    const char *sep = c->naddrs++ ? "," : "";
+    strbuf_printf(&c->hosts, "%s%s", sep, t->host);
+    strbuf_printf(&c->addrs, "%s%s", sep, addr);
+    strbuf_printf(&c->ports, "%s%s", sep, t->port);
+}
+
+static void conn_resolve_next(struct db_conn *c);
+
+static void conn_resolved(void *arg, const char *err, const char *const *addrs, int naddrs)
+{
+    struct db_conn *c = arg;
+    c->dnsq = NULL;
+    const struct db_target *t = &c->pool->targets[c->target];
+    if (err)
+        snprintf(c->resolve_err, sizeof c->resolve_err, "%s", err);
+    for (int i = 0; i < naddrs; i++)
+        conn_add_address(c, t, addrs[i]);
+    if (!c->lookup_sync)
+        conn_resolve_next(c);
+}
+
+/* Looks up the DSN's names one after another; a name that does not resolve is left out,
+ * and the attempt fails like a refused connection when nothing is left to dial. */
+static void conn_resolve_next(struct db_conn *c)
+{
+    struct db_pool *pool = c->pool;
+    while (++c->target < pool->ntargets) {
+        const struct db_target *t = &pool->targets[c->target];
+        if (!t->is_name) {
+            /* An IP literal is dialled as given; a socket directory needs no hostaddr. */
+            conn_add_address(c, t, t->is_ip ? t->host : "");
+            continue;
+        }
+        c->lookup_sync = true;
+        c->dnsq = dns_lookup(pool->dns, t->host, conn_resolved, c);
+        c->lookup_sync = false;
+        if (c->dnsq)
+            return; /* conn_resolved continues */
+    }
+    if (c->naddrs == 0) {
+        conn_lost(c, c->resolve_err[0] ? c->resolve_err : "no address for the database host");
+        return;
+    }
+    conn_connect(c);
+}
+
+static void conn_start(struct db_conn *c)
+{
     int t = c->pool->connect_timeout_ms;
     struct timeval tv = {t / 1000, (t % 1000) * 1000};
-    evtimer_add(c->timer, &tv);
-    conn_step(c);
+    evtimer_add(c->timer, &tv); /* bounds name resolution and connection together */
+    if (!c->pool->dns) {
+        conn_connect(c);
+        return;
+    }
+    c->state = CONN_RESOLVING;
+    c->target = -1;
+    c->naddrs = 0;
+    c->resolve_err[0] = '\0';
+    strbuf_free(&c->hosts), strbuf_free(&c->addrs), strbuf_free(&c->ports);
+    strbuf_puts(&c->hosts, ""), strbuf_puts(&c->addrs, ""), strbuf_puts(&c->ports, "");
+    conn_resolve_next(c);
+}
+
+static bool is_ip_literal(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Splits a comma list into at most max owned items; returns the count (-1 if more). */
+static int split_list(const char *s, char **out, int max)
+{
+    int n = 0;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (n == max) {
+            for (int i = 0; i < n; i++)
+                free(out[i]);
+            return -1;
+        }
+        out[n++] = xstrndup(s, len);
+        if (!comma)
+            return n;
+        s = comma + 1;
+    }
+}
+
+static const char *conninfo_get(const PQconninfoOption *opts, const char *key, const char *env)
+{
+    for (const PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
+            return o->val;
+    const char *v = env ? getenv(env) : NULL;
+    return v && *v ? v : NULL;
+}
+
+/* Reads the DSN's hosts (as libpq would: the DSN, then PGHOST, PGHOSTADDR, PGPORT): the
+ * pool resolves them itself when one is a name and no hostaddr is given. A DSN libpq
+ * cannot parse, or whose ports do not match its hosts, is left for libpq to refuse. */
+static void pool_plan_targets(struct db_pool *pool)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(pool->dsn, &err);
+    if (!opts) {
+        PQfreemem(err);
+        return;
+    }
+    const char *options = conninfo_get(opts, "options", NULL);
+    pool->dsn_options = options ? xstrdup(options) : NULL;
+    const char *host = conninfo_get(opts, "host", "PGHOST");
+    const char *port = conninfo_get(opts, "port", "PGPORT");
+    char *hosts[DB_MAX_HOSTS], *ports[DB_MAX_HOSTS];
+    int nh = 0, np = 0;
+    if (!conninfo_get(opts, "hostaddr", "PGHOSTADDR") && host) {
+        nh = split_list(host, hosts, DB_MAX_HOSTS);
+        if (nh < 0)
+            fatal("database dsn: more than %d hosts", DB_MAX_HOSTS);
+        np = port ? split_list(port, ports, DB_MAX_HOSTS) : 0;
+    }
+    PQconninfoFree(opts);
+    bool any_name = false;
+    for (int i = 0; i < nh; i++) {
+        struct db_target *t = &pool->targets[i];
+        t->host = hosts[i];
+        t->port = xstrdup(np == 1 ? ports[0] : np == nh ? ports[i] : "");
+        t->is_ip = is_ip_literal(t->host);
+        t->is_name = t->host[0] && t->host[0] != '/' && t->host[0] != '@' && !t->is_ip;
+        any_name = any_name || t->is_name;
+    }
+    pool->ntargets = nh;
+    if (np < 0 || (np > 1 && np != nh))
+        any_name = false; /* libpq refuses the DSN before any lookup */
+    for (int i = 0; i < (np > 0 ? np : 0); i++)
+        free(ports[i]);
+    if (any_name)
+        pool->dns = dns_ctx_new(pool->base);
 }
 
 static void conn_dispatch(struct db_pool *pool)
@@ -641,6 +830,7 @@ struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, 
     pool->queue_max = queue_max;
     pool->connect_timeout_ms = connect_timeout_ms;
     TAILQ_INIT(&pool->queue);
+    pool_plan_targets(pool);
     pool->conns = xcalloc((size_t)size, sizeof *pool->conns);
     for (int i = 0; i < size; i++) {
         struct db_conn *c = &pool->conns[i];
@@ -648,6 +838,7 @@ struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, 
         c->fd = -1;
         c->backoff_ms = 100;
         c->timer = evtimer_new(base, conn_timer, c);
+        strbuf_init(&c->hosts), strbuf_init(&c->addrs), strbuf_init(&c->ports);
         conn_start(c);
     }
     return pool;
@@ -672,7 +863,12 @@ void db_pool_free(struct db_pool *pool)
         }
         conn_close(c);
         event_free(c->timer);
+        strbuf_free(&c->hosts), strbuf_free(&c->addrs), strbuf_free(&c->ports);
     }
+    dns_ctx_free(pool->dns);
+    for (int i = 0; i < pool->ntargets; i++)
+        free(pool->targets[i].host), free(pool->targets[i].port);
+    free(pool->dsn_options);
     free(pool->conns);
     free(pool->dsn);
     free(pool);
