@@ -32,14 +32,17 @@ function equal(got, want, what) {
 }
 
 // The API, read directly with a bearer token: the oracle the pages are checked against.
-function api(token, p) {
+function apiText(token, p, accept = 'application/json') {
   return new Promise((resolve, reject) => {
-    https.get({ host: BASE.hostname, port: BASE.port, path: p, ca: CA, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    https.get({ host: BASE.hostname, port: BASE.port, path: p, ca: CA, headers: { Authorization: `Bearer ${token}`, Accept: accept } }, (res) => {
       let body = '';
       res.on('data', (c) => { body += c; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${p}: ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve({ body, type: res.headers['content-type'] }) : reject(new Error(`${p}: ${res.statusCode}`))));
     }).on('error', reject);
   });
+}
+async function api(token, p) {
+  return JSON.parse((await apiText(token, p)).body);
 }
 const pct = (p) => (p === null || p === undefined ? '—' : `${(p * 100).toFixed(1)}%`);
 
@@ -147,6 +150,17 @@ await page.waitForSelector('main[data-ready="briefing"]');
   equal(await page.$$eval('#b-triads tbody tr', (t) => t.map((x) => Number(x.dataset.triad))), b.triads.map((t) => t.triad), 'briefing: this term\'s triads');
   await axe(page, 'briefing');
   await shot(page, 'briefing');
+  // The priorities as CSV: fetched by the page with Accept: text/csv and saved through a
+  // Blob URL; the file is byte for byte the API's CSV.
+  {
+    const want = await apiText(ceo, `/v1/briefing?year=${by}&term=${bt}`, 'text/csv');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#b-csv')]);
+    const got = readFileSync(await dl.path(), 'utf8');
+    check(want.type.startsWith('text/csv') && want.body.split('\r\n').length > 2, `briefing CSV: the API answers CSV (${want.body.split('\r\n').length - 1} lines)`);
+    equal(got, want.body, 'briefing CSV: the downloaded file is the API\'s CSV');
+    equal(dl.suggestedFilename(), `briefing-${by}-${bt}-priorities.csv`, 'briefing CSV: the file is named for the term');
+    equal(new URL(dl.url()).protocol, 'blob:', 'briefing CSV: saved from a Blob URL of the fetched answer');
+  }
   const kind = b.priorities[b.priorities.length - 1].kind;
   await page.selectOption('#b-kind', kind);
   await until(page, (k) => location.hash.includes(`kind=${k}`) && document.querySelector('main').dataset.ready === 'briefing', kind);
