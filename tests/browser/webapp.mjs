@@ -256,6 +256,7 @@ check(planned.length > 0, `school page: the demo plan deploys ${planned.length} 
 equal(experts, planned.map((a) => ({ expert: a.expert_id, priority: a.priority_id, name: a.expert_name, sentence: a.sentence })), 'school page: the experts deployed to it are the plan\'s, with the priority each serves and its sentence');
 await axe(page, 'school page');
 await shot(page, 'school');
+if (SHOTS) { await page.$eval('#experts', (e) => e.closest('section').scrollIntoView()); await shot(page, 'school-experts'); }
 
 // ---------------------------------------------------------------- monitoring
 await open(page, '#/monitoring', 'monitoring');
