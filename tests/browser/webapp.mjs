@@ -32,14 +32,17 @@ function equal(got, want, what) {
 }
 
 // The API, read directly with a bearer token: the oracle the pages are checked against.
-function api(token, p) {
+function apiText(token, p, accept = 'application/json') {
   return new Promise((resolve, reject) => {
-    https.get({ host: BASE.hostname, port: BASE.port, path: p, ca: CA, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    https.get({ host: BASE.hostname, port: BASE.port, path: p, ca: CA, headers: { Authorization: `Bearer ${token}`, Accept: accept } }, (res) => {
       let body = '';
       res.on('data', (c) => { body += c; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${p}: ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve({ body, type: res.headers['content-type'] }) : reject(new Error(`${p}: ${res.statusCode}`))));
     }).on('error', reject);
   });
+}
+async function api(token, p) {
+  return JSON.parse((await apiText(token, p)).body);
 }
 const pct = (p) => (p === null || p === undefined ? '—' : `${(p * 100).toFixed(1)}%`);
 
@@ -147,6 +150,17 @@ await page.waitForSelector('main[data-ready="briefing"]');
   equal(await page.$$eval('#b-triads tbody tr', (t) => t.map((x) => Number(x.dataset.triad))), b.triads.map((t) => t.triad), 'briefing: this term\'s triads');
   await axe(page, 'briefing');
   await shot(page, 'briefing');
+  // The priorities as CSV: fetched by the page with Accept: text/csv and saved through a
+  // Blob URL; the file is byte for byte the API's CSV.
+  {
+    const want = await apiText(ceo, `/v1/briefing?year=${by}&term=${bt}`, 'text/csv');
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#b-csv')]);
+    const got = readFileSync(await dl.path(), 'utf8');
+    check(want.type.startsWith('text/csv') && want.body.split('\r\n').length > 2, `briefing CSV: the API answers CSV (${want.body.split('\r\n').length - 1} lines)`);
+    equal(got, want.body, 'briefing CSV: the downloaded file is the API\'s CSV');
+    equal(dl.suggestedFilename(), `briefing-${by}-${bt}-priorities.csv`, 'briefing CSV: the file is named for the term');
+    equal(new URL(dl.url()).protocol, 'blob:', 'briefing CSV: saved from a Blob URL of the fetched answer');
+  }
   const kind = b.priorities[b.priorities.length - 1].kind;
   await page.selectOption('#b-kind', kind);
   await until(page, (k) => location.hash.includes(`kind=${k}`) && document.querySelector('main').dataset.ready === 'briefing', kind);
@@ -233,8 +247,16 @@ const grades = await page.$$eval('#sef tbody tr', (trs) => trs.map((tr) => tr.qu
 equal(grades.length, Object.keys(sef.document.areas).length, 'school page: every SEF area is shown');
 const info = await api(ceo, `/v1/schools/${urn}`);
 equal(await page.$eval('main h1', (e) => e.textContent), info.name, 'school page: the school\'s name');
+// The experts deployed to it this term: the plan's assignments to this school, with the
+// priority each serves and the API's sentence.
+const plan = await api(ceo, `/v1/deployments?year=${year}&term=${tm}`);
+const planned = plan.assignments.filter((a) => a.urn === urn);
+const experts = await page.$$eval('#experts tbody tr', (trs) => trs.map((tr) => ({ expert: tr.dataset.expert, priority: tr.dataset.priority, name: tr.querySelector('th').firstChild.textContent, sentence: tr.querySelector('.sentence').textContent })));
+check(planned.length > 0, `school page: the demo plan deploys ${planned.length} expert(s) to ${urn}`);
+equal(experts, planned.map((a) => ({ expert: a.expert_id, priority: a.priority_id, name: a.expert_name, sentence: a.sentence })), 'school page: the experts deployed to it are the plan\'s, with the priority each serves and its sentence');
 await axe(page, 'school page');
 await shot(page, 'school');
+if (SHOTS) { await page.$eval('#experts', (e) => e.closest('section').scrollIntoView()); await shot(page, 'school-experts'); }
 
 // ---------------------------------------------------------------- monitoring
 await open(page, '#/monitoring', 'monitoring');
@@ -285,6 +307,7 @@ for (const r of rrows) {
   if (!c || (!small(c) ? String(c.p_expected) !== r.p : r.p !== '')) rbad++;
 }
 check(rrows.length > 0 && rbad === 0, `report: ${rrows.length} attainment rows equal the API's`);
+equal(await page.$$eval('#report-experts li', (li) => li.map((l) => l.textContent)), planned.map((a) => a.sentence), 'report: support received lists the experts deployed (the plan\'s sentences)');
 await axe(page, 'report');
 await shot(page, 'report');
 const pdfPath = path.join(os.tmpdir(), `matd-report-${process.pid}.pdf`);
@@ -341,6 +364,15 @@ const all = (await api(TOKENS.admin, '/v1/schools?limit=1000')).items;
     if (ready === 'school') await shot(p2, 'school-own');
   }
   equal(seen, [], 'a school token: no other school\'s name on any of its pages');
+  // The experts deployed to it: exactly those GET /v1/experts gives the school's token.
+  {
+    const mine = (await api(TOKENS.school, '/v1/experts?limit=1000')).items;
+    check(mine.length > 0, `a school token: the API names ${mine.length} expert(s) deployed to it`);
+    await open(p2, `#/school/${own}`, 'school');
+    equal(await p2.$$eval('#experts li', (li) => li.map((l) => [l.dataset.expert, l.querySelector('strong').textContent])), mine.map((e) => [e.id, e.name]), 'a school token: its page lists the experts deployed to it, as the API gives them');
+    await open(p2, `#/report/${own}?year=${year}&term=${tm}`, 'report');
+    equal(await p2.$$eval('#report-experts li', (li) => li.map((l) => l.dataset.expert)), mine.map((e) => e.id), 'a school token: its governors\' report lists them under support received');
+  }
   await open(p2, '#/heatmap', 'school');
   check(p2.url().includes(`#/school/${own}`), 'a school token asking for the heat map lands on its own page');
   // Status updated in place, written through the API with the CSRF token.
@@ -376,6 +408,13 @@ const all = (await api(TOKENS.admin, '/v1/schools?limit=1000')).items;
   const body = await p3.evaluate(() => document.body.innerText);
   const others = all.filter((s) => !mine.includes(s.urn)).map((s) => s.name).filter((n) => body.includes(n));
   equal(others, [], 'an executive head\'s heat map names no other school');
+  // Their school page: the experts deployed to it are the plan's as the API gives this
+  // token (assignments to their schools only).
+  const eplan = await api(TOKENS.exec, `/v1/deployments?year=${year}&term=${tm}`);
+  check(eplan.assignments.every((a) => mine.includes(a.urn)), 'an executive head\'s plan has assignments to their schools only');
+  const eurn = eplan.assignments[0]?.urn || mine[0];
+  await open(p3, `#/school/${eurn}?year=${year}&term=${tm}`, 'school');
+  equal(await p3.$$eval('#experts tbody tr', (trs) => trs.map((tr) => tr.querySelector('.sentence').textContent)), eplan.assignments.filter((a) => a.urn === eurn).map((a) => a.sentence), `an executive head: the experts deployed to ${eurn} are the plan's`);
   await c3.close();
 }
 

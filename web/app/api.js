@@ -93,6 +93,13 @@ export async function send(method, path, body) {
   return r.status === 204 ? null : r.json();
 }
 
+// A resource as CSV (the API's own, sent for Accept: text/csv), as a Blob to save.
+export async function csv(path) {
+  const r = await fetch(path, { headers: { Accept: 'text/csv' } });
+  if (!r.ok) throw await problem(r);
+  return r.blob();
+}
+
 // Null instead of an error for a 404 (a document not yet pushed).
 export async function maybe(path) {
   try {

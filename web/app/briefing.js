@@ -6,6 +6,24 @@ import * as api from './api.js';
 import { h, pct, points, label, table, section, note } from './dom.js';
 import { termPicker, termLabel } from './context.js';
 
+// Saves the API's CSV of the priorities (GET /v1/briefing, Accept: text/csv). A link
+// cannot ask for a media type, so the page fetches it and saves it through a Blob URL
+// (a download, which the CSP does not restrict; nothing leaves the origin).
+async function downloadCsv(year, term, status) {
+  status.textContent = '';
+  try {
+    const url = URL.createObjectURL(await api.csv(`/v1/briefing?year=${year}&term=${term}`));
+    const a = h('a', { href: url, download: `briefing-${year}-${term}-priorities.csv`, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    status.textContent = 'The priorities were saved as CSV.';
+  } catch (e) {
+    status.textContent = `The CSV could not be downloaded: ${e.message}`;
+  }
+}
+
 export async function briefing({ query, ctx, go }) {
   const { year, term } = ctx;
   const b = await api.get(`/v1/briefing?year=${year}&term=${term}`);
@@ -35,6 +53,8 @@ export async function briefing({ query, ctx, go }) {
   const triads = b.triads.map((t) => h('tr', { dataset: { triad: t.triad } }, h('th', { scope: 'row', text: `Triad ${t.triad}` }),
     h('td', { text: ctx.name(t.host) }), h('td', { text: t.members.filter((m) => m !== t.host).map((m) => ctx.name(m)).join(', ') }),
     h('td', { className: `review ${t.review}`, text: label(t.review) })));
+  const csvStatus = h('span', { role: 'status', id: 'b-csv-status' });
+  const csv = h('p', {}, h('button', { type: 'button', id: 'b-csv', onclick: () => downloadCsv(year, term, csvStatus) }, 'Download the priorities (CSV)'), ' ', csvStatus);
   return {
     title: `Briefing, ${termLabel(ctx)}`,
     node: [
@@ -49,6 +69,7 @@ export async function briefing({ query, ctx, go }) {
         h('li', {}, h('a', { href: '#/monitoring?overdue=1', text: 'See monitoring' }))),
       section('Priorities',
         h('form', { className: 'controls filters', onsubmit: (e) => e.preventDefault() }, Object.entries(sels).map(([k, s]) => h('p', { className: 'picker' }, h('label', { for: `b-${k}`, text: `${label(k)} ` }), s))),
+        csv,
         shown.length ? h('ol', { className: 'priorities', id: 'b-priorities' }, prios) : note('No priority matches these filters.')),
       section('Schools causing concern', concern.length ? h('ol', { className: 'concern', id: 'b-concern' }, concern) : note('None.')),
       section(`Triads this term`, triads.length ? table(null, ['Triad', 'Host', 'Reviewers', 'Review'], triads, { id: 'b-triads' }) : note('No published triads this term.')),

@@ -6,7 +6,7 @@ import * as api from './api.js';
 import { h, pct, points, label, table, section, note } from './dom.js';
 import { termLabel, lastYear } from './context.js';
 import { SUBJECTS, isSuppressed } from './heatmap.js';
-import { rag, ragBadge, sefTable } from './school.js';
+import { rag, ragBadge, sefTable, deployed, roleName } from './school.js';
 
 const GROUPS = ['all', 'disadvantaged', 'not_disadvantaged', 'send', 'eal', 'girls', 'boys'];
 
@@ -36,12 +36,22 @@ async function review(urn, year, term) {
   return { triad: t, review: await api.maybe(`/v1/rotas/${t.rota_id}/triads/${t.triad}/reviews/${urn}`) };
 }
 
+// The experts deployed to the school, under support received: the plan's sentences for the
+// trust's roles, the experts' names and roles for the school's own token.
+function expertsReceived(d) {
+  if (d.error) return note(`Experts deployed: the deployment plan could not be read (${d.error}).`);
+  const items = d.experts ? d.experts.map((e) => h('li', { dataset: { expert: e.id }, text: `${e.name} (${roleName(e.role)})` }))
+    : d.assignments.map((a) => h('li', { dataset: { expert: a.expert_id, priority: a.priority_id }, text: a.sentence }));
+  return items.length ? h('div', {}, h('p', { text: d.experts ? 'Experts deployed to the school by the trust:' : `Experts deployed to the school this term${d.plan.published_at ? '' : ' (proposed; no plan published yet)'}:` }),
+    h('ul', { id: 'report-experts' }, items)) : h('p', { text: `Experts deployed: none${d.experts ? '' : ' this term'}.` });
+}
+
 export async function report({ args, ctx, sess }) {
   const urn = args[0];
   const { year, term } = ctx;
   const q = `year=${year}&term=${term}`;
   const trustWide = sess.principal.role !== 'school';
-  const [info, sef, sip, cur, prev, prio, mon, rv, support] = await Promise.all([
+  const [info, sef, sip, cur, prev, prio, mon, rv, support, experts] = await Promise.all([
     api.get(`/v1/schools/${urn}`),
     api.maybe(`/v1/schools/${urn}/sef/${year}`),
     api.maybe(`/v1/schools/${urn}/sip/${year}`),
@@ -51,6 +61,7 @@ export async function report({ args, ctx, sess }) {
     api.all(`/v1/monitoring?school=${urn}&year=${year}`),
     review(urn, year, term),
     trustWide ? api.get(`/v1/support?${q}`) : Promise.resolve({ items: [] }),
+    deployed(urn, year, term, !trustWide),
   ]);
   const overdue = new Set(mon.filter((m) => m.overdue && m.source === 'milestone').map((m) => m.ref));
   const milestones = mon.filter((m) => m.source === 'milestone');
@@ -77,6 +88,7 @@ export async function report({ args, ctx, sess }) {
             table('Agreed actions', ['Ref', 'Action', 'Owner', 'Due', 'Status'], actions.map((a) => h('tr', {}, [a.ref, a.action, a.owner, a.due, label(a.status)].map((x) => h('td', { text: x ?? '' }))))))),
       section('Support',
         h('p', { text: received.length ? `Received: ${received.map((p) => `${label(p.subject || p.area)}${p.group && p.group !== 'all' ? `, ${label(p.group)}` : ''} (${label(p.kind)}): ${trustWide ? p.support.map((g) => g.name).join(', ') : `${p.support.length} partner school(s)`}`).join('; ')}.` : 'Received: none matched this term.' }),
+        expertsReceived(experts),
         trustWide ? h('p', { text: given.length ? `Given: ${given.map((m) => `${label(m.subject || m.area)} to ${ctx.name(m.receiver)}`).join('; ')}.` : 'Given: none matched this term.' }) : null)),
   };
 }

@@ -52,11 +52,49 @@ export function progressTable(cur, prev, minCohort, groups) {
   return table(null, ['Subject', ...groups.map(label), 'All, a year ago'], rows, { id: 'progress', className: 'heat' });
 }
 
+const ROLES = { sle: 'Specialist leader of education', lle: 'Local leader of education', nle: 'National leader of education', moderator: 'Moderator', subject_lead: 'Subject lead', phase_lead: 'Phase lead', senco: 'SENCo' };
+export const roleName = (r) => ROLES[r] || label(r);
+
+// The experts deployed to a school (SPEC §6.7). Trust roles read the term's plan
+// (GET /v1/deployments: each assignment with the priority it serves, the API's sentence,
+// and whether it is kept from the published plan). A school may not read the plan; it
+// reads only the experts the trust's published deployments send to it (GET /v1/experts).
+export async function deployed(urn, year, term, isSchool) {
+  try {
+    if (isSchool) return { experts: await api.all('/v1/experts') };
+    const plan = await api.get(`/v1/deployments?year=${year}&term=${term}`);
+    return { plan, assignments: plan.assignments.filter((a) => a.urn === urn) };
+  } catch (e) {
+    return { error: e.message };
+  }
+}
+
+export function servedLabel(a) {
+  return `${label(a.subject || a.area)}${a.group && a.group !== 'all' ? `, ${label(a.group)} pupils` : ''} (${label(a.kind)})`;
+}
+
+export function deployedView(d) {
+  if (d.error) return note(`The deployment plan could not be read: ${d.error}`);
+  if (d.experts) {
+    return d.experts.length ? [h('ul', { id: 'experts' }, d.experts.map((e) => h('li', { dataset: { expert: e.id } },
+      h('strong', { text: e.name }), ` (${roleName(e.role)}): ${[...e.expertise.subjects, ...e.expertise.sef_areas].map(label).join(', ') || 'no listed expertise'}.`))),
+    note('Experts the trust’s published deployments send to this school; the trust’s plan names the priority each serves.')]
+      : note('No expert has been deployed to this school.');
+  }
+  const status = (a) => (d.plan.published_at ? (a.kept ? 'Published' : 'Proposed (not in the published plan)') : 'Proposed (no plan published this term)');
+  const rows = d.assignments.map((a) => h('tr', { dataset: { expert: a.expert_id, priority: a.priority_id } },
+    h('th', { scope: 'row' }, a.expert_name, h('br'), h('span', { className: 'meta', text: roleName(a.role) })),
+    h('td', { text: servedLabel(a) }), h('td', { text: status(a) }), h('td', { className: 'sentence', text: a.sentence })));
+  return rows.length ? table(null, ['Expert', 'Priority served', 'Status', 'Why this expert'], rows, { id: 'experts' })
+    : note('No expert is deployed to this school this term.');
+}
+
 export async function school({ args, ctx, sess, go }) {
   const urn = args[0];
   const { year, term } = ctx;
   const q = `year=${year}&term=${term}`;
-  const [info, sef, sip, cur, prev, prio, triads, mon] = await Promise.all([
+  const isSchool = sess.principal.role === 'school';
+  const [info, sef, sip, cur, prev, prio, triads, mon, experts] = await Promise.all([
     api.get(`/v1/schools/${urn}`),
     api.maybe(`/v1/schools/${urn}/sef/${year}`),
     api.maybe(`/v1/schools/${urn}/sip/${year}`),
@@ -65,10 +103,10 @@ export async function school({ args, ctx, sess, go }) {
     api.get(`/v1/schools/${urn}/priorities?${q}`),
     api.all(`/v1/schools/${urn}/triads`),
     api.all(`/v1/monitoring?school=${urn}&year=${year}`),
+    deployed(urn, year, term, isSchool),
   ]);
   const own = prio.items.filter((p) => p.level === 'school' && p.schools.includes(urn));
   const overdue = new Set(mon.filter((m) => m.overdue && m.source === 'milestone').map((m) => m.ref));
-  const isSchool = sess.principal.role === 'school';
   const sipRows = (sip?.document.priorities || []).map((p) => h('tr', { dataset: { ref: p.ref } },
     h('th', { scope: 'row', text: `${p.ref} ${p.title}` }), h('td', {}, ragBadge(rag(p, overdue))),
     h('td', { text: (p.milestones || []).map((m) => `${m.ref} ${label(m.status)}${overdue.has(m.ref) ? ' (overdue)' : ''}`).join('; ') }),
@@ -94,6 +132,7 @@ export async function school({ args, ctx, sess, go }) {
       section('SEF', sefTable(sef)),
       section('SIP priorities', sipRows.length ? table(null, ['Priority', 'Status', 'Milestones', 'Success criteria'], sipRows, { id: 'sip' }) : note('No SIP for this year yet.')),
       section('Support', supportRows.length ? h('ul', {}, supportRows) : note('No support matched this term.')),
+      section('Experts deployed to this school', deployedView(experts)),
       section('Triads', triadRows.length ? table(null, ['Term', 'Triad', 'Role', 'With'], triadRows, { id: 'triads' }) : note('No triad assignments.')),
     ],
   };
