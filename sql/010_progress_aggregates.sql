@@ -20,9 +20,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            (ARRAY['autumn', 'spring', 'summer'])[o % 3 + 1]
 $$;
 
--- The per school x subject x year group counts, from the pupil rows. The other codes count
--- as docs/validation.md says: A and D in n as not meeting, L, F and P outside the cohort.
-CREATE FUNCTION progress_base_from_rows(t bigint, y text, tm text, only_urns text[])
+-- One school's counts per subject x year group for a term, from its pupil rows (equality on
+-- the primary key's leading columns: an index range, whatever the table's size). The other
+-- codes count as docs/validation.md says: A and D in n as not meeting, L, F and P outside
+-- the cohort.
+CREATE FUNCTION progress_base_school(t bigint, y text, tm text, u text)
 RETURNS TABLE (urn text, subject text, year_group text, n0 bigint, k0 bigint, g0 bigint, n1 bigint, k1 bigint, g1 bigint, n2 bigint, k2 bigint, g2 bigint, n3 bigint, k3 bigint, g3 bigint, n4 bigint, k4 bigint, g4 bigint, n5 bigint, k5 bigint, g5 bigint, n6 bigint, k6 bigint, g6 bigint, n7 bigint, k7 bigint, g7 bigint, n8 bigint, k8 bigint, g8 bigint, n9 bigint, k9 bigint, g9 bigint, n10 bigint, k10 bigint, g10 bigint, n11 bigint, k11 bigint, g11 bigint, n12 bigint, k12 bigint, g12 bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
         SELECT p.urn, p.subject, p.year_group,
@@ -44,10 +46,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                      coalesce(q.band = 'greater_depth', false) AS gdx, q.disadvantaged AS d, q.send AS s,
                      q.eal AS e, q.looked_after AS l, q.sex AS sx, q.prior_attainment AS pa
                 FROM progress q
-               WHERE q.trust_id = t AND q.year = y AND q.term = tm
-                 AND (only_urns IS NULL OR q.urn = ANY (only_urns))
+               WHERE q.trust_id = t AND q.year = y AND q.term = tm AND q.urn = u
                  AND (q.code IS NULL OR q.code IN ('A', 'D'))) p
         GROUP BY p.urn, p.subject, p.year_group
+$$;
+
+-- The same for every school of the term (or only_urns), from the pupil rows.
+CREATE FUNCTION progress_base_from_rows(t bigint, y text, tm text, only_urns text[])
+RETURNS TABLE (urn text, subject text, year_group text, n0 bigint, k0 bigint, g0 bigint, n1 bigint, k1 bigint, g1 bigint, n2 bigint, k2 bigint, g2 bigint, n3 bigint, k3 bigint, g3 bigint, n4 bigint, k4 bigint, g4 bigint, n5 bigint, k5 bigint, g5 bigint, n6 bigint, k6 bigint, g6 bigint, n7 bigint, k7 bigint, g7 bigint, n8 bigint, k8 bigint, g8 bigint, n9 bigint, k9 bigint, g9 bigint, n10 bigint, k10 bigint, g10 bigint, n11 bigint, k11 bigint, g11 bigint, n12 bigint, k12 bigint, g12 bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT b.* FROM (SELECT DISTINCT q.urn FROM progress q
+                      WHERE q.trust_id = t AND q.year = y AND q.term = tm
+                        AND (only_urns IS NULL OR q.urn = ANY (only_urns))) s,
+           LATERAL progress_base_school(t, y, tm, s.urn) b
 $$;
 
 CREATE TABLE progress_counts (
@@ -109,19 +120,29 @@ CREATE TABLE progress_stuck (
     PRIMARY KEY (trust_id, year, term, urn, subject, pupil_key)
 );
 
--- Pupils below expected in the same subject in (y, tm) and the two terms before it.
+-- One school's pupils below expected in the same subject in (y, tm) and the two terms
+-- before it: three index lookups (the key is unique per term, so three rows = three terms).
+CREATE FUNCTION progress_stuck_school(t bigint, y text, tm text, u text)
+RETURNS TABLE (subject text, pupil_key bytea)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p.subject, p.pupil_key
+      FROM generate_series(term_ordinal(y, tm) - 2, term_ordinal(y, tm)) o,
+           LATERAL term_of_ordinal(o) w
+      JOIN progress p ON p.trust_id = t AND p.year = w.year AND p.term = w.term AND p.urn = u
+     WHERE p.band IN ('below', 'towards')
+     GROUP BY p.subject, p.pupil_key
+    HAVING count(*) = 3
+$$;
+
+-- The same for every school with rows in (y, tm) (or only_urns), from the pupil rows.
 CREATE FUNCTION progress_stuck_from_rows(t bigint, y text, tm text, only_urns text[])
 RETURNS TABLE (urn text, subject text, pupil_key bytea)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT p.urn, p.subject, p.pupil_key
-      FROM progress p
-     WHERE p.trust_id = t AND p.band IN ('below', 'towards')
-       AND (only_urns IS NULL OR p.urn = ANY (only_urns))
-       AND (p.year, p.term) IN (SELECT w.year, w.term
-                                  FROM generate_series(term_ordinal(y, tm) - 2, term_ordinal(y, tm)) o,
-                                       LATERAL term_of_ordinal(o) w)
-     GROUP BY p.urn, p.subject, p.pupil_key
-    HAVING count(DISTINCT (p.year, p.term)) = 3
+    SELECT s.urn, f.subject, f.pupil_key
+      FROM (SELECT DISTINCT q.urn FROM progress q
+             WHERE q.trust_id = t AND q.year = y AND q.term = tm
+               AND (only_urns IS NULL OR q.urn = ANY (only_urns))) s,
+           LATERAL progress_stuck_school(t, y, tm, s.urn) f
 $$;
 
 -- Recomputes one school's counts for one term, and its stuck pupils for that term and the
@@ -131,7 +152,7 @@ RETURNS void LANGUAGE sql AS $$
     DELETE FROM progress_counts c WHERE c.trust_id = t AND c.year = y AND c.term = tm AND c.urn = u;
     INSERT INTO progress_counts (trust_id, urn, year, term, subject, year_group, n0, k0, g0, n1, k1, g1, n2, k2, g2, n3, k3, g3, n4, k4, g4, n5, k5, g5, n6, k6, g6, n7, k7, g7, n8, k8, g8, n9, k9, g9, n10, k10, g10, n11, k11, g11, n12, k12, g12)
     SELECT t, u, y, tm, b.subject, b.year_group, b.n0, b.k0, b.g0, b.n1, b.k1, b.g1, b.n2, b.k2, b.g2, b.n3, b.k3, b.g3, b.n4, b.k4, b.g4, b.n5, b.k5, b.g5, b.n6, b.k6, b.g6, b.n7, b.k7, b.g7, b.n8, b.k8, b.g8, b.n9, b.k9, b.g9, b.n10, b.k10, b.g10, b.n11, b.k11, b.g11, b.n12, b.k12, b.g12
-      FROM progress_base_from_rows(t, y, tm, ARRAY[u]) b;
+      FROM progress_base_school(t, y, tm, u) b;
     DELETE FROM progress_stuck s
      WHERE s.trust_id = t AND s.urn = u
        AND (s.year, s.term) IN (SELECT w.year, w.term
@@ -141,7 +162,7 @@ RETURNS void LANGUAGE sql AS $$
     SELECT t, u, w.year, w.term, f.subject, f.pupil_key
       FROM generate_series(term_ordinal(y, tm), term_ordinal(y, tm) + 2) o,
            LATERAL term_of_ordinal(o) w,
-           LATERAL progress_stuck_from_rows(t, w.year, w.term, ARRAY[u]) f;
+           LATERAL progress_stuck_school(t, w.year, w.term, u) f;
 $$;
 
 CREATE FUNCTION progress_aggregates_after_write() RETURNS trigger LANGUAGE plpgsql AS $$
