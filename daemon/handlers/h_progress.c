@@ -201,8 +201,8 @@ void h_submissions_list(struct req *r)
 
 /* ---- the push ---- */
 
-static int stmt_push_latest, stmt_push_delete, stmt_push_submission,
-    stmt_push_rejected, stmt_push_previous, stmt_push_profile;
+static int stmt_push_latest, stmt_push_delete, stmt_push_submission, stmt_push_rejected,
+    stmt_push_previous, stmt_push_profile;
 
 static void push_init(void)
 {

@@ -169,8 +169,8 @@ void h_monitoring(struct req *r)
     const char *trust = req_trust_str(r);
     char off[24];
     snprintf(off, sizeof off, "%ld", offset);
-    const char *params[10] = {trust, scope, school, status, from, to, overdue, year, off,
-                              pg.limit_text};
+    const char *params[10] = {trust, scope,   school, status, from,
+                              to,    overdue, year,   off,    pg.limit_text};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt_monitoring, 10, params);
     req_submit(r, job, on_monitoring);

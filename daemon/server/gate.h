@@ -4,8 +4,8 @@
  * holds its body back until it has decided: the route's body limit and the presence of a
  * credential are checked on the head, so an unauthenticated or oversized body is never
  * buffered (the client gets 401/413 from matd; a body up to 1 MiB over the route's limit
- * is drained so the client can read that answer, a larger one closes the connection). Deadlines bound
- * the TLS handshake plus the head (header_timeout_ms) and the body (a minimum rate), however
+ * is drained so the client can read that answer, a larger one closes the connection). Deadlines
+ * bound the TLS handshake plus the head (header_timeout_ms) and the body (a minimum rate), however
  * slowly the bytes trickle. */
 #ifndef MATD_GATE_H
 #define MATD_GATE_H

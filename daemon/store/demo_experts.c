@@ -184,7 +184,8 @@ int demo_experts_load(PGconn *pg, const char *trust)
         return -1;
     char err[512];
     struct priorities_list *list = NULL;
-    if (priorities_load_blocking(pg, trust, DEMO_YEAR, DEMO_TERM, false, &list, err, sizeof err) != 0) {
+    if (priorities_load_blocking(pg, trust, DEMO_YEAR, DEMO_TERM, false, &list, err, sizeof err) !=
+        0) {
         fprintf(stderr, "matctl demo: priorities: %s\n", err);
         return -1;
     }

@@ -98,7 +98,11 @@ static void test_cursor_round_trip(void **state)
     (void)state;
     char out[80];
     /* Keys are ids, URNs, offsets, and the trust's expert ids (letters, '_' and '-'). */
-    const char *keys[] = {"0", "100001", "9223372036854775807", "012345", "sle-J_Patel2",
+    const char *keys[] = {"0",
+                          "100001",
+                          "9223372036854775807",
+                          "012345",
+                          "sle-J_Patel2",
                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < 6; i++) {
         char *c = cursor_encode(keys[i]);
@@ -119,7 +123,8 @@ static void test_cursor_round_trip(void **state)
     forged = cursor_encode("");
     assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
     free(forged);
-    forged = cursor_encode("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 65 */
+    forged =
+        cursor_encode("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 65 */
     assert_int_equal(cursor_decode(forged, out, sizeof out), -1);
     free(forged);
     forged = cursor_encode("1\nx");

@@ -102,8 +102,8 @@ static void test_restart_only_changes_are_named(void **state)
     config_defaults(&a);
     config_defaults(&b);
     char err[256];
-    assert_int_equal(config_load_string(&a, "[server]\nlisten = 127.0.0.1:8443\n", NULL, err,
-                                        sizeof err), 0);
+    assert_int_equal(
+        config_load_string(&a, "[server]\nlisten = 127.0.0.1:8443\n", NULL, err, sizeof err), 0);
     assert_int_equal(config_load_string(&b,
                                         "[server]\nlisten = 127.0.0.1:9443\nidle_timeout_s = 5\n"
                                         "drain_timeout_ms = 1\n[limits]\nmax_body_bytes = 2048\n"

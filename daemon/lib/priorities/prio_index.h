@@ -73,7 +73,6 @@ static inline bool str_ok(const char *s)
 /* Every item, string and array of a list lives in the list's arena (lib/arena.h) and goes
  * in one free. */
 
-
 /* ---- string interning: open addressing, FNV-1a; keys are borrowed ---- */
 
 struct strtab {
