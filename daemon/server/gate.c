@@ -452,7 +452,7 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
         }
     }
     if (h->has_len && h->len > *limit) {
-        if (*limit == GATE_IGNORED_BODY_MAX && def->body == BODY_NONE)
+        if (def->body == BODY_NONE)
             snprintf(v->detail, sizeof v->detail, "this resource takes no body");
         else
             snprintf(v->detail, sizeof v->detail, "the body is larger than %llu bytes",

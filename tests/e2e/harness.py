@@ -249,6 +249,19 @@ def school_body(urn, **kw):
     return body
 
 
+def start_demo_trust(cls, name):
+    """A matd on a fresh database holding the demo trust, with the tokens most suites use
+    set on cls: admin, ceo, an executive head of 140002 and 140005, and school 140002."""
+    require_env()
+    cls.db = fresh_database(name)
+    cls.a = Matd(cls.db)
+    cls.a.matctl("demo", "load")
+    cls.admin = cls.a.token("admin")
+    cls.ceo = cls.a.token("ceo")
+    cls.head = cls.a.token("executive_head", ["140002", "140005"])
+    cls.school = cls.a.token("school", ["140002"])
+
+
 def wait_for(condition, what, timeout=15.0, interval=0.05):
     """Polls condition() until it returns a true value, which it returns; fails naming what
     it waited for after timeout seconds. Tests wait for conditions, never for fixed times."""

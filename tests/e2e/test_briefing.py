@@ -8,7 +8,6 @@ import unittest
 
 import harness
 import openapi_check
-from harness import Matd
 
 YEAR, TERM = "2025-26", "spring"
 PATH = "/v1/briefing?year=%s&term=%s" % (YEAR, TERM)
@@ -43,14 +42,7 @@ def diverse(items, limit=10, per_kind=3):
 class Briefing(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        harness.require_env()
-        cls.db = harness.fresh_database("e2e_briefing")
-        cls.a = Matd(cls.db)
-        cls.a.matctl("demo", "load")
-        cls.admin = cls.a.token("admin")
-        cls.ceo = cls.a.token("ceo")
-        cls.head = cls.a.token("executive_head", ["140002", "140005"])
-        cls.school = cls.a.token("school", ["140002"])
+        harness.start_demo_trust(cls, "e2e_briefing")
         cls.checker = openapi_check.Checker()
 
     @classmethod

@@ -36,14 +36,7 @@ def groups_of(row):
 class Priorities(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        harness.require_env()
-        cls.db = harness.fresh_database("e2e_priorities")
-        cls.a = Matd(cls.db)
-        cls.a.matctl("demo", "load")
-        cls.admin = cls.a.token("admin")
-        cls.ceo = cls.a.token("ceo")
-        cls.head = cls.a.token("executive_head", ["140002", "140005"])
-        cls.school = cls.a.token("school", ["140002"])
+        harness.start_demo_trust(cls, "e2e_priorities")
         cls.other_school = cls.a.token("school", ["140004"])
         cls.rows = cls.load_rows()
 
