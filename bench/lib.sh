@@ -17,7 +17,7 @@ bench_setup() {
   build "$ROOT/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
   pg_start "$BENCH_DIR/pg" "$PG_PORT"
   make_certs "$BENCH_DIR/tls"
-  make_secret "$ROOT/build-release/daemon/matctl" "$BENCH_DIR/trust.secret"
+  make_secret "$ROOT/build-release/matctl" "$BENCH_DIR/trust.secret"
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE IF EXISTS bench WITH (FORCE)" >/dev/null
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE bench" >/dev/null
   cat >"$BENCH_DIR/matd.conf" <<CONF
@@ -37,10 +37,10 @@ secret_file = $BENCH_DIR/trust.secret
 [log]
 level = warn
 CONF
-  MATCTL="$ROOT/build-release/daemon/matctl -c $BENCH_DIR/matd.conf"
+  MATCTL="$ROOT/build-release/matctl -c $BENCH_DIR/matd.conf"
   $MATCTL migrate 2>/dev/null
   ulimit -n "$(ulimit -Hn)"
-  "$ROOT/build-release/daemon/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
+  "$ROOT/build-release/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
   MATD_PID=$!
   trap 'kill $MATD_PID 2>/dev/null; wait $MATD_PID 2>/dev/null; [ -n "${NGINX_PID:-}" ] && kill $NGINX_PID 2>/dev/null; pg_stop "$BENCH_DIR/pg"' EXIT
   for _ in $(seq 100); do

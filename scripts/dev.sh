@@ -144,7 +144,7 @@ cmd_test() {
   say "starting throwaway PostgreSQL on 127.0.0.1:$port"
   pg_start "$tmp/pg" "$port"
   make_certs "$tmp/tls"
-  make_secret "$ROOT/build-asan/daemon/matctl" "$tmp/trust.secret"
+  make_secret "$ROOT/build-asan/matctl" "$tmp/trust.secret"
   export MATD_TEST_PGHOST=127.0.0.1 MATD_TEST_PGPORT=$port MATD_TEST_PGUSER=postgres
   export MATD_TEST_TLS="$tmp/tls" MATD_TEST_SECRET="$tmp/trust.secret" MATD_TEST_TMP="$tmp"
   export MATD_TEST_PG_BINDIR="$PG_BINDIR"
@@ -168,7 +168,7 @@ cmd_demo() {
   trap "kill \${MATD_PID:-0} 2>/dev/null; wait \${MATD_PID:-0} 2>/dev/null; pg_stop '$DEV/pg'; echo; echo 'stopped matd and PostgreSQL'" EXIT
   trap "exit 0" INT TERM
   make_certs "$DEV/tls"
-  make_secret "$ROOT/build/daemon/matctl" "$DEV/trust.secret"
+  make_secret "$ROOT/build/matctl" "$DEV/trust.secret"
   psql -h 127.0.0.1 -p $port -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='matd'" | grep -q 1 ||
     psql -h 127.0.0.1 -p $port -U postgres -qc "CREATE DATABASE matd" >/dev/null
   cat >"$DEV/matd.conf" <<CONF
@@ -184,7 +184,7 @@ secret_file = $DEV/trust.secret
 [log]
 level = info
 CONF
-  local ctl="$ROOT/build/daemon/matctl -c $DEV/matd.conf"
+  local ctl="$ROOT/build/matctl -c $DEV/matd.conf"
   say "applying migrations"
   $ctl migrate
   if $ctl demo load 2>"$DEV/demo.log"; then say "demo trust loaded"; else
