@@ -20,14 +20,17 @@ static const struct {
     {"PK5", PROGRESS_BAND_BELOW},         {"PK6", PROGRESS_BAND_BELOW},
     {"PKF", PROGRESS_BAND_BELOW},         {"PKE", PROGRESS_BAND_BELOW},
     {"PKG", PROGRESS_BAND_BELOW},         {"BLW", PROGRESS_BAND_BELOW},
-    {"EM", PROGRESS_BAND_BELOW},
+    {"EM", PROGRESS_BAND_BELOW},          {"AS", PROGRESS_BAND_EXPECTED},
+    {"NS", PROGRESS_BAND_BELOW},
 };
 
-static const char *const code_names[ASSESS_NCODES] = {"", "A", "L", "F", "P", "D"};
+static const char *const code_names[ASSESS_NCODES] = {"",  "A", "L", "F", "P", "D", "B",
+                                                      "H", "J", "M", "Q", "T", "U"};
 
 const char assessment_accepted_text[] =
     "below, towards, expected, greater_depth; the statutory codes GDS, EXS, WTS, HNM, "
-    "PK1-PK6, PKF, PKE, PKG, BLW, EM; or the other codes A, L, F, P, D";
+    "PK1-PK6, PKF, PKE, PKG, BLW, EM; the test outcomes AS, NS; or the other codes A, L, F, "
+    "P, D, B, H, J, M, Q, T, U";
 
 enum assessment_kind assessment_parse(const char *s, size_t len, enum progress_band *band,
                                       enum assessment_code *code)
@@ -66,7 +69,7 @@ const char *assessment_code_name(enum assessment_code c)
 
 bool assessment_code_in_cohort(enum assessment_code c)
 {
-    return c == ASSESS_CODE_NONE || c == ASSESS_CODE_A || c == ASSESS_CODE_D;
+    return c != ASSESS_CODE_L && c != ASSESS_CODE_F && c != ASSESS_CODE_P && c != ASSESS_CODE_M;
 }
 
 const char *assessment_code_treatment(enum assessment_code c)
@@ -84,6 +87,21 @@ const char *assessment_code_treatment(enum assessment_code c)
     case ASSESS_CODE_P:
         return "completed the key stage in a past year: outside this year's cohort, not "
                "counted in n";
+    case ASSESS_CODE_B:
+        return "working below the standard of the test: counted in n as not meeting the "
+               "expected standard";
+    case ASSESS_CODE_H:
+        return "test annulled (cheating): counted in n as not meeting the expected standard";
+    case ASSESS_CODE_J:
+        return "just arrived in the school: counted in n as not meeting the expected standard "
+               "(the DfE removes such pupils only on a school's request)";
+    case ASSESS_CODE_Q:
+        return "maladministration: counted in n as not meeting the expected standard";
+    case ASSESS_CODE_T:
+    case ASSESS_CODE_U:
+        return "unable to access the test: counted in n as not meeting the expected standard";
+    case ASSESS_CODE_M:
+        return "result missing: outside the cohort, not counted in n";
     case ASSESS_CODE_NONE:
         break;
     }

@@ -15,7 +15,10 @@ enum progress_band {
 };
 #define PROGRESS_NBANDS 4
 
-/* The "other codes": no attainment judgement, stored as such instead of a band. */
+/* The "other codes": no attainment judgement, stored as such instead of a band. The
+ * first five are the teacher-assessment codes of SPEC 4.3 (and a test's A, L, F, P, D);
+ * the rest are the KS2 tests' outcome codes for a pupil without a scaled score, as the
+ * national assessments portal's results carry them. */
 enum assessment_code {
     ASSESS_CODE_NONE,
     ASSESS_CODE_A, /* absent for long periods, or not enough information for a judgement */
@@ -23,15 +26,23 @@ enum assessment_code {
     ASSESS_CODE_F, /* completes the key stage in a future year */
     ASSESS_CODE_P, /* completed the key stage in a past year */
     ASSESS_CODE_D, /* disapplied (withdrawn in 2021/22; still found in older files) */
+    ASSESS_CODE_B, /* test: working below the standard of the test */
+    ASSESS_CODE_H, /* test: pupil cheating (result annulled) */
+    ASSESS_CODE_J, /* test: just arrived in the school */
+    ASSESS_CODE_M, /* test: result missing */
+    ASSESS_CODE_Q, /* maladministration */
+    ASSESS_CODE_T, /* test: unable to access the test (the code before U) */
+    ASSESS_CODE_U, /* test: unable to access the test */
 };
-#define ASSESS_NCODES 6
+#define ASSESS_NCODES 13
 
 /* What a band cell holds. */
 enum assessment_kind { ASSESS_BAND, ASSESS_OTHER_CODE, ASSESS_UNKNOWN };
 
 /* Reads s[0..len): a band name (below, towards, expected, greater_depth), a statutory
- * TA code (GDS, EXS, WTS, HNM, PK1..PK6, PKF, PKE, PKG, BLW, EM) or an other code (A, L,
- * F, P, D), case-insensitively; surrounding spaces are ignored. */
+ * TA code (GDS, EXS, WTS, HNM, PK1..PK6, PKF, PKE, PKG, BLW, EM), a test outcome with no
+ * score (AS achieved the standard: expected; NS not achieved: below) or an other code (A,
+ * L, F, P, D, B, H, J, M, Q, T, U), case-insensitively; surrounding spaces are ignored. */
 enum assessment_kind assessment_parse(const char *s, size_t len, enum progress_band *band,
                                       enum assessment_code *code);
 
@@ -40,7 +51,8 @@ const char *assessment_band_name(enum progress_band b);
 const char *assessment_code_name(enum assessment_code c);
 
 /* True when a pupil with this code stays in a cell's n (counted as not meeting the
- * expected standard); false when the pupil is outside the cohort (L, F, P). */
+ * expected standard: A, D, B, H, J, Q, T, U); false when the pupil is outside the cohort
+ * (L, F, P, M). */
 bool assessment_code_in_cohort(enum assessment_code c);
 /* One sentence on how the code is counted, for the dry-run answer. */
 const char *assessment_code_treatment(enum assessment_code c);

@@ -46,7 +46,10 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 struct ctf_result {
     char subject[PROGRESS_SUBJECT_MAX + 1];
     char band[CTF_TEXT_MAX + 1], score[CTF_TEXT_MAX + 1];
-    size_t assessment; /* 1-based StageAssessment of the pupil, for errors */
+    char outcome[CTF_TEXT_MAX + 1]; /* a test's code with no score (A, B, AS, ...) */
+    /* 1-based StageAssessments of the pupil, for errors: the subject's first, and the
+     * ones that gave the TA code and the test's code */
+    size_t assessment, band_at, outcome_at;
 };
 
 struct ctf_pupil {
@@ -171,8 +174,10 @@ static bool all_digits(const char *s)
 /* A StageAssessment ends: keep it when it is a result of the year in a kept subject. A
  * test's scaled score (ResultQualifier SS, or none given) and a teacher-assessment code in
  * one subject make one record. A test's raw score, or any other number qualified as not a
- * scaled score, is passed over; a code (a test's A, a TA judgement) goes to the CSV
- * reader, which names the element when it is not a code of SPEC 4.3. */
+ * scaled score, is passed over. A test's code (Method TT: an outcome such as AS or NS
+ * beside the score, or A, B, M, ... in place of one) counts only when the subject has no
+ * scaled score and no TA code, so the finer result wins whatever the order. Codes go to
+ * the CSV reader, which names the element when it is not a code of SPEC 4.3. */
 static void end_assessment(struct ctf *c)
 {
     struct ctf_pupil *p = &c->pupil;
@@ -198,8 +203,13 @@ static void end_assessment(struct ctf *c)
     }
     if (number)
         snprintf(r->score, sizeof r->score, "%s", p->result);
-    else
+    else if (strcasecmp(p->method, "TT") == 0) {
+        snprintf(r->outcome, sizeof r->outcome, "%s", p->result);
+        r->outcome_at = p->nassessments;
+    } else {
         snprintf(r->band, sizeof r->band, "%s", p->result);
+        r->band_at = p->nassessments;
+    }
 }
 
 static void csv_cell(struct strbuf *sb, const char *s, bool last)
@@ -247,7 +257,8 @@ static void end_pupil(struct ctf *c)
         csv_cell(&c->csv, p->upn, false);
         csv_cell(&c->csv, year_group_of(p->year), false);
         csv_cell(&c->csv, r->subject, false);
-        csv_cell(&c->csv, r->band, false);
+        bool by_outcome = !r->band[0] && !r->score[0];
+        csv_cell(&c->csv, by_outcome ? r->outcome : r->band, false);
         csv_cell(&c->csv, r->score, false);
         csv_cell(&c->csv, dis ? "true" : "false", false);
         csv_cell(&c->csv, send_of(p->sen), false);
@@ -258,7 +269,8 @@ static void end_pupil(struct ctf *c)
             c->cap = c->cap ? 2 * c->cap : 256;
             c->origin = xrealloc(c->origin, c->cap * sizeof *c->origin);
         }
-        c->origin[c->nrows++] = (struct ctf_origin){c->npupils, r->assessment};
+        size_t at = by_outcome ? r->outcome_at : r->band[0] ? r->band_at : r->assessment;
+        c->origin[c->nrows++] = (struct ctf_origin){c->npupils, at};
     }
     explicit_bzero(p, sizeof *p);
 }

@@ -84,7 +84,7 @@ class RandomTrusts(SameFromRows, unittest.TestCase):
                        "sex": rng.choice(["f", "m"]),
                        "prior_attainment": rng.choice(["low", "middle", "high"])}
                 if codes and rng.random() < 0.05:
-                    rec["band"] = rng.choice(["A", "L", "F", "P", "D"])
+                    rec["band"] = rng.choice(["A", "L", "F", "P", "D", "B", "H", "J", "M", "Q", "T", "U", "AS", "NS"])
                 else:
                     # Weak pupils stay weak, so some are stuck across three terms.
                     weak = p % 5 == 0

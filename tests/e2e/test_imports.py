@@ -16,7 +16,11 @@ TA_CODES = [("GDS", "greater_depth"), ("EXS", "expected"), ("WTS", "towards"), (
             ("PK1", "below"), ("PK2", "below"), ("PK3", "below"), ("PK4", "below"),
             ("PK5", "below"), ("PK6", "below"), ("PKF", "below"), ("PKE", "below"),
             ("PKG", "below"), ("BLW", "below"), ("EM", "below")]
-OTHER_CODES = [("A", True), ("D", True), ("L", False), ("F", False), ("P", False)]
+OTHER_CODES = [("A", True), ("D", True), ("L", False), ("F", False), ("P", False),
+               # the KS2 tests' outcomes for a pupil with no scaled score (docs/validation.md)
+               ("B", True), ("H", True), ("J", True), ("Q", True), ("T", True), ("U", True),
+               ("M", False)]
+TEST_OUTCOMES = [("AS", "expected"), ("NS", "below")]
 YEARS = ["N", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 
 
@@ -55,9 +59,11 @@ class Codes(unittest.TestCase):
         # code, with the code written in a different case each time.
         rows = ["pupil,year_group,subject,band"]
         expect = {}
-        codes = [(c, b, True) for c, b in TA_CODES] + [(c, None, keep) for c, keep in OTHER_CODES]
+        codes = ([(c, b, True) for c, b in TA_CODES + TEST_OUTCOMES] +
+                 [(c, None, keep) for c, keep in OTHER_CODES])
+        self.assertLessEqual(len(codes), 33)
         for i, (code, band, in_n) in enumerate(codes):
-            subject, year = ("writing", "science")[i // 11], YEARS[i % 11]
+            subject, year = ("writing", "science", "reading")[i // 11], YEARS[i % 11]
             word = code.lower() if i % 2 else code
             rows.append("BASE%02d,%s,%s,EXS" % (i, year, subject))
             rows.append("CODE%02d,%s,%s,%s" % (i, year, subject, word))
@@ -75,7 +81,7 @@ class Codes(unittest.TestCase):
             self.assertAlmostEqual(c["p_greater_depth"], round(gd / n, 4), msg=code)
         stored = self.m.psql("SELECT string_agg(code, '' ORDER BY code) FROM progress "
                              "WHERE term = 'autumn' AND code IS NOT NULL")
-        self.assertEqual(stored, "ADFLP")  # the other codes are stored as such
+        self.assertEqual(stored, "".join(sorted(c for c, _ in OTHER_CODES)))  # stored as such
         self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE term = 'autumn' "
                                      "AND band IS NULL AND code IS NULL"), "0")
 
@@ -465,6 +471,36 @@ class Ctf(unittest.TestCase):
             self.assertEqual(r.status, status, (body[:60], r))
             self.assertTrue(r.json["errors"][0]["path"].startswith(path), r.json["errors"])
         self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100003'"), "0")
+
+    def test_test_outcome_codes_beside_and_instead_of_scores(self):
+        # A results-portal CTF carries a test outcome beside each scaled score (AS, NS) and a
+        # code in place of one (B: working below the standard of the test). The score wins
+        # over the outcome whichever comes first; a code alone is stored as such, in n.
+        text = self.ctf.decode()
+        ss = ("<Subject>ENG</Subject><Method>TT</Method><Component>READ</Component>"
+              "<ResultStatus>R</ResultStatus><ResultQualifier>SS</ResultQualifier>")
+        outcome = ("<StageAssessment><Locale>ENG</Locale><Year>2026</Year><Subject>ENG</Subject>"
+                   "<Method>TT</Method><Component>READ</Component><ResultStatus>R</ResultStatus>"
+                   "<Result>%s</Result></StageAssessment>")
+        for score, code, after in (("112", "AS", True), ("95", "NS", False)):
+            line = next(ln for ln in text.splitlines() if ss + "<Result>%s</Result>" % score in ln)
+            self.assertEqual(text.count(line), 1)
+            extra = outcome % code
+            text = text.replace(line, line + extra if after else extra + line)
+        absent = outcome % "A"
+        self.assertEqual(text.count(absent), 1)
+        text = text.replace(absent, outcome % "B")
+        r = self.push("100003", text, "application/xml", term="summer")
+        self.assertEqual(r.status, 201, r)
+        rows = self.m.psql("SELECT string_agg(coalesce(score::int::text, '-') || '=' || "
+                           "coalesce(band, code), ' ' ORDER BY score NULLS FIRST, band, code) "
+                           "FROM progress WHERE urn = '100003' AND term = 'summer' "
+                           "AND subject = 'reading'")
+        self.assertIn("-=B", rows)
+        self.assertIn("95=below", rows)
+        self.assertIn("112=greater_depth", rows)
+        reading = cells(self.m, "100003", "summer")[("reading", "6", "all")]
+        self.assertEqual(reading["n"], rows.count("="))  # B stays in the cohort
 
     def test_dry_run_of_a_ctf(self):
         r = self.push("100003", self.ctf, "application/xml", query="?dry_run=true", term="spring")

@@ -48,6 +48,8 @@ static void test_ta_codes_map_to_bands(void **state)
         {"em", PROGRESS_BAND_BELOW},          {" EXS ", PROGRESS_BAND_EXPECTED},
         {"below", PROGRESS_BAND_BELOW},       {"Towards", PROGRESS_BAND_TOWARDS},
         {"expected", PROGRESS_BAND_EXPECTED}, {"GREATER_DEPTH", PROGRESS_BAND_GREATER_DEPTH},
+        {"AS", PROGRESS_BAND_EXPECTED},       {"as", PROGRESS_BAND_EXPECTED},
+        {"NS", PROGRESS_BAND_BELOW},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++)
         expect_band(cases[i].word, cases[i].band);
@@ -63,7 +65,10 @@ static void test_other_codes_and_unknown_words(void **state)
     } cases[] = {
         {"A", ASSESS_CODE_A, true},  {"a", ASSESS_CODE_A, true},  {"D", ASSESS_CODE_D, true},
         {"L", ASSESS_CODE_L, false}, {"l", ASSESS_CODE_L, false}, {"F", ASSESS_CODE_F, false},
-        {"P", ASSESS_CODE_P, false}, {"p", ASSESS_CODE_P, false},
+        {"P", ASSESS_CODE_P, false}, {"p", ASSESS_CODE_P, false}, {"B", ASSESS_CODE_B, true},
+        {"h", ASSESS_CODE_H, true},  {"J", ASSESS_CODE_J, true},  {"q", ASSESS_CODE_Q, true},
+        {"T", ASSESS_CODE_T, true},  {"U", ASSESS_CODE_U, true},  {"M", ASSESS_CODE_M, false},
+        {"m", ASSESS_CODE_M, false},
     };
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         enum progress_band b;
@@ -75,8 +80,8 @@ static void test_other_codes_and_unknown_words(void **state)
         char upper[2] = {(char)(cases[i].word[0] & ~0x20), 0};
         assert_string_equal(assessment_code_name(c), upper);
     }
-    static const char *const unknown[] = {"PK7", "PK0", "B",         "Q",  "EX",
-                                          "GD",  "",    "expected+", "AA", "WT S"};
+    static const char *const unknown[] = {"PK7", "PK0", "X",         "Z",  "EX",   "N",
+                                          "GD",  "",    "expected+", "AA", "WT S", "ASS"};
     for (size_t i = 0; i < ARRAY_LEN(unknown); i++) {
         enum progress_band b;
         enum assessment_code c;
