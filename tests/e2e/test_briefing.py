@@ -3,6 +3,7 @@ first ten priorities, which obey the diversity rules of SPEC 6.3; every other pa
 recomputes from the stored rows; scopes, ETag and CSV behave."""
 import csv
 import io
+import json
 import re
 import unittest
 
@@ -204,6 +205,39 @@ class Briefing(unittest.TestCase):
         self.check_headline(b["headline"], {"140002", "140005"})
         full = self.get("/v1/priorities?year=%s&term=%s" % (YEAR, TERM), self.head).json["items"]
         self.assertEqual([i["id"] for i in b["priorities"]], [i["id"] for i in diverse(full)])
+
+    def test_a_school_reads_nothing_of_another_school(self):
+        # SPEC 1: a school reads its own priorities. Trust-level items still reach it (the
+        # trust's weakness it shares), but no other school's URN or name appears in them,
+        # in JSON or CSV; only `support` names other schools, by design (SPEC 6.4: the
+        # strong schools that can help, each cell at least min_cohort). The executive head
+        # sees only their two schools the same way.
+        schools = self.a.request("GET", "/v1/schools?limit=100", token=self.admin).json["items"]
+        self.assertGreater(len(schools), 10)
+        for token, own in ((self.school, {"140002"}), (self.head, {"140002", "140005"})):
+            others = [s for s in schools if s["urn"] not in own]
+            for urn in sorted(own):
+                path = "/v1/schools/%s/priorities?year=%s&term=%s" % (urn, YEAR, TERM)
+                r = self.get(path, token)
+                self.assertEqual(r.status, 200, r)
+                items = r.json["items"]
+                self.assertTrue(any(i["level"] == "trust" for i in items), path)
+                self.assertTrue(any(i["support"] for i in items), path)
+                for i in items:
+                    self.assertTrue(set(i["schools"]) <= own, i)
+                    text = json.dumps({k: v for k, v in i.items() if k != "support"})
+                    for s in others:
+                        self.assertNotIn(s["urn"], text, (path, s["urn"]))
+                        self.assertNotIn(s["name"], text, (path, s["name"]))
+                r = self.a.request("GET", path, token=token, headers={"Accept": "text/csv"})
+                self.assertEqual(r.status, 200, r)
+                rows = list(csv.DictReader(io.StringIO(r.body.decode())))
+                self.assertEqual(len(rows), len(items))
+                for row in rows:
+                    self.assertTrue(set(filter(None, row["schools"].split(";"))) <= own, row)
+                    for s in others:
+                        self.assertNotIn(s["urn"], row["rationale"])
+                        self.assertNotIn(s["name"], row["rationale"])
 
     def test_school_is_refused_and_bad_parameters_named(self):
         r = self.get(PATH, self.school)
