@@ -353,6 +353,11 @@ void req_body_release(struct req_body *b)
         free(b);
 }
 
+const char *req_body_data(const struct req_body *b)
+{
+    return b->data;
+}
+
 static void body_sent(const void *data, size_t len, void *arg)
 {
     (void)data, (void)len;
@@ -385,15 +390,21 @@ void req_reply_json_text(struct req *r, int status, const char *text)
 
 void req_reply_json(struct req *r, int status, json_t *json)
 {
-    size_t len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    char *data = xmalloc(len + 1);
-    json_dumpb(json, data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* Most replies fit the stack buffer: one rendering, no allocation. */
+    char small[4096];
+    size_t len = json_dumpb(json, small, sizeof small, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *data = small;
+    if (len > sizeof small) {
+        data = xmalloc(len + 1);
+        json_dumpb(json, data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
     json_decref(json);
     if (status == 204)
         finish(r, 204, NULL, NULL, NULL, NULL);
     else
         req_reply_bytes(r, status, "application/json; charset=utf-8", data, len);
-    free(data);
+    if (data != small)
+        free(data);
 }
 
 static void reply_problem_with(struct req *r, int status, const char *detail,
