@@ -285,6 +285,7 @@ static void view_render(void *p)
         bytes = v->csv ? priorities_to_csv(filtered, &opts, &len)
                        : priorities_to_json(filtered, &opts, &len);
     v->out = rendered_new(ctype, bytes, len);
+    rendered_compress(v->out);
     free(bytes);
     priorities_list_free(filtered);
     priorities_list_free(view);
@@ -375,7 +376,7 @@ static void compute_run(void *p)
     if (priorities_compute(&in, &w->list, &w->errs) == 0) {
         size_t len;
         char *text = priorities_to_json(w->list, NULL, &len);
-        /* rendered, hashed and compressed here, off the loop */
+        /* rendered and hashed here, off the loop (compressed later, also off it) */
         w->json_all = rendered_new("application/json; charset=utf-8", text, len);
         free(text);
         w->headline = briefing_headline_collect(&in);
@@ -418,6 +419,8 @@ static void compute_done(struct req *r, void *p)
              (unsigned long long)w->compute_ms);
     req_set_header(r, "Server-Timing", timing);
     compute_work_free(w);
+    /* Compressed on the pool while the first answer goes out as it is. */
+    rendered_compress_later(c->json_all);
     cache_put(c);
     metrics_add(METRIC_PRIORITIES_COMPUTED, 1);
     serve(r, c);

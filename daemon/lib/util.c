@@ -247,3 +247,46 @@ void sha256_hex2(const void *a, size_t alen, const void *b, size_t blen, char ou
     EVP_MD_CTX_free(ctx);
     hex_encode(md, 32, out);
 }
+
+/* A JSON string literal (RFC 8259 escapes), or null for NULL. */
+void strbuf_json_string(struct strbuf *sb, const char *s)
+{
+    if (!s) {
+        strbuf_append(sb, "null", 4);
+        return;
+    }
+    strbuf_append(sb, "\"", 1);
+    const char *run = s, *p = s;
+    for (;; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        strbuf_append(sb, run, (size_t)(p - run));
+        if (!ch)
+            break;
+        run = p + 1;
+        switch (ch) {
+        case '"':
+            strbuf_append(sb, "\\\"", 2);
+            break;
+        case '\\':
+            strbuf_append(sb, "\\\\", 2);
+            break;
+        case '\n':
+            strbuf_append(sb, "\\n", 2);
+            break;
+        case '\r':
+            strbuf_append(sb, "\\r", 2);
+            break;
+        case '\t':
+            strbuf_append(sb, "\\t", 2);
+            break;
+        default: {
+            static const char hex[] = "0123456789abcdef";
+            char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+            strbuf_append(sb, esc, sizeof esc);
+        }
+        }
+    }
+    strbuf_append(sb, "\"", 1);
+}

@@ -31,6 +31,8 @@ void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the owned buffer and resets sb. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
+/* Appends s as a JSON string literal (quoted, escaped), or null for NULL. */
+void strbuf_json_string(struct strbuf *sb, const char *s);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "db_pool.h"
 #include "denials.h"
 #include "gate.h"
@@ -278,6 +279,7 @@ void http_server_free(struct server *s)
         denials_free(w->denials);
         free(w->gate);
         request_release_retired(w);
+        arena_free(w->spare_arena);
         event_base_free(w->base);
     }
     free(s->workers);

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "offload.h"
 #include "request.h"
 #include "util.h"
 
@@ -24,8 +25,11 @@ static const char *const enc_names[ENC_COUNT] = {NULL, "gzip", "br"};
 struct rendered {
     atomic_int refs;
     const char *content_type;
-    struct req_body *body[ENC_COUNT]; /* NULL: no such variant (small, or no gain) */
-    size_t len[ENC_COUNT];
+    /* NULL: no such variant (yet, or small, or no gain). The compressed ones are published
+     * once, maybe after the identity bytes are already being served. */
+    _Atomic(struct req_body *) body[ENC_COUNT];
+    atomic_size_t len[ENC_COUNT];
+    atomic_flag compressing; /* set by the one rendered_compress that does the work */
 };
 
 static char *gzip_bytes(const char *data, size_t len, size_t *out_len)
@@ -68,21 +72,43 @@ struct rendered *rendered_new(const char *content_type, const char *data, size_t
 {
     struct rendered *x = xcalloc(1, sizeof *x);
     atomic_init(&x->refs, 1);
+    atomic_flag_clear(&x->compressing);
     x->content_type = content_type;
-    x->body[ENC_IDENTITY] = req_body_new(data, len);
-    x->len[ENC_IDENTITY] = len;
-    if (len < RENDERED_MIN_COMPRESS)
-        return x;
+    atomic_init(&x->body[ENC_IDENTITY], req_body_new(data, len));
+    atomic_init(&x->len[ENC_IDENTITY], len);
+    return x;
+}
+
+void rendered_compress(struct rendered *x)
+{
+    size_t len = atomic_load(&x->len[ENC_IDENTITY]);
+    if (len < RENDERED_MIN_COMPRESS || atomic_flag_test_and_set(&x->compressing))
+        return;
+    const char *data = req_body_data(atomic_load(&x->body[ENC_IDENTITY]));
     for (int e = ENC_GZIP; e < ENC_COUNT; e++) {
         size_t n = 0;
         char *c = e == ENC_GZIP ? gzip_bytes(data, len, &n) : brotli_bytes(data, len, &n);
         if (c && n < len) {
-            x->body[e] = req_body_new(c, n);
-            x->len[e] = n;
+            atomic_store(&x->len[e], n);
+            atomic_store(&x->body[e], req_body_new(c, n));
         }
         free(c);
     }
-    return x;
+}
+
+static void compress_run(void *arg)
+{
+    rendered_compress(arg);
+    rendered_release(arg);
+}
+
+void rendered_compress_later(struct rendered *x)
+{
+    if (atomic_load(&x->len[ENC_IDENTITY]) < RENDERED_MIN_COMPRESS)
+        return;
+    rendered_hold(x);
+    if (offload_submit(NULL, compress_run, NULL, x) != 0)
+        rendered_release(x); /* the pool is saturated: served as it is */
 }
 
 void rendered_hold(struct rendered *x)
@@ -95,7 +121,7 @@ void rendered_release(struct rendered *x)
     if (!x || atomic_fetch_sub(&x->refs, 1) != 1)
         return;
     for (int e = 0; e < ENC_COUNT; e++)
-        req_body_release(x->body[e]);
+        req_body_release(atomic_load(&x->body[e]));
     free(x);
 }
 
@@ -103,14 +129,14 @@ size_t rendered_size(const struct rendered *x)
 {
     size_t n = sizeof *x;
     for (int e = 0; e < ENC_COUNT; e++)
-        n += x->len[e];
+        n += atomic_load(&x->len[e]);
     return n;
 }
 
 const char *rendered_data(const struct rendered *x, size_t *len)
 {
-    *len = x->len[ENC_IDENTITY];
-    return req_body_data(x->body[ENC_IDENTITY]);
+    *len = atomic_load(&x->len[ENC_IDENTITY]);
+    return req_body_data(atomic_load(&x->body[ENC_IDENTITY]));
 }
 
 /* The q of coding in an Accept-Encoding list: its own entry, else "*", else -1. */
@@ -150,11 +176,16 @@ void rendered_reply(struct req *r, struct rendered *x)
 {
     const char *ae = req_header(r, "Accept-Encoding");
     int pick = ENC_IDENTITY;
-    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY && pick == ENC_IDENTITY; e--)
-        if (x->body[e] && rendered_accepts(ae, enc_names[e]))
+    struct req_body *b = atomic_load(&x->body[ENC_IDENTITY]);
+    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY && pick == ENC_IDENTITY; e--) {
+        struct req_body *v = atomic_load(&x->body[e]);
+        if (v && rendered_accepts(ae, enc_names[e])) {
             pick = e;
+            b = v;
+        }
+    }
     req_set_header(r, "Vary", "Accept-Encoding");
     if (pick != ENC_IDENTITY)
         req_set_header(r, "Content-Encoding", enc_names[pick]);
-    req_reply_body(r, x->content_type, x->body[pick]);
+    req_reply_body(r, x->content_type, b);
 }

@@ -15,9 +15,16 @@ struct rendered;
 /* Bodies shorter than this are sent as they are: compression would save no packet. */
 #define RENDERED_MIN_COMPRESS 256
 
-/* Copies data, hashes it and compresses it (gzip and brotli): call off the event loop
- * for anything large. content_type must be a static string. Returns one reference. */
+/* Copies data and hashes it (call off the event loop for anything large); content_type
+ * must be a static string. Returns one reference. Compressed variants come with
+ * rendered_compress (then or later): until they exist the identity bytes are served. */
 struct rendered *rendered_new(const char *content_type, const char *data, size_t len);
+/* Makes the gzip and brotli variants (off the loop; the first call does the work, any
+ * other returns at once). */
+void rendered_compress(struct rendered *x);
+/* The same on the offload pool, without waiting: a computed
+ * list is served at once and compressed while it is. Skipped when the pool is saturated. */
+void rendered_compress_later(struct rendered *x);
 void rendered_hold(struct rendered *x);
 void rendered_release(struct rendered *x); /* NULL is fine */
 /* Bytes held by all variants (for cache budgets). */

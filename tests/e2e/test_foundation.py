@@ -59,6 +59,17 @@ class Foundation(unittest.TestCase):
         self.assertEqual(r.json["schools"], ["100001", "100002"])
         self.assertTrue(r.header("X-Request-Id"))
 
+    def test_me_escapes_the_name(self):
+        name = 'Ms "Quote" \\ back\tslash \u00e9t\u00e9 \u2603'
+        tok = self.m.token("ceo", name=name)
+        r = self.get("/v1/me", tok)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["name"], name)
+        self.assertEqual(r.json["schools"], [])
+        self.assertEqual(r.json["role"], "ceo")
+        self.assertIsInstance(r.json["token_id"], int)
+        self.assertTrue(r.json["trust"])
+
     def test_401_without_token(self):
         r = self.get("/v1/me")
         self.assertProblem(r, 401)
