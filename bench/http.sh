@@ -26,7 +26,7 @@ perf_print() {
   sleep 1.5
   echo "  top frames of matd (self time), $1:"
   perf report -i "$BENCH_DIR/perf-$1.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -15 | sed 's/^/    /'
+    grep -v '^#' | grep -v '^$' | head -15 | sed 's/^/    /' || true
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg);" \
