@@ -40,5 +40,15 @@ anchor=$(cat "$BENCH_DIR/last_rps")
 wrk_run "matd cached GET /v1/priorities" "https://localhost:$MATD_PORT/v1/priorities?year=2025-26&term=summer" \
   -t2 -c32 -d"${DUR}s" -H "Authorization: Bearer $TOKEN"
 awk -v a="$anchor" -v m="$(cat "$BENCH_DIR/last_rps")" 'BEGIN { printf "ratio matd/nginx = %.2f\n", m / a }'
+# The same list brotli-compressed (matd makes it once per data version, off the loop),
+# beside nginx serving those very bytes as a static file.
+curl -s -o "$BENCH_DIR/www/priorities.br" --cacert "$BENCH_DIR/tls/ca.crt" -H "Accept-Encoding: br" \
+  -H "Authorization: Bearer $TOKEN" "https://localhost:$MATD_PORT/v1/priorities?year=2025-26&term=summer"
+wrk_run "nginx same brotli bytes (anchor)" "https://localhost:8544/priorities.br" -t2 -c32 -d"${DUR}s"
+anchor=$(cat "$BENCH_DIR/last_rps")
+wrk_run "matd cached, Accept-Encoding: br" "https://localhost:$MATD_PORT/v1/priorities?year=2025-26&term=summer" \
+  -t2 -c32 -d"${DUR}s" -H "Authorization: Bearer $TOKEN" -H "Accept-Encoding: br"
+awk -v a="$anchor" -v m="$(cat "$BENCH_DIR/last_rps")" -v n="$(stat -c %s "$BENCH_DIR/www/priorities.br")" \
+  'BEGIN { printf "ratio matd/nginx (brotli, %d bytes) = %.2f\n", n, m / a }'
 bench_load_synthetic 2000 400 1
 report "2000 schools"

@@ -9,6 +9,7 @@
 
 #include "embedded.h"
 #include "handlers.h"
+#include "rendered.h"
 #include "util.h"
 
 extern const struct embedded_file web_files[];
@@ -107,24 +108,6 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
-/* True when Accept-Encoding admits gzip (by name or "*") with a non-zero q. */
-static bool accepts_gzip(const char *header)
-{
-    for (const char *p = header; p && *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t name = strcspn(p, ";, ");
-        if ((name == 4 && strncasecmp(p, "gzip", 4) == 0) || (name == 1 && *p == '*')) {
-            const char *q = strstr(p, "q=");
-            bool zero = q && q < p + n && strtod(q + 2, NULL) <= 0.0;
-            return !zero;
-        }
-        p += n;
-    }
-    return false;
-}
-
 void h_app_asset(struct req *r)
 {
     const char *v = req_param(r, "version");
@@ -138,7 +121,7 @@ void h_app_asset(struct req *r)
     req_set_header(r, "Cache-Control", "public, max-age=31536000, immutable");
     req_set_header(r, "Vary", "Accept-Encoding");
     const struct embedded_file *gz = find(web_gz_files, web_gz_count, name);
-    if (gz && gz->len < f->len && accepts_gzip(req_header(r, "Accept-Encoding"))) {
+    if (gz && gz->len < f->len && rendered_accepts(req_header(r, "Accept-Encoding"), "gzip")) {
         req_set_header(r, "Content-Encoding", "gzip");
         f = gz;
     }

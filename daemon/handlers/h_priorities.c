@@ -12,11 +12,13 @@
 
 #include "briefing.h"
 #include "h_priorities.h"
+#include "h_priorities_views.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "priorities.h"
 #include "priorities_load.h"
+#include "rendered.h"
 #include "termly.h"
 #include "util.h"
 
@@ -51,8 +53,9 @@ struct prio_cached {
     char year[8], term[8];
     long long version;
     struct priorities_list *list;
-    /* the unfiltered trust-wide view: rendered and hashed once, sent by reference */
-    struct req_body *json_all;
+    /* the unfiltered trust-wide view: rendered, hashed and compressed once, sent by
+     * reference */
+    struct rendered *json_all;
     struct briefing_headline *headline; /* the briefing's headline cells */
 };
 
@@ -64,7 +67,7 @@ static void cached_release(struct prio_cached *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
         priorities_list_free(c->list);
-        req_body_release(c->json_all);
+        rendered_release(c->json_all);
         briefing_headline_free(c->headline);
         free(c);
     }
@@ -176,7 +179,130 @@ void *prio_extra(const struct req *r)
     return ((const struct prio_state *)r->hstate)->extra;
 }
 
-/* Serves a computed list in the shape the route and principal call for. */
+/* A view of a cached list as one request asks for it: what decides its bytes (the key
+ * of the view cache), copied so that it can be rendered off the loop. */
+struct view_work {
+    struct prio_cached *c; /* held */
+    enum prio_view view;
+    bool csv;
+    struct priorities_filter filter;
+    char subject[64], school[7], urn[7];
+    bool include_pupil_keys;
+    enum { VIS_ALL, VIS_ONE, VIS_SCOPE } vis; /* schools named in the output */
+    bool scoped;                              /* an executive head: the scope view */
+    char **urns;
+    size_t nurns;
+    char *key;
+    struct rendered *out;
+};
+
+static void view_work_free(void *p)
+{
+    struct view_work *v = p;
+    cached_release(v->c);
+    for (size_t i = 0; i < v->nurns; i++)
+        free(v->urns[i]);
+    free(v->urns);
+    free(v->key);
+    rendered_release(v->out);
+    free(v);
+}
+
+static struct view_work *view_work_new(struct req *r, struct prio_cached *c)
+{
+    const struct prio_state *st = r->hstate;
+    const struct principal *p = &r->principal;
+    struct view_work *v = xcalloc(1, sizeof *v);
+    atomic_fetch_add(&c->refs, 1);
+    v->c = c;
+    v->view = st->view;
+    v->csv = req_wants_csv(r);
+    v->filter = st->filter;
+    snprintf(v->subject, sizeof v->subject, "%s", st->subject);
+    snprintf(v->school, sizeof v->school, "%s", st->school);
+    v->filter.subject = st->filter.subject ? v->subject : NULL;
+    v->filter.school = st->filter.school ? v->school : NULL;
+    v->scoped = !auth_trust_wide(p);
+    if (v->scoped) {
+        v->nurns = (size_t)p->nurns;
+        v->urns = xcalloc(v->nurns + 1, sizeof *v->urns);
+        for (size_t i = 0; i < v->nurns; i++)
+            v->urns[i] = xstrdup(p->urns[i]);
+    }
+    v->vis = v->scoped ? VIS_SCOPE : VIS_ALL;
+    if (st->view == VIEW_SCHOOL) {
+        snprintf(v->urn, sizeof v->urn, "%s", st->school);
+        /* Pupil keys only for the school itself and admin. */
+        v->include_pupil_keys = p->role == ROLE_ADMIN ||
+                                (p->role == ROLE_SCHOOL && auth_can_write_school(p, st->school));
+        if (p->role == ROLE_SCHOOL)
+            v->vis = VIS_ONE;
+    }
+    /* The key names everything the bytes depend on, and nothing else. */
+    struct strbuf k;
+    strbuf_init(&k);
+    strbuf_printf(&k,
+                  "view=%d csv=%d level=%d kind=%d subject=%d:%zu:%s school=%s urn=%s "
+                  "keys=%d vis=%d scoped=%d urns=",
+                  (int)v->view, v->csv, (int)v->filter.level, (int)v->filter.kind,
+                  v->filter.subject != NULL, strlen(v->subject), v->subject, v->school, v->urn,
+                  v->include_pupil_keys, (int)v->vis, v->scoped);
+    for (size_t i = 0; i < v->nurns; i++)
+        strbuf_printf(&k, "%s%s", i ? "," : "", v->urns[i]);
+    v->key = xstrdup(k.data ? k.data : "");
+    strbuf_free(&k);
+    return v;
+}
+
+/* Renders and compresses one view: on the offload pool. */
+static void view_render(void *p)
+{
+    struct view_work *v = p;
+    const struct priorities_list *list = v->c->list;
+    const char *one[1] = {v->urn};
+    const char *const *scope = (const char *const *)v->urns;
+    struct priorities_output_opts opts = {0};
+    opts.include_pupil_keys = v->include_pupil_keys;
+    if (v->vis == VIS_ONE) {
+        opts.visible_schools = one;
+        opts.n_visible_schools = 1;
+    } else if (v->vis == VIS_SCOPE) {
+        opts.visible_schools = scope;
+        opts.n_visible_schools = v->nurns;
+    }
+    struct priorities_list *view = v->view == VIEW_SCHOOL ? priorities_school_view(list, v->urn)
+                                   : v->scoped
+                                       ? priorities_scope_view(list, scope, v->nurns)
+                                       : priorities_filter(list, &(struct priorities_filter){0});
+    struct priorities_list *filtered = priorities_filter(view, &v->filter);
+    size_t len = 0;
+    char *bytes;
+    const char *ctype = v->csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+    if (v->view == VIEW_SUPPORT)
+        bytes = v->csv ? priorities_support_to_csv(filtered, &len)
+                       : priorities_support_to_json(filtered, &len);
+    else
+        bytes = v->csv ? priorities_to_csv(filtered, &opts, &len)
+                       : priorities_to_json(filtered, &opts, &len);
+    v->out = rendered_new(ctype, bytes, len);
+    rendered_compress(v->out);
+    free(bytes);
+    priorities_list_free(filtered);
+    priorities_list_free(view);
+}
+
+static void view_done(struct req *r, void *p)
+{
+    struct view_work *v = p;
+    struct rendered *x = prio_views_put(v->c->year, v->c->term, v->c->version, v->key, v->out);
+    rendered_reply(r, x);
+    rendered_release(x);
+    view_work_free(v);
+}
+
+/* Serves a computed list in the shape the route and principal call for: the trust-wide
+ * list as rendered with it, any other view from the view cache, or rendered off the loop
+ * into it. */
 static void serve(struct req *r, struct prio_cached *c)
 {
     struct prio_state *st = r->hstate;
@@ -184,68 +310,23 @@ static void serve(struct req *r, struct prio_cached *c)
         (st->view == VIEW_BRIEFING ? h_briefing_serve : st->custom)(r, c);
         return;
     }
-    const struct principal *p = &r->principal;
-    bool csv = req_wants_csv(r);
     bool unfiltered = st->filter.level == PRIORITIES_LEVEL_ANY &&
                       st->filter.kind == PRIORITIES_KIND_ANY && !st->filter.subject &&
                       !st->filter.school;
-    if (st->view == VIEW_TRUST && auth_trust_wide(p) && unfiltered && !csv) {
-        req_reply_body(r, "application/json; charset=utf-8", c->json_all);
+    if (st->view == VIEW_TRUST && auth_trust_wide(&r->principal) && unfiltered &&
+        !req_wants_csv(r)) {
+        rendered_reply(r, c->json_all);
         return;
     }
-    const char *urns_one[1] = {st->school};
-    const char *const *scope = NULL;
-    size_t nscope = 0;
-    const char **head_urns = NULL;
-    if (!auth_trust_wide(p)) {
-        head_urns = xcalloc((size_t)p->nurns + 1, sizeof *head_urns);
-        for (int i = 0; i < p->nurns; i++)
-            head_urns[i] = p->urns[i];
-        scope = head_urns;
-        nscope = (size_t)p->nurns;
+    struct view_work *v = view_work_new(r, c);
+    struct rendered *x = prio_views_get(c->year, c->term, c->version, v->key);
+    if (x) {
+        view_work_free(v);
+        rendered_reply(r, x);
+        rendered_release(x);
+        return;
     }
-    struct priorities_list *view = NULL;
-    struct priorities_output_opts opts = {0};
-    if (st->view == VIEW_SCHOOL) {
-        view = priorities_school_view(c->list, st->school);
-        /* Pupil keys only for the school itself and admin. */
-        opts.include_pupil_keys = p->role == ROLE_ADMIN ||
-                                  (p->role == ROLE_SCHOOL && auth_can_write_school(p, st->school));
-        if (p->role == ROLE_SCHOOL) {
-            opts.visible_schools = urns_one;
-            opts.n_visible_schools = 1;
-        } else if (scope) {
-            opts.visible_schools = scope;
-            opts.n_visible_schools = nscope;
-        }
-    } else {
-        view = scope ? priorities_scope_view(c->list, scope, nscope)
-                     : priorities_filter(c->list, &(struct priorities_filter){0});
-        if (scope) {
-            opts.visible_schools = scope;
-            opts.n_visible_schools = nscope;
-        }
-    }
-    struct priorities_list *filtered = priorities_filter(view, &st->filter);
-    size_t len = 0;
-    char *bytes;
-    const char *ctype = "application/json; charset=utf-8";
-    if (st->view == VIEW_SUPPORT && csv) {
-        bytes = priorities_support_to_csv(filtered, &len);
-        ctype = "text/csv; charset=utf-8";
-    } else if (st->view == VIEW_SUPPORT) {
-        bytes = priorities_support_to_json(filtered, &len);
-    } else if (csv) {
-        bytes = priorities_to_csv(filtered, &opts, &len);
-        ctype = "text/csv; charset=utf-8";
-    } else {
-        bytes = priorities_to_json(filtered, &opts, &len);
-    }
-    req_reply_bytes(r, 200, ctype, bytes, len);
-    free(bytes);
-    priorities_list_free(filtered);
-    priorities_list_free(view);
-    free(head_urns);
+    req_offload(r, view_render, view_done, view_work_free, v);
 }
 
 static int ival(PGresult *res, int row, int col)
@@ -267,7 +348,7 @@ struct compute_work {
     char year[8], term[8];
     long long version;
     struct priorities_list *list;
-    struct req_body *json_all;
+    struct rendered *json_all;
     struct briefing_headline *headline;
     struct mat_errors errs;
     uint64_t compute_ms;
@@ -279,7 +360,7 @@ static void compute_work_free(void *p)
     for (int q = 0; q < PQ_COUNT; q++)
         db_result_free(w->res[q]);
     priorities_list_free(w->list);
-    req_body_release(w->json_all);
+    rendered_release(w->json_all);
     briefing_headline_free(w->headline);
     mat_errors_free(&w->errs);
     free(w);
@@ -295,7 +376,8 @@ static void compute_run(void *p)
     if (priorities_compute(&in, &w->list, &w->errs) == 0) {
         size_t len;
         char *text = priorities_to_json(w->list, NULL, &len);
-        w->json_all = req_body_new(text, len); /* rendered and hashed here, off the loop */
+        /* rendered and hashed here, off the loop (compressed later, also off it) */
+        w->json_all = rendered_new("application/json; charset=utf-8", text, len);
         free(text);
         w->headline = briefing_headline_collect(&in);
     }
@@ -337,6 +419,8 @@ static void compute_done(struct req *r, void *p)
              (unsigned long long)w->compute_ms);
     req_set_header(r, "Server-Timing", timing);
     compute_work_free(w);
+    /* Compressed on the pool while the first answer goes out as it is. */
+    rendered_compress_later(c->json_all);
     cache_put(c);
     metrics_add(METRIC_PRIORITIES_COMPUTED, 1);
     serve(r, c);

@@ -80,14 +80,25 @@ void h_metrics(struct req *r)
     authn_authenticate(r, metrics_after_auth);
 }
 
+/* Written directly (one buffer; the generic JSON tree cost a tenth of this request). */
 void h_me(struct req *r)
 {
     const struct principal *p = &r->principal;
-    json_t *schools = json_array();
-    for (int i = 0; i < p->nurns; i++)
-        json_array_append_new(schools, json_string(p->urns[i]));
-    json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:s}", "token_id", (json_int_t)p->token_id, "role",
-                          role_name(p->role), "name", p->name, "schools", schools, "trust",
-                          r->w->server->cfg.trust_name);
-    req_reply_json(r, 200, o);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "{\"token_id\":%lld,\"role\":", p->token_id);
+    strbuf_json_string(&sb, role_name(p->role));
+    strbuf_puts(&sb, ",\"name\":");
+    strbuf_json_string(&sb, p->name);
+    strbuf_puts(&sb, ",\"schools\":[");
+    for (int i = 0; i < p->nurns; i++) {
+        if (i)
+            strbuf_puts(&sb, ",");
+        strbuf_json_string(&sb, p->urns[i]);
+    }
+    strbuf_puts(&sb, "],\"trust\":");
+    strbuf_json_string(&sb, r->w->server->cfg.trust_name);
+    strbuf_puts(&sb, "}");
+    req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
+    strbuf_free(&sb);
 }

@@ -57,7 +57,7 @@ int auth_token_hash(const char *token, unsigned char out[AUTH_HASH_LEN])
             return -1;
     }
     unsigned int len = 0;
-    if (EVP_Digest(token, n, out, &len, EVP_sha256(), NULL) != 1 || len != AUTH_HASH_LEN)
+    if (EVP_Digest(token, n, out, &len, sha256_md(), NULL) != 1 || len != AUTH_HASH_LEN)
         return -1;
     return 0;
 }

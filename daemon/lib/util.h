@@ -31,6 +31,8 @@ void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the owned buffer and resets sb. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
+/* Appends s as a JSON string literal (quoted, escaped), or null for NULL. */
+void strbuf_json_string(struct strbuf *sb, const char *s);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
@@ -38,6 +40,9 @@ void hex_encode(const unsigned char *in, size_t n, char *out);
 void sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256 of a followed by b (b may be empty), without joining them. */
 void sha256_hex2(const void *a, size_t alen, const void *b, size_t blen, char out[65]);
+/* SHA-256 as an OpenSSL EVP_MD, fetched once per process (for EVP_Digest and HMAC). */
+struct evp_md_st;
+const struct evp_md_st *sha256_md(void);
 /* Constant-time comparison of two equal-length buffers. */
 bool ct_equal(const void *a, const void *b, size_t n);
 /* Monotonic clock in milliseconds. */

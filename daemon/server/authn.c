@@ -1,6 +1,7 @@
-/* Token lookup: SHA-256 of the bearer value, cached for AUTHN_CACHE_MS so that a busy
- * client costs no database round trip per request; revocation in this process purges
- * the cache at once, other instances within the TTL. */
+/* Token lookup: SHA-256 of the bearer value, cached for AUTHN_CACHE_MS (one cache per
+ * worker thread, no shared lock) so that a busy client costs no database round trip per
+ * request; revocation in this process purges every worker's cache before its next lookup,
+ * other instances within the TTL. */
 #include "authn.h"
 
 #include <event2/bufferevent_ssl.h>
@@ -32,27 +33,64 @@ struct cache_entry {
     uint64_t expires_ms;
 };
 
-static struct cache_entry cache[CACHE_SLOTS];
-/* The cache is striped: slot i is guarded by cache_locks[i % CACHE_STRIPES], so workers
- * wait for each other only on the same stripe, never on one process-wide lock. */
-#define CACHE_STRIPES 64
-static struct {
-    pthread_mutex_t lock;
-    char pad[64 - sizeof(pthread_mutex_t) % 64];
-} cache_locks[CACHE_STRIPES];
-static pthread_once_t cache_locks_once = PTHREAD_ONCE_INIT;
+/* One cache per worker thread: a request's lookup takes no lock shared with another
+ * worker. A revocation (authn_forget_token, on whichever worker serves it) is published as
+ * a generation number and a ring of the revoked token ids; each cache applies the ones it
+ * has not seen before its next lookup, so no worker serves a revoked token after the
+ * revocation's reply. */
+#define REVOKED_RING 256
 
-static void cache_locks_init(void)
+struct authn_cache {
+    struct cache_entry slot[CACHE_SLOTS];
+    unsigned long long seen; /* revocations applied */
+    struct authn_cache *next;
+};
+
+static _Thread_local struct authn_cache *own_cache;
+static struct authn_cache *all_caches; /* under revoke_lock; never freed (one per thread) */
+static pthread_mutex_t revoke_lock = PTHREAD_MUTEX_INITIALIZER;
+static long long revoked[REVOKED_RING]; /* under revoke_lock */
+static atomic_ullong revoke_gen;
+
+static void forget_in(struct authn_cache *c, long long token_id, bool all)
 {
-    for (size_t i = 0; i < CACHE_STRIPES; i++)
-        pthread_mutex_init(&cache_locks[i].lock, NULL);
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        struct cache_entry *e = &c->slot[i];
+        if (e->used && !e->denied && (all || e->p.token_id == token_id)) {
+            principal_free(&e->p);
+            e->used = false;
+            e->known_good = false;
+        }
+    }
 }
 
-static pthread_mutex_t *cache_lock_of(size_t slot)
+/* The calling thread's cache, with every revocation published so far applied. */
+static struct authn_cache *my_cache(void)
 {
-    pthread_once(&cache_locks_once, cache_locks_init);
-    return &cache_locks[slot % CACHE_STRIPES].lock;
+    struct authn_cache *c = own_cache;
+    if (!c) {
+        c = xcalloc(1, sizeof *c);
+        pthread_mutex_lock(&revoke_lock);
+        c->seen = atomic_load(&revoke_gen);
+        c->next = all_caches;
+        all_caches = c;
+        pthread_mutex_unlock(&revoke_lock);
+        own_cache = c;
+    }
+    if (atomic_load_explicit(&revoke_gen, memory_order_acquire) != c->seen) {
+        pthread_mutex_lock(&revoke_lock);
+        unsigned long long gen = atomic_load(&revoke_gen);
+        if (gen - c->seen > REVOKED_RING) /* too far behind to replay: start afresh */
+            forget_in(c, 0, true);
+        else
+            for (unsigned long long g = c->seen; g < gen; g++)
+                forget_in(c, revoked[g % REVOKED_RING], false);
+        c->seen = gen;
+        pthread_mutex_unlock(&revoke_lock);
+    }
+    return c;
 }
+
 static int stmt_by_hash, stmt_by_cert;
 
 #define TOKEN_COLUMNS                                                                              \
@@ -85,10 +123,7 @@ enum cache_result { CACHE_MISS, CACHE_MISS_KNOWN_GOOD, CACHE_VALID, CACHE_DENIED
 static enum cache_result cache_get(const unsigned char *hash, struct principal *out)
 {
     enum cache_result hit = CACHE_MISS;
-    size_t slot = slot_of(hash);
-    pthread_mutex_t *lock = cache_lock_of(slot);
-    pthread_mutex_lock(lock);
-    struct cache_entry *e = &cache[slot];
+    struct cache_entry *e = &my_cache()->slot[slot_of(hash)];
     if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
         if (e->expires_ms <= now_ms())
             hit = e->known_good ? CACHE_MISS_KNOWN_GOOD : CACHE_MISS;
@@ -97,23 +132,17 @@ static enum cache_result cache_get(const unsigned char *hash, struct principal *
         if (hit == CACHE_VALID)
             principal_copy(out, &e->p);
     }
-    pthread_mutex_unlock(lock);
     return hit;
 }
 
 /* p NULL records a negative entry: repeated bad tokens cost no database lookup. */
 static void cache_put(const unsigned char *hash, const struct principal *p, uint64_t ttl_ms)
 {
-    size_t slot = slot_of(hash);
-    pthread_mutex_t *lock = cache_lock_of(slot);
-    pthread_mutex_lock(lock);
-    struct cache_entry *e = &cache[slot];
-    if (!p && e->used && e->known_good && !ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
-        /* A refusal never evicts a credential that was valid: a flood of made-up tokens
-         * would otherwise push real clients back to the database and the lookup limit. */
-        pthread_mutex_unlock(lock);
-        return;
-    }
+    struct cache_entry *e = &my_cache()->slot[slot_of(hash)];
+    if (!p && e->used && e->known_good && !ct_equal(e->hash, hash, AUTH_HASH_LEN))
+        return; /* A refusal never evicts a credential that was valid: a flood of made-up
+                   tokens would otherwise push real clients back to the database and the
+                   lookup limit. */
     if (e->used)
         principal_free(&e->p);
     e->used = true;
@@ -123,21 +152,16 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     if (p)
         principal_copy(&e->p, p);
     e->expires_ms = now_ms() + ttl_ms;
-    pthread_mutex_unlock(lock);
 }
 
 void authn_forget_token(long long token_id)
 {
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        pthread_mutex_t *lock = cache_lock_of(i);
-        pthread_mutex_lock(lock);
-        if (cache[i].used && !cache[i].denied && cache[i].p.token_id == token_id) {
-            principal_free(&cache[i].p);
-            cache[i].used = false;
-            cache[i].known_good = false;
-        }
-        pthread_mutex_unlock(lock);
-    }
+    pthread_mutex_lock(&revoke_lock);
+    unsigned long long gen = atomic_load(&revoke_gen);
+    revoked[gen % REVOKED_RING] = token_id;
+    atomic_store_explicit(&revoke_gen, gen + 1, memory_order_release);
+    pthread_mutex_unlock(&revoke_lock);
+    my_cache(); /* this worker's own at once; the others before their next lookup */
 }
 
 /* Rate-limit key of a client address: negative, so it never meets a token id. */

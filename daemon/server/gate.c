@@ -36,6 +36,8 @@
 #define GATE_LINGER_BYTES (1u << 20)
 /* While a head waits for its token's lookup, TLS reads stop at about this much. */
 #define GATE_HOLD_BYTES (64u << 10)
+/* The most one SSL_write takes: a full TLS record. */
+#define GATE_RECORD_BYTES 16384u
 /* decide(): the head waits for a token lookup (authn_probe). */
 #define GATE_HOLD (-1)
 
@@ -238,9 +240,11 @@ static enum bufferevent_filter_result gate_out(struct evbuffer *src, struct evbu
     SSL *ssl = tls_bev_ssl(c->bev);
     bool wrote = false;
     while (ssl && evbuffer_get_length(src) > 0) {
-        size_t n = evbuffer_get_contiguous_space(src);
-        if (n > 16384)
-            n = 16384;
+        /* One TLS record, so one write(2), per up to 16 KiB: a reply's head and body
+         * (separate chains) go out together instead of as two records and two writes. */
+        size_t n = evbuffer_get_length(src);
+        if (n > GATE_RECORD_BYTES)
+            n = GATE_RECORD_BYTES;
         unsigned char *p = evbuffer_pullup(src, (ev_ssize_t)n);
         ERR_clear_error();
         int k = SSL_write(ssl, p, (int)n);
@@ -495,13 +499,15 @@ static enum bufferevent_filter_result on_head(struct gate_conn *c, struct evbuff
                  "the request head is larger than %zu bytes", max);
         snprintf(c->verdict.path, sizeof c->verdict.path, "/");
     } else {
-        char *text = xmalloc((size_t)end + 1);
+        char small[4096]; /* a usual head: no allocation */
+        char *text = (size_t)end < sizeof small ? small : xmalloc((size_t)end + 1);
         evbuffer_copyout(src, text, (size_t)end);
         text[end] = '\0';
         if (strlen(text) != (size_t)end)
             h.bad = "the request head holds a NUL byte";
         parse_head(text, &h);
-        free(text);
+        if (text != small)
+            free(text);
         status = decide(c, &h, &limit);
     }
     if (status == GATE_HOLD) {

@@ -45,7 +45,8 @@ struct worker {
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;
-    struct req *retired; /* finished requests, freed at the next request (request.c) */
+    struct req *retired;       /* finished requests, freed at the next request (request.c) */
+    struct arena *spare_arena; /* a finished request's arena, reset for the next one */
     bool draining;
     bool listening;
 };

@@ -42,6 +42,19 @@ static const struct {
                                     "Priority lists computed from the data."},
     [METRIC_PRIORITIES_CACHE_HITS] = {"matd_priorities_cache_hits_total",
                                       "Priority lists served from the cache."},
+    [METRIC_PRIORITIES_VIEW_HITS] = {"matd_priorities_view_hits_total",
+                                     "Filtered or scoped priorities views served as cached bytes."},
+    [METRIC_PRIORITIES_VIEW_MISSES] = {"matd_priorities_view_misses_total",
+                                       "Filtered or scoped priorities views rendered anew."},
+};
+static atomic_llong gauges[METRIC_GAUGE_COUNT];
+static const struct {
+    const char *name, *help;
+} gauges_info[METRIC_GAUGE_COUNT] = {
+    [METRIC_GAUGE_PRIO_VIEWS_ENTRIES] = {"matd_priorities_view_cache_entries",
+                                         "Rendered priorities views held in the cache."},
+    [METRIC_GAUGE_PRIO_VIEWS_BYTES] = {"matd_priorities_view_cache_bytes",
+                                       "Bytes held by the priorities view cache."},
 };
 
 void metrics_init(size_t nroutes)
@@ -76,6 +89,11 @@ void metrics_request(int route_index, int status, unsigned long long duration_us
 void metrics_add(enum metric_counter c, unsigned long long n)
 {
     atomic_fetch_add_explicit(&counters[c], n, memory_order_relaxed);
+}
+
+void metrics_set(enum metric_gauge g, long long value)
+{
+    atomic_store_explicit(&gauges[g], value, memory_order_relaxed);
 }
 
 void metrics_render(struct strbuf *out, const char *const *route_names, size_t nroutes)
@@ -125,6 +143,10 @@ void metrics_render(struct strbuf *out, const char *const *route_names, size_t n
         strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters_info[c].name,
                       counters_info[c].help, counters_info[c].name, counters_info[c].name,
                       atomic_load_explicit(&counters[c], memory_order_relaxed));
+    for (int g = 0; g < METRIC_GAUGE_COUNT; g++)
+        strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", gauges_info[g].name,
+                      gauges_info[g].help, gauges_info[g].name, gauges_info[g].name,
+                      atomic_load_explicit(&gauges[g], memory_order_relaxed));
     int up = 0, busy = 0, queued = 0, size = 0, conns = 0;
     if (g_server)
         for (int i = 0; i < g_server->nworkers; i++) {

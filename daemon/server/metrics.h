@@ -16,12 +16,22 @@ enum metric_counter {
     METRIC_DB_JOBS_REJECTED,
     METRIC_PRIORITIES_COMPUTED,
     METRIC_PRIORITIES_CACHE_HITS,
+    METRIC_PRIORITIES_VIEW_HITS,
+    METRIC_PRIORITIES_VIEW_MISSES,
     METRIC_COUNT
+};
+
+/* Values that go up and down, set by their owner. */
+enum metric_gauge {
+    METRIC_GAUGE_PRIO_VIEWS_ENTRIES,
+    METRIC_GAUGE_PRIO_VIEWS_BYTES,
+    METRIC_GAUGE_COUNT
 };
 
 void metrics_init(size_t nroutes);
 void metrics_request(int route_index, int status, unsigned long long duration_us);
 void metrics_add(enum metric_counter c, unsigned long long n);
+void metrics_set(enum metric_gauge g, long long value);
 /* Appends the exposition text; route names indexed like the route table. */
 void metrics_render(struct strbuf *out, const char *const *route_names, size_t nroutes);
 

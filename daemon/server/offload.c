@@ -51,6 +51,10 @@ static void *pool_main(void *unused)
         queued--;
         pthread_mutex_unlock(&lock);
         t->run(t->arg);
+        if (!t->done) { /* nothing to hand back */
+            free(t);
+            continue;
+        }
         struct timeval zero = {0, 0};
         if (event_base_once(t->base, -1, EV_TIMEOUT, deliver, t, &zero) != 0)
             free(t); /* the loop is gone (shutdown): nothing to tell */

@@ -12,7 +12,8 @@ void offload_start(int nthreads);
 void offload_stop(void);
 /* Tasks waiting for a thread before offload_submit refuses (default 256). */
 void offload_set_queue_max(int max);
-/* Queues run(arg) on the pool; done(arg) later runs on base's loop thread. Returns -1
+/* Queues run(arg) on the pool; done(arg) later runs on base's loop thread (done NULL:
+ * nothing is handed back, base is unused, and run owns arg to the end). Returns -1
  * (and queues nothing) when offload_set_queue_max tasks are already waiting or the pool
  * is stopping. */
 int offload_submit(struct event_base *base, void (*run)(void *arg), void (*done)(void *arg),

@@ -120,6 +120,8 @@ struct req_body;
 /* Copies data and computes its ETag (call off the event loop for large bodies). */
 struct req_body *req_body_new(const char *data, size_t len);
 void req_body_release(struct req_body *b); /* NULL is fine */
+/* Its bytes (NUL-terminated; valid while b is held). */
+const char *req_body_data(const struct req_body *b);
 /* Replies 200 (or 304 to a matching If-None-Match) with b, which it borrows. */
 void req_reply_body(struct req *r, const char *content_type, struct req_body *b);
 /* One-field problem: 4xx with errors [{path, message}]. */

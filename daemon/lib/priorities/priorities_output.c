@@ -22,44 +22,7 @@ static bool visible(const struct priorities_output_opts *o, const char *urn)
 
 static void json_str(struct strbuf *sb, const char *s)
 {
-    if (!s) {
-        SB_LIT(sb, "null");
-        return;
-    }
-    SB_LIT(sb, "\"");
-    const char *run = s, *p = s;
-    for (;; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        sb_put(sb, run, (size_t)(p - run));
-        if (!ch)
-            break;
-        run = p + 1;
-        switch (ch) {
-        case '"':
-            SB_LIT(sb, "\\\"");
-            break;
-        case '\\':
-            SB_LIT(sb, "\\\\");
-            break;
-        case '\n':
-            SB_LIT(sb, "\\n");
-            break;
-        case '\r':
-            SB_LIT(sb, "\\r");
-            break;
-        case '\t':
-            SB_LIT(sb, "\\t");
-            break;
-        default: {
-            static const char hex[] = "0123456789abcdef";
-            char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
-            sb_put(sb, esc, sizeof esc);
-        }
-        }
-    }
-    SB_LIT(sb, "\"");
+    strbuf_json_string(sb, s);
 }
 
 /* Fixed decimals, trailing zeros dropped, never "-0": the same double prints the same.
