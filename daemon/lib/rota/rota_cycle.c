@@ -82,7 +82,7 @@ static int plan_windows(const struct rota_input *in, const struct rota_options *
         win.n_history = in->n_history + (size_t)w * c;
         win.terms = (struct rota_term_id *)(uintptr_t)(ids + (size_t)w * c);
         win.n_terms = (size_t)c;
-        struct rota_run run = {.seed_at = at0, .min_gap = w ? c : 0};
+        struct rota_run run = {.seed_at = at0, .min_gap = w ? c : 0, .front = w == 0};
         struct rota_plan p;
         rc = rota_plan_run(&win, opt, &run, &p, NULL, err);
         if (rc != 0)
