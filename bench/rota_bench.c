@@ -291,12 +291,54 @@ static int soft_table(int n, int t, unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* --store N: the design search's run for N, printed as an entry of rota_designs.inc (the base
+ * classes of a cyclic structure are the first class of each block of developed terms). */
+static int store_design(int n, unsigned long long seed, long budget_ms)
+{
+    int target = rota_repeat_free_target(n), order = 1, k = target, norb = 0, orb[16] = {0};
+    int *classes = malloc(sizeof *classes * (size_t)n * (size_t)target);
+    char method[128];
+    if (rota_design(n, target, seed, (unsigned long long)budget_ms * 20000, ROTA_DESIGN_SEARCH_ONLY,
+                    classes, method, sizeof method) != 0) {
+        fprintf(stderr, "N=%d: no repeat-free run found (%s)\n", n, method);
+        free(classes);
+        return 1;
+    }
+    const char *o = strstr(method, "orbits ");
+    if (strncmp(method, "cyclic Z_", 9) == 0 && o) {
+        order = atoi(method + 9);
+        k = atoi(strchr(method, ',') + 1);
+        for (o += 7; norb < 16 && *o >= '0' && *o <= '9'; norb++) {
+            orb[norb] = atoi(o);
+            while (*o >= '0' && *o <= '9')
+                o++;
+            if (*o == '+')
+                o++;
+        }
+    } else if (strncmp(method, "local search", 12) != 0) {
+        fprintf(stderr, "N=%d: %s is not stored this way\n", n, method);
+        free(classes);
+        return 1;
+    }
+    printf("/* %d: %s */\nstatic const signed char stored_%d[] = {", n, method, n);
+    for (int b = 0; b < k; b++)
+        for (int i = 0; i < n; i++)
+            printf("%s%d", b || i ? ", " : "", classes[(size_t)b * order * n + i]);
+    printf("};\n    {%d, %d, %d, %d, {", n, order, k, order == 1 ? 0 : norb);
+    for (int i = 0; i < (order == 1 ? 1 : norb); i++)
+        printf("%s%d", i ? ", " : "", orb[i]);
+    printf("}, stored_%d},\n", n);
+    free(classes);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
     unsigned long long seed = 1;
     long budget_ms = 60000;
-    int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0;
+    int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
+        store_n = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -310,6 +352,8 @@ int main(int argc, char **argv)
             search_only = 1;
         else if (strcmp(argv[i], "--horizon") == 0 && i + 1 < argc)
             horizon = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store_n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--term-by-term") == 0)
             by_term = 1;
         else if (strcmp(argv[i], "--big") == 0 && i + 1 < argc &&
@@ -321,10 +365,12 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
-                    "[--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]\n");
+                    "[--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--store N]\n");
             return 2;
         }
     }
+    if (store_n > 0)
+        return store_design(store_n, seed, budget_ms);
     if (soft_n > 0)
         return soft_table(soft_n, soft_t, seed, budget_ms);
     if (big_n > 0)
