@@ -245,11 +245,74 @@ static void test_county_term_by_term(void **state)
     mat_errors_free(&err);
 }
 
+/* Same groups (as sets) with the same hosts? */
+static bool same_term(const struct rota_term *a, const struct rota_term *b)
+{
+    if (a->n_groups != b->n_groups || rota_term_index(a->id) != rota_term_index(b->id))
+        return false;
+    for (size_t g = 0; g < a->n_groups; g++) {
+        bool found = false;
+        for (size_t h = 0; !found && h < b->n_groups; h++) {
+            const struct rota_group *x = &a->groups[g], *y = &b->groups[h];
+            found = x->size == y->size && x->host == y->host;
+            for (int i = 0; found && i < x->size; i++) {
+                bool in = false;
+                for (int j = 0; j < y->size; j++)
+                    in |= x->members[i] == y->members[j];
+                found = in;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Past the kept cycle, as matd drafts (no recognition, the history = the terms published):
+ * the history ends with the whole cycle, so the next term is planned as one plan of all the
+ * terms plans its second window (the cycle again), and the cycle kept with it is that window:
+ * term by term = all at once beyond one cycle. */
+static void test_after_the_cycle(void **state)
+{
+    (void)state;
+    static const int sizes[] = {12, 15};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int n = sizes[i], c = rota_cycle_length(n, 1), terms = 2 * c;
+        struct rota_input in;
+        rota_trust_county(&in, n, terms, 5);
+        struct rota_plan all;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options opt = budget();
+        assert_int_equal(rota_plan(&in, &opt, &all, &err), 0);
+        in.history = all.terms; /* borrowed: the first cycle, published */
+        in.n_history = (size_t)c;
+        in.terms[0] = in.terms[c];
+        in.n_terms = 1;
+        opt.no_recognise = true;
+        struct rota_plan next;
+        assert_int_equal(rota_plan(&in, &opt, &next, &err), 0);
+        assert_int_equal(next.mode, ROTA_MODE_CONTINUED);
+        assert_int_equal(next.n_cycle, (size_t)c);
+        for (int k = 0; k < c; k++)
+            if (!same_term(&next.cycle[k], &all.terms[c + k]))
+                fail_msg("N=%d: term %d after the cycle differs from one plan of all", n, c + k);
+        assert_true(same_term(&next.terms[0], &all.terms[c]));
+        in.history = NULL;
+        in.n_history = 0;
+        rota_plan_free(&next);
+        rota_plan_free(&all);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planner_beside_greedy),
         cmocka_unit_test(test_county_term_by_term),
+        cmocka_unit_test(test_after_the_cycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
