@@ -581,6 +581,8 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     free(cand_p);
 }
 
+#define POLISH_FRONT_MAX UINT64_C(12500000)
+
 /* Polish: annealing on the soft constraints among moves that keep hard, keep and repeat
  * levels from getting worse (a move that improves them is always taken). */
 void rota_search_polish(struct rota_search *s, uint64_t budget)
@@ -609,6 +611,10 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     /* one cooling run, as long as the instance deserves (and the budget allows); it ends
      * early when the second half brings no new best for a while */
     uint64_t length = (uint64_t)20000 * n * t;
+    /* a new cycle's first year carries its soft cost: the later terms, lightly weighed, do not
+     * earn a longer run than 36 schools' whole cycle (60 schools: 12 M moves, not 35 M) */
+    if (cx->tw && length > POLISH_FRONT_MAX)
+        length = POLISH_FRONT_MAX;
     length = length < 4000000 ? 4000000 : length;
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
