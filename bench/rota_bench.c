@@ -6,9 +6,12 @@
  * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
  * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
- *                   [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
+ *                   [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
+ *                   [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
- * realistic trust of N schools over T terms. */
+ * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
+ * for fifteen sizes and horizons in one table; --store N prints the design search's base
+ * classes for N as an entry of daemon/lib/rota/rota_designs.inc. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,13 +287,84 @@ static int store_design(int n, unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* --soft-all: one row per trust size and horizon, travel off and on: each measure as
+ * planner/greedy, and the measures on which the planner is worse (only counted where greedy is
+ * repeat-free too: with fewer repeats the planner is better whatever the rest). */
+static int soft_all(unsigned long long seed, long budget_ms)
+{
+    static const int cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
+                                   {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
+                                   {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
+    printf("| N x terms | travel | repeats | phase | unbalanced | max km | total km | spread | "
+           "planner ms | worse on |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    int worse_all = 0, better_all = 0, rows = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int tr = 0; tr < 2; tr++) {
+            struct rota_input in;
+            rota_trust_county(&in, cases[c][0], cases[c][1], seed);
+            in.constraints.travel_weight = tr ? 0.05 : 0;
+            struct rota_options opt;
+            rota_options_default(&opt);
+            opt.time_budget_ms = budget_ms;
+            struct mat_errors err;
+            mat_errors_init(&err);
+            struct rota_plan p, g;
+            double t0 = now_ms_f();
+            if (rota_plan(&in, &opt, &p, &err) != 0)
+                return 1;
+            double ms = now_ms_f() - t0;
+            if (rota_plan_greedy(&in, &g, &err) != 0)
+                return 1;
+            const struct rota_metrics *a = &p.total, *b = &g.total;
+            char worse[160] = "";
+            if (b->repeat_pairs == 0) {
+                const double eps = 1e-6;
+                const char *names[] = {"phase", "unbalanced", "max km", "total km", "spread"};
+                bool w[] = {a->phase_mismatches > b->phase_mismatches,
+                            a->unbalanced_groups > b->unbalanced_groups,
+                            a->max_km > b->max_km + eps, a->total_km > b->total_km + eps,
+                            a->hosting_spread > b->hosting_spread};
+                bool bt[] = {a->phase_mismatches < b->phase_mismatches,
+                             a->unbalanced_groups < b->unbalanced_groups,
+                             a->max_km < b->max_km - eps, a->total_km < b->total_km - eps,
+                             a->hosting_spread < b->hosting_spread};
+                for (int i = 0; i < 5; i++) {
+                    if (w[i])
+                        snprintf(worse + strlen(worse), sizeof worse - strlen(worse), "%s%s",
+                                 worse[0] ? ", " : "", names[i]);
+                    worse_all += w[i];
+                    better_all += bt[i];
+                }
+            } else {
+                snprintf(worse, sizeof worse, "(greedy repeats)");
+            }
+            printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | %.0f "
+                   "| %s "
+                   "|\n",
+                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs, b->repeat_pairs,
+                   a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
+                   b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
+                   a->hosting_spread, b->hosting_spread, ms, worse[0] ? worse : "none");
+            fflush(stdout);
+            rows++;
+            rota_plan_free(&p);
+            rota_plan_free(&g);
+            rota_input_free(&in);
+            mat_errors_free(&err);
+        }
+    printf("\n%d rows; where greedy is repeat-free too, the planner is better on %d measures and "
+           "worse on %d.\n",
+           rows, better_all, worse_all);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
     unsigned long long seed = 1;
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
-        store_n = 0;
+        store_n = 0, all_soft = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -304,6 +378,8 @@ int main(int argc, char **argv)
             search_only = 1;
         else if (strcmp(argv[i], "--horizon") == 0 && i + 1 < argc)
             horizon = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--soft-all") == 0)
+            all_soft = 1;
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             store_n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--term-by-term") == 0)
@@ -321,6 +397,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (all_soft)
+        return soft_all(seed, budget_ms);
     if (store_n > 0)
         return store_design(store_n, seed, budget_ms);
     if (soft_n > 0)
