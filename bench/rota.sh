@@ -7,9 +7,11 @@
 #     (as the scheduler drafts): the run reached and the time of all the calls;
 #  4. 200 schools x 12 terms with the default soft constraints;
 #  5. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
-#     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6).
+#     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
+#  6. the same in one table for fifteen sizes and horizons (--soft-all).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
-#   [--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
+#   [--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
+#   [--store N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}
@@ -33,4 +35,6 @@ for nt in 24:3 24:11 36:6; do
   echo; echo "## Soft constraints, planner and greedy: $nt"
   "$BUILD/rota_bench" --soft "$nt" || rc=1
 done
+echo; echo "## Soft constraints, planner and greedy, fifteen trusts"
+"$BUILD/rota_bench" --soft-all || rc=1
 exit $rc

@@ -6,15 +6,19 @@
  * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
  * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
- *                   [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
+ *                   [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
+ *                   [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
- * realistic trust of N schools over T terms. */
+ * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
+ * for fifteen sizes and horizons in one table; --store N prints the design search's base
+ * classes for N as an entry of daemon/lib/rota/rota_designs.inc. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rota.h"
+#include "rota_trust.h"
 
 static double now_ms_f(void)
 {
@@ -26,26 +30,7 @@ static double now_ms_f(void)
 /* N schools, no history, only the no-repeat and hosting objectives. */
 static void make_input(struct rota_input *in, int n, int terms, unsigned long long seed)
 {
-    memset(in, 0, sizeof *in);
-    rota_constraints_default(&in->constraints);
-    in->constraints.phase = ROTA_PHASE_IGNORE;
-    in->constraints.balance = false;
-    in->constraints.travel_weight = 0;
-    in->seed = seed;
-    in->n_schools = (size_t)n;
-    in->schools = calloc((size_t)n, sizeof *in->schools);
-    for (int i = 0; i < n; i++) {
-        char urn[16];
-        snprintf(urn, sizeof urn, "%06d", (100001 + i) % 1000000);
-        memcpy(in->schools[i].urn, urn, sizeof in->schools[i].urn - 1);
-        in->schools[i].phase = ROTA_PHASE_PRIMARY;
-    }
-    in->n_terms = (size_t)terms;
-    in->terms = calloc((size_t)terms, sizeof *in->terms);
-    for (int k = 0; k < terms; k++) {
-        in->terms[k].year = 2025 + k / 3;
-        in->terms[k].term = k % 3;
-    }
+    rota_trust_plain(in, n, terms, seed);
 }
 
 /* Leading terms without a repeated pair. */
@@ -201,36 +186,6 @@ static int big_run(int n, int t, unsigned long long seed, long budget_ms)
     return 0;
 }
 
-/* A realistic trust, generated deterministically: towns across a county (Lincolnshire-sized,
- * about 110 km by 65 km), most schools primary, some secondary, a special school, an
- * all-through and an alternative provision, strengths 1..5 (about a third strong) and two
- * category schools. */
-static void make_trust(struct rota_input *in, int n, int t, unsigned long long seed)
-{
-    static const double towns[][2] = {{53.23, -0.54}, {52.98, -0.02}, {53.57, -0.08},
-                                      {52.91, -0.64}, {53.14, 0.34},  {52.79, -0.15},
-                                      {53.40, -0.34}, {53.08, -0.30}};
-    make_input(in, n, t, seed);
-    rota_constraints_default(&in->constraints);
-    unsigned long long x = 0x9e3779b97f4a7c15ULL;
-    for (int i = 0; i < n; i++) {
-        struct rota_school *s = &in->schools[i];
-        int k = i % 12;
-        s->phase = k < 8               ? ROTA_PHASE_PRIMARY
-                   : k < 11            ? ROTA_PHASE_SECONDARY
-                   : (i / 12) % 3 == 0 ? ROTA_PHASE_SPECIAL
-                   : (i / 12) % 3 == 1 ? ROTA_PHASE_ALL_THROUGH
-                                       : ROTA_PHASE_ALTERNATIVE_PROVISION;
-        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        const double *c = towns[(x >> 33) % 8];
-        s->has_location = true;
-        s->lat = c[0] + ((double)((x >> 20) % 1000) / 1000 - 0.5) * 0.12;
-        s->lon = c[1] + ((double)((x >> 40) % 1000) / 1000 - 0.5) * 0.20;
-        s->strength = 1 + (int)((x >> 50) % 5);
-        s->category = i == 5 || i == 17;
-    }
-}
-
 /* Planner and greedy baseline side by side on the soft constraints (SPEC §7): repeats,
  * phase mismatches, unbalanced triads, km, hosting, with travel off (the default) and on. */
 static int soft_table(int n, int t, unsigned long long seed, long budget_ms)
@@ -245,7 +200,7 @@ static int soft_table(int n, int t, unsigned long long seed, long budget_ms)
     int run[4];
     for (int c = 0; c < 2; c++) {
         struct rota_input in;
-        make_trust(&in, n, t, seed);
+        rota_trust_county(&in, n, t, seed);
         in.constraints.travel_weight = travel[c];
         struct rota_options opt;
         rota_options_default(&opt);
@@ -291,12 +246,125 @@ static int soft_table(int n, int t, unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* --store N: the design search's run for N, printed as an entry of rota_designs.inc (the base
+ * classes of a cyclic structure are the first class of each block of developed terms). */
+static int store_design(int n, unsigned long long seed, long budget_ms)
+{
+    int target = rota_repeat_free_target(n), order = 1, k = target, norb = 0, orb[16] = {0};
+    int *classes = malloc(sizeof *classes * (size_t)n * (size_t)target);
+    char method[128];
+    if (rota_design(n, target, seed, (unsigned long long)budget_ms * 20000, ROTA_DESIGN_SEARCH_ONLY,
+                    classes, method, sizeof method) != 0) {
+        fprintf(stderr, "N=%d: no repeat-free run found (%s)\n", n, method);
+        free(classes);
+        return 1;
+    }
+    const char *o = strstr(method, "orbits ");
+    if (strncmp(method, "cyclic Z_", 9) == 0 && o) {
+        order = atoi(method + 9);
+        k = atoi(strchr(method, ',') + 1);
+        for (o += 7; norb < 16 && *o >= '0' && *o <= '9'; norb++) {
+            orb[norb] = atoi(o);
+            while (*o >= '0' && *o <= '9')
+                o++;
+            if (*o == '+')
+                o++;
+        }
+    } else if (strncmp(method, "local search", 12) != 0) {
+        fprintf(stderr, "N=%d: %s is not stored this way\n", n, method);
+        free(classes);
+        return 1;
+    }
+    printf("/* %d: %s */\nstatic const signed char stored_%d[] = {", n, method, n);
+    for (int b = 0; b < k; b++)
+        for (int i = 0; i < n; i++)
+            printf("%s%d", b || i ? ", " : "", classes[(size_t)b * order * n + i]);
+    printf("};\n    {%d, %d, %d, %d, {", n, order, k, order == 1 ? 0 : norb);
+    for (int i = 0; i < (order == 1 ? 1 : norb); i++)
+        printf("%s%d", i ? ", " : "", orb[i]);
+    printf("}, stored_%d},\n", n);
+    free(classes);
+    return 0;
+}
+
+/* --soft-all: one row per trust size and horizon, travel off and on: each measure as
+ * planner/greedy, and the measures on which the planner is worse (only counted where greedy is
+ * repeat-free too: with fewer repeats the planner is better whatever the rest). */
+static int soft_all(unsigned long long seed, long budget_ms)
+{
+    static const int cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
+                                   {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
+                                   {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
+    printf("| N x terms | travel | repeats | phase | unbalanced | max km | total km | spread | "
+           "planner ms | worse on |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    int worse_all = 0, better_all = 0, rows = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int tr = 0; tr < 2; tr++) {
+            struct rota_input in;
+            rota_trust_county(&in, cases[c][0], cases[c][1], seed);
+            in.constraints.travel_weight = tr ? 0.05 : 0;
+            struct rota_options opt;
+            rota_options_default(&opt);
+            opt.time_budget_ms = budget_ms;
+            struct mat_errors err;
+            mat_errors_init(&err);
+            struct rota_plan p, g;
+            double t0 = now_ms_f();
+            if (rota_plan(&in, &opt, &p, &err) != 0)
+                return 1;
+            double ms = now_ms_f() - t0;
+            if (rota_plan_greedy(&in, &g, &err) != 0)
+                return 1;
+            const struct rota_metrics *a = &p.total, *b = &g.total;
+            char worse[160] = "";
+            if (b->repeat_pairs == 0) {
+                const double eps = 1e-6;
+                const char *names[] = {"phase", "unbalanced", "max km", "total km", "spread"};
+                bool w[] = {a->phase_mismatches > b->phase_mismatches,
+                            a->unbalanced_groups > b->unbalanced_groups,
+                            a->max_km > b->max_km + eps, a->total_km > b->total_km + eps,
+                            a->hosting_spread > b->hosting_spread};
+                bool bt[] = {a->phase_mismatches < b->phase_mismatches,
+                             a->unbalanced_groups < b->unbalanced_groups,
+                             a->max_km < b->max_km - eps, a->total_km < b->total_km - eps,
+                             a->hosting_spread < b->hosting_spread};
+                for (int i = 0; i < 5; i++) {
+                    if (w[i])
+                        snprintf(worse + strlen(worse), sizeof worse - strlen(worse), "%s%s",
+                                 worse[0] ? ", " : "", names[i]);
+                    worse_all += w[i];
+                    better_all += bt[i];
+                }
+            } else {
+                snprintf(worse, sizeof worse, "(greedy repeats)");
+            }
+            printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | %.0f "
+                   "| %s "
+                   "|\n",
+                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs, b->repeat_pairs,
+                   a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
+                   b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
+                   a->hosting_spread, b->hosting_spread, ms, worse[0] ? worse : "none");
+            fflush(stdout);
+            rows++;
+            rota_plan_free(&p);
+            rota_plan_free(&g);
+            rota_input_free(&in);
+            mat_errors_free(&err);
+        }
+    printf("\n%d rows; where greedy is repeat-free too, the planner is better on %d measures and "
+           "worse on %d.\n",
+           rows, better_all, worse_all);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
     unsigned long long seed = 1;
     long budget_ms = 60000;
-    int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0;
+    int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
+        store_n = 0, all_soft = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -310,6 +378,10 @@ int main(int argc, char **argv)
             search_only = 1;
         else if (strcmp(argv[i], "--horizon") == 0 && i + 1 < argc)
             horizon = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--soft-all") == 0)
+            all_soft = 1;
+        else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+            store_n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--term-by-term") == 0)
             by_term = 1;
         else if (strcmp(argv[i], "--big") == 0 && i + 1 < argc &&
@@ -319,12 +391,16 @@ int main(int argc, char **argv)
                  sscanf(argv[i + 1], "%d:%d", &soft_n, &soft_t) == 2)
             i++;
         else {
-            fprintf(stderr,
-                    "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
-                    "[--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]\n");
+            fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
+                            "[--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft "
+                            "N:T] [--store N]\n");
             return 2;
         }
     }
+    if (all_soft)
+        return soft_all(seed, budget_ms);
+    if (store_n > 0)
+        return store_design(store_n, seed, budget_ms);
     if (soft_n > 0)
         return soft_table(soft_n, soft_t, seed, budget_ms);
     if (big_n > 0)

@@ -67,14 +67,18 @@ static int *arrangement_of(const struct rota_term *terms, int t, int n)
 /* Plans the windows of ids (total = windows x c terms, chronological) into terms (owned
  * groups). The first window's plan goes to first (its method and work). */
 static int plan_windows(const struct rota_input *in, const struct rota_options *opt,
-                        const struct rota_term_id *ids, int total, int c, struct rota_term *terms,
-                        struct rota_plan *first, struct mat_errors *err)
+                        const struct rota_term_id *ids, int total, int c, const int *seed,
+                        struct rota_term *terms, struct rota_plan *first, struct mat_errors *err)
 {
     int n = (int)in->n_schools, rc = 0;
     struct rota_term *hist = xmalloc(sizeof *hist * (in->n_history + (size_t)total + 1));
     if (in->n_history)
         memcpy(hist, in->history, sizeof *hist * in->n_history);
     int *at0 = NULL;
+    if (seed) { /* the history ends with a whole cycle: every window is that cycle again */
+        at0 = xmalloc(sizeof *at0 * (size_t)c * n);
+        memcpy(at0, seed, sizeof *at0 * (size_t)c * n);
+    }
     uint64_t work = 0;
     for (int w = 0; w * c < total && rc == 0; w++) {
         struct rota_input win = *in;
@@ -82,14 +86,16 @@ static int plan_windows(const struct rota_input *in, const struct rota_options *
         win.n_history = in->n_history + (size_t)w * c;
         win.terms = (struct rota_term_id *)(uintptr_t)(ids + (size_t)w * c);
         win.n_terms = (size_t)c;
-        struct rota_run run = {.seed_at = at0, .min_gap = w ? c : 0};
+        struct rota_run run = {
+            .seed_at = at0, .min_gap = w || seed ? c : 0, .front = w == 0 && !seed};
         struct rota_plan p;
         rc = rota_plan_run(&win, opt, &run, &p, NULL, err);
         if (rc != 0)
             break;
         work += p.work;
         if (w == 0) {
-            at0 = arrangement_of(p.terms, c, n);
+            if (!at0)
+                at0 = arrangement_of(p.terms, c, n);
             *first = p;
         }
         for (int k = 0; k < c; k++) {
@@ -124,7 +130,7 @@ static int cycle_ids(const struct rota_input *in, int c, struct rota_term_id **i
 }
 
 /* Plans the cycle(s) covering in->terms and keeps the terms asked for. */
-static int plan_cycle(const struct rota_input *in, const struct rota_options *opt,
+static int plan_cycle(const struct rota_input *in, const struct rota_options *opt, const int *seed,
                       struct rota_plan *out, struct mat_errors *err)
 {
     int n = (int)in->n_schools, t = (int)in->n_terms, c = rota_cycle_length(n, t);
@@ -133,7 +139,7 @@ static int plan_cycle(const struct rota_input *in, const struct rota_options *op
     struct rota_term *terms = xcalloc((size_t)total, sizeof *terms);
     struct rota_plan first;
     memset(&first, 0, sizeof first);
-    int rc = plan_windows(in, opt, ids, total, c, terms, &first, err);
+    int rc = plan_windows(in, opt, ids, total, c, seed, terms, &first, err);
     if (rc == 0) {
         out->n_cycle = (size_t)total;
         out->cycle = xmalloc(sizeof *out->cycle * (size_t)total);
@@ -225,7 +231,7 @@ static bool continue_from(const struct rota_input *in, const struct rota_options
     struct rota_plan p;
     struct mat_errors err;
     mat_errors_init(&err);
-    bool match = plan_cycle(&sub, opt, &p, &err) == 0;
+    bool match = plan_cycle(&sub, opt, NULL, &p, &err) == 0;
     mat_errors_free(&err);
     free(sub.terms);
     if (!match)
@@ -274,6 +280,81 @@ static bool plan_continue(const struct rota_input *in, const struct rota_options
     return done;
 }
 
+static int school_urn_cmp(const struct rota_input *in, int a, int b)
+{
+    return strcmp(in->schools[a].urn, in->schools[b].urn);
+}
+
+/* A term's groups as the planner writes them: members by URN, groups by their first URN. */
+static void term_canonical(const struct rota_input *in, struct rota_term *tm)
+{
+    for (size_t g = 0; g < tm->n_groups; g++) {
+        struct rota_group *gr = &tm->groups[g];
+        for (int i = 1; i < gr->size; i++)
+            for (int j = i; j > 0 && school_urn_cmp(in, gr->members[j - 1], gr->members[j]) > 0;
+                 j--) {
+                int x = gr->members[j];
+                gr->members[j] = gr->members[j - 1];
+                gr->members[j - 1] = x;
+            }
+    }
+    for (size_t g = 1; g < tm->n_groups; g++)
+        for (size_t j = g; j > 0 && school_urn_cmp(in, tm->groups[j - 1].members[0],
+                                                   tm->groups[j].members[0]) > 0;
+             j--) {
+            struct rota_group x = tm->groups[j];
+            tm->groups[j] = tm->groups[j - 1];
+            tm->groups[j - 1] = x;
+        }
+}
+
+/* When the history ends, just before the first term asked for, with a whole cycle of these
+ * schools (c consecutive terms, each a full term of the layout, no pair together twice), the
+ * arrangement of that cycle (c x n, owned), else NULL: the next windows are that cycle again,
+ * as one plan of all the terms plans them after its first window. */
+static int *history_cycle(const struct rota_input *in, int c)
+{
+    int m = (int)in->n_history, n = (int)in->n_schools;
+    if (m < c || c < 2 || n > 64)
+        return NULL;
+    struct rota_term *tail = xcalloc((size_t)c, sizeof *tail);
+    int first = INT32_MAX, last = INT32_MIN;
+    for (int k = 0; k < (int)in->n_terms; k++)
+        first = rota_term_index(in->terms[k]) < first ? rota_term_index(in->terms[k]) : first;
+    for (int h = 0; h < m; h++) /* the c latest history terms, in order */
+        last =
+            rota_term_index(in->history[h].id) > last ? rota_term_index(in->history[h].id) : last;
+    bool ok = last + 1 == first;
+    for (int k = 0; ok && k < c; k++) {
+        int want = last - (c - 1) + k;
+        const struct rota_term *found = NULL;
+        for (int h = 0; h < m && !found; h++)
+            if (rota_term_index(in->history[h].id) == want)
+                found = &in->history[h];
+        ok = found && term_plannable(found, n);
+        if (ok) {
+            tail[k] = *found;
+            tail[k].groups = xmalloc(sizeof *tail[k].groups * (found->n_groups + 1));
+            memcpy(tail[k].groups, found->groups, sizeof *tail[k].groups * found->n_groups);
+            term_canonical(in, &tail[k]);
+        }
+    }
+    uint8_t *met = ok ? xcalloc((size_t)n * n, 1) : NULL;
+    for (int k = 0; ok && k < c; k++)
+        for (size_t g = 0; ok && g < tail[k].n_groups; g++) {
+            const struct rota_group *gr = &tail[k].groups[g];
+            for (int i = 0; ok && i < gr->size; i++)
+                for (int j = i + 1; ok && j < gr->size; j++)
+                    ok = !met[gr->members[i] * n + gr->members[j]]++;
+        }
+    int *at = ok ? arrangement_of(tail, c, n) : NULL;
+    for (int k = 0; k < c; k++)
+        free(tail[k].groups);
+    free(tail);
+    free(met);
+    return at;
+}
+
 int rota_plan(const struct rota_input *in, const struct rota_options *opt, struct rota_plan *out,
               struct mat_errors *err)
 {
@@ -282,7 +363,16 @@ int rota_plan(const struct rota_input *in, const struct rota_options *opt, struc
         return -1;
     if (in->n_history > 0 && !(opt && opt->no_recognise) && plan_continue(in, opt, out))
         return 0;
-    return plan_cycle(in, opt, out, err);
+    int c = rota_cycle_length((int)in->n_schools, (int)in->n_terms);
+    int *seed = in->n_history > 0 ? history_cycle(in, c) : NULL;
+    int rc = plan_cycle(in, opt, seed, out, err);
+    if (rc == 0 && seed) {
+        out->mode = ROTA_MODE_CONTINUED;
+        out->cycle_start = (int)in->n_history - c;
+        snprintf(out->method, sizeof out->method, "the cycle the history ends with, again");
+    }
+    free(seed);
+    return rc;
 }
 
 /* A cycle term's groups by URN as groups of school indices, if they are exactly a term of

@@ -112,7 +112,7 @@ static bool host_better(const struct rota_ctx *cx, const struct hosting *h, cons
         return h->last[c] < h->last[best];
     if (h->count[c] != h->count[best])
         return h->count[c] < h->count[best];
-    if (cx->travel) {
+    if (cx->travel || cx->km_tie > 0) {
         double tc = host_trip(cx, m, size, c), tb = host_trip(cx, m, size, best);
         if (tc != tb)
             return tc < tb;

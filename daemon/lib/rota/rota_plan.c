@@ -422,6 +422,8 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         ctx_set_prev(&cx, run->prev, run->n_prev);
     if (run->min_gap > 1)
         rota_ctx_set_min_gap(&cx, run->min_gap);
+    if (run->front)
+        rota_ctx_set_soft_profile(&cx);
     rota_hosting_set_waiting(&cx);
     int n = cx.n, t = cx.t;
     uint64_t budget = rota_plan_budget(opt);

@@ -31,6 +31,7 @@ struct rota_run {
     bool greedy_only;
     const int *seed_at; /* a later window of a cycle: the first window's arrangement */
     int min_gap;        /* a later window: repeats closer than this are penalised */
+    bool front;         /* the first window of a cycle: its first terms' soft cost first */
 };
 int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
                   const struct rota_run *run, struct rota_plan *out, struct rota_changes *changes,

@@ -20,6 +20,25 @@ void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap)
         cx->unit[d] *= ROTA_GAP_PENALTY;
 }
 
+double rota_soft_weight(int k)
+{
+    return k < ROTA_FRONT_TERMS ? 1.0 : ROTA_REST_WEIGHT;
+}
+
+void rota_ctx_set_soft_profile(struct rota_ctx *cx)
+{
+    if (!cx->soft_on)
+        return;
+    cx->tw = xmalloc(sizeof *cx->tw * (size_t)cx->t);
+    for (int k = 0; k < cx->t; k++)
+        cx->tw[k] = rota_soft_weight(k);
+    bool located = false;
+    for (int i = 0; i < cx->n; i++)
+        located |= cx->in->schools[i].has_location;
+    if (!cx->travel && located)
+        cx->km_tie = ROTA_KM_TIE;
+}
+
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b)
 {
     if (a.hard != b.hard)
@@ -75,6 +94,7 @@ void rota_ctx_free(struct rota_ctx *cx)
     free(cx->excl);
     free(cx->km);
     free(cx->unit);
+    free(cx->tw);
     for (int k = 0; cx->prev && k < cx->t; k++) {
         free(cx->prev[k]);
         free(cx->prev_size[k]);
@@ -223,6 +243,8 @@ double rota_group_soft(const struct rota_ctx *cx, const int *m, int size)
         s += cx->balance_w;
     if (cx->travel)
         s += cx->travel_w * group_radius(cx, m, size);
+    else if (cx->km_tie > 0)
+        s += cx->km_tie * group_radius(cx, m, size);
     return s;
 }
 

@@ -27,6 +27,8 @@ struct rota_ctx {
     int min_gap; /* a pair meeting again fewer terms apart costs ROTA_GAP_PENALTY times more */
     bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
     double phase_w, balance_w, travel_w;
+    double *tw;    /* t: the weight of each term's soft cost; NULL = 1 each */
+    double km_tie; /* travel off: each group's radius still counts this much per km */
     /* re-plan: the previous groups of each planned term (sorted indices, -1 = gone) */
     bool replan;
     int *prev_n;     /* t */
@@ -54,6 +56,19 @@ void rota_ctx_free(struct rota_ctx *cx);
  * its repeat costs ROTA_GAP_PENALTY times as much (most recent repeat as large as it can be). */
 #define ROTA_GAP_PENALTY 4096
 void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
+/* The soft cost of the first terms of a new cycle above the rest (issue 10): term k weighs
+ * rota_soft_weight(k) (the first year 1, then less), and with travel off a group's radius still
+ * breaks ties at ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so
+ * asking for one term or for a year gives the same first term. */
+#define ROTA_KM_TIE 0.002
+#define ROTA_FRONT_TERMS 3     /* the first year of a cycle */
+#define ROTA_REST_WEIGHT 0.125 /* the weight of the soft cost of the cycle's later terms */
+double rota_soft_weight(int k);
+void rota_ctx_set_soft_profile(struct rota_ctx *cx);
+static inline double rota_term_weight(const struct rota_ctx *cx, int k)
+{
+    return cx->tw ? cx->tw[k] : 1.0;
+}
 /* Lexicographic: -1, 0 or 1. */
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
 /* Repeat cost of one pair: mask = the planned terms it meets in, h = its latest meeting in

@@ -74,7 +74,7 @@ void rota_state_rebuild(const struct rota_ctx *cx, struct rota_state *st)
             st->gsoft[gi] = rota_group_soft(cx, m, size);
             st->gkept[gi] = rota_group_prev_index(cx, k, m, size) >= 0;
             st->c.hard += st->ghard[gi];
-            st->c.soft += st->gsoft[gi];
+            st->c.soft += rota_term_weight(cx, k) * st->gsoft[gi];
             st->c.keep += cx->replan && !st->gkept[gi];
         }
     }
@@ -146,7 +146,8 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
     if (cx->soft_on) {
         mv->soft[0] = rota_group_soft(cx, na, sa);
         mv->soft[1] = rota_group_soft(cx, nb, sb);
-        mv->d.soft = mv->soft[0] + mv->soft[1] - st->gsoft[ia] - st->gsoft[ib];
+        mv->d.soft =
+            rota_term_weight(cx, k) * (mv->soft[0] + mv->soft[1] - st->gsoft[ia] - st->gsoft[ib]);
     }
     if (cx->replan) {
         mv->kept[0] = rota_group_prev_index(cx, k, na, sa) >= 0;
@@ -254,7 +255,8 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
             size_t gi = (size_t)k * ng + g;
             mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
             if (cx->soft_on)
-                mv->d.soft += rota_group_soft(cx, nm, size) - st->gsoft[gi];
+                mv->d.soft +=
+                    rota_term_weight(cx, k) * (rota_group_soft(cx, nm, size) - st->gsoft[gi]);
             if (cx->replan)
                 mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
             if (cx->host_proxy && k == 0)
@@ -350,19 +352,59 @@ static void eval_exchange(const struct rota_ctx *cx, const struct rota_state *st
             }
         }
     }
+    if (cx->tw) { /* the two terms trade weights */
+        double s1 = 0, s2 = 0;
+        for (int g = 0; g < cx->lay.ng; g++) {
+            s1 += st->gsoft[(size_t)k1 * cx->lay.ng + g];
+            s2 += st->gsoft[(size_t)k2 * cx->lay.ng + g];
+        }
+        mv->d.soft = (cx->tw[k1] - cx->tw[k2]) * (s2 - s1);
+    }
     mv->wrep = mv->d.rep;
 }
 
 static void apply_exchange(const struct rota_ctx *cx, struct rota_state *st,
                            const struct rota_move *mv)
 {
-    int n = cx->n;
-    int *tmp = xmalloc(sizeof *tmp * (size_t)n);
-    memcpy(tmp, st->at + (size_t)mv->x * n, sizeof *tmp * (size_t)n);
-    memcpy(st->at + (size_t)mv->x * n, st->at + (size_t)mv->y * n, sizeof *tmp * (size_t)n);
-    memcpy(st->at + (size_t)mv->y * n, tmp, sizeof *tmp * (size_t)n);
-    free(tmp);
-    rota_state_rebuild(cx, st);
+    int n = cx->n, ng = cx->lay.ng, k1 = mv->x, k2 = mv->y;
+    /* the pairs of both terms trade their two bits (a pair in both keeps them) */
+    for (int side = 0; side < 2; side++)
+        for (int g = 0; g < ng; g++) {
+            const int *m = rota_state_group(cx, st, side ? k2 : k1, g);
+            for (int i = 0; i < cx->lay.size[g]; i++)
+                for (int j = i + 1; j < cx->lay.size[g]; j++) {
+                    size_t a = (size_t)m[i] * n + m[j], b = (size_t)m[j] * n + m[i];
+                    st->mask[a] = st->mask[b] = swap_bits(st->mask[a], k1, k2);
+                }
+        }
+    for (int p = 0; p < n; p++) {
+        size_t i1 = (size_t)k1 * n + p, i2 = (size_t)k2 * n + p;
+        int a = st->at[i1], pa = st->pos[i1];
+        st->at[i1] = st->at[i2];
+        st->at[i2] = a;
+        st->pos[i1] = st->pos[i2];
+        st->pos[i2] = pa;
+    }
+    for (int g = 0; g < ng; g++) {
+        size_t i1 = (size_t)k1 * ng + g, i2 = (size_t)k2 * ng + g;
+        int h = st->ghard[i1];
+        st->ghard[i1] = st->ghard[i2];
+        st->ghard[i2] = h;
+        double so = st->gsoft[i1];
+        st->gsoft[i1] = st->gsoft[i2];
+        st->gsoft[i2] = so;
+        for (int side = 0; cx->replan && side < 2; side++) {
+            int k = side ? k2 : k1;
+            st->gkept[(size_t)k * ng + g] =
+                rota_group_prev_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]) >= 0;
+        }
+        if (cx->host_proxy && (k1 == 0 || k2 == 0))
+            st->gwait[g] = rota_group_waits(cx, rota_state_group(cx, st, 0, g), cx->lay.size[g]);
+    }
+    st->c.keep += mv->d.keep;
+    st->c.rep += mv->d.rep;
+    st->c.host += mv->d.host;
+    st->c.soft += mv->d.soft;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -539,6 +581,8 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     free(cand_p);
 }
 
+#define POLISH_FRONT_MAX UINT64_C(12500000)
+
 /* Polish: annealing on the soft constraints among moves that keep hard, keep and repeat
  * levels from getting worse (a move that improves them is always taken). */
 void rota_search_polish(struct rota_search *s, uint64_t budget)
@@ -567,6 +611,10 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     /* one cooling run, as long as the instance deserves (and the budget allows); it ends
      * early when the second half brings no new best for a while */
     uint64_t length = (uint64_t)20000 * n * t;
+    /* a new cycle's first year carries its soft cost: the later terms, lightly weighed, do not
+     * earn a longer run than 36 schools' whole cycle (60 schools: 12 M moves, not 35 M) */
+    if (cx->tw && length > POLISH_FRONT_MAX)
+        length = POLISH_FRONT_MAX;
     length = length < 4000000 ? 4000000 : length;
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
@@ -593,7 +641,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
             s->work += (uint64_t)n + 2 * (uint64_t)t;
         } else {
             int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
-            if (k1 == k2 || !(cx->has_history || cx->replan))
+            if (k1 == k2 || !(cx->has_history || cx->replan || cx->tw))
                 continue;
             eval_exchange(cx, st, k1, k2, s->stamp, ++s->stamp_value, &mv);
             s->work += (uint64_t)n;

@@ -1,0 +1,18 @@
+/* Trusts for the rota planner's bench and tests, generated deterministically (shared by
+ * bench/rota_bench.c and tests/unit/test_rota_soft.c, so both measure the same trusts). */
+#ifndef MATD_ROTA_TRUST_H
+#define MATD_ROTA_TRUST_H
+#include "rota.h"
+
+/* n primary schools (URNs 100001...), terms consecutive from 2025-26 autumn, no history, only
+ * the no-repeat and hosting objectives (phase ignore, balance off, travel 0). Free the input
+ * with rota_input_free. */
+void rota_trust_plain(struct rota_input *in, int n, int terms, unsigned long long seed);
+
+/* A realistic county trust: schools in eight towns across a county about 110 km by 65 km
+ * (Lincolnshire's towns), of every twelve 8 primary, 3 secondary and one special, all-through
+ * or alternative provision in turn, strengths 1..5 (about 40 % strong), schools 6 and 18
+ * category; the default constraints (phase prefer, balance on, travel 0, decay 6). */
+void rota_trust_county(struct rota_input *in, int n, int terms, unsigned long long seed);
+
+#endif

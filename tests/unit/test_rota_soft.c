@@ -1,0 +1,318 @@
+/* The planner beside the greedy baseline on realistic county trusts (issue 10): the same
+ * generated trusts as bench/rota.sh (tests/support/rota_trust.c), several sizes and horizons,
+ * travel off and on. Every measure is recomputed here from the groups and hosts alone (pairs,
+ * phases, strengths, haversine km, host counts), not taken from the planner's metrics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geo.h"
+#include "rota.h"
+#include "rota_trust.h"
+
+/* What a trust sees of the terms asked for. */
+struct measures {
+    int repeats; /* pairs together again within the terms (no history here) */
+    int phase;   /* members out of their group's most common phase */
+    int unbalanced;
+    double max_km, total_km; /* member to host */
+    int host_spread;         /* most minus fewest host turns per school */
+};
+
+static struct measures measure(const struct rota_input *in, const struct rota_term *terms,
+                               size_t n_terms)
+{
+    struct measures m = {0};
+    int n = (int)in->n_schools;
+    int *met = calloc((size_t)n * n, sizeof *met), *hosted = calloc((size_t)n, sizeof *hosted);
+    for (size_t k = 0; k < n_terms; k++)
+        for (size_t g = 0; g < terms[k].n_groups; g++) {
+            const struct rota_group *gr = &terms[k].groups[g];
+            int best = 0, strong = 0, category = 0;
+            const struct rota_school *host = &in->schools[gr->host];
+            hosted[gr->host]++;
+            for (int i = 0; i < gr->size; i++) {
+                const struct rota_school *s = &in->schools[gr->members[i]];
+                int same = 0;
+                for (int j = 0; j < gr->size; j++) {
+                    same += in->schools[gr->members[j]].phase == s->phase;
+                    if (j > i && met[gr->members[i] * n + gr->members[j]]++ > 0)
+                        m.repeats++;
+                    if (j > i)
+                        met[gr->members[j] * n + gr->members[i]]++;
+                }
+                best = same > best ? same : best;
+                strong += s->strength >= 4;
+                category += s->category;
+                double km = geo_haversine_km(s->lat, s->lon, host->lat, host->lon);
+                m.total_km += km;
+                m.max_km = km > m.max_km ? km : m.max_km;
+            }
+            m.phase += gr->size - best;
+            m.unbalanced += strong == 0 || category >= 2;
+        }
+    int lo = INT32_MAX, hi = 0;
+    for (int i = 0; i < n; i++) {
+        lo = hosted[i] < lo ? hosted[i] : lo;
+        hi = hosted[i] > hi ? hosted[i] : hi;
+    }
+    m.host_spread = hi - lo;
+    free(met);
+    free(hosted);
+    return m;
+}
+
+/* Terms from the first with no pair together twice. */
+static int repeat_free_run(const struct rota_term *terms, size_t n_terms, int n)
+{
+    uint8_t *met = calloc((size_t)n * n, 1);
+    int run = 0;
+    for (size_t k = 0; k < n_terms; k++) {
+        bool repeat = false;
+        for (size_t g = 0; g < terms[k].n_groups; g++) {
+            const struct rota_group *gr = &terms[k].groups[g];
+            for (int i = 0; i < gr->size; i++)
+                for (int j = i + 1; j < gr->size; j++)
+                    repeat |= met[gr->members[i] * n + gr->members[j]]++ > 0 ||
+                              met[gr->members[j] * n + gr->members[i]]++ > 0;
+        }
+        if (repeat)
+            break;
+        run++;
+    }
+    free(met);
+    return run;
+}
+
+/* A tenth of the default budget keeps the test quick under the sanitizers; the bench plans
+ * the same trusts at the default (the properties below hold at both). */
+static struct rota_options budget(void)
+{
+    struct rota_options o;
+    rota_options_default(&o);
+    o.work_budget = 2000000;
+    return o;
+}
+
+struct soft_case {
+    int n, terms;
+};
+
+/* The sizes and horizons of the bench's table: a year of a small to large trust, two years of
+ * two of them. */
+static const struct soft_case cases[] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},
+                                         {24, 3}, {27, 3}, {18, 6}, {24, 6}};
+
+/* Strictly better and strictly worse measures of p against g: phase, balance, max and total km,
+ * hosting spread. */
+static void tally(const struct measures *p, const struct measures *g, int *better, int *worse)
+{
+    const double eps = 1e-6;
+    *better += (p->phase < g->phase) + (p->unbalanced < g->unbalanced) +
+               (p->max_km < g->max_km - eps) + (p->total_km < g->total_km - eps) +
+               (p->host_spread < g->host_spread);
+    *worse += (p->phase > g->phase) + (p->unbalanced > g->unbalanced) +
+              (p->max_km > g->max_km + eps) + (p->total_km > g->total_km + eps) +
+              (p->host_spread > g->host_spread);
+}
+
+/* Per case: the kept cycle holds the target run, and the terms asked for have no more repeats
+ * than greedy's; where greedy's are repeat-free too, no more unbalanced triads and no wider
+ * hosting spread. Over the cases: better than greedy on more measures than worse, and with
+ * travel off no more phase mismatches and km in sum. (Not every case is no worse on every
+ * measure: docs/rota.md, "Soft constraints", says where greedy still groups more by phase or
+ * travels less.) */
+static void test_planner_beside_greedy(void **state)
+{
+    (void)state;
+    static const double travel[] = {0, 0.05};
+    int phase[2] = {0, 0}, greedy_phase[2] = {0, 0}, better = 0, worse = 0;
+    double km[2] = {0, 0}, greedy_km[2] = {0, 0};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int tr = 0; tr < 2; tr++) {
+            int n = cases[c].n, t = cases[c].terms, target = rota_repeat_free_target(n);
+            struct rota_input in;
+            rota_trust_county(&in, n, t, 1);
+            in.constraints.travel_weight = travel[tr];
+            struct rota_plan plan, greedy;
+            struct mat_errors err;
+            mat_errors_init(&err);
+            struct rota_options opt = budget();
+            assert_int_equal(rota_plan(&in, &opt, &plan, &err), 0);
+            assert_int_equal(rota_plan_greedy(&in, &greedy, &err), 0);
+            assert_int_equal(plan.n_terms, (size_t)t);
+            /* the kept cycle: the terms asked for first, then the rest of the repeat-free run */
+            assert_int_equal(plan.n_cycle, (size_t)target);
+            int run = repeat_free_run(plan.cycle, plan.n_cycle, n);
+            if (run < target)
+                fail_msg("N=%d x %d: the kept cycle's run is %d of %d", n, t, run, target);
+            struct measures p = measure(&in, plan.terms, plan.n_terms),
+                            g = measure(&in, greedy.terms, greedy.n_terms);
+            print_message("N=%d x %d travel %.2f: repeats %d/%d phase %d/%d unbalanced %d/%d "
+                          "max km %.1f/%.1f total km %.1f/%.1f spread %d/%d (planner/greedy)\n",
+                          n, t, travel[tr], p.repeats, g.repeats, p.phase, g.phase, p.unbalanced,
+                          g.unbalanced, p.max_km, g.max_km, p.total_km, g.total_km, p.host_spread,
+                          g.host_spread);
+            assert_int_equal(p.repeats, 0);
+            if (g.repeats == 0) {
+                if (p.unbalanced > g.unbalanced || p.host_spread > g.host_spread)
+                    fail_msg("N=%d x %d travel %.2f: worse than greedy on unbalanced triads %d/%d "
+                             "or hosting spread %d/%d",
+                             n, t, travel[tr], p.unbalanced, g.unbalanced, p.host_spread,
+                             g.host_spread);
+                tally(&p, &g, &better, &worse);
+                phase[tr] += p.phase;
+                greedy_phase[tr] += g.phase;
+                km[tr] += p.total_km;
+                greedy_km[tr] += g.total_km;
+            }
+            rota_plan_free(&plan);
+            rota_plan_free(&greedy);
+            rota_input_free(&in);
+            mat_errors_free(&err);
+        }
+    print_message("better on %d measures, worse on %d; in sum, travel off: phase %d/%d, total km "
+                  "%.1f/%.1f; travel on: phase %d/%d, total km %.1f/%.1f\n",
+                  better, worse, phase[0], greedy_phase[0], km[0], greedy_km[0], phase[1],
+                  greedy_phase[1], km[1], greedy_km[1]);
+    assert_true(better > worse);
+    assert_true(phase[0] <= greedy_phase[0]);
+    assert_true(km[0] <= greedy_km[0]);
+}
+
+/* Term by term on a county trust (soft constraints on, so the first year's weights matter):
+ * each call given every earlier term continues its own cycle, so it drafts the same terms as
+ * one plan of all of them, and reaches the run. */
+static void test_county_term_by_term(void **state)
+{
+    (void)state;
+    int n = 15, target = rota_repeat_free_target(n), terms = target + 1;
+    struct rota_term *done = calloc((size_t)terms, sizeof *done);
+    for (int k = 0; k < terms; k++) {
+        struct rota_input in;
+        rota_trust_county(&in, n, terms, 3);
+        in.terms[0] = in.terms[k];
+        in.n_terms = 1;
+        in.history = done; /* borrowed: detached before rota_input_free */
+        in.n_history = (size_t)k;
+        struct rota_plan plan;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options opt = budget();
+        assert_int_equal(rota_plan(&in, &opt, &plan, &err), 0);
+        assert_int_equal(plan.mode, k == 0 ? ROTA_MODE_CYCLE : ROTA_MODE_CONTINUED);
+        done[k] = plan.terms[0];
+        plan.terms[0].groups = NULL;
+        rota_plan_free(&plan);
+        in.history = NULL;
+        in.n_history = 0;
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+    struct rota_input in;
+    rota_trust_county(&in, n, terms, 3);
+    struct rota_plan plan;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_options opt = budget();
+    assert_int_equal(rota_plan(&in, &opt, &plan, &err), 0);
+    for (int k = 0; k < terms; k++) {
+        assert_int_equal(plan.terms[k].n_groups, done[k].n_groups);
+        for (size_t g = 0; g < done[k].n_groups; g++) {
+            bool found = false;
+            for (size_t h = 0; !found && h < plan.terms[k].n_groups; h++)
+                found = plan.terms[k].groups[h].size == done[k].groups[g].size &&
+                        plan.terms[k].groups[h].host == done[k].groups[g].host &&
+                        memcmp(plan.terms[k].groups[h].members, done[k].groups[g].members,
+                               sizeof(int) * (size_t)done[k].groups[g].size) == 0;
+            if (!found)
+                fail_msg("term %d: group %zu drafted term by term is not in the plan", k, g);
+        }
+    }
+    assert_true(repeat_free_run(done, (size_t)terms, n) >= target);
+    for (int k = 0; k < terms; k++)
+        free(done[k].groups);
+    free(done);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
+/* Same groups (as sets) with the same hosts? */
+static bool same_term(const struct rota_term *a, const struct rota_term *b)
+{
+    if (a->n_groups != b->n_groups || rota_term_index(a->id) != rota_term_index(b->id))
+        return false;
+    for (size_t g = 0; g < a->n_groups; g++) {
+        bool found = false;
+        for (size_t h = 0; !found && h < b->n_groups; h++) {
+            const struct rota_group *x = &a->groups[g], *y = &b->groups[h];
+            found = x->size == y->size && x->host == y->host;
+            for (int i = 0; found && i < x->size; i++) {
+                bool in = false;
+                for (int j = 0; j < y->size; j++)
+                    in |= x->members[i] == y->members[j];
+                found = in;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Past the kept cycle, as matd drafts (no recognition, the history = the terms published):
+ * the history ends with the whole cycle, so the next term is planned as one plan of all the
+ * terms plans its second window (the cycle again), and the cycle kept with it is that window:
+ * term by term = all at once beyond one cycle. */
+static void test_after_the_cycle(void **state)
+{
+    (void)state;
+    static const int sizes[] = {12, 15};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int n = sizes[i], c = rota_cycle_length(n, 1), terms = 2 * c;
+        struct rota_input in;
+        rota_trust_county(&in, n, terms, 5);
+        struct rota_plan all;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_options opt = budget();
+        assert_int_equal(rota_plan(&in, &opt, &all, &err), 0);
+        in.history = all.terms; /* borrowed: the first cycle, published */
+        in.n_history = (size_t)c;
+        in.terms[0] = in.terms[c];
+        in.n_terms = 1;
+        opt.no_recognise = true;
+        struct rota_plan next;
+        assert_int_equal(rota_plan(&in, &opt, &next, &err), 0);
+        assert_int_equal(next.mode, ROTA_MODE_CONTINUED);
+        assert_int_equal(next.n_cycle, (size_t)c);
+        for (int k = 0; k < c; k++)
+            if (!same_term(&next.cycle[k], &all.terms[c + k]))
+                fail_msg("N=%d: term %d after the cycle differs from one plan of all", n, c + k);
+        assert_true(same_term(&next.terms[0], &all.terms[c]));
+        in.history = NULL;
+        in.n_history = 0;
+        rota_plan_free(&next);
+        rota_plan_free(&all);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_planner_beside_greedy),
+        cmocka_unit_test(test_county_term_by_term),
+        cmocka_unit_test(test_after_the_cycle),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
