@@ -243,8 +243,8 @@ int main(int argc, char **argv)
                           s->cfg.replica_max_lag_bytes, err, sizeof err) != 0)
         fatal("%s", err);
     if (replica_count() > 0)
-        log_info("msg=\"read replicas\" count=%d max_lag_ms=%d max_lag_bytes=%d",
-                 replica_count(), s->cfg.replica_max_lag_ms, s->cfg.replica_max_lag_bytes);
+        log_info("msg=\"read replicas\" count=%d max_lag_ms=%d max_lag_bytes=%d", replica_count(),
+                 s->cfg.replica_max_lag_ms, s->cfg.replica_max_lag_bytes);
     offload_start(s->nworkers);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)

@@ -566,9 +566,10 @@ int req_submit(struct req *r, struct db_job *job, req_db_fn done)
 
 static int submit_job(struct req *r, struct db_job *job, req_db_fn done, bool may_use_replica)
 {
-    /* Only the handler's own jobs: a token or session lookup (which records last use) runs
-     * on the primary and is no write of the client's. */
-    if (r->state == REQ_HANDLING && db_pool_has_replicas(r->w->db)) {
+    /* Only the jobs of an authenticated request's handler: a token or session lookup (which
+     * records last use, also when a handler such as /metrics asks for one) runs on the
+     * primary and is no write of the client's. */
+    if (r->state == REQ_HANDLING && r->authenticated && db_pool_has_replicas(r->w->db)) {
         if (r->method != M_GET && r->method != M_HEAD)
             db_job_want_lsn(job);
         else if (may_use_replica)

@@ -56,11 +56,13 @@ class Replicas(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.m:
-            cls.m.stop()
+        code = cls.m.stop() if cls.m else 0
         if cls.standby:
             cls.standby.destroy()
         cls.primary.destroy()
+        # A clean exit: the replica pools and their polls end with the workers (ASan would
+        # report a leak or a use after free here).
+        assert code == 0, "matd exited %s: %s" % (code, cls.m.log_text())
 
     @classmethod
     def primary_sql(cls, sql):
