@@ -244,6 +244,23 @@ class Replicas(unittest.TestCase):
         r = self.get(self.reader, "/v1/schools", lsn="FFFFFFFF/0")
         self.assertEqual((r.status, r.header("Matd-Read-From")), (200, "primary"))
 
+    def test_without_replicas_neither_header_is_sent(self):
+        plain = Matd("matd", pg_host="127.0.0.1", pg_port=self.primary.port)
+        try:
+            Replicas.round += 1
+            r = plain.request("PUT", SEF_PATH, sef(Replicas.round), token=self.writer)
+            self.assertEqual(r.status, 201, r)
+            self.assertIsNone(r.header("Matd-Lsn"))
+            got = plain.request("GET", SEF_PATH, token=self.writer, headers={"Matd-Lsn": "0/1"})
+            self.assertEqual((got.status, got.json["version"]), (200, r.json["version"]))
+            self.assertIsNone(got.header("Matd-Read-From"))
+            bad = plain.request("GET", SEF_PATH, token=self.writer, headers={"Matd-Lsn": "x"})
+            self.assertEqual(bad.status, 400)
+            self.assertNotIn("replicas", plain.request("GET", "/readyz").json)
+            self.assertNotIn("matd_db_reads_total", plain.request("GET", "/metrics").body.decode())
+        finally:
+            self.assertEqual(plain.stop(), 0)
+
     def test_bad_replica_list_refuses_to_start(self):
         with self.assertRaises(RuntimeError) as cm:
             Matd("matd", pg_host="127.0.0.1", pg_port=self.primary.port,
