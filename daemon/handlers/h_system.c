@@ -8,6 +8,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "replica.h"
 #include "util.h"
 
 void h_system_init(void)
@@ -35,6 +36,9 @@ void h_readyz(struct req *r)
     }
     json_t *o = json_pack("{s:s, s:i, s:i}", "status", "ready", "schema_version", migrate_latest(),
                           "database_connections", up);
+    json_t *replicas = replica_set_json(db_pool_replicas(r->w->db));
+    if (replicas) /* reads fall back to the primary: a replica's state does not gate ready */
+        json_object_set_new(o, "replicas", replicas);
     req_reply_json(r, 200, o);
 }
 

@@ -11,6 +11,8 @@
 
 #include "dnslookup.h"
 #include "log.h"
+#include "lsn.h"
+#include "replica.h"
 #include "util.h"
 
 /* ---- statement registry (written at start-up, read-only afterwards) ---- */
@@ -71,6 +73,13 @@ struct db_job {
     struct db_pool *pool;
     struct db_conn *conn;
     TAILQ_ENTRY(db_job) link;
+    /* Read replicas (replica.c) */
+    bool read_ok; /* may run on a replica that has replayed min_lsn */
+    uint64_t min_lsn;
+    bool want_lsn;        /* a write: learn the primary's WAL position after it */
+    uint64_t lsn;         /* that position, or 0 */
+    int served_by;        /* -1 the primary, else the replica's index */
+    struct db_pool *home; /* on a replica: the primary pool a failed read is retried on */
 };
 
 struct db_job *db_job_new(db_done_fn done, void *arg)
@@ -79,7 +88,29 @@ struct db_job *db_job_new(db_done_fn done, void *arg)
     job->done = done;
     job->arg = arg;
     job->status = DB_OK;
+    job->served_by = -1;
     return job;
+}
+
+void db_job_allow_replica(struct db_job *job, uint64_t min_lsn)
+{
+    job->read_ok = true;
+    job->min_lsn = min_lsn;
+}
+
+void db_job_want_lsn(struct db_job *job)
+{
+    job->want_lsn = true;
+}
+
+uint64_t db_job_lsn(const struct db_job *job)
+{
+    return job->lsn;
+}
+
+int db_job_served_by(const struct db_job *job)
+{
+    return job->served_by;
 }
 
 void db_job_set_callback(struct db_job *job, db_done_fn done, void *arg)
@@ -210,6 +241,7 @@ enum conn_state {
     CONN_EXECUTING, /* command sent, reading results */
     CONN_COPYING,   /* sending COPY data */
     CONN_ROLLBACK,  /* cleaning up a transaction left open by a failed job */
+    CONN_LSN,       /* a write is done: reading the primary's WAL position after it */
 };
 
 struct db_conn {
@@ -255,6 +287,7 @@ struct db_pool {
     int ntargets;
     struct db_conn *conns;
     TAILQ_HEAD(, db_job) queue;
+    struct replica_set *replicas; /* of a primary pool, when replica_dsn names any */
 };
 
 static void conn_start(struct db_conn *c);
@@ -270,8 +303,12 @@ static void conn_watch(struct db_conn *c, bool want_write)
         event_del(c->wev);
 }
 
+static bool job_retry_on_primary(struct db_job *job);
+
 static void job_finish(struct db_job *job)
 {
+    if (job_retry_on_primary(job))
+        return;
     if (!job->cancelled && job->done)
         job->done(job, job->arg);
     job_free(job);
@@ -301,6 +338,7 @@ static void conn_lost(struct db_conn *c, const char *why)
     struct db_pool *pool = c->pool;
     bool was_up =
         c->state != CONN_DOWN && c->state != CONN_CONNECTING && c->state != CONN_RESOLVING;
+    bool committed = c->state == CONN_LSN; /* the write is done; only its position is lost */
     if (was_up)
         pool->up--;
     /* The address that failed (or went away) is asked for again on the next attempt. */
@@ -314,7 +352,8 @@ static void conn_lost(struct db_conn *c, const char *why)
     struct db_job *job = c->job;
     c->job = NULL;
     if (job) {
-        job->status = DB_UNAVAILABLE;
+        if (!committed)
+            job->status = DB_UNAVAILABLE;
         job->conn = NULL;
         job_finish(job);
     }
@@ -391,13 +430,26 @@ static void conn_send(struct db_conn *c)
     conn_watch(c, f == 1);
 }
 
-/* Job finished (or failed): roll back if a transaction is open, then go idle. */
+/* Job finished (or failed): roll back if a transaction is open, then go idle. A write
+ * whose work is committed first asks for the primary's position (db_job_want_lsn). */
 static void conn_job_over(struct db_conn *c)
 {
     struct db_job *job = c->job;
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (job->want_lsn && !job->cancelled && ts == PQTRANS_IDLE) {
+        /* The insert position: at or past the end of the commit record, even with
+         * synchronous_commit off (the write position could still be behind it). */
+        if (!PQsendQuery(c->pg, "SELECT pg_current_wal_insert_lsn()::text")) {
+            c->state = CONN_LSN;
+            conn_lost(c, PQerrorMessage(c->pg));
+            return;
+        }
+        c->state = CONN_LSN;
+        conn_watch(c, PQflush(c->pg) == 1);
+        return;
+    }
     c->job = NULL;
     job->conn = NULL;
-    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
     job_finish(job);
     if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
         if (!PQsendQuery(c->pg, "ROLLBACK")) {
@@ -460,6 +512,22 @@ static void conn_read_results(struct db_conn *c)
         if (PQisBusy(c->pg))
             return;
         PGresult *res = PQgetResult(c->pg);
+        if (c->state == CONN_LSN) {
+            if (res) {
+                if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                    !lsn_parse(PQgetvalue(res, 0, 0), &c->job->lsn))
+                    c->job->lsn = 0;
+                PQclear(res);
+                continue;
+            }
+            struct db_job *job = c->job;
+            c->job = NULL;
+            job->conn = NULL;
+            job_finish(job);
+            c->state = CONN_IDLE;
+            conn_dispatch(c->pool);
+            return;
+        }
         if (c->state == CONN_ROLLBACK) {
             if (res) {
                 PQclear(res);
@@ -820,8 +888,8 @@ static void conn_dispatch(struct db_pool *pool)
     }
 }
 
-struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
-                            int connect_timeout_ms)
+struct db_pool *db_pool_new_replica(struct event_base *base, const char *dsn, int size,
+                                    int queue_max, int connect_timeout_ms)
 {
     struct db_pool *pool = xcalloc(1, sizeof *pool);
     pool->base = base;
@@ -844,10 +912,30 @@ struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, 
     return pool;
 }
 
+struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
+                            int connect_timeout_ms)
+{
+    struct db_pool *pool = db_pool_new_replica(base, dsn, size, queue_max, connect_timeout_ms);
+    pool->replicas = replica_set_new(base, pool, size, queue_max, connect_timeout_ms);
+    return pool;
+}
+
+bool db_pool_has_replicas(const struct db_pool *pool)
+{
+    return pool->replicas != NULL;
+}
+
+struct replica_set *db_pool_replicas(const struct db_pool *pool)
+{
+    return pool->replicas;
+}
+
 void db_pool_free(struct db_pool *pool)
 {
     if (!pool)
         return;
+    replica_set_free(pool->replicas); /* its jobs on this pool are cancelled first */
+    pool->replicas = NULL;
     struct db_job *q;
     while ((q = TAILQ_FIRST(&pool->queue)) != NULL) {
         TAILQ_REMOVE(&pool->queue, q, link);
@@ -892,21 +980,84 @@ int db_pool_queued(const struct db_pool *pool)
     return pool->queued;
 }
 
-int db_pool_submit(struct db_pool *pool, struct db_job *job)
+static bool pool_accepts(const struct db_pool *pool)
 {
-    if (job->ncmds == 0)
-        fatal("db_pool_submit: a job without commands");
-    if ((pool->up == 0 && pool->ever_up) || pool->queued >= pool->queue_max) {
-        job->cancelled = true;
-        job_free(job);
-        return -1;
-    }
+    return !(pool->up == 0 && pool->ever_up) && pool->queued < pool->queue_max;
+}
+
+static void pool_enqueue(struct db_pool *pool, struct db_job *job)
+{
     job->pool = pool;
     job->state = JOB_QUEUED;
     TAILQ_INSERT_TAIL(&pool->queue, job, link);
     pool->queued++;
     conn_dispatch(pool);
+}
+
+int db_pool_submit(struct db_pool *pool, struct db_job *job)
+{
+    if (job->ncmds == 0)
+        fatal("db_pool_submit: a job without commands");
+    if (job->read_ok && pool->replicas) {
+        int index = -1;
+        struct db_pool *replica = replica_pick(pool->replicas, job->min_lsn, &index);
+        if (replica && !pool_accepts(replica))
+            index = -1;
+        replica_count_read(index);
+        if (index >= 0) {
+            job->home = pool;
+            job->served_by = index;
+            pool_enqueue(replica, job);
+            return 0;
+        }
+    }
+    if (!pool_accepts(pool)) {
+        job->cancelled = true;
+        job_free(job);
+        return -1;
+    }
+    pool_enqueue(pool, job);
     return 0;
+}
+
+/* Whether a replica's failure says nothing about the read itself: the replica went away,
+ * is shutting down or not accepting, refused a write, or cancelled the statement for a
+ * conflict with recovery. Such a read is run again, once, on the primary. */
+static bool replica_failure(const struct db_job *job)
+{
+    if (job->status == DB_UNAVAILABLE)
+        return true;
+    if (job->status != DB_ERROR)
+        return false;
+    const char *st = job->sqlstate;
+    return strcmp(st, "25006") == 0 || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
+           strncmp(st, "57P0", 4) == 0 || strncmp(st, "08", 2) == 0;
+}
+
+static bool job_retry_on_primary(struct db_job *job)
+{
+    if (!job->home || job->cancelled || !replica_failure(job))
+        return false;
+    struct db_pool *primary = job->home;
+    job->home = NULL;
+    if (!pool_accepts(primary))
+        return false; /* finishes as it failed */
+    log_info("msg=\"read retried on the primary\" replica=%d reason=\"%s\"", job->served_by + 1,
+             job->status == DB_UNAVAILABLE ? "no connection" : job->sqlstate);
+    for (int i = 0; i < job->ncmds; i++)
+        if (job->cmds[i].result) {
+            PQclear(job->cmds[i].result);
+            job->cmds[i].result = NULL;
+        }
+    free(job->error);
+    job->error = NULL;
+    job->sqlstate[0] = job->constraint[0] = '\0';
+    job->status = DB_OK;
+    job->served_by = -1;
+    job->conn = NULL;
+    replica_count_retry();
+    pool_enqueue(primary, job);
+    return true;
 }
 
 /* PQcancel opens a connection and blocks: it runs on a short-lived detached thread of its

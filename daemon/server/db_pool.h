@@ -7,10 +7,12 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct db_pool;
 struct db_job;
+struct replica_set;
 
 /* Registered before workers start; ids index the per-connection "prepared" set. */
 int db_stmt_register(const char *name, const char *sql);
@@ -53,6 +55,23 @@ int db_pool_submit(struct db_pool *pool, struct db_job *job);
 /* The caller no longer wants the result: a queued job is dropped, a running one finishes
  * on the server but done is never called. Frees the job. */
 void db_job_cancel(struct db_job *job);
+
+/* Read replicas ([database] replica_dsn, replica.c). A primary pool made by db_pool_new
+ * holds the worker's replicas too: a job allowed on a replica runs on a healthy one that
+ * has replayed min_lsn (else on the primary), and a read whose replica fails under it runs
+ * again on the primary. A job that wants its LSN learns, after its work is committed, the
+ * primary's WAL position (db_job_lsn). Both before submission. */
+void db_job_allow_replica(struct db_job *job, uint64_t min_lsn);
+void db_job_want_lsn(struct db_job *job);
+/* Within done: the primary's WAL position after a committed write, or 0. */
+uint64_t db_job_lsn(const struct db_job *job);
+/* Within done: -1 when the job ran on the primary, else its replica's index (0-based). */
+int db_job_served_by(const struct db_job *job);
+bool db_pool_has_replicas(const struct db_pool *pool);
+struct replica_set *db_pool_replicas(const struct db_pool *pool); /* NULL without */
+/* A pool of one replica's connections (no replicas of its own): replica.c makes them. */
+struct db_pool *db_pool_new_replica(struct event_base *base, const char *dsn, int size,
+                                    int queue_max, int connect_timeout_ms);
 
 /* Within done: results, one per command run so far. */
 enum db_status db_job_status(const struct db_job *job);

@@ -25,6 +25,7 @@
 #include "config_file.h"
 #include "metrics.h"
 #include "offload.h"
+#include "replica.h"
 #include "migrate.h"
 #include "request.h"
 #include "scheduler.h"
@@ -238,6 +239,12 @@ int main(int argc, char **argv)
 
     offload_set_queue_max(s->cfg.offload_queue_max);
     db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
+    if (replica_configure(s->cfg.replica_dsn, s->cfg.replica_max_lag_ms,
+                          s->cfg.replica_max_lag_bytes, err, sizeof err) != 0)
+        fatal("%s", err);
+    if (replica_count() > 0)
+        log_info("msg=\"read replicas\" count=%d max_lag_ms=%d max_lag_bytes=%d", replica_count(),
+                 s->cfg.replica_max_lag_ms, s->cfg.replica_max_lag_bytes);
     offload_start(s->nworkers);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)

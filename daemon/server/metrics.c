@@ -6,6 +6,7 @@
 
 #include "db_pool.h"
 #include "http_server.h"
+#include "replica.h"
 
 static const int status_codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
                                    409, 413, 415, 422, 429, 500, 503, 0};
@@ -172,4 +173,5 @@ void metrics_render(struct strbuf *out, const char *const *route_names, size_t n
                   "# HELP matd_open_connections Client connections open.\n"
                   "# TYPE matd_open_connections gauge\nmatd_open_connections %d\n",
                   size, up, busy, queued, conns);
+    replica_metrics_render(out);
 }

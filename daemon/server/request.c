@@ -22,11 +22,13 @@
 #include "gate.h"
 #include "http_server.h"
 #include "log.h"
+#include "lsn.h"
 #include "metrics.h"
 #include "offload.h"
 #include "prng.h"
 #include "problem.h"
 #include "ratelimit.h"
+#include "replica.h"
 #include "schema.h"
 #include "termly.h"
 #include "util.h"
@@ -522,19 +524,53 @@ int req_submit_get(struct req *r, int stmt, int nparams, const char *const *para
     return req_submit_one_row(r, job, not_found);
 }
 
+static int submit_job(struct req *r, struct db_job *job, req_db_fn done, bool may_use_replica);
+
 int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done)
 {
     db_job_add_sql(job, "COMMIT");
-    return req_submit(r, job, done);
+    return submit_job(r, job, done, false); /* a locked job stays on the primary */
 }
 
 /* ---- database submission ---- */
+
+/* With read replicas: the position a read must see (the client's Matd-Lsn, and its
+ * token's last write), and after a job, the position a write reached or where a read ran. */
+static uint64_t read_needs_lsn(const struct req *r)
+{
+    uint64_t need = 0, own;
+    lsn_parse(req_header(r, "Matd-Lsn"), &need); /* checked in after_auth */
+    if (r->authenticated && (own = replica_token_lsn(r->principal.token_id)) > need)
+        need = own;
+    return need;
+}
+
+static void note_replica_outcome(struct req *r, const struct db_job *job)
+{
+    char text[LSN_TEXT_MAX];
+    uint64_t lsn = db_job_lsn(job);
+    if (lsn) {
+        lsn_format(lsn, text);
+        req_set_header(r, "Matd-Lsn", text);
+        if (r->authenticated)
+            replica_note_write(r->principal.token_id, lsn);
+    } else if (r->method == M_GET || r->method == M_HEAD) {
+        int by = db_job_served_by(job);
+        if (by < 0)
+            snprintf(text, sizeof text, "primary");
+        else
+            snprintf(text, sizeof text, "replica-%d", by + 1);
+        req_set_header(r, "Matd-Read-From", text);
+    }
+}
 
 static void on_job_done(struct db_job *job, void *arg)
 {
     struct req *r = arg;
     if (!req_live(r, "database job"))
         return;
+    if (db_pool_has_replicas(r->w->db))
+        note_replica_outcome(r, job);
     r->job = NULL;
     req_db_fn cb = r->db_cb;
     r->db_cb = NULL;
@@ -543,6 +579,20 @@ static void on_job_done(struct db_job *job, void *arg)
 
 int req_submit(struct req *r, struct db_job *job, req_db_fn done)
 {
+    return submit_job(r, job, done, true);
+}
+
+static int submit_job(struct req *r, struct db_job *job, req_db_fn done, bool may_use_replica)
+{
+    /* Only the jobs of an authenticated request's handler: a token or session lookup (which
+     * records last use, also when a handler such as /metrics asks for one) runs on the
+     * primary and is no write of the client's. */
+    if (r->state == REQ_HANDLING && r->authenticated && db_pool_has_replicas(r->w->db)) {
+        if (r->method != M_GET && r->method != M_HEAD)
+            db_job_want_lsn(job);
+        else if (may_use_replica)
+            db_job_allow_replica(job, read_needs_lsn(r));
+    }
     if (!atomic_load(&r->w->server->schema_ready)) {
         db_job_cancel(job);
         reply_problem_with(r, 503, "the database schema is not ready yet; retry shortly", NULL,
@@ -712,6 +762,13 @@ static void after_auth(struct req *r)
             snprintf(detail, sizeof detail, "a %s token may not use this route",
                      role_name(r->principal.role));
         req_reply_problem(r, 403, detail, NULL);
+        return;
+    }
+    uint64_t lsn;
+    const char *lsn_text = req_header(r, "Matd-Lsn");
+    if (lsn_text && !lsn_parse(lsn_text, &lsn)) {
+        req_reply_field_error(r, 400, "Matd-Lsn",
+                              "Matd-Lsn must be a position as matd sent it, such as 0/16B3A80");
         return;
     }
     if (r->def->body == BODY_JSON && !req_body_valid(r))

@@ -89,6 +89,28 @@ class PrivateCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class StandbyCluster(PrivateCluster):
+    """A streaming replica of a PrivateCluster: `pg_basebackup -R` into a temporary directory,
+    started on a port of its own (hot standby, so it answers reads). The primary needs
+    nothing beyond initdb's defaults: wal_level=replica, max_wal_senders=10 and a
+    `host replication all 127.0.0.1/32 trust` line in pg_hba.conf."""
+
+    def __init__(self, primary, settings=None):
+        self.dir = tempfile.mkdtemp(prefix="matd-pg-standby-", dir=ENV.get("MATD_TEST_TMP"))
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        self.bindir, self.runas = primary.bindir, primary.runas
+        self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                  "-D", self.dir + "/data", "-R", "-X", "stream", "-c", "fast")
+        if settings:  # e.g. {"log_statement": "'all'"}, after -R's primary_conninfo
+            with open(self.dir + "/data/postgresql.auto.conf", "a") as f:
+                f.write("".join("%s = %s\n" % kv for kv in settings.items()))
+        self.start()
+
+    def psql(self, sql, db="matd"):
+        return psql(sql, db=db, host="127.0.0.1", port=self.port)
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
