@@ -54,7 +54,8 @@ struct exp {
 
 #define BAND_MSG                                                                                   \
     "band must be one of: below, towards, expected, greater_depth; the statutory codes GDS, "      \
-    "EXS, WTS, HNM, PK1-PK6, PKF, PKE, PKG, BLW, EM; or the other codes A, L, F, P, D"
+    "EXS, WTS, HNM, PK1-PK6, PKF, PKE, PKG, BLW, EM; the test outcomes AS, NS; or the other "      \
+    "codes A, L, F, P, D, B, H, J, M, Q, T, U"
 #define NO_BAND_MSG                                                                                \
     "band is missing; give a band or assessment code, or a KS2 scaled score (80-120) for "         \
     "reading, maths or gps"
