@@ -190,7 +190,7 @@ static const char *row_principal(PGresult *res, const unsigned char *hash, struc
     p->token_id = atoll(db_val(res, 0, 0));
     if (role_parse(db_val(res, 0, 1), &p->role) != 0)
         return "the token has an unknown role";
-    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
+    utf8_copy(p->name, sizeof p->name, db_val(res, 0, 2));
     char err[128];
     if (principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
         log_error("msg=\"token with an unreadable school list\" token_id=%lld error=\"%s\"",

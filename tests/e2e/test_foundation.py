@@ -70,6 +70,24 @@ class Foundation(unittest.TestCase):
         self.assertIsInstance(r.json["token_id"], int)
         self.assertTrue(r.json["trust"])
 
+    def test_me_keeps_a_long_multibyte_name_whole(self):
+        # The schema counts 200 code points, not bytes: 200 three-byte characters are a
+        # valid name of 600 bytes, which /v1/me must give back whole and as UTF-8 (a cut
+        # in the middle of a character is not JSON a client can decode).
+        for name in ("\u2603" * 200, "a" + "\u00e9" * 199, "\U0001f600" * 200):
+            r = self.m.request("POST", "/v1/tokens", {"role": "ceo", "name": name}, token=self.admin)
+            self.assertEqual(r.status, 201, r)
+            me = self.get("/v1/me", r.json["token"])
+            self.assertEqual(me.status, 200, me)
+            self.assertEqual(me.body.decode("utf-8"), me.body.decode("utf-8", "strict"))
+            self.assertEqual(me.json["name"], name)
+        # A longer name (matctl does not count) is cut between characters, never inside one.
+        tok = self.m.token("ceo", name="\u2603" * 300)
+        me = self.get("/v1/me", tok)
+        self.assertEqual(me.status, 200, me)
+        got = me.json["name"]
+        self.assertTrue(got and set(got) == {"\u2603"}, got[:20])
+
     def test_401_without_token(self):
         r = self.get("/v1/me")
         self.assertProblem(r, 401)
