@@ -254,7 +254,7 @@ static struct view_work *view_work_new(struct req *r, struct prio_cached *c)
     return v;
 }
 
-/* Renders and compresses one view: on the offload pool. */
+/* Renders one view: on the offload pool. */
 static void view_render(void *p)
 {
     struct view_work *v = p;
@@ -284,8 +284,7 @@ static void view_render(void *p)
     else
         bytes = v->csv ? priorities_to_csv(filtered, &opts, &len)
                        : priorities_to_json(filtered, &opts, &len);
-    v->out = rendered_new(ctype, bytes, len);
-    rendered_compress(v->out);
+    v->out = rendered_new(ctype, bytes, len); /* compressed if asked again (rendered.h) */
     free(bytes);
     priorities_list_free(filtered);
     priorities_list_free(view);

@@ -167,6 +167,34 @@ class PrioritiesCache(unittest.TestCase):
         gz = self.get(path, self.admin, Accept_Encoding="gzip")
         self.assertNotEqual(gz.status, 304)
 
+    def test_a_view_asked_once_costs_no_compression(self):
+        # Compression (gzip 9 + brotli 9) costs several renderings: a client walking through
+        # distinct filters must not buy it for every one. A view is compressed only once it
+        # is asked for again, by a client that takes a compressed answer.
+        views = [BASE + "&school=%s&kind=%s" % (urn, kind)
+                 for urn in ("140001", "140002", "140003", "140004", "140005")
+                 for kind in ("attainment", "gap", "trend", "sef")]
+        big = None
+        before = metric(self.a, "matd_compressions_total")
+        for path in views:
+            r = self.get(path, Accept_Encoding="gzip, br")
+            self.assertEqual(r.status, 200, r)
+            self.assertIsNone(r.header("Content-Encoding"), path)
+            if len(r.body) >= 1024 and not big:
+                big = (path, r.body)
+        self.assertTrue(big, "a view large enough to compress")
+        self.assertEqual(metric(self.a, "matd_compressions_total"), before)
+        path, plain = big
+        harness.wait_for(lambda: self.get(path, Accept_Encoding="br").header("Content-Encoding") == "br",
+                         "the view compressed once asked again")
+        self.assertEqual(brotli_decode(self.get(path, Accept_Encoding="br").body), plain)
+        self.assertEqual(metric(self.a, "matd_compressions_total"), before + 1)
+        # A client that takes no compression never causes any.
+        path2 = BASE + "&level=school&kind=gap"
+        for _ in range(3):
+            self.assertIsNone(self.get(path2, Accept_Encoding="identity").header("Content-Encoding"))
+        self.assertEqual(metric(self.a, "matd_compressions_total"), before + 1)
+
     def test_the_cap_on_entries_holds(self):
         cap = 256  # PRIO_VIEWS_MAX_ENTRIES
         conn = self.a.connect()
