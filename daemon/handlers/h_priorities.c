@@ -309,6 +309,7 @@ static void serve(struct req *r, struct prio_cached *c)
         (st->view == VIEW_BRIEFING ? h_briefing_serve : st->custom)(r, c);
         return;
     }
+    req_set_header(r, "Vary", "Accept"); /* CSV or JSON (rendered_reply adds its own) */
     bool unfiltered = st->filter.level == PRIORITIES_LEVEL_ANY &&
                       st->filter.kind == PRIORITIES_KIND_ANY && !st->filter.subject &&
                       !st->filter.school;

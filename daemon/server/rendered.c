@@ -2,6 +2,8 @@
 #include "rendered.h"
 
 #include <brotli/encode.h>
+#include <event2/http.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -210,7 +212,15 @@ void rendered_reply(struct req *r, struct rendered *x)
     if (again && ae && pick == ENC_IDENTITY && !atomic_load(&x->queued) &&
         (rendered_accepts(ae, "br") || rendered_accepts(ae, "gzip")))
         rendered_compress_later(x);
-    req_set_header(r, "Vary", "Accept-Encoding");
+    /* Added to what the handler already varies on (the priorities routes: Accept). */
+    const char *vary = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "Vary");
+    if (vary) {
+        char both[128];
+        snprintf(both, sizeof both, "%s, Accept-Encoding", vary);
+        req_set_header(r, "Vary", both);
+    } else {
+        req_set_header(r, "Vary", "Accept-Encoding");
+    }
     if (pick != ENC_IDENTITY)
         req_set_header(r, "Content-Encoding", enc_names[pick]);
     req_reply_body(r, x->content_type, b);

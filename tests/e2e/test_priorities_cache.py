@@ -70,7 +70,7 @@ class PrioritiesCache(unittest.TestCase):
         self.assertLess(len(br.body), len(plain.body))
         self.assertLess(len(gz.body), len(plain.body))
         for r in (plain, gz, br):
-            self.assertEqual(r.header("Vary"), "Accept-Encoding")
+            self.assertEqual(r.header("Vary"), "Accept, Accept-Encoding")
         tags = [r.header("ETag") for r in (plain, gz, br)]
         self.assertEqual(len(set(tags)), 3, tags)
         # Each variant revalidates with its own tag, and only with it.
@@ -103,7 +103,30 @@ class PrioritiesCache(unittest.TestCase):
             self.assertEqual(r.header("Content-Encoding"), want, ae)
         r = self.a.request("GET", BASE, token=self.ceo)  # no Accept-Encoding at all
         self.assertIsNone(r.header("Content-Encoding"))
-        self.assertEqual(r.header("Vary"), "Accept-Encoding")
+        self.assertEqual(r.header("Vary"), "Accept, Accept-Encoding")
+
+    def test_vary_names_accept_on_every_answer_304_and_head(self):
+        # The priorities routes answer CSV or JSON by Accept as well as by Accept-Encoding:
+        # a cache keyed on Accept-Encoding alone would give a JSON client the CSV bytes.
+        for path in (BASE, BASE + "&level=school"):
+            for accept in (None, "text/csv"):
+                extra = {"Accept": accept} if accept else {}
+                # once the variants exist (made off the loop): the ETag stays put below
+                harness.wait_for(lambda: self.get(path, Accept_Encoding="gzip", **extra)
+                                 .header("Content-Encoding") == "gzip", "the gzip variant")
+                r = self.get(path, Accept_Encoding="gzip", **extra)
+                self.assertEqual(r.status, 200, r)
+                vary = {v.strip().lower() for v in (r.header("Vary") or "").split(",")}
+                self.assertEqual(vary, {"accept", "accept-encoding"}, (path, accept))
+                again = self.get(path, Accept_Encoding="gzip", If_None_Match=r.header("ETag"), **extra)
+                self.assertEqual(again.status, 304)
+                self.assertEqual(again.header("Vary"), r.header("Vary"))
+                head = self.a.request("HEAD", path, token=self.ceo,
+                                      headers=dict(extra, **{"Accept-Encoding": "gzip"}))
+                self.assertEqual(head.status, 200)
+                self.assertEqual(head.body, b"")
+                self.assertEqual(head.header("ETag"), r.header("ETag"))
+                self.assertEqual(head.header("Vary"), r.header("Vary"))
 
     def test_filtered_views_equal_the_full_list_filtered(self):
         full = json.loads(self.get(BASE).body)["items"]
