@@ -199,9 +199,12 @@ void rendered_reply(struct req *r, struct rendered *x)
     const char *ae = req_header(r, "Accept-Encoding");
     int pick = ENC_IDENTITY;
     struct req_body *b = atomic_load(&x->body[ENC_IDENTITY]);
-    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY && pick == ENC_IDENTITY; e--) {
+    double best = 0; /* the highest q the client gives a variant we have; a tie: brotli */
+    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY; e--) {
         struct req_body *v = atomic_load(&x->body[e]);
-        if (v && rendered_accepts(ae, enc_names[e])) {
+        double q = v ? coding_q(ae, enc_names[e]) : 0;
+        if (q > best) {
+            best = q;
             pick = e;
             b = v;
         }

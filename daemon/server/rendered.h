@@ -34,10 +34,10 @@ size_t rendered_size(const struct rendered *x);
 /* The identity bytes (for tests and for callers that need the text). */
 const char *rendered_data(const struct rendered *x, size_t *len);
 
-/* Replies 200 with the best variant r's Accept-Encoding admits (brotli, then gzip, then
- * the identity bytes), or 304 to a matching If-None-Match. x is borrowed. From x's second
- * reply on, a client that takes gzip or brotli gets the variants made (rendered_compress_
- * later) if they are not yet: what is asked for once is never compressed. */
+/* Replies 200 with the variant r's Accept-Encoding gives the highest q (brotli on a tie;
+ * the identity bytes when it admits neither), or 304 to a matching If-None-Match. x is borrowed.
+ * From x's second reply on, a client that takes gzip or brotli gets the variants made
+ * (rendered_compress_ later) if they are not yet: what is asked for once is never compressed. */
 void rendered_reply(struct req *r, struct rendered *x);
 
 /* True when an Accept-Encoding header admits coding (by name or "*") with a non-zero q. */

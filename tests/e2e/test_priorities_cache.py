@@ -97,7 +97,10 @@ class PrioritiesCache(unittest.TestCase):
         harness.wait_for(lambda: self.get(BASE, Accept_Encoding="br").header("Content-Encoding") == "br",
                          "the compressed variants")
         for ae, want in (("gzip;q=0, br;q=0", None), ("*", "br"), ("br;q=0, *", "gzip"),
-                         ("GZIP", "gzip"), ("br; q=0.5", "br"), ("compress", None), ("", None)):
+                         ("GZIP", "gzip"), ("br; q=0.5", "br"), ("compress", None), ("", None),
+                         # the client's preference (q) decides; a tie goes to brotli
+                         ("br;q=0.1, gzip", "gzip"), ("gzip;q=0.9, br;q=0.8", "gzip"),
+                         ("gzip;q=0.5, br;q=0.5", "br"), ("*;q=0.2, gzip;q=0.1", "br")):
             r = self.get(BASE, Accept_Encoding=ae)
             self.assertEqual(r.status, 200)
             self.assertEqual(r.header("Content-Encoding"), want, ae)
