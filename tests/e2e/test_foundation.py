@@ -4,6 +4,7 @@ import harness
 import json
 import os
 import shutil
+import socket
 import subprocess
 import unittest
 
@@ -87,6 +88,44 @@ class Foundation(unittest.TestCase):
         self.assertEqual(me.status, 200, me)
         got = me.json["name"]
         self.assertTrue(got and set(got) == {"\u2603"}, got[:20])
+
+    def raw(self, head):
+        ctx = harness.tls_context()
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.m.port), timeout=10),
+                            server_hostname="localhost")
+        try:
+            s.sendall(head)
+            out = b""
+            while b"\r\n\r\n" not in out:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            return int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else None
+        finally:
+            s.close()
+
+    def test_heads_around_the_stack_buffer_and_the_limit(self):
+        # The gate copies a head of under 4 KiB to the stack, a larger one to the heap:
+        # every length either side, with the end of line as CRLF or LF, a NUL byte at the
+        # last position, and the configured limit (16384) either side.
+        def head(total, eol=b"\r\n", nul=False):
+            start = b"GET /v1/me HTTP/1.1" + eol + b"Host: localhost" + eol
+            start += b"Authorization: Bearer " + self.admin.encode() + eol + b"X-Pad: "
+            pad = total - len(start) - 2 * len(eol)
+            self.assertGreater(pad, 1)
+            text = start + b"p" * (pad - 1) + (b"\x00" if nul else b"p") + eol + eol
+            self.assertEqual(len(text), total)
+            return text
+        for total in (4094, 4095, 4096, 4097, 4098, 8192, 16384):
+            for eol in (b"\r\n", b"\n"):
+                self.assertEqual(self.raw(head(total, eol)), 200, (total, eol))
+                self.assertEqual(self.raw(head(total, eol, nul=True)), 400, (total, eol))
+        self.assertNotIn(self.raw(head(16385)), (200, None))
+        many = (b"GET /v1/me HTTP/1.1\r\nAuthorization: Bearer " + self.admin.encode() + b"\r\n" +
+                b"".join(b"X-H%d: v\r\n" % i for i in range(1200)) + b"\r\n")
+        self.assertLess(len(many), 16384)
+        self.assertEqual(self.raw(many), 200)
 
     def test_401_without_token(self):
         r = self.get("/v1/me")
