@@ -258,6 +258,38 @@ class PrioritiesCache(unittest.TestCase):
         self.assertEqual(len(body), len(want))
         self.assertEqual(body, want)
 
+    def test_a_narrower_principal_first_never_narrows_or_widens_the_next(self):
+        # Each principal asks for the same filter right after a narrower (or wider) one
+        # cached it; each must get its own answer: the CEO all schools, the executive
+        # head its two, the school its own pupil keys and nobody else's.
+        full = json.loads(self.get(BASE).body)["items"]
+        q = "&kind=trend"
+        head_first = json.loads(self.get(BASE + q, self.head).body)["items"]
+        ceo_after = json.loads(self.get(BASE + q, self.ceo).body)["items"]
+        self.assertEqual(ceo_after, [i for i in full if i["kind"] == "trend"])
+        self.assertNotEqual(ceo_after, head_first)
+        for i in head_first:
+            if i["level"] == "school":
+                self.assertIn(i["schools"][0], ("140002", "140005"), i)
+        school_path = "/v1/schools/140002/priorities?year=%s&term=%s" % (YEAR, TERM)
+        for first, then in ((self.school, self.head), (self.head, self.school), (self.admin, self.ceo)):
+            a = self.get(school_path + "&level=school", first)
+            b = self.get(school_path + "&level=school", then)
+            self.assertEqual(a.status, 200)
+            self.assertEqual(b.status, 200)
+            keys = lambda r: any("pupils" in i for i in r.json["items"])
+            want_keys = {self.school: True, self.admin: True, self.head: False, self.ceo: False}
+            self.assertEqual(keys(a), want_keys[first])
+            self.assertEqual(keys(b), want_keys[then])
+        # A revoked token gets nothing from the cache.
+        tok = self.a.token("executive_head", ["140002", "140005"], name="revoked viewer")
+        self.assertEqual(self.get(BASE + q, tok).status, 200)
+        tid = self.get("/v1/me", tok).json["token_id"]
+        self.assertEqual(self.a.request("DELETE", "/v1/tokens/%d" % tid, token=self.admin).status, 204)
+        r = self.get(BASE + q, tok)
+        self.assertEqual(r.status, 401)
+        self.assertNotIn(b"items", r.body)
+
     def test_the_cap_on_entries_holds(self):
         cap = 256  # PRIO_VIEWS_MAX_ENTRIES
         conn = self.a.connect()
