@@ -254,7 +254,7 @@ static struct view_work *view_work_new(struct req *r, struct prio_cached *c)
     return v;
 }
 
-/* Renders and compresses one view: on the offload pool. */
+/* Renders one view: on the offload pool. */
 static void view_render(void *p)
 {
     struct view_work *v = p;
@@ -284,8 +284,7 @@ static void view_render(void *p)
     else
         bytes = v->csv ? priorities_to_csv(filtered, &opts, &len)
                        : priorities_to_json(filtered, &opts, &len);
-    v->out = rendered_new(ctype, bytes, len);
-    rendered_compress(v->out);
+    v->out = rendered_new(ctype, bytes, len); /* compressed if asked again (rendered.h) */
     free(bytes);
     priorities_list_free(filtered);
     priorities_list_free(view);
@@ -310,6 +309,7 @@ static void serve(struct req *r, struct prio_cached *c)
         (st->view == VIEW_BRIEFING ? h_briefing_serve : st->custom)(r, c);
         return;
     }
+    req_set_header(r, "Vary", "Accept"); /* CSV or JSON (rendered_reply adds its own) */
     bool unfiltered = st->filter.level == PRIORITIES_LEVEL_ANY &&
                       st->filter.kind == PRIORITIES_KIND_ANY && !st->filter.subject &&
                       !st->filter.school;

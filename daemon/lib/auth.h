@@ -10,11 +10,13 @@ enum role { ROLE_ADMIN, ROLE_CEO, ROLE_EXECUTIVE_HEAD, ROLE_SCHOOL, ROLE_COUNT }
 #define AUTH_TOKEN_PREFIX "mat_"
 #define AUTH_TOKEN_LEN (4 + 64) /* prefix + 256 bits in hex */
 #define AUTH_HASH_LEN 32
+/* A token's name: 200 code points (token_create.json's maxLength) of up to 4 bytes. */
+#define AUTH_NAME_BYTES (200 * 4 + 1)
 
 struct principal {
     long long token_id;
     enum role role;
-    char name[201];
+    char name[AUTH_NAME_BYTES];
     int nurns;
     char (*urns)[7]; /* owned; school: exactly one; executive_head: its schools */
 };

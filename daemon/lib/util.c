@@ -248,6 +248,54 @@ void sha256_hex2(const void *a, size_t alen, const void *b, size_t blen, char ou
     hex_encode(md, 32, out);
 }
 
+size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range (RFC 3629 table) */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* no overlong forms */
+        else if (c == 0xed)
+            hi = 0x9f; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f; /* nothing past U+10FFFF */
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+size_t utf8_copy(char *dst, size_t size, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = 0;
+    while (s[n]) {
+        size_t k = utf8_seq_len(s + n);
+        if (k == 0)
+            k = 1; /* not UTF-8: copied as the byte it is */
+        if (n + k >= size)
+            break;
+        n += k;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
 /* A JSON string literal (RFC 8259 escapes), or null for NULL. */
 void strbuf_json_string(struct strbuf *sb, const char *s)
 {
@@ -259,6 +307,17 @@ void strbuf_json_string(struct strbuf *sb, const char *s)
     const char *run = s, *p = s;
     for (;; p++) {
         unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x80) {
+            size_t k = utf8_seq_len((const unsigned char *)p);
+            if (k > 0) {
+                p += k - 1; /* well-formed: kept as it is */
+                continue;
+            }
+            strbuf_append(sb, run, (size_t)(p - run));
+            strbuf_append(sb, "\\ufffd", 6);
+            run = p + 1;
+            continue;
+        }
         if (ch >= 0x20 && ch != '"' && ch != '\\')
             continue;
         strbuf_append(sb, run, (size_t)(p - run));

@@ -31,8 +31,14 @@ void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the owned buffer and resets sb. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
-/* Appends s as a JSON string literal (quoted, escaped), or null for NULL. */
+/* Appends s as a JSON string literal (quoted, escaped), or null for NULL; a byte that is
+ * not part of well-formed UTF-8 becomes U+FFFD, so the output is always valid JSON text. */
 void strbuf_json_string(struct strbuf *sb, const char *s);
+/* Length of the well-formed UTF-8 sequence at s (1-4), or 0 when s[0] does not start one. */
+size_t utf8_seq_len(const unsigned char *s);
+/* Copies src into dst[size] (size > 0), cut between two characters when it is too long:
+ * never a partial UTF-8 sequence at the end. Returns the bytes copied. */
+size_t utf8_copy(char *dst, size_t size, const char *src);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);

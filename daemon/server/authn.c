@@ -91,6 +91,26 @@ static struct authn_cache *my_cache(void)
     return c;
 }
 
+/* A lookup answers after the revocations published since it started: the token was valid
+ * in the database's snapshot, but one of them may name it. */
+enum since { SINCE_NONE, SINCE_THIS, SINCE_UNKNOWN };
+
+static enum since revoked_since(unsigned long long gen, long long token_id)
+{
+    if (atomic_load_explicit(&revoke_gen, memory_order_acquire) == gen)
+        return SINCE_NONE;
+    enum since r = SINCE_NONE;
+    pthread_mutex_lock(&revoke_lock);
+    unsigned long long now = atomic_load(&revoke_gen);
+    if (now - gen > REVOKED_RING)
+        r = SINCE_UNKNOWN; /* too many to replay */
+    for (unsigned long long g = gen; r == SINCE_NONE && g < now; g++)
+        if (revoked[g % REVOKED_RING] == token_id)
+            r = SINCE_THIS;
+    pthread_mutex_unlock(&revoke_lock);
+    return r;
+}
+
 static int stmt_by_hash, stmt_by_cert;
 
 #define TOKEN_COLUMNS                                                                              \
@@ -177,6 +197,7 @@ struct authn_state {
     void (*next)(struct req *r);
     unsigned char hash[AUTH_HASH_LEN];
     bool by_cert;
+    unsigned long long gen; /* revocations published when the lookup started */
 };
 
 static void deny(struct req *r, const char *why)
@@ -184,13 +205,15 @@ static void deny(struct req *r, const char *why)
     req_reply_problem(r, 401, why, NULL);
 }
 
-/* Fills p from a token row and caches it under hash; returns why it is refused, or NULL. */
-static const char *row_principal(PGresult *res, const unsigned char *hash, struct principal *p)
+/* Fills p from a token row and caches it under hash; returns why it is refused, or NULL.
+ * gen: the revocations published when the lookup was sent. */
+static const char *row_principal(PGresult *res, const unsigned char *hash, struct principal *p,
+                                 unsigned long long gen)
 {
     p->token_id = atoll(db_val(res, 0, 0));
     if (role_parse(db_val(res, 0, 1), &p->role) != 0)
         return "the token has an unknown role";
-    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
+    utf8_copy(p->name, sizeof p->name, db_val(res, 0, 2));
     char err[128];
     if (principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
         log_error("msg=\"token with an unreadable school list\" token_id=%lld error=\"%s\"",
@@ -201,7 +224,13 @@ static const char *row_principal(PGresult *res, const unsigned char *hash, struc
     uint64_t ttl = AUTHN_CACHE_MS;
     if (left && (uint64_t)atoll(left) < ttl)
         ttl = (uint64_t)atoll(left);
-    cache_put(hash, p, ttl);
+    /* Revoked (and answered 204) while this lookup was on its way: refused, not cached for
+     * the cache's lifetime. Past the ring: served this once, not cached. */
+    enum since since = revoked_since(gen, p->token_id);
+    if (since == SINCE_THIS)
+        return "the token is invalid, expired or revoked";
+    if (since == SINCE_NONE)
+        cache_put(hash, p, ttl);
     return NULL;
 }
 
@@ -210,6 +239,7 @@ static void on_lookup(struct req *r, struct db_job *job)
     struct authn_state *st = r->hstate;
     void (*next)(struct req *) = st->next;
     bool by_cert = st->by_cert;
+    unsigned long long gen = st->gen;
     unsigned char hash[AUTH_HASH_LEN];
     memcpy(hash, st->hash, sizeof hash);
     free(st);
@@ -224,7 +254,7 @@ static void on_lookup(struct req *r, struct db_job *job)
                         : "the token is invalid, expired or revoked");
         return;
     }
-    const char *why = row_principal(res, hash, &r->principal);
+    const char *why = row_principal(res, hash, &r->principal, gen);
     if (why) {
         deny(r, why);
         return;
@@ -237,6 +267,7 @@ static void on_lookup(struct req *r, struct db_job *job)
 
 struct authn_probe {
     struct db_job *job;
+    unsigned long long gen; /* revocations published when the lookup started */
     unsigned char hash[AUTH_HASH_LEN];
     void (*done)(void *arg, enum authn_probe_result result);
     void *arg;
@@ -253,7 +284,8 @@ static void on_probe(struct db_job *job, void *arg)
             cache_put(pr->hash, NULL, AUTHN_CACHE_MS);
             result = AUTHN_PROBE_REFUSED;
         } else {
-            result = row_principal(res, pr->hash, &p) ? AUTHN_PROBE_REFUSED : AUTHN_PROBE_VALID;
+            result =
+                row_principal(res, pr->hash, &p, pr->gen) ? AUTHN_PROBE_REFUSED : AUTHN_PROBE_VALID;
         }
         principal_free(&p);
     }
@@ -286,6 +318,7 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
     struct authn_probe *pr = xcalloc(1, sizeof *pr);
     memcpy(pr->hash, hash, sizeof hash);
+    pr->gen = atomic_load(&revoke_gen);
     pr->done = done;
     pr->arg = arg;
     char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
@@ -400,6 +433,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
     const char *params[2] = {trust, st->by_cert ? subject : hexhash};
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, st->by_cert ? stmt_by_cert : stmt_by_hash, 2, params);
+    st->gen = atomic_load(&revoke_gen);
     r->hstate = st;
     r->hstate_free = free;
     req_submit(r, job, on_lookup);

@@ -47,6 +47,8 @@ static const struct {
                                      "Filtered or scoped priorities views served as cached bytes."},
     [METRIC_PRIORITIES_VIEW_MISSES] = {"matd_priorities_view_misses_total",
                                        "Filtered or scoped priorities views rendered anew."},
+    [METRIC_COMPRESSIONS] = {"matd_compressions_total",
+                             "Cached replies compressed (their gzip and brotli variants made)."},
 };
 static atomic_llong gauges[METRIC_GAUGE_COUNT];
 static const struct {

@@ -2,6 +2,8 @@
 #include "rendered.h"
 
 #include <brotli/encode.h>
+#include <event2/http.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "metrics.h"
 #include "offload.h"
 #include "request.h"
 #include "util.h"
@@ -17,6 +20,11 @@
  * level, and brotli's quality 9 (11 costs ten times as much for 2-3% on JSON). */
 #define GZIP_LEVEL 9
 #define BROTLI_QUALITY 9
+/* Compressions running or queued at once, process-wide: the CPU that clients asking for
+ * many distinct views can make matd spend on compressing them is one pool thread's. */
+#define MAX_COMPRESSING 1
+
+static atomic_int compressing_now;
 
 enum { ENC_IDENTITY, ENC_GZIP, ENC_BROTLI, ENC_COUNT };
 
@@ -30,6 +38,8 @@ struct rendered {
     _Atomic(struct req_body *) body[ENC_COUNT];
     atomic_size_t len[ENC_COUNT];
     atomic_flag compressing; /* set by the one rendered_compress that does the work */
+    atomic_bool queued;      /* a rendered_compress_later is on its way */
+    atomic_int asked;        /* rendered_reply calls so far */
 };
 
 static char *gzip_bytes(const char *data, size_t len, size_t *out_len)
@@ -73,6 +83,8 @@ struct rendered *rendered_new(const char *content_type, const char *data, size_t
     struct rendered *x = xcalloc(1, sizeof *x);
     atomic_init(&x->refs, 1);
     atomic_flag_clear(&x->compressing);
+    atomic_init(&x->queued, false);
+    atomic_init(&x->asked, 0);
     x->content_type = content_type;
     atomic_init(&x->body[ENC_IDENTITY], req_body_new(data, len));
     atomic_init(&x->len[ENC_IDENTITY], len);
@@ -84,6 +96,7 @@ void rendered_compress(struct rendered *x)
     size_t len = atomic_load(&x->len[ENC_IDENTITY]);
     if (len < RENDERED_MIN_COMPRESS || atomic_flag_test_and_set(&x->compressing))
         return;
+    metrics_add(METRIC_COMPRESSIONS, 1);
     const char *data = req_body_data(atomic_load(&x->body[ENC_IDENTITY]));
     for (int e = ENC_GZIP; e < ENC_COUNT; e++) {
         size_t n = 0;
@@ -99,16 +112,27 @@ void rendered_compress(struct rendered *x)
 static void compress_run(void *arg)
 {
     rendered_compress(arg);
+    atomic_fetch_sub(&compressing_now, 1);
     rendered_release(arg);
 }
 
 void rendered_compress_later(struct rendered *x)
 {
-    if (atomic_load(&x->len[ENC_IDENTITY]) < RENDERED_MIN_COMPRESS)
+    if (atomic_load(&x->len[ENC_IDENTITY]) < RENDERED_MIN_COMPRESS ||
+        atomic_exchange(&x->queued, true))
         return;
+    if (atomic_fetch_add(&compressing_now, 1) >= MAX_COMPRESSING) {
+        /* Another compression is under way: served as it is; a later ask tries again. */
+        atomic_fetch_sub(&compressing_now, 1);
+        atomic_store(&x->queued, false);
+        return;
+    }
     rendered_hold(x);
-    if (offload_submit(NULL, compress_run, NULL, x) != 0)
-        rendered_release(x); /* the pool is saturated: served as it is */
+    if (offload_submit(NULL, compress_run, NULL, x) != 0) { /* the pool is saturated */
+        atomic_fetch_sub(&compressing_now, 1);
+        atomic_store(&x->queued, false);
+        rendered_release(x);
+    }
 }
 
 void rendered_hold(struct rendered *x)
@@ -127,10 +151,8 @@ void rendered_release(struct rendered *x)
 
 size_t rendered_size(const struct rendered *x)
 {
-    size_t n = sizeof *x;
-    for (int e = 0; e < ENC_COUNT; e++)
-        n += atomic_load(&x->len[e]);
-    return n;
+    /* A compressed variant is kept only when shorter than the identity bytes. */
+    return sizeof *x + ENC_COUNT * atomic_load(&x->len[ENC_IDENTITY]);
 }
 
 const char *rendered_data(const struct rendered *x, size_t *len)
@@ -177,14 +199,31 @@ void rendered_reply(struct req *r, struct rendered *x)
     const char *ae = req_header(r, "Accept-Encoding");
     int pick = ENC_IDENTITY;
     struct req_body *b = atomic_load(&x->body[ENC_IDENTITY]);
-    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY && pick == ENC_IDENTITY; e--) {
+    double best = 0; /* the highest q the client gives a variant we have; a tie: brotli */
+    for (int e = ENC_BROTLI; ae && e > ENC_IDENTITY; e--) {
         struct req_body *v = atomic_load(&x->body[e]);
-        if (v && rendered_accepts(ae, enc_names[e])) {
+        double q = v ? coding_q(ae, enc_names[e]) : 0;
+        if (q > best) {
+            best = q;
             pick = e;
             b = v;
         }
     }
-    req_set_header(r, "Vary", "Accept-Encoding");
+    /* Compressed only once asked again, by a client that takes it: a view asked for once
+     * (a client walking through filters) costs no compression. */
+    bool again = atomic_fetch_add(&x->asked, 1) > 0;
+    if (again && ae && pick == ENC_IDENTITY && !atomic_load(&x->queued) &&
+        (rendered_accepts(ae, "br") || rendered_accepts(ae, "gzip")))
+        rendered_compress_later(x);
+    /* Added to what the handler already varies on (the priorities routes: Accept). */
+    const char *vary = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "Vary");
+    if (vary) {
+        char both[128];
+        snprintf(both, sizeof both, "%s, Accept-Encoding", vary);
+        req_set_header(r, "Vary", both);
+    } else {
+        req_set_header(r, "Vary", "Accept-Encoding");
+    }
     if (pick != ENC_IDENTITY)
         req_set_header(r, "Content-Encoding", enc_names[pick]);
     req_reply_body(r, x->content_type, b);

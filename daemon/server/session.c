@@ -152,7 +152,7 @@ static void on_lookup(struct req *r, struct db_job *job)
         return;
     }
     p->token_id = atoll(db_val(res, 0, 0));
-    snprintf(p->name, sizeof p->name, "%s", db_val(res, 0, 2));
+    utf8_copy(p->name, sizeof p->name, db_val(res, 0, 2));
     r->authenticated = true;
     const char *refusal = csrf_refusal(r, id);
     if (refusal) {

@@ -4,6 +4,7 @@ import harness
 import json
 import os
 import shutil
+import socket
 import subprocess
 import unittest
 
@@ -69,6 +70,62 @@ class Foundation(unittest.TestCase):
         self.assertEqual(r.json["role"], "ceo")
         self.assertIsInstance(r.json["token_id"], int)
         self.assertTrue(r.json["trust"])
+
+    def test_me_keeps_a_long_multibyte_name_whole(self):
+        # The schema counts 200 code points, not bytes: 200 three-byte characters are a
+        # valid name of 600 bytes, which /v1/me must give back whole and as UTF-8 (a cut
+        # in the middle of a character is not JSON a client can decode).
+        for name in ("\u2603" * 200, "a" + "\u00e9" * 199, "\U0001f600" * 200):
+            r = self.m.request("POST", "/v1/tokens", {"role": "ceo", "name": name}, token=self.admin)
+            self.assertEqual(r.status, 201, r)
+            me = self.get("/v1/me", r.json["token"])
+            self.assertEqual(me.status, 200, me)
+            self.assertEqual(me.body.decode("utf-8"), me.body.decode("utf-8", "strict"))
+            self.assertEqual(me.json["name"], name)
+        # A longer name (matctl does not count) is cut between characters, never inside one.
+        tok = self.m.token("ceo", name="\u2603" * 300)
+        me = self.get("/v1/me", tok)
+        self.assertEqual(me.status, 200, me)
+        got = me.json["name"]
+        self.assertTrue(got and set(got) == {"\u2603"}, got[:20])
+
+    def raw(self, head):
+        ctx = harness.tls_context()
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.m.port), timeout=10),
+                            server_hostname="localhost")
+        try:
+            s.sendall(head)
+            out = b""
+            while b"\r\n\r\n" not in out:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            return int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else None
+        finally:
+            s.close()
+
+    def test_heads_around_the_stack_buffer_and_the_limit(self):
+        # The gate copies a head of under 4 KiB to the stack, a larger one to the heap:
+        # every length either side, with the end of line as CRLF or LF, a NUL byte at the
+        # last position, and the configured limit (16384) either side.
+        def head(total, eol=b"\r\n", nul=False):
+            start = b"GET /v1/me HTTP/1.1" + eol + b"Host: localhost" + eol
+            start += b"Authorization: Bearer " + self.admin.encode() + eol + b"X-Pad: "
+            pad = total - len(start) - 2 * len(eol)
+            self.assertGreater(pad, 1)
+            text = start + b"p" * (pad - 1) + (b"\x00" if nul else b"p") + eol + eol
+            self.assertEqual(len(text), total)
+            return text
+        for total in (4094, 4095, 4096, 4097, 4098, 8192, 16384):
+            for eol in (b"\r\n", b"\n"):
+                self.assertEqual(self.raw(head(total, eol)), 200, (total, eol))
+                self.assertEqual(self.raw(head(total, eol, nul=True)), 400, (total, eol))
+        self.assertNotIn(self.raw(head(16385)), (200, None))
+        many = (b"GET /v1/me HTTP/1.1\r\nAuthorization: Bearer " + self.admin.encode() + b"\r\n" +
+                b"".join(b"X-H%d: v\r\n" % i for i in range(1200)) + b"\r\n")
+        self.assertLess(len(many), 16384)
+        self.assertEqual(self.raw(many), 200)
 
     def test_401_without_token(self):
         r = self.get("/v1/me")
