@@ -69,8 +69,14 @@ push() { # push FILE CTYPE TERM -> seconds
 }
 
 best() { sort -n | head -1; }
+# Peak RSS per kind of push: the kernel's high-water mark (VmHWM) is reset to the current RSS
+# before the kind's pushes (writing 5 to clear_refs) and read after them.
+hwm_reset() { echo 5 >"/proc/$MATD_PID/clear_refs"; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$MATD_PID/status"; }
+echo "matd RSS before the pushes: $(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status) kB"
 for kind in json csv; do
   ctype=application/json; [ $kind = csv ] && ctype=text/csv
+  hwm_reset
   times=()
   for i in $(seq "$REPEATS"); do
     out=$(push "$BENCH_DIR/push$((i % 2)).$kind" $ctype autumn)
@@ -78,8 +84,10 @@ for kind in json csv; do
     times+=("${out% *}")
   done
   t=$(printf '%s\n' "${times[@]}" | best)
-  awk -v t="$t" -v n="$ROWS" -v k="$kind" 'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s\n", k, t, n / t }'
+  hwm=$(hwm_kb)
+  awk -v t="$t" -v n="$ROWS" -v k="$kind" -v h="$hwm" 'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s  peak RSS %.1f MB\n", k, t, n / t, h / 1024 }'
   echo "$t" >"$BENCH_DIR/t_$kind"
+  echo "$hwm" >"$BENCH_DIR/hwm_$kind"
 done
 # The wide export through a profile (PUT once), into another term.
 curl -sf -o /dev/null --cacert "$BENCH_DIR/tls/ca.crt" -X PUT -H "Authorization: Bearer $TOKEN" \
@@ -123,7 +131,12 @@ SQL
 done
 t=$(printf '%s\n' "${times[@]}" | best)
 awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "psql \\copy (anchor) %6.3f s  %9.0f rows/s\n", t, n / t }'
-for kind in json csv; do
-  awk -v a="$t" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" 'BEGIN { printf "ratio %s/copy = %.2f (throughput %.0f%% of psql \\copy)\n", k, m / a, 100 * a / m }'
+echo
+echo "| push ($ROWS rows) | matd | psql \\copy | throughput ratio | goal | matd peak RSS | goal |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for kind in csv json; do
+  goal=0.8; [ $kind = json ] && goal=0.7
+  awk -v a="$t" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" -v g="$goal" -v h="$(cat "$BENCH_DIR/hwm_$kind")" \
+    'BEGIN { printf "| %s | %.3f s | %.3f s | %.2f | >= %s | %.1f MB | < 64 MB |\n", k, m, a, a / m, g, h / 1024 }'
 done
-echo "matd peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$MATD_PID/status)"
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

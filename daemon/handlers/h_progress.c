@@ -405,6 +405,12 @@ static void push_parse(void *p)
 {
     struct push_work *w = p;
     struct progress_set set = {0};
+    struct strbuf copy;
+    strbuf_init(&copy);
+    if (!w->dry_run) { /* the COPY text grows as records pass their checks */
+        w->opts.copy = &copy;
+        w->opts.copy_prefix = w->prefix;
+    }
     if (w->xml)
         w->result = progress_parse_ctf(w->body, w->body_len, &w->opts, w->year, &set, &w->errs);
     else if (w->csv)
@@ -415,11 +421,9 @@ static void push_parse(void *p)
     if (w->result == PROGRESS_OK && w->dry_run) {
         progress_summary_compute(&set, &w->summary);
     } else if (w->result == PROGRESS_OK) {
-        struct strbuf sb;
-        strbuf_init(&sb);
-        progress_records_to_copy(&set, w->prefix, &sb);
-        w->copy = strbuf_detach(&sb, &w->copy_len);
+        w->copy = strbuf_detach(&copy, &w->copy_len);
     }
+    strbuf_free(&copy);
     progress_set_free(&set);
     free(w->body); /* parsed: the raw references go no further */
     w->body = NULL;

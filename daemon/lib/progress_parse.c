@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "import_profile.h"
+#include "json_stream.h"
 #include "schema.h"
 #include "upn.h"
 
@@ -83,7 +84,13 @@ struct pctx {
     struct progress_set *out;
     struct dup_slot *table;
     size_t tcap, tcount;
+    struct strbuf *copy; /* opts->copy: each accepted record's COPY line, as it comes */
+    const char *copy_prefix;
+    size_t copy_prefix_len;
 };
+
+static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
+                      struct strbuf *out);
 
 static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struct progress_set *out)
 {
@@ -93,6 +100,9 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->max_records = o->max_records ? o->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
     p->keyer = pupil_keyer_new(o->secret, o->secret_len);
     p->out = out;
+    p->copy = o->copy;
+    p->copy_prefix = o->copy_prefix;
+    p->copy_prefix_len = o->copy_prefix ? strlen(o->copy_prefix) : 0;
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
@@ -155,6 +165,8 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
     p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
+    if (p->copy)
+        copy_line(r, p->copy_prefix, p->copy_prefix_len, p->copy);
     p->tcount++;
     return SIZE_MAX;
 }
@@ -255,26 +267,6 @@ static bool band_cell(const char *s, size_t len, struct progress_record *r)
 
 /* --------------------------------------------------------------- JSON ---- */
 
-static long record_index_of(const char *path)
-{
-    if (strncmp(path, "/records/", 9) != 0)
-        return -1;
-    return strtol(path + 9, NULL, 10);
-}
-
-/* Merges two error lists, each in record order, into errs in record order. */
-static void merge_errors(struct mat_errors *errs, struct mat_errors *a, struct mat_errors *b)
-{
-    size_t i = 0, j = 0;
-    while (i < a->count || j < b->count) {
-        bool take_a = j >= b->count || (i < a->count && record_index_of(a->items[i].path) <=
-                                                            record_index_of(b->items[j].path));
-        struct mat_error *e = take_a ? &a->items[i++] : &b->items[j++];
-        mat_errors_add(errs, e->path, "%s", e->message);
-    }
-    errs->dropped += a->dropped + b->dropped;
-}
-
 static const char *json_str(json_t *rec, enum progress_field f, size_t *len)
 {
     json_t *v = json_object_get(rec, fields[f].name);
@@ -373,6 +365,79 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     explicit_bzero(&r, sizeof r);
 }
 
+/* The body cannot be read as a JSON object. jansson names the problem, as for every other
+ * JSON route, so the client sees the message it always has; only a refused body pays for
+ * this second reading. */
+static enum progress_result json_malformed(const char *buf, size_t len, const char *why,
+                                           struct mat_errors *errs)
+{
+    json_t *doc = NULL;
+    size_t before = errs->count + errs->dropped;
+    if (schema_parse_body(buf, len, &doc, errs) == 0)
+        json_decref(doc); /* the readers disagree: the fuzz target exists to prevent it */
+    if (errs->count + errs->dropped == before)
+        mat_errors_add(errs, "", "malformed JSON: %s", why);
+    return PROGRESS_MALFORMED;
+}
+
+struct jctx {
+    struct pctx p;
+    struct json_stream js;
+    const struct schema_registry *registry;
+    size_t nrecords, max;
+    struct mat_errors rec_errs; /* the records' own, in record order */
+};
+
+/* The records array, one record at a time: each is built alone (a dozen fields), checked
+ * against the record schema and the rules beyond it, keyed, and dropped. Records past the
+ * limit are read (the syntax must hold to the end) but not checked. */
+static bool json_records(struct jctx *j)
+{
+    for (;;) {
+        enum json_tok t = json_stream_next(&j->js);
+        if (t == JSON_TOK_ARRAY_END)
+            return true;
+        json_t *rec;
+        if (json_stream_build(&j->js, t, &rec) != 0)
+            return false;
+        size_t i = j->nrecords++;
+        if (i < j->max) {
+            schema_validate_item(j->registry, "progress.json", "records", i, rec, &j->rec_errs);
+            json_record(&j->p, rec, i, &j->rec_errs);
+        }
+        json_decref(rec);
+    }
+}
+
+/* The top-level object: "records" streamed, any other member built into shell (checked
+ * against the schema's top level afterwards, with "records" standing as an empty array). */
+static bool json_document(struct jctx *j, json_t *shell)
+{
+    for (;;) {
+        enum json_tok t = json_stream_next(&j->js);
+        if (t == JSON_TOK_OBJECT_END)
+            return json_stream_next(&j->js) == JSON_TOK_END;
+        if (t != JSON_TOK_KEY || json_object_getn(shell, j->js.str, j->js.str_len))
+            return false; /* a syntax error, or a repeated key */
+        char *key = xstrndup(j->js.str, j->js.str_len);
+        size_t klen = j->js.str_len;
+        t = json_stream_next(&j->js);
+        json_t *v = NULL;
+        bool ok;
+        if (klen == 7 && memcmp(key, "records", 7) == 0 && t == JSON_TOK_ARRAY) {
+            v = json_array();
+            ok = json_records(j);
+        } else {
+            ok = json_stream_build(&j->js, t, &v) == 0;
+        }
+        if (v)
+            json_object_setn_new_nocheck(shell, key, klen, v);
+        free(key);
+        if (!ok)
+            return false;
+    }
+}
+
 enum progress_result progress_parse_json(const char *buf, size_t len,
                                          const struct progress_parse_opts *opts,
                                          struct progress_set *out, struct mat_errors *errs)
@@ -380,37 +445,46 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
-    json_t *doc = NULL;
-    if (schema_parse_body(buf, len, &doc, errs) != 0)
-        return PROGRESS_MALFORMED;
-    size_t max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
-    json_t *records = json_object_get(doc, "records");
-    if (json_is_array(records) && json_array_size(records) > max) {
-        mat_errors_add(errs, "/records", "the push has %zu records; the limit is %zu",
-                       json_array_size(records), max);
-        json_decref(doc);
-        return PROGRESS_INVALID;
+    const char *doc = buf;
+    size_t dlen = len;
+    if (dlen >= 3 && memcmp(doc, "\xef\xbb\xbf", 3) == 0)
+        doc += 3, dlen -= 3; /* as schema_parse_body */
+    size_t bad_at;
+    if (!schema_utf8_valid(doc, dlen, &bad_at))
+        return json_malformed(buf, len, "not UTF-8", errs);
+    struct jctx *j = xcalloc(1, sizeof *j);
+    j->registry = opts->registry;
+    j->max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
+    mat_errors_init(&j->rec_errs);
+    pctx_init(&j->p, opts, out);
+    json_stream_init(&j->js, doc, dlen);
+    json_t *shell = json_object();
+    bool read = json_stream_next(&j->js) == JSON_TOK_OBJECT && json_document(j, shell);
+    enum progress_result rc = PROGRESS_OK;
+    if (!read) {
+        rc = json_malformed(buf, len, j->js.error, errs);
+    } else if (j->nrecords > j->max) {
+        mat_errors_add(errs, "/records", "the push has %zu records; the limit is %zu", j->nrecords,
+                       j->max);
+        rc = PROGRESS_INVALID;
+    } else {
+        /* The body's own errors first (an unknown member, no records), then the records'. */
+        bool bad = schema_validate(opts->registry, "progress.json", shell, errs) != 0;
+        bad = bad || j->rec_errs.count || j->rec_errs.dropped;
+        for (size_t i = 0; i < j->rec_errs.count; i++)
+            mat_errors_add(errs, j->rec_errs.items[i].path, "%s", j->rec_errs.items[i].message);
+        errs->dropped += j->rec_errs.dropped;
+        if (bad)
+            rc = PROGRESS_INVALID;
     }
-    struct mat_errors schema_errs, rule_errs;
-    mat_errors_init(&schema_errs);
-    mat_errors_init(&rule_errs);
-    schema_validate(opts->registry, "progress.json", doc, &schema_errs);
-    struct pctx p;
-    pctx_init(&p, opts, out);
-    if (json_is_array(records))
-        for (size_t i = 0; i < json_array_size(records); i++)
-            json_record(&p, json_array_get(records, i), i, &rule_errs);
-    pctx_free(&p);
-    json_decref(doc);
-    bool bad = schema_errs.count || rule_errs.count;
-    merge_errors(errs, &schema_errs, &rule_errs);
-    mat_errors_free(&schema_errs);
-    mat_errors_free(&rule_errs);
-    if (bad) {
+    json_decref(shell);
+    json_stream_free(&j->js);
+    pctx_free(&j->p);
+    mat_errors_free(&j->rec_errs);
+    free(j);
+    if (rc != PROGRESS_OK)
         progress_set_free(out);
-        return PROGRESS_INVALID;
-    }
-    return PROGRESS_OK;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- CSV ---- */
@@ -1139,50 +1213,54 @@ static char *put_str(char *p, const char *s)
     return p + n;
 }
 
-void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
-                              struct strbuf *out)
+static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
+                      struct strbuf *out)
 {
     static const char *const sex_text[] = {"\\N", "f", "m", "x"};
     static const char *const prior_text[] = {"\\N", "low", "middle", "high"};
-    size_t plen = line_prefix ? strlen(line_prefix) : 0;
     char line[512];
-    for (size_t i = 0; i < s->count; i++) {
-        const struct progress_record *r = &s->records[i];
-        char *p = line;
-        p = put_str(p, "\\\\x");
-        hex_encode(r->pupil_key, PUPIL_KEY_LEN, p);
-        p += 2 * PUPIL_KEY_LEN;
-        *p++ = '\t';
-        p = put_str(p, r->year_group);
-        *p++ = '\t';
-        p = put_str(p, r->subject);
-        *p++ = '\t';
-        if (r->code == ASSESS_CODE_NONE) {
-            p = put_str(p, assessment_band_name(r->band));
-            p = put_str(p, "\t\\N");
-        } else {
-            p = put_str(p, "\\N\t");
-            p = put_str(p, assessment_code_name(r->code));
-        }
-        *p++ = '\t';
-        p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
-        *p++ = '\t';
-        p = r->has_attendance ? put_fixed2(p, r->attendance_pct) : put_str(p, "\\N");
-        *p++ = '\t';
-        *p++ = r->disadvantaged ? 't' : 'f';
-        *p++ = '\t';
-        p = put_str(p, sends[r->send]);
-        *p++ = '\t';
-        *p++ = r->eal ? 't' : 'f';
-        *p++ = '\t';
-        *p++ = r->looked_after ? 't' : 'f';
-        *p++ = '\t';
-        p = put_str(p, sex_text[r->sex]);
-        *p++ = '\t';
-        p = put_str(p, prior_text[r->prior_attainment]);
-        *p++ = '\n';
-        if (plen)
-            strbuf_append(out, line_prefix, plen);
-        strbuf_append(out, line, (size_t)(p - line));
+    char *p = line;
+    p = put_str(p, "\\\\x");
+    hex_encode(r->pupil_key, PUPIL_KEY_LEN, p);
+    p += 2 * PUPIL_KEY_LEN;
+    *p++ = '\t';
+    p = put_str(p, r->year_group);
+    *p++ = '\t';
+    p = put_str(p, r->subject);
+    *p++ = '\t';
+    if (r->code == ASSESS_CODE_NONE) {
+        p = put_str(p, assessment_band_name(r->band));
+        p = put_str(p, "\t\\N");
+    } else {
+        p = put_str(p, "\\N\t");
+        p = put_str(p, assessment_code_name(r->code));
     }
+    *p++ = '\t';
+    p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
+    *p++ = '\t';
+    p = r->has_attendance ? put_fixed2(p, r->attendance_pct) : put_str(p, "\\N");
+    *p++ = '\t';
+    *p++ = r->disadvantaged ? 't' : 'f';
+    *p++ = '\t';
+    p = put_str(p, sends[r->send]);
+    *p++ = '\t';
+    *p++ = r->eal ? 't' : 'f';
+    *p++ = '\t';
+    *p++ = r->looked_after ? 't' : 'f';
+    *p++ = '\t';
+    p = put_str(p, sex_text[r->sex]);
+    *p++ = '\t';
+    p = put_str(p, prior_text[r->prior_attainment]);
+    *p++ = '\n';
+    if (plen)
+        strbuf_append(out, prefix, plen);
+    strbuf_append(out, line, (size_t)(p - line));
+}
+
+void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
+                              struct strbuf *out)
+{
+    size_t plen = line_prefix ? strlen(line_prefix) : 0;
+    for (size_t i = 0; i < s->count; i++)
+        copy_line(&s->records[i], line_prefix, plen, out);
 }

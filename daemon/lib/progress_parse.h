@@ -90,6 +90,11 @@ struct progress_parse_opts {
     size_t max_records;                     /* 0: PROGRESS_MAX_RECORDS_DEFAULT */
     const struct schema_registry *registry; /* JSON pushes: holds progress.json */
     const struct import_profile *profile;   /* CSV pushes: read through it (or NULL) */
+    /* When set, each record's COPY line (progress_records_to_copy's format, copy_prefix
+     * first) is appended here as the record is accepted, so the loader's text is ready
+     * when the parse ends; on any failure the text is incomplete: discard it. */
+    struct strbuf *copy;
+    const char *copy_prefix;
 };
 
 /* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);

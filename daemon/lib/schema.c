@@ -668,21 +668,18 @@ static bool v_node(struct vctx *c, const struct snode *s, json_t *x)
     return ok;
 }
 
-int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
-                    struct mat_errors *errs)
+/* Validates x against s with the pointer starting at base, reporting into errs as
+ * schema_validate documents. */
+static int validate_node(const struct snode *s, const char *base, json_t *x,
+                         struct mat_errors *errs)
 {
-    const struct snode *root = schema_registry_find(reg, name);
-    if (!root || !instance) {
-        mat_errors_add(errs, "", "internal error: no schema named \"%s\"", name ? name : "");
-        return -1;
-    }
     struct strbuf path;
     strbuf_init(&path);
-    strbuf_puts(&path, "");
+    strbuf_puts(&path, base);
     size_t keep = errs->count < MAT_ERRORS_MAX ? MAT_ERRORS_MAX - errs->count : 0;
     struct vctx c;
     ctx_init(&c, &path, keep, false, 0);
-    bool ok = v_node(&c, root, instance);
+    bool ok = v_node(&c, s, x);
     for (size_t i = 0; i < c.n; i++) {
         if (c.items[i].named) {
             char *field = field_name(c.items[i].path);
@@ -696,6 +693,45 @@ int schema_validate(const struct schema_registry *reg, const char *name, json_t 
     ctx_free(&c);
     strbuf_free(&path);
     return ok ? 0 : -1;
+}
+
+int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
+                    struct mat_errors *errs)
+{
+    const struct snode *root = schema_registry_find(reg, name);
+    if (!root || !instance) {
+        mat_errors_add(errs, "", "internal error: no schema named \"%s\"", name ? name : "");
+        return -1;
+    }
+    return validate_node(root, "", instance, errs);
+}
+
+int schema_validate_item(const struct schema_registry *reg, const char *name, const char *prop,
+                         size_t index, json_t *item, struct mat_errors *errs)
+{
+    const struct snode *root = schema_registry_find(reg, name);
+    const struct snode *items = NULL;
+    if (root && item) {
+        struct prop probe = {(char *)(uintptr_t)prop, NULL};
+        const struct prop *p = root->nprops ? bsearch(&probe, root->props, root->nprops,
+                                                      sizeof *root->props, schema_prop_cmp)
+                                            : NULL;
+        const struct snode *arr = p ? p->schema : NULL;
+        while (arr && !arr->items && arr->ref_target)
+            arr = arr->ref_target;
+        items = arr ? arr->items : NULL;
+    }
+    if (!items) {
+        mat_errors_add(errs, "", "internal error: no items schema for \"%s\" in \"%s\"", prop,
+                       name ? name : "");
+        return -1;
+    }
+    char *token = json_pointer_join("", prop);
+    char *base = xasprintf("%s/%zu", token, index);
+    int rc = validate_node(items, base, item, errs);
+    free(base);
+    free(token);
+    return rc;
 }
 
 /* ---------------------------------------------------------- body parse ---- */

@@ -39,6 +39,14 @@ bool schema_registry_has(const struct schema_registry *reg, const char *name);
 int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
                     struct mat_errors *errs);
 
+/* Validates item as the index-th element of the array property prop at the top of a
+ * document of schema name (whose "items" schema it is checked against), with errors exactly
+ * as schema_validate would give them for the whole document ("/prop/<index>/..."). Lets a
+ * large array be checked element by element as a stream reads it; the keywords on the array
+ * itself (minItems, uniqueItems, ...) are the caller's. Returns 0 when valid, else -1. */
+int schema_validate_item(const struct schema_registry *reg, const char *name, const char *prop,
+                         size_t index, json_t *item, struct mat_errors *errs);
+
 /* Parses a request body that must be one JSON object. Rejects an empty body, invalid
  * UTF-8 (naming the byte offset), malformed JSON (naming line and column), duplicate
  * keys, NUL characters and a non-object top level. A leading UTF-8 byte-order mark is

@@ -430,6 +430,17 @@ static bool conn_copy_more(struct db_conn *c)
             return false;
         }
         c->copy_sent += chunk;
+        /* The next chunk only once the socket has taken this one: libpq's buffer stays a
+         * chunk deep (not the whole load), and the loop serves others between chunks. */
+        int f = PQflush(c->pg);
+        if (f < 0) {
+            conn_lost(c, "flush failed");
+            return false;
+        }
+        if (f == 1) {
+            conn_watch(c, true);
+            return false;
+        }
     }
     if (!c->copy_ended) {
         int r = PQputCopyEnd(c->pg, NULL);
