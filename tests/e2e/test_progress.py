@@ -170,6 +170,34 @@ class Progress(unittest.TestCase):
         r = self.put(variant(9, band="x"))
         self.assertEqual(r.status, 422)
 
+    def test_json_read_as_a_stream(self):
+        """The push is read record by record: what breaks the JSON anywhere (a repeated key deep
+        in a record, bytes after the object) is still a 400 naming where, as jansson names it;
+        the body's own errors come before the records'; escapes decode as any JSON reader's."""
+        good = json.dumps({"records": self.base})
+        deep_dup = good.replace('"band": "towards"', '"band": "towards", "eal": true, "eal": false', 1)
+        for body, needle in ((deep_dup, "duplicate object key"), (good + " x", "end of file expected"),
+                             (good[:-2], "expected near end of file"),
+                             (good.replace("94.5", "94.", 1), "invalid token")):
+            r = self.put(body, ctype="application/json")
+            self.assertRejected(r, 400, "")
+            self.assertIn("malformed JSON at line 1", r.json["errors"][0]["message"])
+            self.assertIn(needle, r.json["errors"][0]["message"])
+        recs = json.loads(good)["records"]
+        recs[2]["band"] = "superb"
+        r = self.put(json.dumps({"records": recs, "extra": [1, {"a": 2}]}), ctype="application/json")
+        self.assertRejected(r, 422, "")
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["/extra", "/records/2/band"])
+        self.assertRejected(self.put('{"records": {"0": {}}}', ctype="application/json"), 422, "/records")
+        # The same pupils written with \u escapes are the same pupils.
+        escaped = json.dumps({"records": self.base})
+        for ref in {rec["pupil"] for rec in self.base}:
+            escaped = escaped.replace('"%s"' % ref, '"\\u%04x%s"' % (ord(ref[0]), ref[1:]))
+        self.assertIn("\\u00", escaped)
+        key_sql = "SELECT string_agg(encode(pupil_key, 'hex') || subject, ',' ORDER BY 1) FROM progress WHERE urn = '100001' AND term = '%s'"
+        self.assertEqual(self.put(escaped, term="spring", ctype="application/json").status, 201)
+        self.assertEqual(self.m.psql(key_sql % "spring"), self.m.psql(key_sql % "autumn"))
+
     def test_bad_csv_pushes(self):
         text = to_csv(self.base)
         lines = text.split("\r\n")

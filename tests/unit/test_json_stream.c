@@ -188,6 +188,12 @@ static void test_literals_and_structure(void **state)
         agrees(bad[i], false);
     agrees_len("[1,\0]", 5, false); /* a NUL byte */
     agrees_len("{}\0", 3, false);
+    /* jansson reads "5\0" as 5 (a NUL right after a number or word slips through its
+     * look-ahead); this reader refuses every NUL byte, as RFC 8259 does. */
+    json_t *v = NULL;
+    assert_int_equal(stream_build("5\0", 2, &v), -1);
+    assert_int_equal(stream_build("[true\0]", 7, &v), -1);
+    assert_null(v);
 }
 
 static void test_duplicate_keys(void **state)
