@@ -195,6 +195,11 @@ static bool lex_string(struct json_stream *js)
     return true;
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
 static bool is_digit(int c)
 {
     return c >= '0' && c <= '9';
@@ -324,7 +329,7 @@ static enum json_tok lex_key(struct json_stream *js, char c)
         return fail(js, "a key (a string) expected");
     if (!lex_string(js))
         return JSON_TOK_ERROR;
-    while (js->pos < js->len && strchr(" \t\n\r", js->buf[js->pos]) && js->buf[js->pos])
+    while (js->pos < js->len && is_space(js->buf[js->pos]))
         js->pos++;
     if (js->pos >= js->len || js->buf[js->pos] != ':')
         return fail(js, "':' expected after a key");
@@ -338,12 +343,8 @@ enum json_tok json_stream_next(struct json_stream *js)
     for (;;) {
         if (js->expect == EXP_FAILED)
             return JSON_TOK_ERROR;
-        while (js->pos < js->len) {
-            char w = js->buf[js->pos];
-            if (w != ' ' && w != '\n' && w != '\r' && w != '\t')
-                break;
+        while (js->pos < js->len && is_space(js->buf[js->pos]))
             js->pos++;
-        }
         js->tok_offset = js->pos;
         if (js->pos >= js->len) {
             if (js->expect == EXP_EOF || js->expect == EXP_DONE) {
@@ -380,6 +381,23 @@ enum json_tok json_stream_next(struct json_stream *js)
         }
         return JSON_TOK_ERROR;
     }
+}
+
+void json_stream_mark(const struct json_stream *js, struct json_stream_mark *m)
+{
+    m->pos = js->pos;
+    m->depth = js->depth;
+    m->expect = js->expect;
+}
+
+/* The containers open at the mark are still recorded in open[] (only deeper entries were
+ * written since), so the three numbers are the whole state. */
+void json_stream_rewind(struct json_stream *js, const struct json_stream_mark *m)
+{
+    js->pos = m->pos;
+    js->depth = m->depth;
+    js->expect = m->expect;
+    js->error[0] = '\0';
 }
 
 /* ------------------------------------------------------------ building ---- */

@@ -52,6 +52,15 @@ void json_stream_init(struct json_stream *js, const char *buf, size_t len);
 void json_stream_free(struct json_stream *js);
 enum json_tok json_stream_next(struct json_stream *js);
 
+/* A place in the stream to come back to: taken before a token, rewinding there reads the
+ * same tokens again (and clears an error met since). */
+struct json_stream_mark {
+    size_t pos, depth;
+    int expect;
+};
+void json_stream_mark(const struct json_stream *js, struct json_stream_mark *m);
+void json_stream_rewind(struct json_stream *js, const struct json_stream_mark *m);
+
 /* Builds the value whose first token, tok, was just returned by json_stream_next, reading
  * the rest of it (for a scalar, nothing more). Returns 0 with *out owned by the caller, or
  * -1 (a syntax error, or a key repeated in one object: js->error says which). */

@@ -87,6 +87,8 @@ struct pctx {
     struct strbuf *copy; /* opts->copy: each accepted record's COPY line, as it comes */
     const char *copy_prefix;
     size_t copy_prefix_len;
+    void (*copy_flush)(void *arg, struct strbuf *copy);
+    void *copy_arg;
 };
 
 static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
@@ -103,6 +105,8 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->copy = o->copy;
     p->copy_prefix = o->copy_prefix;
     p->copy_prefix_len = o->copy_prefix ? strlen(o->copy_prefix) : 0;
+    p->copy_flush = o->copy_flush;
+    p->copy_arg = o->copy_arg;
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
@@ -165,8 +169,11 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
     p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
-    if (p->copy)
+    if (p->copy) {
         copy_line(r, p->copy_prefix, p->copy_prefix_len, p->copy);
+        if (p->copy_flush && p->copy->len >= PROGRESS_COPY_CHUNK)
+            p->copy_flush(p->copy_arg, p->copy);
+    }
     p->tcount++;
     return SIZE_MAX;
 }
@@ -267,21 +274,60 @@ static bool band_cell(const char *s, size_t len, struct progress_record *r)
 
 /* --------------------------------------------------------------- JSON ---- */
 
-static const char *json_str(json_t *rec, enum progress_field f, size_t *len)
+/* A record's fields as the rules read them, from a built record (a jansson object) or
+ * straight from the stream's tokens. */
+enum jkind { JK_ABSENT, JK_NULL, JK_BOOL, JK_NUMBER, JK_STRING, JK_OTHER };
+struct jval {
+    enum jkind kind;
+    bool b;
+    double num;
+    const char *s; /* JK_STRING: s[0..len) */
+    size_t len;
+};
+struct jrec {
+    struct jval v[PROGRESS_F_COUNT];
+};
+
+static void jrec_from_tree(json_t *rec, struct jrec *r)
 {
-    json_t *v = json_object_get(rec, fields[f].name);
-    if (!json_is_string(v))
-        return NULL;
-    *len = json_string_length(v);
-    return json_string_value(v);
+    for (int f = 0; f < PROGRESS_F_COUNT; f++) {
+        json_t *v = json_object_get(rec, fields[f].name);
+        struct jval *jv = &r->v[f];
+        memset(jv, 0, sizeof *jv);
+        if (!v)
+            jv->kind = JK_ABSENT;
+        else if (json_is_null(v))
+            jv->kind = JK_NULL;
+        else if (json_is_boolean(v))
+            jv->kind = JK_BOOL, jv->b = json_is_true(v);
+        else if (json_is_number(v))
+            jv->kind = JK_NUMBER, jv->num = json_number_value(v);
+        else if (json_is_string(v))
+            jv->kind = JK_STRING, jv->s = json_string_value(v), jv->len = json_string_length(v);
+        else
+            jv->kind = JK_OTHER;
+    }
 }
 
-/* The rules beyond progress.json, for record i; values the schema rejected are skipped
- * here (the schema error already names them). */
-static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors *errs)
+/* The field named exactly s[0..len) (JSON keys are case-sensitive), or -1. */
+static int field_exact(const char *s, size_t len)
 {
-    if (!json_is_object(rec))
-        return;
+    for (int k = 0; k < PROGRESS_F_COUNT; k++)
+        if (strlen(fields[k].name) == len && memcmp(fields[k].name, s, len) == 0)
+            return k;
+    return -1;
+}
+
+static const char *json_str(const struct jrec *rec, enum progress_field f, size_t *len)
+{
+    if (rec->v[f].kind != JK_STRING)
+        return NULL;
+    *len = rec->v[f].len;
+    return rec->v[f].s;
+}
+
+static void json_record(struct pctx *p, const struct jrec *rec, size_t i, struct mat_errors *errs)
+{
     struct progress_record r;
     record_defaults(&r);
     char msg[256], path[64];
@@ -299,7 +345,7 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     }
     if ((s = json_str(rec, PROGRESS_F_YEAR_GROUP, &len))) {
         int k = lookup(year_groups, ARRAY_LEN(year_groups), s, len);
-        if (k >= 0 && strcmp(year_groups[k], s) == 0) {
+        if (k >= 0 && memcmp(year_groups[k], s, len) == 0) { /* exact case; s may not end in NUL */
             memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
             year_ok = true;
         }
@@ -320,32 +366,34 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
             mat_errors_add(errs, path, "band must be one of: %s", assessment_accepted_text);
         }
     }
-    json_t *v = json_object_get(rec, "score");
-    if (json_is_number(v) && json_number_value(v) >= 1 && json_number_value(v) <= 120) {
+    const struct jval *v = &rec->v[PROGRESS_F_SCORE];
+    if (v->kind == JK_NUMBER && v->num >= 1 && v->num <= 120) {
         r.has_score = true;
-        r.score = json_number_value(v);
+        r.score = v->num;
         const char *why = year_ok ? score_rule(r.year_group, r.score) : NULL;
         if (why) {
             snprintf(path, sizeof path, "/records/%zu/score", i);
             mat_errors_add(errs, path, "score %s", why);
         }
     }
-    v = json_object_get(rec, "attendance_pct");
-    if (json_is_number(v)) {
+    v = &rec->v[PROGRESS_F_ATTENDANCE];
+    if (v->kind == JK_NUMBER) {
         r.has_attendance = true;
-        r.attendance_pct = json_number_value(v);
+        r.attendance_pct = v->num;
     }
-    r.disadvantaged = json_is_true(json_object_get(rec, "disadvantaged"));
-    r.eal = json_is_true(json_object_get(rec, "eal"));
-    r.looked_after = json_is_true(json_object_get(rec, "looked_after"));
+    r.disadvantaged =
+        rec->v[PROGRESS_F_DISADVANTAGED].kind == JK_BOOL && rec->v[PROGRESS_F_DISADVANTAGED].b;
+    r.eal = rec->v[PROGRESS_F_EAL].kind == JK_BOOL && rec->v[PROGRESS_F_EAL].b;
+    r.looked_after =
+        rec->v[PROGRESS_F_LOOKED_AFTER].kind == JK_BOOL && rec->v[PROGRESS_F_LOOKED_AFTER].b;
     if ((s = json_str(rec, PROGRESS_F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
         r.send = (enum progress_send)k;
     if ((s = json_str(rec, PROGRESS_F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
         r.sex = (enum progress_sex)(k + 1);
     if ((s = json_str(rec, PROGRESS_F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
         r.prior_attainment = (enum progress_prior)(k + 1);
-    json_t *score = json_object_get(rec, "score");
-    bool score_bad = score && !json_is_null(score) && !r.has_score; /* named by the schema */
+    enum jkind score = rec->v[PROGRESS_F_SCORE].kind;
+    bool score_bad = score != JK_ABSENT && score != JK_NULL && !r.has_score; /* the schema's */
     const char *why = score_bad ? NULL : band_rule(&r, band_given, subject_ok);
     if (why) {
         snprintf(path, sizeof path, "/records/%zu/band", i);
@@ -384,9 +432,93 @@ struct jctx {
     struct pctx p;
     struct json_stream js;
     const struct schema_registry *registry;
+    const struct schema_node *items; /* the record schema, when member-wise checks apply */
+    size_t guess[64];                /* the property index of the k-th member last time */
+    struct json_stream_mark mark;    /* before the record being read */
     size_t nrecords, max;
     struct mat_errors rec_errs; /* the records' own, in record order */
 };
+
+/* One member's value as a scalar for the schema's member check, and as the rules read it;
+ * false for an object or array. Strings decoded into the stream's scratch are copied into
+ * text (they last only until the next token). */
+static bool fast_value(const struct json_stream *js, enum json_tok t, struct schema_scalar *sc,
+                       struct jval *jv, char *text, size_t *used, size_t cap)
+{
+    memset(sc, 0, sizeof *sc);
+    memset(jv, 0, sizeof *jv);
+    switch (t) {
+    case JSON_TOK_NULL:
+        sc->type = SCHEMA_SCALAR_NULL, jv->kind = JK_NULL;
+        return true;
+    case JSON_TOK_TRUE:
+    case JSON_TOK_FALSE:
+        sc->type = SCHEMA_SCALAR_BOOL, jv->kind = JK_BOOL;
+        sc->boolean = jv->b = t == JSON_TOK_TRUE;
+        return true;
+    case JSON_TOK_INTEGER:
+        sc->type = SCHEMA_SCALAR_INTEGER, jv->kind = JK_NUMBER;
+        sc->integer = js->integer;
+        jv->num = (double)js->integer;
+        return true;
+    case JSON_TOK_REAL:
+        sc->type = SCHEMA_SCALAR_REAL, jv->kind = JK_NUMBER;
+        sc->real = jv->num = js->real;
+        return true;
+    case JSON_TOK_STRING:
+        sc->type = SCHEMA_SCALAR_STRING, jv->kind = JK_STRING;
+        sc->str = jv->s = js->str;
+        sc->len = jv->len = js->str_len;
+        if (js->str == js->scratch) {
+            if (*used + js->str_len > cap)
+                return false;
+            memcpy(text + *used, js->str, js->str_len);
+            sc->str = jv->s = text + *used;
+            *used += js->str_len;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The common case without building anything: a record of scalar members, each surely valid
+ * by the record schema, checked by the rules straight from the tokens. False (nothing
+ * reported, the stream to be rewound) whenever it cannot be sure: then the record is built
+ * and validated in full, which names every error exactly. */
+static bool fast_record(struct jctx *j, size_t i)
+{
+    struct jrec rec;
+    for (int f = 0; f < PROGRESS_F_COUNT; f++)
+        rec.v[f] = (struct jval){.kind = JK_ABSENT};
+    bool seen[64] = {false};
+    char text[1024], key[64];
+    size_t used = 0;
+    for (size_t k = 0;; k++) {
+        enum json_tok t = json_stream_next(&j->js);
+        if (t == JSON_TOK_OBJECT_END)
+            break;
+        if (t != JSON_TOK_KEY || j->js.str_len >= sizeof key || k >= ARRAY_LEN(j->guess))
+            return false;
+        size_t klen = j->js.str_len, idx = j->guess[k];
+        memcpy(key, j->js.str, klen);
+        struct schema_scalar sc;
+        struct jval jv;
+        t = json_stream_next(&j->js);
+        if (!fast_value(&j->js, t, &sc, &jv, text, &used, sizeof text) ||
+            !schema_member_surely_ok(j->items, key, klen, &sc, &idx) || seen[idx])
+            return false;
+        seen[idx] = true;
+        j->guess[k] = idx;
+        int f = klen < 32 ? field_exact(key, klen) : -1;
+        if (f >= 0)
+            rec.v[f] = jv;
+    }
+    if (!schema_object_surely_ok(j->items, seen))
+        return false;
+    json_record(&j->p, &rec, i, &j->rec_errs);
+    return true;
+}
 
 /* The records array, one record at a time: each is built alone (a dozen fields), checked
  * against the record schema and the rules beyond it, keyed, and dropped. Records past the
@@ -394,16 +526,27 @@ struct jctx {
 static bool json_records(struct jctx *j)
 {
     for (;;) {
+        json_stream_mark(&j->js, &j->mark);
         enum json_tok t = json_stream_next(&j->js);
         if (t == JSON_TOK_ARRAY_END)
             return true;
+        size_t i = j->nrecords++;
+        if (t == JSON_TOK_OBJECT && i < j->max && j->items && fast_record(j, i))
+            continue;
+        if (t == JSON_TOK_OBJECT && i < j->max && j->items) { /* read it again, built */
+            json_stream_rewind(&j->js, &j->mark);
+            t = json_stream_next(&j->js);
+        }
         json_t *rec;
         if (json_stream_build(&j->js, t, &rec) != 0)
             return false;
-        size_t i = j->nrecords++;
         if (i < j->max) {
             schema_validate_item(j->registry, "progress.json", "records", i, rec, &j->rec_errs);
-            json_record(&j->p, rec, i, &j->rec_errs);
+            if (json_is_object(rec)) {
+                struct jrec jr;
+                jrec_from_tree(rec, &jr);
+                json_record(&j->p, &jr, i, &j->rec_errs);
+            }
         }
         json_decref(rec);
     }
@@ -454,6 +597,9 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
         return json_malformed(buf, len, "not UTF-8", errs);
     struct jctx *j = xcalloc(1, sizeof *j);
     j->registry = opts->registry;
+    j->items = opts->json_tree_per_record
+                   ? NULL
+                   : schema_items_of(opts->registry, "progress.json", "records");
     j->max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
     mat_errors_init(&j->rec_errs);
     pctx_init(&j->p, opts, out);

@@ -238,7 +238,8 @@ int main(int argc, char **argv)
 
     offload_set_queue_max(s->cfg.offload_queue_max);
     db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
-    offload_start(s->nworkers);
+    /* One core fewer than the loops for bulk work, so reads keep a core while pushes parse. */
+    offload_start(s->nworkers > 1 ? s->nworkers - 1 : 1);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)
         fatal("cannot start the start-up thread");

@@ -6,7 +6,8 @@
 
 struct event_base;
 
-/* Starts nthreads pool threads (call once before workers start). */
+/* Starts nthreads pool threads (call once before workers start). They run at a lower
+ * priority (nice 10 on Linux) than the event loops. */
 void offload_start(int nthreads);
 /* Stops the pool after finishing queued tasks. */
 void offload_stop(void);
