@@ -198,6 +198,25 @@ class Progress(unittest.TestCase):
         self.assertEqual(self.put(escaped, term="spring", ctype="application/json").status, 201)
         self.assertEqual(self.m.psql(key_sql % "spring"), self.m.psql(key_sql % "autumn"))
 
+    def test_large_push_loads_while_it_parses(self):
+        """A push big enough that its COPY is under way before the parse ends: a good one
+        stores every row (the submission counts what was stored); one whose last row is bad
+        is refused after data was sent, and the previous set stays whole."""
+        recs = records(1000)  # 3,000 rows: well past one 256 KB chunk of COPY text
+        text = to_csv(recs)
+        r = self.put(text, term="spring", ctype="text/csv")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 3000)
+        self.assertEqual(self.rows("spring"), 3000)
+        lines = text.rstrip("\r\n").split("\r\n")
+        bad = "\r\n".join(lines[:-1] + [lines[-1].replace("greater_depth", "superb")
+                                          .replace("expected", "superb").replace("towards", "superb")
+                                          .replace("below", "superb")]) + "\r\n"
+        r = self.put(bad, term="spring", ctype="text/csv")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["row 3001:band"])
+        self.assertEqual(self.rows("spring"), 3000)
+
     def test_bad_csv_pushes(self):
         text = to_csv(self.base)
         lines = text.split("\r\n")
