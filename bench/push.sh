@@ -4,6 +4,8 @@
 # and the same rows as a tracker's wide export (a row per pupil, a column per subject, a
 # name and a date of birth dropped unread) read through an import profile, beside the
 # plain CSV push.
+# Prints a table (push time beside psql \copy, the throughput ratio, matd's peak RSS) with
+# the load average, since the figures are only worth what the machine's quiet is.
 # Usage: bench/push.sh [ROWS] [REPEATS]
 source "$(dirname "$0")/lib.sh"
 ROWS=${1:-30000}
@@ -69,26 +71,48 @@ push() { # push FILE CTYPE TERM -> seconds
 }
 
 best() { sort -n | head -1; }
-# Peak RSS per kind of push: the kernel's high-water mark (VmHWM) is reset to the current RSS
-# before the kind's pushes (writing 5 to clear_refs) and read after them.
+# Peak RSS of a push: the kernel's high-water mark (VmHWM) is reset to the current RSS before
+# each push (writing 5 to clear_refs) and read after it.
 hwm_reset() { echo 5 >"/proc/$MATD_PID/clear_refs"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$MATD_PID/status"; }
 echo "matd RSS before the pushes: $(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status) kB"
-for kind in json csv; do
-  ctype=application/json; [ $kind = csv ] && ctype=text/csv
-  hwm_reset
-  times=()
-  for i in $(seq "$REPEATS"); do
+anchor_copy() { # psql \copy of the same rows in one transaction -> seconds
+  local s e
+  s=$(date +%s.%N)
+  $P >/dev/null <<SQL
+BEGIN;
+DELETE FROM progress WHERE urn = '100001' AND term = 'summer';
+\\copy progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) FROM '$BENCH_DIR/push.copy'
+COMMIT;
+SQL
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc
+}
+# Rounds interleave the three loads (matd JSON, matd CSV, psql \copy) so that a busy
+# neighbour slows each alike; each figure is the best of its REPEATS runs, and the peak RSS
+# the highest of the kind's runs.
+rm -f "$BENCH_DIR"/t_json.all "$BENCH_DIR"/t_csv.all "$BENCH_DIR"/t_copy.all "$BENCH_DIR"/hwm_*.all
+for i in $(seq "$REPEATS"); do
+  for kind in json csv; do
+    ctype=application/json; [ $kind = csv ] && ctype=text/csv
+    hwm_reset
     out=$(push "$BENCH_DIR/push$((i % 2)).$kind" $ctype autumn)
     [ "${out#* }" = 201 ] || { echo "push failed: $out"; exit 1; }
-    times+=("${out% *}")
+    echo "${out% *}" >>"$BENCH_DIR/t_$kind.all"
+    hwm_kb >>"$BENCH_DIR/hwm_$kind.all"
   done
-  t=$(printf '%s\n' "${times[@]}" | best)
-  hwm=$(hwm_kb)
-  awk -v t="$t" -v n="$ROWS" -v k="$kind" -v h="$hwm" 'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s  peak RSS %.1f MB\n", k, t, n / t, h / 1024 }'
-  echo "$t" >"$BENCH_DIR/t_$kind"
-  echo "$hwm" >"$BENCH_DIR/hwm_$kind"
+  anchor_copy >>"$BENCH_DIR/t_copy.all"
 done
+for kind in json csv copy; do
+  best <"$BENCH_DIR/t_$kind.all" >"$BENCH_DIR/t_$kind"
+done
+for kind in json csv; do
+  sort -n "$BENCH_DIR/hwm_$kind.all" | tail -1 >"$BENCH_DIR/hwm_$kind"
+  awk -v t="$(cat "$BENCH_DIR/t_$kind")" -v n="$ROWS" -v k="$kind" -v h="$(cat "$BENCH_DIR/hwm_$kind")" \
+    'BEGIN { printf "matd PUT %-4s  %8.3f s  %9.0f rows/s  peak RSS %.1f MB\n", k, t, n / t, h / 1024 }'
+done
+t=$(cat "$BENCH_DIR/t_copy")
+awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "psql \\copy (anchor) %6.3f s  %9.0f rows/s\n", t, n / t }'
 # The wide export through a profile (PUT once), into another term.
 curl -sf -o /dev/null --cacert "$BENCH_DIR/tls/ca.crt" -X PUT -H "Authorization: Bearer $TOKEN" \
   -H "Content-Type: application/json" "https://localhost:$MATD_PORT/v1/import-profiles/bench-wide" \
@@ -117,26 +141,12 @@ awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "matd PUT wide csv through a profile 
 awk -v w="$t" -v c="$(cat "$BENCH_DIR/t_csv")" 'BEGIN { printf "ratio wide+profile / plain csv = %.2f\n", w / c }'
 rows=$($P -tAc "SELECT count(*) FROM progress WHERE term = 'spring'")
 [ "$rows" = "$ROWS" ] || { echo "the wide push stored $rows rows, not $ROWS"; exit 1; }
-times=()
-for i in $(seq "$REPEATS"); do
-  s=$(date +%s.%N)
-  $P >/dev/null <<SQL
-BEGIN;
-DELETE FROM progress WHERE urn = '100001' AND term = 'summer';
-\\copy progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) FROM '$BENCH_DIR/push.copy'
-COMMIT;
-SQL
-  e=$(date +%s.%N)
-  times+=("$(echo "$e - $s" | bc)")
-done
-t=$(printf '%s\n' "${times[@]}" | best)
-awk -v t="$t" -v n="$ROWS" 'BEGIN { printf "psql \\copy (anchor) %6.3f s  %9.0f rows/s\n", t, n / t }'
 echo
 echo "| push ($ROWS rows) | matd | psql \\copy | throughput ratio | goal | matd peak RSS | goal |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for kind in csv json; do
   goal=0.8; [ $kind = json ] && goal=0.7
-  awk -v a="$t" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" -v g="$goal" -v h="$(cat "$BENCH_DIR/hwm_$kind")" \
+  awk -v a="$(cat "$BENCH_DIR/t_copy")" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" -v g="$goal" -v h="$(cat "$BENCH_DIR/hwm_$kind")" \
     'BEGIN { printf "| %s | %.3f s | %.3f s | %.2f | >= %s | %.1f MB | < 64 MB |\n", k, m, a, a / m, g, h / 1024 }'
 done
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

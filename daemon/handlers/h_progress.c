@@ -12,6 +12,7 @@
 #include "progress_parse.h"
 #include "progress_summary.h"
 #include "metrics.h"
+#include "offload.h"
 #include "termly.h"
 #include "util.h"
 
@@ -247,8 +248,9 @@ struct push_state {
     /* A real push loads while it parses: the COPY is fed by the parse (feed, borrowed from
      * the load job, which holds a reference while it runs); the reply waits for both. */
     struct db_copy_feed *feed;
-    bool parsed;     /* the parse succeeded and its answer came back */
-    char *submitted; /* the load succeeded: the submission document, until parsed */
+    bool parsed;       /* the parse succeeded and its answer came back */
+    bool load_started; /* the load job was submitted (else it waits for the parse) */
+    char *submitted;   /* the load succeeded: the submission document, until parsed */
     long long stored;
     size_t nrecords;
     bool dry_run;                    /* ?dry_run=true: validate and answer, write nothing */
@@ -373,9 +375,8 @@ static void on_latest(struct req *r, struct db_job *job)
 }
 
 /* One transaction (an advisory lock per school and term): the term's rows deleted, the new
- * ones copied as the parse produces them, the submission recorded. The parse starts at once
- * on the offload pool; a refused record aborts the COPY and nothing is written. */
-static void start_push(struct req *r)
+ * ones copied from the feed the parse fills, the submission recorded. */
+static bool submit_load(struct req *r)
 {
     struct push_state *st = r->hstate;
     const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
@@ -384,16 +385,27 @@ static void start_push(struct req *r)
     snprintf(lock, sizeof lock, "progress:%s:%s:%s:%s", st->trust, urn, year, term);
     const char *key[4] = {st->trust, urn, year, term};
     const char *sub[7] = {st->trust, urn, year, term, st->principal, st->sha, content_type_of(r)};
-    struct db_copy_feed *feed = db_copy_feed_new();
     struct db_job *push = req_locked_job(lock);
     db_job_add(push, stmt_push_delete, 4, key);
-    db_job_add_copy_feed(push, PUSH_COPY_SQL, feed);
+    db_job_add_copy_feed(push, PUSH_COPY_SQL, st->feed);
     db_job_add(push, stmt_push_submission, 7, sub);
-    if (req_submit_locked(r, push, on_pushed) != 0) {
-        db_copy_feed_release(feed); /* answered 503; the job and its reference are gone */
+    st->load_started = true;
+    return req_submit_locked(r, push, on_pushed) == 0; /* else answered 503 */
+}
+
+/* With a free offload thread the load starts with the parse, so the COPY runs while later
+ * records are read; when pushes queue for the pool, the load waits for its parse (a
+ * connection is not held idle in a transaction meanwhile). A refused record aborts the
+ * COPY and nothing is written. */
+static void start_push(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    struct db_copy_feed *feed = db_copy_feed_new();
+    st->feed = feed; /* borrowed: the load job holds a reference while it runs */
+    if (offload_idle() && !submit_load(r)) {
+        db_copy_feed_release(feed);
         return;
     }
-    st->feed = feed;
     start_parse(r, feed); /* the parse takes the creator's reference */
 }
 
@@ -668,8 +680,13 @@ static void push_parsed(struct req *r, void *p)
         push_work_free(w);
         return;
     }
-    push_work_free(w);
     st->parsed = true;
+    if (!st->load_started) { /* the feed is complete; the work's reference goes with it */
+        submit_load(r);      /* false: it answered 503 */
+        push_work_free(w);
+        return;
+    }
+    push_work_free(w);
     if (st->submitted)
         reply_pushed(r); /* the load finished first */
 }

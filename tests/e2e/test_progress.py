@@ -217,6 +217,37 @@ class Progress(unittest.TestCase):
         self.assertEqual([e["path"] for e in r.json["errors"]], ["row 3001:band"])
         self.assertEqual(self.rows("spring"), 3000)
 
+    def test_concurrent_large_pushes(self):
+        """Pushes at once, more than the offload pool has threads (a load then waits for its
+        parse instead of holding a connection): each good one stores exactly its rows, the bad
+        one stores nothing."""
+        text = to_csv(records(1000, school="802300"))  # pupils of their own
+        bad = text.replace("greater_depth", "superb", 1)
+        terms = ["autumn", "spring", "summer"]
+        jobs = [("2024-25", t, text) for t in terms] + [("2023-24", "autumn", text),
+                                                         ("2023-24", "spring", bad)]
+        out = {}
+
+        def push(year, term, body):
+            out[(year, term)] = self.m.request(
+                "PUT", "/v1/schools/100002/progress/%s/%s" % (year, term), body,
+                token=self.admin, content_type="text/csv")
+        threads = [threading.Thread(target=push, args=j) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for year, term, body in jobs:
+            r = out[(year, term)]
+            stored = int(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100002' AND "
+                                     "year = '%s' AND term = '%s'" % (year, term)))
+            if body is bad:
+                self.assertEqual(r.status, 422, r)
+                self.assertEqual(stored, 0)
+            else:
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual((r.json["submission"]["row_count"], stored), (3000, 3000))
+
     def test_bad_csv_pushes(self):
         text = to_csv(self.base)
         lines = text.split("\r\n")
