@@ -6,18 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
 #include "util.h"
-
-/* The pool's threads run at this nice value: bulk work (a push's parse and hash, a rota
- * plan) gives way to the event loops whenever both want a core, so reads stay fast while
- * schools push. Linux schedules threads one by one, so only these threads are lowered. */
-#define OFFLOAD_NICE 10
 
 struct task {
     struct event_base *base;
@@ -46,9 +35,6 @@ static void deliver(evutil_socket_t fd, short what, void *p)
 static void *pool_main(void *unused)
 {
     (void)unused;
-#ifdef __linux__
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), OFFLOAD_NICE);
-#endif
     for (;;) {
         pthread_mutex_lock(&lock);
         while (!head && !stopping)

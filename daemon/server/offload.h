@@ -7,8 +7,7 @@
 
 struct event_base;
 
-/* Starts nthreads pool threads (call once before workers start). They run at a lower
- * priority (nice 10 on Linux) than the event loops. */
+/* Starts nthreads pool threads (call once before workers start). */
 void offload_start(int nthreads);
 /* Stops the pool after finishing queued tasks. */
 void offload_stop(void);
