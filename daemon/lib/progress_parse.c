@@ -1,5 +1,6 @@
-/* Progress push parsing: JSON (schema-checked, then the rules a schema cannot say) and
- * CSV (libcsv in strict mode, every rule here), into the same plain records.
+/* Progress push parsing: the record rules both readers share (progress_rules.h; JSON is
+ * read as a stream in progress_json.c, schema-checked, then these rules) and CSV (libcsv in
+ * strict mode, every rule here), into the same plain records.
  *
  * Score rule (SPEC 4.3: "KS2 scaled score 80..120 or GCSE grade 1..9"), decided by year
  * group: N, R and Years 1-6 take a scaled score 80-120; Years 10-13 take a GCSE grade
@@ -19,7 +20,7 @@
 #include <strings.h>
 
 #include "import_profile.h"
-#include "json_stream.h"
+#include "progress_rules.h"
 #include "schema.h"
 #include "upn.h"
 
@@ -76,7 +77,7 @@ struct dup_slot {
     size_t index; /* record index + 1; 0 = empty */
 };
 
-struct pctx {
+struct progress_ctx {
     const char *const *subjects;
     size_t nsubjects;
     size_t max_records;
@@ -94,7 +95,8 @@ struct pctx {
 static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
                       struct strbuf *out);
 
-static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struct progress_set *out)
+static void pctx_init(struct progress_ctx *p, const struct progress_parse_opts *o,
+                      struct progress_set *out)
 {
     memset(p, 0, sizeof *p);
     p->subjects = o->subjects ? o->subjects : progress_default_subjects;
@@ -112,10 +114,25 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     out->count = out->cap = 0;
 }
 
-static void pctx_free(struct pctx *p)
+static void pctx_free(struct progress_ctx *p)
 {
     pupil_keyer_free(p->keyer);
     free(p->table);
+}
+
+struct progress_ctx *progress_ctx_new(const struct progress_parse_opts *o, struct progress_set *out)
+{
+    struct progress_ctx *p = xmalloc(sizeof *p);
+    pctx_init(p, o, out);
+    return p;
+}
+
+void progress_ctx_free(struct progress_ctx *p)
+{
+    if (!p)
+        return;
+    pctx_free(p);
+    free(p);
 }
 
 static uint64_t record_hash(const struct progress_record *r)
@@ -127,7 +144,7 @@ static uint64_t record_hash(const struct progress_record *r)
     return h ^ (h >> 29);
 }
 
-static void table_insert(struct pctx *p, uint64_t h, size_t index)
+static void table_insert(struct progress_ctx *p, uint64_t h, size_t index)
 {
     size_t mask = p->tcap - 1;
     size_t i = (size_t)h & mask;
@@ -139,7 +156,7 @@ static void table_insert(struct pctx *p, uint64_t h, size_t index)
 
 /* Adds r; returns the index of an earlier record with the same pupil and subject, or
  * SIZE_MAX (r is then not added: the push fails anyway). */
-static size_t add_record(struct pctx *p, const struct progress_record *r, size_t origin)
+static size_t add_record(struct progress_ctx *p, const struct progress_record *r, size_t origin)
 {
     if (2 * (p->tcount + 1) > p->tcap) {
         size_t old = p->tcap;
@@ -188,8 +205,9 @@ static void record_defaults(struct progress_record *r)
 }
 
 /* Keys a checked reference; the canonical copy is wiped. Returns false with msg set. */
-static bool key_pupil(struct pctx *p, const char *ref, size_t len, struct progress_record *r,
-                      enum pupil_ref_status *status, char *msg, size_t msglen)
+static bool key_pupil(struct progress_ctx *p, const char *ref, size_t len,
+                      struct progress_record *r, enum pupil_ref_status *status, char *msg,
+                      size_t msglen)
 {
     char canon[PUPIL_REF_MAX + 1];
     *status = pupil_ref_check(ref, len, canon, msg, msglen);
@@ -212,8 +230,8 @@ static bool subject_slug(const char *s, size_t len)
 
 /* Finds the subject (case-insensitively) in the vocabulary and copies the vocabulary's
  * spelling; false with msg set when it is not there. */
-static bool subject_check(struct pctx *p, const char *s, size_t len, struct progress_record *r,
-                          char *msg, size_t msglen)
+static bool subject_check(struct progress_ctx *p, const char *s, size_t len,
+                          struct progress_record *r, char *msg, size_t msglen)
 {
     int i = lookup(p->subjects, p->nsubjects, s, len);
     if (i >= 0 && subject_slug(p->subjects[i], strlen(p->subjects[i]))) {
@@ -274,59 +292,16 @@ static bool band_cell(const char *s, size_t len, struct progress_record *r)
 
 /* --------------------------------------------------------------- JSON ---- */
 
-/* A record's fields as the rules read them, from a built record (a jansson object) or
- * straight from the stream's tokens. */
-enum jkind { JK_ABSENT, JK_NULL, JK_BOOL, JK_NUMBER, JK_STRING, JK_OTHER };
-struct jval {
-    enum jkind kind;
-    bool b;
-    double num;
-    const char *s; /* JK_STRING: s[0..len) */
-    size_t len;
-};
-struct jrec {
-    struct jval v[PROGRESS_F_COUNT];
-};
-
-static void jrec_from_tree(json_t *rec, struct jrec *r)
+static const char *json_str(const struct progress_jrec *rec, enum progress_field f, size_t *len)
 {
-    for (int f = 0; f < PROGRESS_F_COUNT; f++) {
-        json_t *v = json_object_get(rec, fields[f].name);
-        struct jval *jv = &r->v[f];
-        memset(jv, 0, sizeof *jv);
-        if (!v)
-            jv->kind = JK_ABSENT;
-        else if (json_is_null(v))
-            jv->kind = JK_NULL;
-        else if (json_is_boolean(v))
-            jv->kind = JK_BOOL, jv->b = json_is_true(v);
-        else if (json_is_number(v))
-            jv->kind = JK_NUMBER, jv->num = json_number_value(v);
-        else if (json_is_string(v))
-            jv->kind = JK_STRING, jv->s = json_string_value(v), jv->len = json_string_length(v);
-        else
-            jv->kind = JK_OTHER;
-    }
-}
-
-/* The field named exactly s[0..len) (JSON keys are case-sensitive), or -1. */
-static int field_exact(const char *s, size_t len)
-{
-    for (int k = 0; k < PROGRESS_F_COUNT; k++)
-        if (strlen(fields[k].name) == len && memcmp(fields[k].name, s, len) == 0)
-            return k;
-    return -1;
-}
-
-static const char *json_str(const struct jrec *rec, enum progress_field f, size_t *len)
-{
-    if (rec->v[f].kind != JK_STRING)
+    if (rec->v[f].kind != PROGRESS_JK_STRING)
         return NULL;
     *len = rec->v[f].len;
     return rec->v[f].s;
 }
 
-static void json_record(struct pctx *p, const struct jrec *rec, size_t i, struct mat_errors *errs)
+void progress_json_rules(struct progress_ctx *p, const struct progress_jrec *rec, size_t i,
+                         struct mat_errors *errs)
 {
     struct progress_record r;
     record_defaults(&r);
@@ -366,8 +341,8 @@ static void json_record(struct pctx *p, const struct jrec *rec, size_t i, struct
             mat_errors_add(errs, path, "band must be one of: %s", assessment_accepted_text);
         }
     }
-    const struct jval *v = &rec->v[PROGRESS_F_SCORE];
-    if (v->kind == JK_NUMBER && v->num >= 1 && v->num <= 120) {
+    const struct progress_jval *v = &rec->v[PROGRESS_F_SCORE];
+    if (v->kind == PROGRESS_JK_NUMBER && v->num >= 1 && v->num <= 120) {
         r.has_score = true;
         r.score = v->num;
         const char *why = year_ok ? score_rule(r.year_group, r.score) : NULL;
@@ -377,23 +352,24 @@ static void json_record(struct pctx *p, const struct jrec *rec, size_t i, struct
         }
     }
     v = &rec->v[PROGRESS_F_ATTENDANCE];
-    if (v->kind == JK_NUMBER) {
+    if (v->kind == PROGRESS_JK_NUMBER) {
         r.has_attendance = true;
         r.attendance_pct = v->num;
     }
-    r.disadvantaged =
-        rec->v[PROGRESS_F_DISADVANTAGED].kind == JK_BOOL && rec->v[PROGRESS_F_DISADVANTAGED].b;
-    r.eal = rec->v[PROGRESS_F_EAL].kind == JK_BOOL && rec->v[PROGRESS_F_EAL].b;
-    r.looked_after =
-        rec->v[PROGRESS_F_LOOKED_AFTER].kind == JK_BOOL && rec->v[PROGRESS_F_LOOKED_AFTER].b;
+    r.disadvantaged = rec->v[PROGRESS_F_DISADVANTAGED].kind == PROGRESS_JK_BOOL &&
+                      rec->v[PROGRESS_F_DISADVANTAGED].b;
+    r.eal = rec->v[PROGRESS_F_EAL].kind == PROGRESS_JK_BOOL && rec->v[PROGRESS_F_EAL].b;
+    r.looked_after = rec->v[PROGRESS_F_LOOKED_AFTER].kind == PROGRESS_JK_BOOL &&
+                     rec->v[PROGRESS_F_LOOKED_AFTER].b;
     if ((s = json_str(rec, PROGRESS_F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
         r.send = (enum progress_send)k;
     if ((s = json_str(rec, PROGRESS_F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
         r.sex = (enum progress_sex)(k + 1);
     if ((s = json_str(rec, PROGRESS_F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
         r.prior_attainment = (enum progress_prior)(k + 1);
-    enum jkind score = rec->v[PROGRESS_F_SCORE].kind;
-    bool score_bad = score != JK_ABSENT && score != JK_NULL && !r.has_score; /* the schema's */
+    enum progress_jkind score = rec->v[PROGRESS_F_SCORE].kind;
+    bool score_bad =
+        score != PROGRESS_JK_ABSENT && score != PROGRESS_JK_NULL && !r.has_score; /* the schema's */
     const char *why = score_bad ? NULL : band_rule(&r, band_given, subject_ok);
     if (why) {
         snprintf(path, sizeof path, "/records/%zu/band", i);
@@ -413,226 +389,6 @@ static void json_record(struct pctx *p, const struct jrec *rec, size_t i, struct
     explicit_bzero(&r, sizeof r);
 }
 
-/* The body cannot be read as a JSON object. jansson names the problem, as for every other
- * JSON route, so the client sees the message it always has; only a refused body pays for
- * this second reading. */
-static enum progress_result json_malformed(const char *buf, size_t len, const char *why,
-                                           struct mat_errors *errs)
-{
-    json_t *doc = NULL;
-    size_t before = errs->count + errs->dropped;
-    if (schema_parse_body(buf, len, &doc, errs) == 0)
-        json_decref(doc); /* the readers disagree: the fuzz target exists to prevent it */
-    if (errs->count + errs->dropped == before)
-        mat_errors_add(errs, "", "malformed JSON: %s", why);
-    return PROGRESS_MALFORMED;
-}
-
-struct jctx {
-    struct pctx p;
-    struct json_stream js;
-    const struct schema_registry *registry;
-    const struct schema_node *items; /* the record schema, when member-wise checks apply */
-    size_t guess[64];                /* the property index of the k-th member last time */
-    struct json_stream_mark mark;    /* before the record being read */
-    size_t nrecords, max;
-    struct mat_errors rec_errs; /* the records' own, in record order */
-};
-
-/* One member's value as a scalar for the schema's member check, and as the rules read it;
- * false for an object or array. Strings decoded into the stream's scratch are copied into
- * text (they last only until the next token). */
-static bool fast_value(const struct json_stream *js, enum json_tok t, struct schema_scalar *sc,
-                       struct jval *jv, char *text, size_t *used, size_t cap)
-{
-    memset(sc, 0, sizeof *sc);
-    memset(jv, 0, sizeof *jv);
-    switch (t) {
-    case JSON_TOK_NULL:
-        sc->type = SCHEMA_SCALAR_NULL, jv->kind = JK_NULL;
-        return true;
-    case JSON_TOK_TRUE:
-    case JSON_TOK_FALSE:
-        sc->type = SCHEMA_SCALAR_BOOL, jv->kind = JK_BOOL;
-        sc->boolean = jv->b = t == JSON_TOK_TRUE;
-        return true;
-    case JSON_TOK_INTEGER:
-        sc->type = SCHEMA_SCALAR_INTEGER, jv->kind = JK_NUMBER;
-        sc->integer = js->integer;
-        jv->num = (double)js->integer;
-        return true;
-    case JSON_TOK_REAL:
-        sc->type = SCHEMA_SCALAR_REAL, jv->kind = JK_NUMBER;
-        sc->real = jv->num = js->real;
-        return true;
-    case JSON_TOK_STRING:
-        sc->type = SCHEMA_SCALAR_STRING, jv->kind = JK_STRING;
-        sc->str = jv->s = js->str;
-        sc->len = jv->len = js->str_len;
-        if (js->str == js->scratch) {
-            if (*used + js->str_len > cap)
-                return false;
-            memcpy(text + *used, js->str, js->str_len);
-            sc->str = jv->s = text + *used;
-            *used += js->str_len;
-        }
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* The common case without building anything: a record of scalar members, each surely valid
- * by the record schema, checked by the rules straight from the tokens. False (nothing
- * reported, the stream to be rewound) whenever it cannot be sure: then the record is built
- * and validated in full, which names every error exactly. */
-static bool fast_record(struct jctx *j, size_t i)
-{
-    struct jrec rec;
-    for (int f = 0; f < PROGRESS_F_COUNT; f++)
-        rec.v[f] = (struct jval){.kind = JK_ABSENT};
-    bool seen[64] = {false};
-    char text[1024], key[64];
-    size_t used = 0;
-    for (size_t k = 0;; k++) {
-        enum json_tok t = json_stream_next(&j->js);
-        if (t == JSON_TOK_OBJECT_END)
-            break;
-        if (t != JSON_TOK_KEY || j->js.str_len >= sizeof key || k >= ARRAY_LEN(j->guess))
-            return false;
-        size_t klen = j->js.str_len, idx = j->guess[k];
-        memcpy(key, j->js.str, klen);
-        struct schema_scalar sc;
-        struct jval jv;
-        t = json_stream_next(&j->js);
-        if (!fast_value(&j->js, t, &sc, &jv, text, &used, sizeof text) ||
-            !schema_member_surely_ok(j->items, key, klen, &sc, &idx) || seen[idx])
-            return false;
-        seen[idx] = true;
-        j->guess[k] = idx;
-        int f = klen < 32 ? field_exact(key, klen) : -1;
-        if (f >= 0)
-            rec.v[f] = jv;
-    }
-    if (!schema_object_surely_ok(j->items, seen))
-        return false;
-    json_record(&j->p, &rec, i, &j->rec_errs);
-    return true;
-}
-
-/* The records array, one record at a time: each is built alone (a dozen fields), checked
- * against the record schema and the rules beyond it, keyed, and dropped. Records past the
- * limit are read (the syntax must hold to the end) but not checked. */
-static bool json_records(struct jctx *j)
-{
-    for (;;) {
-        json_stream_mark(&j->js, &j->mark);
-        enum json_tok t = json_stream_next(&j->js);
-        if (t == JSON_TOK_ARRAY_END)
-            return true;
-        size_t i = j->nrecords++;
-        if (t == JSON_TOK_OBJECT && i < j->max && j->items && fast_record(j, i))
-            continue;
-        if (t == JSON_TOK_OBJECT && i < j->max && j->items) { /* read it again, built */
-            json_stream_rewind(&j->js, &j->mark);
-            t = json_stream_next(&j->js);
-        }
-        json_t *rec;
-        if (json_stream_build(&j->js, t, &rec) != 0)
-            return false;
-        if (i < j->max) {
-            schema_validate_item(j->registry, "progress.json", "records", i, rec, &j->rec_errs);
-            if (json_is_object(rec)) {
-                struct jrec jr;
-                jrec_from_tree(rec, &jr);
-                json_record(&j->p, &jr, i, &j->rec_errs);
-            }
-        }
-        json_decref(rec);
-    }
-}
-
-/* The top-level object: "records" streamed, any other member built into shell (checked
- * against the schema's top level afterwards, with "records" standing as an empty array). */
-static bool json_document(struct jctx *j, json_t *shell)
-{
-    for (;;) {
-        enum json_tok t = json_stream_next(&j->js);
-        if (t == JSON_TOK_OBJECT_END)
-            return json_stream_next(&j->js) == JSON_TOK_END;
-        if (t != JSON_TOK_KEY || json_object_getn(shell, j->js.str, j->js.str_len))
-            return false; /* a syntax error, or a repeated key */
-        char *key = xstrndup(j->js.str, j->js.str_len);
-        size_t klen = j->js.str_len;
-        t = json_stream_next(&j->js);
-        json_t *v = NULL;
-        bool ok;
-        if (klen == 7 && memcmp(key, "records", 7) == 0 && t == JSON_TOK_ARRAY) {
-            v = json_array();
-            ok = json_records(j);
-        } else {
-            ok = json_stream_build(&j->js, t, &v) == 0;
-        }
-        if (v)
-            json_object_setn_new_nocheck(shell, key, klen, v);
-        free(key);
-        if (!ok)
-            return false;
-    }
-}
-
-enum progress_result progress_parse_json(const char *buf, size_t len,
-                                         const struct progress_parse_opts *opts,
-                                         struct progress_set *out, struct mat_errors *errs)
-{
-    out->records = NULL;
-    out->origin = NULL;
-    out->count = out->cap = 0;
-    const char *doc = buf;
-    size_t dlen = len;
-    if (dlen >= 3 && memcmp(doc, "\xef\xbb\xbf", 3) == 0)
-        doc += 3, dlen -= 3; /* as schema_parse_body */
-    size_t bad_at;
-    if (!schema_utf8_valid(doc, dlen, &bad_at))
-        return json_malformed(buf, len, "not UTF-8", errs);
-    struct jctx *j = xcalloc(1, sizeof *j);
-    j->registry = opts->registry;
-    j->items = opts->json_tree_per_record
-                   ? NULL
-                   : schema_items_of(opts->registry, "progress.json", "records");
-    j->max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
-    mat_errors_init(&j->rec_errs);
-    pctx_init(&j->p, opts, out);
-    json_stream_init(&j->js, doc, dlen);
-    json_t *shell = json_object();
-    bool read = json_stream_next(&j->js) == JSON_TOK_OBJECT && json_document(j, shell);
-    enum progress_result rc = PROGRESS_OK;
-    if (!read) {
-        rc = json_malformed(buf, len, j->js.error, errs);
-    } else if (j->nrecords > j->max) {
-        mat_errors_add(errs, "/records", "the push has %zu records; the limit is %zu", j->nrecords,
-                       j->max);
-        rc = PROGRESS_INVALID;
-    } else {
-        /* The body's own errors first (an unknown member, no records), then the records'. */
-        bool bad = schema_validate(opts->registry, "progress.json", shell, errs) != 0;
-        bad = bad || j->rec_errs.count || j->rec_errs.dropped;
-        for (size_t i = 0; i < j->rec_errs.count; i++)
-            mat_errors_add(errs, j->rec_errs.items[i].path, "%s", j->rec_errs.items[i].message);
-        errs->dropped += j->rec_errs.dropped;
-        if (bad)
-            rc = PROGRESS_INVALID;
-    }
-    json_decref(shell);
-    json_stream_free(&j->js);
-    pctx_free(&j->p);
-    mat_errors_free(&j->rec_errs);
-    free(j);
-    if (rc != PROGRESS_OK)
-        progress_set_free(out);
-    return rc;
-}
-
 /* ---------------------------------------------------------------- CSV ---- */
 
 #define CSV_MAX_COLUMNS 64
@@ -648,7 +404,7 @@ struct csv_col {
 };
 
 struct csv_state {
-    struct pctx *p;
+    struct progress_ctx *p;
     struct mat_errors *errs;
     const struct import_profile *profile; /* NULL: matd's own columns */
     struct csv_col cols[CSV_MAX_COLUMNS];
@@ -1267,7 +1023,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
         return PROGRESS_MALFORMED;
     }
     size_t before = errs->count + errs->dropped;
-    struct pctx p;
+    struct progress_ctx p;
     pctx_init(&p, opts, out);
     struct csv_state *c = xcalloc(1, sizeof *c);
     c->p = &p;
