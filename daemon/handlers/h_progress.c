@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "ctf.h"
 #include "handlers.h"
@@ -481,6 +484,11 @@ static void push_parse(void *p)
     progress_set_free(&set);
     free(w->body); /* parsed: the raw references go no further */
     w->body = NULL;
+#ifdef __GLIBC__
+    /* Hand the body's and the records' pages back now: this thread's arena would otherwise
+     * keep them, and a push's peak RSS would sit on top of the last one's leftovers. */
+    malloc_trim(0);
+#endif
 }
 
 static void push_parsed(struct req *r, void *p);
