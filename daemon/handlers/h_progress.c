@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "ctf.h"
 #include "handlers.h"
@@ -12,6 +15,7 @@
 #include "progress_parse.h"
 #include "progress_summary.h"
 #include "metrics.h"
+#include "offload.h"
 #include "termly.h"
 #include "util.h"
 
@@ -204,6 +208,11 @@ void h_submissions_list(struct req *r)
 static int stmt_push_latest, stmt_push_delete, stmt_push_submission, stmt_push_rejected,
     stmt_push_previous, stmt_push_profile;
 
+#define PUSH_COPY_SQL                                                                              \
+    "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, band, code, "       \
+    "score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) "       \
+    "FROM STDIN"
+
 static void push_init(void)
 {
     stmt_push_latest = db_stmt_register(
@@ -218,7 +227,9 @@ static void push_init(void)
         "push_submission",
         "INSERT INTO submissions AS s (trust_id, urn, kind, year, term, principal_id, "
         " body_sha256, row_count, outcome, content_type) VALUES ($1, $2, 'progress', $3, $4, $5, "
-        " $6, $7, 'accepted', $8) RETURNING submission_json(s)::text");
+        " $6, (SELECT count(*) FROM progress p WHERE p.trust_id = $1 AND p.urn = $2 AND "
+        " p.year = $3 AND p.term = $4), 'accepted', $7) RETURNING submission_json(s)::text, "
+        " s.row_count");
     stmt_push_rejected = db_stmt_register(
         "push_rejected",
         "INSERT INTO submissions (trust_id, urn, kind, year, term, principal_id, body_sha256, "
@@ -237,8 +248,13 @@ static void push_init(void)
 
 struct push_state {
     char trust[24], principal[24], sha[65], rows[24];
-    char *copy; /* COPY text, handed to the job */
-    size_t copy_len;
+    /* A real push loads while it parses: the COPY is fed by the parse (feed, borrowed from
+     * the load job, which holds a reference while it runs); the reply waits for both. */
+    struct db_copy_feed *feed;
+    bool parsed;       /* the parse succeeded and its answer came back */
+    bool load_started; /* the load job was submitted (else it waits for the parse) */
+    char *submitted;   /* the load succeeded: the submission document, until parsed */
+    long long stored;
     size_t nrecords;
     bool dry_run;                    /* ?dry_run=true: validate and answer, write nothing */
     struct progress_summary summary; /* dry run: what would be stored */
@@ -249,7 +265,7 @@ struct push_state {
 static void push_state_free(void *p)
 {
     struct push_state *st = p;
-    free(st->copy);
+    free(st->submitted);
     progress_summary_free(&st->summary);
     import_profile_free(st->profile);
     free(st);
@@ -260,26 +276,40 @@ static const char *content_type_of(const struct req *r)
     return r->body_csv ? "text/csv" : r->body_xml ? "application/xml" : "application/json";
 }
 
+static void reply_pushed(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    metrics_add(METRIC_ROWS_INGESTED, (unsigned long long)st->stored);
+    metrics_add(METRIC_PUSHES, 1);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":false}", st->submitted);
+    req_reply_bytes(r, 201, "application/json; charset=utf-8", sb.data, sb.len);
+    strbuf_free(&sb);
+}
+
+/* The load ended. A COPY the parse refused is answered by the parse (push_parsed, with the
+ * errors); a success waits for the parse's own answer if it has not come back yet. */
 static void on_pushed(struct req *r, struct db_job *job)
 {
+    struct push_state *st = r->hstate;
+    if (db_job_status(job) == DB_ERROR && db_copy_feed_aborted(st->feed))
+        return;
     if (db_job_status(job) == DB_ERROR && strcmp(db_job_sqlstate(job), "23503") == 0) {
         req_reply_problem(r, 404, "no such school in this trust", NULL);
         return;
     }
     if (req_reply_db_failure(r, job))
         return;
-    struct push_state *st = r->hstate;
-    metrics_add(METRIC_ROWS_INGESTED, st->nrecords);
-    metrics_add(METRIC_PUSHES, 1);
-    const char *doc = db_val(db_job_result(job, db_job_ncmds(job) - 2), 0, 0);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":false}", doc);
-    req_reply_bytes(r, 201, "application/json; charset=utf-8", sb.data, sb.len);
-    strbuf_free(&sb);
+    PGresult *res = db_job_result(job, db_job_ncmds(job) - 2);
+    st->submitted = xstrdup(db_val(res, 0, 0));
+    st->stored = atoll(db_val(res, 0, 1));
+    if (st->parsed)
+        reply_pushed(r);
 }
 
-static void start_parse(struct req *r);
+static void start_parse(struct req *r, struct db_copy_feed *feed);
+static void start_push(struct req *r);
 
 static void on_previous(struct req *r, struct db_job *job)
 {
@@ -344,11 +374,12 @@ static void on_latest(struct req *r, struct db_job *job)
         strbuf_free(&sb);
         return;
     }
-    start_parse(r);
+    start_push(r);
 }
 
-/* One transaction, held only for the load itself: parsing and validation are done. */
-static void start_push(struct req *r)
+/* One transaction (an advisory lock per school and term): the term's rows deleted, the new
+ * ones copied from the feed the parse fills, the submission recorded. */
+static bool submit_load(struct req *r)
 {
     struct push_state *st = r->hstate;
     const char *urn = req_param(r, "urn"), *year = req_param(r, "year");
@@ -356,19 +387,29 @@ static void start_push(struct req *r)
     char lock[96];
     snprintf(lock, sizeof lock, "progress:%s:%s:%s:%s", st->trust, urn, year, term);
     const char *key[4] = {st->trust, urn, year, term};
-    const char *sub[8] = {st->trust,     urn,     year,     term,
-                          st->principal, st->sha, st->rows, content_type_of(r)};
+    const char *sub[7] = {st->trust, urn, year, term, st->principal, st->sha, content_type_of(r)};
     struct db_job *push = req_locked_job(lock);
     db_job_add(push, stmt_push_delete, 4, key);
-    db_job_add_copy(
-        push,
-        "COPY progress (trust_id, urn, year, term, pupil_key, year_group, subject, "
-        "band, code, score, attendance_pct, disadvantaged, send, eal, looked_after, sex, "
-        "prior_attainment) FROM STDIN",
-        st->copy, st->copy_len);
-    st->copy = NULL;
-    db_job_add(push, stmt_push_submission, 8, sub);
-    req_submit_locked(r, push, on_pushed);
+    db_job_add_copy_feed(push, PUSH_COPY_SQL, st->feed);
+    db_job_add(push, stmt_push_submission, 7, sub);
+    st->load_started = true;
+    return req_submit_locked(r, push, on_pushed) == 0; /* else answered 503 */
+}
+
+/* With a free offload thread the load starts with the parse, so the COPY runs while later
+ * records are read; when pushes queue for the pool, the load waits for its parse (a
+ * connection is not held idle in a transaction meanwhile). A refused record aborts the
+ * COPY and nothing is written. */
+static void start_push(struct req *r)
+{
+    struct push_state *st = r->hstate;
+    struct db_copy_feed *feed = db_copy_feed_new();
+    st->feed = feed; /* borrowed: the load job holds a reference while it runs */
+    if (offload_idle() && !submit_load(r)) {
+        db_copy_feed_release(feed);
+        return;
+    }
+    start_parse(r, feed); /* the parse takes the creator's reference */
 }
 
 /* The CPU part of a push, run on the offload pool: parse and validate every row (JSON or
@@ -383,8 +424,8 @@ struct push_work {
     char prefix[64];
     enum progress_result result;
     struct mat_errors errs;
-    char *copy;
-    size_t copy_len, nrecords;
+    struct db_copy_feed *feed; /* a real push: the COPY its records go to (owned reference) */
+    size_t nrecords;
     bool dry_run;
     struct progress_summary summary; /* dry run */
     struct import_profile *profile;  /* owned */
@@ -394,17 +435,37 @@ static void push_work_free(void *p)
 {
     struct push_work *w = p;
     free(w->body);
-    free(w->copy);
+    if (w->feed) {
+        db_copy_feed_end(w->feed, false); /* not parsed to a good end: nothing is kept */
+        db_copy_feed_release(w->feed);
+    }
     mat_errors_free(&w->errs);
     progress_summary_free(&w->summary);
     import_profile_free(w->profile);
     free(w);
 }
 
+/* A full chunk of COPY text goes to the load while the parse reads on. */
+static void push_flush(void *arg, struct strbuf *copy)
+{
+    struct push_work *w = arg;
+    size_t len;
+    char *data = strbuf_detach(copy, &len);
+    db_copy_feed_put(w->feed, data, len);
+}
+
 static void push_parse(void *p)
 {
     struct push_work *w = p;
     struct progress_set set = {0};
+    struct strbuf copy;
+    strbuf_init(&copy);
+    if (w->feed) {
+        w->opts.copy = &copy;
+        w->opts.copy_prefix = w->prefix;
+        w->opts.copy_flush = push_flush;
+        w->opts.copy_arg = w;
+    }
     if (w->xml)
         w->result = progress_parse_ctf(w->body, w->body_len, &w->opts, w->year, &set, &w->errs);
     else if (w->csv)
@@ -412,17 +473,22 @@ static void push_parse(void *p)
     else
         w->result = progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
     w->nrecords = set.count;
-    if (w->result == PROGRESS_OK && w->dry_run) {
+    if (w->result == PROGRESS_OK && w->dry_run)
         progress_summary_compute(&set, &w->summary);
-    } else if (w->result == PROGRESS_OK) {
-        struct strbuf sb;
-        strbuf_init(&sb);
-        progress_records_to_copy(&set, w->prefix, &sb);
-        w->copy = strbuf_detach(&sb, &w->copy_len);
+    if (w->feed) {
+        if (w->result == PROGRESS_OK && copy.len)
+            push_flush(w, &copy);
+        db_copy_feed_end(w->feed, w->result == PROGRESS_OK);
     }
+    strbuf_free(&copy);
     progress_set_free(&set);
     free(w->body); /* parsed: the raw references go no further */
     w->body = NULL;
+#ifdef __GLIBC__
+    /* Hand the body's and the records' pages back now: this thread's arena would otherwise
+     * keep them, and a push's peak RSS would sit on top of the last one's leftovers. */
+    malloc_trim(0);
+#endif
 }
 
 static void push_parsed(struct req *r, void *p);
@@ -519,7 +585,7 @@ static void after_profile(struct req *r)
 {
     struct push_state *st = r->hstate;
     if (st->dry_run) {
-        start_parse(r);
+        start_parse(r, NULL);
         return;
     }
     const char *params[4] = {st->trust, req_param(r, "urn"), req_param(r, "year"),
@@ -556,7 +622,7 @@ static void on_profile(struct req *r, struct db_job *job)
     hash_then_continue(r, text);
 }
 
-static void start_parse(struct req *r)
+static void start_parse(struct req *r, struct db_copy_feed *feed)
 {
     struct push_state *st = r->hstate;
     struct server *s = r->w->server;
@@ -568,6 +634,7 @@ static void start_parse(struct req *r)
     w->xml = r->body_xml;
     snprintf(w->year, sizeof w->year, "%s", req_param(r, "year"));
     w->dry_run = st->dry_run;
+    w->feed = feed;
     w->profile = st->profile;
     st->profile = NULL;
     w->opts.profile = w->profile;
@@ -607,7 +674,7 @@ static void push_parsed(struct req *r, void *p)
         start_dry_answer(r);
         return;
     }
-    if (w->result != PROGRESS_OK) {
+    if (w->result != PROGRESS_OK) { /* the load is aborting: nothing is written */
         const char *rej[8] = {st->trust,     urn,     year,     term,
                               st->principal, st->sha, st->rows, content_type_of(r)};
         struct db_job *record = db_job_new(NULL, NULL);
@@ -621,9 +688,13 @@ static void push_parsed(struct req *r, void *p)
         push_work_free(w);
         return;
     }
-    st->copy = w->copy;
-    st->copy_len = w->copy_len;
-    w->copy = NULL;
+    st->parsed = true;
+    if (!st->load_started) { /* the feed is complete; the work's reference goes with it */
+        submit_load(r);      /* false: it answered 503 */
+        push_work_free(w);
+        return;
+    }
     push_work_free(w);
-    start_push(r);
+    if (st->submitted)
+        reply_pushed(r); /* the load finished first */
 }

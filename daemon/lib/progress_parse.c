@@ -1,5 +1,6 @@
-/* Progress push parsing: JSON (schema-checked, then the rules a schema cannot say) and
- * CSV (libcsv in strict mode, every rule here), into the same plain records.
+/* Progress push parsing: the record rules both readers share (progress_rules.h; JSON is
+ * read as a stream in progress_json.c, schema-checked, then these rules) and CSV (libcsv in
+ * strict mode, every rule here), into the same plain records.
  *
  * Score rule (SPEC 4.3: "KS2 scaled score 80..120 or GCSE grade 1..9"), decided by year
  * group: N, R and Years 1-6 take a scaled score 80-120; Years 10-13 take a GCSE grade
@@ -19,6 +20,7 @@
 #include <strings.h>
 
 #include "import_profile.h"
+#include "progress_rules.h"
 #include "schema.h"
 #include "upn.h"
 
@@ -75,7 +77,7 @@ struct dup_slot {
     size_t index; /* record index + 1; 0 = empty */
 };
 
-struct pctx {
+struct progress_ctx {
     const char *const *subjects;
     size_t nsubjects;
     size_t max_records;
@@ -83,9 +85,18 @@ struct pctx {
     struct progress_set *out;
     struct dup_slot *table;
     size_t tcap, tcount;
+    struct strbuf *copy; /* opts->copy: each accepted record's COPY line, as it comes */
+    const char *copy_prefix;
+    size_t copy_prefix_len;
+    void (*copy_flush)(void *arg, struct strbuf *copy);
+    void *copy_arg;
 };
 
-static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struct progress_set *out)
+static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
+                      struct strbuf *out);
+
+static void pctx_init(struct progress_ctx *p, const struct progress_parse_opts *o,
+                      struct progress_set *out)
 {
     memset(p, 0, sizeof *p);
     p->subjects = o->subjects ? o->subjects : progress_default_subjects;
@@ -93,15 +104,35 @@ static void pctx_init(struct pctx *p, const struct progress_parse_opts *o, struc
     p->max_records = o->max_records ? o->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
     p->keyer = pupil_keyer_new(o->secret, o->secret_len);
     p->out = out;
+    p->copy = o->copy;
+    p->copy_prefix = o->copy_prefix;
+    p->copy_prefix_len = o->copy_prefix ? strlen(o->copy_prefix) : 0;
+    p->copy_flush = o->copy_flush;
+    p->copy_arg = o->copy_arg;
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
 }
 
-static void pctx_free(struct pctx *p)
+static void pctx_free(struct progress_ctx *p)
 {
     pupil_keyer_free(p->keyer);
     free(p->table);
+}
+
+struct progress_ctx *progress_ctx_new(const struct progress_parse_opts *o, struct progress_set *out)
+{
+    struct progress_ctx *p = xmalloc(sizeof *p);
+    pctx_init(p, o, out);
+    return p;
+}
+
+void progress_ctx_free(struct progress_ctx *p)
+{
+    if (!p)
+        return;
+    pctx_free(p);
+    free(p);
 }
 
 static uint64_t record_hash(const struct progress_record *r)
@@ -113,7 +144,7 @@ static uint64_t record_hash(const struct progress_record *r)
     return h ^ (h >> 29);
 }
 
-static void table_insert(struct pctx *p, uint64_t h, size_t index)
+static void table_insert(struct progress_ctx *p, uint64_t h, size_t index)
 {
     size_t mask = p->tcap - 1;
     size_t i = (size_t)h & mask;
@@ -125,7 +156,7 @@ static void table_insert(struct pctx *p, uint64_t h, size_t index)
 
 /* Adds r; returns the index of an earlier record with the same pupil and subject, or
  * SIZE_MAX (r is then not added: the push fails anyway). */
-static size_t add_record(struct pctx *p, const struct progress_record *r, size_t origin)
+static size_t add_record(struct progress_ctx *p, const struct progress_record *r, size_t origin)
 {
     if (2 * (p->tcount + 1) > p->tcap) {
         size_t old = p->tcap;
@@ -155,6 +186,11 @@ static size_t add_record(struct pctx *p, const struct progress_record *r, size_t
     p->out->origin[s->count] = origin;
     table_insert(p, h, s->count);
     s->count++;
+    if (p->copy) {
+        copy_line(r, p->copy_prefix, p->copy_prefix_len, p->copy);
+        if (p->copy_flush && p->copy->len >= PROGRESS_COPY_CHUNK)
+            p->copy_flush(p->copy_arg, p->copy);
+    }
     p->tcount++;
     return SIZE_MAX;
 }
@@ -169,8 +205,9 @@ static void record_defaults(struct progress_record *r)
 }
 
 /* Keys a checked reference; the canonical copy is wiped. Returns false with msg set. */
-static bool key_pupil(struct pctx *p, const char *ref, size_t len, struct progress_record *r,
-                      enum pupil_ref_status *status, char *msg, size_t msglen)
+static bool key_pupil(struct progress_ctx *p, const char *ref, size_t len,
+                      struct progress_record *r, enum pupil_ref_status *status, char *msg,
+                      size_t msglen)
 {
     char canon[PUPIL_REF_MAX + 1];
     *status = pupil_ref_check(ref, len, canon, msg, msglen);
@@ -193,8 +230,8 @@ static bool subject_slug(const char *s, size_t len)
 
 /* Finds the subject (case-insensitively) in the vocabulary and copies the vocabulary's
  * spelling; false with msg set when it is not there. */
-static bool subject_check(struct pctx *p, const char *s, size_t len, struct progress_record *r,
-                          char *msg, size_t msglen)
+static bool subject_check(struct progress_ctx *p, const char *s, size_t len,
+                          struct progress_record *r, char *msg, size_t msglen)
 {
     int i = lookup(p->subjects, p->nsubjects, s, len);
     if (i >= 0 && subject_slug(p->subjects[i], strlen(p->subjects[i]))) {
@@ -255,41 +292,17 @@ static bool band_cell(const char *s, size_t len, struct progress_record *r)
 
 /* --------------------------------------------------------------- JSON ---- */
 
-static long record_index_of(const char *path)
+static const char *json_str(const struct progress_jrec *rec, enum progress_field f, size_t *len)
 {
-    if (strncmp(path, "/records/", 9) != 0)
-        return -1;
-    return strtol(path + 9, NULL, 10);
-}
-
-/* Merges two error lists, each in record order, into errs in record order. */
-static void merge_errors(struct mat_errors *errs, struct mat_errors *a, struct mat_errors *b)
-{
-    size_t i = 0, j = 0;
-    while (i < a->count || j < b->count) {
-        bool take_a = j >= b->count || (i < a->count && record_index_of(a->items[i].path) <=
-                                                            record_index_of(b->items[j].path));
-        struct mat_error *e = take_a ? &a->items[i++] : &b->items[j++];
-        mat_errors_add(errs, e->path, "%s", e->message);
-    }
-    errs->dropped += a->dropped + b->dropped;
-}
-
-static const char *json_str(json_t *rec, enum progress_field f, size_t *len)
-{
-    json_t *v = json_object_get(rec, fields[f].name);
-    if (!json_is_string(v))
+    if (rec->v[f].kind != PROGRESS_JK_STRING)
         return NULL;
-    *len = json_string_length(v);
-    return json_string_value(v);
+    *len = rec->v[f].len;
+    return rec->v[f].s;
 }
 
-/* The rules beyond progress.json, for record i; values the schema rejected are skipped
- * here (the schema error already names them). */
-static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors *errs)
+void progress_json_rules(struct progress_ctx *p, const struct progress_jrec *rec, size_t i,
+                         struct mat_errors *errs)
 {
-    if (!json_is_object(rec))
-        return;
     struct progress_record r;
     record_defaults(&r);
     char msg[256], path[64];
@@ -307,7 +320,7 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     }
     if ((s = json_str(rec, PROGRESS_F_YEAR_GROUP, &len))) {
         int k = lookup(year_groups, ARRAY_LEN(year_groups), s, len);
-        if (k >= 0 && strcmp(year_groups[k], s) == 0) {
+        if (k >= 0 && memcmp(year_groups[k], s, len) == 0) { /* exact case; s may not end in NUL */
             memcpy(r.year_group, year_groups[k], strlen(year_groups[k]) + 1);
             year_ok = true;
         }
@@ -328,32 +341,35 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
             mat_errors_add(errs, path, "band must be one of: %s", assessment_accepted_text);
         }
     }
-    json_t *v = json_object_get(rec, "score");
-    if (json_is_number(v) && json_number_value(v) >= 1 && json_number_value(v) <= 120) {
+    const struct progress_jval *v = &rec->v[PROGRESS_F_SCORE];
+    if (v->kind == PROGRESS_JK_NUMBER && v->num >= 1 && v->num <= 120) {
         r.has_score = true;
-        r.score = json_number_value(v);
+        r.score = v->num;
         const char *why = year_ok ? score_rule(r.year_group, r.score) : NULL;
         if (why) {
             snprintf(path, sizeof path, "/records/%zu/score", i);
             mat_errors_add(errs, path, "score %s", why);
         }
     }
-    v = json_object_get(rec, "attendance_pct");
-    if (json_is_number(v)) {
+    v = &rec->v[PROGRESS_F_ATTENDANCE];
+    if (v->kind == PROGRESS_JK_NUMBER) {
         r.has_attendance = true;
-        r.attendance_pct = json_number_value(v);
+        r.attendance_pct = v->num;
     }
-    r.disadvantaged = json_is_true(json_object_get(rec, "disadvantaged"));
-    r.eal = json_is_true(json_object_get(rec, "eal"));
-    r.looked_after = json_is_true(json_object_get(rec, "looked_after"));
+    r.disadvantaged = rec->v[PROGRESS_F_DISADVANTAGED].kind == PROGRESS_JK_BOOL &&
+                      rec->v[PROGRESS_F_DISADVANTAGED].b;
+    r.eal = rec->v[PROGRESS_F_EAL].kind == PROGRESS_JK_BOOL && rec->v[PROGRESS_F_EAL].b;
+    r.looked_after = rec->v[PROGRESS_F_LOOKED_AFTER].kind == PROGRESS_JK_BOOL &&
+                     rec->v[PROGRESS_F_LOOKED_AFTER].b;
     if ((s = json_str(rec, PROGRESS_F_SEND, &len)) && (k = lookup(sends, 3, s, len)) >= 0)
         r.send = (enum progress_send)k;
     if ((s = json_str(rec, PROGRESS_F_SEX, &len)) && (k = lookup(sexes, 3, s, len)) >= 0)
         r.sex = (enum progress_sex)(k + 1);
     if ((s = json_str(rec, PROGRESS_F_PRIOR, &len)) && (k = lookup(priors, 3, s, len)) >= 0)
         r.prior_attainment = (enum progress_prior)(k + 1);
-    json_t *score = json_object_get(rec, "score");
-    bool score_bad = score && !json_is_null(score) && !r.has_score; /* named by the schema */
+    enum progress_jkind score = rec->v[PROGRESS_F_SCORE].kind;
+    bool score_bad =
+        score != PROGRESS_JK_ABSENT && score != PROGRESS_JK_NULL && !r.has_score; /* the schema's */
     const char *why = score_bad ? NULL : band_rule(&r, band_given, subject_ok);
     if (why) {
         snprintf(path, sizeof path, "/records/%zu/band", i);
@@ -373,46 +389,6 @@ static void json_record(struct pctx *p, json_t *rec, size_t i, struct mat_errors
     explicit_bzero(&r, sizeof r);
 }
 
-enum progress_result progress_parse_json(const char *buf, size_t len,
-                                         const struct progress_parse_opts *opts,
-                                         struct progress_set *out, struct mat_errors *errs)
-{
-    out->records = NULL;
-    out->origin = NULL;
-    out->count = out->cap = 0;
-    json_t *doc = NULL;
-    if (schema_parse_body(buf, len, &doc, errs) != 0)
-        return PROGRESS_MALFORMED;
-    size_t max = opts->max_records ? opts->max_records : PROGRESS_MAX_RECORDS_DEFAULT;
-    json_t *records = json_object_get(doc, "records");
-    if (json_is_array(records) && json_array_size(records) > max) {
-        mat_errors_add(errs, "/records", "the push has %zu records; the limit is %zu",
-                       json_array_size(records), max);
-        json_decref(doc);
-        return PROGRESS_INVALID;
-    }
-    struct mat_errors schema_errs, rule_errs;
-    mat_errors_init(&schema_errs);
-    mat_errors_init(&rule_errs);
-    schema_validate(opts->registry, "progress.json", doc, &schema_errs);
-    struct pctx p;
-    pctx_init(&p, opts, out);
-    if (json_is_array(records))
-        for (size_t i = 0; i < json_array_size(records); i++)
-            json_record(&p, json_array_get(records, i), i, &rule_errs);
-    pctx_free(&p);
-    json_decref(doc);
-    bool bad = schema_errs.count || rule_errs.count;
-    merge_errors(errs, &schema_errs, &rule_errs);
-    mat_errors_free(&schema_errs);
-    mat_errors_free(&rule_errs);
-    if (bad) {
-        progress_set_free(out);
-        return PROGRESS_INVALID;
-    }
-    return PROGRESS_OK;
-}
-
 /* ---------------------------------------------------------------- CSV ---- */
 
 #define CSV_MAX_COLUMNS 64
@@ -428,7 +404,7 @@ struct csv_col {
 };
 
 struct csv_state {
-    struct pctx *p;
+    struct progress_ctx *p;
     struct mat_errors *errs;
     const struct import_profile *profile; /* NULL: matd's own columns */
     struct csv_col cols[CSV_MAX_COLUMNS];
@@ -1047,7 +1023,7 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
         return PROGRESS_MALFORMED;
     }
     size_t before = errs->count + errs->dropped;
-    struct pctx p;
+    struct progress_ctx p;
     pctx_init(&p, opts, out);
     struct csv_state *c = xcalloc(1, sizeof *c);
     c->p = &p;
@@ -1139,50 +1115,54 @@ static char *put_str(char *p, const char *s)
     return p + n;
 }
 
-void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
-                              struct strbuf *out)
+static void copy_line(const struct progress_record *r, const char *prefix, size_t plen,
+                      struct strbuf *out)
 {
     static const char *const sex_text[] = {"\\N", "f", "m", "x"};
     static const char *const prior_text[] = {"\\N", "low", "middle", "high"};
-    size_t plen = line_prefix ? strlen(line_prefix) : 0;
     char line[512];
-    for (size_t i = 0; i < s->count; i++) {
-        const struct progress_record *r = &s->records[i];
-        char *p = line;
-        p = put_str(p, "\\\\x");
-        hex_encode(r->pupil_key, PUPIL_KEY_LEN, p);
-        p += 2 * PUPIL_KEY_LEN;
-        *p++ = '\t';
-        p = put_str(p, r->year_group);
-        *p++ = '\t';
-        p = put_str(p, r->subject);
-        *p++ = '\t';
-        if (r->code == ASSESS_CODE_NONE) {
-            p = put_str(p, assessment_band_name(r->band));
-            p = put_str(p, "\t\\N");
-        } else {
-            p = put_str(p, "\\N\t");
-            p = put_str(p, assessment_code_name(r->code));
-        }
-        *p++ = '\t';
-        p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
-        *p++ = '\t';
-        p = r->has_attendance ? put_fixed2(p, r->attendance_pct) : put_str(p, "\\N");
-        *p++ = '\t';
-        *p++ = r->disadvantaged ? 't' : 'f';
-        *p++ = '\t';
-        p = put_str(p, sends[r->send]);
-        *p++ = '\t';
-        *p++ = r->eal ? 't' : 'f';
-        *p++ = '\t';
-        *p++ = r->looked_after ? 't' : 'f';
-        *p++ = '\t';
-        p = put_str(p, sex_text[r->sex]);
-        *p++ = '\t';
-        p = put_str(p, prior_text[r->prior_attainment]);
-        *p++ = '\n';
-        if (plen)
-            strbuf_append(out, line_prefix, plen);
-        strbuf_append(out, line, (size_t)(p - line));
+    char *p = line;
+    p = put_str(p, "\\\\x");
+    hex_encode(r->pupil_key, PUPIL_KEY_LEN, p);
+    p += 2 * PUPIL_KEY_LEN;
+    *p++ = '\t';
+    p = put_str(p, r->year_group);
+    *p++ = '\t';
+    p = put_str(p, r->subject);
+    *p++ = '\t';
+    if (r->code == ASSESS_CODE_NONE) {
+        p = put_str(p, assessment_band_name(r->band));
+        p = put_str(p, "\t\\N");
+    } else {
+        p = put_str(p, "\\N\t");
+        p = put_str(p, assessment_code_name(r->code));
     }
+    *p++ = '\t';
+    p = r->has_score ? put_fixed2(p, r->score) : put_str(p, "\\N");
+    *p++ = '\t';
+    p = r->has_attendance ? put_fixed2(p, r->attendance_pct) : put_str(p, "\\N");
+    *p++ = '\t';
+    *p++ = r->disadvantaged ? 't' : 'f';
+    *p++ = '\t';
+    p = put_str(p, sends[r->send]);
+    *p++ = '\t';
+    *p++ = r->eal ? 't' : 'f';
+    *p++ = '\t';
+    *p++ = r->looked_after ? 't' : 'f';
+    *p++ = '\t';
+    p = put_str(p, sex_text[r->sex]);
+    *p++ = '\t';
+    p = put_str(p, prior_text[r->prior_attainment]);
+    *p++ = '\n';
+    if (plen)
+        strbuf_append(out, prefix, plen);
+    strbuf_append(out, line, (size_t)(p - line));
+}
+
+void progress_records_to_copy(const struct progress_set *s, const char *line_prefix,
+                              struct strbuf *out)
+{
+    size_t plen = line_prefix ? strlen(line_prefix) : 0;
+    for (size_t i = 0; i < s->count; i++)
+        copy_line(&s->records[i], line_prefix, plen, out);
 }

@@ -17,6 +17,7 @@ struct import_profile;
 
 #define PROGRESS_SUBJECT_MAX 32
 #define PROGRESS_MAX_RECORDS_DEFAULT 200000
+#define PROGRESS_COPY_CHUNK (256 * 1024)
 
 enum progress_send { PROGRESS_SEND_NONE, PROGRESS_SEND_SUPPORT, PROGRESS_SEND_EHCP };
 enum progress_sex { PROGRESS_SEX_UNKNOWN, PROGRESS_SEX_F, PROGRESS_SEX_M, PROGRESS_SEX_X };
@@ -90,6 +91,18 @@ struct progress_parse_opts {
     size_t max_records;                     /* 0: PROGRESS_MAX_RECORDS_DEFAULT */
     const struct schema_registry *registry; /* JSON pushes: holds progress.json */
     const struct import_profile *profile;   /* CSV pushes: read through it (or NULL) */
+    /* When set, each record's COPY line (progress_records_to_copy's format, copy_prefix
+     * first) is appended here as the record is accepted, so the loader's text is ready
+     * when the parse ends; on any failure the text is incomplete: discard it. */
+    struct strbuf *copy;
+    const char *copy_prefix;
+    /* When set, called with copy once it holds PROGRESS_COPY_CHUNK bytes or more, to take
+     * them (and empty it): the loader can send records while later ones are being read. */
+    void (*copy_flush)(void *arg, struct strbuf *copy);
+    void *copy_arg;
+    /* JSON: build and validate every record in full, never the member-wise fast path (the
+     * fuzz target compares the two ways; the answers must be identical). */
+    bool json_tree_per_record;
 };
 
 /* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);

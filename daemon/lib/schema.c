@@ -20,6 +20,11 @@ bool schema_utf8_valid(const char *str, size_t len, size_t *bad_offset)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < len) {
+        uint64_t word;
+        if (len - i >= 8 && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ull) == 0)) {
+            i += 8; /* eight ASCII bytes at once: most bodies are all ASCII */
+            continue;
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;
@@ -668,21 +673,18 @@ static bool v_node(struct vctx *c, const struct snode *s, json_t *x)
     return ok;
 }
 
-int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
-                    struct mat_errors *errs)
+/* Validates x against s with the pointer starting at base, reporting into errs as
+ * schema_validate documents. */
+static int validate_node(const struct snode *s, const char *base, json_t *x,
+                         struct mat_errors *errs)
 {
-    const struct snode *root = schema_registry_find(reg, name);
-    if (!root || !instance) {
-        mat_errors_add(errs, "", "internal error: no schema named \"%s\"", name ? name : "");
-        return -1;
-    }
     struct strbuf path;
     strbuf_init(&path);
-    strbuf_puts(&path, "");
+    strbuf_puts(&path, base);
     size_t keep = errs->count < MAT_ERRORS_MAX ? MAT_ERRORS_MAX - errs->count : 0;
     struct vctx c;
     ctx_init(&c, &path, keep, false, 0);
-    bool ok = v_node(&c, root, instance);
+    bool ok = v_node(&c, s, x);
     for (size_t i = 0; i < c.n; i++) {
         if (c.items[i].named) {
             char *field = field_name(c.items[i].path);
@@ -696,6 +698,205 @@ int schema_validate(const struct schema_registry *reg, const char *name, json_t 
     ctx_free(&c);
     strbuf_free(&path);
     return ok ? 0 : -1;
+}
+
+int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
+                    struct mat_errors *errs)
+{
+    const struct snode *root = schema_registry_find(reg, name);
+    if (!root || !instance) {
+        mat_errors_add(errs, "", "internal error: no schema named \"%s\"", name ? name : "");
+        return -1;
+    }
+    return validate_node(root, "", instance, errs);
+}
+
+int schema_validate_item(const struct schema_registry *reg, const char *name, const char *prop,
+                         size_t index, json_t *item, struct mat_errors *errs)
+{
+    const struct snode *root = schema_registry_find(reg, name);
+    const struct snode *items = NULL;
+    if (root && item) {
+        struct prop probe = {(char *)(uintptr_t)prop, NULL};
+        const struct prop *p = root->nprops ? bsearch(&probe, root->props, root->nprops,
+                                                      sizeof *root->props, schema_prop_cmp)
+                                            : NULL;
+        const struct snode *arr = p ? p->schema : NULL;
+        while (arr && !arr->items && arr->ref_target)
+            arr = arr->ref_target;
+        items = arr ? arr->items : NULL;
+    }
+    if (!items) {
+        mat_errors_add(errs, "", "internal error: no items schema for \"%s\" in \"%s\"", prop,
+                       name ? name : "");
+        return -1;
+    }
+    char *token = json_pointer_join("", prop);
+    char *base = xasprintf("%s/%zu", token, index);
+    int rc = validate_node(items, base, item, errs);
+    free(base);
+    free(token);
+    return rc;
+}
+
+/* ------------------------------------------------- member-wise checks ---- */
+
+/* A node that only points elsewhere ({"$ref": ...}): its target. */
+static const struct snode *through_ref(const struct snode *s)
+{
+    while (s && s->ref_target && !s->is_bool && !s->types && !s->enum_values && !s->const_value &&
+           !s->nprops && !s->nrequired && s->additional == ADD_ANY && !s->property_names &&
+           s->min_props < 0 && s->max_props < 0 && !s->nall && !s->nany && !s->none && !s->not_ &&
+           !s->if_ && !s->items && s->min_items < 0 && s->max_items < 0 && !s->pattern &&
+           s->min_len < 0 && s->max_len < 0 && !s->numflags && s->format == FMT_NONE)
+        s = s->ref_target;
+    return s;
+}
+
+/* Keywords that the member-wise check does not judge itself. */
+static bool has_hard_keywords(const struct snode *s)
+{
+    return s->ref_target || s->const_value || s->nall || s->nany || s->none || s->not_ || s->if_ ||
+           s->format != FMT_NONE;
+}
+
+const struct schema_node *schema_items_of(const struct schema_registry *reg, const char *name,
+                                          const char *prop)
+{
+    const struct snode *root = schema_registry_find(reg, name);
+    if (!root)
+        return NULL;
+    struct prop probe = {(char *)(uintptr_t)prop, NULL};
+    const struct prop *p = root->nprops ? bsearch(&probe, root->props, root->nprops,
+                                                  sizeof *root->props, schema_prop_cmp)
+                                        : NULL;
+    const struct snode *arr = p ? through_ref(p->schema) : NULL;
+    const struct snode *items = arr ? through_ref(arr->items) : NULL;
+    /* only an object node judged by its own properties qualifies */
+    if (!items || items->is_bool || has_hard_keywords(items) || items->enum_values ||
+        !(items->types & T_OBJECT) || items->property_names || items->nprops > 64)
+        return NULL;
+    return (const struct schema_node *)items;
+}
+
+static bool scalar_type_ok(unsigned types, const struct schema_scalar *v)
+{
+    switch (v->type) {
+    case SCHEMA_SCALAR_NULL:
+        return types & T_NULL;
+    case SCHEMA_SCALAR_BOOL:
+        return types & T_BOOLEAN;
+    case SCHEMA_SCALAR_INTEGER:
+        return types & (T_INTEGER | T_NUMBER);
+    case SCHEMA_SCALAR_REAL:
+        return types & T_NUMBER;
+    case SCHEMA_SCALAR_STRING:
+        return types & T_STRING;
+    }
+    return false;
+}
+
+static bool scalar_equal(const json_t *e, const struct schema_scalar *v)
+{
+    switch (v->type) {
+    case SCHEMA_SCALAR_NULL:
+        return json_is_null(e);
+    case SCHEMA_SCALAR_BOOL:
+        return json_is_boolean(e) && json_is_true(e) == v->boolean;
+    case SCHEMA_SCALAR_INTEGER:
+        return json_is_integer(e) && json_integer_value(e) == v->integer;
+    case SCHEMA_SCALAR_REAL:
+        return json_is_real(e) && json_real_value(e) == v->real;
+    case SCHEMA_SCALAR_STRING:
+        return json_is_string(e) && json_string_length(e) == v->len &&
+               memcmp(json_string_value(e), v->str, v->len) == 0;
+    }
+    return false;
+}
+
+/* v_node for a scalar, certain answers only: false also when unsure. */
+static bool scalar_surely_ok(const struct snode *s, const struct schema_scalar *v)
+{
+    if (s->is_bool)
+        return s->bool_value;
+    if (has_hard_keywords(s) || (s->types && !scalar_type_ok(s->types, v)))
+        return false;
+    if (s->enum_values) {
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(s->enum_values) && !found; i++)
+            found = scalar_equal(json_array_get(s->enum_values, i), v);
+        if (!found)
+            return false;
+    }
+    if (v->type == SCHEMA_SCALAR_STRING) {
+        if (s->min_len >= 0 || s->max_len >= 0) {
+            size_t cps = schema_utf8_length(v->str, v->len);
+            if ((s->min_len >= 0 && cps < (size_t)s->min_len) ||
+                (s->max_len >= 0 && cps > (size_t)s->max_len))
+                return false;
+        }
+        if (!s->pattern)
+            return true;
+        char text[256]; /* the matcher wants s[len] == '\0' (a stream's strings lie in the body) */
+        if (v->len >= sizeof text)
+            return false;
+        memcpy(text, v->str, v->len);
+        text[v->len] = '\0';
+        return schema_pattern_match(s->pattern, text, v->len);
+    }
+    if (v->type == SCHEMA_SCALAR_INTEGER || v->type == SCHEMA_SCALAR_REAL) {
+        double d = v->type == SCHEMA_SCALAR_INTEGER ? (double)v->integer : v->real;
+        return !((s->numflags & NUM_MIN && d < s->minimum) ||
+                 (s->numflags & NUM_MAX && d > s->maximum) ||
+                 (s->numflags & NUM_XMIN && d <= s->xminimum) ||
+                 (s->numflags & NUM_XMAX && d >= s->xmaximum));
+    }
+    return true;
+}
+
+bool schema_member_surely_ok(const struct schema_node *node, const char *key, size_t klen,
+                             const struct schema_scalar *v, size_t *index)
+{
+    const struct snode *s = (const struct snode *)node;
+    if (*index < s->nprops && strncmp(s->props[*index].name, key, klen) == 0 &&
+        s->props[*index].name[klen] == '\0' && !memchr(key, '\0', klen))
+        return scalar_surely_ok(s->props[*index].schema, v); /* the caller's guess was right */
+    char name[128];
+    if (klen >= sizeof name || memchr(key, '\0', klen))
+        return false;
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    struct prop probe = {name, NULL};
+    const struct prop *p =
+        s->nprops ? bsearch(&probe, s->props, s->nprops, sizeof *s->props, schema_prop_cmp) : NULL;
+    if (!p)
+        return false; /* additionalProperties decides: left to the full check */
+    *index = (size_t)(p - s->props);
+    return scalar_surely_ok(p->schema, v);
+}
+
+bool schema_object_surely_ok(const struct schema_node *node, const bool *seen)
+{
+    const struct snode *s = (const struct snode *)node;
+    size_t n = 0;
+    for (size_t i = 0; i < s->nprops; i++)
+        n += seen[i];
+    for (size_t r = 0; r < s->nrequired; r++) {
+        struct prop probe = {s->required[r], NULL};
+        const struct prop *p =
+            s->nprops ? bsearch(&probe, s->props, s->nprops, sizeof *s->props, schema_prop_cmp)
+                      : NULL;
+        if (!p || !seen[p - s->props])
+            return false;
+    }
+    return !(s->min_props >= 0 && n < (size_t)s->min_props) &&
+           !(s->max_props >= 0 && n > (size_t)s->max_props);
+}
+
+const char *schema_node_prop_name(const struct schema_node *node, size_t i)
+{
+    const struct snode *s = (const struct snode *)node;
+    return i < s->nprops ? s->props[i].name : NULL;
 }
 
 /* ---------------------------------------------------------- body parse ---- */

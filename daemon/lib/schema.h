@@ -39,6 +39,49 @@ bool schema_registry_has(const struct schema_registry *reg, const char *name);
 int schema_validate(const struct schema_registry *reg, const char *name, json_t *instance,
                     struct mat_errors *errs);
 
+/* Validates item as the index-th element of the array property prop at the top of a
+ * document of schema name (whose "items" schema it is checked against), with errors exactly
+ * as schema_validate would give them for the whole document ("/prop/<index>/..."). Lets a
+ * large array be checked element by element as a stream reads it; the keywords on the array
+ * itself (minItems, uniqueItems, ...) are the caller's. Returns 0 when valid, else -1. */
+int schema_validate_item(const struct schema_registry *reg, const char *name, const char *prop,
+                         size_t index, json_t *item, struct mat_errors *errs);
+
+/* Member-by-member checks for a stream reader that wants to skip building each item of a
+ * large array: certain answers only. The node of schema_items_of is NULL unless the items
+ * are objects judged by their properties (type, properties, required, additionalProperties,
+ * min/maxProperties, at most 64 properties); a member qualifies when its schema uses only
+ * type, enum, pattern, minLength/maxLength and numeric bounds. "Surely ok" means the full
+ * validator would accept it; false means refused or unsure: build the item and validate it
+ * (schema_validate_item) for the exact errors. */
+struct schema_node; /* opaque */
+struct schema_scalar {
+    enum {
+        SCHEMA_SCALAR_NULL,
+        SCHEMA_SCALAR_BOOL,
+        SCHEMA_SCALAR_INTEGER,
+        SCHEMA_SCALAR_REAL,
+        SCHEMA_SCALAR_STRING
+    } type;
+    bool boolean;
+    long long integer;
+    double real;
+    const char *str; /* borrowed, str[0..len), not necessarily NUL-terminated */
+    size_t len;
+};
+const struct schema_node *schema_items_of(const struct schema_registry *reg, const char *name,
+                                          const char *prop);
+/* Whether key: v is surely a valid member. *index: in, a guess at the property's position
+ * (records list their fields in the same order: the last record's answer saves a search);
+ * out, its position. */
+bool schema_member_surely_ok(const struct schema_node *node, const char *key, size_t klen,
+                             const struct schema_scalar *v, size_t *index);
+/* Whether an object with exactly the properties seen[i] (by position) surely passes the
+ * object's own keywords (required, min/maxProperties), its members being surely ok. */
+bool schema_object_surely_ok(const struct schema_node *node, const bool *seen);
+/* The name of the property at position i, or NULL. */
+const char *schema_node_prop_name(const struct schema_node *node, size_t i);
+
 /* Parses a request body that must be one JSON object. Rejects an empty body, invalid
  * UTF-8 (naming the byte offset), malformed JSON (naming line and column), duplicate
  * keys, NUL characters and a non-object top level. A leading UTF-8 byte-order mark is

@@ -54,6 +54,7 @@ struct db_cmd {
     char *sql;
     char *copy_data;
     size_t copy_len;
+    struct db_copy_feed *feed; /* COPY data still being produced (or NULL) */
     PGresult *result;
 };
 
@@ -157,6 +158,110 @@ void db_job_add_copy(struct db_job *job, const char *copy_sql, char *data, size_
     c->copy_len = len;
 }
 
+/* ---- COPY fed while it runs ---- */
+
+struct feed_chunk {
+    struct feed_chunk *next;
+    char *data;
+    size_t len;
+};
+
+struct db_copy_feed {
+    pthread_mutex_t lock;
+    struct feed_chunk *head, *tail;
+    bool ended, aborted;
+    int refs;
+    struct event *waiter; /* the connection waiting for the next chunk */
+};
+
+struct db_copy_feed *db_copy_feed_new(void)
+{
+    struct db_copy_feed *f = xcalloc(1, sizeof *f);
+    pthread_mutex_init(&f->lock, NULL);
+    f->refs = 1;
+    return f;
+}
+
+/* Wakes the waiting connection (outside the lock: event_active takes the base's). */
+static void feed_wake(struct event *ev)
+{
+    if (ev)
+        event_active(ev, EV_TIMEOUT, 0);
+}
+
+void db_copy_feed_put(struct db_copy_feed *f, char *data, size_t len)
+{
+    struct feed_chunk *ch = xcalloc(1, sizeof *ch);
+    ch->data = data;
+    ch->len = len;
+    pthread_mutex_lock(&f->lock);
+    if (f->ended) {
+        pthread_mutex_unlock(&f->lock);
+        free(data);
+        free(ch);
+        return;
+    }
+    if (f->tail)
+        f->tail->next = ch;
+    else
+        f->head = ch;
+    f->tail = ch;
+    struct event *ev = f->waiter;
+    f->waiter = NULL;
+    pthread_mutex_unlock(&f->lock);
+    feed_wake(ev);
+}
+
+void db_copy_feed_end(struct db_copy_feed *f, bool ok)
+{
+    pthread_mutex_lock(&f->lock);
+    if (!f->ended) {
+        f->ended = true;
+        f->aborted = !ok;
+    }
+    struct event *ev = f->waiter;
+    f->waiter = NULL;
+    pthread_mutex_unlock(&f->lock);
+    feed_wake(ev);
+}
+
+bool db_copy_feed_aborted(struct db_copy_feed *f)
+{
+    pthread_mutex_lock(&f->lock);
+    bool aborted = f->aborted;
+    pthread_mutex_unlock(&f->lock);
+    return aborted;
+}
+
+void db_copy_feed_release(struct db_copy_feed *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->lock);
+    int left = --f->refs;
+    pthread_mutex_unlock(&f->lock);
+    if (left)
+        return;
+    for (struct feed_chunk *ch = f->head, *next; ch; ch = next) {
+        next = ch->next;
+        free(ch->data);
+        free(ch);
+    }
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+void db_job_add_copy_feed(struct db_job *job, const char *copy_sql, struct db_copy_feed *feed)
+{
+    struct db_cmd *c = job_push(job);
+    c->kind = CMD_COPY;
+    c->sql = xstrdup(copy_sql);
+    c->feed = feed;
+    pthread_mutex_lock(&feed->lock);
+    feed->refs++;
+    pthread_mutex_unlock(&feed->lock);
+}
+
 static void job_free(struct db_job *job)
 {
     for (int i = 0; i < job->ncmds; i++) {
@@ -166,6 +271,12 @@ static void job_free(struct db_job *job)
         free(c->params);
         free(c->sql);
         free(c->copy_data);
+        if (c->feed) {
+            pthread_mutex_lock(&c->feed->lock);
+            c->feed->waiter = NULL; /* this job was its only reader */
+            pthread_mutex_unlock(&c->feed->lock);
+            db_copy_feed_release(c->feed);
+        }
         if (c->result)
             PQclear(c->result);
     }
@@ -249,6 +360,7 @@ struct db_conn {
     struct db_pool *pool;
     PGconn *pg;
     struct event *rev, *wev, *timer;
+    struct event *feedev; /* activated when a COPY feed this connection waits on has more */
     int fd;
     int backoff_ms;
     struct db_job *job;
@@ -464,10 +576,44 @@ static void conn_job_over(struct db_conn *c)
     conn_dispatch(c->pool);
 }
 
-/* Feeds COPY data without blocking; returns false if it must wait for writability. */
+/* The next chunk of a fed COPY into cmd->copy_data: 1 got one; 0 none yet (the
+ * connection is woken when one comes); -1 the feed ended; -2 it was aborted. */
+static int feed_next(struct db_conn *c, struct db_cmd *cmd)
+{
+    struct db_copy_feed *f = cmd->feed;
+    free(cmd->copy_data);
+    cmd->copy_data = NULL;
+    cmd->copy_len = 0;
+    c->copy_sent = 0;
+    int rc;
+    pthread_mutex_lock(&f->lock);
+    struct feed_chunk *ch = f->head;
+    if (f->aborted) {
+        rc = -2;
+    } else if (ch) {
+        f->head = ch->next;
+        if (!f->head)
+            f->tail = NULL;
+        cmd->copy_data = ch->data;
+        cmd->copy_len = ch->len;
+        free(ch);
+        rc = 1;
+    } else if (f->ended) {
+        rc = -1;
+    } else {
+        f->waiter = c->feedev;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+/* Feeds COPY data without blocking; returns false if it must wait for writability (or, for
+ * a fed COPY, for the next chunk). */
 static bool conn_copy_more(struct db_conn *c)
 {
     struct db_cmd *cmd = &c->job->cmds[c->cmd];
+again:
     while (c->copy_sent < cmd->copy_len) {
         size_t chunk = cmd->copy_len - c->copy_sent;
         if (chunk > 65536)
@@ -482,6 +628,38 @@ static bool conn_copy_more(struct db_conn *c)
             return false;
         }
         c->copy_sent += chunk;
+        /* The next chunk only once the socket has taken this one: libpq's buffer stays a
+         * chunk deep (not the whole load), and the loop serves others between chunks. */
+        int f = PQflush(c->pg);
+        if (f < 0) {
+            conn_lost(c, "flush failed");
+            return false;
+        }
+        if (f == 1) {
+            conn_watch(c, true);
+            return false;
+        }
+    }
+    if (cmd->feed && !c->copy_ended) {
+        int next = feed_next(c, cmd);
+        if (next == 1)
+            goto again;
+        if (next == 0) {
+            conn_watch(c, false);
+            return false;
+        }
+        if (next == -2) { /* the producer refused its own data: the COPY fails, nothing stays */
+            int r = PQputCopyEnd(c->pg, "the data was refused before it was complete");
+            if (r < 0) {
+                conn_lost(c, PQerrorMessage(c->pg));
+                return false;
+            }
+            if (r == 0) {
+                conn_watch(c, true);
+                return false;
+            }
+            c->copy_ended = true;
+        }
     }
     if (!c->copy_ended) {
         int r = PQputCopyEnd(c->pg, NULL);
@@ -586,6 +764,14 @@ static void conn_read_results(struct db_conn *c)
         conn_job_over(c);
         return;
     }
+}
+
+static void conn_feed_ready(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct db_conn *c = arg;
+    if (c->state == CONN_COPYING && c->job)
+        conn_copy_more(c);
 }
 
 static void conn_io(evutil_socket_t fd, short what, void *arg)
@@ -906,6 +1092,7 @@ struct db_pool *db_pool_new_replica(struct event_base *base, const char *dsn, in
         c->fd = -1;
         c->backoff_ms = 100;
         c->timer = evtimer_new(base, conn_timer, c);
+        c->feedev = event_new(base, -1, 0, conn_feed_ready, c);
         strbuf_init(&c->hosts), strbuf_init(&c->addrs), strbuf_init(&c->ports);
         conn_start(c);
     }
@@ -951,6 +1138,7 @@ void db_pool_free(struct db_pool *pool)
         }
         conn_close(c);
         event_free(c->timer);
+        event_free(c->feedev);
         strbuf_free(&c->hosts), strbuf_free(&c->addrs), strbuf_free(&c->ports);
     }
     dns_ctx_free(pool->dns);

@@ -47,6 +47,20 @@ void db_job_add_sql(struct db_job *job, const char *sql);
 /* Adds COPY ... FROM STDIN with the given data (takes ownership of data, malloc'd). */
 void db_job_add_copy(struct db_job *job, const char *copy_sql, char *data, size_t len);
 
+/* A COPY whose data is produced while it runs (a push parsed on the offload pool): the
+ * producer, on any thread, puts chunks as they are ready and finally ends the feed - ok, or
+ * not ok to abort the COPY (the job then fails and its transaction rolls back). The
+ * connection sends each chunk as the socket drains and waits for the next without blocking.
+ * The creator holds one reference, a job another; each releases its own. */
+struct db_copy_feed;
+struct db_copy_feed *db_copy_feed_new(void);
+void db_copy_feed_put(struct db_copy_feed *f, char *data, size_t len); /* takes data */
+void db_copy_feed_end(struct db_copy_feed *f, bool ok); /* once; later calls are ignored */
+bool db_copy_feed_aborted(struct db_copy_feed *f);
+void db_copy_feed_release(struct db_copy_feed *f);
+/* Adds COPY ... FROM STDIN fed by f (the job takes a reference). */
+void db_job_add_copy_feed(struct db_job *job, const char *copy_sql, struct db_copy_feed *f);
+
 /* Replaces the completion callback (before submission). */
 void db_job_set_callback(struct db_job *job, db_done_fn done, void *arg);
 /* Queues the job. Returns -1 (and frees the job without calling done) when the pool

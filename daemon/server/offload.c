@@ -21,7 +21,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
 static struct task *head, *tail;
 static bool stopping;
-static int queued, queue_max = 256;
+static int queued, queue_max = 256, busy;
 static pthread_t *threads;
 static int nthreads;
 
@@ -49,8 +49,12 @@ static void *pool_main(void *unused)
         if (!head)
             tail = NULL;
         queued--;
+        busy++;
         pthread_mutex_unlock(&lock);
         t->run(t->arg);
+        pthread_mutex_lock(&lock);
+        busy--;
+        pthread_mutex_unlock(&lock);
         if (!t->done) { /* nothing to hand back */
             free(t);
             continue;
@@ -59,6 +63,14 @@ static void *pool_main(void *unused)
         if (event_base_once(t->base, -1, EV_TIMEOUT, deliver, t, &zero) != 0)
             free(t); /* the loop is gone (shutdown): nothing to tell */
     }
+}
+
+bool offload_idle(void)
+{
+    pthread_mutex_lock(&lock);
+    bool idle = queued == 0 && busy < nthreads;
+    pthread_mutex_unlock(&lock);
+    return idle;
 }
 
 void offload_set_queue_max(int max)

@@ -3,6 +3,7 @@
  * pushes and for the rota planner, so no loop stalls while they compute. */
 #ifndef MATD_OFFLOAD_H
 #define MATD_OFFLOAD_H
+#include <stdbool.h>
 
 struct event_base;
 
@@ -10,6 +11,8 @@ struct event_base;
 void offload_start(int nthreads);
 /* Stops the pool after finishing queued tasks. */
 void offload_stop(void);
+/* True when a task submitted now would start at once (a thread is free, none waiting). */
+bool offload_idle(void);
 /* Tasks waiting for a thread before offload_submit refuses (default 256). */
 void offload_set_queue_max(int max);
 /* Queues run(arg) on the pool; done(arg) later runs on base's loop thread (done NULL:

@@ -170,6 +170,84 @@ class Progress(unittest.TestCase):
         r = self.put(variant(9, band="x"))
         self.assertEqual(r.status, 422)
 
+    def test_json_read_as_a_stream(self):
+        """The push is read record by record: what breaks the JSON anywhere (a repeated key deep
+        in a record, bytes after the object) is still a 400 naming where, as jansson names it;
+        the body's own errors come before the records'; escapes decode as any JSON reader's."""
+        good = json.dumps({"records": self.base})
+        deep_dup = good.replace('"band": "towards"', '"band": "towards", "eal": true, "eal": false', 1)
+        for body, needle in ((deep_dup, "duplicate object key"), (good + " x", "end of file expected"),
+                             (good[:-2], "expected near end of file"),
+                             (good.replace("94.5", "94.", 1), "invalid token")):
+            r = self.put(body, ctype="application/json")
+            self.assertRejected(r, 400, "")
+            self.assertIn("malformed JSON at line 1", r.json["errors"][0]["message"])
+            self.assertIn(needle, r.json["errors"][0]["message"])
+        recs = json.loads(good)["records"]
+        recs[2]["band"] = "superb"
+        r = self.put(json.dumps({"records": recs, "extra": [1, {"a": 2}]}), ctype="application/json")
+        self.assertRejected(r, 422, "")
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["/extra", "/records/2/band"])
+        self.assertRejected(self.put('{"records": {"0": {}}}', ctype="application/json"), 422, "/records")
+        # The same pupils written with \u escapes are the same pupils.
+        escaped = json.dumps({"records": self.base})
+        for ref in {rec["pupil"] for rec in self.base}:
+            escaped = escaped.replace('"%s"' % ref, '"\\u%04x%s"' % (ord(ref[0]), ref[1:]))
+        self.assertIn("\\u00", escaped)
+        key_sql = "SELECT string_agg(encode(pupil_key, 'hex') || subject, ',' ORDER BY 1) FROM progress WHERE urn = '100001' AND term = '%s'"
+        self.assertEqual(self.put(escaped, term="spring", ctype="application/json").status, 201)
+        self.assertEqual(self.m.psql(key_sql % "spring"), self.m.psql(key_sql % "autumn"))
+
+    def test_large_push_loads_while_it_parses(self):
+        """A push big enough that its COPY is under way before the parse ends: a good one
+        stores every row (the submission counts what was stored); one whose last row is bad
+        is refused after data was sent, and the previous set stays whole."""
+        recs = records(1000)  # 3,000 rows: well past one 256 KB chunk of COPY text
+        text = to_csv(recs)
+        r = self.put(text, term="spring", ctype="text/csv")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 3000)
+        self.assertEqual(self.rows("spring"), 3000)
+        lines = text.rstrip("\r\n").split("\r\n")
+        bad = "\r\n".join(lines[:-1] + [lines[-1].replace("greater_depth", "superb")
+                                          .replace("expected", "superb").replace("towards", "superb")
+                                          .replace("below", "superb")]) + "\r\n"
+        r = self.put(bad, term="spring", ctype="text/csv")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["row 3001:band"])
+        self.assertEqual(self.rows("spring"), 3000)
+
+    def test_concurrent_large_pushes(self):
+        """Pushes at once, more than the offload pool has threads (a load then waits for its
+        parse instead of holding a connection): each good one stores exactly its rows, the bad
+        one stores nothing."""
+        text = to_csv(records(1000, school="802300"))  # pupils of their own
+        bad = text.replace("greater_depth", "superb", 1)
+        terms = ["autumn", "spring", "summer"]
+        jobs = [("2024-25", t, text) for t in terms] + [("2023-24", "autumn", text),
+                                                         ("2023-24", "spring", bad)]
+        out = {}
+
+        def push(year, term, body):
+            out[(year, term)] = self.m.request(
+                "PUT", "/v1/schools/100002/progress/%s/%s" % (year, term), body,
+                token=self.admin, content_type="text/csv")
+        threads = [threading.Thread(target=push, args=j) for j in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for year, term, body in jobs:
+            r = out[(year, term)]
+            stored = int(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100002' AND "
+                                     "year = '%s' AND term = '%s'" % (year, term)))
+            if body is bad:
+                self.assertEqual(r.status, 422, r)
+                self.assertEqual(stored, 0)
+            else:
+                self.assertEqual(r.status, 201, r)
+                self.assertEqual((r.json["submission"]["row_count"], stored), (3000, 3000))
+
     def test_bad_csv_pushes(self):
         text = to_csv(self.base)
         lines = text.split("\r\n")

@@ -1,6 +1,7 @@
 /* Fuzzes the progress push parser (JSON, CSV or CTF: PROGRESS_PARSER names the function). Checks
  * the contract: a success has no errors and a COPY line per record; a failure has errors and no
- * records. */
+ * records; the COPY text written as records pass equals the text of the final set. For JSON
+ * (FUZZ_JSON_TWO_WAYS) the member-wise fast path and the full per-record validation agree. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,8 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     static const unsigned char secret[] = "fuzz-secret";
-    struct progress_parse_opts o = {
-        .secret = secret, .secret_len = sizeof secret - 1, .max_records = 500, .registry = reg};
+    struct strbuf streamed;
+    strbuf_init(&streamed);
+    struct progress_parse_opts o = {.secret = secret,
+                                    .secret_len = sizeof secret - 1,
+                                    .max_records = 500,
+                                    .registry = reg,
+                                    .copy = &streamed,
+                                    .copy_prefix = "1\t100001\t2025-26\tautumn\t"};
     struct progress_set s;
     struct mat_errors errs;
     mat_errors_init(&errs);
@@ -62,11 +69,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lines += sb.data[i] == '\n';
         if (lines != s.count)
             abort();
+        /* the COPY text written as records passed equals the text of the final set */
+        if (streamed.len != sb.len || (sb.len && memcmp(streamed.data, sb.data, sb.len) != 0))
+            abort();
         strbuf_free(&sb);
     } else if (errs.count == 0 || s.records || s.count) {
         abort();
     }
     check_errors(&errs);
+#ifdef FUZZ_JSON_TWO_WAYS
+    /* Every record built and validated in full must give the very same answer as the
+     * member-wise fast path: result, errors in order, COPY text. */
+    struct strbuf full_copy;
+    strbuf_init(&full_copy);
+    struct progress_parse_opts full = o;
+    full.copy = &full_copy;
+    full.json_tree_per_record = true;
+    struct progress_set s2;
+    struct mat_errors errs2;
+    mat_errors_init(&errs2);
+    if (PROGRESS_PARSER((const char *)data, size, &full, &s2, &errs2) != rc ||
+        errs2.count != errs.count || errs2.dropped != errs.dropped || s2.count != s.count)
+        abort();
+    for (size_t i = 0; i < errs.count; i++)
+        if (strcmp(errs.items[i].path, errs2.items[i].path) != 0 ||
+            strcmp(errs.items[i].message, errs2.items[i].message) != 0)
+            abort();
+    if (rc == PROGRESS_OK &&
+        (full_copy.len != streamed.len || memcmp(full_copy.data, streamed.data, streamed.len) != 0))
+        abort();
+    strbuf_free(&full_copy);
+    progress_set_free(&s2);
+    mat_errors_free(&errs2);
+#endif
+    strbuf_free(&streamed);
     progress_set_free(&s);
     mat_errors_free(&errs);
     return 0;

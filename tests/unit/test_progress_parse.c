@@ -439,6 +439,84 @@ static void test_json_malformed(void **state)
            {"", "malformed JSON at line 1, column 25: duplicate object key near '\"records\"'"});
 }
 
+/* Parses body both ways (member-wise from the tokens where it can, and every record built
+ * and validated in full) and checks the answers are identical; returns the result. */
+static enum progress_result both_ways(const char *body)
+{
+    struct strbuf copy[2];
+    struct mat_errors errs[2];
+    struct progress_set set[2];
+    enum progress_result rc[2];
+    for (int w = 0; w < 2; w++) {
+        strbuf_init(&copy[w]);
+        mat_errors_init(&errs[w]);
+        struct progress_parse_opts o = opts();
+        o.copy = &copy[w];
+        o.copy_prefix = "1\t";
+        o.json_tree_per_record = w == 1;
+        rc[w] = progress_parse_json(body, strlen(body), &o, &set[w], &errs[w]);
+    }
+    assert_int_equal(rc[0], rc[1]);
+    assert_int_equal(errs[0].count, errs[1].count);
+    assert_int_equal(errs[0].dropped, errs[1].dropped);
+    for (size_t i = 0; i < errs[0].count; i++) {
+        assert_string_equal(errs[0].items[i].path, errs[1].items[i].path);
+        assert_string_equal(errs[0].items[i].message, errs[1].items[i].message);
+    }
+    if (rc[0] == PROGRESS_OK) {
+        assert_int_equal(set[0].count, set[1].count);
+        assert_int_equal(copy[0].len, copy[1].len);
+        assert_memory_equal(copy[0].data, copy[1].data, copy[0].len);
+    }
+    for (int w = 0; w < 2; w++) {
+        strbuf_free(&copy[w]);
+        mat_errors_free(&errs[w]);
+        progress_set_free(&set[w]);
+    }
+    return rc[0];
+}
+
+static void test_json_fast_path_agrees(void **state)
+{
+    (void)state;
+    /* every field, escapes, integers and reals, nulls; then each kind of bad member */
+    const char *rec = "{\"pupil\": \"\\u0042801200005001\", \"year_group\": \"6\", \"subject\": "
+                      "\"ma\\u0074hs\", \"band\": \"below\", \"score\": 101, \"attendance_pct\": "
+                      "95.5, \"disadvantaged\": true, \"send\": \"support\", \"eal\": false, "
+                      "\"looked_after\": null, \"sex\": \"f\", \"prior_attainment\": \"high\"}";
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"records\": [%s, {\"pupil\": \"MIS-1\", \"year_group\": \"R\", \"subject\": "
+             "\"reading\", \"score\": 104.0}]}",
+             rec);
+    assert_int_equal(both_ways(body), PROGRESS_OK);
+    static const char *const bad[] = {"\"year_group\": 6",
+                                      "\"year_group\": \"6a\"",
+                                      "\"colour\": \"blue\"",
+                                      "\"score\": \"100\"",
+                                      "\"score\": 130",
+                                      "\"send\": \"yes\"",
+                                      "\"eal\": 1",
+                                      "\"pupil\": {\"a\": 1}",
+                                      "\"band\": \"\"",
+                                      "\"subject\": \"art\"",
+                                      "\"subject\": \"Maths\"",
+                                      "\"pupil\": \"A801200005001\"",
+                                      "\"band\": \"excellent\"",
+                                      "\"score\": 100, \"score\": 101"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        snprintf(body, sizeof body,
+                 "{\"records\": [%s, {\"year_group\": \"6\", \"subject\": \"maths\", \"band\": "
+                 "\"below\", \"pupil\": \"P935401123456\", %s}, [], 5]}",
+                 rec, bad[i]);
+        assert_int_not_equal(both_ways(body), PROGRESS_OK);
+    }
+    /* a record missing a required field, and one repeating an earlier pupil and subject */
+    snprintf(body, sizeof body,
+             "{\"records\": [%s, {\"pupil\": \"p\", \"subject\": \"maths\"}, %s]}", rec, rec);
+    assert_int_equal(both_ways(body), PROGRESS_INVALID);
+}
+
 static void test_vocabulary_and_record_cap(void **state)
 {
     (void)state;
@@ -570,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_spec_example_has_a_bad_check_letter),
         cmocka_unit_test(test_json_errors_in_record_order),
         cmocka_unit_test(test_json_malformed),
+        cmocka_unit_test(test_json_fast_path_agrees),
         cmocka_unit_test(test_vocabulary_and_record_cap),
         cmocka_unit_test(test_errors_are_bounded),
         cmocka_unit_test(test_pupil_key_known_answer),
