@@ -640,6 +640,7 @@ again:
             return false;
         }
     }
+    const char *refused = NULL;
     if (cmd->feed && !c->copy_ended) {
         int next = feed_next(c, cmd);
         if (next == 1)
@@ -648,21 +649,11 @@ again:
             conn_watch(c, false);
             return false;
         }
-        if (next == -2) { /* the producer refused its own data: the COPY fails, nothing stays */
-            int r = PQputCopyEnd(c->pg, "the data was refused before it was complete");
-            if (r < 0) {
-                conn_lost(c, PQerrorMessage(c->pg));
-                return false;
-            }
-            if (r == 0) {
-                conn_watch(c, true);
-                return false;
-            }
-            c->copy_ended = true;
-        }
+        if (next == -2) /* the producer refused its own data: the COPY fails, nothing stays */
+            refused = "the data was refused before it was complete";
     }
     if (!c->copy_ended) {
-        int r = PQputCopyEnd(c->pg, NULL);
+        int r = PQputCopyEnd(c->pg, refused);
         if (r < 0) {
             conn_lost(c, PQerrorMessage(c->pg));
             return false;
