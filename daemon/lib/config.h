@@ -37,8 +37,8 @@ struct config {
     char *replica_dsn;         /* read replicas, '|'-separated conninfo list; "" = none */
     int replica_max_lag_ms;    /* a replica further behind serves no reads */
     int replica_max_lag_bytes; /* the same in WAL bytes; 0 = no byte bound */
-    int pool_size; /* connections per worker */
-    int queue_max; /* queued jobs per worker before 503 */
+    int pool_size;             /* connections per worker */
+    int queue_max;             /* queued jobs per worker before 503 */
     int connect_timeout_ms;
     int statement_timeout_ms; /* per pool connection; 0 = none */
     /* [trust] */

@@ -163,10 +163,10 @@ void req_submit_detached(struct worker *w, struct db_job *job);
 
 /* One page of a keyset list, as statement parameters. */
 struct req_page {
-    long limit;             /* ?limit=, 1..1000, default 100 */
-    char limit_text[24];    /* the same, as a parameter */
-    char after[72];         /* the last key served, or the first_key given on the first page */
-    bool first;             /* no cursor: the first page */
+    long limit;          /* ?limit=, 1..1000, default 100 */
+    char limit_text[24]; /* the same, as a parameter */
+    char after[72];      /* the last key served, or the first_key given on the first page */
+    bool first;          /* no cursor: the first page */
 };
 /* The one opening of every paged list: reads ?limit= and ?cursor= (a key this server
  * issued; with numeric, one of digits only). On a bad value answers 422 naming it and
