@@ -73,20 +73,63 @@ static void cached_release(struct prio_cached *c)
     }
 }
 
+/* Each worker keeps its own table of the lists it served last, one per (year, term), each
+ * holding a reference: a hit takes no lock shared with another worker (the shared table
+ * above, under cache_lock, is looked at only on a worker's miss). A worker's table can
+ * hold a list the shared table has replaced until that (year, term) is asked for again:
+ * at most CACHE_SLOTS lists per worker. The tables stay reachable from worker_tables. */
+struct worker_table {
+    struct prio_cached *slot[CACHE_SLOTS];
+    struct worker_table *next;
+};
+static _Thread_local struct worker_table *own_table;
+static struct worker_table *worker_tables; /* under cache_lock */
+
+static int slot_for(struct prio_cached *const *slots, const char *year, const char *term,
+                    long long version)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (slots[i] && strcmp(slots[i]->year, year) == 0 && strcmp(slots[i]->term, term) == 0)
+            return i;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (!slots[i])
+            return i;
+    return (int)(version % CACHE_SLOTS);
+}
+
 static struct prio_cached *cache_get(const char *year, const char *term, long long version)
 {
+    struct worker_table *t = own_table;
+    for (int i = 0; t && i < CACHE_SLOTS; i++) {
+        struct prio_cached *c = t->slot[i];
+        if (c && c->version == version && strcmp(c->year, year) == 0 &&
+            strcmp(c->term, term) == 0) {
+            atomic_fetch_add(&c->refs, 1); /* the table's reference keeps c alive */
+            return c;
+        }
+    }
     struct prio_cached *hit = NULL;
     pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS; i++) {
+    if (!t) {
+        t = own_table = xcalloc(1, sizeof *t);
+        t->next = worker_tables;
+        worker_tables = t;
+    }
+    for (int i = 0; i < CACHE_SLOTS && !hit; i++) {
         struct prio_cached *c = cache[i];
         if (c && c->version == version && strcmp(c->year, year) == 0 &&
             strcmp(c->term, term) == 0) {
-            atomic_fetch_add(&c->refs, 1);
+            atomic_fetch_add(&c->refs, 2); /* the caller's and the worker table's */
             hit = c;
-            break;
         }
     }
     pthread_mutex_unlock(&cache_lock);
+    if (hit) {
+        int slot = slot_for(t->slot, year, term, version);
+        struct prio_cached *old = t->slot[slot];
+        t->slot[slot] = hit;
+        cached_release(old);
+    }
     return hit;
 }
 
@@ -94,16 +137,7 @@ static struct prio_cached *cache_get(const char *year, const char *term, long lo
 static void cache_put(struct prio_cached *c)
 {
     pthread_mutex_lock(&cache_lock);
-    int slot = -1;
-    for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
-        if (cache[i] && strcmp(cache[i]->year, c->year) == 0 &&
-            strcmp(cache[i]->term, c->term) == 0)
-            slot = i;
-    for (int i = 0; i < CACHE_SLOTS && slot < 0; i++)
-        if (!cache[i])
-            slot = i;
-    if (slot < 0)
-        slot = (int)(c->version % CACHE_SLOTS);
+    int slot = slot_for(cache, c->year, c->term, c->version);
     struct prio_cached *old = cache[slot];
     cache[slot] = c;
     pthread_mutex_unlock(&cache_lock);
