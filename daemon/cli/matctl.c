@@ -26,17 +26,18 @@ extern char **environ;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: matctl -c FILE migrate\n"
-               "       matctl -c FILE token create --role ROLE [--school URN | --schools URN,...]\n"
-               "                                   [--name TEXT] [--expires-days N]\n"
-               "       matctl -c FILE demo load [--seed N]\n"
-               "       matctl rota plan --input FILE.json\n"
-               "       matctl secret init FILE\n"
-               "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
-               "       matctl -c FILE push --school URN --year Y --term T [--profile P] "
-               "[--dry-run] PATH\n"
-               "       matctl -c FILE report (--school URN | --trust) --year Y --term T --pdf FILE\n"
-               "                             [--url https://HOST:PORT] [--chromium PATH]\n");
+    fprintf(f,
+            "usage: matctl -c FILE migrate\n"
+            "       matctl -c FILE token create --role ROLE [--school URN | --schools URN,...]\n"
+            "                                   [--name TEXT] [--expires-days N]\n"
+            "       matctl -c FILE demo load [--seed N]\n"
+            "       matctl rota plan --input FILE.json\n"
+            "       matctl secret init FILE\n"
+            "       matctl -c FILE priorities --year Y --term T [--school URN] [--json]\n"
+            "       matctl -c FILE push --school URN --year Y --term T [--profile P] "
+            "[--dry-run] PATH\n"
+            "       matctl -c FILE report (--school URN | --trust) --year Y --term T --pdf FILE\n"
+            "                             [--url https://HOST:PORT] [--chromium PATH]\n");
 }
 
 static PGconn *connect_db(const struct config *cfg)

@@ -38,12 +38,10 @@ static void print_table(const struct priorities_list *list)
 int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int argc, char **argv)
 {
     (void)cfg;
-    static const struct option opts[] = {{"year", required_argument, NULL, 'y'},
-                                         {"term", required_argument, NULL, 't'},
-                                         {"school", required_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"from-rows", no_argument, NULL, 'r'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"year", required_argument, NULL, 'y'},   {"term", required_argument, NULL, 't'},
+        {"school", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+        {"from-rows", no_argument, NULL, 'r'},    {NULL, 0, NULL, 0}};
     const char *year = NULL, *term = NULL, *school = NULL;
     bool json = false, from_rows = false;
     int opt;

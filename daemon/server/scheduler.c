@@ -98,9 +98,10 @@ static bool check_once(void)
     PGresult *begun = exec(pg, "BEGIN", 0, NULL);
     const char *lk[1] = {trust};
     PGresult *locked =
-        begun ? exec(pg, "SELECT pg_advisory_xact_lock(hashtextextended('rota-scheduler:' || $1, 0))",
-                     1, lk)
-              : NULL;
+        begun
+            ? exec(pg, "SELECT pg_advisory_xact_lock(hashtextextended('rota-scheduler:' || $1, 0))",
+                   1, lk)
+            : NULL;
     bool have_lock = locked != NULL;
     PQclear(begun);
     PQclear(locked);

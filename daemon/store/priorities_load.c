@@ -36,9 +36,8 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
                    " jsonb_array_elements_text(coalesce(p->'themes', '[]')) t(theme)"},
     /* Below expected in the same subject this term and the two terms before: kept by the
      * writers' transactions in progress_stuck (sql/010). */
-    [PQ_STUCK] = {"prio_stuck",
-                  "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress_stuck "
-                  "WHERE trust_id = $1 AND year = $2 AND term = $3"},
+    [PQ_STUCK] = {"prio_stuck", "SELECT urn, subject, encode(pupil_key, 'hex') FROM progress_stuck "
+                                "WHERE trust_id = $1 AND year = $2 AND term = $3"},
     /* Every (subject, year) up to this year whose benchmark table in force has both the
      * disadvantaged and the other pupils' figure: the national gap references. */
     [PQ_GAPREFS] = {"prio_gap_refs",
@@ -60,9 +59,8 @@ const struct priorities_query_def priorities_queries_from_rows[PQ_COUNT] = {
     [PQ_CELLS] = {"prio_cells_rows", "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
                                      "FROM progress_cells_from_rows($1, $2, $3, NULL) "
                                      "WHERE year_group IS NULL"},
-    [PQ_STUCK] = {"prio_stuck_rows",
-                  "SELECT urn, subject, encode(pupil_key, 'hex') "
-                  "FROM progress_stuck_from_rows($1, $2, $3, NULL)"},
+    [PQ_STUCK] = {"prio_stuck_rows", "SELECT urn, subject, encode(pupil_key, 'hex') "
+                                     "FROM progress_stuck_from_rows($1, $2, $3, NULL)"},
 };
 
 const char *priorities_query_sql(enum priorities_query q, bool from_rows)

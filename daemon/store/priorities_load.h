@@ -55,6 +55,7 @@ void priorities_input_free(struct priorities_scratch *scratch);
  * holds, and computes the list; from_rows reads the pupil rows instead of the aggregates.
  * Returns 0 and an owned list, or -1 with err filled. */
 int priorities_load_blocking(PGconn *pg, const char *trust, const char *year, const char *term,
-                             bool from_rows, struct priorities_list **out, char *err, size_t errlen);
+                             bool from_rows, struct priorities_list **out, char *err,
+                             size_t errlen);
 
 #endif
