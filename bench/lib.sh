@@ -43,8 +43,13 @@ CONF
   "$ROOT/build-release/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
   MATD_PID=$!
   trap 'kill $MATD_PID 2>/dev/null; wait $MATD_PID 2>/dev/null; [ -n "${NGINX_PID:-}" ] && kill $NGINX_PID 2>/dev/null; pg_stop "$BENCH_DIR/pg"' EXIT
+  wait_ready "$MATD_PORT"
+}
+
+# Waits (up to 10 s) until the matd on port $1 answers /readyz.
+wait_ready() {
   for _ in $(seq 100); do
-    curl -sf --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$MATD_PORT/readyz" >/dev/null && break
+    curl -sf --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$1/readyz" >/dev/null && return 0
     sleep 0.1
   done
 }

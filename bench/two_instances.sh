@@ -21,10 +21,7 @@ sed "s/^listen = .*/listen = 127.0.0.1:$PORT_B/" "$BENCH_DIR/matd.conf" >"$BENCH
 "$ROOT/build-release/matd" -c "$BENCH_DIR/matd-b.conf" 2>"$BENCH_DIR/matd-b.log" &
 MATD_B=$!
 trap 'kill $MATD_PID $MATD_B 2>/dev/null; wait $MATD_PID $MATD_B 2>/dev/null; pg_stop "$BENCH_DIR/pg"' EXIT
-for _ in $(seq 100); do
-  curl -sf --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$PORT_B/readyz" >/dev/null && break
-  sleep 0.1
-done
+wait_ready "$PORT_B"
 Q="v1/priorities?year=2025-26&term=summer"
 for port in "$MATD_PORT" "$PORT_B"; do # each instance computes and caches the list once
   curl -s -o /dev/null --cacert "$BENCH_DIR/tls/ca.crt" -H "Authorization: Bearer $TOKEN" "https://localhost:$port/$Q"

@@ -126,9 +126,7 @@ static const char *content_type_for(const char *path, const char *body, size_t l
         return "application/xml";
     if (dot && strcasecmp(dot, ".json") == 0)
         return "application/json";
-    size_t i = 0;
-    if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
+    size_t i = utf8_bom_len(body, len);
     while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
         i++;
     return i < len && body[i] == '<'   ? "application/xml"

@@ -218,10 +218,9 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
-    const char *doc = buf;
-    size_t dlen = len;
-    if (dlen >= 3 && memcmp(doc, "\xef\xbb\xbf", 3) == 0)
-        doc += 3, dlen -= 3; /* as schema_parse_body */
+    size_t bom = utf8_bom_len(buf, len); /* as schema_parse_body */
+    const char *doc = buf + bom;
+    size_t dlen = len - bom;
     size_t bad_at;
     if (!schema_utf8_valid(doc, dlen, &bad_at))
         return json_malformed(buf, len, "not UTF-8", errs);

@@ -1006,8 +1006,8 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
     out->records = NULL;
     out->origin = NULL;
     out->count = out->cap = 0;
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-        buf += 3, len -= 3; /* the byte-order mark spreadsheets write */
+    size_t bom = utf8_bom_len(buf, len);
+    buf += bom, len -= bom;
     size_t bad;
     if (!schema_utf8_valid(buf, len, &bad)) {
         mat_errors_add(errs, "",

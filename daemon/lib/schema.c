@@ -915,8 +915,8 @@ static void utf8_scrub(char *s)
 int schema_parse_body(const char *buf, size_t len, json_t **out, struct mat_errors *errs)
 {
     *out = NULL;
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-        buf += 3, len -= 3;
+    size_t bom = utf8_bom_len(buf, len);
+    buf += bom, len -= bom;
     size_t ws = 0;
     while (ws < len && strchr(" \t\r\n", buf[ws]) && buf[ws])
         ws++;

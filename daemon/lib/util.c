@@ -349,3 +349,8 @@ void strbuf_json_string(struct strbuf *sb, const char *s)
     }
     strbuf_append(sb, "\"", 1);
 }
+
+size_t utf8_bom_len(const char *buf, size_t len)
+{
+    return len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}

@@ -39,6 +39,8 @@ size_t utf8_seq_len(const unsigned char *s);
 /* Copies src into dst[size] (size > 0), cut between two characters when it is too long:
  * never a partial UTF-8 sequence at the end. Returns the bytes copied. */
 size_t utf8_copy(char *dst, size_t size, const char *src);
+/* 3 when buf begins with the UTF-8 byte-order mark (spreadsheets write one), else 0. */
+size_t utf8_bom_len(const char *buf, size_t len);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
