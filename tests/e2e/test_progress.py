@@ -217,6 +217,36 @@ class Progress(unittest.TestCase):
         self.assertEqual([e["path"] for e in r.json["errors"]], ["row 3001:band"])
         self.assertEqual(self.rows("spring"), 3000)
 
+    def test_two_writers_of_one_term_at_once(self):
+        """Two different sets for the same school and term at once, and the same set twice:
+        never a 5xx, and the term holds exactly one whole set, the one its last submission
+        names, with the summary's cells counted from those rows."""
+        a = to_csv(records(900, school="803300"))
+        b = to_csv(records(600, school="804400", subjects=("reading", "maths")))
+        for bodies in ((a, b), (b, b)):
+            out = []
+
+            def push(body):
+                out.append(self.m.request("PUT", "/v1/schools/100002/progress/2022-23/summer",
+                                          body, token=self.admin, content_type="text/csv"))
+            threads = [threading.Thread(target=push, args=(x,)) for x in bodies]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertTrue(all(r.status in (200, 201, 409) for r in out), out)
+            self.assertTrue(any(r.status == 201 for r in out), out)
+            stored = int(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100002' AND "
+                                     "year = '2022-23' AND term = 'summer'"))
+            last = int(self.m.psql("SELECT row_count FROM submissions WHERE urn = '100002' AND "
+                                   "year = '2022-23' AND term = 'summer' AND kind = 'progress' AND "
+                                   "outcome = 'accepted' ORDER BY id DESC LIMIT 1"))
+            self.assertIn(stored, (2700, 1200))
+            self.assertEqual(stored, last)
+            counted = int(self.m.psql("SELECT coalesce(sum(n0), 0) FROM progress_counts WHERE "
+                                      "urn = '100002' AND year = '2022-23' AND term = 'summer'"))
+            self.assertEqual(counted, stored)
+
     def test_concurrent_large_pushes(self):
         """Pushes at once, more than the offload pool has threads (a load then waits for its
         parse instead of holding a connection): each good one stores exactly its rows, the bad
