@@ -35,7 +35,12 @@ export function go(name, args = [], query = {}) {
   const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== '' && v != null));
   const hash = `#/${[name, ...args].map(encodeURIComponent).join('/')}${q.toString() ? `?${q}` : ''}`;
   if (location.hash === hash) route();
-  else location.hash = hash;
+  else {
+    // Not ready from here until the new hash's page is drawn: the hashchange event (and so
+    // route()) comes a turn later, and until then the old page's marker would still stand.
+    document.getElementById('main').dataset.ready = '';
+    location.hash = hash;
+  }
 }
 
 function header(sess, active) {
