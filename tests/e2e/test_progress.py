@@ -223,7 +223,8 @@ class Progress(unittest.TestCase):
         names, with the summary's cells counted from those rows."""
         a = to_csv(records(900, school="803300"))
         b = to_csv(records(600, school="804400", subjects=("reading", "maths")))
-        for bodies in ((a, b), (b, b)):
+        c = to_csv(records(400, school="805500"))  # stored by neither: the pair is no repeat
+        for bodies in ((a, b), (c, c)):
             out = []
 
             def push(body):
@@ -241,7 +242,7 @@ class Progress(unittest.TestCase):
             last = int(self.m.psql("SELECT row_count FROM submissions WHERE urn = '100002' AND "
                                    "year = '2022-23' AND term = 'summer' AND kind = 'progress' AND "
                                    "outcome = 'accepted' ORDER BY id DESC LIMIT 1"))
-            self.assertIn(stored, (2700, 1200))
+            self.assertIn(stored, (2700, 1200) if bodies[0] is a else (1200,))
             self.assertEqual(stored, last)
             counted = int(self.m.psql("SELECT coalesce(sum(n0), 0) FROM progress_counts WHERE "
                                       "urn = '100002' AND year = '2022-23' AND term = 'summer'"))
