@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Reads while schools push: the p99 latency of GET /v1/me (wrk --latency, TLS keep-alive) with
-# no push running, then while 30,000-row CSV pushes run back to back (the per-token rate
-# limit is off in the bench config), in the same run. Goal: the p99 under pushes at most 1.5x
-# the quiet p99. Also prints how many pushes completed during the loaded run.
-# Usage: bench/push_reads.sh [DURATION_S] [CONNECTIONS] [ROWS]
+# Reads while schools push: the p99 latency of GET /v1/me (wrk --latency, TLS keep-alive,
+# CONNECTIONS connections, as fast as they go) with no push running, then while 30,000-row CSV
+# pushes run back to back (the per-token rate limit is off in the bench config): once with the
+# push's COPY never pausing (push_busy_share_pct = 100, matd before pacing) and once paced
+# (the default 30 %, or $SHARE). ROUNDS rounds of the three, interleaved so that noise from
+# anything else on the machine falls on all three alike; the medians are compared. Goal: the
+# p99 under pushes at most 1.5x the quiet p99. The config is changed live with SIGHUP.
+# Usage: [SHARE=pct] [ROUNDS=n] bench/push_reads.sh [DURATION_S] [CONNECTIONS] [ROWS]
 source "$(dirname "$0")/lib.sh"
 DUR=${1:-10}
 CONNS=${2:-64}
@@ -31,41 +34,73 @@ for variant in (0, 1):  # two bodies, so that no push is an unchanged re-push
                     ref, 1 + p % 6, s, bands[(p + j + variant) % 4], str(p % 4 == 0).lower(),
                     str(p % 6 == 0).lower(), "f" if p % 2 else "m"))
 PY
-echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS -d${DUR}s GET /v1/me; pushes of $ROWS CSV rows"
+ROUNDS=${ROUNDS:-3}
+SHARE=${SHARE:-30}
+echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS -d${DUR}s GET /v1/me; pushes of $ROWS CSV rows; $ROUNDS rounds"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 URL="https://localhost:$MATD_PORT/v1/me"
-quiet=$(wrk --latency -t2 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $READER" "$URL" |
-  tee "$BENCH_DIR/reads_wrk" | awk '$1=="99%" {print $2}')
-printf '%-34s %12s req/s   p99 %s\n' "GET /v1/me, no push" "$(awk '/Requests\/sec/ {print $2}' "$BENCH_DIR/reads_wrk")" "$quiet"
+echo 0 >"$BENCH_DIR/reads_seq"
 
-# Pushes back to back until told to stop; each one's status is logged.
-rm -f "$BENCH_DIR/reads_stop" "$BENCH_DIR/reads_pushes"
-(
-  i=0
-  while [ ! -e "$BENCH_DIR/reads_stop" ]; do
-    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --cacert "$BENCH_DIR/tls/ca.crt" -X PUT \
-      -H "Authorization: Bearer $PUSHER" -H "Content-Type: text/csv" \
-      --data-binary @"$BENCH_DIR/reads_push$((i % 2)).csv" \
-      "https://localhost:$MATD_PORT/v1/schools/100001/progress/2025-26/autumn" >>"$BENCH_DIR/reads_pushes"
-    i=$((i + 1))
-  done
-) &
-PUSHES=$!
-sleep 1 # the first push under way
-loaded=$(wrk --latency -t2 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $READER" "$URL" |
-  tee "$BENCH_DIR/reads_wrk" | awk '$1=="99%" {print $2}')
-loaded_rps=$(awk '/Requests\/sec/ {print $2}' "$BENCH_DIR/reads_wrk")
-touch "$BENCH_DIR/reads_stop"
-wait $PUSHES
-n=$(grep -c '^201' "$BENCH_DIR/reads_pushes" || true)
-other=$(grep -vc '^201' "$BENCH_DIR/reads_pushes" || true)
-mean=$(awk '$1 == 201 {s += $2; n++} END {if (n) printf "%.3f", s / n; else print "-"}' "$BENCH_DIR/reads_pushes")
-printf '%-34s %12s req/s   p99 %s\n' "GET /v1/me, CSV pushes running" "$loaded_rps" "$loaded"
-echo "pushes completed: $n (mean $mean s each); other answers: $other"
+set_share() {
+  sed -i '/^push_busy_share_pct/d' "$BENCH_DIR/matd.conf"
+  sed -i "/^\[limits\]/a push_busy_share_pct = $1" "$BENCH_DIR/matd.conf"
+  kill -HUP "$MATD_PID"
+  sleep 0.5
+}
+
 # wrk prints latencies with a unit (us, ms, s): to milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); x = v + 0;
   if (u == "us") x /= 1000; else if (u == "s") x *= 1000; printf "%.3f", x }'; }
-q=$(to_ms "$quiet")
-l=$(to_ms "$loaded")
-awk -v q="$q" -v l="$l" 'BEGIN { printf "p99 /v1/me: %.2f ms quiet, %.2f ms under pushes: %.2fx (goal <= 1.5x)\n", q, l, l / q }'
+
+# One wrk run: prints "p99_ms req_per_s".
+read_run() {
+  wrk --latency -t2 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $READER" "$URL" >"$BENCH_DIR/reads_wrk"
+  echo "$(to_ms "$(awk '$1=="99%" {print $2}' "$BENCH_DIR/reads_wrk")") $(awk '/Requests\/sec/ {print $2}' "$BENCH_DIR/reads_wrk")"
+}
+
+# One wrk run while pushes run back to back (the two bodies alternate, so no push is an
+# unchanged repeat); prints "p99_ms req_per_s pushes mean_s other_answers".
+loaded_run() {
+  rm -f "$BENCH_DIR/reads_stop" "$BENCH_DIR/reads_pushes"
+  (
+    while [ ! -e "$BENCH_DIR/reads_stop" ]; do
+      i=$(cat "$BENCH_DIR/reads_seq"); echo $((i + 1)) >"$BENCH_DIR/reads_seq"
+      curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --cacert "$BENCH_DIR/tls/ca.crt" -X PUT \
+        -H "Authorization: Bearer $PUSHER" -H "Content-Type: text/csv" \
+        --data-binary @"$BENCH_DIR/reads_push$((i % 2)).csv" \
+        "https://localhost:$MATD_PORT/v1/schools/100001/progress/2025-26/autumn" >>"$BENCH_DIR/reads_pushes"
+    done
+  ) &
+  local pushes=$!
+  sleep 1 # the first push under way
+  local r
+  r=$(read_run)
+  touch "$BENCH_DIR/reads_stop"
+  wait $pushes
+  echo "$r $(grep -c '^201' "$BENCH_DIR/reads_pushes" || true)" \
+    "$(awk '$1 == 201 {s += $2; n++} END {if (n) printf "%.3f", s / n; else print "-"}' "$BENCH_DIR/reads_pushes")" \
+    "$(grep -vc '^201' "$BENCH_DIR/reads_pushes" || true)"
+}
+
+printf '%-6s %-28s %10s %12s %8s %10s %6s\n' round run "p99 ms" "req/s" pushes "mean s" other
+: >"$BENCH_DIR/reads_table"
+for round in $(seq "$ROUNDS"); do
+  q=$(read_run)
+  printf '%-6s %-28s %10s %12s\n' "$round" "no push" $q
+  set_share 100
+  u=$(loaded_run)
+  printf '%-6s %-28s %10s %12s %8s %10s %6s\n' "$round" "pushes, never pausing" $u
+  set_share "$SHARE"
+  l=$(loaded_run)
+  printf '%-6s %-28s %10s %12s %8s %10s %6s\n' "$round" "pushes, paced at $SHARE %" $l
+  echo "$(echo "$q" | cut -d' ' -f1) $(echo "$u" | cut -d' ' -f1) $(echo "$l" | cut -d' ' -f1)" >>"$BENCH_DIR/reads_table"
+done
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+mq=$(cut -d' ' -f1 "$BENCH_DIR/reads_table" | median)
+mu=$(cut -d' ' -f2 "$BENCH_DIR/reads_table" | median)
+ml=$(cut -d' ' -f3 "$BENCH_DIR/reads_table" | median)
+awk -v q="$mq" -v u="$mu" -v l="$ml" 'BEGIN {
+  printf "median p99 /v1/me: %.2f ms quiet; under pushes %.2f ms never pausing (%.2fx), %.2f ms paced (%.2fx; goal <= 1.5x)\n",
+    q, u, u / q, l, l / q }'
+curl -s --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$MATD_PORT/metrics" | grep '^matd_push_pauses_total' || true
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

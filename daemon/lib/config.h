@@ -32,6 +32,7 @@ struct config {
     int max_records_per_push;
     int rate_limit_per_minute; /* per token; 0 = off */
     int rate_limit_burst;
+    int push_busy_share_pct; /* a push's COPY works this % of the time while requests are served */
     /* [database] */
     char *dsn;
     char *replica_dsn;         /* read replicas, '|'-separated conninfo list; "" = none */

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "dnslookup.h"
 #include "log.h"
 #include "lsn.h"
+#include "metrics.h"
+#include "pace.h"
 #include "replica.h"
 #include "util.h"
 
@@ -361,6 +364,10 @@ struct db_conn {
     PGconn *pg;
     struct event *rev, *wev, *timer;
     struct event *feedev; /* activated when a COPY feed this connection waits on has more */
+    struct event *pacev;  /* a fed COPY resumes after a pause (giving way to reads) */
+    struct pace pace;     /* a fed COPY's rate while requests are being served */
+    uint64_t copy_total;  /* bytes of this fed COPY sent so far */
+    bool copy_charged;    /* the chunk in hand has been counted by pace */
     int fd;
     int backoff_ms;
     struct db_job *job;
@@ -377,6 +384,66 @@ struct db_conn {
     struct strbuf hosts, addrs, ports;
     char resolve_err[160];
 };
+
+/* ---- a push gives way to reads ----
+ * A fed COPY (a push) is the heaviest thing the database does for matd, and on a small
+ * machine it takes the CPU the readers need. While requests are being answered, the COPY
+ * pauses between chunks so that it goes at [limits] push_busy_share_pct of the rate COPYs
+ * reach when nothing holds them back (learnt from the COPYs that ran without a pause;
+ * PostgreSQL's vacuum_cost_delay does the same for VACUUM). The pause is a timer on this
+ * loop: nothing blocks and no thread is held. With no requests it runs flat out. */
+
+static _Atomic int copy_busy_share_pct = 100;
+static _Atomic uint64_t copy_learnt_bps; /* 0 until a COPY has been timed */
+#define COPY_FIRST_BPS (8u << 20)        /* the rate assumed before one is learnt */
+#define COPY_MAX_PAUSE_US 250000
+
+void db_pool_set_push_busy_share(int pct)
+{
+    copy_busy_share_pct = pct < 1 ? 1 : pct > 100 ? 100 : pct;
+}
+
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void copy_pace_begin(struct db_conn *c)
+{
+    uint64_t learnt = copy_learnt_bps;
+    pace_init(&c->pace, copy_busy_share_pct / 100.0, (double)(learnt ? learnt : COPY_FIRST_BPS),
+              COPY_MAX_PAUSE_US);
+    pace_begin(&c->pace, monotonic_us(), metrics_requests_total());
+    c->copy_total = 0;
+    c->copy_charged = true; /* nothing in hand yet */
+}
+
+/* The fed COPY is complete: a run without pauses teaches the flat-out rate. */
+static void copy_pace_end(struct db_conn *c)
+{
+    double measured = pace_measured_bps(&c->pace, monotonic_us(), c->copy_total);
+    if (measured > 0)
+        copy_learnt_bps = (uint64_t)pace_learn((double)copy_learnt_bps, measured);
+}
+
+/* The chunk in hand has gone: true if the COPY pauses now (the timer resumes it). */
+static bool copy_pause(struct db_conn *c, size_t chunk_len)
+{
+    if (c->copy_charged)
+        return false;
+    c->copy_charged = true;
+    c->copy_total += chunk_len;
+    uint64_t pause = pace_pause_us(&c->pace, monotonic_us(), chunk_len, metrics_requests_total());
+    if (!pause)
+        return false;
+    struct timeval tv = {.tv_sec = (time_t)(pause / 1000000u),
+                         .tv_usec = (suseconds_t)(pause % 1000000u)};
+    evtimer_add(c->pacev, &tv);
+    metrics_add(METRIC_PUSH_PAUSES, 1);
+    return true;
+}
 
 /* One entry of the DSN's host list. */
 #define DB_MAX_HOSTS 8
@@ -428,6 +495,7 @@ static void job_finish(struct db_job *job)
 
 static void conn_close(struct db_conn *c)
 {
+    evtimer_del(c->pacev);
     if (c->dnsq) {
         dns_cancel(c->dnsq);
         c->dnsq = NULL;
@@ -526,6 +594,8 @@ static void conn_send(struct db_conn *c)
         c->state = CONN_EXECUTING;
         c->copy_sent = 0;
         c->copy_ended = false;
+        if (cmd->feed)
+            copy_pace_begin(c);
         break;
     default:
         ok = 0;
@@ -596,6 +666,7 @@ static int feed_next(struct db_conn *c, struct db_cmd *cmd)
             f->tail = NULL;
         cmd->copy_data = ch->data;
         cmd->copy_len = ch->len;
+        c->copy_charged = false;
         free(ch);
         rc = 1;
     } else if (f->ended) {
@@ -641,6 +712,8 @@ again:
         }
     }
     const char *refused = NULL;
+    if (cmd->feed && !c->copy_ended && copy_pause(c, cmd->copy_len))
+        return false;
     if (cmd->feed && !c->copy_ended) {
         int next = feed_next(c, cmd);
         if (next == 1)
@@ -748,6 +821,8 @@ static void conn_read_results(struct db_conn *c)
             conn_send(c);
             return;
         }
+        if (cmd->feed)
+            copy_pace_end(c);
         if (++c->cmd < job->ncmds) {
             conn_send(c);
             return;
@@ -1084,6 +1159,7 @@ struct db_pool *db_pool_new_replica(struct event_base *base, const char *dsn, in
         c->backoff_ms = 100;
         c->timer = evtimer_new(base, conn_timer, c);
         c->feedev = event_new(base, -1, 0, conn_feed_ready, c);
+        c->pacev = evtimer_new(base, conn_feed_ready, c);
         strbuf_init(&c->hosts), strbuf_init(&c->addrs), strbuf_init(&c->ports);
         conn_start(c);
     }
@@ -1130,6 +1206,7 @@ void db_pool_free(struct db_pool *pool)
         conn_close(c);
         event_free(c->timer);
         event_free(c->feedev);
+        event_free(c->pacev);
         strbuf_free(&c->hosts), strbuf_free(&c->addrs), strbuf_free(&c->ports);
     }
     dns_ctx_free(pool->dns);

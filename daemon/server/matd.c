@@ -124,6 +124,7 @@ static void reload(struct main_ctx *m)
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
+    db_pool_set_push_busy_share(cfg.push_busy_share_pct);
     /* Everything else is read once at start: say which changes wait for a restart. */
     config_each_restart_only_change(&s->cfg, &cfg, warn_restart_only, NULL);
     config_free(&cfg);
@@ -239,6 +240,7 @@ int main(int argc, char **argv)
 
     offload_set_queue_max(s->cfg.offload_queue_max);
     db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
+    db_pool_set_push_busy_share(s->cfg.push_busy_share_pct);
     if (replica_configure(s->cfg.replica_dsn, s->cfg.replica_max_lag_ms,
                           s->cfg.replica_max_lag_bytes, err, sizeof err) != 0)
         fatal("%s", err);

@@ -49,6 +49,8 @@ static const struct {
                                        "Filtered or scoped priorities views rendered anew."},
     [METRIC_COMPRESSIONS] = {"matd_compressions_total",
                              "Cached replies compressed (their gzip and brotli variants made)."},
+    [METRIC_PUSH_PAUSES] = {"matd_push_pauses_total",
+                            "Pauses a push's COPY took to give way to requests being served."},
 };
 static atomic_llong gauges[METRIC_GAUGE_COUNT];
 static const struct {
@@ -92,6 +94,14 @@ void metrics_request(int route_index, int status, unsigned long long duration_us
 void metrics_add(enum metric_counter c, unsigned long long n)
 {
     atomic_fetch_add_explicit(&counters[c], n, memory_order_relaxed);
+}
+
+unsigned long long metrics_requests_total(void)
+{
+    unsigned long long n = 0;
+    for (size_t r = 0; per_route && r < nroutes_total; r++)
+        n += atomic_load_explicit(&per_route[r].count, memory_order_relaxed);
+    return n;
 }
 
 void metrics_set(enum metric_gauge g, long long value)

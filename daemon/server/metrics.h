@@ -19,6 +19,7 @@ enum metric_counter {
     METRIC_PRIORITIES_VIEW_HITS,
     METRIC_PRIORITIES_VIEW_MISSES,
     METRIC_COMPRESSIONS,
+    METRIC_PUSH_PAUSES,
     METRIC_COUNT
 };
 
@@ -32,6 +33,8 @@ enum metric_gauge {
 void metrics_init(size_t nroutes);
 void metrics_request(int route_index, int status, unsigned long long duration_us);
 void metrics_add(enum metric_counter c, unsigned long long n);
+/* Requests answered so far, all routes (a cheap sign of how busy the server is). */
+unsigned long long metrics_requests_total(void);
 void metrics_set(enum metric_gauge g, long long value);
 /* Appends the exposition text; route names indexed like the route table. */
 void metrics_render(struct strbuf *out, const char *const *route_names, size_t nroutes);

@@ -385,6 +385,82 @@ class Progress(unittest.TestCase):
         self.assertEqual(self.m.request("GET", "/healthz").status, 200)
 
 
+def metric(m, name):
+    for line in m.request("GET", "/metrics").body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    raise AssertionError("no %s in /metrics" % name)
+
+
+class PushGivesWayToReads(unittest.TestCase):
+    """While requests are being answered, a push's COPY pauses between chunks to keep to
+    [limits] push_busy_share_pct of the rate it reaches alone; with no requests it never
+    pauses. Pausing loses nothing: every row is stored, a bad last row still stores none."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_push_pacing"),
+                     extra_config="[limits]\nmax_push_bytes = 8000000\npush_busy_share_pct = 5\n")
+        cls.admin = cls.m.token("admin")
+        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
+                             token=cls.admin).status == 201
+        cls.text = to_csv(records(3000, school="806600"))  # 9,000 rows, about four COPY chunks
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def push(self, body, term):
+        return self.m.request("PUT", "/v1/schools/100001/progress/2025-26/" + term, body,
+                              token=self.admin, content_type="text/csv")
+
+    def rows(self, term):
+        return int(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100001' AND "
+                               "year = '2025-26' AND term = '%s'" % term))
+
+    def push_while_reading(self, body, term):
+        """Pushes while another connection asks for /healthz back to back."""
+        stop = threading.Event()
+        reads = []
+
+        def reader():
+            conn = self.m.connect()
+            while not stop.is_set():
+                reads.append(self.m.request("GET", "/healthz", conn=conn).status)
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            return self.push(body, term), reads
+        finally:
+            stop.set()
+            t.join()
+
+    def test_quiet_push_never_pauses_and_busy_push_does(self):
+        before = metric(self.m, "matd_push_pauses_total")
+        r = self.push(self.text, "autumn")  # nothing else asked meanwhile: flat out
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(metric(self.m, "matd_push_pauses_total"), before)
+        r, reads = self.push_while_reading(self.text, "spring")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 9000)
+        self.assertEqual(self.rows("spring"), 9000)
+        self.assertTrue(reads and all(s == 200 for s in reads), reads[:5])
+        self.assertGreater(metric(self.m, "matd_push_pauses_total"), before)
+        same = "SELECT string_agg(encode(pupil_key, 'hex') || subject || band, ',' ORDER BY 1) " \
+               "FROM progress WHERE urn = '100001' AND term = '%s'"
+        self.assertEqual(self.m.psql(same % "spring"), self.m.psql(same % "autumn"))
+
+    def test_paced_push_with_a_bad_last_row_stores_nothing(self):
+        self.assertEqual(self.push(self.text, "summer").status, 201)
+        lines = self.text.rstrip("\r\n").split("\r\n")
+        bad = "\r\n".join(lines[:-1] + [lines[-1].replace(",m,", ",q,").replace(",f,", ",q,")]) + "\r\n"
+        r, _ = self.push_while_reading(bad, "summer")
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual([e["path"] for e in r.json["errors"]], ["row 9001:sex"])
+        self.assertEqual(self.rows("summer"), 9000)
+
+
 class Vocabulary(unittest.TestCase):
     def test_configured_subjects(self):
         m = Matd(harness.fresh_database("e2e_vocabulary"),
