@@ -1,7 +1,20 @@
 // The API, as the page sees it: same-origin requests with the session cookie (never a
 // token), the session's CSRF token on every write, paged lists followed to the end.
+// Read-your-writes: the Matd-Lsn a write answers with (when matd reads from replicas) goes
+// back on every later request, so whichever matd instance serves the next page shows the
+// write (docs/operations.md).
 let session = null;
+let lsn = null;
 const cache = new Map();
+
+function headers(extra) {
+  return lsn ? { ...extra, 'Matd-Lsn': lsn } : extra;
+}
+
+function noteLsn(r) {
+  const v = r.headers.get('Matd-Lsn');
+  if (v) lsn = v;
+}
 
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -25,7 +38,7 @@ export function current() {
 
 // The session of the cookie, if any (after a reload the page learns who it is here).
 export async function resume() {
-  const r = await fetch('/v1/sessions', { headers: { Accept: 'application/json' } });
+  const r = await fetch('/v1/sessions', { headers: headers({ Accept: 'application/json' }) });
   session = r.ok ? await r.json() : null;
   return session;
 }
@@ -47,12 +60,13 @@ export async function signOut() {
     await fetch('/v1/sessions', { method: 'DELETE', headers: { 'X-CSRF-Token': session.csrf_token } });
   }
   session = null;
+  lsn = null;
   cache.clear();
 }
 
 export function get(path) {
   if (!cache.has(path)) {
-    const p = fetch(path, { headers: { Accept: 'application/json' } }).then(async (r) => {
+    const p = fetch(path, { headers: headers({ Accept: 'application/json' }) }).then(async (r) => {
       if (!r.ok) {
         cache.delete(path);
         if (r.status === 401) session = null;
@@ -81,13 +95,14 @@ export async function all(path) {
 export async function send(method, path, body) {
   const r = await fetch(path, {
     method,
-    headers: {
+    headers: headers({
       'Content-Type': 'application/json',
       Accept: 'application/json',
       'X-CSRF-Token': session ? session.csrf_token : '',
-    },
+    }),
     body: JSON.stringify(body),
   });
+  noteLsn(r);
   if (!r.ok) throw await problem(r);
   cache.clear();
   return r.status === 204 ? null : r.json();
@@ -95,7 +110,7 @@ export async function send(method, path, body) {
 
 // A resource as CSV (the API's own, sent for Accept: text/csv), as a Blob to save.
 export async function csv(path) {
-  const r = await fetch(path, { headers: { Accept: 'text/csv' } });
+  const r = await fetch(path, { headers: headers({ Accept: 'text/csv' }) });
   if (!r.ok) throw await problem(r);
   return r.blob();
 }
