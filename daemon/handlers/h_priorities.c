@@ -559,7 +559,7 @@ static void start(struct req *r, enum prio_view view)
         return;
     const char *trust = req_trust_str(r);
     const char *one[1] = {trust};
-    req_submit_one(r, stmt_query[PQ_META], 1, one, on_meta);
+    req_submit_shared(r, stmt_query[PQ_META], 1, one, on_meta);
 }
 
 void h_priorities(struct req *r)
@@ -592,7 +592,7 @@ void prio_start_for(struct req *r, const char *year, const char *term, prio_serv
     snprintf(st->year, sizeof st->year, "%s", year);
     snprintf(st->term, sizeof st->term, "%s", term);
     const char *one[1] = {req_trust_str(r)};
-    req_submit_one(r, stmt_query[PQ_META], 1, one, on_meta);
+    req_submit_shared(r, stmt_query[PQ_META], 1, one, on_meta);
 }
 
 /* ---- thresholds ---- */

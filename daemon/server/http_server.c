@@ -274,6 +274,7 @@ void http_server_free(struct server *s)
             continue; /* abandoned at the drain deadline: the process is exiting anyway */
         evhttp_free(w->http);
         db_pool_free(w->db);
+        req_shared_reads_free(w);
         event_free(w->wake);
         event_free(w->flush_ev);
         denials_free(w->denials);

@@ -45,8 +45,9 @@ struct worker {
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;
-    struct req *retired;       /* finished requests, freed at the next request (request.c) */
-    struct arena *spare_arena; /* a finished request's arena, reset for the next one */
+    struct req *retired;              /* finished requests, freed at the next request (request.c) */
+    struct arena *spare_arena;        /* a finished request's arena, reset for the next one */
+    struct shared_read *shared_reads; /* req_submit_shared's reads (request.c) */
     bool draining;
     bool listening;
 };

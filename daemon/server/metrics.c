@@ -49,6 +49,11 @@ static const struct {
                                        "Filtered or scoped priorities views rendered anew."},
     [METRIC_COMPRESSIONS] = {"matd_compressions_total",
                              "Cached replies compressed (their gzip and brotli variants made)."},
+    [METRIC_SHARED_READ_QUERIES] = {"matd_shared_read_queries_total",
+                                    "Queries sent for reads shared by the requests waiting "
+                                    "for them (the priorities' data version)."},
+    [METRIC_SHARED_READ_ANSWERS] = {"matd_shared_read_answers_total",
+                                    "Requests answered by a shared read's query."},
     [METRIC_PUSH_PAUSES] = {"matd_push_pauses_total",
                             "Pauses a push's COPY took to give way to requests being served."},
 };

@@ -219,6 +219,8 @@ void request_release_retired(struct worker *w)
     }
 }
 
+static void shared_unlink(struct req *r);
+
 static void req_free(struct req *r)
 {
     if (r->offload)
@@ -233,6 +235,7 @@ static void req_free(struct req *r)
     }
     if (r->job)
         db_job_cancel(r->job);
+    shared_unlink(r); /* a shared read goes on for the others */
     if (r->hstate && r->hstate_free)
         r->hstate_free(r->hstate);
     if (r->json)
@@ -618,6 +621,142 @@ int req_submit_one(struct req *r, int stmt, int nparams, const char *const *para
     struct db_job *job = db_job_new(NULL, NULL);
     db_job_add(job, stmt, nparams, params);
     return req_submit(r, job, done);
+}
+
+/* ---- shared reads ---- */
+
+#define SHARED_MAX_PARAMS 4
+#define SHARED_MAX_READS 16 /* distinct (statement, parameters) kept per worker */
+
+struct shared_read {
+    struct shared_read *next;
+    struct worker *w;
+    int stmt, nparams;
+    char *params[SHARED_MAX_PARAMS];
+    bool in_flight;
+    struct req *riding;  /* answered by the query in flight */
+    struct req *waiting; /* came after it was sent: the next query answers them */
+};
+
+static void shared_unlink(struct req *r)
+{
+    if (!r->shared)
+        return;
+    *r->shared_pprev = r->shared_next;
+    if (r->shared_next)
+        r->shared_next->shared_pprev = r->shared_pprev;
+    r->shared = NULL;
+    r->shared_next = NULL;
+    r->shared_pprev = NULL;
+}
+
+static void shared_add(struct shared_read *sr, struct req **head, struct req *r)
+{
+    r->shared = sr;
+    r->shared_next = *head;
+    if (*head)
+        (*head)->shared_pprev = &r->shared_next;
+    *head = r;
+    r->shared_pprev = head;
+}
+
+static void shared_send(struct shared_read *sr);
+
+static void shared_done(struct db_job *job, void *arg)
+{
+    struct shared_read *sr = arg;
+    sr->in_flight = false;
+    struct req *r;
+    while ((r = sr->riding) != NULL) {
+        shared_unlink(r);
+        req_db_fn cb = r->db_cb;
+        r->db_cb = NULL;
+        metrics_add(METRIC_SHARED_READ_ANSWERS, 1);
+        if (req_live(r, "shared read"))
+            cb(r, job);
+    }
+    if (sr->waiting)
+        shared_send(sr);
+}
+
+static void shared_send(struct shared_read *sr)
+{
+    struct db_job *job = db_job_new(shared_done, sr);
+    db_job_add(job, sr->stmt, sr->nparams, (const char *const *)sr->params);
+    sr->riding = sr->waiting;
+    if (sr->riding)
+        sr->riding->shared_pprev = &sr->riding;
+    sr->waiting = NULL;
+    sr->in_flight = true;
+    if (db_pool_submit(sr->w->db, job) == 0) {
+        metrics_add(METRIC_SHARED_READ_QUERIES, 1);
+        return;
+    }
+    sr->in_flight = false;
+    metrics_add(METRIC_DB_JOBS_REJECTED, 1);
+    struct req *r;
+    while ((r = sr->riding) != NULL) {
+        shared_unlink(r);
+        r->db_cb = NULL;
+        reply_problem_with(r, 503, "the database is unavailable or busy; retry shortly", NULL,
+                           "Retry-After", "2");
+    }
+}
+
+static struct shared_read *shared_find(struct worker *w, int stmt, int nparams,
+                                       const char *const *params)
+{
+    int n = 0;
+    for (struct shared_read *sr = w->shared_reads; sr; sr = sr->next, n++) {
+        bool same = sr->stmt == stmt && sr->nparams == nparams;
+        for (int i = 0; same && i < nparams; i++)
+            same = (!sr->params[i] && !params[i]) ||
+                   (sr->params[i] && params[i] && strcmp(sr->params[i], params[i]) == 0);
+        if (same)
+            return sr;
+    }
+    if (n >= SHARED_MAX_READS || nparams > SHARED_MAX_PARAMS)
+        return NULL;
+    struct shared_read *sr = xcalloc(1, sizeof *sr);
+    sr->w = w;
+    sr->stmt = stmt;
+    sr->nparams = nparams;
+    for (int i = 0; i < nparams; i++)
+        sr->params[i] = params[i] ? xstrdup(params[i]) : NULL;
+    sr->next = w->shared_reads;
+    w->shared_reads = sr;
+    return sr;
+}
+
+int req_submit_shared(struct req *r, int stmt, int nparams, const char *const *params,
+                      req_db_fn done)
+{
+    struct shared_read *sr = NULL;
+    if (!db_pool_has_replicas(r->w->db))
+        sr = shared_find(r->w, stmt, nparams, params);
+    if (!sr)
+        return req_submit_one(r, stmt, nparams, params, done);
+    if (!atomic_load(&r->w->server->schema_ready)) {
+        reply_problem_with(r, 503, "the database schema is not ready yet; retry shortly", NULL,
+                           "Retry-After", "2");
+        return -1;
+    }
+    r->db_cb = done;
+    shared_add(sr, &sr->waiting, r);
+    if (!sr->in_flight)
+        shared_send(sr);
+    return 0;
+}
+
+void req_shared_reads_free(struct worker *w)
+{
+    for (struct shared_read *sr = w->shared_reads, *next; sr; sr = next) {
+        next = sr->next;
+        for (int i = 0; i < sr->nparams; i++)
+            free(sr->params[i]);
+        free(sr);
+    }
+    w->shared_reads = NULL;
 }
 
 void req_submit_detached(struct worker *w, struct db_job *job)

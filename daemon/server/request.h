@@ -88,6 +88,8 @@ struct req {
     const char *not_found;                            /* req_submit_one_row's 404 detail */
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
+    struct shared_read *shared; /* req_submit_shared: the read it rides or waits for */
+    struct req *shared_next, **shared_pprev;
     struct req *retired_next; /* on the worker's list of finished requests */
     struct arena *arena;      /* per-request memory, freed with the request (req_arena) */
 };
@@ -141,6 +143,14 @@ void req_offload(struct req *r, void (*run)(void *data), void (*done)(struct req
 
 /* req_submit of a job with one prepared statement (params are copied). */
 int req_submit_one(struct req *r, int stmt, int nparams, const char *const *params, req_db_fn done);
+/* The same for a small hot read that the requests of one worker asking the same statement
+ * and parameters at about the same time can share: one query, sent no earlier than each
+ * of them arrived (so it sees every write committed before any of them was asked), answers
+ * all that were waiting when it went out; those that come while it runs wait for the next.
+ * done must only read the job's results. With read replicas it is req_submit_one (each
+ * read goes where its own client's writes are). */
+int req_submit_shared(struct req *r, int stmt, int nparams, const char *const *params,
+                      req_db_fn done);
 /* The one way to write a versioned document (review, SEF, SIP): a job that opens with
  * BEGIN and a transaction-scoped advisory lock on key (e.g. "sip:<trust>:<urn>:<year>"),
  * so that concurrent writers of one document queue rather than race for its next version
@@ -160,6 +170,8 @@ struct db_job *req_locked_job(const char *key);
 int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
+/* Frees the worker's req_submit_shared bookkeeping (after its pool, at exit). */
+void req_shared_reads_free(struct worker *w);
 
 /* One page of a keyset list, as statement parameters. */
 struct req_page {

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import threading
 import unittest
 
 import harness
@@ -399,6 +400,76 @@ class TwoInstances(unittest.TestCase):
             after = b.request("GET", path, token=admin).json["items"]
             self.assertNotIn(("writing", "all"), [(i["subject"], i["group"]) for i in after])
         finally:
+            self.assertEqual(b.stop(), 0)
+            self.assertEqual(a.stop(), 0)
+
+
+class SharedVersionReads(unittest.TestCase):
+    """Each worker asks the data version once for all the cached reads waiting at that
+    moment, never with a query sent before a request arrived: while other clients keep B's
+    reads busy, every read that starts after a write through A returns shows that write."""
+
+    def test_reads_share_the_version_query_and_never_miss_a_write(self):
+        db = harness.fresh_database("e2e_priorities_shared")
+        a = Matd(db)
+        a.matctl("demo", "load")
+        b = Matd(db, extra_config="[limits]\nrate_limit_per_minute = 0\n")
+        stop = threading.Event()
+        errors = []
+        try:
+            admin = a.token("admin")
+            path = "/v1/priorities?year=%s&term=%s" % (YEAR, TERM)
+            self.assertEqual(b.request("GET", path, token=admin).status, 200)  # cached on B
+
+            def hammer():
+                conn = b.connect()
+                while not stop.is_set():
+                    r = b.request("GET", path, token=admin, conn=conn)
+                    if r.status != 200:
+                        errors.append(r)
+
+            threads = [threading.Thread(target=hammer) for _ in range(6)]
+            for t in threads:
+                t.start()
+            # Many reads in flight at once share their version queries: fewer queries than
+            # the requests they answered (an unshared read was one query each).
+            def metric(name):
+                for line in b.request("GET", "/metrics").body.decode().splitlines():
+                    if line.startswith(name + " "):
+                        return int(line.split()[1])
+                raise AssertionError("no %s in /metrics" % name)
+            done = []
+
+            def burst():
+                conn = b.connect()
+                for _ in range(40):
+                    done.append(b.request("GET", path, token=admin, conn=conn).status)
+            queries = metric("matd_shared_read_queries_total")
+            answers = metric("matd_shared_read_answers_total")
+            bursts = [threading.Thread(target=burst) for _ in range(8)]
+            for t in bursts:
+                t.start()
+            for t in bursts:
+                t.join()
+            queries = metric("matd_shared_read_queries_total") - queries
+            answers = metric("matd_shared_read_answers_total") - answers
+            self.assertEqual(done, [200] * 320)
+            self.assertGreaterEqual(answers, 320)
+            self.assertLess(queries, answers, "the version queries were not shared")
+            # Freshness under the same load: each write through A is seen by B's next read.
+            for gap_points in (60, 10, 60, 10):
+                r = a.request("PUT", "/v1/priorities/thresholds",
+                              {"min_cohort": 6, "z_crit": 1.96, "gap_points": gap_points,
+                               "trend_points": 10}, token=admin)
+                self.assertEqual(r.status, 200, r)
+                gaps = [i for i in b.request("GET", path, token=admin).json["items"]
+                        if i["kind"] == "gap"]
+                self.assertEqual(bool(gaps), gap_points == 10, gap_points)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
             self.assertEqual(b.stop(), 0)
             self.assertEqual(a.stop(), 0)
 
