@@ -4,11 +4,13 @@
 
 #define PACE_MIN_TIMED_BYTES (256 * 1024) /* smaller work is too quick to time */
 
-void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause_us)
+void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause_us,
+               uint64_t max_total_us)
 {
     p->share = share > 0 ? share : 1;
     p->full_bps = full_bps;
     p->max_pause_us = max_pause_us;
+    p->max_total_us = max_total_us;
     p->started_us = p->next_us = p->last_us = 0;
     p->fg_seen = 0;
     p->pauses = 0;
@@ -29,7 +31,8 @@ uint64_t pace_pause_us(struct pace *p, uint64_t now_us, size_t bytes, unsigned l
      * whichever is later. */
     uint64_t from = p->next_us > p->last_us ? p->next_us : p->last_us;
     p->last_us = now_us;
-    if (!busy || p->share >= 1 || p->full_bps <= 0) {
+    bool spent = p->max_total_us && p->paused_us >= p->max_total_us;
+    if (!busy || spent || p->share >= 1 || p->full_bps <= 0) {
         p->next_us = now_us; /* work done while the foreground was quiet owes nothing */
         return 0;
     }
@@ -37,8 +40,11 @@ uint64_t pace_pause_us(struct pace *p, uint64_t now_us, size_t bytes, unsigned l
     if (p->next_us < now_us + PACE_MIN_PAUSE_US)
         return 0; /* not worth a timer: the debt is carried */
     uint64_t pause = p->next_us - now_us;
-    if (pause > p->max_pause_us) {
-        pause = p->max_pause_us;
+    uint64_t bound = p->max_pause_us;
+    if (p->max_total_us && p->max_total_us - p->paused_us < bound)
+        bound = p->max_total_us - p->paused_us;
+    if (pause > bound) {
+        pause = bound;
         p->next_us = now_us + pause; /* what is beyond the bound is forgiven */
     }
     p->pauses++;

@@ -18,6 +18,7 @@ struct pace {
     double share;               /* of the flat-out rate, while the foreground is busy */
     double full_bps;            /* the flat-out rate (bytes per second) */
     uint64_t max_pause_us;      /* no single pause longer than this */
+    uint64_t max_total_us;      /* nor all of them together (0: no bound) */
     uint64_t started_us;        /* when the work began */
     uint64_t next_us;           /* when the bytes sent so far are paid for */
     uint64_t last_us;           /* the last look */
@@ -26,8 +27,11 @@ struct pace {
     uint64_t paused_us;         /* their total length */
 };
 
-/* share in (0, 1] (1 or more, or a rate of 0: never pauses); full_bps > 0. */
-void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause_us);
+/* share in (0, 1] (1 or more, or a rate of 0: never pauses); full_bps > 0. The pauses of
+ * one piece of work add up to at most max_total_us (0: unbounded), so that pacing never
+ * takes a piece of work past the deadlines it runs under. */
+void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause_us,
+               uint64_t max_total_us);
 /* The work starts at now_us; fg_events is the foreground's count. */
 void pace_begin(struct pace *p, uint64_t now_us, unsigned long long fg_events);
 /* `bytes` more were sent by now_us: the pause (microseconds) to take before the next unit,

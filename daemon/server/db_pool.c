@@ -394,13 +394,15 @@ struct db_conn {
  * loop: nothing blocks and no thread is held. With no requests it runs flat out. */
 
 static _Atomic int copy_busy_share_pct = 100;
+static _Atomic uint64_t copy_max_total_pause_us = 10000000;
 static _Atomic uint64_t copy_learnt_bps; /* 0 until a COPY has been timed */
 #define COPY_FIRST_BPS (8u << 20)        /* the rate assumed before one is learnt */
 #define COPY_MAX_PAUSE_US 250000
 
-void db_pool_set_push_busy_share(int pct)
+void db_pool_set_push_busy_share(int pct, int max_total_pause_ms)
 {
     copy_busy_share_pct = pct < 1 ? 1 : pct > 100 ? 100 : pct;
+    copy_max_total_pause_us = (uint64_t)(max_total_pause_ms > 0 ? max_total_pause_ms : 1) * 1000u;
 }
 
 static uint64_t monotonic_us(void)
@@ -414,7 +416,7 @@ static void copy_pace_begin(struct db_conn *c)
 {
     uint64_t learnt = copy_learnt_bps;
     pace_init(&c->pace, copy_busy_share_pct / 100.0, (double)(learnt ? learnt : COPY_FIRST_BPS),
-              COPY_MAX_PAUSE_US);
+              COPY_MAX_PAUSE_US, copy_max_total_pause_us);
     pace_begin(&c->pace, monotonic_us(), metrics_requests_total());
     c->copy_total = 0;
     c->copy_charged = true; /* nothing in hand yet */

@@ -31,9 +31,10 @@ typedef void (*db_done_fn)(struct db_job *job, void *arg);
 
 /* statement_timeout of every connection opened from now on (0 = none); before workers. */
 void db_pool_set_statement_timeout(int ms);
-/* While requests are being served, a push's COPY works at most this percentage of the
- * time (100: never pauses). */
-void db_pool_set_push_busy_share(int pct);
+/* While requests are being served, a push's COPY goes at this percentage of the rate COPYs
+ * reach alone (100: never pauses), pausing at most max_total_pause_ms in all (so that
+ * pacing never takes a push past its statement or request timeout). */
+void db_pool_set_push_busy_share(int pct, int max_total_pause_ms);
 struct db_pool *db_pool_new(struct event_base *base, const char *dsn, int size, int queue_max,
                             int connect_timeout_ms);
 void db_pool_free(struct db_pool *pool);

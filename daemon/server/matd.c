@@ -95,6 +95,16 @@ static void warn_restart_only(const char *section, const char *key, void *arg)
     log_warn("msg=\"setting changes on restart only\" key=%s.%s", section, key);
 }
 
+/* A push paced for readers may pause a third of the shorter of its deadlines at most: the
+ * request's (request_timeout_ms) and its statement's (statement_timeout_ms, 0 = none). */
+static void apply_push_pacing(int share_pct, int request_timeout_ms, int statement_timeout_ms)
+{
+    int deadline = request_timeout_ms;
+    if (statement_timeout_ms > 0 && statement_timeout_ms < deadline)
+        deadline = statement_timeout_ms;
+    db_pool_set_push_busy_share(share_pct, deadline / 3);
+}
+
 static void reload(struct main_ctx *m)
 {
     struct server *s = m->s;
@@ -124,7 +134,7 @@ static void reload(struct main_ctx *m)
     enum log_level lvl;
     if (log_level_parse(cfg.log_level, &lvl) == 0)
         log_set_level(lvl);
-    db_pool_set_push_busy_share(cfg.push_busy_share_pct);
+    apply_push_pacing(cfg.push_busy_share_pct, cfg.request_timeout_ms, s->cfg.statement_timeout_ms);
     /* Everything else is read once at start: say which changes wait for a restart. */
     config_each_restart_only_change(&s->cfg, &cfg, warn_restart_only, NULL);
     config_free(&cfg);
@@ -240,7 +250,8 @@ int main(int argc, char **argv)
 
     offload_set_queue_max(s->cfg.offload_queue_max);
     db_pool_set_statement_timeout(s->cfg.statement_timeout_ms);
-    db_pool_set_push_busy_share(s->cfg.push_busy_share_pct);
+    apply_push_pacing(s->cfg.push_busy_share_pct, s->cfg.request_timeout_ms,
+                      s->cfg.statement_timeout_ms);
     if (replica_configure(s->cfg.replica_dsn, s->cfg.replica_max_lag_ms,
                           s->cfg.replica_max_lag_bytes, err, sizeof err) != 0)
         fatal("%s", err);

@@ -18,7 +18,7 @@ static uint64_t simulate(struct pace *p, double share, double full_bps, int unit
 {
     uint64_t start = 1000000, now = start;
     unsigned long long fg = 5;
-    pace_init(p, share, full_bps, 10000000);
+    pace_init(p, share, full_bps, 10000000, 0);
     pace_begin(p, now, fg);
     for (int i = 0; i < units; i++) {
         now += unit_us;
@@ -73,17 +73,34 @@ static void test_pause_is_bounded(void **state)
 {
     (void)state;
     struct pace p;
-    pace_init(&p, 0.01, 1 * MB, 250000);
+    pace_init(&p, 0.01, 1 * MB, 250000, 0);
     pace_begin(&p, 0, 0);
     /* 10 MB at 1 % of 1 MB/s is 1,000 s owed: never more than the bound at once */
     assert_true(pace_pause_us(&p, 1000, (size_t)(10 * MB), 1) == 250000);
+}
+
+static void test_pauses_of_one_piece_of_work_are_bounded_in_all(void **state)
+{
+    (void)state;
+    struct pace p;
+    /* 1% of 1 MB/s with 250 ms pauses, at most 1.1 s in all: four whole pauses, a part one */
+    pace_init(&p, 0.01, 1 * MB, 250000, 1100000);
+    pace_begin(&p, 0, 0);
+    uint64_t now = 0;
+    unsigned long long fg = 0;
+    for (int i = 0; i < 20; i++) {
+        now += 1000;
+        now += pace_pause_us(&p, now, 256 * 1024, ++fg);
+    }
+    assert_true(p.paused_us == 1100000);
+    assert_true(p.pauses == 5);
 }
 
 static void test_quiet_stretch_owes_nothing_later(void **state)
 {
     (void)state;
     struct pace p;
-    pace_init(&p, 0.5, 1 * MB, 10000000);
+    pace_init(&p, 0.5, 1 * MB, 10000000, 0);
     pace_begin(&p, 0, 0);
     assert_true(pace_pause_us(&p, 5000000, (size_t)(5 * MB), 0) == 0); /* quiet: flat out */
     /* the foreground wakes: 0.5 MB at 0.5 MB/s is owed from the last look, not from t=0 */
@@ -96,7 +113,7 @@ static void test_rate_learnt_from_runs_without_pauses(void **state)
 {
     (void)state;
     struct pace p;
-    pace_init(&p, 0.3, 1 * MB, 250000);
+    pace_init(&p, 0.3, 1 * MB, 250000, 0);
     pace_begin(&p, 0, 0);
     assert_true(pace_pause_us(&p, 500000, (size_t)(2 * MB), 0) == 0);
     double got = pace_measured_bps(&p, 1000000, (uint64_t)(2 * MB)); /* 2 MB in 1 s */
@@ -118,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_quiet_foreground_never_waits),
         cmocka_unit_test(test_share_one_or_no_rate_never_waits),
         cmocka_unit_test(test_pause_is_bounded),
+        cmocka_unit_test(test_pauses_of_one_piece_of_work_are_bounded_in_all),
         cmocka_unit_test(test_quiet_stretch_owes_nothing_later),
         cmocka_unit_test(test_rate_learnt_from_runs_without_pauses),
     };
