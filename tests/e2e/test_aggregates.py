@@ -62,6 +62,14 @@ class DemoTrust(SameFromRows, unittest.TestCase):
             self.assertGreater(int(self.m.psql("SELECT count(*) FROM progress_counts")), 0)
             self.assertGreater(int(self.m.psql("SELECT count(*) FROM progress_stuck")), 0)
             self.assertGreater(self.assert_same(schools), 10000, "the lists compared are not empty")
+            # The triggers that keep the aggregates run without JIT (sql/014): compiling
+            # them cost more than running them, on every push.
+            self.assertEqual(self.m.psql(
+                "SELECT string_agg(proname || ':' || array_to_string(proconfig, ','), ' ' "
+                "ORDER BY proname) FROM pg_proc WHERE proname IN ('bump_trust_data_version', "
+                "'progress_aggregates_after_write', 'progress_aggregates_refresh')"),
+                "bump_trust_data_version:jit=off progress_aggregates_after_write:jit=off "
+                "progress_aggregates_refresh:jit=off")
         finally:
             self.assertEqual(self.m.stop(), 0)
 
