@@ -11,7 +11,8 @@ void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause
     p->full_bps = full_bps;
     p->max_pause_us = max_pause_us;
     p->max_total_us = max_total_us;
-    p->started_us = p->next_us = p->last_us = 0;
+    p->started_us = p->next_us = p->last_us = p->window_us = 0;
+    p->busy = false;
     p->fg_seen = 0;
     p->pauses = 0;
     p->paused_us = 0;
@@ -19,14 +20,25 @@ void pace_init(struct pace *p, double share, double full_bps, uint64_t max_pause
 
 void pace_begin(struct pace *p, uint64_t now_us, unsigned long long fg_events)
 {
-    p->started_us = p->next_us = p->last_us = now_us;
+    p->started_us = p->next_us = p->last_us = p->window_us = now_us;
     p->fg_seen = fg_events;
+    p->busy = false;
 }
 
 uint64_t pace_pause_us(struct pace *p, uint64_t now_us, size_t bytes, unsigned long long fg_events)
 {
-    bool busy = fg_events != p->fg_seen;
-    p->fg_seen = fg_events;
+    /* Busy: the foreground answered at least PACE_BUSY_PER_S events a second over the last
+     * window of PACE_BUSY_WINDOW_US or more (a lone health check is not a reader); until a
+     * window has passed, the last one's verdict stands. */
+    if (now_us >= p->window_us + PACE_BUSY_WINDOW_US) {
+        double seconds = (double)(now_us - p->window_us) / 1e6;
+        p->busy = (double)(fg_events - p->fg_seen) >= PACE_BUSY_PER_S * seconds;
+        p->fg_seen = fg_events;
+        p->window_us = now_us;
+    } else if (fg_events - p->fg_seen >= PACE_BUSY_PER_S * PACE_BUSY_WINDOW_US / 1000000) {
+        p->busy = true; /* already a window's worth: no need to wait for the window's end */
+    }
+    bool busy = p->busy;
     /* The bytes were sent since the last look, or since what was sent before was paid for,
      * whichever is later. */
     uint64_t from = p->next_us > p->last_us ? p->next_us : p->last_us;

@@ -1,18 +1,21 @@
 /* Background work that gives way to the foreground, in the manner of PostgreSQL's cost-based
- * vacuum delay: while the foreground is busy (its event count moved since the worker last
- * looked), the work may go at `share` of the rate it reaches when it runs flat out, and is
- * told to pause between units to keep to it; when the foreground is quiet it never pauses.
- * The flat-out rate is learnt from the units of work that ran without a pause.
- * Used for a push's COPY: the database consumes what it is sent behind socket buffers, so
- * the time a send takes says nothing of the database's work, but bytes do. Pure: the caller
- * supplies the clock, the byte counts and the foreground's count. */
+ * vacuum delay: while the foreground is busy (it answered PACE_BUSY_PER_S events a second or
+ * more over the last PACE_BUSY_WINDOW_US), the work may go at `share` of the rate it reaches when
+ * it runs flat out, and is told to pause between units to keep to it; when the foreground is quiet
+ * it never pauses. The flat-out rate is learnt from the units of work that ran without a pause.
+ * Used for a push's COPY: the database consumes what it is sent behind socket buffers, so the time
+ * a send takes says nothing of the database's work, but bytes do. Pure: the caller supplies the
+ * clock, the byte counts and the foreground's count. */
 #ifndef MAT_PACE_H
 #define MAT_PACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define PACE_MIN_PAUSE_US 1000 /* shorter pauses are carried into the next unit */
+#define PACE_MIN_PAUSE_US 1000     /* shorter pauses are carried into the next unit */
+#define PACE_BUSY_PER_S 20         /* foreground events a second that make it busy */
+#define PACE_BUSY_WINDOW_US 100000 /* the shortest window that rate is taken over */
 
 struct pace {
     double share;               /* of the flat-out rate, while the foreground is busy */
@@ -22,7 +25,9 @@ struct pace {
     uint64_t started_us;        /* when the work began */
     uint64_t next_us;           /* when the bytes sent so far are paid for */
     uint64_t last_us;           /* the last look */
-    unsigned long long fg_seen; /* the foreground's event count at the last look */
+    unsigned long long fg_seen; /* the foreground's event count when the window began */
+    uint64_t window_us;         /* when the window over which its rate is taken began */
+    bool busy;                  /* the last window's verdict */
     unsigned long long pauses;  /* pauses asked for */
     uint64_t paused_us;         /* their total length */
 };

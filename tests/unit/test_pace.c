@@ -60,6 +60,32 @@ static void test_quiet_foreground_never_waits(void **state)
     assert_true(p.pauses == 0 && p.paused_us == 0);
 }
 
+static void test_a_lone_request_now_and_then_is_not_busy(void **state)
+{
+    (void)state;
+    struct pace p;
+    /* one request (a health check) every 200 ms while 20 ms chunks go: 5 a second */
+    pace_init(&p, 0.1, 1 * MB, 250000, 0);
+    pace_begin(&p, 0, 0);
+    uint64_t now = 0;
+    unsigned long long fg = 0;
+    for (int i = 1; i <= 50; i++) {
+        now += 20000;
+        if (i % 10 == 0)
+            fg++;
+        now += pace_pause_us(&p, now, 256 * 1024, fg);
+    }
+    assert_true(p.pauses == 0);
+    /* twenty a second is a reader */
+    for (int i = 1; i <= 50; i++) {
+        now += 20000;
+        if (i % 2 == 0)
+            fg++;
+        now += pace_pause_us(&p, now, 256 * 1024, fg);
+    }
+    assert_true(p.pauses > 0);
+}
+
 static void test_share_one_or_no_rate_never_waits(void **state)
 {
     (void)state;
@@ -76,7 +102,7 @@ static void test_pause_is_bounded(void **state)
     pace_init(&p, 0.01, 1 * MB, 250000, 0);
     pace_begin(&p, 0, 0);
     /* 10 MB at 1 % of 1 MB/s is 1,000 s owed: never more than the bound at once */
-    assert_true(pace_pause_us(&p, 1000, (size_t)(10 * MB), 1) == 250000);
+    assert_true(pace_pause_us(&p, 1000, (size_t)(10 * MB), 5) == 250000);
 }
 
 static void test_pauses_of_one_piece_of_work_are_bounded_in_all(void **state)
@@ -90,7 +116,8 @@ static void test_pauses_of_one_piece_of_work_are_bounded_in_all(void **state)
     unsigned long long fg = 0;
     for (int i = 0; i < 20; i++) {
         now += 1000;
-        now += pace_pause_us(&p, now, 256 * 1024, ++fg);
+        fg += 10;
+        now += pace_pause_us(&p, now, 256 * 1024, fg);
     }
     assert_true(p.paused_us == 1100000);
     assert_true(p.pauses == 5);
@@ -106,7 +133,8 @@ static void test_quiet_stretch_owes_nothing_later(void **state)
     /* the foreground wakes: 0.5 MB at 0.5 MB/s is owed from the last look, not from t=0 */
     assert_true(pace_pause_us(&p, 5010000, (size_t)(0.5 * MB), 3) == 990000);
     /* small debts are carried, not paused for */
-    assert_true(pace_pause_us(&p, 6000000, 100, 4) == 0);
+    assert_true(pace_pause_us(&p, 6000000, 100, 100) == 0);
+    assert_true(p.next_us > 6000000);
 }
 
 static void test_rate_learnt_from_runs_without_pauses(void **state)
@@ -119,7 +147,7 @@ static void test_rate_learnt_from_runs_without_pauses(void **state)
     double got = pace_measured_bps(&p, 1000000, (uint64_t)(2 * MB)); /* 2 MB in 1 s */
     assert_true(got > 2 * MB - 1 && got < 2 * MB + 1);
     assert_true(pace_measured_bps(&p, 1000000, 1000) == 0); /* too small to time */
-    assert_true(pace_pause_us(&p, 1100000, (size_t)(2 * MB), 7) > 0);
+    assert_true(pace_pause_us(&p, 1100000, (size_t)(2 * MB), 70) > 0);
     assert_true(pace_measured_bps(&p, 3000000, (uint64_t)(4 * MB)) == 0); /* it paused */
     assert_true(pace_learn(0, 4 * MB) == 4 * MB);
     assert_true(pace_learn(4 * MB, 0) == 4 * MB);
@@ -133,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_busy_work_keeps_to_its_share_of_the_rate),
         cmocka_unit_test(test_work_slower_than_its_share_never_waits),
         cmocka_unit_test(test_quiet_foreground_never_waits),
+        cmocka_unit_test(test_a_lone_request_now_and_then_is_not_busy),
         cmocka_unit_test(test_share_one_or_no_rate_never_waits),
         cmocka_unit_test(test_pause_is_bounded),
         cmocka_unit_test(test_pauses_of_one_piece_of_work_are_bounded_in_all),
