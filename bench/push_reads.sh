@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Reads while schools push: the p99 latency of GET /v1/me (wrk --latency, TLS keep-alive,
-# CONNECTIONS connections, as fast as they go) with no push running, then while 30,000-row CSV
-# pushes run back to back (the per-token rate limit is off in the bench config): once with the
-# push's COPY never pausing (push_busy_share_pct = 100, matd before pacing) and once paced
-# (the default 30 %, or $SHARE). ROUNDS rounds of the three, interleaved so that noise from
-# anything else on the machine falls on all three alike; the medians are compared. Goal: the
-# p99 under pushes at most 1.5x the quiet p99. The config is changed live with SIGHUP.
+# Reads while schools push: the p99 latency of GET /v1/me (wrk --latency, TLS keep-alive)
+# with no push running, then while 30,000-row CSV pushes run back to back (the per-token
+# rate limit is off in the bench config): once with the push's COPY never pausing
+# (push_busy_share_pct = 100, matd before pacing) and once paced (the default 30 %, or
+# $SHARE). Two read loads: "saturating", CONNECTIONS connections as fast as they go (wrk
+# alone fills both cores of this box, so anything else running takes its share of the
+# readers' CPU), and "steady", 8 connections each waiting 2 ms between requests (at most
+# 4,000 requests a second: a busy trust's pages, well under capacity). ROUNDS rounds of
+# each, interleaved so that noise from anything else on the machine falls on all alike;
+# the medians are compared. Goal: the p99 under pushes at most 1.5x the quiet p99. The
+# config is changed live with SIGHUP.
 # Usage: [SHARE=pct] [ROUNDS=n] bench/push_reads.sh [DURATION_S] [CONNECTIONS] [ROWS]
 source "$(dirname "$0")/lib.sh"
 DUR=${1:-10}
@@ -36,7 +40,7 @@ for variant in (0, 1):  # two bodies, so that no push is an unchanged re-push
 PY
 ROUNDS=${ROUNDS:-3}
 SHARE=${SHARE:-30}
-echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS -d${DUR}s GET /v1/me; pushes of $ROWS CSV rows; $ROUNDS rounds"
+echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS (saturating) or -c8 with 2 ms between requests (steady), ${DUR}s each, GET /v1/me; pushes of $ROWS CSV rows; $ROUNDS rounds"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 URL="https://localhost:$MATD_PORT/v1/me"
 echo 0 >"$BENCH_DIR/reads_seq"
@@ -52,9 +56,12 @@ set_share() {
 to_ms() { awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); x = v + 0;
   if (u == "us") x /= 1000; else if (u == "s") x *= 1000; printf "%.3f", x }'; }
 
-# One wrk run: prints "p99_ms req_per_s".
+# One wrk run under the read load $LOAD: prints "p99_ms req_per_s".
+printf 'function delay() return 2 end\n' >"$BENCH_DIR/steady.lua"
 read_run() {
-  wrk --latency -t2 -c"$CONNS" -d"${DUR}s" -H "Authorization: Bearer $READER" "$URL" >"$BENCH_DIR/reads_wrk"
+  local args=(-t2 -c"$CONNS")
+  [ "$LOAD" = steady ] && args=(-t2 -c8 -s "$BENCH_DIR/steady.lua")
+  wrk --latency "${args[@]}" -d"${DUR}s" -H "Authorization: Bearer $READER" "$URL" >"$BENCH_DIR/reads_wrk"
   echo "$(to_ms "$(awk '$1=="99%" {print $2}' "$BENCH_DIR/reads_wrk")") $(awk '/Requests\/sec/ {print $2}' "$BENCH_DIR/reads_wrk")"
 }
 
@@ -82,25 +89,30 @@ loaded_run() {
     "$(grep -vc '^201' "$BENCH_DIR/reads_pushes" || true)"
 }
 
-printf '%-6s %-28s %10s %12s %8s %10s %6s\n' round run "p99 ms" "req/s" pushes "mean s" other
-: >"$BENCH_DIR/reads_table"
+printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' load round run "p99 ms" "req/s" pushes "mean s" other
+for LOAD in saturating steady; do
+  : >"$BENCH_DIR/reads_table_$LOAD"
+done
 for round in $(seq "$ROUNDS"); do
-  q=$(read_run)
-  printf '%-6s %-28s %10s %12s\n' "$round" "no push" $q
-  set_share 100
-  u=$(loaded_run)
-  printf '%-6s %-28s %10s %12s %8s %10s %6s\n' "$round" "pushes, never pausing" $u
-  set_share "$SHARE"
-  l=$(loaded_run)
-  printf '%-6s %-28s %10s %12s %8s %10s %6s\n' "$round" "pushes, paced at $SHARE %" $l
-  echo "$(echo "$q" | cut -d' ' -f1) $(echo "$u" | cut -d' ' -f1) $(echo "$l" | cut -d' ' -f1)" >>"$BENCH_DIR/reads_table"
+  for LOAD in saturating steady; do
+    q=$(read_run)
+    printf '%-10s %-6s %-28s %10s %12s\n' "$LOAD" "$round" "no push" $q
+    set_share 100
+    u=$(loaded_run)
+    printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' "$LOAD" "$round" "pushes, never pausing" $u
+    set_share "$SHARE"
+    l=$(loaded_run)
+    printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' "$LOAD" "$round" "pushes, paced at $SHARE %" $l
+    echo "$(echo "$q" | cut -d' ' -f1) $(echo "$u" | cut -d' ' -f1) $(echo "$l" | cut -d' ' -f1)" >>"$BENCH_DIR/reads_table_$LOAD"
+  done
 done
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-mq=$(cut -d' ' -f1 "$BENCH_DIR/reads_table" | median)
-mu=$(cut -d' ' -f2 "$BENCH_DIR/reads_table" | median)
-ml=$(cut -d' ' -f3 "$BENCH_DIR/reads_table" | median)
-awk -v q="$mq" -v u="$mu" -v l="$ml" 'BEGIN {
-  printf "median p99 /v1/me: %.2f ms quiet; under pushes %.2f ms never pausing (%.2fx), %.2f ms paced (%.2fx; goal <= 1.5x)\n",
-    q, u, u / q, l, l / q }'
+for LOAD in saturating steady; do
+  t="$BENCH_DIR/reads_table_$LOAD"
+  awk -v load="$LOAD" -v q="$(cut -d' ' -f1 "$t" | median)" -v u="$(cut -d' ' -f2 "$t" | median)" \
+    -v l="$(cut -d' ' -f3 "$t" | median)" 'BEGIN {
+    printf "%s: median p99 /v1/me %.2f ms quiet; under pushes %.2f ms never pausing (%.2fx), %.2f ms paced (%.2fx; goal <= 1.5x)\n",
+      load, q, u, u / q, l, l / q }'
+done
 curl -s --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$MATD_PORT/metrics" | grep '^matd_push_pauses_total' || true
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

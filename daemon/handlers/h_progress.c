@@ -405,7 +405,7 @@ static void start_push(struct req *r)
     struct push_state *st = r->hstate;
     struct db_copy_feed *feed = db_copy_feed_new();
     st->feed = feed; /* borrowed: the load job holds a reference while it runs */
-    if (offload_idle() && !submit_load(r)) {
+    if (offload_idle(OFFLOAD_BULK) && !submit_load(r)) {
         db_copy_feed_release(feed);
         return;
     }
@@ -541,7 +541,7 @@ static void hash_then_continue(struct req *r, const char *profile_text)
     r->body = NULL;
     if (profile_text)
         w->prefix = xasprintf("%s\n", profile_text);
-    req_offload(r, hash_run, hash_done, hash_work_free, w);
+    req_offload_bulk(r, hash_run, hash_done, hash_work_free, w);
 }
 
 void h_progress_put(struct req *r)
@@ -647,7 +647,7 @@ static void start_parse(struct req *r, struct db_copy_feed *feed)
     mat_errors_init(&w->errs);
     snprintf(w->prefix, sizeof w->prefix, "%s\t%s\t%s\t%s\t", st->trust, req_param(r, "urn"),
              req_param(r, "year"), req_param(r, "term"));
-    req_offload(r, push_parse, push_parsed, push_work_free, w);
+    req_offload_bulk(r, push_parse, push_parsed, push_work_free, w);
 }
 
 static void push_parsed(struct req *r, void *p)

@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     if (replica_count() > 0)
         log_info("msg=\"read replicas\" count=%d max_lag_ms=%d max_lag_bytes=%d", replica_count(),
                  s->cfg.replica_max_lag_ms, s->cfg.replica_max_lag_bytes);
-    /* One core fewer than the loops for bulk work, so reads keep a core while pushes parse. */
+    /* Per lane, one thread fewer than the loops (offload.h): reads keep a core. */
     offload_start(s->nworkers > 1 ? s->nworkers - 1 : 1);
     pthread_t startup;
     if (pthread_create(&startup, NULL, startup_thread, s) != 0)

@@ -1,13 +1,19 @@
-/* A mutex/condvar task queue; completion is handed back with event_base_once, which is
- * thread-safe once evthread_use_pthreads() is on. */
+/* Two mutex/condvar task queues (lanes), each with its own threads; completion is handed
+ * back with event_base_once, which is thread-safe once evthread_use_pthreads() is on. */
 #include "offload.h"
 
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "util.h"
+
+#define BULK_NICE 10 /* the bulk lane's threads, relative to the loops */
 
 struct task {
     struct event_base *base;
@@ -17,13 +23,22 @@ struct task {
     struct task *next;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t ready = PTHREAD_COND_INITIALIZER;
-static struct task *head, *tail;
-static bool stopping;
-static int queued, queue_max = 256, busy;
-static pthread_t *threads;
-static int nthreads;
+struct lane {
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    struct task *head, *tail;
+    bool stopping;
+    int queued, busy;
+    pthread_t *threads;
+    int nthreads;
+    int nice;
+};
+
+static struct lane lanes[2] = {
+    [OFFLOAD_NOW] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER},
+    [OFFLOAD_BULK] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, .nice = BULK_NICE},
+};
+static _Atomic int queue_max = 256;
 
 static void deliver(evutil_socket_t fd, short what, void *p)
 {
@@ -33,28 +48,34 @@ static void deliver(evutil_socket_t fd, short what, void *p)
     free(t);
 }
 
-static void *pool_main(void *unused)
+static void *lane_main(void *p)
 {
-    (void)unused;
+    struct lane *ln = p;
+#ifdef __linux__
+    /* A thread's own nice value (Linux schedules threads apart); raising it needs no
+     * privilege. */
+    if (ln->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), ln->nice) != 0)
+        log_warn("msg=\"offload: cannot lower the bulk threads' priority\"");
+#endif
     for (;;) {
-        pthread_mutex_lock(&lock);
-        while (!head && !stopping)
-            pthread_cond_wait(&ready, &lock);
-        struct task *t = head;
+        pthread_mutex_lock(&ln->lock);
+        while (!ln->head && !ln->stopping)
+            pthread_cond_wait(&ln->ready, &ln->lock);
+        struct task *t = ln->head;
         if (!t) {
-            pthread_mutex_unlock(&lock);
+            pthread_mutex_unlock(&ln->lock);
             return NULL;
         }
-        head = t->next;
-        if (!head)
-            tail = NULL;
-        queued--;
-        busy++;
-        pthread_mutex_unlock(&lock);
+        ln->head = t->next;
+        if (!ln->head)
+            ln->tail = NULL;
+        ln->queued--;
+        ln->busy++;
+        pthread_mutex_unlock(&ln->lock);
         t->run(t->arg);
-        pthread_mutex_lock(&lock);
-        busy--;
-        pthread_mutex_unlock(&lock);
+        pthread_mutex_lock(&ln->lock);
+        ln->busy--;
+        pthread_mutex_unlock(&ln->lock);
         if (!t->done) { /* nothing to hand back */
             free(t);
             continue;
@@ -65,48 +86,56 @@ static void *pool_main(void *unused)
     }
 }
 
-bool offload_idle(void)
+bool offload_idle(enum offload_lane lane)
 {
-    pthread_mutex_lock(&lock);
-    bool idle = queued == 0 && busy < nthreads;
-    pthread_mutex_unlock(&lock);
+    struct lane *ln = &lanes[lane];
+    pthread_mutex_lock(&ln->lock);
+    bool idle = ln->queued == 0 && ln->busy < ln->nthreads;
+    pthread_mutex_unlock(&ln->lock);
     return idle;
 }
 
 void offload_set_queue_max(int max)
 {
-    pthread_mutex_lock(&lock);
     queue_max = max < 1 ? 1 : max;
-    pthread_mutex_unlock(&lock);
 }
 
 void offload_start(int n)
 {
-    nthreads = n < 1 ? 1 : n;
-    threads = xcalloc((size_t)nthreads, sizeof *threads);
-    for (int i = 0; i < nthreads; i++)
-        if (pthread_create(&threads[i], NULL, pool_main, NULL) != 0)
-            fatal("offload: cannot start a thread");
+    for (int l = 0; l < 2; l++) {
+        struct lane *ln = &lanes[l];
+        ln->stopping = false;
+        ln->nthreads = n < 1 ? 1 : n;
+        ln->threads = xcalloc((size_t)ln->nthreads, sizeof *ln->threads);
+        for (int i = 0; i < ln->nthreads; i++)
+            if (pthread_create(&ln->threads[i], NULL, lane_main, ln) != 0)
+                fatal("offload: cannot start a thread");
+    }
 }
 
 void offload_stop(void)
 {
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_broadcast(&ready);
-    pthread_mutex_unlock(&lock);
-    for (int i = 0; i < nthreads; i++)
-        pthread_join(threads[i], NULL);
-    free(threads);
-    threads = NULL;
-    nthreads = 0;
+    for (int l = 0; l < 2; l++) {
+        struct lane *ln = &lanes[l];
+        pthread_mutex_lock(&ln->lock);
+        ln->stopping = true;
+        pthread_cond_broadcast(&ln->ready);
+        pthread_mutex_unlock(&ln->lock);
+        for (int i = 0; i < ln->nthreads; i++)
+            pthread_join(ln->threads[i], NULL);
+        free(ln->threads);
+        ln->threads = NULL;
+        ln->nthreads = 0;
+    }
 }
 
-int offload_submit(struct event_base *base, void (*run)(void *), void (*done)(void *), void *arg)
+int offload_submit(enum offload_lane lane, struct event_base *base, void (*run)(void *),
+                   void (*done)(void *), void *arg)
 {
-    pthread_mutex_lock(&lock);
-    if (stopping || queued >= queue_max) {
-        pthread_mutex_unlock(&lock);
+    struct lane *ln = &lanes[lane];
+    pthread_mutex_lock(&ln->lock);
+    if (ln->stopping || ln->queued >= queue_max) {
+        pthread_mutex_unlock(&ln->lock);
         return -1;
     }
     struct task *t = xcalloc(1, sizeof *t);
@@ -114,13 +143,13 @@ int offload_submit(struct event_base *base, void (*run)(void *), void (*done)(vo
     t->run = run;
     t->done = done;
     t->arg = arg;
-    if (tail)
-        tail->next = t;
+    if (ln->tail)
+        ln->tail->next = t;
     else
-        head = t;
-    tail = t;
-    queued++;
-    pthread_cond_signal(&ready);
-    pthread_mutex_unlock(&lock);
+        ln->head = t;
+    ln->tail = t;
+    ln->queued++;
+    pthread_cond_signal(&ln->ready);
+    pthread_mutex_unlock(&ln->lock);
     return 0;
 }

@@ -128,7 +128,8 @@ void rendered_compress_later(struct rendered *x)
         return;
     }
     rendered_hold(x);
-    if (offload_submit(NULL, compress_run, NULL, x) != 0) { /* the pool is saturated */
+    if (offload_submit(OFFLOAD_BULK, NULL, compress_run, NULL, x) !=
+        0) { /* the pool is saturated */
         atomic_fetch_sub(&compressing_now, 1);
         atomic_store(&x->queued, false);
         rendered_release(x);

@@ -188,8 +188,8 @@ static void offload_done(void *p)
     free(o);
 }
 
-void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, void *),
-                 void (*free_data)(void *), void *data)
+static void offload_on(enum offload_lane lane, struct req *r, void (*run)(void *),
+                       void (*done)(struct req *, void *), void (*free_data)(void *), void *data)
 {
     struct req_offload *o = xcalloc(1, sizeof *o);
     o->r = r;
@@ -197,7 +197,7 @@ void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, 
     o->done = done;
     o->free_data = free_data;
     o->data = data;
-    if (offload_submit(r->w->base, offload_run, offload_done, o) != 0) {
+    if (offload_submit(lane, r->w->base, offload_run, offload_done, o) != 0) {
         free(o);
         if (free_data)
             free_data(data);
@@ -206,6 +206,18 @@ void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, 
         return;
     }
     r->offload = o;
+}
+
+void req_offload(struct req *r, void (*run)(void *), void (*done)(struct req *, void *),
+                 void (*free_data)(void *), void *data)
+{
+    offload_on(OFFLOAD_NOW, r, run, done, free_data, data);
+}
+
+void req_offload_bulk(struct req *r, void (*run)(void *), void (*done)(struct req *, void *),
+                      void (*free_data)(void *), void *data)
+{
+    offload_on(OFFLOAD_BULK, r, run, done, free_data, data);
 }
 
 void request_release_retired(struct worker *w)

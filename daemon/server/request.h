@@ -140,6 +140,10 @@ int req_submit(struct req *r, struct db_job *job, req_db_fn done);
  * loop. If r ends first (deadline, client gone), free_data(data) is called instead. */
 void req_offload(struct req *r, void (*run)(void *data), void (*done)(struct req *r, void *data),
                  void (*free_data)(void *data), void *data);
+/* The same on the bulk lane (offload.h): an upload's work, at a lower CPU priority. */
+void req_offload_bulk(struct req *r, void (*run)(void *data),
+                      void (*done)(struct req *r, void *data), void (*free_data)(void *data),
+                      void *data);
 
 /* req_submit of a job with one prepared statement (params are copied). */
 int req_submit_one(struct req *r, int stmt, int nparams, const char *const *params, req_db_fn done);

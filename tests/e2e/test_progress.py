@@ -451,6 +451,21 @@ class PushGivesWayToReads(unittest.TestCase):
                "FROM progress WHERE urn = '100001' AND term = '%s'"
         self.assertEqual(self.m.psql(same % "spring"), self.m.psql(same % "autumn"))
 
+    def test_bulk_threads_run_below_the_loops(self):
+        """The push's hashing and parsing run on the offload pool's bulk lane, whose
+        threads are niced (+10); the loops and the reader lane are not."""
+        def nices():
+            out = []
+            for tid in os.listdir("/proc/%d/task" % self.m.proc.pid):
+                with open("/proc/%d/task/%s/stat" % (self.m.proc.pid, tid)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out.append(int(fields[16]))  # field 19 of stat: nice
+            return sorted(out)
+        n = nices()
+        self.assertIn(10, n)
+        self.assertIn(0, n)
+        self.assertEqual(set(n), {0, 10}, n)
+
     def test_paced_push_with_a_bad_last_row_stores_nothing(self):
         self.assertEqual(self.push(self.text, "summer").status, 201)
         lines = self.text.rstrip("\r\n").split("\r\n")
