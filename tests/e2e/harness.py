@@ -248,6 +248,13 @@ level = info
     def send_signal(self, sig):
         self.proc.send_signal(sig)
 
+    def metric(self, name):
+        """The value of an unlabelled metric in /metrics (asked from loopback)."""
+        for line in self.request("GET", "/metrics").body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError("no metric " + name)
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

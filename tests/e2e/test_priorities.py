@@ -433,26 +433,21 @@ class SharedVersionReads(unittest.TestCase):
                 t.start()
             # Many reads in flight at once share their version queries: fewer queries than
             # the requests they answered (an unshared read was one query each).
-            def metric(name):
-                for line in b.request("GET", "/metrics").body.decode().splitlines():
-                    if line.startswith(name + " "):
-                        return int(line.split()[1])
-                raise AssertionError("no %s in /metrics" % name)
             done = []
 
             def burst():
                 conn = b.connect()
                 for _ in range(40):
                     done.append(b.request("GET", path, token=admin, conn=conn).status)
-            queries = metric("matd_shared_read_queries_total")
-            answers = metric("matd_shared_read_answers_total")
+            queries = b.metric("matd_shared_read_queries_total")
+            answers = b.metric("matd_shared_read_answers_total")
             bursts = [threading.Thread(target=burst) for _ in range(8)]
             for t in bursts:
                 t.start()
             for t in bursts:
                 t.join()
-            queries = metric("matd_shared_read_queries_total") - queries
-            answers = metric("matd_shared_read_answers_total") - answers
+            queries = b.metric("matd_shared_read_queries_total") - queries
+            answers = b.metric("matd_shared_read_answers_total") - answers
             self.assertEqual(done, [200] * 320)
             self.assertGreaterEqual(answers, 320)
             self.assertLess(queries, answers, "the version queries were not shared")

@@ -32,14 +32,6 @@ def brotli_decode(data):
     raise AssertionError("not a brotli stream")
 
 
-def metric(m, name):
-    text = m.request("GET", "/metrics").body.decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
-
-
 class PrioritiesCache(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -150,13 +142,13 @@ class PrioritiesCache(unittest.TestCase):
                  ("/v1/schools/140002/priorities?year=%s&term=%s" % (YEAR, TERM), self.school),
                  ("/v1/schools/140002/priorities?year=%s&term=%s" % (YEAR, TERM), self.head),
                  ("/v1/support?year=%s&term=%s" % (YEAR, TERM), self.ceo)]
-        hits0 = metric(self.a, "matd_priorities_view_hits_total")
+        hits0 = self.a.metric("matd_priorities_view_hits_total")
         cached = []
         for path, token in views:  # render on A (or reuse), then serve from A's cache
             self.get(path, token)
             cached.append(self.get(path, token))
             cached.append(self.get(path, token, Accept="text/csv"))
-        self.assertGreaterEqual(metric(self.a, "matd_priorities_view_hits_total") - hits0, len(views))
+        self.assertGreaterEqual(self.a.metric("matd_priorities_view_hits_total") - hits0, len(views))
         b = Matd(self.db)  # a matd that has rendered nothing yet
         try:
             i = 0
@@ -206,7 +198,7 @@ class PrioritiesCache(unittest.TestCase):
         # version, without being asked twice): nothing else is in flight below
         harness.wait_for(lambda: self.get(BASE, Accept_Encoding="br").header("Content-Encoding") == "br",
                          "the whole list's variants")
-        before = metric(self.a, "matd_compressions_total")
+        before = self.a.metric("matd_compressions_total")
         for path in views:
             r = self.get(path, Accept_Encoding="gzip, br")
             self.assertEqual(r.status, 200, r)
@@ -214,17 +206,17 @@ class PrioritiesCache(unittest.TestCase):
             if len(r.body) >= 1024 and not big:
                 big = (path, r.body)
         self.assertTrue(big, "a view large enough to compress")
-        self.assertEqual(metric(self.a, "matd_compressions_total"), before)
+        self.assertEqual(self.a.metric("matd_compressions_total"), before)
         path, plain = big
         harness.wait_for(lambda: self.get(path, Accept_Encoding="br").header("Content-Encoding") == "br",
                          "the view compressed once asked again")
         self.assertEqual(brotli_decode(self.get(path, Accept_Encoding="br").body), plain)
-        self.assertEqual(metric(self.a, "matd_compressions_total"), before + 1)
+        self.assertEqual(self.a.metric("matd_compressions_total"), before + 1)
         # A client that takes no compression never causes any.
         path2 = BASE + "&level=school&kind=gap"
         for _ in range(3):
             self.assertIsNone(self.get(path2, Accept_Encoding="identity").header("Content-Encoding"))
-        self.assertEqual(metric(self.a, "matd_compressions_total"), before + 1)
+        self.assertEqual(self.a.metric("matd_compressions_total"), before + 1)
 
     def test_an_evicted_view_still_reaches_a_slow_client_whole(self):
         # The bytes go out by reference to the cached view; a client that reads slowly
@@ -306,9 +298,9 @@ class PrioritiesCache(unittest.TestCase):
                 first = first or r
         finally:
             conn.close()
-        self.assertLessEqual(metric(self.a, "matd_priorities_view_cache_entries"), cap)
-        self.assertGreater(metric(self.a, "matd_priorities_view_cache_entries"), cap / 2)
-        self.assertLessEqual(metric(self.a, "matd_priorities_view_cache_bytes"), 64 << 20)
+        self.assertLessEqual(self.a.metric("matd_priorities_view_cache_entries"), cap)
+        self.assertGreater(self.a.metric("matd_priorities_view_cache_entries"), cap / 2)
+        self.assertLessEqual(self.a.metric("matd_priorities_view_cache_bytes"), 64 << 20)
         # An evicted view is rendered again, the same.
         self.assertEqual(self.get(BASE + "&subject=nosuch0").body, first.body)
         full = json.loads(self.get(BASE).body)["items"]

@@ -385,13 +385,6 @@ class Progress(unittest.TestCase):
         self.assertEqual(self.m.request("GET", "/healthz").status, 200)
 
 
-def metric(m, name):
-    for line in m.request("GET", "/metrics").body.decode().splitlines():
-        if line.startswith(name + " "):
-            return int(line.split()[1])
-    raise AssertionError("no %s in /metrics" % name)
-
-
 class PushGivesWayToReads(unittest.TestCase):
     """While requests are being answered, a push's COPY pauses between chunks to keep to
     [limits] push_busy_share_pct of the rate it reaches alone; with no requests it never
@@ -437,16 +430,16 @@ class PushGivesWayToReads(unittest.TestCase):
             t.join()
 
     def test_quiet_push_never_pauses_and_busy_push_does(self):
-        before = metric(self.m, "matd_push_pauses_total")
+        before = self.m.metric("matd_push_pauses_total")
         r = self.push(self.text, "autumn")  # nothing else asked meanwhile: flat out
         self.assertEqual(r.status, 201, r)
-        self.assertEqual(metric(self.m, "matd_push_pauses_total"), before)
+        self.assertEqual(self.m.metric("matd_push_pauses_total"), before)
         r, reads = self.push_while_reading(self.text, "spring")
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json["submission"]["row_count"], 9000)
         self.assertEqual(self.rows("spring"), 9000)
         self.assertTrue(reads and all(s == 200 for s in reads), reads[:5])
-        self.assertGreater(metric(self.m, "matd_push_pauses_total"), before)
+        self.assertGreater(self.m.metric("matd_push_pauses_total"), before)
         same = "SELECT string_agg(encode(pupil_key, 'hex') || subject || band, ',' ORDER BY 1) " \
                "FROM progress WHERE urn = '100001' AND term = '%s'"
         self.assertEqual(self.m.psql(same % "spring"), self.m.psql(same % "autumn"))
