@@ -124,6 +124,12 @@ class RandomTrusts(SameFromRows, unittest.TestCase):
                 bad = self.random_set(rng, 92, 3, False)
                 bad[0]["band"] = "excellent"
                 self.push(schools[2], "2025-26", "spring", bad, expect=422)
+                # An empty set empties the term: its counts go, and the stuck lists of the
+                # terms after it lose it (the push refreshes them itself, sql/015).
+                self.push(schools[3], "2024-25", "spring", [])
+                self.assertEqual(self.m.psql(
+                    "SELECT count(*) FROM progress_counts WHERE urn = '%s' AND year = '2024-25' "
+                    "AND term = 'spring'" % schools[3]), "0")
             compared = self.assert_same(sorted(self.m.psql(
                 "SELECT string_agg(urn, ' ') FROM schools").split()))
             self.assertGreater(compared, 1000)
