@@ -382,7 +382,7 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
  * first design came cheap and clean (no excluded pair or repeat to repair); the starts share a
  * work budget, so the plan stays deterministic. */
 #define FRONT_STARTS 16
-#define FRONT_WORK UINT64_C(4000000)      /* all the starts together (budget: 8 times this) */
+#define FRONT_WORK UINT64_C(3000000)      /* all the starts together (budget: 8 times this) */
 #define FRONT_POLISH UINT64_C(250000)     /* the brief polish of one start */
 #define FRONT_START_WORK UINT64_C(500000) /* one start's search after its design */
 
