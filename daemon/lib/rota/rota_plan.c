@@ -375,6 +375,62 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
         rota_search_polish(s, left);
 }
 
+/* A new cycle's first window with the soft constraints on: repeat-free designs differ in how
+ * well their first terms can be fitted to the schools (phases, strengths, places), and one
+ * polish cannot tell, so several designs are found and laid onto the schools, each polished
+ * briefly, and the best is polished in full. Only when the budget leaves room for it and the
+ * first design came cheap and clean (no excluded pair or repeat to repair); the starts share a
+ * work budget, so the plan stays deterministic. */
+#define FRONT_STARTS 16
+#define FRONT_WORK UINT64_C(3000000)      /* all the starts together (budget: 8 times this) */
+#define FRONT_POLISH UINT64_C(250000)     /* the brief polish of one start */
+#define FRONT_START_WORK UINT64_C(500000) /* one start's search after its design */
+
+static bool front_clean(const struct rota_cost *c)
+{
+    return c->hard == 0 && c->keep == 0 && c->rep == 0 && c->host == 0;
+}
+
+static void plan_front(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
+                       uint64_t budget)
+{
+    const struct rota_ctx *cx = s->cx;
+    int n = cx->n, t = cx->t;
+    uint64_t w0 = s->work;
+    plan_start(s, run, method, mlen, budget);
+    if (budget < 8 * FRONT_WORK || !front_clean(&s->st->c) || s->work - w0 > FRONT_WORK / 4) {
+        plan_search(s, run, method, mlen, budget);
+        return;
+    }
+    const struct rota_cost none = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INFINITY};
+    size_t tn = (size_t)t * n;
+    int *keep = xmalloc(sizeof *keep * tn);
+    char m[96];
+    s->polish_cap = FRONT_POLISH;
+    plan_search(s, run, method, mlen, s->work + FRONT_START_WORK);
+    struct rota_cost best = s->best;
+    memcpy(keep, s->best_at, sizeof *keep * tn);
+    for (int i = 1; i < FRONT_STARTS && s->work - w0 < FRONT_WORK; i++) {
+        s->best = none;
+        plan_start(s, run, m, sizeof m, FRONT_WORK); /* a design out of reach is not waited for */
+        if (!front_clean(&s->st->c))
+            continue;
+        plan_search(s, run, m, sizeof m, s->work + FRONT_START_WORK);
+        if (rota_cost_cmp(s->best, best) < 0) {
+            best = s->best;
+            memcpy(keep, s->best_at, sizeof *keep * tn);
+            snprintf(method, mlen, "%s", m);
+        }
+    }
+    s->polish_cap = 0;
+    s->best = best;
+    memcpy(s->best_at, keep, sizeof *keep * tn);
+    rota_state_copy_at(cx, s->st, keep);
+    free(keep);
+    if (!rota_at_lower_bound(cx, s->best))
+        rota_search_polish(s, budget > s->work ? budget - s->work : 0);
+}
+
 /* Hosts for the best arrangement, and the plan out of it. */
 static void plan_finish(struct rota_search *s, const struct rota_run *run, uint64_t budget,
                         struct rota_plan *out, struct rota_changes *changes)
@@ -443,6 +499,8 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         rota_greedy_plan(&cx, &st);
         rota_search_note(&s);
         snprintf(method, sizeof method, "greedy, term by term");
+    } else if (run->front && !run->prev && !run->seed_at && !cx.has_history && cx.soft_on) {
+        plan_front(&s, run, method, sizeof method, budget);
     } else {
         plan_start(&s, run, method, sizeof method, budget);
         plan_search(&s, run, method, sizeof method, budget);

@@ -616,6 +616,8 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     if (cx->tw && length > POLISH_FRONT_MAX)
         length = POLISH_FRONT_MAX;
     length = length < 4000000 ? 4000000 : length;
+    if (s->polish_cap && length > s->polish_cap)
+        length = s->polish_cap;
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
     uint64_t stall = length / 8;

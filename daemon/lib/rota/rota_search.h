@@ -45,6 +45,7 @@ struct rota_search {
     uint32_t *w;     /* n x n breakout weights on pairs (repair) */
     uint32_t *stamp; /* n x n scratch for term exchanges */
     uint32_t stamp_value;
+    uint64_t polish_cap; /* a polish no longer than this (0: as long as it deserves) */
 };
 
 void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
