@@ -416,6 +416,7 @@ class SharedVersionReads(unittest.TestCase):
         b = Matd(db, extra_config="[limits]\nrate_limit_per_minute = 0\n")
         stop = threading.Event()
         errors = []
+        threads = []
         try:
             admin = a.token("admin")
             path = "/v1/priorities?year=%s&term=%s" % (YEAR, TERM)
@@ -428,7 +429,7 @@ class SharedVersionReads(unittest.TestCase):
                     if r.status != 200:
                         errors.append(r)
 
-            threads = [threading.Thread(target=hammer) for _ in range(6)]
+            threads += [threading.Thread(target=hammer) for _ in range(6)]
             for t in threads:
                 t.start()
             # Many reads in flight at once share their version queries: fewer queries than
@@ -464,9 +465,9 @@ class SharedVersionReads(unittest.TestCase):
             stop.set()
             for t in threads:
                 t.join()
+            stopped = (b.stop(), a.stop())  # before any assertion: never leave matd running
             self.assertEqual(errors, [])
-            self.assertEqual(b.stop(), 0)
-            self.assertEqual(a.stop(), 0)
+            self.assertEqual(stopped, (0, 0))
 
 
 if __name__ == "__main__":
