@@ -123,3 +123,57 @@ bench_load_synthetic() {
                             + (hashint4(s * 31 + p * 17 + t.i * 7 + length(sub)) % 1000) / 1000.0 * 0.8) AS z) zz" >/dev/null
   $P -c "ANALYZE progress" >/dev/null
 }
+
+# The bodies of a ROWS-row push for school 100001 in $BENCH_DIR, two variants each (so that
+# no push is an unchanged re-push): push{0,1}.json, push{0,1}.csv, the same records as a
+# tracker's wide export wide{0,1}.csv, and variant 0 as COPY text (push.copy) for the anchor.
+make_push_bodies() {
+  local rows=$1
+python3 - "$rows" "$BENCH_DIR" <<'PY'
+import csv, json, sys
+rows, d = int(sys.argv[1]), sys.argv[2]
+L = "ABCDEFGHJKLMNPQRTUVWXYZ"
+subjects = ["reading", "writing", "maths", "science", "gps", "english"]
+def upn(tail):
+    return L[sum(int(c) * (i + 2) for i, c in enumerate(tail)) % 23] + tail
+for variant in (0, 1):
+    recs = []
+    pupils = rows // len(subjects)
+    for p in range(pupils):
+        ref = upn("8012000%02d%03d" % (p // 1000, p % 1000))
+        for j, s in enumerate(subjects):
+            recs.append({"pupil": ref, "year_group": str(1 + p % 6), "subject": s,
+                         "band": ["below", "towards", "expected", "greater_depth"][(p + j + variant) % 4],
+                         "score": None, "attendance_pct": 95.5, "disadvantaged": p % 4 == 0,
+                         "send": "none", "eal": p % 6 == 0, "looked_after": False,
+                         "sex": "f" if p % 2 else "m", "prior_attainment": "middle"})
+    json.dump({"records": recs}, open("%s/push%d.json" % (d, variant), "w"))
+    with open("%s/push%d.csv" % (d, variant), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        cols = list(recs[0])
+        w.writerow(cols)
+        for r in recs:
+            w.writerow(["" if r[c] is None else str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in cols])
+    # The same records as a tracker's wide export: its own headings and words.
+    words = {"below": "Below", "towards": "Working Towards", "expected": "Expected+",
+             "greater_depth": "Greater Depth"}
+    with open("%s/wide%d.csv" % (d, variant), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["Pupil ID", "Name", "DOB", "Year", "Gender", "Pupil Premium", "EAL",
+                    "Attendance"] + [s.title() for s in subjects])
+        for i in range(0, len(recs), len(subjects)):
+            r = recs[i]
+            w.writerow([r["pupil"], "Pupil %d" % i, "2016-01-01", "Y%s" % r["year_group"],
+                        "Female" if r["sex"] == "f" else "Male",
+                        "Yes" if r["disadvantaged"] else "No", "Yes" if r["eal"] else "No",
+                        r["attendance_pct"]] + [words[recs[i + j]["band"]] for j in range(len(subjects))])
+    if variant == 0:  # the same rows as COPY text for the anchor (keys precomputed as any)
+        import hashlib
+        with open("%s/push.copy" % d, "w") as f:
+            for r in recs:
+                key = hashlib.sha256(r["pupil"].encode()).hexdigest()[:32]
+                f.write("1\t100001\t2025-26\tautumn\t\\\\x%s\t%s\t%s\t%s\t\\N\t95.50\t%s\tnone\t%s\tf\t%s\tmiddle\n" % (
+                    key, r["year_group"], r["subject"], r["band"], "t" if r["disadvantaged"] else "f",
+                    "t" if r["eal"] else "f", r["sex"]))
+PY
+}

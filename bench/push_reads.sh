@@ -20,24 +20,7 @@ READER=$($MATCTL token create --role ceo --name bench-reader 2>/dev/null)
 PUSHER=$($MATCTL token create --role admin --name bench-pusher 2>/dev/null)
 P="psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d bench"
 $P -c "INSERT INTO schools (trust_id, urn, name, phase) VALUES (1, '100001', 'Bench Primary', 'primary') ON CONFLICT DO NOTHING"
-python3 - "$ROWS" "$BENCH_DIR" <<'PY'
-import sys
-rows, d = int(sys.argv[1]), sys.argv[2]
-L = "ABCDEFGHJKLMNPQRTUVWXYZ"
-subjects = ["reading", "writing", "maths", "science", "gps", "english"]
-def upn(tail):
-    return L[sum(int(c) * (i + 2) for i, c in enumerate(tail)) % 23] + tail
-bands = ["below", "towards", "expected", "greater_depth"]
-for variant in (0, 1):  # two bodies, so that no push is an unchanged re-push
-    with open("%s/reads_push%d.csv" % (d, variant), "w") as f:
-        f.write("pupil,year_group,subject,band,attendance_pct,disadvantaged,send,eal,sex\n")
-        for p in range(rows // len(subjects)):
-            ref = upn("8012000%02d%03d" % (p // 1000, p % 1000))
-            for j, s in enumerate(subjects):
-                f.write("%s,%d,%s,%s,95.5,%s,none,%s,%s\n" % (
-                    ref, 1 + p % 6, s, bands[(p + j + variant) % 4], str(p % 4 == 0).lower(),
-                    str(p % 6 == 0).lower(), "f" if p % 2 else "m"))
-PY
+make_push_bodies "$ROWS"
 ROUNDS=${ROUNDS:-3}
 SHARE=${SHARE:-30}
 echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS (saturating) or -c8 with 2 ms between requests (steady), ${DUR}s each, GET /v1/me; pushes of $ROWS CSV rows; $ROUNDS rounds"
@@ -74,7 +57,7 @@ loaded_run() {
       i=$(cat "$BENCH_DIR/reads_seq"); echo $((i + 1)) >"$BENCH_DIR/reads_seq"
       curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --cacert "$BENCH_DIR/tls/ca.crt" -X PUT \
         -H "Authorization: Bearer $PUSHER" -H "Content-Type: text/csv" \
-        --data-binary @"$BENCH_DIR/reads_push$((i % 2)).csv" \
+        --data-binary @"$BENCH_DIR/push$((i % 2)).csv" \
         "https://localhost:$MATD_PORT/v1/schools/100001/progress/2025-26/autumn" >>"$BENCH_DIR/reads_pushes"
     done
   ) &
