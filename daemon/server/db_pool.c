@@ -430,13 +430,17 @@ static void copy_pace_end(struct db_conn *c)
         copy_learnt_bps = (uint64_t)pace_learn((double)copy_learnt_bps, measured);
 }
 
-/* The chunk in hand has gone: true if the COPY pauses now (the timer resumes it). */
-static bool copy_pause(struct db_conn *c, size_t chunk_len)
+/* The chunk in hand has gone: true if the COPY pauses now (the timer resumes it). Never
+ * while other jobs wait for a connection of the pool: a paused COPY holds its connection,
+ * and waiting for it would cost them more than the CPU the pause gives back. */
+static bool copy_pause(struct db_conn *c, size_t chunk_len, bool others_waiting)
 {
     if (c->copy_charged)
         return false;
     c->copy_charged = true;
     c->copy_total += chunk_len;
+    if (others_waiting)
+        return false;
     uint64_t pause = pace_pause_us(&c->pace, monotonic_us(), chunk_len, metrics_requests_total());
     if (!pause)
         return false;
@@ -714,7 +718,7 @@ again:
         }
     }
     const char *refused = NULL;
-    if (cmd->feed && !c->copy_ended && copy_pause(c, cmd->copy_len))
+    if (cmd->feed && !c->copy_ended && copy_pause(c, cmd->copy_len, c->pool->queued > 0))
         return false;
     if (cmd->feed && !c->copy_ended) {
         int next = feed_next(c, cmd);

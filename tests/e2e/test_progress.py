@@ -80,7 +80,7 @@ class Progress(unittest.TestCase):
                                % (urn, term)))
 
     def assertRejected(self, r, status, needle, term="autumn"):
-        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.status, status, (r, self.m.log_text()[-3000:]))  # the log says why
         self.assertTrue(r.header("Content-Type").startswith("application/problem+json"), r.headers)
         paths = [e["path"] for e in r.json["errors"]]
         if needle:
