@@ -12,7 +12,7 @@ APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson
   libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
   zlib1g-dev libbrotli-dev
   postgresql-15 postgresql-client-15
-  python3 python3-yaml python3-jsonschema curl openssl ca-certificates docker-compose
+  python3 python3-yaml python3-jsonschema python3-seccomp curl openssl ca-certificates docker-compose
   clang libclang-rt-14-dev systemd prometheus
   nodejs chromium poppler-utils fonts-dejavu-core)
 

@@ -142,7 +142,8 @@ class Matd:
     """One matd process on its own port and config."""
 
     def __init__(self, db, extra_config="", pg_host=None, pg_port=None, wait_ready=True,
-                 tls_dir=None, trust="Test Trust", workers=2):
+                 tls_dir=None, trust="Test Trust", workers=2, prefix=()):
+        """prefix: a command matd runs under (its argv is appended)."""
         self.tmp = tempfile.mkdtemp(prefix="matd-", dir=ENV.get("MATD_TEST_TMP"))
         self.port = free_port()
         self.tls_dir = tls_dir or TLS
@@ -173,7 +174,8 @@ level = info
 """ % (self.port, workers, self.tls_dir, self.tls_dir, self.pg_host, self.pg_port, db, trust,
                 secret, extra_config))
         self.log = open(os.path.join(self.tmp, "matd.log"), "w+")
-        self.proc = subprocess.Popen([MATD, "-c", self.config], stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(list(prefix) + [MATD, "-c", self.config], stdout=self.log,
+                                     stderr=self.log)
         self.wait_healthy()
         if wait_ready:
             self.wait_ready()
@@ -182,7 +184,7 @@ level = info
         end = time.time() + timeout
         while time.time() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError("matd exited: %s" % self.log_text())
+                raise RuntimeError("matd exited (%d): %s" % (self.proc.returncode, self.log_text()))
             try:
                 if self.request("GET", "/healthz").status == 200:
                     return

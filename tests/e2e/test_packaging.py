@@ -4,6 +4,7 @@ import harness
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -55,6 +56,37 @@ class Packaging(unittest.TestCase):
         open(path, "w").write(text)
         out = subprocess.run([tool, "verify", path], capture_output=True, text=True)
         self.assertEqual(out.returncode, 0, out.stderr)
+
+    def test_matd_runs_under_the_units_syscall_filter(self):
+        """matd started under the shipped unit's SystemCallFilter= (stricter than the unit:
+        a forbidden call kills the process, as without SystemCallErrorNumber=) serves requests, a push (the offload pool's bulk
+        threads lower their own priority with setpriority, which the unit's "~@resources"
+        would forbid), a reload and a clean stop."""
+        harness.require_env()
+        wrapper = ["/usr/bin/python3", os.path.join(SRC, "tests/e2e/unit_seccomp_exec.py"),
+                   "--strict", os.path.join(SRC, "systemd/matd.service")]
+        m = harness.Matd(harness.fresh_database("e2e_packaging_seccomp"), prefix=wrapper)
+        try:
+            admin = m.token("admin")
+            self.assertEqual(m.request("POST", "/v1/schools", harness.school_body("100001"),
+                                       token=admin).status, 201)
+            rows = "pupil,year_group,subject,band\r\n" + "".join(
+                "%s,4,maths,expected\r\n" % p for p in ("A801200025001", "B801200025002"))
+            r = m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn", rows,
+                          token=admin, content_type="text/csv")
+            self.assertIn(r.status, (201, 422), r)  # answered, whatever it thought of the rows
+            self.assertEqual(m.request("GET", "/v1/priorities?year=2025-26&term=autumn",
+                                       token=admin).status, 200)
+            m.proc.send_signal(signal.SIGHUP)
+            self.assertEqual(m.request("GET", "/healthz").status, 200)
+            nices = set()
+            for tid in os.listdir("/proc/%d/task" % m.proc.pid):
+                with open("/proc/%d/task/%s/stat" % (m.proc.pid, tid)) as f:
+                    nices.add(int(f.read().rsplit(")", 1)[1].split()[16]))
+            self.assertIn(10, nices, "the bulk threads run below the loops")
+        finally:
+            log = m.log_text()[-2000:]
+            self.assertEqual(m.stop(), 0, ("a forbidden system call kills matd (-31)", log))
 
     def test_empty_trust_secret_is_refused(self):
         d = tempfile.mkdtemp()
