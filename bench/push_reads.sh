@@ -10,7 +10,12 @@
 # each, interleaved so that noise from anything else on the machine falls on all alike;
 # the medians are compared. Goal: the p99 under pushes at most 1.5x the quiet p99. The
 # config is changed live with SIGHUP.
-# Usage: [SHARE=pct] [ROUNDS=n] bench/push_reads.sh [DURATION_S] [CONNECTIONS] [ROWS]
+# PG_NICE=n adds a fourth run to each round: paced, with the bench's PostgreSQL (postmaster
+# and backends) at nice n, as a box shared by matd and PostgreSQL would be set up with
+# systemd's CPUWeight= (nice 10 weighs about a tenth of nice 0, as CPUWeight=10 against
+# matd's 100). Raising the priority back needs root.
+# LOADS="steady" (or "saturating") runs one of the two read loads only.
+# Usage: [SHARE=pct] [ROUNDS=n] [PG_NICE=n] [LOADS=...] bench/push_reads.sh [DURATION_S] [CONNECTIONS] [ROWS]
 source "$(dirname "$0")/lib.sh"
 DUR=${1:-10}
 CONNS=${2:-64}
@@ -72,12 +77,20 @@ loaded_run() {
     "$(grep -vc '^201' "$BENCH_DIR/reads_pushes" || true)"
 }
 
+# The bench cluster's processes at nice $1 (backends forked later inherit the postmaster's).
+pg_nice() {
+  local pm
+  pm=$(head -1 "$BENCH_DIR/pg/data/postmaster.pid")
+  renice -n "$1" -p "$pm" $(pgrep -P "$pm") >/dev/null
+}
+PG_NICE=${PG_NICE:-}
 printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' load round run "p99 ms" "req/s" pushes "mean s" other
 for LOAD in saturating steady; do
   : >"$BENCH_DIR/reads_table_$LOAD"
 done
+LOADS=${LOADS:-saturating steady}
 for round in $(seq "$ROUNDS"); do
-  for LOAD in saturating steady; do
+  for LOAD in $LOADS; do
     q=$(read_run)
     printf '%-10s %-6s %-28s %10s %12s\n' "$LOAD" "$round" "no push" $q
     set_share 100
@@ -86,16 +99,26 @@ for round in $(seq "$ROUNDS"); do
     set_share "$SHARE"
     l=$(loaded_run)
     printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' "$LOAD" "$round" "pushes, paced at $SHARE %" $l
-    echo "$(echo "$q" | cut -d' ' -f1) $(echo "$u" | cut -d' ' -f1) $(echo "$l" | cut -d' ' -f1)" >>"$BENCH_DIR/reads_table_$LOAD"
+    n="- -"
+    if [ -n "$PG_NICE" ]; then
+      pg_nice "$PG_NICE"
+      n=$(loaded_run)
+      pg_nice 0
+      printf '%-10s %-6s %-28s %10s %12s %8s %10s %6s\n' "$LOAD" "$round" "paced, PostgreSQL nice $PG_NICE" $n
+    fi
+    echo "$(echo "$q" | cut -d' ' -f1) $(echo "$u" | cut -d' ' -f1) $(echo "$l" | cut -d' ' -f1) $(echo "$n" | cut -d' ' -f1)" >>"$BENCH_DIR/reads_table_$LOAD"
   done
 done
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-for LOAD in saturating steady; do
+for LOAD in $LOADS; do
   t="$BENCH_DIR/reads_table_$LOAD"
   awk -v load="$LOAD" -v q="$(cut -d' ' -f1 "$t" | median)" -v u="$(cut -d' ' -f2 "$t" | median)" \
     -v l="$(cut -d' ' -f3 "$t" | median)" 'BEGIN {
     printf "%s: median p99 /v1/me %.2f ms quiet; under pushes %.2f ms never pausing (%.2fx), %.2f ms paced (%.2fx; goal <= 1.5x)\n",
       load, q, u, u / q, l, l / q }'
+  [ -n "$PG_NICE" ] && awk -v load="$LOAD" -v q="$(cut -d' ' -f1 "$t" | median)" \
+    -v n="$(cut -d' ' -f4 "$t" | median)" -v pn="$PG_NICE" 'BEGIN {
+    printf "%s: paced with PostgreSQL at nice %s: %.2f ms (%.2fx; goal <= 1.5x)\n", load, pn, n, n / q }'
 done
 curl -s --cacert "$BENCH_DIR/tls/ca.crt" "https://localhost:$MATD_PORT/metrics" | grep '^matd_push_pauses_total' || true
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

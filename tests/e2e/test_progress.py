@@ -469,6 +469,59 @@ class PushGivesWayToReads(unittest.TestCase):
         self.assertEqual(self.rows("summer"), 9000)
 
 
+class PacedPushNeverHoldsAQueue(unittest.TestCase):
+    """A paused COPY holds its database connection, so a push never pauses while other jobs
+    wait for one: with one worker and one connection, a push under a busy foreground (health
+    checks back to back) does pause, but not while a reader's query waits behind it."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_push_pacing_queue"), workers=1,
+                     extra_config="[limits]\nmax_push_bytes = 8000000\npush_busy_share_pct = 5\n"
+                                  "[database]\npool_size = 1\n")
+        cls.admin = cls.m.token("admin")
+        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
+                             token=cls.admin).status == 201
+        cls.text = to_csv(records(3000, school="806600"))
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def push_under(self, paths, term):
+        """Pushes while one connection per path asks for it back to back."""
+        stop = threading.Event()
+        statuses = []
+
+        def reader(path):
+            conn = self.m.connect()
+            while not stop.is_set():
+                statuses.append(self.m.request("GET", path, token=self.admin, conn=conn).status)
+        threads = [threading.Thread(target=reader, args=(p,)) for p in paths]
+        for t in threads:
+            t.start()
+        try:
+            before = self.m.metric("matd_push_pauses_total")
+            r = self.m.request("PUT", "/v1/schools/100001/progress/2025-26/" + term, self.text,
+                               token=self.admin, content_type="text/csv")
+            return r, self.m.metric("matd_push_pauses_total") - before, statuses
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+    def test_no_pause_while_a_query_waits_for_the_connection(self):
+        r, pauses, statuses = self.push_under(["/healthz"], "autumn")
+        self.assertEqual(r.status, 201, r)
+        self.assertGreater(pauses, 0, "busy and nobody waiting: the push pauses")
+        r, pauses, statuses = self.push_under(["/healthz", "/v1/schools"], "spring")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 9000)
+        self.assertEqual(pauses, 0, "a reader's query waited for the connection")
+        self.assertTrue(statuses and all(s == 200 for s in statuses), set(statuses))
+
+
 class Vocabulary(unittest.TestCase):
     def test_configured_subjects(self):
         m = Matd(harness.fresh_database("e2e_vocabulary"),
