@@ -10,7 +10,7 @@
 #     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
 #  6. the same in one table for fifteen sizes and horizons (--soft-all).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
-#   [--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
+#   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
 #   [--store N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

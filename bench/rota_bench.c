@@ -6,12 +6,13 @@
  * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
  * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
- *                   [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
- *                   [--store N]
+ *                   [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
+ *                   [--soft-all] [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
  * for fifteen sizes and horizons in one table; --store N prints the design search's base
- * classes for N as an entry of daemon/lib/rota/rota_designs.inc. */
+ * classes for N as an entry of daemon/lib/rota/rota_designs.inc; --three-groups runs the
+ * three-groups construction alone for the orders that have one (27, 45). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,7 +408,7 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
-        store_n = 0, all_soft = 0;
+        store_n = 0, all_soft = 0, three = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -419,6 +420,8 @@ int main(int argc, char **argv)
             budget_ms = atol(argv[++i]);
         else if (strcmp(argv[i], "--search-only") == 0)
             search_only = 1;
+        else if (strcmp(argv[i], "--three-groups") == 0)
+            search_only = three = 1;
         else if (strcmp(argv[i], "--horizon") == 0 && i + 1 < argc)
             horizon = atoi(argv[++i]);
         else if (strcmp(argv[i], "--soft-all") == 0)
@@ -435,7 +438,8 @@ int main(int argc, char **argv)
             i++;
         else {
             fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
-                            "[--search-only] [--horizon K] [--term-by-term] [--big N:T] [--soft "
+                            "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
+                            "[--big N:T] [--soft "
                             "N:T] [--store N]\n");
             return 2;
         }
@@ -453,15 +457,22 @@ int main(int argc, char **argv)
     if (by_term)
         return term_by_term_table(from, to, seed, budget_ms);
     if (search_only) {
-        /* The design engine alone, stored base classes skipped: what the search finds. */
-        printf("| N | target | search-only run | ms | construction |\n|---|---|---|---|---|\n");
+        /* The design engine alone, stored base classes skipped: what the search finds; or the
+         * three-groups construction alone (the orders that have one). */
+        printf("| N | target | %s run | ms | construction |\n|---|---|---|---|---|\n",
+               three ? "three-groups" : "search-only");
         for (int n = from; n <= to; n++) {
             int target = rota_repeat_free_target(n);
             int *classes = malloc(sizeof *classes * (size_t)n * (size_t)target);
             char method[128];
             double t0 = now_ms_f();
             int rep = rota_design(n, target, seed, (unsigned long long)budget_ms * 20000,
-                                  ROTA_DESIGN_SEARCH_ONLY, classes, method, sizeof method);
+                                  three ? ROTA_DESIGN_THREE_GROUPS : ROTA_DESIGN_SEARCH_ONLY,
+                                  classes, method, sizeof method);
+            if (rep < 0) {
+                free(classes);
+                continue;
+            }
             printf("| %d | %d | %s | %.1f | %s |\n", n, target, rep == 0 ? "reached" : "missed",
                    now_ms_f() - t0, method);
             fflush(stdout);

@@ -614,6 +614,30 @@ static void test_design_engine(void **state)
     /* the stored base classes of the slowest order develop into a repeat-free run */
     assert_int_equal(design_repeats(55, 26, 1, 0, classes, method, sizeof method), 0);
     assert_non_null(strstr(method, "stored"));
+    /* three groups (27, 45): the Kirkman run on points x + m g whose first (m - 1) / 2 classes
+     * keep within the groups and whose other m classes take one point from each group; there
+     * is none for 36 (no Kirkman system of order 12) or 30 */
+    for (int n = 27; n <= 45; n += 18) {
+        int m = n / 3, k = (m - 1) / 2, target = rota_repeat_free_target(n);
+        assert_int_equal(target, k + m);
+        assert_int_equal(
+            design_repeats(n, target, 1, ROTA_DESIGN_THREE_GROUPS, classes, method, sizeof method),
+            0);
+        assert_non_null(strstr(method, "three groups"));
+        for (int t = 0; t < target; t++)
+            for (int i = 0; i < n; i += 3) {
+                const int *tri = classes + (size_t)t * n + i;
+                int g0 = tri[0] / m, g1 = tri[1] / m, g2 = tri[2] / m;
+                if (t < k)
+                    assert_true(g0 == g1 && g1 == g2);
+                else
+                    assert_true(g0 != g1 && g1 != g2 && g0 != g2);
+            }
+    }
+    assert_int_equal(
+        rota_design(36, 17, 1, 0, ROTA_DESIGN_THREE_GROUPS, classes, method, sizeof method), -1);
+    assert_int_equal(
+        rota_design(30, 14, 1, 0, ROTA_DESIGN_THREE_GROUPS, classes, method, sizeof method), -1);
     /* asking for more than a run allows cycles it: 9 schools have 36 pairs, 4 terms of 9
      * pairs use them all, so a fifth term repeats all 9 of its pairs */
     assert_int_equal(design_repeats(9, 5, 1, 0, classes, method, sizeof method), 9);

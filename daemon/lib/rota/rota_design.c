@@ -850,6 +850,46 @@ static int design_goal(int n, int goal, struct prng *r, uint64_t budget, uint64_
     return best->repeats;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Three groups: n = 3m points in groups G_g = {x + m g : x < m}, g = 0, 1, 2, for m = 3 (mod 6),
+ * so that a trust's phases can fill whole groups. First the (m - 1) / 2 intra-group classes:
+ * one Kirkman system of order m laid on each group. Then the m transversal classes of the
+ * resolvable transversal design RTD(3, m), class a = {(x,0), (x+a,1), (x+2a,2)} over x in Z_m:
+ * a cross-group pair fixes a (and x; m is odd), so it meets once. (m - 1) / 2 + m = (n - 1) / 2,
+ * the Kirkman run. The tripling construction has the same shape; this one keeps the group index
+ * on the points, for laying a trust's phases on whole groups. The planner does not use it (it
+ * gained nothing over the tripled systems; docs/rota.md, Limits, has what was tried for 36). */
+bool rota_design_three_groups(int n, struct prng *r, uint64_t budget, uint64_t *work, int *classes,
+                              int *intra, char *method, size_t mlen)
+{
+    int m = n / 3, k = (m - 1) / 2;
+    if (n % 3 || m % 6 != 3 || m < 9 || n > 64)
+        return false;
+    struct design_try small = {xmalloc(sizeof(int) * (size_t)k * m), -1, ""};
+    bool ok = design_goal(m, k, r, budget, work, true, &small) == 0;
+    int t = 0;
+    for (; ok && t < k; t++)
+        for (int g = 0; g < 3; g++)
+            for (int i = 0; i < m; i++)
+                classes[(size_t)t * n + g * m + i] = small.classes[(size_t)t * m + i] + g * m;
+    for (int a = 0; ok && a < m; a++, t++)
+        for (int x = 0; x < m; x++)
+            for (int g = 0; g < 3; g++)
+                classes[(size_t)t * n + 3 * x + g] = (x + g * a) % m + g * m;
+    if (ok) {
+        struct rota_layout lay;
+        rota_layout_init(&lay, n);
+        ok = classes_valid(n, classes, t) && classes_repeats(&lay, classes, t) == 0;
+        rota_layout_free(&lay);
+    }
+    if (ok) {
+        *intra = k;
+        snprintf(method, mlen, "three groups of %d (%s; RTD(3,%d))", m, small.method, m);
+    }
+    free(small.classes);
+    return ok;
+}
+
 /* Fills `terms` classes: a repeat-free run as long as the engine finds (the whole target
  * run where one is known), cycled when more terms are asked for. Returns the length of the
  * run that was built (its repeats in *repeats). */
@@ -905,8 +945,20 @@ int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, unsigned 
     uint64_t work = 0;
     int repeats = 0;
     char m[96] = "";
-    rota_design_build(n, terms, &r, work_budget ? work_budget : UINT64_C(4000000000), &work,
-                      !(flags & ROTA_DESIGN_SEARCH_ONLY), classes, &repeats, m, sizeof m);
+    uint64_t budget = work_budget ? work_budget : UINT64_C(4000000000);
+    if (flags & ROTA_DESIGN_THREE_GROUPS) {
+        int goal = rota_repeat_free_target(n), intra = 0;
+        int *run = xmalloc(sizeof *run * (size_t)goal * n);
+        bool ok = rota_design_three_groups(n, &r, budget, &work, run, &intra, m, sizeof m);
+        for (int t = 0; ok && t < terms; t++)
+            memcpy(classes + (size_t)t * n, run + (size_t)(t % goal) * n, sizeof *run * (size_t)n);
+        free(run);
+        if (!ok)
+            return -1;
+    } else {
+        rota_design_build(n, terms, &r, budget, &work, !(flags & ROTA_DESIGN_SEARCH_ONLY), classes,
+                          &repeats, m, sizeof m);
+    }
     if (method && method_len)
         snprintf(method, method_len, "%s", m);
     struct rota_layout lay;

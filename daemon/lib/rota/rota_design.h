@@ -25,12 +25,20 @@ void rota_layout_free(struct rota_layout *l);
 int rota_design_build(int n, int terms, struct prng *r, uint64_t budget, uint64_t *work,
                       bool use_stored, int *classes, int *repeats, char *method, size_t mlen);
 
-#define ROTA_DESIGN_SEARCH_ONLY 1u /* rota_design: skip the stored base classes */
+/* Three groups (n = 3m, m = 3 mod 6 and m >= 9: 27, 45, 63): the Kirkman run on points x + m g
+ * (point x of group g) whose first *intra classes keep within the groups, so that a trust's
+ * phases can fill whole groups. False when n has no such construction. */
+bool rota_design_three_groups(int n, struct prng *r, uint64_t budget, uint64_t *work, int *classes,
+                              int *intra, char *method, size_t mlen);
+
+#define ROTA_DESIGN_SEARCH_ONLY 1u  /* rota_design: skip the stored base classes */
+#define ROTA_DESIGN_THREE_GROUPS 2u /* rota_design: the three-groups construction only */
 
 /* The design engine alone: `terms` parallel classes on points 0..n-1 in which no pair meets
  * twice, as far as the engine reaches (a shorter run is cycled). classes receives
  * terms * n points, each class laid out as rota_group_sizes groups in order. Returns the
- * number of repeated pairs (0 = repeat-free); describes the construction in method. */
+ * number of repeated pairs (0 = repeat-free), -1 when ROTA_DESIGN_THREE_GROUPS is asked for
+ * and n has none; describes the construction in method. */
 int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, unsigned flags, int *classes,
                 char *method, size_t method_len);
 
