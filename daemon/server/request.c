@@ -678,8 +678,13 @@ static void shared_done(struct db_job *job, void *arg)
 {
     struct shared_read *sr = arg;
     sr->in_flight = false;
-    struct req *r;
-    while ((r = sr->riding) != NULL) {
+    /* The riders move to a list of this call's own: a callback that asks again sends a new
+     * query (shared_send takes sr->riding) without orphaning the riders not yet answered. */
+    struct req *riding = sr->riding, *r;
+    sr->riding = NULL;
+    if (riding)
+        riding->shared_pprev = &riding;
+    while ((r = riding) != NULL) {
         shared_unlink(r);
         req_db_fn cb = r->db_cb;
         r->db_cb = NULL;
@@ -687,7 +692,7 @@ static void shared_done(struct db_job *job, void *arg)
         if (req_live(r, "shared read"))
             cb(r, job);
     }
-    if (sr->waiting)
+    if (sr->waiting && !sr->in_flight)
         shared_send(sr);
 }
 

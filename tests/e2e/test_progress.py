@@ -522,6 +522,68 @@ class PacedPushNeverHoldsAQueue(unittest.TestCase):
         self.assertTrue(statuses and all(s == 200 for s in statuses), set(statuses))
 
 
+class CancelledLoadLeavesTheNextJobAlone(unittest.TestCase):
+    """A rejected push is answered while its load (DELETE, COPY, ...) still runs, and the
+    load is cancelled. The cancel must not reach the next job on that connection: with one
+    worker and one connection, every request right after a rejected push gets its answer,
+    and the school's data is the last good push's."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_env()
+        cls.m = Matd(harness.fresh_database("e2e_push_cancel"), workers=1,
+                     extra_config="[database]\npool_size = 1\n")
+        cls.admin = cls.m.token("admin")
+        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
+                             token=cls.admin).status == 201
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.m.stop() == 0
+
+    def test_a_push_answered_503_for_its_timeout_stores_nothing(self):
+        """The request timeout cancels the load: it must end there (its transaction rolled
+        back), not run on to COMMIT after the client was told it failed."""
+        m = Matd(harness.fresh_database("e2e_push_cancel_timeout"), workers=1,
+                 extra_config="[server]\nrequest_timeout_ms = 400\n"
+                              "[limits]\nmax_push_bytes = 40000000\n")
+        try:
+            admin = m.token("admin")
+            self.assertEqual(m.request("POST", "/v1/schools", school_body("100001"),
+                                       token=admin).status, 201)
+            r = m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn",
+                          to_csv(records(30000, school="806600")), token=admin,
+                          content_type="text/csv")
+            self.assertEqual(r.status, 503, r)
+            import time
+            time.sleep(4)  # long enough for a load left running to commit
+            self.assertEqual(m.psql("SELECT count(*) FROM progress"), "0")
+            self.assertEqual(m.psql("SELECT count(*) FROM submissions WHERE outcome = 'accepted'"),
+                             "0")
+            self.assertEqual(m.request("GET", "/v1/schools", token=admin).status, 200)
+        finally:
+            m.stop()
+
+    def test_requests_after_rejected_pushes_are_answered(self):
+        good = records(200)
+        path = "/v1/schools/100001/progress/2025-26/autumn"
+        self.assertEqual(self.m.request("PUT", path, {"records": good}, token=self.admin).status, 201)
+        answers = []
+        for i in range(40):
+            bad = json.loads(json.dumps(good))
+            bad[1]["band"] = "excellent-%d" % i  # refused at the second record
+            r = self.m.request("PUT", path, {"records": bad}, token=self.admin)
+            self.assertEqual(r.status, 422, (r, self.m.log_text()[-2000:]))
+            answers.append(self.m.request("GET", "/v1/schools", token=self.admin).status)
+            answers.append(self.m.request("GET", "/v1/submissions?school=100001&kind=progress",
+                                          token=self.admin).status)
+        self.assertEqual(set(answers), {200}, (answers, self.m.log_text()[-2000:]))
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE urn = '100001'"), "600")
+        rejected = self.m.psql("SELECT count(*) FROM submissions WHERE urn = '100001' AND "
+                               "outcome = 'rejected'")
+        self.assertEqual(rejected, "40", "every rejected push is on record")
+
+
 class Vocabulary(unittest.TestCase):
     def test_configured_subjects(self):
         m = Matd(harness.fresh_database("e2e_vocabulary"),
