@@ -125,6 +125,12 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen)
     return fd;
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *arg);
+
+/* Draining: no new connections; the loop ends once no request is in flight and the pool has
+ * nothing left to run, so the writes submitted at a reply (audit rows, a rejected push's
+ * record, the denial counts flushed here) reach the database before exit (not waited for
+ * with no connection up). The drain deadline (http_server_drain_and_join) bounds the wait. */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -135,8 +141,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             evconnlistener_disable(w->listener);
         w->listening = false;
         log_info("msg=\"worker draining\" worker=%d inflight=%d", w->index, w->inflight);
+        on_flush(-1, 0, w);
     }
-    if (w->inflight == 0) {
+    bool pool_done = db_pool_busy(w->db) == 0 &&
+                     (db_pool_queued(w->db) == 0 || db_pool_up(w->db) == 0); /* db down */
+    if (w->inflight == 0 && pool_done) {
         event_base_loopexit(w->base, NULL);
         return;
     }
