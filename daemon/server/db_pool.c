@@ -363,11 +363,13 @@ struct db_conn {
     struct db_pool *pool;
     PGconn *pg;
     struct event *rev, *wev, *timer;
-    struct event *feedev; /* activated when a COPY feed this connection waits on has more */
-    struct event *pacev;  /* a fed COPY resumes after a pause (giving way to reads) */
-    struct pace pace;     /* a fed COPY's rate while requests are being served */
-    uint64_t copy_total;  /* bytes of this fed COPY sent so far */
-    bool copy_charged;    /* the chunk in hand has been counted by pace */
+    struct event *feedev;    /* activated when a COPY feed this connection waits on has more */
+    struct event *pacev;     /* a fed COPY resumes after a pause (giving way to reads) */
+    struct pace pace;        /* a fed COPY's rate while requests are being served */
+    uint64_t copy_total;     /* bytes of this fed COPY sent so far */
+    bool copy_charged;       /* the chunk in hand has been counted by pace */
+    uint64_t feed_wait_from; /* waiting for the producer since (0: not waiting) */
+    uint64_t feed_waited_us; /* the time this fed COPY waited for its producer */
     int fd;
     int backoff_ms;
     struct db_job *job;
@@ -421,12 +423,16 @@ static void copy_pace_begin(struct db_conn *c)
     pace_begin(&c->pace, monotonic_us(), metrics_requests_total());
     c->copy_total = 0;
     c->copy_charged = true; /* nothing in hand yet */
+    c->feed_wait_from = c->feed_waited_us = 0;
 }
 
 /* The fed COPY is complete: a run without pauses teaches the flat-out rate. */
+/* The time spent waiting for the producer (a JSON parse is slower than a COPY) is not the
+ * COPY's: it is left out of the rate learnt. */
 static void copy_pace_end(struct db_conn *c)
 {
-    double measured = pace_measured_bps(&c->pace, monotonic_us(), c->copy_total);
+    double measured =
+        pace_measured_bps(&c->pace, monotonic_us() - c->feed_waited_us, c->copy_total);
     if (measured > 0)
         copy_learnt_bps = (uint64_t)pace_learn((double)copy_learnt_bps, measured);
 }
@@ -691,6 +697,12 @@ static int feed_next(struct db_conn *c, struct db_cmd *cmd)
         rc = 0;
     }
     pthread_mutex_unlock(&f->lock);
+    if (rc == 0 && !c->feed_wait_from)
+        c->feed_wait_from = monotonic_us();
+    else if (rc != 0 && c->feed_wait_from) {
+        c->feed_waited_us += monotonic_us() - c->feed_wait_from;
+        c->feed_wait_from = 0;
+    }
     return rc;
 }
 
