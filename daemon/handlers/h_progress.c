@@ -681,6 +681,10 @@ static void push_parsed(struct req *r, void *p)
         return;
     }
     if (w->result != PROGRESS_OK) { /* the load is aborting: nothing is written */
+        /* The parse aborted the feed: the load's COPY fails on it and its transaction rolls
+         * back, so the load ends by itself, with no cancel (which would cost its connection,
+         * see db_job_cancel). */
+        req_abandon_job(r);
         const char *rej[8] = {st->trust,     urn,     year,     term,
                               st->principal, st->sha, st->rows, content_type_of(r)};
         struct db_job *record = db_job_new(NULL, NULL);

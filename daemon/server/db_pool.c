@@ -1392,6 +1392,15 @@ static void conn_recycle(struct db_conn *c)
     conn_start(c);
 }
 
+void db_job_abandon(struct db_job *job)
+{
+    if (job->state != JOB_RUNNING) {
+        db_job_cancel(job);
+        return;
+    }
+    job->cancelled = true; /* freed when it ends, unanswered */
+}
+
 void db_job_cancel(struct db_job *job)
 {
     if (job->state == JOB_NEW) {

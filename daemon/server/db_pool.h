@@ -70,9 +70,13 @@ void db_job_set_callback(struct db_job *job, db_done_fn done, void *arg);
 /* Queues the job. Returns -1 (and frees the job without calling done) when the pool
  * is down or its queue is full: the caller answers 503. */
 int db_pool_submit(struct db_pool *pool, struct db_job *job);
-/* The caller no longer wants the result: a queued job is dropped, a running one finishes
- * on the server but done is never called. Frees the job. */
+/* The caller no longer wants the result: a queued job is dropped; a running one is
+ * cancelled on the server and its connection opened anew (done is never called). */
 void db_job_cancel(struct db_job *job);
+/* The caller no longer wants the result of a job that ends by itself (a COPY whose feed
+ * was aborted fails with it, and the transaction rolls back): a queued job is dropped, a
+ * running one runs to its end without a cancel and done is never called. */
+void db_job_abandon(struct db_job *job);
 
 /* Read replicas ([database] replica_dsn, replica.c). A primary pool made by db_pool_new
  * holds the worker's replicas too: a job allowed on a replica runs on a healthy one that

@@ -784,6 +784,14 @@ void req_submit_detached(struct worker *w, struct db_job *job)
     }
 }
 
+void req_abandon_job(struct req *r)
+{
+    if (r->job) {
+        db_job_abandon(r->job);
+        r->job = NULL;
+    }
+}
+
 /* ---- the pipeline ---- */
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)

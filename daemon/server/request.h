@@ -172,6 +172,9 @@ int req_submit_get(struct req *r, int stmt, int nparams, const char *const *para
                    const char *not_found);
 struct db_job *req_locked_job(const char *key);
 int req_submit_locked(struct req *r, struct db_job *job, req_db_fn done);
+/* The request answers without waiting for its running job, which ends by itself (a load
+ * whose COPY feed was aborted): it runs on unanswered, uncancelled (db_job_abandon). */
+void req_abandon_job(struct req *r);
 /* Fire-and-forget job (audit, last-used); dropped when the pool cannot take it. */
 void req_submit_detached(struct worker *w, struct db_job *job);
 /* Frees the worker's req_submit_shared bookkeeping (after its pool, at exit). */
