@@ -426,9 +426,9 @@ static void copy_pace_begin(struct db_conn *c)
     c->feed_wait_from = c->feed_waited_us = 0;
 }
 
-/* The fed COPY is complete: a run without pauses teaches the flat-out rate. */
-/* The time spent waiting for the producer (a JSON parse is slower than a COPY) is not the
- * COPY's: it is left out of the rate learnt. */
+/* The fed COPY is complete: a run without pauses teaches the flat-out rate. The time spent
+ * waiting for the producer (a JSON parse is slower than a COPY) is not the COPY's: it is left
+ * out of the rate learnt. */
 static void copy_pace_end(struct db_conn *c)
 {
     double measured =
@@ -526,12 +526,18 @@ static void conn_close(struct db_conn *c)
     memset(c->prepared, 0, sizeof c->prepared);
 }
 
+/* Counted in pool->up: connected, or being replaced after a cancel (conn_recycle). */
+static bool conn_is_up(const struct db_conn *c)
+{
+    return c->recycling ||
+           (c->state != CONN_DOWN && c->state != CONN_CONNECTING && c->state != CONN_RESOLVING);
+}
+
 /* The connection failed: fail its job, schedule a reconnect with backoff. */
 static void conn_lost(struct db_conn *c, const char *why)
 {
     struct db_pool *pool = c->pool;
-    bool was_up = c->recycling || (c->state != CONN_DOWN && c->state != CONN_CONNECTING &&
-                                   c->state != CONN_RESOLVING);
+    bool was_up = conn_is_up(c);
     bool committed = c->state == CONN_LSN; /* the write is done; only its position is lost */
     c->recycling = false;
     if (was_up)
@@ -1382,8 +1388,7 @@ static void conn_recycle(struct db_conn *c)
     struct db_job *job = c->job;
     c->job = NULL;
     job->conn = NULL;
-    bool was_up =
-        c->state != CONN_DOWN && c->state != CONN_CONNECTING && c->state != CONN_RESOLVING;
+    bool was_up = conn_is_up(c);
     conn_close(c);
     c->state = CONN_DOWN;
     c->recycling = was_up;

@@ -257,6 +257,21 @@ level = info
                 return float(line.split()[1])
         raise AssertionError("no metric " + name)
 
+    def thread_nices(self):
+        """The nice value of each of matd's threads (field 19 of /proc/PID/task/TID/stat)."""
+        out = []
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            with open("/proc/%d/task/%s/stat" % (self.proc.pid, tid)) as f:
+                out.append(int(f.read().rsplit(")", 1)[1].split()[16]))
+        return sorted(out)
+
+    def with_school(self, urn="100001"):
+        """An admin token, after creating school urn with it."""
+        admin = self.token("admin")
+        r = self.request("POST", "/v1/schools", school_body(urn), token=admin)
+        assert r.status == 201, r
+        return admin
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -67,9 +67,7 @@ class Packaging(unittest.TestCase):
                    "--strict", os.path.join(SRC, "systemd/matd.service")]
         m = harness.Matd(harness.fresh_database("e2e_packaging_seccomp"), prefix=wrapper)
         try:
-            admin = m.token("admin")
-            self.assertEqual(m.request("POST", "/v1/schools", harness.school_body("100001"),
-                                       token=admin).status, 201)
+            admin = m.with_school("100001")
             rows = "pupil,year_group,subject,band\r\n" + "".join(
                 "%s,4,maths,expected\r\n" % p for p in ("A801200025001", "B801200025002"))
             r = m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn", rows,
@@ -79,11 +77,7 @@ class Packaging(unittest.TestCase):
                                        token=admin).status, 200)
             m.proc.send_signal(signal.SIGHUP)
             self.assertEqual(m.request("GET", "/healthz").status, 200)
-            nices = set()
-            for tid in os.listdir("/proc/%d/task" % m.proc.pid):
-                with open("/proc/%d/task/%s/stat" % (m.proc.pid, tid)) as f:
-                    nices.add(int(f.read().rsplit(")", 1)[1].split()[16]))
-            self.assertIn(10, nices, "the bulk threads run below the loops")
+            self.assertIn(10, m.thread_nices(), "the bulk threads run below the loops")
         finally:
             log = m.log_text()[-2000:]
             self.assertEqual(m.stop(), 0, ("a forbidden system call kills matd (-31)", log))

@@ -395,9 +395,7 @@ class PushGivesWayToReads(unittest.TestCase):
         harness.require_env()
         cls.m = Matd(harness.fresh_database("e2e_push_pacing"),
                      extra_config="[limits]\nmax_push_bytes = 8000000\npush_busy_share_pct = 5\n")
-        cls.admin = cls.m.token("admin")
-        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
-                             token=cls.admin).status == 201
+        cls.admin = cls.m.with_school("100001")
         cls.text = to_csv(records(3000, school="806600"))  # 9,000 rows, about four COPY chunks
 
     @classmethod
@@ -447,14 +445,7 @@ class PushGivesWayToReads(unittest.TestCase):
     def test_bulk_threads_run_below_the_loops(self):
         """The push's hashing and parsing run on the offload pool's bulk lane, whose
         threads are niced (+10); the loops and the reader lane are not."""
-        def nices():
-            out = []
-            for tid in os.listdir("/proc/%d/task" % self.m.proc.pid):
-                with open("/proc/%d/task/%s/stat" % (self.m.proc.pid, tid)) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                out.append(int(fields[16]))  # field 19 of stat: nice
-            return sorted(out)
-        n = nices()
+        n = self.m.thread_nices()
         self.assertIn(10, n)
         self.assertIn(0, n)
         self.assertEqual(set(n), {0, 10}, n)
@@ -480,9 +471,7 @@ class PacedPushNeverHoldsAQueue(unittest.TestCase):
         cls.m = Matd(harness.fresh_database("e2e_push_pacing_queue"), workers=1,
                      extra_config="[limits]\nmax_push_bytes = 8000000\npush_busy_share_pct = 5\n"
                                   "[database]\npool_size = 1\n")
-        cls.admin = cls.m.token("admin")
-        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
-                             token=cls.admin).status == 201
+        cls.admin = cls.m.with_school("100001")
         cls.text = to_csv(records(3000, school="806600"))
 
     @classmethod
@@ -533,9 +522,7 @@ class CancelledLoadLeavesTheNextJobAlone(unittest.TestCase):
         harness.require_env()
         cls.m = Matd(harness.fresh_database("e2e_push_cancel"), workers=1,
                      extra_config="[database]\npool_size = 1\n")
-        cls.admin = cls.m.token("admin")
-        assert cls.m.request("POST", "/v1/schools", school_body("100001"),
-                             token=cls.admin).status == 201
+        cls.admin = cls.m.with_school("100001")
 
     @classmethod
     def tearDownClass(cls):
@@ -548,9 +535,7 @@ class CancelledLoadLeavesTheNextJobAlone(unittest.TestCase):
                  extra_config="[server]\nrequest_timeout_ms = 400\n"
                               "[limits]\nmax_push_bytes = 40000000\n")
         try:
-            admin = m.token("admin")
-            self.assertEqual(m.request("POST", "/v1/schools", school_body("100001"),
-                                       token=admin).status, 201)
+            admin = m.with_school("100001")
             r = m.request("PUT", "/v1/schools/100001/progress/2025-26/autumn",
                           to_csv(records(30000, school="806600")), token=admin,
                           content_type="text/csv")
