@@ -614,6 +614,15 @@ static void test_design_engine(void **state)
     /* the stored base classes of the slowest order develop into a repeat-free run */
     assert_int_equal(design_repeats(55, 26, 1, 0, classes, method, sizeof method), 0);
     assert_non_null(strstr(method, "stored"));
+    /* 36: the nearly Kirkman system found offline by a SAT solver (bench/rota_sat.py), whose
+     * first three classes keep within the blocks 0-11, 12-23, 24-35 */
+    assert_int_equal(design_repeats(36, 17, 1, 0, classes, method, sizeof method), 0);
+    assert_non_null(strstr(method, "stored, 17 classes listed whole"));
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < 36; i += 3) {
+            const int *tri = classes + (size_t)t * 36 + i;
+            assert_true(tri[0] / 12 == tri[1] / 12 && tri[1] / 12 == tri[2] / 12);
+        }
     /* three groups (27, 45): the Kirkman run on points x + m g whose first (m - 1) / 2 classes
      * keep within the groups and whose other m classes take one point from each group; there
      * is none for 36 (no Kirkman system of order 12) or 30 */
