@@ -743,11 +743,12 @@ static bool design_from_stored(const struct rota_layout *lay, int goal, struct d
         struct structure st = {.order = sd->order, .k = sd->k, .norb = sd->norb};
         memcpy(st.orb, sd->orb, sizeof st.orb);
         char m[96], d[80];
-        describe_structure(&st, lay->n, d, sizeof d);
-        if (sd->order == 1) /* listed whole: found by a local search or a SAT solver */
+        if (sd->order == 1) { /* listed whole: found by a local search or a SAT solver */
             snprintf(m, sizeof m, "stored, %d classes listed whole", sd->k);
-        else
+        } else {
+            describe_structure(&st, lay->n, d, sizeof d);
             snprintf(m, sizeof m, "stored %s", d);
+        }
         design_keep(best, lay, all, goal, m);
         free(all);
         ols_free(&o);
