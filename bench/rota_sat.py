@@ -10,6 +10,15 @@ out some orders: 15 is unsatisfiable that way).
     cadical -q d36.cnf > d36.model          # Debian: apt-get install cadical
     bench/rota_sat.py decode 36 17 d36.model
 
+A pattern says, class by class, which groups of points may share a triad (instead of blocks
+and `intra`), so that a trust's phase mix can be laid onto the groups term by term:
+
+    bench/rota_sat.py pattern 36 17 A:24,B:9,C:3 "0:A-A,B-B,C-C;1-4:A-A,B-B,B-C;5:A-A,A-B,B-B,A-C" --z3
+
+Groups are numbered in order from point 0; classes not named are free. `--fix
+"1:16-19,22-16;2:..."` also makes the listed pairs meet in the given classes. `decode` also takes
+`--inc NAME` to print the classes as a rota_designs.inc array.
+
 `decode` checks the model (every class a partition into triads, no pair twice) and prints the
 classes, one per line. Needs n divisible by 3 (the orders the county trust has trouble with:
 36 and 60)."""
@@ -28,10 +37,40 @@ def pair_var(K, n):
     return var, K * per_class
 
 
-def cnf(n, K, sizes, intra, z3):
-    if n % 3 or sum(sizes) != n:
+def parse_pattern(n, K, groups, spec):
+    """allowed[c] = set of frozenset group pairs for the named classes."""
+    names, group = [], []
+    for g in groups.split(","):
+        name, size = g.split(":")
+        names.append(name)
+        group += [name] * int(size)
+    if len(group) != n:
+        sys.exit("the group sizes must add up to n")
+    allowed = {}
+    for part in spec.split(";"):
+        cls, pairs = part.split(":")
+        lo, _, hi = cls.partition("-")
+        kinds = set()
+        for pr in pairs.split(","):
+            a, b = pr.split("-")
+            if a not in names or b not in names:
+                sys.exit(f"unknown group in {pr}")
+            kinds.add(frozenset((a, b)))
+        for c in range(int(lo), int(hi or lo) + 1):
+            if c >= K:
+                sys.exit(f"class {c} is past the {K} classes")
+            allowed[c] = kinds
+    return group, allowed
+
+
+def cnf(n, K, sizes, intra, z3, pattern=None, fixed=()):
+    if n % 3 or (pattern is None and sum(sizes) != n):
         sys.exit("n must be a multiple of 3 and the block sizes must add up to n")
-    block = [b for b, s in enumerate(sizes) for _ in range(s)]
+    if pattern is None:
+        block = [b for b, s in enumerate(sizes) for _ in range(s)]
+        allowed = {c: None for c in range(intra)}
+    else:
+        block, allowed = pattern
     var, nv = pair_var(K, n)
     clauses = []
 
@@ -42,8 +81,11 @@ def cnf(n, K, sizes, intra, z3):
 
     for c in range(K):
         for i, j in itertools.combinations(range(n), 2):
-            if c < intra and block[i] != block[j]:
-                clauses.append([-var(c, i, j)])
+            if c in allowed:
+                ok = (block[i] == block[j] if allowed[c] is None
+                      else frozenset((block[i], block[j])) in allowed[c])
+                if not ok:
+                    clauses.append([-var(c, i, j)])
         for i, j, k in itertools.combinations(range(n), 3):  # partners form triangles
             a, b, d = var(c, i, j), var(c, j, k), var(c, i, k)
             clauses += [[-a, -b, d], [-a, -d, b], [-b, -d, a]]
@@ -64,6 +106,9 @@ def cnf(n, K, sizes, intra, z3):
                 a, b = var(c, i, j), var(c, sigma(i), sigma(j))
                 if a != b:
                     clauses += [[-a, b], [a, -b]]
+    for c, pairs in fixed:  # pairs given as meeting in class c
+        for i, j in pairs:
+            clauses.append([var(c, i, j)])
     for i, j in itertools.combinations(range(n), 2):  # no pair twice
         for a, b in itertools.combinations(range(K), 2):
             clauses.append([-var(a, i, j), -var(b, i, j)])
@@ -72,7 +117,7 @@ def cnf(n, K, sizes, intra, z3):
         print(" ".join(map(str, cl)), 0)
 
 
-def decode(n, K, model_path):
+def decode(n, K, model_path, inc=None):
     true = set()
     for line in open(model_path):
         if line.startswith("s ") and "UNSATISFIABLE" in line:
@@ -80,7 +125,7 @@ def decode(n, K, model_path):
         if line.startswith("v "):
             true.update(int(x) for x in line.split()[1:] if int(x) > 0)
     var, _ = pair_var(K, n)
-    met = set()
+    met, rows = set(), []
     for c in range(K):
         triads = set()
         for i in range(n):
@@ -95,14 +140,31 @@ def decode(n, K, model_path):
                 if pair in met:
                     sys.exit(f"class {c}: pair {pair} meets twice")
                 met.add(pair)
-        print(" ".join(",".join(map(str, t)) for t in sorted(triads)))
+        rows.append(sorted(triads))
+    if inc:
+        flat = [p for cls in rows for t in cls for p in t]
+        print(f"static const signed char {inc}[] = {{")
+        for i in range(0, len(flat), 24):
+            print("    " + ", ".join(map(str, flat[i:i + 24])) + ",")
+        print("};")
+    else:
+        for cls in rows:
+            print(" ".join(",".join(map(str, t)) for t in cls))
 
 
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) >= 5 and a[0] == "cnf":
         cnf(int(a[1]), int(a[2]), [int(x) for x in a[3].split(",")], int(a[4]), "--z3" in a[5:])
-    elif len(a) == 4 and a[0] == "decode":
-        decode(int(a[1]), int(a[2]), a[3])
+    elif len(a) >= 5 and a[0] == "pattern":
+        n, K = int(a[1]), int(a[2])
+        fixed = []
+        if "--fix" in a[5:]:  # "class:i-j,i-j;class:..." pairs that meet in a class
+            for part in a[a.index("--fix") + 1].split(";"):
+                c, pairs = part.split(":")
+                fixed.append((int(c), [tuple(map(int, pr.split("-"))) for pr in pairs.split(",")]))
+        cnf(n, K, None, 0, "--z3" in a[5:], parse_pattern(n, K, a[3], a[4]), fixed)
+    elif len(a) in (4, 6) and a[0] == "decode":
+        decode(int(a[1]), int(a[2]), a[3], a[5] if len(a) == 6 and a[4] == "--inc" else None)
     else:
         sys.exit(__doc__)
