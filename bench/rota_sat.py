@@ -47,7 +47,7 @@ def parse_pattern(n, K, groups, spec):
     if len(group) != n:
         sys.exit("the group sizes must add up to n")
     allowed = {}
-    for part in spec.split(";"):
+    for part in spec.split(";") if spec else []:
         cls, pairs = part.split(":")
         lo, _, hi = cls.partition("-")
         kinds = set()
@@ -63,14 +63,34 @@ def parse_pattern(n, K, groups, spec):
     return group, allowed
 
 
-def cnf(n, K, sizes, intra, z3, pattern=None, fixed=()):
-    if n % 3 or (pattern is None and sum(sizes) != n):
-        sys.exit("n must be a multiple of 3 and the block sizes must add up to n")
-    if pattern is None:
-        block = [b for b, s in enumerate(sizes) for _ in range(s)]
-        allowed = {c: None for c in range(intra)}
-    else:
-        block, allowed = pattern
+def blocks_pattern(n, K, sizes, intra):
+    """The first `intra` classes kept within blocks, as a pattern."""
+    names = [f"G{b}" for b in range(len(sizes))]
+    groups = ",".join(f"{g}:{s}" for g, s in zip(names, sizes))
+    if intra == 0:
+        return parse_pattern(n, K, groups, None)
+    within = ",".join(f"{g}-{g}" for g in names)
+    return parse_pattern(n, K, groups, f"0-{intra - 1}:{within}")
+
+
+def parse_fixed(n, K, spec):
+    """"class:i-j,i-j;class:..." as [(class, [(i, j)...])...]."""
+    fixed = []
+    for part in spec.split(";"):
+        c, pairs = part.split(":")
+        ps = [tuple(map(int, pr.split("-"))) for pr in pairs.split(",")]
+        if not 0 <= int(c) < K or any(i == j or not (0 <= i < n and 0 <= j < n) for i, j in ps):
+            sys.exit(f"--fix {part}: a class below {K} and pairs of two points below {n}")
+        fixed.append((int(c), ps))
+    return fixed
+
+
+def cnf(n, K, z3, pattern, fixed=()):
+    block, allowed = pattern
+    if n % 3:
+        sys.exit("n must be a multiple of 3")
+    if z3 and any(block[p] != block[p - p % 3] for p in range(n)):
+        sys.exit("--z3 needs every group to start at a multiple of 3 and hold whole triples")
     var, nv = pair_var(K, n)
     clauses = []
 
@@ -81,11 +101,8 @@ def cnf(n, K, sizes, intra, z3, pattern=None, fixed=()):
 
     for c in range(K):
         for i, j in itertools.combinations(range(n), 2):
-            if c in allowed:
-                ok = (block[i] == block[j] if allowed[c] is None
-                      else frozenset((block[i], block[j])) in allowed[c])
-                if not ok:
-                    clauses.append([-var(c, i, j)])
+            if c in allowed and frozenset((block[i], block[j])) not in allowed[c]:
+                clauses.append([-var(c, i, j)])
         for i, j, k in itertools.combinations(range(n), 3):  # partners form triangles
             a, b, d = var(c, i, j), var(c, j, k), var(c, i, k)
             clauses += [[-a, -b, d], [-a, -d, b], [-b, -d, a]]
@@ -155,15 +172,12 @@ def decode(n, K, model_path, inc=None):
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) >= 5 and a[0] == "cnf":
-        cnf(int(a[1]), int(a[2]), [int(x) for x in a[3].split(",")], int(a[4]), "--z3" in a[5:])
+        n, K = int(a[1]), int(a[2])
+        cnf(n, K, "--z3" in a[5:], blocks_pattern(n, K, [int(x) for x in a[3].split(",")], int(a[4])))
     elif len(a) >= 5 and a[0] == "pattern":
         n, K = int(a[1]), int(a[2])
-        fixed = []
-        if "--fix" in a[5:]:  # "class:i-j,i-j;class:..." pairs that meet in a class
-            for part in a[a.index("--fix") + 1].split(";"):
-                c, pairs = part.split(":")
-                fixed.append((int(c), [tuple(map(int, pr.split("-"))) for pr in pairs.split(",")]))
-        cnf(n, K, None, 0, "--z3" in a[5:], parse_pattern(n, K, a[3], a[4]), fixed)
+        fixed = parse_fixed(n, K, a[a.index("--fix") + 1]) if "--fix" in a[5:] else []
+        cnf(n, K, "--z3" in a[5:], parse_pattern(n, K, a[3], a[4]), fixed)
     elif len(a) in (4, 6) and a[0] == "decode":
         decode(int(a[1]), int(a[2]), a[3], a[5] if len(a) == 6 and a[4] == "--inc" else None)
     else:
