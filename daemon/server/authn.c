@@ -1,7 +1,10 @@
 /* Token lookup: SHA-256 of the bearer value, cached for AUTHN_CACHE_MS (one cache per
  * worker thread, no shared lock) so that a busy client costs no database round trip per
  * request; revocation in this process purges every worker's cache before its next lookup,
- * other instances within the TTL. */
+ * other instances within the TTL. A credential in use is looked up again in the background
+ * once AUTHN_REFRESH_PCT of its entry's life has passed, while requests are still answered
+ * from the entry: a busy client's requests never wait on the database (a push holding
+ * PostgreSQL's CPU made those lookups, every 5 s per worker, the readers' worst tail). */
 #include "authn.h"
 
 #include <event2/bufferevent_ssl.h>
@@ -20,6 +23,7 @@
 #include "util.h"
 
 #define AUTHN_CACHE_MS 5000
+#define AUTHN_REFRESH_PCT 60
 #define AUTHN_LOOKUPS_PER_MINUTE 1200
 #define AUTHN_LOOKUPS_BURST 300
 #define CACHE_SLOTS 4096
@@ -29,8 +33,10 @@ struct cache_entry {
     bool known_good; /* was valid once: exempt from the per-address lookup limit */
     bool denied;     /* a negative entry: this hash is no valid token */
     unsigned char hash[AUTH_HASH_LEN];
+    bool refreshing; /* a background lookup is on its way (cleared when it lands) */
     struct principal p;
-    uint64_t expires_ms;
+    uint64_t refresh_ms; /* a request after this starts the background lookup */
+    uint64_t expires_ms; /* after this the entry answers nothing: a request waits */
 };
 
 /* One cache per worker thread: a request's lookup takes no lock shared with another
@@ -114,19 +120,25 @@ static enum since revoked_since(unsigned long long gen, long long token_id)
 static int stmt_by_hash, stmt_by_cert;
 
 #define TOKEN_COLUMNS                                                                              \
-    "id, role, name, array_to_string(urns, ','), "                                                 \
-    "GREATEST(0, LEAST(EXTRACT(EPOCH FROM expires_at - now()) * 1000, 2147483647))::bigint"
+    "id, role, name, array_to_string(urns, ',') urns, "                                            \
+    "GREATEST(0, LEAST(EXTRACT(EPOCH FROM expires_at - now()) * 1000, 2147483647))::bigint "       \
+    "ms_left"
+
+#define TOKEN_LOOKUP(match)                                                                        \
+    "WITH t AS (SELECT " TOKEN_COLUMNS ", last_used_at FROM tokens WHERE trust_id = $1 AND " match \
+    " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())), "                    \
+    "touch AS (UPDATE tokens SET last_used_at = now() WHERE trust_id = $1 "                        \
+    " AND id = (SELECT id FROM t) AND (last_used_at IS NULL "                                      \
+    " OR last_used_at < now() - interval '1 minute')) "                                            \
+    "SELECT id, role, name, urns, ms_left FROM t"
 
 void authn_init(void)
 {
-    stmt_by_hash = db_stmt_register(
-        "authn_by_hash", "UPDATE tokens SET last_used_at = now() WHERE trust_id = $1 AND "
-                         "token_hash = decode($2, 'hex') AND revoked_at IS NULL AND "
-                         "(expires_at IS NULL OR expires_at > now()) RETURNING " TOKEN_COLUMNS);
-    stmt_by_cert = db_stmt_register(
-        "authn_by_cert", "UPDATE tokens SET last_used_at = now() WHERE trust_id = $1 AND "
-                         "cert_subject = $2 AND revoked_at IS NULL AND "
-                         "(expires_at IS NULL OR expires_at > now()) RETURNING " TOKEN_COLUMNS);
+    /* Last use is recorded at most once a minute: concurrent lookups of one token (every
+     * worker's, every instance's) would otherwise queue on its row lock. */
+    stmt_by_hash =
+        db_stmt_register("authn_by_hash", TOKEN_LOOKUP("token_hash = decode($2, 'hex')"));
+    stmt_by_cert = db_stmt_register("authn_by_cert", TOKEN_LOOKUP("cert_subject = $2"));
 }
 
 static size_t slot_of(const unsigned char *hash)
@@ -139,18 +151,27 @@ static size_t slot_of(const unsigned char *hash)
 enum cache_result { CACHE_MISS, CACHE_MISS_KNOWN_GOOD, CACHE_VALID, CACHE_DENIED };
 
 /* An expired entry of a credential that was valid is kept (as known_good) until its slot
- * is reused: its next lookup is not charged to the client address. */
-static enum cache_result cache_get(const unsigned char *hash, struct principal *out)
+ * is reused: its next lookup is not charged to the client address. *refresh_due (may be
+ * NULL: the caller cannot start one) is set, and the entry marked, when a valid entry is
+ * old enough for its background lookup and none is on its way. */
+static enum cache_result cache_get(const unsigned char *hash, struct principal *out,
+                                   bool *refresh_due)
 {
     enum cache_result hit = CACHE_MISS;
     struct cache_entry *e = &my_cache()->slot[slot_of(hash)];
     if (e->used && ct_equal(e->hash, hash, AUTH_HASH_LEN)) {
-        if (e->expires_ms <= now_ms())
+        uint64_t now = now_ms();
+        if (e->expires_ms <= now)
             hit = e->known_good ? CACHE_MISS_KNOWN_GOOD : CACHE_MISS;
         else
             hit = e->denied ? CACHE_DENIED : CACHE_VALID;
-        if (hit == CACHE_VALID)
+        if (hit == CACHE_VALID) {
             principal_copy(out, &e->p);
+            if (refresh_due && !e->refreshing && e->refresh_ms <= now) {
+                e->refreshing = true;
+                *refresh_due = true;
+            }
+        }
     }
     return hit;
 }
@@ -166,12 +187,14 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     if (e->used)
         principal_free(&e->p);
     e->used = true;
+    e->refreshing = false;
     e->known_good = p != NULL;
     e->denied = p == NULL;
     memcpy(e->hash, hash, AUTH_HASH_LEN);
     if (p)
         principal_copy(&e->p, p);
     e->expires_ms = now_ms() + ttl_ms;
+    e->refresh_ms = now_ms() + ttl_ms * AUTHN_REFRESH_PCT / 100;
 }
 
 void authn_forget_token(long long token_id)
@@ -263,6 +286,52 @@ static void on_lookup(struct req *r, struct db_job *job)
     next(r);
 }
 
+/* ---- the background lookup of an entry in use ---- */
+
+struct authn_refresh {
+    unsigned long long gen; /* revocations published when the lookup started */
+    unsigned char hash[AUTH_HASH_LEN];
+};
+
+/* The entry is replaced by what the database says now: the principal with a new lifetime,
+ * or a refusal (revoked, expired or removed on another instance). A failed lookup leaves
+ * the entry to expire; the request after that waits for its own lookup as usual. Runs on
+ * the worker that started it (its pool's loop), so on that worker's cache. */
+static void on_refresh(struct db_job *job, void *arg)
+{
+    struct authn_refresh *rf = arg;
+    if (db_job_status(job) == DB_OK) {
+        PGresult *res = db_job_result(job, 0);
+        if (db_nrows(res) != 1) {
+            cache_put(rf->hash, NULL, AUTHN_CACHE_MS);
+        } else {
+            struct principal p = {0};
+            row_principal(res, rf->hash, &p, rf->gen);
+            principal_free(&p);
+        }
+    }
+    free(rf);
+}
+
+/* Starts the background lookup of hash (a bearer token's, or a certificate subject's when
+ * subject is given) on db. */
+static void refresh_start(struct db_pool *db, long long trust, const unsigned char *hash,
+                          const char *subject)
+{
+    struct authn_refresh *rf = xcalloc(1, sizeof *rf);
+    memcpy(rf->hash, hash, AUTH_HASH_LEN);
+    rf->gen = atomic_load(&revoke_gen);
+    char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
+    snprintf(trust_s, sizeof trust_s, "%lld", trust);
+    hex_encode(hash, AUTH_HASH_LEN, hexhash);
+    const char *params[2] = {trust_s, subject ? subject : hexhash};
+    struct db_job *job = db_job_new(on_refresh, rf);
+    db_job_add(job, subject ? stmt_by_cert : stmt_by_hash, 2, params);
+    metrics_add(METRIC_AUTH_CACHE_REFRESHES, 1);
+    if (db_pool_submit(db, job) != 0)
+        free(rf); /* the pool is down or full: the entry expires as it would have */
+}
+
 /* ---- the gate's question: is this token good, before its body is read? ---- */
 
 struct authn_probe {
@@ -304,8 +373,11 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     if (!token || auth_token_hash(token, hash) != 0)
         return AUTHN_PROBE_REFUSED;
     struct principal p = {0};
-    enum cache_result hit = cache_get(hash, &p);
+    bool refresh_due = false;
+    enum cache_result hit = cache_get(hash, &p, &refresh_due);
     principal_free(&p);
+    if (refresh_due)
+        refresh_start(db, trust, hash, NULL);
     if (hit == CACHE_VALID || hit == CACHE_DENIED)
         return hit == CACHE_VALID ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
     int retry = 1;
@@ -349,7 +421,7 @@ int authn_peek(const char *authorization)
     if (!token || auth_token_hash(token, hash) != 0)
         return -1;
     struct principal p = {0};
-    enum cache_result hit = cache_get(hash, &p);
+    enum cache_result hit = cache_get(hash, &p, NULL);
     if (hit == CACHE_VALID)
         principal_free(&p);
     return hit == CACHE_DENIED ? -1 : hit == CACHE_VALID ? 1 : 0;
@@ -400,7 +472,10 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         deny(r, "the token is invalid, expired or revoked");
         return;
     }
-    enum cache_result hit = cache_get(st->hash, &r->principal);
+    bool refresh_due = false;
+    enum cache_result hit = cache_get(st->hash, &r->principal, &refresh_due);
+    if (refresh_due)
+        refresh_start(r->w->db, req_trust(r), st->hash, st->by_cert ? subject : NULL);
     if (hit == CACHE_VALID || hit == CACHE_DENIED) {
         bool by_cert = st->by_cert;
         free(st);

@@ -37,6 +37,9 @@ static const struct {
                                 "Credentials answered from the in-process cache."},
     [METRIC_AUTH_CACHE_MISSES] = {"matd_auth_cache_misses_total",
                                   "Credentials looked up in the database."},
+    [METRIC_AUTH_CACHE_REFRESHES] = {"matd_auth_cache_refreshes_total",
+                                     "Credentials in use looked up again in the background "
+                                     "(the requests answered from the cache meanwhile)."},
     [METRIC_DB_JOBS_REJECTED] = {"matd_db_jobs_rejected_total",
                                  "Database jobs refused (queue full or database down): 503s."},
     [METRIC_PRIORITIES_COMPUTED] = {"matd_priorities_computed_total",

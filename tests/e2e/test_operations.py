@@ -203,6 +203,58 @@ class Operations(unittest.TestCase):
         finally:
             self.assertEqual(m.stop(), 0)
 
+    def test_token_in_use_is_looked_up_again_in_the_background(self):
+        """A busy client's requests never wait on the database for their token: after 3 s of
+        the cache's 5 s the next request is answered from the cache and starts a lookup that
+        renews the entry, so with the tokens table locked past the first entry's 5 s the
+        requests still answer at once. Last use is written at most once a minute."""
+        m = Matd(self.db, workers=1)  # one worker, one cache
+        try:
+            ceo = m.token("ceo", name="busy reader")
+            tid = m.psql("SELECT id FROM tokens WHERE name = 'busy reader'")
+            conn = m.connect()
+            self.assertEqual(m.request("GET", "/v1/me", token=ceo, conn=conn).status, 200)
+            t0 = time.time()
+            before = m.metric("matd_auth_cache_refreshes_total")
+            # Recent last use: the background lookup must not write it again.
+            m.psql("UPDATE tokens SET last_used_at = now() - interval '30 seconds' "
+                   "WHERE id = %s" % tid)
+            recent = m.psql("SELECT last_used_at FROM tokens WHERE id = %s" % tid)
+            time.sleep(max(0.0, t0 + 3.3 - time.time()))
+            self.assertEqual(m.request("GET", "/v1/me", token=ceo, conn=conn).status, 200)
+            harness.wait_for(lambda: m.metric("matd_auth_cache_refreshes_total") == before + 1,
+                             "the background lookup to start")
+            time.sleep(0.5)  # and to land
+            self.assertEqual(m.psql("SELECT last_used_at FROM tokens WHERE id = %s" % tid),
+                             recent)
+            locker = hold_lock(m, "tokens", 4)
+            time.sleep(max(0.0, t0 + 5.5 - time.time()))
+            for _ in range(3):  # past the first entry's life, the lock still held
+                t = time.time()
+                r = m.request("GET", "/v1/me", token=ceo, conn=conn)
+                self.assertEqual(r.status, 200, r)
+                self.assertLess(time.time() - t, 1.0, "a request waited on the tokens table")
+                time.sleep(0.3)
+            locker.stdin.close()
+            locker.wait(20)
+            # An old last use is brought up to date by the next lookup.
+            m.psql("UPDATE tokens SET last_used_at = now() - interval '2 minutes' WHERE id = %s"
+                   % tid)
+            harness.wait_for(lambda: m.request("GET", "/v1/me", token=ceo, conn=conn).status == 200
+                             and m.psql("SELECT last_used_at > now() - interval '1 minute' "
+                                        "FROM tokens WHERE id = %s" % tid) == "t",
+                             "last use to be recorded", timeout=12)
+            # Revoked on another instance (here: in the database): refused once the background
+            # lookup has seen it, within the cache's 5 s.
+            m.psql("UPDATE tokens SET revoked_at = now() WHERE id = %s" % tid)
+            t = time.time()
+            harness.wait_for(lambda: m.request("GET", "/v1/me", token=ceo, conn=conn).status == 401,
+                             "the revoked token to be refused", timeout=10)
+            self.assertLess(time.time() - t, 6.0)
+            conn.close()
+        finally:
+            self.assertEqual(m.stop(), 0)
+
     def test_queue_max_answers_503(self):
         m = Matd(self.db, workers=1,
                  extra_config="[database]\npool_size = 1\nqueue_max = 2\n"
