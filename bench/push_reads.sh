@@ -2,7 +2,7 @@
 # Reads while schools push: the p99 latency of GET /v1/me (wrk --latency, TLS keep-alive)
 # with no push running, then while 30,000-row CSV pushes run back to back (the per-token
 # rate limit is off in the bench config): once with the push's COPY never pausing
-# (push_busy_share_pct = 100, matd before pacing) and once paced (the default 30 %, or
+# (push_busy_share_pct = 100, matd before pacing) and once paced (the default 15 %, or
 # $SHARE). Two read loads: "saturating", CONNECTIONS connections as fast as they go (wrk
 # alone fills both cores of this box, so anything else running takes its share of the
 # readers' CPU), and "steady", 8 connections each waiting 2 ms between requests (at most
@@ -27,7 +27,7 @@ P="psql -X -q -h 127.0.0.1 -p $PG_PORT -U postgres -d bench"
 $P -c "INSERT INTO schools (trust_id, urn, name, phase) VALUES (1, '100001', 'Bench Primary', 'primary') ON CONFLICT DO NOTHING"
 make_push_bodies "$ROWS"
 ROUNDS=${ROUNDS:-3}
-SHARE=${SHARE:-30}
+SHARE=${SHARE:-15}
 echo "# $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONNS (saturating) or -c8 with 2 ms between requests (steady), ${DUR}s each, GET /v1/me; pushes of $ROWS CSV rows; $ROUNDS rounds"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 URL="https://localhost:$MATD_PORT/v1/me"

@@ -64,7 +64,7 @@ static const struct opt opts[] = {
     I("limits", "max_records_per_push", max_records_per_push, "200000", 1, 10000000, LIVE),
     I("limits", "rate_limit_per_minute", rate_limit_per_minute, "6000", 0, 100000000, LIVE),
     I("limits", "rate_limit_burst", rate_limit_burst, "1000", 1, 100000000, LIVE),
-    I("limits", "push_busy_share_pct", push_busy_share_pct, "30", 1, 100, LIVE),
+    I("limits", "push_busy_share_pct", push_busy_share_pct, "15", 1, 100, LIVE),
     S("database", "dsn", dsn, "host=/run/postgresql dbname=matd", RESTART),
     S("database", "replica_dsn", replica_dsn, "", RESTART),
     I("database", "replica_max_lag_ms", replica_max_lag_ms, "2000", 100, 20000, RESTART),

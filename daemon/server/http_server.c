@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "cpu_priority.h"
 #include "db_pool.h"
 #include "denials.h"
 #include "gate.h"
@@ -169,6 +170,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    cpu_priority_latency_sensitive();
     event_base_dispatch(w->base);
     return NULL;
 }

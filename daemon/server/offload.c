@@ -6,14 +6,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "log.h"
+#include "cpu_priority.h"
 #include "util.h"
-
-#define BULK_NICE 10 /* the bulk lane's threads, relative to the loops */
 
 struct task {
     struct event_base *base;
@@ -31,12 +26,12 @@ struct lane {
     int queued, busy;
     pthread_t *threads;
     int nthreads;
-    int nice;
+    bool background; /* its threads yield the CPU to the loops (cpu_priority.h) */
 };
 
 static struct lane lanes[2] = {
     [OFFLOAD_NOW] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER},
-    [OFFLOAD_BULK] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, .nice = BULK_NICE},
+    [OFFLOAD_BULK] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, .background = true},
 };
 static _Atomic int queue_max = 256;
 
@@ -51,12 +46,8 @@ static void deliver(evutil_socket_t fd, short what, void *p)
 static void *lane_main(void *p)
 {
     struct lane *ln = p;
-#ifdef __linux__
-    /* A thread's own nice value (Linux schedules threads apart); raising it needs no
-     * privilege. */
-    if (ln->nice && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), ln->nice) != 0)
-        log_warn("msg=\"offload: cannot lower the bulk threads' priority\"");
-#endif
+    if (ln->background)
+        cpu_priority_background();
     for (;;) {
         pthread_mutex_lock(&ln->lock);
         while (!ln->head && !ln->stopping)

@@ -265,6 +265,26 @@ level = info
                 out.append(int(f.read().rsplit(")", 1)[1].split()[16]))
         return sorted(out)
 
+    def thread_sched(self):
+        """(nice, policy, slice in ns or None) of each of matd's threads: fields 19 and 41 of
+        /proc/PID/task/TID/stat (policy 0 SCHED_OTHER, 5 SCHED_IDLE) and se.slice of its
+        sched file (Linux 6.6 and later)."""
+        out = []
+        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
+            base = "/proc/%d/task/%s/" % (self.proc.pid, tid)
+            with open(base + "stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            slice_ns = None
+            try:
+                with open(base + "sched") as f:
+                    for line in f:
+                        if line.startswith("se.slice"):
+                            slice_ns = int(line.split(":")[1])
+            except OSError:
+                pass
+            out.append((int(fields[16]), int(fields[38]), slice_ns))
+        return sorted(out)
+
     def with_school(self, urn="100001"):
         """An admin token, after creating school urn with it."""
         admin = self.token("admin")
@@ -306,6 +326,12 @@ def start_demo_trust(cls, name):
     cls.ceo = cls.a.token("ceo")
     cls.head = cls.a.token("executive_head", ["140002", "140005"])
     cls.school = cls.a.token("school", ["140002"])
+
+
+def kernel_at_least(major, minor):
+    """Whether the running Linux kernel is at least major.minor."""
+    release = os.uname().release.split("-")[0].split(".")
+    return (int(release[0]), int(release[1])) >= (major, minor)
 
 
 def wait_for(condition, what, timeout=15.0, interval=0.05):

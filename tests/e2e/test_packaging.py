@@ -78,6 +78,8 @@ class Packaging(unittest.TestCase):
             m.proc.send_signal(signal.SIGHUP)
             self.assertEqual(m.request("GET", "/healthz").status, 200)
             self.assertIn(10, m.thread_nices(), "the bulk threads run below the loops")
+            self.assertIn(5, [policy for _, policy, _ in m.thread_sched()],
+                          "the bulk threads run SCHED_IDLE under the unit's filter")
         finally:
             log = m.log_text()[-2000:]
             self.assertEqual(m.stop(), 0, ("a forbidden system call kills matd (-31)", log))

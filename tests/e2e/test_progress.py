@@ -14,7 +14,7 @@ import threading
 import unittest
 
 import harness
-from harness import Matd, school_body
+from harness import Matd, kernel_at_least, school_body
 
 LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
@@ -446,11 +446,19 @@ class PushGivesWayToReads(unittest.TestCase):
 
     def test_bulk_threads_run_below_the_loops(self):
         """The push's hashing and parsing run on the offload pool's bulk lane, whose
-        threads are niced (+10); the loops and the reader lane are not."""
+        threads are niced (+10) and SCHED_IDLE; the loops and the reader lane are neither,
+        and the loops (two workers) ask for the kernel's shortest slice where it has them."""
         n = self.m.thread_nices()
         self.assertIn(10, n)
         self.assertIn(0, n)
         self.assertEqual(set(n), {0, 10}, n)
+        threads = self.m.thread_sched()
+        self.assertEqual({(nice, policy) for nice, policy, _ in threads}, {(0, 0), (10, 5)},
+                         threads)
+        if kernel_at_least(6, 12):  # a fair-class thread's own slice
+            short = [t for t in threads if t[2] == 100000]
+            self.assertEqual(len(short), 2, threads)
+            self.assertTrue(all(t[:2] == (0, 0) for t in short), threads)
 
     def test_paced_push_with_a_bad_last_row_stores_nothing(self):
         self.assertEqual(self.push(self.text, "summer").status, 201)
