@@ -4,7 +4,6 @@
 #include "cpu_priority.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,16 +45,15 @@ void cpu_priority_latency_sensitive(void)
 #endif
 }
 
+/* Not SCHED_IDLE: a thread of that class waits for a core as long as any other thread wants
+ * one, so a loop freeing memory of its malloc arena, or taking its lane's lock, could wait
+ * behind it for a second under load; nice 10 bounds that wait and measured as well
+ * (docs/performance.md). */
 void cpu_priority_background(void)
 {
 #ifdef __linux__
     /* A thread's own nice value (Linux schedules threads apart). */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), BACKGROUND_NICE) != 0)
         log_warn("msg=\"cpu priority: cannot lower the bulk threads' priority\"");
-    struct sched_param none = {0};
-    int rc = pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
-    if (rc != 0)
-        log_debug("msg=\"cpu priority: the bulk threads stay at nice %d\" error=\"%s\"",
-                  BACKGROUND_NICE, strerror(rc));
 #endif
 }

@@ -7,8 +7,8 @@
  * later), so that waking for a request it takes the core from a longer-running task at
  * once instead of after that task's slice. Elsewhere nothing changes. */
 void cpu_priority_latency_sensitive(void);
-/* The calling thread does background work (a push's parsing, compression): nice +10, and
- * SCHED_IDLE where allowed, so it runs only when no request-serving thread wants the core. */
+/* The calling thread does background work (a push's parsing, compression): nice +10, so
+ * that request-serving threads get about ten times its share of a contended core. */
 void cpu_priority_background(void);
 
 #endif
