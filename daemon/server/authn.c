@@ -27,6 +27,8 @@
 #define AUTHN_LOOKUPS_PER_MINUTE 1200
 #define AUTHN_LOOKUPS_BURST 300
 #define CACHE_SLOTS 4096
+#define REFUSED_TOKEN "the token is invalid, expired or revoked"
+#define REFUSED_CERT "the client certificate is not registered to an active principal"
 
 struct cache_entry {
     bool used;
@@ -193,8 +195,9 @@ static void cache_put(const unsigned char *hash, const struct principal *p, uint
     memcpy(e->hash, hash, AUTH_HASH_LEN);
     if (p)
         principal_copy(&e->p, p);
-    e->expires_ms = now_ms() + ttl_ms;
-    e->refresh_ms = now_ms() + ttl_ms * AUTHN_REFRESH_PCT / 100;
+    uint64_t now = now_ms();
+    e->expires_ms = now + ttl_ms;
+    e->refresh_ms = now + ttl_ms * AUTHN_REFRESH_PCT / 100;
 }
 
 void authn_forget_token(long long token_id)
@@ -251,10 +254,36 @@ static const char *row_principal(PGresult *res, const unsigned char *hash, struc
      * the cache's lifetime. Past the ring: served this once, not cached. */
     enum since since = revoked_since(gen, p->token_id);
     if (since == SINCE_THIS)
-        return "the token is invalid, expired or revoked";
+        return REFUSED_TOKEN;
     if (since == SINCE_NONE)
         cache_put(hash, p, ttl);
     return NULL;
+}
+
+/* Applies a lookup's answer to the cache: fills p and caches it when the credential is
+ * valid (NULL returned), else caches the refusal when no row came back and returns why. */
+static const char *lookup_apply(PGresult *res, const unsigned char *hash, bool by_cert,
+                                struct principal *p, unsigned long long gen)
+{
+    if (db_nrows(res) != 1) {
+        cache_put(hash, NULL, AUTHN_CACHE_MS);
+        return by_cert ? REFUSED_CERT : REFUSED_TOKEN;
+    }
+    return row_principal(res, hash, p, gen);
+}
+
+/* A job looking hash up (a bearer token's, or the certificate subject's when subject is
+ * given) for trust; done(job, arg) follows. */
+static struct db_job *lookup_job(long long trust, const unsigned char *hash, const char *subject,
+                                 db_done_fn done, void *arg)
+{
+    char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
+    snprintf(trust_s, sizeof trust_s, "%lld", trust);
+    hex_encode(hash, AUTH_HASH_LEN, hexhash);
+    const char *params[2] = {trust_s, subject ? subject : hexhash};
+    struct db_job *job = db_job_new(done, arg);
+    db_job_add(job, subject ? stmt_by_cert : stmt_by_hash, 2, params);
+    return job;
 }
 
 static void on_lookup(struct req *r, struct db_job *job)
@@ -270,14 +299,7 @@ static void on_lookup(struct req *r, struct db_job *job)
     r->hstate_free = NULL;
     if (req_reply_db_failure(r, job))
         return;
-    PGresult *res = db_job_result(job, 0);
-    if (db_nrows(res) != 1) {
-        cache_put(hash, NULL, AUTHN_CACHE_MS);
-        deny(r, by_cert ? "the client certificate is not registered to an active principal"
-                        : "the token is invalid, expired or revoked");
-        return;
-    }
-    const char *why = row_principal(res, hash, &r->principal, gen);
+    const char *why = lookup_apply(db_job_result(job, 0), hash, by_cert, &r->principal, gen);
     if (why) {
         deny(r, why);
         return;
@@ -291,6 +313,7 @@ static void on_lookup(struct req *r, struct db_job *job)
 struct authn_refresh {
     unsigned long long gen; /* revocations published when the lookup started */
     unsigned char hash[AUTH_HASH_LEN];
+    bool by_cert;
 };
 
 /* The entry is replaced by what the database says now: the principal with a new lifetime,
@@ -301,14 +324,9 @@ static void on_refresh(struct db_job *job, void *arg)
 {
     struct authn_refresh *rf = arg;
     if (db_job_status(job) == DB_OK) {
-        PGresult *res = db_job_result(job, 0);
-        if (db_nrows(res) != 1) {
-            cache_put(rf->hash, NULL, AUTHN_CACHE_MS);
-        } else {
-            struct principal p = {0};
-            row_principal(res, rf->hash, &p, rf->gen);
-            principal_free(&p);
-        }
+        struct principal p = {0};
+        lookup_apply(db_job_result(job, 0), rf->hash, rf->by_cert, &p, rf->gen);
+        principal_free(&p);
     }
     free(rf);
 }
@@ -321,12 +339,8 @@ static void refresh_start(struct db_pool *db, long long trust, const unsigned ch
     struct authn_refresh *rf = xcalloc(1, sizeof *rf);
     memcpy(rf->hash, hash, AUTH_HASH_LEN);
     rf->gen = atomic_load(&revoke_gen);
-    char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
-    snprintf(trust_s, sizeof trust_s, "%lld", trust);
-    hex_encode(hash, AUTH_HASH_LEN, hexhash);
-    const char *params[2] = {trust_s, subject ? subject : hexhash};
-    struct db_job *job = db_job_new(on_refresh, rf);
-    db_job_add(job, subject ? stmt_by_cert : stmt_by_hash, 2, params);
+    rf->by_cert = subject != NULL;
+    struct db_job *job = lookup_job(trust, hash, subject, on_refresh, rf);
     metrics_add(METRIC_AUTH_CACHE_REFRESHES, 1);
     if (db_pool_submit(db, job) != 0)
         free(rf); /* the pool is down or full: the entry expires as it would have */
@@ -347,15 +361,10 @@ static void on_probe(struct db_job *job, void *arg)
     struct authn_probe *pr = arg;
     enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
     if (db_job_status(job) == DB_OK) {
-        PGresult *res = db_job_result(job, 0);
         struct principal p = {0};
-        if (db_nrows(res) != 1) {
-            cache_put(pr->hash, NULL, AUTHN_CACHE_MS);
-            result = AUTHN_PROBE_REFUSED;
-        } else {
-            result =
-                row_principal(res, pr->hash, &p, pr->gen) ? AUTHN_PROBE_REFUSED : AUTHN_PROBE_VALID;
-        }
+        result = lookup_apply(db_job_result(job, 0), pr->hash, false, &p, pr->gen)
+                     ? AUTHN_PROBE_REFUSED
+                     : AUTHN_PROBE_VALID;
         principal_free(&p);
     }
     pr->done(pr->arg, result);
@@ -393,12 +402,7 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     pr->gen = atomic_load(&revoke_gen);
     pr->done = done;
     pr->arg = arg;
-    char trust_s[24], hexhash[2 * AUTH_HASH_LEN + 1];
-    snprintf(trust_s, sizeof trust_s, "%lld", trust);
-    hex_encode(hash, AUTH_HASH_LEN, hexhash);
-    const char *params[2] = {trust_s, hexhash};
-    struct db_job *j = db_job_new(on_probe, pr);
-    db_job_add(j, stmt_by_hash, 2, params);
+    struct db_job *j = lookup_job(trust, hash, NULL, on_probe, pr);
     if (db_pool_submit(db, j) != 0) {
         free(pr);
         return AUTHN_PROBE_UNDECIDED;
@@ -469,7 +473,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         cert_key(subject, st->hash);
     } else if (auth_token_hash(token, st->hash) != 0) {
         free(st);
-        deny(r, "the token is invalid, expired or revoked");
+        deny(r, REFUSED_TOKEN);
         return;
     }
     bool refresh_due = false;
@@ -481,8 +485,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         free(st);
         metrics_add(METRIC_AUTH_CACHE_HITS, 1);
         if (hit == CACHE_DENIED) {
-            deny(r, by_cert ? "the client certificate is not registered to an active principal"
-                            : "the token is invalid, expired or revoked");
+            deny(r, by_cert ? REFUSED_CERT : REFUSED_TOKEN);
             return;
         }
         r->authenticated = true;
@@ -502,12 +505,8 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         return;
     }
     metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
-    char trust[24], hexhash[2 * AUTH_HASH_LEN + 1];
-    snprintf(trust, sizeof trust, "%lld", req_trust(r));
-    hex_encode(st->hash, AUTH_HASH_LEN, hexhash);
-    const char *params[2] = {trust, st->by_cert ? subject : hexhash};
-    struct db_job *job = db_job_new(NULL, NULL);
-    db_job_add(job, st->by_cert ? stmt_by_cert : stmt_by_hash, 2, params);
+    struct db_job *job =
+        lookup_job(req_trust(r), st->hash, st->by_cert ? subject : NULL, NULL, NULL);
     st->gen = atomic_load(&revoke_gen);
     r->hstate = st;
     r->hstate_free = free;

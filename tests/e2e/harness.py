@@ -258,12 +258,8 @@ level = info
         raise AssertionError("no metric " + name)
 
     def thread_nices(self):
-        """The nice value of each of matd's threads (field 19 of /proc/PID/task/TID/stat)."""
-        out = []
-        for tid in os.listdir("/proc/%d/task" % self.proc.pid):
-            with open("/proc/%d/task/%s/stat" % (self.proc.pid, tid)) as f:
-                out.append(int(f.read().rsplit(")", 1)[1].split()[16]))
-        return sorted(out)
+        """The nice value of each of matd's threads."""
+        return sorted(nice for nice, _, _ in self.thread_sched())
 
     def thread_sched(self):
         """(nice, policy, slice in ns or None) of each of matd's threads: fields 19 and 41 of
