@@ -3,7 +3,7 @@ FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev \
         libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev \
-        zlib1g-dev libbrotli-dev ca-certificates \
+        zlib1g-dev libbrotli-dev libmimalloc-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -14,7 +14,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
         libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7 libpq5 libjansson4 \
-        libssl3 libinih1 libcsv3 libsystemd0 libxml2 libcurl4 zlib1g libbrotli1 \
+        libssl3 libinih1 libcsv3 libsystemd0 libxml2 libcurl4 zlib1g libbrotli1 libmimalloc2.0 \
         ca-certificates openssl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/matd --shell /usr/sbin/nologin matd \

@@ -10,7 +10,7 @@ DEV="$ROOT/.dev"
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 APT_PACKAGES=(build-essential cmake pkg-config libevent-dev libpq-dev libjansson-dev libssl-dev
   libcmocka-dev libinih-dev libcsv-dev libsystemd-dev libxml2-dev libcurl4-openssl-dev
-  zlib1g-dev libbrotli-dev
+  zlib1g-dev libbrotli-dev libmimalloc-dev
   postgresql-15 postgresql-client-15
   python3 python3-yaml python3-jsonschema python3-seccomp curl openssl ca-certificates docker-compose
   clang libclang-rt-14-dev systemd prometheus
@@ -154,8 +154,23 @@ cmd_test() {
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   say "running tests"
   (cd "$ROOT/build-asan" && ctest --output-on-failure -j2 "$@")
-  # A targeted run (ctest arguments given) skips the fuzzers; the full run has them.
-  if [ $# -eq 0 ]; then run_fuzzers; fi
+  # A targeted run (ctest arguments given) skips these; the full run has them.
+  if [ $# -eq 0 ]; then
+    run_release_e2e
+    run_fuzzers
+  fi
+}
+run_release_e2e() { # the build that ships (Release, mimalloc) through the e2e tests that load it most
+  local dir="$ROOT/build-release" t
+  say "the release build (the one bench/ and the Dockerfile use) through the request path's e2e tests"
+  build "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+  for t in foundation hostile progress operations priorities packaging; do
+    MATD_BIN="$dir/matd" MATCTL_BIN="$dir/matctl" MATD_SOURCE_DIR="$ROOT" \
+      MATD_TEST_ALLOCATOR=mimalloc PYTHONPATH="$ROOT/tests/e2e" \
+      python3 "$ROOT/tests/e2e/test_$t.py" >"$dir/e2e_$t.log" 2>&1 ||
+      { tail -60 "$dir/e2e_$t.log" >&2; echo "release build: test_$t failed" >&2; return 1; }
+    echo "release build: test_$t $(tail -1 "$dir/e2e_$t.log")" >&2
+  done
 }
 
 cmd_demo() {

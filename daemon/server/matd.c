@@ -187,7 +187,7 @@ int main(int argc, char **argv)
             config_path = optarg;
             break;
         case 'V':
-            printf("matd %s\n", MATD_VERSION);
+            printf("matd %s (malloc: %s)\n", MATD_VERSION, MATD_ALLOCATOR);
             return 0;
         case 'h':
             usage(stdout);
@@ -271,8 +271,10 @@ int main(int argc, char **argv)
         usleep(10000);
     if (http_server_start(s, err, sizeof err) != 0)
         fatal("%s", err);
-    log_info("msg=\"matd listening\" version=%s listen=%s workers=%d pool_size=%d trust=\"%s\"",
-             MATD_VERSION, s->cfg.listen, s->nworkers, s->cfg.pool_size, s->cfg.trust_name);
+    log_info("msg=\"matd listening\" version=%s malloc=%s listen=%s workers=%d pool_size=%d "
+             "trust=\"%s\"",
+             MATD_VERSION, MATD_ALLOCATOR, s->cfg.listen, s->nworkers, s->cfg.pool_size,
+             s->cfg.trust_name);
 
     struct main_ctx m = {s, event_base_new(), false};
     struct event *sigs[3];

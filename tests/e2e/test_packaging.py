@@ -101,7 +101,32 @@ class Packaging(unittest.TestCase):
     def test_version(self):
         out = subprocess.run([harness.MATD, "--version"], capture_output=True, text=True)
         self.assertEqual(out.returncode, 0)
-        self.assertRegex(out.stdout, r"^matd \d+\.\d+\.\d+")
+        self.assertRegex(out.stdout, r"^matd \d+\.\d+\.\d+ \(malloc: (mimalloc|system)\)$")
+        # scripts/dev.sh runs the release build with MATD_TEST_ALLOCATOR=mimalloc.
+        expected = os.environ.get("MATD_TEST_ALLOCATOR")
+        if expected:
+            self.assertIn("(malloc: %s)" % expected, out.stdout)
+
+    def test_the_allocator_named_is_the_one_loaded(self):
+        """A matd built with mimalloc has it mapped and serves with it (its malloc takes
+        every library's allocations); the sanitizer builds have the system's."""
+        harness.require_env()
+        version = subprocess.run([harness.MATD, "--version"], capture_output=True,
+                                 text=True).stdout
+        m = harness.Matd(harness.fresh_database("e2e_packaging_malloc"))
+        try:
+            admin = m.with_school("100001")
+            self.assertEqual(m.request("GET", "/v1/me", token=admin).status, 200)
+            maps = open("/proc/%d/maps" % m.proc.pid).read()
+            if "(malloc: mimalloc)" in version:
+                self.assertIn("libmimalloc", maps)
+            else:
+                self.assertNotIn("libmimalloc", maps)
+            self.assertIn("malloc=%s" % re.search(r"malloc: (\w+)", version).group(1),
+                          m.log_text())
+        finally:
+            log = m.log_text()[-2000:]
+            self.assertEqual(m.stop(), 0, log)
 
     def test_bad_config_is_refused_with_the_key_named(self):
         d = tempfile.mkdtemp()
