@@ -81,15 +81,32 @@ NGX
 }
 
 # wrk_run NAME URL [wrk args...] -> prints "NAME req/s p99"
+# With SERVER_PIDS set (space-separated), also the server's CPU time (user + system, from
+# /proc/PID/stat) per request: steadier than req/s on a box whose cores wrk shares.
 wrk_run() {
   local name=$1 url=$2; shift 2
-  local out
+  local out c0 c1 cpu=""
+  c0=$(cpu_ticks ${SERVER_PIDS:-})
   out=$(wrk --latency "$@" "$url")
-  local rps p99
+  c1=$(cpu_ticks ${SERVER_PIDS:-})
+  local rps p99 n
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  printf '%-34s %12s req/s   p99 %s\n' "$name" "$rps" "$p99"
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  if [ -n "${SERVER_PIDS:-}" ] && [ "${n:-0}" -gt 0 ]; then
+    cpu=$(awk -v c=$((c1 - c0)) -v t="$(getconf CLK_TCK)" -v n="$n" \
+      'BEGIN {printf "%.2f", c / t * 1e6 / n}')
+  fi
+  printf '%-34s %12s req/s   p99 %s%s\n' "$name" "$rps" "$p99" "${cpu:+   server CPU $cpu us/request}"
   echo "$rps" >"$BENCH_DIR/last_rps"
+  echo "$cpu" >"$BENCH_DIR/last_cpu"
+}
+
+# cpu_ticks PID...: the processes' user + system time so far, in clock ticks.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $t
 }
 
 # bench_load_synthetic SCHOOLS PUPILS_PER_SCHOOL TERMS (priorities.sh, webapp.sh): synthetic pupils with persistent ability, set-based.
