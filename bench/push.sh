@@ -111,4 +111,7 @@ for kind in csv json; do
   awk -v a="$(cat "$BENCH_DIR/t_copy")" -v m="$(cat "$BENCH_DIR/t_$kind")" -v k="$kind" -v g="$goal" -v h="$(cat "$BENCH_DIR/hwm_$kind")" \
     'BEGIN { printf "| %s | %.3f s | %.3f s | %.2f | >= %s | %.1f MB | < 64 MB |\n", k, m, a, a / m, g, h / 1024 }'
 done
+sleep 5
+echo "matd RSS 5 s after the last push: $(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status) kB" \
+  "(the allocator hands freed memory back)"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

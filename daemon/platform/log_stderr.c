@@ -6,7 +6,7 @@
 
 #include "log.h"
 
-static void write_stderr(const char *line, size_t len)
+void log_stderr_write(const char *line, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(STDERR_FILENO, line, len);
@@ -21,5 +21,5 @@ static void write_stderr(const char *line, size_t len)
 
 void log_stderr_install(void)
 {
-    log_set_sink(write_stderr);
+    log_set_sink(log_stderr_write);
 }

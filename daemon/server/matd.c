@@ -23,6 +23,7 @@
 #include "log.h"
 #include "log_stderr.h"
 #include "config_file.h"
+#include "log_writer.h"
 #include "metrics.h"
 #include "offload.h"
 #include "replica.h"
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
     enum log_level lvl = LOG_INFO;
     log_level_parse(s->cfg.log_level, &lvl);
     log_set_level(lvl);
+    log_writer_start();
     if (secret_load(s->cfg.secret_file, s->secret, sizeof s->secret, &s->secret_len, err,
                     sizeof err) != 0)
         fatal("%s", err);

@@ -57,6 +57,9 @@ static const struct {
                                     "for them (the priorities' data version)."},
     [METRIC_SHARED_READ_ANSWERS] = {"matd_shared_read_answers_total",
                                     "Requests answered by a shared read's query."},
+    [METRIC_LOG_LINES_DROPPED] = {"matd_log_lines_dropped_total",
+                                  "Log lines dropped because stderr's reader fell behind "
+                                  "(a thread's log ring was full)."},
     [METRIC_PUSH_PAUSES] = {"matd_push_pauses_total",
                             "Pauses a push's COPY took to give way to requests being served."},
 };

@@ -206,6 +206,22 @@ level = info
         with open(self.log.name) as f:
             return f.read()[-4000:]
 
+    def full_log(self):
+        """The whole log as written so far."""
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def synced_log(self):
+        """The whole log once every line matd made before this call is in it. Lines go
+        through a writer thread (server/log_writer.c), a few milliseconds behind: two
+        requests in a row are logged and waited for, so that the writer's pass that wrote
+        the second began after the lines before them were made."""
+        for _ in range(2):
+            rid = self.request("GET", "/healthz").header("X-Request-Id")
+            wait_for(lambda: "request_id=" + rid in self.full_log(), "the log writer")
+        return self.full_log()
+
     def connect(self, cert=None):
         return http.client.HTTPSConnection("localhost", self.port, context=tls_context(cert),
                                            timeout=30)

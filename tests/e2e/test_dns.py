@@ -74,11 +74,6 @@ def pool_up(m):
     raise AssertionError("no matd_db_pool_up in /metrics")
 
 
-def full_log(m):
-    m.log.flush()
-    with open(m.log.name) as f:
-        return f.read()
-
 
 def timed_healthz(m):
     t0 = time.monotonic()
@@ -103,8 +98,8 @@ class HostnameDsn(unittest.TestCase):
             self.assertEqual(m.request("GET", "/v1/schools", token=admin).status, 200)
             # The pool looked the name up itself (evdns reads the hosts file for localhost).
             resolved = 'msg="name resolved" name=localhost '
-            before = full_log(m).count(resolved)
-            self.assertGreaterEqual(before, 1, full_log(m)[-3000:])
+            before = m.synced_log().count(resolved)
+            self.assertGreaterEqual(before, 1, m.synced_log()[-3000:])
             self.pg.stop()
             harness.wait_for(lambda: m.request("GET", "/v1/schools", token=admin).status == 503,
                              "data routes to answer 503 with the database down")
@@ -115,7 +110,7 @@ class HostnameDsn(unittest.TestCase):
             r = m.request("POST", "/v1/schools", school_body("100001"), token=admin)
             self.assertEqual(r.status, 201, r)
             # The connections that failed asked for the address again.
-            self.assertGreater(full_log(m).count(resolved), before)
+            self.assertGreater(m.synced_log().count(resolved), before)
         finally:
             self.assertEqual(m.stop(), 0)
 
@@ -123,7 +118,7 @@ class HostnameDsn(unittest.TestCase):
         m = Matd("matd", pg_host="no-such-host.invalid", pg_port=self.pg.port, wait_ready=False)
         try:
             def failures():
-                log = full_log(m)
+                log = m.synced_log()
                 return (log.count("cannot resolve no-such-host.invalid") +
                         log.count("name resolution timeout"))
             harness.wait_for(lambda: failures() >= 2, "failed lookups of the DSN's host")
@@ -187,7 +182,7 @@ class HostnameDsn(unittest.TestCase):
             self.assertEqual(r.status, 503, r)
             # PostgreSQL is up all along: without an answer nothing dials it.
             self.assertEqual(pool_up(m), 0)
-            self.assertIn("name resolution timeout", full_log(m))
+            self.assertIn("name resolution timeout", m.synced_log())
             dns.mode = "answer"
             harness.wait_for(lambda: pool_up(m) == 4, "the pool to recover", timeout=40)
         finally:

@@ -31,9 +31,7 @@ LOGFMT = re.compile(r'^(?:[a-z_]+=(?:"(?:[^"\\\x00-\x1f]|\\["\\nr]|\\x[0-9a-f]{2
 
 
 def log_lines(m):
-    m.log.flush()
-    with open(m.log.name) as f:
-        return f.read().splitlines()
+    return m.synced_log().splitlines()
 
 
 def log_tail(m):

@@ -15,11 +15,6 @@ import harness
 from harness import Matd, school_body
 
 
-def full_log(m):
-    m.log.flush()
-    with open(m.log.name) as f:
-        return f.read()
-
 
 def hold_lock(m, table, seconds):
     """A psql session that takes an exclusive lock on table for seconds; returns it once the
@@ -112,7 +107,7 @@ class TwoInstances(unittest.TestCase):
             b.wait_ready()
             files = [f for f in os.listdir(os.path.join(harness.SRC, "sql")) if f.endswith(".sql")]
             self.assertEqual(a.psql("SELECT count(*) FROM schema_migrations"), str(len(files)))
-            self.assertNotIn("level=error", full_log(a) + full_log(b))
+            self.assertNotIn("level=error", a.synced_log() + b.synced_log())
             admin = a.token("admin")
             r = a.request("POST", "/v1/tokens", {"role": "ceo", "name": "to revoke"}, token=admin)
             self.assertEqual(r.status, 201, r)
@@ -152,8 +147,8 @@ class Operations(unittest.TestCase):
             rid = bad.header("X-Request-Id")
             self.assertRegex(rid, "^[0-9a-f]{16}$")
             self.assertEqual(bad.json["request_id"], rid)  # the problem carries the same id
-            harness.wait_for(lambda: "request_id=" + rid in full_log(m), "the request's log line")
-            text = full_log(m)
+            harness.wait_for(lambda: "request_id=" + rid in m.synced_log(), "the request's log line")
+            text = m.synced_log()
             lines = [l for l in text.splitlines() if "request_id=" + rid in l]
             self.assertEqual(len([l for l in lines if "msg=request " in l]), 1, lines)
             self.assertIn("status=422", lines[0])
@@ -293,8 +288,8 @@ class Operations(unittest.TestCase):
             harness.wait_for(lambda: m.request("POST", "/v1/schools", big, token=admin).status == 413,
                              "the reloaded body limit")
             # Each key SIGHUP cannot apply is named; the ones it applied are not.
-            harness.wait_for(lambda: "key=rota.lead_days" in full_log(m), "the restart-only warning")
-            log = full_log(m)
+            harness.wait_for(lambda: "key=rota.lead_days" in m.synced_log(), "the restart-only warning")
+            log = m.synced_log()
             self.assertIn("key=database.pool_size", log)
             self.assertNotIn("key=limits.max_body_bytes", log)
             self.assertNotIn("key=server.drain_timeout_ms", log)

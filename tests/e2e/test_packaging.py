@@ -123,7 +123,7 @@ class Packaging(unittest.TestCase):
             else:
                 self.assertNotIn("libmimalloc", maps)
             self.assertIn("malloc=%s" % re.search(r"malloc: (\w+)", version).group(1),
-                          m.log_text())
+                          m.synced_log())
         finally:
             log = m.log_text()[-2000:]
             self.assertEqual(m.stop(), 0, log)

@@ -163,9 +163,7 @@ class PupilsLookup(unittest.TestCase):
              "-U", ENV.get("MATD_TEST_PGUSER", "postgres"), self.db],
             capture_output=True, text=True, check=True).stdout
         self.assertGreater(len(dump), 100000, "the dump holds the demo")
-        self.a.log.flush()
-        with open(self.a.log.name) as f:
-            log = f.read()  # the whole log, not the tail log_text() gives
+        log = self.a.synced_log()  # the whole log, not the tail log_text() gives
         self.assertIn("route=pupils_lookup", log, "the requests were logged")
         for s in sent:
             self.assertNotIn(s, dump)

@@ -4,6 +4,7 @@ certificates, and slow or vanished clients."""
 import harness
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -239,6 +240,69 @@ class SlowClients(unittest.TestCase):
             self.assertEqual(m.psql("SELECT count(*) FROM schools"), "0")
         finally:
             self.assertEqual(m.stop(), 0)
+
+
+class StalledLogReader(unittest.TestCase):
+    def test_a_stalled_log_reader_costs_lines_not_requests(self):
+        """matd's stderr is a pipe that its reader holds open and stops reading (a stalled
+        journald or log shipper). The request log (level info, a line per request) fills the
+        pipe after a few hundred requests; requests must go on being answered, the lines
+        that do not fit counted as dropped, and once the reader reads again the log says how
+        many were lost. (Before the log writer thread, the loops blocked in write(2) and
+        /healthz stopped answering.)"""
+        harness.require_env()
+        d = tempfile.mkdtemp(dir=harness.ENV.get("MATD_TEST_TMP"))
+        fifo = os.path.join(d, "stderr")
+        os.mkfifo(fifo)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # held open, not read
+        m = Matd(harness.fresh_database("e2e_stalled_log"),
+                 prefix=["/bin/sh", "-c", 'exec "$@" 2>"$0" >&2', fifo])
+        drained = []
+        stop_reading = threading.Event()
+        try:
+            conn = m.connect()
+            start = time.time()
+            for i in range(3000):  # ~500 KB of request lines: the pipe holds 64 KB
+                t = time.time()
+                r = m.request("GET", "/healthz", conn=conn)
+                self.assertEqual(r.status, 200, i)
+                self.assertLess(time.time() - t, 5, "request %d waited on the log" % i)
+            conn.close()
+            self.assertLess(time.time() - start, 120)
+            dropped = m.metric("matd_log_lines_dropped_total")
+            self.assertGreater(dropped, 0)
+
+            # The reader reads again: the lines held in the rings, then the report.
+            def read_all():
+                while not stop_reading.is_set():
+                    try:
+                        chunk = os.read(reader, 65536)
+                        if chunk:
+                            drained.append(chunk)
+                            continue
+                    except BlockingIOError:
+                        pass
+                    time.sleep(0.01)
+            th = threading.Thread(target=read_all, daemon=True)
+            th.start()
+            deadline = time.time() + 20
+            text = ""
+            while time.time() < deadline and "log lines dropped" not in text:
+                self.assertEqual(m.request("GET", "/healthz").status, 200)
+                time.sleep(0.2)
+                text = b"".join(drained).decode(errors="replace")
+            self.assertIn("log lines dropped", text)
+            reported = sum(int(x) for x in re.findall(
+                r"log lines dropped[^\n]*count=(\d+)", text))
+            self.assertEqual(reported, int(m.metric("matd_log_lines_dropped_total")))
+            # Every line that reached the reader is whole.
+            for line in text.splitlines():
+                self.assertTrue(line.startswith("ts=") or line.startswith("level="), line)
+        finally:
+            code = m.stop()
+            stop_reading.set()
+            os.close(reader)
+            self.assertEqual(code, 0)
 
 
 if __name__ == "__main__":

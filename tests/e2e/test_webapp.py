@@ -169,7 +169,7 @@ class WebApp(unittest.TestCase):
         self.assertEqual(got.json["csrf_token"], body["csrf_token"])
         self.assertEqual(got.json["expires_at"], body["expires_at"])
         # Neither the token nor the session id reaches the log.
-        log = self.m.log_text()
+        log = self.m.synced_log()
         self.assertNotIn(self.ceo[4:20], log)
         self.assertNotIn(sid[:16], log)
 
@@ -354,7 +354,7 @@ class WebApp(unittest.TestCase):
         print(out.stdout[-6000:])
         self.assertEqual(out.returncode, 0, out.stdout[-4000:] + out.stderr[-4000:])
         # The browser never put a token or a session id in a URL the server saw.
-        log = self.m.log_text()
+        log = self.m.synced_log()
         for t in tokens.values():
             self.assertNotIn(t[4:20], log)
 

@@ -1,0 +1,196 @@
+/* Log lines through per-thread rings to one writer thread (log_writer.h).
+ *
+ * A thread's first line allocates its ring and links it into the list; later lines are a
+ * copy into the ring and, for the first line since the writer last looked, a wake-up. The
+ * writer gathers for a couple of milliseconds, then writes every ring's bytes (whole lines,
+ * one or two spans per ring) to stderr, blocking there if it must. A ring whose thread has
+ * ended is freed once written. */
+#include "log_writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "log_ring.h"
+#include "log_stderr.h"
+#include "metrics.h"
+#include "util.h"
+
+#define RING_BYTES (128u << 10) /* a thread's lines in flight: ~700 request lines */
+#define GATHER_US 2000          /* the writer collects lines this long before writing */
+#define STOP_WAIT_S 1           /* the most a stop waits for a stalled stderr */
+
+struct thread_ring {
+    struct log_ring ring;
+    atomic_bool ended; /* its thread is gone: nothing more is appended */
+    struct thread_ring *next;
+};
+
+static struct {
+    pthread_mutex_t lock; /* the list's links, the wake-up, stop and finished */
+    pthread_cond_t wake, done;
+    struct thread_ring *rings;
+    atomic_bool pending; /* a line was appended since the writer last looked */
+    atomic_ullong dropped;
+    bool started, stop, finished;
+    pthread_t thread;
+    pthread_key_t key;
+} lw = {.lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+        .done = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local struct thread_ring *this_thread_ring;
+
+static void on_thread_end(void *arg)
+{
+    struct thread_ring *t = arg;
+    atomic_store(&t->ended, true);
+}
+
+static struct thread_ring *ring_of_this_thread(void)
+{
+    if (this_thread_ring)
+        return this_thread_ring;
+    struct thread_ring *t = xcalloc(1, sizeof *t);
+    log_ring_init(&t->ring, RING_BYTES);
+    atomic_init(&t->ended, false);
+    pthread_mutex_lock(&lw.lock);
+    t->next = lw.rings;
+    lw.rings = t;
+    pthread_mutex_unlock(&lw.lock);
+    pthread_setspecific(lw.key, t);
+    this_thread_ring = t;
+    return t;
+}
+
+/* The sink: never waits on stderr. */
+static void ring_sink(const char *line, size_t len)
+{
+    struct thread_ring *t = ring_of_this_thread();
+    if (!log_ring_push(&t->ring, line, len)) {
+        atomic_fetch_add_explicit(&lw.dropped, 1, memory_order_relaxed);
+        metrics_add(METRIC_LOG_LINES_DROPPED, 1);
+    }
+    /* The line is in before the flag is read; the writer clears the flag before it reads
+     * the rings: either it sees this line or this thread sees the flag clear and wakes it. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&lw.pending, memory_order_relaxed) &&
+        !atomic_exchange(&lw.pending, true)) {
+        pthread_mutex_lock(&lw.lock);
+        pthread_cond_signal(&lw.wake);
+        pthread_mutex_unlock(&lw.lock);
+    }
+}
+
+/* Writes what every ring holds; frees the rings of ended threads once written. */
+static void write_rings(void)
+{
+    pthread_mutex_lock(&lw.lock);
+    struct thread_ring *t = lw.rings; /* new rings go in at the head, before this one */
+    pthread_mutex_unlock(&lw.lock);
+    struct thread_ring *prev = NULL;
+    while (t) {
+        bool ended = atomic_load(&t->ended); /* read first: then what follows is all */
+        struct log_ring_spans s;
+        log_ring_peek(&t->ring, &s);
+        for (int i = 0; i < 2; i++)
+            if (s.len[i] > 0)
+                log_stderr_write(s.p[i], s.len[i]);
+        log_ring_release(&t->ring, s.total);
+        struct thread_ring *next = t->next;
+        if (!ended) {
+            prev = t;
+        } else {
+            pthread_mutex_lock(&lw.lock);
+            if (prev) {
+                prev->next = next;
+            } else {
+                /* t may no longer be the head: find what points at it */
+                struct thread_ring **at = &lw.rings;
+                while (*at != t)
+                    at = &(*at)->next;
+                *at = next;
+            }
+            pthread_mutex_unlock(&lw.lock);
+            log_ring_free(&t->ring);
+            free(t);
+        }
+        t = next;
+    }
+}
+
+static void report_drops(void)
+{
+    unsigned long long n = atomic_exchange(&lw.dropped, 0);
+    if (n > 0)
+        log_warn("msg=\"log lines dropped: stderr's reader fell behind\" count=%llu", n);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lw.lock);
+    for (;;) {
+        while (!atomic_load(&lw.pending) && !lw.stop)
+            pthread_cond_wait(&lw.wake, &lw.lock);
+        bool stopping = lw.stop;
+        pthread_mutex_unlock(&lw.lock);
+        if (!stopping)
+            usleep(GATHER_US);
+        atomic_store(&lw.pending, false);
+        atomic_thread_fence(memory_order_seq_cst);
+        write_rings();
+        report_drops();
+        if (stopping)
+            write_rings(); /* the report's own line */
+        pthread_mutex_lock(&lw.lock);
+        if (stopping)
+            break;
+    }
+    lw.finished = true;
+    pthread_cond_broadcast(&lw.done);
+    pthread_mutex_unlock(&lw.lock);
+    return NULL;
+}
+
+void log_writer_start(void)
+{
+    if (lw.started)
+        return;
+    if (pthread_key_create(&lw.key, on_thread_end) != 0 ||
+        pthread_create(&lw.thread, NULL, writer_main, NULL) != 0) {
+        log_warn("msg=\"log writer thread not started: lines go straight to stderr\"");
+        return;
+    }
+    lw.started = true;
+    atexit(log_writer_stop);
+    log_set_sink(ring_sink);
+}
+
+void log_writer_stop(void)
+{
+    if (!lw.started)
+        return;
+    lw.started = false;
+    log_stderr_install(); /* from here lines go straight to stderr */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += STOP_WAIT_S;
+    pthread_mutex_lock(&lw.lock);
+    lw.stop = true;
+    pthread_cond_signal(&lw.wake);
+    int rc = 0;
+    while (!lw.finished && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&lw.done, &lw.lock, &deadline);
+    bool finished = lw.finished;
+    pthread_mutex_unlock(&lw.lock);
+    if (finished)
+        pthread_join(lw.thread, NULL);
+    else
+        pthread_detach(lw.thread); /* stuck writing to a stalled stderr; the rest is lost */
+}
