@@ -22,7 +22,10 @@ void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap)
 
 double rota_soft_weight(int k)
 {
-    return k < ROTA_FRONT_TERMS ? 1.0 : ROTA_REST_WEIGHT;
+    if (k < ROTA_FRONT_TERMS)
+        return 1.0;
+    double w = pow(ROTA_YEAR_WEIGHT, k / ROTA_FRONT_TERMS);
+    return w > ROTA_REST_WEIGHT ? w : ROTA_REST_WEIGHT;
 }
 
 void rota_ctx_set_soft_profile(struct rota_ctx *cx)

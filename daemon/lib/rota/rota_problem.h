@@ -57,12 +57,14 @@ void rota_ctx_free(struct rota_ctx *cx);
 #define ROTA_GAP_PENALTY 4096
 void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
 /* The soft cost of the first terms of a new cycle above the rest (issue 10): term k weighs
- * rota_soft_weight(k) (the first year 1, then less), and with travel off a group's radius still
- * breaks ties at ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so
- * asking for one term or for a year gives the same first term. */
+ * rota_soft_weight(k) (the first year 1, each later year ROTA_YEAR_WEIGHT times the one before,
+ * never under ROTA_REST_WEIGHT), and with travel off a group's radius still breaks ties at
+ * ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so asking for one
+ * term or for a year gives the same first term. */
 #define ROTA_KM_TIE 0.002
-#define ROTA_FRONT_TERMS 3     /* the first year of a cycle */
-#define ROTA_REST_WEIGHT 0.125 /* the weight of the soft cost of the cycle's later terms */
+#define ROTA_FRONT_TERMS 3      /* the first year of a cycle */
+#define ROTA_YEAR_WEIGHT 0.35   /* each year of the cycle against the year before */
+#define ROTA_REST_WEIGHT 0.0625 /* the least weight of a term of the cycle */
 double rota_soft_weight(int k);
 void rota_ctx_set_soft_profile(struct rota_ctx *cx);
 static inline double rota_term_weight(const struct rota_ctx *cx, int k)
