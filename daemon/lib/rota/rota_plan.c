@@ -390,6 +390,7 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
 #define FRONT_POLISH UINT64_C(250000)     /* the brief polish of one start */
 #define FRONT_START_WORK UINT64_C(500000) /* one start's search after its design */
 #define FRONT_FINALS 3                    /* the most starts polished in full */
+#define FRONT_FINALS_WORK (2 * ROTA_POLISH_FRONT_MAX) /* their polishes together */
 
 static bool front_clean(const struct rota_cost *c)
 {
@@ -435,9 +436,11 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     }
     const struct rota_cost none = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INFINITY};
     size_t tn = (size_t)t * n;
-    /* as many full polishes of the best starts as one polish of the longest kind takes */
+    /* the best starts polished in full, as many as FRONT_FINALS_WORK holds; one where a polish
+     * is of the longest kind already (45 and 60 schools: a second would near a second of time) */
     uint64_t polish = rota_search_polish_length(cx);
-    struct front_keep fk = {.cap = (int)(ROTA_POLISH_FRONT_MAX / polish)};
+    struct front_keep fk = {
+        .cap = polish < ROTA_POLISH_FRONT_MAX ? (int)(FRONT_FINALS_WORK / polish) : 1};
     fk.cap = fk.cap < 1 ? 1 : fk.cap > FRONT_FINALS ? FRONT_FINALS : fk.cap;
     for (int i = 0; i < fk.cap; i++)
         fk.at[i] = xmalloc(sizeof *fk.at[i] * tn);
