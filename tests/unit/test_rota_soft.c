@@ -309,7 +309,8 @@ static void test_thirty_six_two_years_by_phase(void **state)
 
 /* A year of 24 and of 30 schools with travel at 0.05 per km: the polish relabels the design
  * (swaps cannot keep a tight design repeat-free) and the best starts are polished in full, so
- * the planner's soft cost is no higher than greedy's (main's: 59.2/59.0 and 70.5/66.6). */
+ * the planner's soft cost is no higher than greedy's (main's: 59.2/59.0 and 70.5/66.6). Only
+ * the sum is held: at 20 km a mismatch the planner may trade a phase or a balance for km. */
 static void test_first_year_with_travel_soft_cost(void **state)
 {
     (void)state;
@@ -327,7 +328,6 @@ static void test_first_year_with_travel_soft_cost(void **state)
         assert_int_equal(p.repeats, 0);
         assert_int_equal(g.repeats, 0);
         assert_true(p.soft <= g.soft + 1e-6);
-        assert_true(p.unbalanced <= g.unbalanced);
         rota_input_free(&in);
     }
 }

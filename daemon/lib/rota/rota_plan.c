@@ -446,6 +446,7 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
         fk.at[i] = xmalloc(sizeof *fk.at[i] * tn);
     char m[96];
     s->polish_cap = FRONT_POLISH;
+    s->cold = true;
     plan_search(s, run, method, mlen, s->work + FRONT_START_WORK);
     front_keep_offer(&fk, s, method, tn);
     /* one start makes the design's first class greedy's first term */
@@ -478,6 +479,7 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
             snprintf(method, mlen, "%s", fk.method[i]);
         }
     }
+    s->cold = false;
     s->best = best;
     memcpy(s->best_at, keep, sizeof *keep * tn);
     rota_state_copy_at(cx, s->st, keep);

@@ -21,8 +21,11 @@ struct rota_ctx {
     int32_t *hist;            /* n x n: latest history meeting (timeline), or ROTA_NO_MEET */
     int *hist_order;          /* history terms, chronological */
     uint8_t *excl;            /* n x n */
-    float *km;                /* n x n, 0 where a location is unknown */
-    int64_t *unit;            /* unit[d]: cost of a pair that met d terms ago */
+    bool has_excl;            /* some pair is excluded */
+    /* per school, packed for the group measures the search evaluates millions of times */
+    uint8_t *phase, *strong, *category;
+    float *km;     /* n x n, 0 where a location is unknown */
+    int64_t *unit; /* unit[d]: cost of a pair that met d terms ago */
     int maxd;
     int min_gap; /* a pair meeting again fewer terms apart costs ROTA_GAP_PENALTY times more */
     bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
@@ -78,7 +81,7 @@ int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
 int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h);
 
 /* Group measures (m: school indices, size members). */
-int rota_group_phase_mismatch(const struct rota_input *in, const int *m, int size);
+int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size);
 int rota_group_hard(const struct rota_ctx *cx, const int *m, int size);
 double rota_group_soft(const struct rota_ctx *cx, const int *m, int size);
 /* Is this group (any order) one of term k's previous groups? Returns its index or -1. */

@@ -641,7 +641,7 @@ static struct polish_mix polish_mix(struct rota_search *s)
             }
         }
         if (relabel_samples)
-            mix.t0 = 0.3 * relabel_sum / relabel_samples;
+            mix.t0 = (s->cold ? 0.1 : 0.3) * relabel_sum / relabel_samples;
     } else if (swap_samples) {
         mix.t0 = 0.3 * swap_sum / swap_samples;
     }
@@ -772,7 +772,7 @@ static void greedy_term(const struct rota_ctx *cx, struct rota_state *st, int k)
                 }
                 m[i] = c;
                 if (cx->phase_hard)
-                    cc.hard += rota_group_phase_mismatch(cx->in, m, i + 1);
+                    cc.hard += rota_group_phase_mismatch(cx, m, i + 1);
                 if (cx->soft_on)
                     cc.soft = rota_group_soft(cx, m, i + 1);
                 int cmp = pick < 0 ? -1 : rota_cost_cmp(cc, best);

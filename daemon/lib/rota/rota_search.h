@@ -46,6 +46,8 @@ struct rota_search {
     uint32_t *stamp; /* n x n scratch for term exchanges */
     uint32_t stamp_value;
     uint64_t polish_cap; /* a polish no longer than this (0: as long as it deserves) */
+    bool cold; /* a new cycle's design starts: relabels anneal colder (their full polish starts
+                * from a polished plan, from which nearly every relabel is a large loss) */
 };
 
 void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
