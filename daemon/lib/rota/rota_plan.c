@@ -299,9 +299,11 @@ static void improve_prev_seed(struct rota_search *s)
 }
 
 /* The first arrangement: the previous groups (re-plan), a given arrangement (a later window
- * of a cycle), or a design laid onto the schools by a seeded relabelling. */
+ * of a cycle), or a design laid onto the schools by a seeded relabelling, or, given a first
+ * term (first_row: n positions in layout order), by the relabelling that makes the design's
+ * first class that term. */
 static void plan_start(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
-                       uint64_t budget)
+                       uint64_t budget, const int *first_row)
 {
     const struct rota_ctx *cx = s->cx;
     struct rota_state *st = s->st;
@@ -326,6 +328,8 @@ static void plan_start(struct rota_search *s, const struct rota_run *run, char *
     for (int i = 0; i < n; i++)
         perm[i] = i;
     rota_shuffle_ints(s->r, perm, n);
+    for (int p = 0; first_row && p < n; p++)
+        perm[classes[p]] = first_row[p];
     for (size_t i = 0; i < (size_t)t * n; i++)
         st->at[i] = perm[classes[i]];
     free(perm);
@@ -385,10 +389,38 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
 #define FRONT_WORK UINT64_C(3000000)      /* all the starts together (budget: 8 times this) */
 #define FRONT_POLISH UINT64_C(250000)     /* the brief polish of one start */
 #define FRONT_START_WORK UINT64_C(500000) /* one start's search after its design */
+#define FRONT_FINALS 3                    /* the most starts polished in full */
+#define FRONT_FINALS_WORK (2 * ROTA_POLISH_FRONT_MAX) /* their polishes together */
 
 static bool front_clean(const struct rota_cost *c)
 {
     return c->hard == 0 && c->keep == 0 && c->rep == 0 && c->host == 0;
+}
+
+/* The best starts kept for a full polish, best first. */
+struct front_keep {
+    int count, cap;
+    struct rota_cost cost[FRONT_FINALS];
+    int *at[FRONT_FINALS];
+    char method[FRONT_FINALS][96];
+};
+
+static void front_keep_offer(struct front_keep *fk, const struct rota_search *s, const char *method,
+                             size_t tn)
+{
+    if (fk->count == fk->cap && rota_cost_cmp(s->best, fk->cost[fk->cap - 1]) >= 0)
+        return;
+    int i = fk->count < fk->cap ? fk->count++ : fk->cap - 1;
+    int *slot = fk->at[i];
+    for (; i > 0 && rota_cost_cmp(s->best, fk->cost[i - 1]) < 0; i--) {
+        fk->cost[i] = fk->cost[i - 1];
+        fk->at[i] = fk->at[i - 1];
+        memcpy(fk->method[i], fk->method[i - 1], sizeof fk->method[i]);
+    }
+    fk->cost[i] = s->best;
+    fk->at[i] = slot;
+    memcpy(slot, s->best_at, sizeof *slot * tn);
+    snprintf(fk->method[i], sizeof fk->method[i], "%s", method);
 }
 
 static void plan_front(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
@@ -397,38 +429,63 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     const struct rota_ctx *cx = s->cx;
     int n = cx->n, t = cx->t;
     uint64_t w0 = s->work;
-    plan_start(s, run, method, mlen, budget);
+    plan_start(s, run, method, mlen, budget, NULL);
     if (budget < 8 * FRONT_WORK || !front_clean(&s->st->c) || s->work - w0 > FRONT_WORK / 4) {
         plan_search(s, run, method, mlen, budget);
         return;
     }
     const struct rota_cost none = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INFINITY};
     size_t tn = (size_t)t * n;
-    int *keep = xmalloc(sizeof *keep * tn);
+    /* the best starts polished in full, as many as FRONT_FINALS_WORK holds; one where a polish
+     * is of the longest kind already (45 and 60 schools: a second would near a second of time) */
+    uint64_t polish = rota_search_polish_length(cx);
+    struct front_keep fk = {
+        .cap = polish < ROTA_POLISH_FRONT_MAX ? (int)(FRONT_FINALS_WORK / polish) : 1};
+    fk.cap = fk.cap < 1 ? 1 : fk.cap > FRONT_FINALS ? FRONT_FINALS : fk.cap;
+    for (int i = 0; i < fk.cap; i++)
+        fk.at[i] = xmalloc(sizeof *fk.at[i] * tn);
     char m[96];
     s->polish_cap = FRONT_POLISH;
+    s->cold = true;
     plan_search(s, run, method, mlen, s->work + FRONT_START_WORK);
-    struct rota_cost best = s->best;
-    memcpy(keep, s->best_at, sizeof *keep * tn);
+    front_keep_offer(&fk, s, method, tn);
+    /* one start makes the design's first class greedy's first term */
+    struct rota_state g;
+    rota_state_alloc(&g, cx);
+    rota_greedy_plan(cx, &g);
+    s->work += (uint64_t)t * n * ((uint64_t)n / 16 + 8);
     for (int i = 1; i < FRONT_STARTS && s->work - w0 < FRONT_WORK; i++) {
         s->best = none;
-        plan_start(s, run, m, sizeof m, FRONT_WORK); /* a design out of reach is not waited for */
+        /* a design out of reach is not waited for */
+        plan_start(s, run, m, sizeof m, FRONT_WORK, i == 1 ? g.at : NULL);
         if (!front_clean(&s->st->c))
             continue;
         plan_search(s, run, m, sizeof m, s->work + FRONT_START_WORK);
+        front_keep_offer(&fk, s, m, tn);
+    }
+    rota_state_free(&g);
+    s->polish_cap = 0;
+    struct rota_cost best = none;
+    int *keep = xmalloc(sizeof *keep * tn);
+    for (int i = 0; i < fk.count; i++) {
+        s->best = fk.cost[i];
+        memcpy(s->best_at, fk.at[i], sizeof *keep * tn);
+        rota_state_copy_at(cx, s->st, fk.at[i]);
+        if (!rota_at_lower_bound(cx, s->best))
+            rota_search_polish(s, budget > s->work ? budget - s->work : 0);
         if (rota_cost_cmp(s->best, best) < 0) {
             best = s->best;
             memcpy(keep, s->best_at, sizeof *keep * tn);
-            snprintf(method, mlen, "%s", m);
+            snprintf(method, mlen, "%s", fk.method[i]);
         }
     }
-    s->polish_cap = 0;
+    s->cold = false;
     s->best = best;
     memcpy(s->best_at, keep, sizeof *keep * tn);
     rota_state_copy_at(cx, s->st, keep);
     free(keep);
-    if (!rota_at_lower_bound(cx, s->best))
-        rota_search_polish(s, budget > s->work ? budget - s->work : 0);
+    for (int i = 0; i < fk.cap; i++)
+        free(fk.at[i]);
 }
 
 /* Hosts for the best arrangement, and the plan out of it. */
@@ -502,7 +559,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
     } else if (run->front && !run->prev && !run->seed_at && !cx.has_history && cx.soft_on) {
         plan_front(&s, run, method, sizeof method, budget);
     } else {
-        plan_start(&s, run, method, sizeof method, budget);
+        plan_start(&s, run, method, sizeof method, budget, NULL);
         plan_search(&s, run, method, sizeof method, budget);
     }
     rota_state_copy_at(&cx, &st, s.best_at);

@@ -22,7 +22,10 @@ void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap)
 
 double rota_soft_weight(int k)
 {
-    return k < ROTA_FRONT_TERMS ? 1.0 : ROTA_REST_WEIGHT;
+    if (k < ROTA_FRONT_TERMS)
+        return 1.0;
+    double w = pow(ROTA_YEAR_WEIGHT, k / ROTA_FRONT_TERMS);
+    return w > ROTA_REST_WEIGHT ? w : ROTA_REST_WEIGHT;
 }
 
 void rota_ctx_set_soft_profile(struct rota_ctx *cx)
@@ -92,6 +95,9 @@ void rota_ctx_free(struct rota_ctx *cx)
     free(cx->hist);
     free(cx->hist_order);
     free(cx->excl);
+    free(cx->phase);
+    free(cx->strong);
+    free(cx->category);
     free(cx->km);
     free(cx->unit);
     free(cx->tw);
@@ -155,6 +161,15 @@ void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in)
     for (size_t e = 0; e < in->constraints.n_excluded; e++) {
         int a = in->constraints.excluded[e].a, b = in->constraints.excluded[e].b;
         cx->excl[a * n + b] = cx->excl[b * n + a] = 1;
+        cx->has_excl = true;
+    }
+    cx->phase = xmalloc((size_t)n + 1);
+    cx->strong = xmalloc((size_t)n + 1);
+    cx->category = xmalloc((size_t)n + 1);
+    for (int i = 0; i < n; i++) {
+        cx->phase[i] = (uint8_t)in->schools[i].phase;
+        cx->strong[i] = in->schools[i].strength >= 4;
+        cx->category[i] = in->schools[i].category;
     }
     cx->km = xcalloc((size_t)n * n, sizeof *cx->km);
     for (int a = 0; a < n; a++)
@@ -185,25 +200,25 @@ void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in)
 /* ------------------------------------------------------------------------------------ */
 /* Group measures, shared by the search and (independently re-derived) by the metrics. */
 
-int rota_group_phase_mismatch(const struct rota_input *in, const int *m, int size)
+int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size)
 {
     int best = 0;
     for (int i = 0; i < size; i++) {
         int same = 0;
         for (int j = 0; j < size; j++)
-            same += in->schools[m[j]].phase == in->schools[m[i]].phase;
+            same += cx->phase[m[j]] == cx->phase[m[i]];
         if (same > best)
             best = same;
     }
     return size - best;
 }
 
-static bool group_unbalanced(const struct rota_input *in, const int *m, int size)
+static bool group_unbalanced(const struct rota_ctx *cx, const int *m, int size)
 {
     int strong = 0, category = 0;
     for (int i = 0; i < size; i++) {
-        strong += in->schools[m[i]].strength >= 4;
-        category += in->schools[m[i]].category;
+        strong += cx->strong[m[i]];
+        category += cx->category[m[i]];
     }
     return strong == 0 || category >= 2;
 }
@@ -226,11 +241,11 @@ static double group_radius(const struct rota_ctx *cx, const int *m, int size)
 int rota_group_hard(const struct rota_ctx *cx, const int *m, int size)
 {
     int h = 0;
-    for (int i = 0; i < size; i++)
+    for (int i = 0; cx->has_excl && i < size; i++)
         for (int j = i + 1; j < size; j++)
             h += cx->excl[m[i] * cx->n + m[j]];
     if (cx->phase_hard)
-        h += rota_group_phase_mismatch(cx->in, m, size);
+        h += rota_group_phase_mismatch(cx, m, size);
     return h;
 }
 
@@ -238,8 +253,8 @@ double rota_group_soft(const struct rota_ctx *cx, const int *m, int size)
 {
     double s = 0;
     if (cx->phase_soft)
-        s += cx->phase_w * rota_group_phase_mismatch(cx->in, m, size);
-    if (cx->balance && group_unbalanced(cx->in, m, size))
+        s += cx->phase_w * rota_group_phase_mismatch(cx, m, size);
+    if (cx->balance && group_unbalanced(cx, m, size))
         s += cx->balance_w;
     if (cx->travel)
         s += cx->travel_w * group_radius(cx, m, size);

@@ -21,8 +21,11 @@ struct rota_ctx {
     int32_t *hist;            /* n x n: latest history meeting (timeline), or ROTA_NO_MEET */
     int *hist_order;          /* history terms, chronological */
     uint8_t *excl;            /* n x n */
-    float *km;                /* n x n, 0 where a location is unknown */
-    int64_t *unit;            /* unit[d]: cost of a pair that met d terms ago */
+    bool has_excl;            /* some pair is excluded */
+    /* per school, packed for the group measures the search evaluates millions of times */
+    uint8_t *phase, *strong, *category;
+    float *km;     /* n x n, 0 where a location is unknown */
+    int64_t *unit; /* unit[d]: cost of a pair that met d terms ago */
     int maxd;
     int min_gap; /* a pair meeting again fewer terms apart costs ROTA_GAP_PENALTY times more */
     bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
@@ -57,12 +60,14 @@ void rota_ctx_free(struct rota_ctx *cx);
 #define ROTA_GAP_PENALTY 4096
 void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
 /* The soft cost of the first terms of a new cycle above the rest (issue 10): term k weighs
- * rota_soft_weight(k) (the first year 1, then less), and with travel off a group's radius still
- * breaks ties at ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so
- * asking for one term or for a year gives the same first term. */
+ * rota_soft_weight(k) (the first year 1, each later year ROTA_YEAR_WEIGHT times the one before,
+ * never under ROTA_REST_WEIGHT), and with travel off a group's radius still breaks ties at
+ * ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so asking for one
+ * term or for a year gives the same first term. */
 #define ROTA_KM_TIE 0.002
-#define ROTA_FRONT_TERMS 3     /* the first year of a cycle */
-#define ROTA_REST_WEIGHT 0.125 /* the weight of the soft cost of the cycle's later terms */
+#define ROTA_FRONT_TERMS 3      /* the first year of a cycle */
+#define ROTA_YEAR_WEIGHT 0.35   /* each year of the cycle against the year before */
+#define ROTA_REST_WEIGHT 0.0625 /* the least weight of a term of the cycle */
 double rota_soft_weight(int k);
 void rota_ctx_set_soft_profile(struct rota_ctx *cx);
 static inline double rota_term_weight(const struct rota_ctx *cx, int k)
@@ -76,7 +81,7 @@ int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
 int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h);
 
 /* Group measures (m: school indices, size members). */
-int rota_group_phase_mismatch(const struct rota_input *in, const int *m, int size);
+int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size);
 int rota_group_hard(const struct rota_ctx *cx, const int *m, int size);
 double rota_group_soft(const struct rota_ctx *cx, const int *m, int size);
 /* Is this group (any order) one of term k's previous groups? Returns its index or -1. */

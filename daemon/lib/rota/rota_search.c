@@ -231,7 +231,8 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
     mv->kind = 1;
     mv->x = x;
     mv->y = y;
-    for (int m = 0; m < n; m++) {
+    /* without history a relabel only permutes the pairs' masks: the repeat cost stays */
+    for (int m = 0; cx->has_history && m < n; m++) {
         if (m == x || m == y)
             continue;
         uint64_t mx = st->mask[x * n + m], my = st->mask[y * n + m];
@@ -263,6 +264,12 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
                 mv->d.host += st->gwait[g] - rota_group_waits(cx, nm, size);
         }
     }
+}
+
+/* Work of one relabel's evaluation: two groups per term, and without history no pair loop. */
+static uint64_t relabel_work(const struct rota_ctx *cx)
+{
+    return (cx->has_history ? (uint64_t)cx->n : 0) + 2 * (uint64_t)cx->t;
 }
 
 static void apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
@@ -540,7 +547,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
             if (x == y)
                 continue;
             eval_relabel(cx, st, x, y, &mv);
-            s->work += (uint64_t)n + 2 * (uint64_t)t;
+            s->work += relabel_work(cx);
             if (have && guided_cmp(&mv, &best) < 0)
                 best = mv;
         }
@@ -581,7 +588,75 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     free(cand_p);
 }
 
-#define POLISH_FRONT_MAX UINT64_C(12500000)
+/* Would the polish take a move that changes these levels (hard, keep, repeats, hosting)? */
+static int move_level(const struct rota_move *mv)
+{
+    struct rota_cost zero = {0}, d = mv->d;
+    d.soft = 0;
+    return rota_cost_cmp(d, zero);
+}
+
+/* The polish's moves: a share of swaps in a term (per cent), the rest relabels and a few term
+ * exchanges, and the starting temperature. A tight repeat-free design (every pair meeting once,
+ * or all but one pair per school) admits almost no swap that keeps it, so there the polish
+ * relabels (a relabel keeps a design a design) instead of spending its moves on swaps. */
+struct polish_mix {
+    int swaps, relabels;
+    double t0;
+};
+
+static struct polish_mix polish_mix(struct rota_search *s)
+{
+    const struct rota_ctx *cx = s->cx;
+    int n = cx->n, t = cx->t;
+    double swap_sum = 0, relabel_sum = 0;
+    int swap_samples = 0, relabel_samples = 0, tried = 0, open = 0;
+    struct rota_move mv;
+    for (int i = 0; i < 200; i++) {
+        int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
+        if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
+            continue;
+        rota_eval_swap(cx, s->st, k, pa, pb, NULL, &mv);
+        tried++;
+        open += move_level(&mv) <= 0;
+        if (mv.d.soft != 0) {
+            swap_sum += fabs(mv.d.soft);
+            swap_samples++;
+        }
+    }
+    s->work += 200;
+    struct polish_mix mix = {84, 14, 1.0};
+    if (tried > 0 && open * 20 < tried && t > 1) { /* under 5 % of the swaps keep the levels */
+        mix.swaps = 8;
+        mix.relabels = 84;
+        for (int i = 0; i < 40; i++) {
+            int x = prng_below(s->r, n), y = prng_below(s->r, n);
+            if (x == y)
+                continue;
+            eval_relabel(cx, s->st, x, y, &mv);
+            s->work += relabel_work(cx);
+            if (mv.d.soft != 0 && move_level(&mv) <= 0) {
+                relabel_sum += fabs(mv.d.soft);
+                relabel_samples++;
+            }
+        }
+        if (relabel_samples)
+            mix.t0 = (s->cold ? 0.1 : 0.3) * relabel_sum / relabel_samples;
+    } else if (swap_samples) {
+        mix.t0 = 0.3 * swap_sum / swap_samples;
+    }
+    return mix;
+}
+
+uint64_t rota_search_polish_length(const struct rota_ctx *cx)
+{
+    uint64_t length = (uint64_t)20000 * cx->n * cx->t;
+    /* a new cycle's first year carries its soft cost: the later terms, lightly weighed, do not
+     * earn a longer run than 36 schools' whole cycle (60 schools: 12 M moves, not 35 M) */
+    if (cx->tw && length > ROTA_POLISH_FRONT_MAX)
+        length = ROTA_POLISH_FRONT_MAX;
+    return length < 4000000 ? 4000000 : length;
+}
 
 /* Polish: annealing on the soft constraints among moves that keep hard, keep and repeat
  * levels from getting worse (a move that improves them is always taken). */
@@ -592,30 +667,12 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     int n = cx->n, t = cx->t, ng = cx->lay.ng;
     if ((!cx->soft_on && s->best.host == 0) || ng < 2 || budget == 0)
         return;
-    /* the starting temperature: a fraction of the typical soft change of a move */
-    double sum = 0;
-    int samples = 0;
+    struct polish_mix mix = polish_mix(s);
+    double t0 = mix.t0, temp = t0;
     struct rota_move mv;
-    for (int i = 0; i < 200; i++) {
-        int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
-        if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
-            continue;
-        rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
-        if (mv.d.soft != 0) {
-            sum += fabs(mv.d.soft);
-            samples++;
-        }
-    }
-    s->work += 200;
-    double t0 = samples ? 0.3 * sum / samples : 1.0, temp = t0;
     /* one cooling run, as long as the instance deserves (and the budget allows); it ends
      * early when the second half brings no new best for a while */
-    uint64_t length = (uint64_t)20000 * n * t;
-    /* a new cycle's first year carries its soft cost: the later terms, lightly weighed, do not
-     * earn a longer run than 36 schools' whole cycle (60 schools: 12 M moves, not 35 M) */
-    if (cx->tw && length > POLISH_FRONT_MAX)
-        length = POLISH_FRONT_MAX;
-    length = length < 4000000 ? 4000000 : length;
+    uint64_t length = rota_search_polish_length(cx);
     if (s->polish_cap && length > s->polish_cap)
         length = s->polish_cap;
     length = length < budget ? length : budget;
@@ -629,18 +686,18 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
             break;
         temp = t0 * pow(1e-3, progress);
         int kind = prng_below(s->r, 100);
-        if (kind < 84 || n < 3) {
+        if (kind < mix.swaps || n < 3) {
             int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
             if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
                 continue;
             rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
             s->work += 1;
-        } else if (kind < 98 || t < 2) {
+        } else if (kind < mix.swaps + mix.relabels || t < 2) {
             int x = prng_below(s->r, n), y = prng_below(s->r, n);
             if (x == y)
                 continue;
             eval_relabel(cx, st, x, y, &mv);
-            s->work += (uint64_t)n + 2 * (uint64_t)t;
+            s->work += relabel_work(cx);
         } else {
             int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
             if (k1 == k2 || !(cx->has_history || cx->replan || cx->tw))
@@ -648,9 +705,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
             eval_exchange(cx, st, k1, k2, s->stamp, ++s->stamp_value, &mv);
             s->work += (uint64_t)n;
         }
-        struct rota_cost zero = {0}, d = mv.d;
-        d.soft = 0;
-        int level = rota_cost_cmp(d, zero);
+        int level = move_level(&mv);
         bool take;
         if (level > 0)
             take = false;
@@ -717,7 +772,7 @@ static void greedy_term(const struct rota_ctx *cx, struct rota_state *st, int k)
                 }
                 m[i] = c;
                 if (cx->phase_hard)
-                    cc.hard += rota_group_phase_mismatch(cx->in, m, i + 1);
+                    cc.hard += rota_group_phase_mismatch(cx, m, i + 1);
                 if (cx->soft_on)
                     cc.soft = rota_group_soft(cx, m, i + 1);
                 int cmp = pick < 0 ? -1 : rota_cost_cmp(cc, best);

@@ -46,6 +46,8 @@ struct rota_search {
     uint32_t *stamp; /* n x n scratch for term exchanges */
     uint32_t stamp_value;
     uint64_t polish_cap; /* a polish no longer than this (0: as long as it deserves) */
+    bool cold; /* a new cycle's design starts: relabels anneal colder (their full polish starts
+                * from a polished plan, from which nearly every relabel is a large loss) */
 };
 
 void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
@@ -68,6 +70,10 @@ void rota_search_note(struct rota_search *s);
 bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c);
 /* Repair: min-conflicts on the hard, kept and repeat levels. */
 void rota_search_repair(struct rota_search *s, uint64_t budget);
+/* The length of one polish (work) of this problem, before budgets and caps: longer for more
+ * schools and terms, at most ROTA_POLISH_FRONT_MAX for a new cycle's first window. */
+#define ROTA_POLISH_FRONT_MAX UINT64_C(12500000)
+uint64_t rota_search_polish_length(const struct rota_ctx *cx);
 /* Polish: annealing on the soft constraints, never worse on the levels above them. */
 void rota_search_polish(struct rota_search *s, uint64_t budget);
 /* The baseline: each term built greedily, then swaps while they lower the hard level. */
