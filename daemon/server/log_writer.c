@@ -49,6 +49,9 @@ static _Thread_local struct thread_ring *this_thread_ring;
 static void on_thread_end(void *arg)
 {
     struct thread_ring *t = arg;
+    /* a line logged later in this thread's exit (another key's destructor) gets a ring of
+     * its own, ended in turn, instead of this one, which the writer may free from now on */
+    this_thread_ring = NULL;
     atomic_store(&t->ended, true);
 }
 
