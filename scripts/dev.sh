@@ -164,7 +164,7 @@ run_release_e2e() { # the build that ships (Release, mimalloc) through the e2e t
   local dir="$ROOT/build-release" t
   say "the release build (the one bench/ and the Dockerfile use) through the request path's e2e tests"
   build "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
-  for t in foundation hostile progress operations priorities packaging; do
+  for t in foundation hostile progress operations priorities resilience packaging; do
     MATD_BIN="$dir/matd" MATCTL_BIN="$dir/matctl" MATD_SOURCE_DIR="$ROOT" \
       MATD_TEST_ALLOCATOR=mimalloc PYTHONPATH="$ROOT/tests/e2e" \
       python3 "$ROOT/tests/e2e/test_$t.py" >"$dir/e2e_$t.log" 2>&1 ||
