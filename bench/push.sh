@@ -112,6 +112,5 @@ for kind in csv json; do
     'BEGIN { printf "| %s | %.3f s | %.3f s | %.2f | >= %s | %.1f MB | < 64 MB |\n", k, m, a, a / m, g, h / 1024 }'
 done
 sleep 5
-echo "matd RSS 5 s after the last push: $(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status) kB" \
-  "(the allocator hands freed memory back)"
+echo "matd RSS 5 s after the last push: $(awk '/VmRSS/ {print $2}' /proc/$MATD_PID/status) kB"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

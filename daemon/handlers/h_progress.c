@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __GLIBC__
+#if defined(MATD_WITH_MIMALLOC)
+#include <mimalloc.h>
+#elif defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
@@ -490,9 +492,11 @@ static void push_parse(void *p)
     progress_set_free(&set);
     free(w->body); /* parsed: the raw references go no further */
     w->body = NULL;
-#ifdef __GLIBC__
-    /* Hand the body's and the records' pages back now: this thread's arena would otherwise
-     * keep them, and a push's peak RSS would sit on top of the last one's leftovers. */
+    /* Hand the body's and the records' pages back now: this thread's heap (arena) would
+     * otherwise keep them, and a push's peak RSS would sit on top of the last one's leftovers. */
+#if defined(MATD_WITH_MIMALLOC)
+    mi_collect(true);
+#elif defined(__GLIBC__)
     malloc_trim(0);
 #endif
 }

@@ -12,10 +12,23 @@
 
 static atomic_int current_level = LOG_INFO;
 static _Atomic(log_sink_fn) sink;
+static _Atomic(log_flush_fn) flush;
 
 void log_set_sink(log_sink_fn fn)
 {
     atomic_store(&sink, fn);
+}
+
+void log_set_flush(log_flush_fn fn)
+{
+    atomic_store(&flush, fn);
+}
+
+void log_flush(void)
+{
+    log_flush_fn fn = atomic_load(&flush);
+    if (fn)
+        fn();
 }
 
 void log_write_line(const char *line, size_t len)

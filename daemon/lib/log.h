@@ -13,6 +13,11 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
  * lines whole across threads). With no sink, lines are dropped. */
 typedef void (*log_sink_fn)(const char *line, size_t len);
 void log_set_sink(log_sink_fn fn);
+/* What the process's end needs: the sink writes what it still holds and writes later lines at
+ * once (fatal() and the out-of-memory path call it before they end the process). */
+typedef void (*log_flush_fn)(void);
+void log_set_flush(log_flush_fn fn);
+void log_flush(void);
 /* Hands one finished line to the sink. */
 void log_write_line(const char *line, size_t len);
 

@@ -6,14 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-
-void log_ring_init(struct log_ring *r, size_t cap)
+bool log_ring_init(struct log_ring *r, size_t cap)
 {
-    r->buf = xmalloc(cap);
+    r->buf = malloc(cap); /* not xmalloc: out of memory logs, and its line would come here */
     r->cap = cap;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
+    return r->buf != NULL;
 }
 
 void log_ring_free(struct log_ring *r)

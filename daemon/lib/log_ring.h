@@ -21,7 +21,8 @@ struct log_ring_spans {
     size_t total;
 };
 
-void log_ring_init(struct log_ring *r, size_t cap);
+/* False when its memory cannot be had (the caller writes its lines another way). */
+bool log_ring_init(struct log_ring *r, size_t cap);
 void log_ring_free(struct log_ring *r);
 /* The writer: appends the line whole, or returns false and appends nothing. */
 bool log_ring_push(struct log_ring *r, const char *line, size_t len);

@@ -15,6 +15,7 @@ static _Noreturn void oom(size_t n)
 {
     char line[96];
     int len = snprintf(line, sizeof line, "level=fatal msg=\"out of memory\" bytes=%zu\n", n);
+    log_flush(); /* abort() runs no exit handler: the lines held go out now, and this one */
     log_write_line(line, len > 0 ? (size_t)len : 0);
     abort();
 }
@@ -79,6 +80,7 @@ void fatal(const char *fmt, ...)
     size_t len = strlen(line);
     line[len++] = '"';
     line[len++] = '\n';
+    log_flush(); /* before exit's other handlers (OpenSSL's) tear the process down */
     log_write_line(line, len);
     exit(1);
 }

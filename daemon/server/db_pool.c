@@ -14,6 +14,7 @@
 #include "log.h"
 #include "lsn.h"
 #include "metrics.h"
+#include "migrate.h"
 #include "pace.h"
 #include "replica.h"
 #include "util.h"
@@ -1008,6 +1009,8 @@ static void conn_connect(struct db_conn *c)
     keys[n] = NULL, values[n] = NULL;
     c->pg = PQconnectStartParams(keys, values, 1);
     free(options);
+    if (c->pg)
+        db_log_notices(c->pg);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_lost(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
         return;

@@ -8,10 +8,12 @@
 #include "log_writer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,12 +39,11 @@ static struct {
     struct thread_ring *rings;
     atomic_bool pending; /* a line was appended since the writer last looked */
     atomic_ullong dropped;
-    bool started, stop, finished;
+    atomic_bool started; /* set once by start; the first stop takes it */
+    bool stop, finished;
     pthread_t thread;
     pthread_key_t key;
-} lw = {.lock = PTHREAD_MUTEX_INITIALIZER,
-        .wake = PTHREAD_COND_INITIALIZER,
-        .done = PTHREAD_COND_INITIALIZER};
+} lw = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local struct thread_ring *this_thread_ring;
 
@@ -55,12 +56,16 @@ static void on_thread_end(void *arg)
     atomic_store(&t->ended, true);
 }
 
+/* NULL when there is no memory for one (no xcalloc: out of memory logs, through here). */
 static struct thread_ring *ring_of_this_thread(void)
 {
     if (this_thread_ring)
         return this_thread_ring;
-    struct thread_ring *t = xcalloc(1, sizeof *t);
-    log_ring_init(&t->ring, RING_BYTES);
+    struct thread_ring *t = calloc(1, sizeof *t);
+    if (!t || !log_ring_init(&t->ring, RING_BYTES)) {
+        free(t);
+        return NULL;
+    }
     atomic_init(&t->ended, false);
     pthread_mutex_lock(&lw.lock);
     t->next = lw.rings;
@@ -75,6 +80,10 @@ static struct thread_ring *ring_of_this_thread(void)
 static void ring_sink(const char *line, size_t len)
 {
     struct thread_ring *t = ring_of_this_thread();
+    if (!t) {
+        log_stderr_write(line, len);
+        return;
+    }
     if (!log_ring_push(&t->ring, line, len)) {
         atomic_fetch_add_explicit(&lw.dropped, 1, memory_order_relaxed);
         metrics_add(METRIC_LOG_LINES_DROPPED, 1);
@@ -90,6 +99,44 @@ static void ring_sink(const char *line, size_t len)
     }
 }
 
+static void count_dropped(const char *bytes, size_t len)
+{
+    unsigned long long lines = 0;
+    for (const char *p = bytes; (p = memchr(p, '\n', len - (size_t)(p - bytes))) != NULL; p++)
+        lines++;
+    atomic_fetch_add_explicit(&lw.dropped, lines, memory_order_relaxed);
+    metrics_add(METRIC_LOG_LINES_DROPPED, lines);
+}
+
+/* Writes a ring's bytes (whole lines, in one or two spans: a line may wrap) in writes of whole
+ * lines of at most PIPE_BUF bytes, which a pipe takes whole: anything else writing to stderr
+ * (a library's own message) cannot land inside a line. Lines stderr refuses are counted as
+ * dropped. */
+static void write_spans(const struct log_ring_spans *s)
+{
+    char chunk[PIPE_BUF];
+    size_t fill = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *p = s->p[i];
+        size_t left = s->len[i];
+        while (left > 0) {
+            size_t n = sizeof chunk - fill < left ? sizeof chunk - fill : left;
+            memcpy(chunk + fill, p, n);
+            fill += n, p += n, left -= n;
+            if (fill < sizeof chunk)
+                continue;
+            const char *nl = memrchr(chunk, '\n', fill);
+            size_t whole = nl ? (size_t)(nl - chunk) + 1 : fill; /* lines are under 2 KiB */
+            if (!log_stderr_write(chunk, whole))
+                count_dropped(chunk, whole);
+            memmove(chunk, chunk + whole, fill - whole);
+            fill -= whole;
+        }
+    }
+    if (fill > 0 && !log_stderr_write(chunk, fill))
+        count_dropped(chunk, fill);
+}
+
 /* Writes what every ring holds; frees the rings of ended threads once written. */
 static void write_rings(void)
 {
@@ -101,9 +148,7 @@ static void write_rings(void)
         bool ended = atomic_load(&t->ended); /* read first: then what follows is all */
         struct log_ring_spans s;
         log_ring_peek(&t->ring, &s);
-        for (int i = 0; i < 2; i++)
-            if (s.len[i] > 0)
-                log_stderr_write(s.p[i], s.len[i]);
+        write_spans(&s);
         log_ring_release(&t->ring, s.total);
         struct thread_ring *next = t->next;
         if (!ended) {
@@ -163,30 +208,39 @@ static void *writer_main(void *arg)
 
 void log_writer_start(void)
 {
-    if (lw.started)
+    if (atomic_load(&lw.started))
         return;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the stop's wait, whatever the date does */
+    pthread_cond_init(&lw.done, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_key_create(&lw.key, on_thread_end) != 0 ||
         pthread_create(&lw.thread, NULL, writer_main, NULL) != 0) {
         log_warn("msg=\"log writer thread not started: lines go straight to stderr\"");
         return;
     }
-    lw.started = true;
+    atomic_store(&lw.started, true);
     atexit(log_writer_stop);
+    log_set_flush(log_writer_stop);
     log_set_sink(ring_sink);
 }
 
 void log_writer_stop(void)
 {
-    if (!lw.started)
-        return;
-    lw.started = false;
+    if (!atomic_exchange(&lw.started, false))
+        return;           /* never started, or another thread is stopping it */
     log_stderr_install(); /* from here lines go straight to stderr */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
     deadline.tv_sec += STOP_WAIT_S;
     pthread_mutex_lock(&lw.lock);
     lw.stop = true;
     pthread_cond_signal(&lw.wake);
+    if (pthread_equal(pthread_self(), lw.thread)) {
+        pthread_mutex_unlock(&lw.lock);
+        return; /* the writer itself is ending the process: it cannot wait for itself */
+    }
     int rc = 0;
     while (!lw.finished && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&lw.done, &lw.lock, &deadline);

@@ -167,6 +167,17 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 }
 #endif
 
+/* libevent's own messages as log lines (it would otherwise write them to stderr itself). */
+static void libevent_to_log(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_ERR)
+        log_error("msg=\"libevent\" detail=\"%s\"", msg);
+    else if (severity == EVENT_LOG_WARN)
+        log_warn("msg=\"libevent\" detail=\"%s\"", msg);
+    else
+        log_debug("msg=\"libevent\" detail=\"%s\"", msg);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: matd -c FILE   run the daemon in the foreground\n"
@@ -216,6 +227,7 @@ int main(int argc, char **argv)
     log_level_parse(s->cfg.log_level, &lvl);
     log_set_level(lvl);
     log_writer_start();
+    event_set_log_callback(libevent_to_log);
     if (secret_load(s->cfg.secret_file, s->secret, sizeof s->secret, &s->secret_len, err,
                     sizeof err) != 0)
         fatal("%s", err);

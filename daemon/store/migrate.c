@@ -18,7 +18,24 @@ PGconn *db_connect_blocking(const char *dsn, int timeout_s)
     /* dbname is expanded as a connection string; the later keyword wins over it. */
     const char *const keys[] = {"dbname", "connect_timeout", NULL};
     const char *const values[] = {dsn, timeout, NULL};
-    return PQconnectdbParams(keys, values, 1);
+    PGconn *pg = PQconnectdbParams(keys, values, 1);
+    if (pg)
+        db_log_notices(pg);
+    return pg;
+}
+
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    size_t len = strlen(message);
+    while (len > 0 && (message[len - 1] == '\n' || message[len - 1] == ' '))
+        len--;
+    log_info("msg=\"database notice\" detail=\"%.*s\"", (int)len, message);
+}
+
+void db_log_notices(PGconn *pg)
+{
+    PQsetNoticeProcessor(pg, notice_to_log, NULL);
 }
 
 int migrate_latest(void)

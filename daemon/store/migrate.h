@@ -8,6 +8,9 @@
 
 /* Blocking connect with a bounded wait (connect_timeout), whatever the DSN says. */
 PGconn *db_connect_blocking(const char *dsn, int timeout_s);
+/* The server's NOTICEs and WARNINGs on this connection go to the log as whole lines, not
+ * through libpq's own write to stderr. */
+void db_log_notices(PGconn *pg);
 /* Applies pending migrations; *applied gets how many. Returns -1 with err filled. */
 int migrate_apply(PGconn *pg, int *applied, char *err, size_t errlen);
 /* The number of migrations this binary knows (the "current" version). */

@@ -146,6 +146,7 @@ class Matd:
         """prefix: a command matd runs under (its argv is appended)."""
         self.tmp = tempfile.mkdtemp(prefix="matd-", dir=ENV.get("MATD_TEST_TMP"))
         self.port = free_port()
+        self.workers = workers
         self.tls_dir = tls_dir or TLS
         self.db = db
         self.pg_host = pg_host or ENV["MATD_TEST_PGHOST"]
@@ -214,10 +215,13 @@ level = info
 
     def synced_log(self):
         """The whole log once every line matd made before this call is in it. Lines go
-        through a writer thread (server/log_writer.c), a few milliseconds behind: two
-        requests in a row are logged and waited for, so that the writer's pass that wrote
-        the second began after the lines before them were made."""
-        for _ in range(2):
+        through a writer thread (server/log_writer.c), a few milliseconds behind. A pass of
+        the writer reads and writes the rings one after another, in a fixed order, so the
+        pass that wrote a first logged request may have read another ring before a line was
+        made; but one pass can write at most one marker per worker's ring, each in a later
+        ring than the one before, so the (workers + 1)th marker in a row is written by a
+        later pass, which read every ring after the first marker was out."""
+        for _ in range(self.workers + 1):
             rid = self.request("GET", "/healthz").header("X-Request-Id")
             wait_for(lambda: "request_id=" + rid in self.full_log(), "the log writer")
         return self.full_log()

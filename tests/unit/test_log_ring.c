@@ -28,7 +28,7 @@ static void test_lines_in_order_across_the_wrap(void **state)
 {
     (void)state;
     struct log_ring r;
-    log_ring_init(&r, 64);
+    assert_true(log_ring_init(&r, 64));
     char out[64];
     /* 7 rounds of two 20-byte lines move the start round the 64 bytes more than once */
     for (int round = 0; round < 7; round++) {
@@ -52,7 +52,7 @@ static void test_a_line_that_does_not_fit_is_refused_whole(void **state)
 {
     (void)state;
     struct log_ring r;
-    log_ring_init(&r, 32);
+    assert_true(log_ring_init(&r, 32));
     assert_true(log_ring_push(&r, "0123456789012345678\n", 20));
     assert_false(log_ring_push(&r, "abcdefghijklm\n", 14)); /* 12 bytes free */
     assert_true(log_ring_push(&r, "abcdefghij\n", 11));
@@ -91,7 +91,7 @@ static void test_one_writer_one_reader_lose_and_tear_nothing(void **state)
 {
     (void)state;
     struct log_ring r;
-    log_ring_init(&r, 1024);
+    assert_true(log_ring_init(&r, 1024));
     pthread_t w;
     assert_int_equal(pthread_create(&w, NULL, stress_writer, &r), 0);
     char buf[1024], line[128];
