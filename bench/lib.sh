@@ -42,7 +42,9 @@ CONF
   ulimit -n "$(ulimit -Hn)"
   "$ROOT/build-release/matd" -c "$BENCH_DIR/matd.conf" 2>"$BENCH_DIR/matd.log" &
   MATD_PID=$!
-  trap 'kill $MATD_PID 2>/dev/null; wait $MATD_PID 2>/dev/null; [ -n "${NGINX_PID:-}" ] && kill $NGINX_PID 2>/dev/null; pg_stop "$BENCH_DIR/pg"' EXIT
+  # Each step may fail (matd already stopped by the script): none may skip the others.
+  trap 'kill $MATD_PID 2>/dev/null || true; wait $MATD_PID 2>/dev/null || true
+        [ -z "${NGINX_PID:-}" ] || kill $NGINX_PID 2>/dev/null || true; pg_stop "$BENCH_DIR/pg"' EXIT
   wait_ready "$MATD_PORT"
 }
 
