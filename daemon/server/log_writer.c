@@ -76,6 +76,12 @@ static struct thread_ring *ring_of_this_thread(void)
     return t;
 }
 
+static void note_dropped(unsigned long long lines)
+{
+    atomic_fetch_add_explicit(&lw.dropped, lines, memory_order_relaxed);
+    metrics_add(METRIC_LOG_LINES_DROPPED, lines);
+}
+
 /* The sink: never waits on stderr. */
 static void ring_sink(const char *line, size_t len)
 {
@@ -84,10 +90,8 @@ static void ring_sink(const char *line, size_t len)
         log_stderr_write(line, len);
         return;
     }
-    if (!log_ring_push(&t->ring, line, len)) {
-        atomic_fetch_add_explicit(&lw.dropped, 1, memory_order_relaxed);
-        metrics_add(METRIC_LOG_LINES_DROPPED, 1);
-    }
+    if (!log_ring_push(&t->ring, line, len))
+        note_dropped(1);
     /* The line is in before the flag is read; the writer clears the flag before it reads
      * the rings: either it sees this line or this thread sees the flag clear and wakes it. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -104,8 +108,7 @@ static void count_dropped(const char *bytes, size_t len)
     unsigned long long lines = 0;
     for (const char *p = bytes; (p = memchr(p, '\n', len - (size_t)(p - bytes))) != NULL; p++)
         lines++;
-    atomic_fetch_add_explicit(&lw.dropped, lines, memory_order_relaxed);
-    metrics_add(METRIC_LOG_LINES_DROPPED, lines);
+    note_dropped(lines);
 }
 
 /* Writes a ring's bytes (whole lines, in one or two spans: a line may wrap) in writes of whole
@@ -143,7 +146,6 @@ static void write_rings(void)
     pthread_mutex_lock(&lw.lock);
     struct thread_ring *t = lw.rings; /* new rings go in at the head, before this one */
     pthread_mutex_unlock(&lw.lock);
-    struct thread_ring *prev = NULL;
     while (t) {
         bool ended = atomic_load(&t->ended); /* read first: then what follows is all */
         struct log_ring_spans s;
@@ -151,19 +153,12 @@ static void write_rings(void)
         write_spans(&s);
         log_ring_release(&t->ring, s.total);
         struct thread_ring *next = t->next;
-        if (!ended) {
-            prev = t;
-        } else {
+        if (ended) { /* unlinked from whatever points at it (a few rings: one per thread) */
             pthread_mutex_lock(&lw.lock);
-            if (prev) {
-                prev->next = next;
-            } else {
-                /* t may no longer be the head: find what points at it */
-                struct thread_ring **at = &lw.rings;
-                while (*at != t)
-                    at = &(*at)->next;
-                *at = next;
-            }
+            struct thread_ring **at = &lw.rings;
+            while (*at != t)
+                at = &(*at)->next;
+            *at = next;
             pthread_mutex_unlock(&lw.lock);
             log_ring_free(&t->ring);
             free(t);
@@ -193,9 +188,7 @@ static void *writer_main(void *arg)
         atomic_store(&lw.pending, false);
         atomic_thread_fence(memory_order_seq_cst);
         write_rings();
-        report_drops();
-        if (stopping)
-            write_rings(); /* the report's own line */
+        report_drops(); /* its line: the next pass, or straight out once stopping */
         pthread_mutex_lock(&lw.lock);
         if (stopping)
             break;
