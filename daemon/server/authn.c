@@ -7,8 +7,6 @@
  * PostgreSQL's CPU made those lookups, every 5 s per worker, the readers' worst tail). */
 #include "authn.h"
 
-#include <event2/bufferevent_ssl.h>
-#include <event2/http.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "session.h"
+#include "conn.h"
 #include "tls.h"
 #include "util.h"
 
@@ -460,9 +459,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
     st->next = next;
     char subject[512];
     if (!token) {
-        struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-        SSL *ssl = bev ? tls_bev_ssl(bev) : NULL;
+        SSL *ssl = conn_ssl(r->conn);
         if (header || !ssl || tls_peer_subject(ssl, subject, sizeof subject) != 0) {
             free(st);
             deny(r, header ? "the Authorization header must be \"Bearer <token>\""

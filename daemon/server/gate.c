@@ -1,12 +1,8 @@
-/* The connection gate: per-address caps at accept, a request filter between TLS and evhttp
- * that decides on each head, and the handshake/head/body deadlines. */
+/* The connection gate: per-address caps and the PROXY protocol at accept, and the verdict
+ * on each request head before its body is read. */
 #include "gate.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <errno.h>
 #include <netdb.h>
@@ -21,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "authn.h"
+#include "conn.h"
 #include "db_pool.h"
 #include "denials.h"
 #include "http_server.h"
@@ -31,16 +28,6 @@
 #include "util.h"
 
 #define ADDR_LEN 64
-/* A refused body up to this much over the route's limit is read and dropped so that the
- * client can read the answer (a larger one closes the connection at once). */
-#define GATE_LINGER_BYTES (1u << 20)
-/* While a head waits for its token's lookup, TLS reads stop at about this much. */
-#define GATE_HOLD_BYTES (64u << 10)
-/* The most one SSL_write takes: a full TLS record. */
-#define GATE_RECORD_BYTES 16384u
-/* decide(): the head waits for a token lookup (authn_probe). */
-#define GATE_HOLD (-1)
-
 /* ---- connections per client address, process-wide (workers share clients) ---- */
 
 #define ADDR_BUCKETS 1024
@@ -92,197 +79,15 @@ static void addr_release(const char *addr)
     pthread_mutex_unlock(&addr_lock);
 }
 
-/* ---- one connection ---- */
-
-enum phase {
-    PH_HEAD,    /* reading a request head: nothing passed on until it is decided */
-    PH_BODY,    /* passing body_left bytes of an admitted request */
-    PH_PASS,    /* a chunked body was admitted: everything passes (closes after reply) */
-    PH_DRAIN,   /* refused: its announced body (drain_left bytes) is read and dropped, so
-                   the client can read the answer; then the next head */
-    PH_DISCARD, /* refused for good: everything is dropped until the connection closes */
-};
-
-struct gate_conn {
-    struct worker *w;
-    char addr[ADDR_LEN];
-    bool counted; /* holds one of addr's connection slots */
-    enum phase phase;
-    uint64_t body_left, drain_left;
-    bool close_after;
-    struct authn_probe *probe; /* the token lookup a held head waits for */
-    bool probed;               /* probe_result answers the held head */
-    enum authn_probe_result probe_result;
-    struct event *deadline;
-    struct event *kick;            /* pushes a reply through the filter (gate_kick) */
-    struct event *writable;        /* the socket can take more of a reply (made on first need) */
-    bool kick_held, writable_held; /* each pending event holds a reference on bev */
-    struct bufferevent *bev;       /* the filter evhttp reads */
-    struct gate_verdict verdict;
-};
-
-static int conn_index = -1;
-
-/* Thread-local hand-over from the accept filter to gate_bev_new (called inside evhttp's
- * accept callback on the same thread). */
-static _Thread_local struct {
-    bool set;
-    char addr[ADDR_LEN];
-} pending;
-
-static void on_ssl_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+void gate_release_addr(const char *addr)
 {
-    (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-    struct gate_conn *c = ptr;
-    if (!c)
-        return;
-    if (c->counted)
-        addr_release(c->addr);
-    if (c->probe)
-        authn_probe_cancel(c->probe); /* its callback would find c gone */
-    event_free(c->deadline);
-    event_free(c->kick);
-    if (c->writable)
-        event_free(c->writable);
-    struct worker *w = c->w;
-    free(c);
-    http_server_conn_closed(w);
-}
-
-void gate_init(void)
-{
-    if (conn_index < 0)
-        conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, on_ssl_free);
-}
-
-static struct gate_conn *conn_of(struct evhttp_connection *evcon)
-{
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    SSL *ssl = bev ? tls_bev_ssl(bev) : NULL;
-    return ssl ? SSL_get_ex_data(ssl, conn_index) : NULL;
-}
-
-bool gate_take_verdict(struct evhttp_connection *evcon, struct gate_verdict *out)
-{
-    struct gate_conn *c = conn_of(evcon);
-    if (!c || !c->verdict.status)
-        return false;
-    *out = c->verdict;
-    c->verdict.status = 0; /* the next request on this connection is its own */
-    return true;
-}
-
-bool gate_close_after(struct evhttp_connection *evcon)
-{
-    struct gate_conn *c = conn_of(evcon);
-    return c && c->close_after;
-}
-
-static void arm(struct gate_conn *c, uint64_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(c->deadline, &tv);
-}
-
-/* Too slow: the handshake, the head or the body. Shutting the socket down makes the TLS
- * layer see the end of the stream, and evhttp frees the connection as for any EOF. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct gate_conn *c = arg;
-    denials_count(c->w->denials, c->addr, 0, 408);
-    evutil_socket_t s = bufferevent_getfd(bufferevent_get_underlying(c->bev));
-    if (s >= 0)
-        shutdown(s, SHUT_RDWR);
-}
-
-/* libevent 2.1's filter moves output down only when bytes are added while writing is
- * enabled, and evhttp adds a reply before it enables writing: without this push a reply
- * would wait for the next event on the connection. */
-static void on_kick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct gate_conn *c = arg;
-    bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL);
-    c->kick_held = false;
-    bufferevent_decref(c->bev);
-}
-
-void gate_kick(struct evhttp_connection *evcon)
-{
-    struct gate_conn *c = conn_of(evcon);
-    if (!c || c->kick_held)
-        return;
-    c->kick_held = true;
-    bufferevent_incref(c->bev); /* the filter (and so c) outlives the pending kick */
-    event_active(c->kick, EV_TIMEOUT, 0);
-}
-
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct gate_conn *c = arg;
-    c->writable_held = false;
-    bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
-    bufferevent_decref(c->bev);
-}
-
-/* Output goes straight into TLS, never queued below the filter: evhttp takes "the filter's
- * output is empty" for "written" and, on a closing connection, shuts the socket down right
- * then, so bytes still queued in the TLS bufferevent would be lost. When the socket is
- * full, the rest waits here (evhttp sees it unwritten) until it can take more. */
-static enum bufferevent_filter_result gate_out(struct evbuffer *src, struct evbuffer *dst,
-                                               ev_ssize_t lim, enum bufferevent_flush_mode mode,
-                                               void *ctx)
-{
-    (void)dst, (void)lim, (void)mode;
-    struct gate_conn *c = ctx;
-    SSL *ssl = tls_bev_ssl(c->bev);
-    bool wrote = false;
-    while (ssl && evbuffer_get_length(src) > 0) {
-        /* One TLS record, so one write(2), per up to 16 KiB: a reply's head and body
-         * (separate chains) go out together instead of as two records and two writes. */
-        size_t n = evbuffer_get_length(src);
-        if (n > GATE_RECORD_BYTES)
-            n = GATE_RECORD_BYTES;
-        unsigned char *p = evbuffer_pullup(src, (ev_ssize_t)n);
-        ERR_clear_error();
-        int k = SSL_write(ssl, p, (int)n);
-        if (k > 0) {
-            evbuffer_drain(src, (size_t)k);
-            wrote = true;
-            continue;
-        }
-        int e = SSL_get_error(ssl, k);
-        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
-            return BEV_ERROR;
-        evutil_socket_t fd = bufferevent_getfd(bufferevent_get_underlying(c->bev));
-        if (!c->writable && fd >= 0)
-            c->writable = event_new(bufferevent_get_base(c->bev), fd, EV_WRITE, on_writable, c);
-        if (c->writable && !c->writable_held) {
-            c->writable_held = true;
-            bufferevent_incref(c->bev);
-            event_add(c->writable, NULL);
-        }
-        break;
-    }
-    return wrote ? BEV_OK : BEV_NEED_MORE;
+    addr_release(addr);
 }
 
 /* ---- the head ---- */
 
 /* The most a bodyless route reads (and ignores) before refusing with 413. */
 #define GATE_IGNORED_BODY_MAX 1024u
-
-struct head {
-    char method[16];
-    char path[256];
-    bool has_len, chunked, has_auth;
-    bool has_session; /* a web-app session cookie: the request layer checks it */
-    uint64_t len;
-    char auth[512];
-    const char *bad; /* why the head is refused outright, or NULL */
-};
 
 static int method_code(const char *m)
 {
@@ -297,114 +102,48 @@ static int method_code(const char *m)
     return 0;
 }
 
-static void parse_header(struct head *h, const char *name, size_t nlen, const char *value)
+int gate_method(const char *name)
 {
-    if (nlen == 14 && strncasecmp(name, "Content-Length", 14) == 0) {
-        size_t n = strlen(value);
-        uint64_t v = 0;
-        bool digits = n > 0 && n <= 18;
-        for (size_t i = 0; digits && i < n; i++) {
-            digits = value[i] >= '0' && value[i] <= '9';
-            v = v * 10 + (uint64_t)(value[i] - '0');
-        }
-        if (!digits || (h->has_len && h->len != v))
-            h->bad = "Content-Length is not one decimal number";
-        h->has_len = true;
-        h->len = v;
-    } else if (nlen == 17 && strncasecmp(name, "Transfer-Encoding", 17) == 0) {
-        if (strcasecmp(value, "chunked") != 0)
-            h->bad = "the only Transfer-Encoding accepted is chunked";
-        h->chunked = true;
-    } else if (nlen == 13 && strncasecmp(name, "Authorization", 13) == 0) {
-        h->has_auth = true;
-        snprintf(h->auth, sizeof h->auth, "%s", value);
-    } else if (nlen == 6 && strncasecmp(name, "Cookie", 6) == 0) {
-        h->has_session = h->has_session || strstr(value, SESSION_COOKIE "=") != NULL;
-    }
+    return method_code(name);
 }
 
-/* Parses the request line and the headers that matter here. text is NUL-terminated. */
-static void parse_head(char *text, struct head *h)
+static bool has_verified_cert(SSL *ssl)
 {
-    char *line = text, *eol = strchr(line, '\n');
-    if (!eol) {
-        h->bad = "the request line is malformed";
-        return;
-    }
-    *eol = '\0';
-    if (eol > line && eol[-1] == '\r')
-        eol[-1] = '\0';
-    char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || (size_t)(sp1 - line) >= sizeof h->method || strchr(sp2 + 1, ' ')) {
-        h->bad = "the request line is malformed";
-        return;
-    }
-    memcpy(h->method, line, (size_t)(sp1 - line));
-    size_t plen = strcspn(sp1 + 1, "?# ");
-    if (plen >= sizeof h->path)
-        plen = sizeof h->path - 1;
-    memcpy(h->path, sp1 + 1, plen);
-    for (line = eol + 1; *line; line = eol + 1) {
-        eol = strchr(line, '\n');
-        if (!eol)
-            break;
-        *eol = '\0';
-        if (eol > line && eol[-1] == '\r')
-            eol[-1] = '\0';
-        if (!*line)
-            break;
-        if (*line == ' ' || *line == '\t') {
-            h->bad = "folded header lines are not accepted";
-            return;
-        }
-        char *colon = strchr(line, ':');
-        if (!colon) {
-            h->bad = "a header line has no colon";
-            return;
-        }
-        char *v = colon + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = strlen(v);
-        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-            v[--vl] = '\0';
-        parse_header(h, line, (size_t)(colon - line), v);
-    }
-    if (h->has_len && h->chunked)
-        h->bad = "Content-Length and Transfer-Encoding together";
-}
-
-static bool has_verified_cert(struct gate_conn *c)
-{
-    SSL *ssl = tls_bev_ssl(c->bev);
     return ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
 static void on_probed(void *arg, enum authn_probe_result result)
 {
-    struct gate_conn *c = arg;
-    c->probe = NULL;
-    c->probed = true;
-    c->probe_result = result;
-    /* Decide the held head now: run the filter again over what is buffered. */
-    struct bufferevent *tls = bufferevent_get_underlying(c->bev);
-    bufferevent_setwatermark(tls, EV_READ, 0, 0);
-    bufferevent_trigger(tls, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    struct gate_hold *hold = arg;
+    hold->probe = NULL;
+    hold->probed = true;
+    hold->result = result;
+    hold->resume(hold->arg); /* the held head is decided again, with this answer */
 }
 
-/* The verdict on a head: 0 to admit it (with *limit, its body limit), or a status with
- * c->verdict filled in. */
-static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
+void gate_hold_cancel(struct gate_hold *hold)
 {
-    struct gate_verdict *v = &c->verdict;
+    if (hold->probe)
+        authn_probe_cancel(hold->probe); /* its callback would find the connection gone */
+    hold->probe = NULL;
+    hold->probed = false;
+}
+
+int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *hold,
+                const struct http1_head *h, struct gate_verdict *v, uint64_t *limit)
+{
     snprintf(v->path, sizeof v->path, "%s", h->path[0] ? h->path : "/");
     v->method = method_code(h->method);
+    *limit = 0;
     if (h->bad) {
         snprintf(v->detail, sizeof v->detail, "%s", h->bad);
         return 400;
     }
+    if (h->expect_other) {
+        snprintf(v->detail, sizeof v->detail, "the only Expect understood is 100-continue");
+        return 417;
+    }
     bool body = h->chunked || (h->has_len && h->len > 0);
-    *limit = 0;
     if (!body)
         return 0; /* nothing to buffer: the request layer decides everything */
     if (!v->method) {
@@ -416,12 +155,12 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
     const struct route_def *def = found == ROUTE_FOUND ? m.route->data : NULL;
     route_match_free(&m);
     if (!def) {
-        *limit = (uint64_t)server_limits(c->w->server)->max_body_bytes;
+        *limit = (uint64_t)server_limits(w->server)->max_body_bytes;
         snprintf(v->detail, sizeof v->detail, "%s",
                  found == ROUTE_NOT_FOUND ? "no such resource" : "method not allowed here");
         return found == ROUTE_NOT_FOUND ? 404 : 405;
     }
-    const struct limits *lim = server_limits(c->w->server);
+    const struct limits *lim = server_limits(w->server);
     /* A route that takes no body still tolerates a small one (clients send "{}" to
      * POST .../publish), read and ignored; anything larger is refused unread. */
     *limit = def->body == BODY_NONE   ? GATE_IGNORED_BODY_MAX
@@ -429,15 +168,18 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
                                       : (uint64_t)lim->max_body_bytes;
     if (def->access != ACCESS_PUBLIC) {
         enum authn_probe_result known = AUTHN_PROBE_REFUSED;
-        if (h->has_auth && c->probed) { /* the lookup started on this head has answered */
-            known = c->probe_result;
-            c->probed = false;
-        } else if (h->has_auth) {
-            known = authn_probe(c->w->db, c->w->server->trust_id, c->addr, h->auth, on_probed, c,
-                                &c->probe);
+        const char *auth = http1_field(h, "Authorization");
+        const char *cookie = http1_field(h, "Cookie");
+        bool has_session = cookie && strstr(cookie, SESSION_COOKIE "=") != NULL;
+        if (auth && hold->probed) { /* the lookup started on this head has answered */
+            known = (enum authn_probe_result)hold->result;
+            hold->probed = false;
+        } else if (auth) {
+            known =
+                authn_probe(w->db, w->server->trust_id, addr, auth, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
-        } else if (has_verified_cert(c) || h->has_session) {
+        } else if (has_verified_cert(ssl) || has_session) {
             /* the request layer maps the subject, or looks the session up (rate-limited
              * per address in session.c) */
             known = AUTHN_PROBE_UNDECIDED;
@@ -450,8 +192,8 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
         }
         if (known == AUTHN_PROBE_REFUSED) {
             snprintf(v->detail, sizeof v->detail, "%s",
-                     h->has_auth ? "the token is invalid, expired or revoked"
-                                 : "a bearer token is required");
+                     auth ? "the token is invalid, expired or revoked"
+                          : "a bearer token is required");
             return 401;
         }
     }
@@ -466,184 +208,14 @@ static int decide(struct gate_conn *c, const struct head *h, uint64_t *limit)
     return 0;
 }
 
-/* A refused request reaches evhttp as one of these bodyless ones; the request layer
- * answers it with the verdict (gate_take_verdict). A body no larger than the route accepts
- * is drained so that the client reads the answer and may go on; otherwise (too large,
- * chunked, a malformed head) the connection closes after the answer. */
-static const char refused_keep[] = "GET /-gate HTTP/1.1\r\nHost: gate\r\n\r\n";
-static const char refused_close[] =
-    "GET /-gate HTTP/1.1\r\nHost: gate\r\nConnection: close\r\n\r\n";
-
-static enum bufferevent_filter_result on_head(struct gate_conn *c, struct evbuffer *src,
-                                              struct evbuffer *dst)
-{
-    size_t have = evbuffer_get_length(src);
-    if (have == 0 || c->probe)
-        return BEV_NEED_MORE; /* nothing yet, or a held head waiting for its lookup */
-    const struct config *cfg = &c->w->server->cfg;
-    if (!evtimer_pending(c->deadline, NULL))
-        arm(c, (uint64_t)cfg->header_timeout_ms); /* the first byte of a new request */
-    struct evbuffer_ptr crlf = evbuffer_search(src, "\r\n\r\n", 4, NULL);
-    struct evbuffer_ptr lf = evbuffer_search(src, "\n\n", 2, NULL);
-    ssize_t end = crlf.pos >= 0 ? crlf.pos + 4 : -1;
-    if (lf.pos >= 0 && (end < 0 || lf.pos + 2 < end))
-        end = lf.pos + 2;
-    struct head h = {0};
-    size_t max = (size_t)cfg->max_header_bytes;
-    if (end < 0 && have <= max)
-        return BEV_NEED_MORE;
-    int status = 400;
-    uint64_t limit = 0;
-    if (end < 0 || (size_t)end > max) {
-        snprintf(c->verdict.detail, sizeof c->verdict.detail,
-                 "the request head is larger than %zu bytes", max);
-        snprintf(c->verdict.path, sizeof c->verdict.path, "/");
-    } else {
-        char small[4096]; /* a usual head: no allocation */
-        char *text = (size_t)end < sizeof small ? small : xmalloc((size_t)end + 1);
-        evbuffer_copyout(src, text, (size_t)end);
-        text[end] = '\0';
-        if (strlen(text) != (size_t)end)
-            h.bad = "the request head holds a NUL byte";
-        parse_head(text, &h);
-        if (text != small)
-            free(text);
-        status = decide(c, &h, &limit);
-    }
-    if (status == GATE_HOLD) {
-        /* Nothing passes and little more is read until the token's lookup answers. */
-        bufferevent_setwatermark(bufferevent_get_underlying(c->bev), EV_READ, 0, GATE_HOLD_BYTES);
-        return BEV_NEED_MORE;
-    }
-    if (status != 0) {
-        c->verdict.status = status;
-        bool drain = end >= 0 && !h.bad && !h.chunked && h.len <= limit + GATE_LINGER_BYTES;
-        if (drain) {
-            evbuffer_drain(src, (size_t)end);
-            c->phase = PH_DRAIN;
-            c->drain_left = h.has_len ? h.len : 0;
-            arm(c, (uint64_t)cfg->header_timeout_ms); /* draining is bounded too */
-            evbuffer_add(dst, refused_keep, sizeof refused_keep - 1);
-        } else {
-            evbuffer_drain(src, have);
-            c->phase = PH_DISCARD;
-            evtimer_del(c->deadline);
-            evbuffer_add(dst, refused_close, sizeof refused_close - 1);
-        }
-        return BEV_OK;
-    }
-    evbuffer_remove_buffer(src, dst, (size_t)end);
-    uint64_t rate = (uint64_t)cfg->body_min_bytes_per_s;
-    if (h.chunked) {
-        /* The body's end is evhttp's to find: it enforces the route's limit itself, and the
-         * connection closes after the reply so no later head goes unseen. */
-        void *evcon = NULL;
-        bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
-        if (evcon)
-            evhttp_connection_set_max_body_size(evcon, (ev_ssize_t)limit);
-        c->phase = PH_PASS;
-        c->close_after = true;
-        arm(c, (uint64_t)cfg->header_timeout_ms + limit * 1000 / rate);
-    } else if (h.has_len && h.len > 0) {
-        c->phase = PH_BODY;
-        c->body_left = h.len;
-        arm(c, (uint64_t)cfg->header_timeout_ms + h.len * 1000 / rate);
-    } else {
-        evtimer_del(c->deadline);
-    }
-    return BEV_OK;
-}
-
-static enum bufferevent_filter_result gate_in(struct evbuffer *src, struct evbuffer *dst,
-                                              ev_ssize_t lim, enum bufferevent_flush_mode mode,
-                                              void *ctx)
-{
-    (void)lim, (void)mode;
-    struct gate_conn *c = ctx;
-    size_t have = evbuffer_get_length(src);
-    switch (c->phase) {
-    case PH_HEAD:
-        return on_head(c, src, dst);
-    case PH_BODY: {
-        size_t n = have < c->body_left ? have : (size_t)c->body_left;
-        if (n == 0)
-            return BEV_NEED_MORE;
-        evbuffer_remove_buffer(src, dst, n);
-        c->body_left -= n;
-        if (c->body_left == 0) {
-            c->phase = PH_HEAD;
-            evtimer_del(c->deadline);
-        }
-        return BEV_OK;
-    }
-    case PH_PASS:
-        evbuffer_add_buffer(dst, src);
-        return have ? BEV_OK : BEV_NEED_MORE;
-    case PH_DRAIN: {
-        size_t n = have < c->drain_left ? have : (size_t)c->drain_left;
-        evbuffer_drain(src, n);
-        c->drain_left -= n;
-        if (c->drain_left > 0)
-            return BEV_NEED_MORE;
-        c->phase = PH_HEAD;
-        evtimer_del(c->deadline);
-        return have > n ? on_head(c, src, dst) : BEV_NEED_MORE;
-    }
-    case PH_DISCARD:
-        evbuffer_drain(src, have);
-        return BEV_NEED_MORE;
-    }
-    return BEV_ERROR;
-}
-
-struct bufferevent *gate_bev_new(struct worker *w, struct event_base *base, SSL *ssl)
-{
-    struct gate_conn *c = xcalloc(1, sizeof *c);
-    c->w = w;
-    if (pending.set) {
-        snprintf(c->addr, sizeof c->addr, "%s", pending.addr);
-        c->counted = true;
-        pending.set = false;
-    }
-    SSL_set_ex_data(ssl, conn_index, c);
-    struct bufferevent *tls = bufferevent_openssl_socket_new(
-        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!tls)
-        fatal("bufferevent_openssl_socket_new failed (out of memory)");
-    bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
-    SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
-    c->bev = bufferevent_filter_new(tls, gate_in, gate_out,
-                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, NULL, c);
-    if (!c->bev)
-        fatal("bufferevent_filter_new failed (out of memory)");
-    c->deadline = evtimer_new(base, on_deadline, c);
-    c->kick = event_new(base, -1, 0, on_kick, c);
-    arm(c, (uint64_t)w->server->cfg.header_timeout_ms); /* the handshake and the first head */
-    return c->bev;
-}
-
 /* ---- accept ---- */
 
-/* The head of libevent's struct evconnlistener (listener.c), the same in every 2.x: evhttp
- * installs its accept callback there, and there is no public getter. gate_install checks
- * that what it reads is evhttp's (its argument is w->http) before relying on it. */
-struct listener_head {
-    const void *ops;
-    void *lock;
-    evconnlistener_cb cb;
-    evconnlistener_errorcb errorcb;
-    void *user_data;
-};
-
 struct gate_accept {
-    evconnlistener_cb evhttp_cb;
-    void *evhttp_arg;
     struct worker *w;
-    struct evconnlistener *listener;
 };
 
 /* Admits a connection from the client at sa (the peer, or the client a trusted proxy
- * named): the per-address cap, then evhttp's own accept. */
+ * named): the per-address cap, then the connection (conn.c). */
 static void admit(struct gate_accept *g, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
     struct worker *w = g->w;
@@ -656,13 +228,7 @@ static void admit(struct gate_accept *g, evutil_socket_t fd, struct sockaddr *sa
         evutil_closesocket(fd);
         return;
     }
-    pending.set = true;
-    snprintf(pending.addr, sizeof pending.addr, "%s", addr);
-    g->evhttp_cb(g->listener, fd, sa, salen, g->evhttp_arg);
-    if (pending.set) { /* evhttp refused it before making a connection */
-        pending.set = false;
-        addr_release(addr);
-    }
+    conn_start(w, fd, addr);
 }
 
 /* ---- PROXY protocol v2 from trusted load balancers ---- */
@@ -780,17 +346,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     admit(g, fd, sa, salen);
 }
 
-int gate_install(struct worker *w, struct evconnlistener *listener)
+int gate_listen(struct worker *w, int fd)
 {
-    const struct listener_head *h = (const void *)listener;
-    if (h->user_data != (void *)w->http || !h->cb)
-        return -1;
     struct gate_accept *g = xcalloc(1, sizeof *g);
-    g->evhttp_cb = h->cb;
-    g->evhttp_arg = h->user_data;
     g->w = w;
-    g->listener = listener;
     w->gate = g;
-    evconnlistener_set_cb(listener, on_accept, g);
-    return 0;
+    w->listener = evconnlistener_new(w->base, on_accept, g,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    return w->listener ? 0 : -1;
 }

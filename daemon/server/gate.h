@@ -1,22 +1,19 @@
-/* The connection gate: what matd decides about a client before evhttp buffers anything for
- * it. At accept, before any TLS state exists, a client address over its connection cap is
- * closed. Between TLS and evhttp, a bufferevent filter reads each request head itself and
- * holds its body back until it has decided: the route's body limit and the presence of a
- * credential are checked on the head, so an unauthenticated or oversized body is never
- * buffered (the client gets 401/413 from matd; a body up to 1 MiB over the route's limit
- * is drained so the client can read that answer, a larger one closes the connection). Deadlines
- * bound the TLS handshake plus the head (header_timeout_ms) and the body (a minimum rate), however
- * slowly the bytes trickle. */
+/* The connection gate: what matd decides about a client before it buffers anything for it.
+ * At accept, before any TLS state exists, a client address over its connection cap is
+ * closed (and a trusted load balancer's PROXY header names the client). On each request
+ * head (conn.c asks before reading a byte of the body), the route's body limit and the
+ * presence of a valid credential are checked, so an unauthenticated or oversized body is
+ * never buffered: the client gets 401/413 from matd. */
 #ifndef MATD_GATE_H
 #define MATD_GATE_H
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "http1.h"
 
 struct worker;
-struct event_base;
-struct bufferevent;
-struct evconnlistener;
-struct evhttp_connection;
+struct authn_probe;
 
 /* What the gate answered for a request it refused on its head (status 0: none). */
 struct gate_verdict {
@@ -26,20 +23,32 @@ struct gate_verdict {
     char path[256];
 };
 
-/* Registers the per-connection state with OpenSSL; once, before workers start. */
-void gate_init(void);
-/* Puts the per-address cap in front of evhttp's accept callback on w's listener (bound to
- * w->http). Returns -1 when the listener is not what this libevent build should give. */
-int gate_install(struct worker *w, struct evconnlistener *listener);
-/* The bufferevent evhttp reads for a new connection: TLS under the request filter. The
- * connection's state lives as long as ssl; http_server_conn_closed(w) is called then. */
-struct bufferevent *gate_bev_new(struct worker *w, struct event_base *base, SSL *ssl);
-/* Takes the refusal decided on this connection's last head into out; false if none. */
-bool gate_take_verdict(struct evhttp_connection *evcon, struct gate_verdict *out);
-/* Pushes a reply evhttp has just queued down through the filter to TLS (call after every
- * evhttp_send_reply). */
-void gate_kick(struct evhttp_connection *evcon);
-/* True when the connection must close after this reply (a chunked body passed through). */
-bool gate_close_after(struct evhttp_connection *evcon);
+/* A head waiting for its token's lookup: resume(arg) is called when the answer is in, and
+ * the head is then decided again (gate_decide uses the answer once). */
+struct gate_hold {
+    struct authn_probe *probe; /* the lookup in flight, or NULL */
+    bool probed;
+    int result; /* enum authn_probe_result */
+    void (*resume)(void *arg);
+    void *arg;
+};
+
+/* gate_decide: the head waits for a token lookup. */
+#define GATE_HOLD (-1)
+
+/* Accepts w's connections on the listening socket fd (w->listener): the per-address cap,
+ * PROXY headers from trusted balancers, then conn_start. Returns -1 on failure. */
+int gate_listen(struct worker *w, int fd);
+/* The connection of a client at addr (counted at accept) has ended. */
+void gate_release_addr(const char *addr);
+/* The verdict on head h from the client at addr over ssl: 0 to admit it (*limit is then its
+ * body limit), GATE_HOLD while its token is looked up (hold), or a status with v filled in
+ * (v's path and method are filled in either way). */
+int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *hold,
+                const struct http1_head *h, struct gate_verdict *v, uint64_t *limit);
+/* Drops a held head's lookup (its connection is going). */
+void gate_hold_cancel(struct gate_hold *hold);
+/* M_* for a method name, 0 for one matd does not serve. */
+int gate_method(const char *name);
 
 #endif

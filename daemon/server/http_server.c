@@ -1,13 +1,10 @@
-/* Worker threads: each owns an event_base, an evhttp on its own SO_REUSEPORT listener
- * (the kernel spreads connections), a database pool and a connection budget. */
+/* Worker threads: each owns an event_base, its own SO_REUSEPORT listener (the kernel
+ * spreads connections), its connections (conn.c), a database pool and a connection budget. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netdb.h>
@@ -20,6 +17,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "conn.h"
 #include "cpu_priority.h"
 #include "db_pool.h"
 #include "denials.h"
@@ -70,15 +68,12 @@ void http_server_conn_closed(struct worker *w)
     }
 }
 
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+SSL *http_server_new_ssl(struct worker *w)
 {
-    struct worker *w = arg;
     struct server *s = w->server;
     pthread_mutex_lock(&s->tls_lock);
     SSL *ssl = SSL_new(s->tls);
     pthread_mutex_unlock(&s->tls_lock);
-    /* Returning NULL would make evhttp serve the connection in plaintext: out of memory is
-     * fatal here, as everywhere (xmalloc). */
     if (!ssl)
         fatal("SSL_new failed (out of memory)");
     w->connections++;
@@ -90,7 +85,7 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
         log_warn("msg=\"connection limit reached\" worker=%d connections=%d", w->index,
                  w->connections);
     }
-    return gate_bev_new(w, base, ssl);
+    return ssl;
 }
 
 static int open_listener(const struct config *cfg, char *err, size_t errlen)
@@ -179,9 +174,8 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
 {
     const struct config *cfg = &s->cfg;
     w->server = s;
-    /* epoll's change list folds the read interest evhttp drops while a request is handled
-     * and takes back after its reply into no system call when both fall in one loop turn
-     * (without it: two epoll_ctl per keep-alive request). */
+    /* epoll's change list folds an event's interest taken and given back within one loop
+     * turn into no system call. */
     struct event_config *ecfg = event_config_new();
     if (ecfg)
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -195,28 +189,11 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
     int fd = open_listener(cfg, err, errlen);
     if (fd < 0)
         return -1;
-    w->http = evhttp_new(w->base);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS);
-    evhttp_set_max_headers_size(w->http, (ev_ssize_t)cfg->max_header_bytes);
-    /* A little above the largest route limit, so that matd itself answers most oversized
-     * bodies with a problem document naming the limit; beyond it evhttp refuses with a
-     * bare 413 before reading. */
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_push_bytes + (1 << 20));
-    evhttp_set_timeout(w->http, cfg->idle_timeout_s);
-    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-    evhttp_set_default_content_type(w->http, "application/json; charset=utf-8");
-    evhttp_set_bevcb(w->http, make_tls_bev, w);
-    evhttp_set_gencb(w->http, request_dispatch, w);
-    w->listener = evconnlistener_new(w->base, NULL, NULL,
-                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-    if (!w->listener || !evhttp_bind_listener(w->http, w->listener)) {
-        snprintf(err, errlen, "cannot bind evhttp to the listener");
+    if (gate_listen(w, fd) != 0) {
+        close(fd);
+        snprintf(err, errlen, "cannot listen on %s (out of memory)", cfg->listen);
         return -1;
     }
-    if (gate_install(w, w->listener) != 0)
-        log_warn("msg=\"per-address connection caps are off: unexpected libevent listener\"");
     w->listening = true;
     w->max_connections = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
     w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
@@ -234,7 +211,6 @@ int http_server_start(struct server *s, char *err, size_t errlen)
         snprintf(err, errlen, "libevent: no pthreads support");
         return -1;
     }
-    gate_init();
     s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     for (int i = 0; i < s->nworkers; i++) {
         s->workers[i].index = i;
@@ -283,7 +259,8 @@ void http_server_free(struct server *s)
         struct worker *w = &s->workers[i];
         if (w->inflight)
             continue; /* abandoned at the drain deadline: the process is exiting anyway */
-        evhttp_free(w->http);
+        conn_close_all(w);
+        evconnlistener_free(w->listener);
         db_pool_free(w->db);
         req_shared_reads_free(w);
         event_free(w->wake);
@@ -304,8 +281,6 @@ static void apply_body_limit(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct worker *w = arg;
     const struct limits *l = server_limits(w->server);
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)l->max_push_bytes + (1 << 20));
-    evhttp_set_timeout(w->http, l->idle_timeout_s);
     w->max_connections = (l->max_connections + w->server->nworkers - 1) / w->server->nworkers;
     if (!w->draining && !w->listening && w->connections < w->max_connections) {
         evconnlistener_enable(w->listener);

@@ -1,5 +1,5 @@
-/* The TLS HTTP front: one worker thread per core, each with its own event_base, evhttp
- * bound to its own SO_REUSEPORT socket, database pool and connection budget; SIGHUP
+/* The TLS HTTP front: one worker thread per core, each with its own event_base, its own
+ * SO_REUSEPORT socket and connections, database pool and connection budget; SIGHUP
  * swaps the TLS context and runtime limits; SIGTERM drains. */
 #ifndef MATD_HTTP_SERVER_H
 #define MATD_HTTP_SERVER_H
@@ -11,7 +11,7 @@
 #include "config.h"
 
 struct event_base;
-struct evhttp;
+struct conn;
 struct evconnlistener;
 struct db_pool;
 struct event;
@@ -36,12 +36,12 @@ struct worker {
     pthread_t thread;
     struct server *server;
     struct event_base *base;
-    struct evhttp *http;
     struct evconnlistener *listener;
+    struct conn *conns; /* open connections (conn.c) */
     struct db_pool *db;
     struct event *wake;       /* main thread -> worker: drain */
     struct denials *denials;  /* denied requests counted, flushed by flush_ev */
-    struct gate_accept *gate; /* the accept filter in front of evhttp's (gate.c) */
+    struct gate_accept *gate; /* the accept callback's state (gate.c) */
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;
@@ -79,9 +79,11 @@ void http_server_free(struct server *s);
 /* Installs a new context; the old one lives on in open connections until they close. */
 void http_server_swap_tls(struct server *s, SSL_CTX *ctx);
 struct limits *limits_from_config(const struct config *cfg);
-/* Makes each worker's evhttp take the current limits (after a reload). */
+/* Makes each worker take the current limits (after a reload). */
 void http_server_apply_limits(struct server *s);
 const struct limits *server_limits(struct server *s);
+/* The TLS state for a new connection of w, which takes a slot in w's budget. */
+SSL *http_server_new_ssl(struct worker *w);
 /* A connection of w is gone (its TLS state freed): frees its slot in the budget. */
 void http_server_conn_closed(struct worker *w);
 

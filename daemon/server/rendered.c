@@ -2,7 +2,6 @@
 #include "rendered.h"
 
 #include <brotli/encode.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -217,7 +216,7 @@ void rendered_reply(struct req *r, struct rendered *x)
         (rendered_accepts(ae, "br") || rendered_accepts(ae, "gzip")))
         rendered_compress_later(x);
     /* Added to what the handler already varies on (the priorities routes: Accept). */
-    const char *vary = evhttp_find_header(evhttp_request_get_output_headers(r->ev), "Vary");
+    const char *vary = req_reply_header(r, "Vary");
     if (vary) {
         char both[128];
         snprintf(both, sizeof both, "%s, Accept-Encoding", vary);

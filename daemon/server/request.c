@@ -2,10 +2,7 @@
  * sends exactly one reply, records metrics, logs one line, audits, and frees the req. */
 #include "request.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -17,9 +14,11 @@
 
 #include "arena.h"
 #include "authn.h"
+#include "conn.h"
 #include "cursor.h"
 #include "denials.h"
 #include "gate.h"
+#include "http1.h"
 #include "http_server.h"
 #include "log.h"
 #include "lsn.h"
@@ -61,24 +60,29 @@ const char *req_param(const struct req *r, const char *name)
     return route_param(&r->match, name);
 }
 
+/* The most query parameters read; a query with more is ignored as a whole. */
+#define REQ_MAX_QUERY 64
+
 const char *req_query(struct req *r, const char *name)
 {
     if (!r->query)
         return NULL;
-    if (!r->query_kv) {
-        r->query_kv = xcalloc(1, sizeof(struct evkeyvalq));
-        TAILQ_INIT(r->query_kv);
-        if (evhttp_parse_query_str(r->query, r->query_kv) != 0) {
-            evhttp_clear_headers(r->query_kv);
-            TAILQ_INIT(r->query_kv);
-        }
+    if (r->nquery < 0) {
+        char *q = arena_strdup(req_arena(r), r->query);
+        r->query_kv = arena_alloc(req_arena(r), REQ_MAX_QUERY * sizeof *r->query_kv);
+        r->nquery = http1_query_split(q, r->query_kv, REQ_MAX_QUERY);
+        if (r->nquery < 0)
+            r->nquery = 0; /* a malformed query names no parameter */
     }
-    return evhttp_find_header(r->query_kv, name);
+    for (int i = 0; i < r->nquery; i++)
+        if (strcmp(r->query_kv[i].name, name) == 0)
+            return r->query_kv[i].value;
+    return NULL;
 }
 
 const char *req_header(const struct req *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+    return http1_field(r->head, name);
 }
 
 long long req_trust(const struct req *r)
@@ -106,11 +110,6 @@ bool req_wants_csv(const struct req *r)
 }
 
 /* ---- finishing ---- */
-
-static const char *status_text(int status)
-{
-    return http_reason(status);
-}
 
 static bool is_write(int method)
 {
@@ -241,10 +240,6 @@ static void req_free(struct req *r)
         event_free(r->deadline);
     if (r->gone_ev)
         event_free(r->gone_ev);
-    if (r->query_kv) {
-        evhttp_clear_headers(r->query_kv);
-        free(r->query_kv);
-    }
     if (r->job)
         db_job_cancel(r->job);
     shared_unlink(r); /* a shared read goes on for the others */
@@ -264,7 +259,8 @@ static void req_free(struct req *r)
         arena_free(r->arena);
     }
     r->arena = NULL;
-    r->body = r->path = r->query = NULL;
+    r->body = NULL;
+    r->path = r->query = NULL;
     /* The struct itself outlives its reply until the worker's next request, so that a
      * second reply or a late callback in this call stack finds REQ_DONE (and is refused
      * loudly) instead of reading freed memory. */
@@ -272,34 +268,35 @@ static void req_free(struct req *r)
     r->w->retired = r;
 }
 
-static void finish(struct req *r, int status, const char *content_type, struct evbuffer *body,
-                   const char *extra_name, const char *extra_value)
+/* The one reply: body is copied, or (release set) sent by reference and released once sent. */
+static void finish_with(struct req *r, int status, const char *content_type, const char *body,
+                        size_t len, void (*release)(void *), void *release_arg,
+                        const char *extra_name, const char *extra_value)
 {
     if (r->state == REQ_DONE) { /* a second reply: a handler bug, caught rather than sent */
         log_error("msg=\"second reply refused\" request_id=%s status=%d first_status=%d", r->id,
                   status, r->status);
+        if (release)
+            release(release_arg);
         return;
     }
     r->state = REQ_DONE;
     r->status = status;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-    if (evcon)
-        evhttp_connection_set_closecb(evcon, NULL, NULL);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    struct http1_field fields[REQ_MAX_REPLY_FIELDS + 8];
+    int n = 0;
     if (content_type)
-        evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "X-Request-Id", r->id);
-    evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        fields[n++] = (struct http1_field){"Content-Type", content_type};
+    else if (len > 0)
+        fields[n++] = (struct http1_field){"Content-Type", "application/json; charset=utf-8"};
+    fields[n++] = (struct http1_field){"X-Request-Id", r->id};
+    fields[n++] = (struct http1_field){"Strict-Transport-Security", "max-age=31536000"};
+    fields[n++] = (struct http1_field){"X-Content-Type-Options", "nosniff"};
     if (extra_name)
-        evhttp_add_header(h, extra_name, extra_value);
+        fields[n++] = (struct http1_field){extra_name, extra_value};
     if (status == 401)
-        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"matd\"");
-    if (r->w->draining || (evcon && gate_close_after(evcon)))
-        evhttp_add_header(h, "Connection", "close");
-    evhttp_send_reply(r->ev, status, status_text(status), body);
-    if (evcon)
-        gate_kick(evcon);
+        fields[n++] = (struct http1_field){"WWW-Authenticate", "Bearer realm=\"matd\""};
+    for (int i = 0; i < r->nreply_fields; i++)
+        fields[n++] = r->reply_fields[i];
     unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
     metrics_request(r->route_index, status, dur);
     log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
@@ -307,8 +304,25 @@ static void finish(struct req *r, int status, const char *content_type, struct e
              r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
              (double)dur / 1000.0, r->authenticated ? r->principal.token_id : 0);
     audit(r);
+    /* Last: a connection whose client has gone is freed by its reply, and with it the head
+     * that r->head, r->path and r->query point into. */
+    conn_reply(r->conn, &(struct conn_reply){.status = status,
+                                             .fields = fields,
+                                             .nfields = n,
+                                             .body = body,
+                                             .len = len,
+                                             .release = release,
+                                             .release_arg = release_arg,
+                                             .close = r->w->draining});
+    r->head = NULL;
     r->w->inflight--;
     req_free(r);
+}
+
+static void finish(struct req *r, int status, const char *content_type, const char *body,
+                   size_t len, const char *extra_name, const char *extra_value)
+{
+    finish_with(r, status, content_type, body, len, NULL, NULL, extra_name, extra_value);
 }
 
 static void etag_of(const char *data, size_t len, char out[36])
@@ -339,18 +353,14 @@ void req_reply_bytes(struct req *r, int status, const char *content_type, const 
     bool cacheable = status == 200 && (r->method == M_GET || r->method == M_HEAD);
     if (cacheable) {
         etag_of(data, len, etag);
-        struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-        if (!evhttp_find_header(h, "Cache-Control")) /* a handler may set its own */
-            evhttp_add_header(h, "Cache-Control", "private, no-cache");
+        if (!req_reply_header(r, "Cache-Control")) /* a handler may set its own */
+            req_set_header(r, "Cache-Control", "private, no-cache");
         if (etag_matches(req_header(r, "If-None-Match"), etag)) {
-            finish(r, 304, NULL, NULL, "ETag", etag);
+            finish(r, 304, NULL, NULL, 0, "ETag", etag);
             return;
         }
     }
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, data, len);
-    finish(r, status, content_type, buf, cacheable ? "ETag" : NULL, cacheable ? etag : NULL);
-    evbuffer_free(buf);
+    finish(r, status, content_type, data, len, cacheable ? "ETag" : NULL, cacheable ? etag : NULL);
 }
 
 struct req_body {
@@ -382,29 +392,21 @@ const char *req_body_data(const struct req_body *b)
     return b->data;
 }
 
-static void body_sent(const void *data, size_t len, void *arg)
+static void body_sent(void *arg)
 {
-    (void)data, (void)len;
     req_body_release(arg);
 }
 
 void req_reply_body(struct req *r, const char *content_type, struct req_body *b)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    if (!evhttp_find_header(h, "Cache-Control"))
-        evhttp_add_header(h, "Cache-Control", "private, no-cache");
+    if (!req_reply_header(r, "Cache-Control"))
+        req_set_header(r, "Cache-Control", "private, no-cache");
     if (etag_matches(req_header(r, "If-None-Match"), b->etag)) {
-        finish(r, 304, NULL, NULL, "ETag", b->etag);
+        finish(r, 304, NULL, NULL, 0, "ETag", b->etag);
         return;
     }
-    struct evbuffer *buf = evbuffer_new();
     atomic_fetch_add(&b->refs, 1); /* released when the bytes have left (body_sent) */
-    if (evbuffer_add_reference(buf, b->data, b->len, body_sent, b) != 0) {
-        req_body_release(b);
-        evbuffer_add(buf, b->data, b->len);
-    }
-    finish(r, 200, content_type, buf, "ETag", b->etag);
-    evbuffer_free(buf);
+    finish_with(r, 200, content_type, b->data, b->len, body_sent, b, "ETag", b->etag);
 }
 
 void req_reply_json_text(struct req *r, int status, const char *text)
@@ -424,7 +426,7 @@ void req_reply_json(struct req *r, int status, json_t *json)
     }
     json_decref(json);
     if (status == 204)
-        finish(r, 204, NULL, NULL, NULL, NULL);
+        finish(r, 204, NULL, NULL, 0, NULL, NULL);
     else
         req_reply_bytes(r, status, "application/json; charset=utf-8", data, len);
     if (data != small)
@@ -435,11 +437,8 @@ static void reply_problem_with(struct req *r, int status, const char *detail,
                                const struct mat_errors *errs, const char *hname, const char *hvalue)
 {
     char *doc = problem_json(status, detail, errs, r->path, r->id);
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, doc, strlen(doc));
+    finish(r, status, "application/problem+json", doc, strlen(doc), hname, hvalue);
     free(doc);
-    finish(r, status, "application/problem+json", buf, hname, hvalue);
-    evbuffer_free(buf);
 }
 
 void req_reply_problem(struct req *r, int status, const char *detail, const struct mat_errors *errs)
@@ -814,19 +813,18 @@ static void on_gone(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct req *r = arg;
-    /* The client is gone: evhttp frees the detached request when we "reply". */
-    finish(r, 499, NULL, NULL, NULL, NULL);
+    /* The client is gone: the connection drops this "reply" and is freed. */
+    finish(r, 499, NULL, NULL, 0, NULL, NULL);
 }
 
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+static void on_conn_close(void *arg)
 {
-    (void)evcon;
     struct req *r = arg;
     if (r->job) {
         db_job_cancel(r->job);
         r->job = NULL;
     }
-    /* Finish outside evhttp's own teardown. */
+    /* Finish outside the connection's own teardown. */
     if (!r->gone_ev) {
         r->gone_ev = evtimer_new(r->w->base, on_gone, r);
         struct timeval zero = {0, 0};
@@ -941,28 +939,6 @@ static void after_auth(struct req *r)
     r->def->handler(r);
 }
 
-static int method_of(enum evhttp_cmd_type t)
-{
-    switch (t) {
-    case EVHTTP_REQ_GET:
-        return M_GET;
-    case EVHTTP_REQ_HEAD:
-        return M_HEAD;
-    case EVHTTP_REQ_POST:
-        return M_POST;
-    case EVHTTP_REQ_PUT:
-        return M_PUT;
-    case EVHTTP_REQ_PATCH:
-        return M_PATCH;
-    case EVHTTP_REQ_DELETE:
-        return M_DELETE;
-    case EVHTTP_REQ_OPTIONS:
-        return M_OPTIONS;
-    default:
-        return 0;
-    }
-}
-
 static void make_request_id(char out[17])
 {
     static _Thread_local uint64_t state;
@@ -980,43 +956,35 @@ static void make_request_id(char out[17])
     hex_encode(b, 8, out);
 }
 
-void request_dispatch(struct evhttp_request *ev, void *arg)
+void request_dispatch(struct worker *w, struct conn *c, const struct http1_head *head, char *body,
+                      size_t body_len, const struct gate_verdict *refused)
 {
-    struct worker *w = arg;
     request_release_retired(w);
     struct req *r = xcalloc(1, sizeof *r);
     r->w = w;
-    r->ev = ev;
+    r->conn = c;
+    r->head = head;
     r->route_index = -1;
+    r->nquery = -1;
     r->start_us = (unsigned long long)now_ms() * 1000ull;
     make_request_id(r->id);
     w->inflight++;
-    r->method = method_of(evhttp_request_get_command(ev));
-
-    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
-    if (evcon) {
-        char *addr = NULL;
-        ev_uint16_t port = 0;
-        evhttp_connection_get_peer(evcon, &addr, &port);
-        snprintf(r->client_addr, sizeof r->client_addr, "%s", addr ? addr : "");
-        evhttp_connection_set_closecb(evcon, on_conn_close, r);
-    }
+    r->method = gate_method(head->method);
+    snprintf(r->client_addr, sizeof r->client_addr, "%s", conn_addr(c));
+    conn_on_gone(c, on_conn_close, r);
     const struct limits *lim = server_limits(w->server);
     r->deadline = evtimer_new(w->base, on_deadline, r);
     struct timeval tv = {lim->request_timeout_ms / 1000, (lim->request_timeout_ms % 1000) * 1000};
     evtimer_add(r->deadline, &tv);
+    r->path = head->path;
+    r->query = head->query;
+    r->body = body;
+    r->body_len = body_len;
 
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    r->path = arena_strdup(req_arena(r), path && *path ? path : "/");
-    r->query = query ? arena_strdup(req_arena(r), query) : NULL;
-
-    struct gate_verdict refused;
-    if (evcon && gate_take_verdict(evcon, &refused)) { /* refused on its head by the gate */
-        r->path = arena_strdup(req_arena(r), refused.path);
-        r->method = refused.method;
-        req_reply_problem(r, refused.status, refused.detail, NULL);
+    if (refused) { /* refused on its head by the gate */
+        r->path = arena_strdup(req_arena(r), refused->path);
+        r->method = refused->method;
+        req_reply_problem(r, refused->status, refused->detail, NULL);
         return;
     }
     if (!r->method) {
@@ -1042,8 +1010,7 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
     r->def = r->match.route->data;
     r->route_index = (int)(r->match.route - routes);
 
-    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
-    size_t len = evbuffer_get_length(in);
+    size_t len = r->body_len;
     if (r->def->body != BODY_NONE) {
         size_t max =
             (size_t)(r->def->body == BODY_PUSH ? lim->max_push_bytes : lim->max_body_bytes);
@@ -1069,10 +1036,12 @@ void request_dispatch(struct evhttp_request *ev, void *arg)
         }
         r->body_csv = csv;
         r->body_xml = xml;
-        r->body = xmalloc(len + 1);
-        evbuffer_remove(in, r->body, len);
-        r->body[len] = '\0';
-        r->body_len = len;
+        if (!r->body)
+            r->body = xstrdup("");
+    } else {
+        free(r->body); /* a bodyless route's tolerated body: read, ignored */
+        r->body = NULL;
+        r->body_len = 0;
     }
     if (r->def->access == ACCESS_PUBLIC) {
         r->state = REQ_HANDLING;
@@ -1202,8 +1171,27 @@ const char *req_scope_urns(struct req *r)
 
 void req_set_header(struct req *r, const char *name, const char *value)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    evhttp_remove_header(h, name);
-    if (value)
-        evhttp_add_header(h, name, value);
+    int n = 0;
+    for (int i = 0; i < r->nreply_fields; i++) /* drop what it replaces */
+        if (strcasecmp(r->reply_fields[i].name, name) != 0)
+            r->reply_fields[n++] = r->reply_fields[i];
+    r->nreply_fields = n;
+    if (!value)
+        return;
+    if (!r->reply_fields)
+        r->reply_fields = arena_alloc(req_arena(r), REQ_MAX_REPLY_FIELDS * sizeof *r->reply_fields);
+    if (n == REQ_MAX_REPLY_FIELDS) {
+        log_error("msg=\"reply header dropped: too many\" request_id=%s name=%s", r->id, name);
+        return;
+    }
+    r->reply_fields[r->nreply_fields++] =
+        (struct http1_field){arena_strdup(req_arena(r), name), arena_strdup(req_arena(r), value)};
+}
+
+const char *req_reply_header(const struct req *r, const char *name)
+{
+    for (int i = 0; i < r->nreply_fields; i++)
+        if (strcasecmp(r->reply_fields[i].name, name) == 0)
+            return r->reply_fields[i].value;
+    return NULL;
 }

@@ -12,8 +12,10 @@
 #include "errors.h"
 #include "router.h"
 
-struct evhttp_request;
-struct evkeyvalq;
+struct conn;
+struct http1_head;
+struct http1_field;
+struct gate_verdict;
 struct event;
 struct worker;
 struct req;
@@ -56,16 +58,23 @@ struct route_def {
     const char *name;   /* metrics label */
 };
 
+/* Header lines a reply carries beyond those every reply has. */
+#define REQ_MAX_REPLY_FIELDS 24
+
 struct req {
     enum req_state state;
     struct worker *w;
-    struct evhttp_request *ev;
+    struct conn *conn;             /* the connection it came on (conn.h) */
+    const struct http1_head *head; /* its head, alive until the reply */
     char id[17];
     int method;
-    char *path;                 /* in the arena, without the query */
-    char *query;                /* in the arena: the raw query string, or NULL */
-    struct evkeyvalq *query_kv; /* parsed lazily */
-    struct event *gone_ev;      /* client went away: finish on the next loop turn */
+    const char *path;                 /* without the query (in the head, or the arena) */
+    const char *query;                /* the raw query string (in the head), or NULL */
+    struct http1_field *query_kv;     /* decoded pairs (in the arena), parsed lazily */
+    int nquery;                       /* -1 until parsed */
+    struct http1_field *reply_fields; /* req_set_header's lines (in the arena) */
+    int nreply_fields;
+    struct event *gone_ev; /* client went away: finish on the next loop turn */
     struct route_match match;
     const struct route_def *def;
     int route_index;
@@ -214,6 +223,8 @@ struct arena *req_arena(struct req *r);
 
 /* Adds (or, with value NULL, removes) a response header before the reply. */
 void req_set_header(struct req *r, const char *name, const char *value);
+/* A response header set so far, or NULL. */
+const char *req_reply_header(const struct req *r, const char *name);
 
 /* Whether migrations are applied and trust known; *db_up = live connections of r's pool. */
 bool req_server_ready(const struct req *r, int *db_up);
@@ -227,8 +238,10 @@ void request_init(const struct schema_registry *registry);
 /* Frees the worker's finished requests (kept until its next request or its end, so that a
  * late reply is caught rather than a use after free). */
 void request_release_retired(struct worker *w);
-/* Entry point from evhttp (generic callback). */
-void request_dispatch(struct evhttp_request *ev, void *worker);
+/* A request from connection c (conn.c): its head (alive until the reply), its body (now
+ * the request's; NULL if none) and, when the gate refused the head, its verdict. */
+void request_dispatch(struct worker *w, struct conn *c, const struct http1_head *head, char *body,
+                      size_t body_len, const struct gate_verdict *refused);
 /* The route table (routes.c). */
 extern const struct route routes[];
 extern const size_t nroutes;

@@ -1,9 +1,6 @@
 /* Server TLS context: Mozilla "intermediate" profile (TLS 1.2 with ECDHE+AEAD, TLS 1.3). */
 #include "tls.h"
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -88,15 +85,4 @@ int tls_peer_subject(SSL *ssl, char *out, size_t outlen)
         return -1;
     out[n] = '\0';
     return 0;
-}
-
-SSL *tls_bev_ssl(struct bufferevent *bev)
-{
-    for (int depth = 0; bev && depth < 2; depth++) {
-        SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        if (ssl)
-            return ssl;
-        bev = bufferevent_get_underlying(bev);
-    }
-    return NULL;
 }

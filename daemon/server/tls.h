@@ -11,9 +11,4 @@
 SSL_CTX *tls_context_new(const struct config *cfg, char *err, size_t errlen);
 /* Subject of the peer's verified certificate as an RFC 2253 string into out, or -1. */
 int tls_peer_subject(SSL *ssl, char *out, size_t outlen);
-struct bufferevent;
-/* The SSL object of a connection's bufferevent, or of the one under it (the request gate
- * filters the TLS bufferevent); NULL when there is none. */
-SSL *tls_bev_ssl(struct bufferevent *bev);
-
 #endif
