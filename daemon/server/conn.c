@@ -33,6 +33,13 @@
  * dropped for this long (closing with unread bytes would reset the connection and could
  * destroy the answer before the client reads it). */
 #define CONN_LINGER_MS 2000u
+/* The most reads of a lingering client, and requests of one connection answered, per turn
+ * of the loop: then the others' turn (a client pipelining many small requests, or sending
+ * fast, does not hold a worker). */
+#define CONN_READS_PER_TURN 16
+#define CONN_REQUESTS_PER_TURN 16
+/* Output room kept between replies; a larger buffer (a large reply copied) is freed. */
+#define CONN_OUT_KEEP (64u << 10)
 /* A reply body up to this size is copied behind its head; a larger one given by reference
  * is sent from where it is (its first bytes share the head's record). */
 #define CONN_COPY_MAX CONN_RECORD_BYTES
@@ -72,6 +79,7 @@ struct conn {
     bool dead;        /* the socket is closed; the struct waits for its request's reply */
     bool processing;  /* conn_process is on the stack: it goes on by itself */
     bool replying;    /* the output is a reply (not a 100 Continue) */
+    int handed;       /* dispatch ran (conn_process counts the requests of a turn) */
     int busy;         /* callbacks of this connection on the stack: no free until 0 */
     /* input: bytes [in_off, in_len) are unread */
     char *in;
@@ -290,6 +298,10 @@ static bool ssl_would_block(struct conn *c, int rc, bool reading)
     if (e == SSL_ERROR_WANT_READ) {
         if (!reading)
             c->write_wants_read = true;
+        if (!c->reading) { /* a write waiting on a read needs the read event */
+            event_add(c->rev, NULL);
+            c->reading = true;
+        }
         return true;
     }
     if (e == SSL_ERROR_WANT_WRITE) {
@@ -356,7 +368,7 @@ static enum read_result read_in(struct conn *c)
 static void linger_read(struct conn *c)
 {
     char sink[16384];
-    for (;;) {
+    for (int i = 0; i < CONN_READS_PER_TURN; i++) { /* a fast sender does not hold the loop */
         ssize_t n = recv(c->fd, sink, sizeof sink, 0);
         if (n > 0)
             continue;
@@ -474,6 +486,7 @@ static void dispatch(struct conn *c, const struct gate_verdict *refused)
     c->body = NULL;
     c->body_len = c->body_need = 0;
     c->active = true;
+    c->handed = 1;
     request_dispatch(c->w, c, &c->head, body, len, refused);
 }
 
@@ -655,9 +668,14 @@ static void conn_process(struct conn *c)
     if (c->processing || c->dead)
         return;
     c->processing = true;
+    int handed = 0; /* requests handed over on this turn */
     bool go = true;
     while (go && !c->dead && !c->lingering && !c->active && !c->hold.probe &&
            c->out_off == c->out_len && !c->ref_len) {
+        if (handed == CONN_REQUESTS_PER_TURN) {
+            resume_later(c); /* the rest on a later turn of the loop */
+            break;
+        }
         switch (c->phase) {
         case PH_HEAD:
             go = on_head(c);
@@ -676,6 +694,8 @@ static void conn_process(struct conn *c)
             go = false;
             break;
         }
+        handed += c->handed;
+        c->handed = 0;
     }
     c->processing = false;
 }
@@ -749,6 +769,11 @@ static void flush_out(struct conn *c)
         return;
     }
     c->out_off = c->out_len = 0;
+    if (c->out_cap > CONN_OUT_KEEP) { /* a large reply was copied: not kept per connection */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
     if (c->replying) {
         c->replying = false;
         reply_done(c);
