@@ -13,7 +13,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libevent-2.1-7 libevent-openssl-2.1-7 libevent-pthreads-2.1-7 libpq5 libjansson4 \
+        libevent-2.1-7 libevent-pthreads-2.1-7 libpq5 libjansson4 \
         libssl3 libinih1 libcsv3 libsystemd0 libxml2 libcurl4 zlib1g libbrotli1 libmimalloc2.0 \
         ca-certificates openssl \
     && rm -rf /var/lib/apt/lists/* \
