@@ -1,77 +1,99 @@
-/* Fixed-size open-addressing table of token buckets; a full table recycles the
- * least recently used slot of the probe window, so memory is bounded. The table is split
- * into stripes, each with its own lock, and a token's probe window stays inside its
- * stripe: workers only ever wait for each other on the same stripe, never process-wide. */
+/* Per-token rate limit as GCRA (the generic cell rate algorithm, a token bucket kept as one
+ * number): each token's state is the time at which its bucket would be full again (the
+ * "theoretical arrival time", TAT). A request is allowed when TAT - now is within the burst,
+ * and moves TAT on by one interval. One 64-bit word per token, updated by compare-and-swap:
+ * workers never take a lock, and a busy token costs them one contended cache line.
+ *
+ * Tokens live in a fixed open-addressing table (bounded memory): a token takes a free slot
+ * of its probe window, or the window's slot with the oldest TAT (least recently busy),
+ * whose token then starts afresh if it comes back (as it would with a lock: an evicted
+ * bucket is forgotten). */
 #include "ratelimit.h"
 
-#include <math.h>
-#include <pthread.h>
-
-#include "util.h"
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 
 #define SLOTS 8192
 #define PROBE 8
-#define STRIPES 64
-#define STRIPE_SLOTS (SLOTS / STRIPES)
+/* Claiming a slot races only with other claims; after this many lost races, allow. */
+#define CLAIM_TRIES 4
 
-struct bucket {
-    long long token_id; /* 0 = free */
-    double tokens;
-    uint64_t last_ms;
+struct slot {
+    _Atomic long long token_id; /* 0 = free */
+    _Atomic uint64_t tat_ns;    /* 0 = a full bucket */
 };
 
-static struct bucket table[SLOTS];
-/* One lock per stripe, each on its own cache line. */
-static struct {
-    pthread_mutex_t lock;
-    char pad[64 - sizeof(pthread_mutex_t) % 64];
-} stripes[STRIPES];
-static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
+static struct slot table[SLOTS];
 
-static void stripes_init(void)
+static struct slot *slot_for(long long token_id)
 {
-    for (size_t i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&stripes[i].lock, NULL);
+    unsigned long long h = (unsigned long long)token_id * 0x9E3779B97F4A7C15ull;
+    size_t start = (size_t)(h >> 40) % SLOTS;
+    for (int tries = 0; tries < CLAIM_TRIES; tries++) {
+        struct slot *oldest = NULL;
+        uint64_t oldest_tat = UINT64_MAX;
+        for (size_t i = 0; i < PROBE; i++) {
+            struct slot *s = &table[(start + i) % SLOTS];
+            long long id = atomic_load_explicit(&s->token_id, memory_order_acquire);
+            if (id == token_id)
+                return s;
+            if (id == 0) {
+                long long expect = 0;
+                if (atomic_compare_exchange_strong(&s->token_id, &expect, token_id) ||
+                    expect == token_id)
+                    return s; /* a fresh slot keeps TAT 0: a full bucket */
+                continue;
+            }
+            uint64_t tat = atomic_load_explicit(&s->tat_ns, memory_order_relaxed);
+            if (tat < oldest_tat) {
+                oldest_tat = tat;
+                oldest = s;
+            }
+        }
+        long long old = oldest ? atomic_load(&oldest->token_id) : 0;
+        if (oldest && old != 0 &&
+            atomic_compare_exchange_strong(&oldest->token_id, &old, token_id)) {
+            atomic_store(&oldest->tat_ns, 0);
+            return oldest;
+        }
+    }
+    return NULL;
+}
+
+bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
+                        int *retry_after_s)
+{
+    if (per_minute <= 0)
+        return true;
+    struct slot *s = slot_for(token_id);
+    if (!s)
+        return true; /* the table is fought over: fail open rather than refuse a client */
+    uint64_t interval = 60000000000ull / (uint64_t)per_minute;
+    if (interval == 0)
+        interval = 1;
+    uint64_t tolerance = (uint64_t)(burst > 1 ? burst - 1 : 0) * interval;
+    uint64_t tat = atomic_load_explicit(&s->tat_ns, memory_order_relaxed);
+    for (;;) {
+        uint64_t from = tat > now_ns ? tat : now_ns;
+        if (from - now_ns > tolerance) {
+            if (retry_after_s) {
+                uint64_t wait = from - now_ns - tolerance;
+                *retry_after_s = (int)((wait + 999999999ull) / 1000000000ull);
+            }
+            return false;
+        }
+        if (atomic_compare_exchange_weak_explicit(&s->tat_ns, &tat, from + interval,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return true;
+    }
 }
 
 bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_after_s)
 {
-    if (per_minute <= 0)
-        return true;
-    uint64_t now = now_ms();
-    double rate_ms = per_minute / 60000.0;
-    unsigned long long h = (unsigned long long)token_id * 0x9E3779B97F4A7C15ull;
-    size_t stripe = (size_t)(h >> 58) % STRIPES, start = (size_t)(h % STRIPE_SLOTS);
-    struct bucket *own = &table[stripe * STRIPE_SLOTS];
-    pthread_once(&stripes_once, stripes_init);
-    pthread_mutex_t *lock = &stripes[stripe].lock;
-    pthread_mutex_lock(lock);
-    struct bucket *b = NULL, *oldest = NULL;
-    for (size_t i = 0; i < PROBE; i++) {
-        struct bucket *c = &own[(start + i) % STRIPE_SLOTS];
-        if (c->token_id == token_id) {
-            b = c;
-            break;
-        }
-        if (!oldest || c->token_id == 0 || c->last_ms < oldest->last_ms)
-            if (!oldest || oldest->token_id != 0)
-                oldest = c;
-    }
-    if (!b) {
-        b = oldest;
-        b->token_id = token_id;
-        b->tokens = burst;
-        b->last_ms = now;
-    }
-    b->tokens += (double)(now - b->last_ms) * rate_ms;
-    if (b->tokens > burst)
-        b->tokens = burst;
-    b->last_ms = now;
-    bool ok = b->tokens >= 1.0;
-    if (ok)
-        b->tokens -= 1.0;
-    else if (retry_after_s)
-        *retry_after_s = (int)ceil((1.0 - b->tokens) / rate_ms / 1000.0);
-    pthread_mutex_unlock(lock);
-    return ok;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* +1 s: a time of 0 means "never used" */
+    uint64_t now = ((uint64_t)ts.tv_sec + 1) * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return ratelimit_allow_at(token_id, per_minute, burst, now, retry_after_s);
 }

@@ -1,11 +1,16 @@
-/* Per-token request rate limit (token bucket), shared by all workers of a process through
- * a striped table (no process-wide lock on the request path). */
+/* Per-token request rate limit (a token bucket kept as GCRA), shared by all workers of a
+ * process without a lock: one compare-and-swap per request. */
 #ifndef MATD_RATELIMIT_H
 #define MATD_RATELIMIT_H
 #include <stdbool.h>
+#include <stdint.h>
 
-/* Takes one request from the token's bucket. False when empty; *retry_after_s then
- * says when one will be available. per_minute 0 disables the limit. */
+/* Takes one request from the token's bucket (burst requests at most at once, refilled at
+ * per_minute). False when empty; *retry_after_s then says when one will be available (at
+ * least 1). per_minute 0 disables the limit. */
 bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_after_s);
+/* The same at a given time (nanoseconds on a monotonic clock, above 0): for tests. */
+bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
+                        int *retry_after_s);
 
 #endif
