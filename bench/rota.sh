@@ -9,9 +9,11 @@
 #  5. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
 #     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
 #  6. the same in one table for fifteen sizes and horizons (--soft-all).
+# --portfolio (alone): on the --soft-all rows, what keeping greedy's plan where it is cheaper
+#   over the terms asked for would cost the cycle's repeat-free run (docs/rota.md).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
 #   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
-#   [--store N]
+#   [--portfolio] [--store N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}

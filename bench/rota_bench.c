@@ -7,12 +7,13 @@
  * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
  *                   [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
- *                   [--soft-all] [--store N]
+ *                   [--soft-all] [--portfolio] [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
- * for fifteen sizes and horizons in one table; --store N prints the design search's base
- * classes for N as an entry of daemon/lib/rota/rota_designs.inc; --three-groups runs the
- * three-groups construction alone for the orders that have one (27, 45). */
+ * for fifteen sizes and horizons in one table, --portfolio measures on those rows what keeping
+ * greedy's plan where it is cheaper over the terms asked for would cost the kept cycle; --store N
+ * prints the design search's base classes for N as an entry of daemon/lib/rota/rota_designs.inc;
+ * --three-groups runs the three-groups construction alone for the orders that have one (27, 45). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,13 +403,113 @@ static int soft_all(unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* Leading terms of history + terms (chronological) without a repeated pair. */
+static int run_after(const struct rota_input *in, const struct rota_term *first, size_t n_first,
+                     const struct rota_term *rest, size_t n_rest)
+{
+    int n = (int)in->n_schools, run = 0;
+    unsigned char *met = calloc((size_t)n * n, 1);
+    bool repeat = false;
+    for (size_t k = 0; !repeat && k < n_first + n_rest; k++) {
+        const struct rota_term *tm = k < n_first ? &first[k] : &rest[k - n_first];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            const struct rota_group *gr = &tm->groups[g];
+            for (int i = 0; i < gr->size; i++)
+                for (int j = i + 1; j < gr->size; j++) {
+                    int a = gr->members[i], b = gr->members[j];
+                    repeat |= met[a * n + b] != 0;
+                    met[a * n + b] = met[b * n + a] = 1;
+                }
+        }
+        run += !repeat;
+    }
+    free(met);
+    return run;
+}
+
+/* --portfolio: what choosing between the planner's plan and greedy's by the terms asked for
+ * alone (repeats within them first, then the soft cost) would give on the --soft-all rows, and
+ * what it would cost. Where greedy's terms win, the cycle kept with them (matd drafts the next
+ * terms from it) is greedy's terms and then the planner's continuation after them (the rest of
+ * the cycle planned with greedy's terms as history, as matd would plan it), or greedy's own plan
+ * of the whole cycle: the repeat-free run of each is printed beside the planner's own cycle's. */
+static int portfolio_table(unsigned long long seed, long budget_ms)
+{
+    static const int cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
+                                   {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
+                                   {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
+    printf("| N x terms | travel | soft cost planner/greedy | by the terms asked for | cycle run: "
+           "planner's | greedy's terms, then the planner | greedy's throughout |\n"
+           "|---|---|---|---|---|---|---|\n");
+    int greedy_wins = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int tr = 0; tr < 2; tr++) {
+            int n = cases[c][0], t = cases[c][1], cyc = rota_cycle_length(n, t);
+            struct rota_input in;
+            rota_trust_county(&in, n, cyc > t ? cyc : t, seed);
+            in.constraints.travel_weight = tr ? 0.05 : 0;
+            size_t all_terms = in.n_terms;
+            in.n_terms = (size_t)t;
+            struct rota_options opt;
+            rota_options_default(&opt);
+            opt.time_budget_ms = budget_ms;
+            struct mat_errors err;
+            mat_errors_init(&err);
+            struct rota_plan p, g;
+            if (rota_plan(&in, &opt, &p, &err) != 0 || rota_plan_greedy(&in, &g, &err) != 0)
+                return 1;
+            double pc = soft_cost(&in, &p), gc = soft_cost(&in, &g);
+            int prun = run_after(&in, p.cycle, p.n_cycle, NULL, 0);
+            bool gwin = g.total.repeat_pairs < p.total.repeat_pairs ||
+                        (g.total.repeat_pairs == p.total.repeat_pairs && gc < pc - 1e-6);
+            char kept[64] = "-", own[32] = "-";
+            if (gwin && (size_t)t < all_terms) {
+                struct rota_plan whole; /* greedy over the whole cycle, term by term */
+                in.n_terms = all_terms;
+                if (rota_plan_greedy(&in, &whole, &err) != 0)
+                    return 1;
+                in.n_terms = (size_t)t;
+                snprintf(own, sizeof own, "%d",
+                         run_after(&in, whole.terms, whole.n_terms, NULL, 0));
+                rota_plan_free(&whole);
+                struct rota_input rest = in;
+                rest.history = g.terms;
+                rest.n_history = g.n_terms;
+                rest.terms = in.terms + t;
+                rest.n_terms = all_terms - (size_t)t;
+                struct rota_options after; /* matd's budget: a continuation with repeats
+                                            * would spend all of the bench's */
+                rota_options_default(&after);
+                after.no_recognise = true;
+                struct rota_plan q;
+                if (rota_plan(&rest, &after, &q, &err) != 0)
+                    return 1;
+                snprintf(kept, sizeof kept, "%d of %d",
+                         run_after(&in, g.terms, g.n_terms, q.terms, q.n_terms), cyc);
+                rota_plan_free(&q);
+            }
+            greedy_wins += gwin;
+            printf("| %d x %d | %s | %.1f/%.1f | %s | %d of %d | %s | %s |\n", n, t,
+                   tr ? "0.05" : "off", pc, gc, gwin ? "greedy's" : "the planner's", prun, cyc,
+                   kept, own);
+            fflush(stdout);
+            in.n_terms = all_terms;
+            rota_plan_free(&p);
+            rota_plan_free(&g);
+            rota_input_free(&in);
+            mat_errors_free(&err);
+        }
+    printf("\nGreedy's terms would win %d of 30 rows.\n", greedy_wins);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
     unsigned long long seed = 1;
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
-        store_n = 0, all_soft = 0, three = 0;
+        store_n = 0, all_soft = 0, three = 0, portfolio = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -426,6 +527,8 @@ int main(int argc, char **argv)
             horizon = atoi(argv[++i]);
         else if (strcmp(argv[i], "--soft-all") == 0)
             all_soft = 1;
+        else if (strcmp(argv[i], "--portfolio") == 0)
+            portfolio = 1;
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
             store_n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--term-by-term") == 0)
@@ -439,13 +542,15 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
                             "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
-                            "[--big N:T] [--soft "
-                            "N:T] [--store N]\n");
+                            "[--big N:T] [--soft N:T] [--soft-all] "
+                            "[--portfolio] [--store N]\n");
             return 2;
         }
     }
     if (all_soft)
         return soft_all(seed, budget_ms);
+    if (portfolio)
+        return portfolio_table(seed, budget_ms);
     if (store_n > 0)
         return store_design(store_n, seed, budget_ms);
     if (soft_n > 0)
