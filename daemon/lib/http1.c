@@ -1,5 +1,6 @@
 /* HTTP/1.1 request heads, chunked bodies, query strings and dates (RFC 9110, RFC 9112),
- * strict where leniency lets a request be read two ways. */
+ * strict where leniency lets a request be read two ways: a chunked body's framing is CRLF
+ * only (a head's lines may end in a bare LF, as RFC 9112 §2.2 allows). */
 #include "http1.h"
 
 #include <stdio.h>
@@ -177,7 +178,7 @@ void http1_parse_head(char *text, size_t len, struct http1_head *h, struct http1
     text[len - 1] = '\0'; /* the last LF: every line below ends at an LF or at this NUL */
     char *line = text, *next = cut_line(line);
     parse_request_line(line, h);
-    const char *connection = NULL;
+    bool conn_close = false, conn_keep = false; /* every Connection line counts */
     for (line = next; !h->bad && *line; line = next) {
         next = cut_line(line);
         if (!*line)
@@ -214,15 +215,16 @@ void http1_parse_head(char *text, size_t len, struct http1_head *h, struct http1
         }
         h->fields[h->nfields++] = (struct http1_field){line, v};
         parse_field(h, line, v);
-        if (strcasecmp(line, "Connection") == 0)
-            connection = v;
+        if (strcasecmp(line, "Connection") == 0) {
+            conn_close = conn_close || list_has(v, "close");
+            conn_keep = conn_keep || list_has(v, "keep-alive");
+        }
     }
     if (!h->bad && h->has_len && h->chunked)
         h->bad = "Content-Length and Transfer-Encoding together";
     if (!h->bad && h->chunked && h->minor == 0)
         h->bad = "a chunked body needs HTTP/1.1";
-    bool close = connection && list_has(connection, "close");
-    h->keep_alive = !close && (h->minor == 1 || (connection && list_has(connection, "keep-alive")));
+    h->keep_alive = !conn_close && (h->minor == 1 || conn_keep);
 }
 
 const char *http1_field(const struct http1_head *h, const char *name)
@@ -244,6 +246,7 @@ enum {
     CH_DATA_LF, /* the LF of it */
     CH_TRAILER, /* the start of a trailer line, or of the final empty line */
     CH_TRAILER_LINE,
+    CH_TRAILER_LF,
     CH_END_LF, /* the LF of the final empty line */
     CH_DONE,
 };
@@ -297,8 +300,6 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
                 st->state = CH_EXT;
             } else if (c == '\r') {
                 st->state = CH_SIZE_LF;
-            } else if (c == '\n') {
-                size_line_done(st);
             } else {
                 return chunk_fail(st, "a chunk size is not hexadecimal");
             }
@@ -309,7 +310,9 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
             if (++st->line > CH_LINE_MAX)
                 return chunk_fail(st, "a chunk's size line is too long");
             if (c == '\n')
-                size_line_done(st);
+                return chunk_fail(st, "a chunk size line does not end in CRLF");
+            if (c == '\r')
+                st->state = CH_SIZE_LF;
             i++;
             break;
         case CH_SIZE_LF:
@@ -328,12 +331,9 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
             return i + k;
         }
         case CH_DATA_CR:
-            if (c == '\r')
-                st->state = CH_DATA_LF;
-            else if (c == '\n')
-                st->state = CH_SIZE;
-            else
+            if (c != '\r')
                 return chunk_fail(st, "a chunk is longer than its size");
+            st->state = CH_DATA_LF;
             i++;
             break;
         case CH_DATA_LF:
@@ -343,14 +343,24 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
             i++;
             break;
         case CH_TRAILER:
-            st->state = c == '\r' ? CH_END_LF : c == '\n' ? CH_DONE : CH_TRAILER_LINE;
+            if (c == '\n')
+                return chunk_fail(st, "the chunked body does not end in CRLF");
+            st->state = c == '\r' ? CH_END_LF : CH_TRAILER_LINE;
             i++;
             break;
         case CH_TRAILER_LINE:
             if (++st->line > CH_TRAILER_MAX)
                 return chunk_fail(st, "the trailer lines are too long");
             if (c == '\n')
-                st->state = CH_TRAILER;
+                return chunk_fail(st, "a trailer line does not end in CRLF");
+            if (c == '\r')
+                st->state = CH_TRAILER_LF;
+            i++;
+            break;
+        case CH_TRAILER_LF:
+            if (c != '\n')
+                return chunk_fail(st, "a trailer line does not end in CRLF");
+            st->state = CH_TRAILER;
             i++;
             break;
         case CH_END_LF:

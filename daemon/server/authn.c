@@ -411,6 +411,42 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     return AUTHN_PROBE_PENDING;
 }
 
+static void on_session_probe(struct db_job *job, void *arg)
+{
+    struct authn_probe *pr = arg;
+    enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
+    if (db_job_status(job) == DB_OK)
+        result = db_nrows(db_job_result(job, 0)) == 1 ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
+    pr->done(pr->arg, result);
+    free(pr);
+}
+
+enum authn_probe_result authn_probe_session(struct db_pool *db, long long trust,
+                                            const char *client_addr, const char *cookie,
+                                            void (*done)(void *arg, enum authn_probe_result result),
+                                            void *arg, struct authn_probe **pending)
+{
+    *pending = NULL;
+    char id[SESSION_ID_HEX + 1];
+    if (!session_cookie_id(cookie, id))
+        return AUTHN_PROBE_REFUSED;
+    if (!session_lookup_allowed(client_addr))
+        return AUTHN_PROBE_LIMITED;
+    if (!atomic_load(&g_server->schema_ready))
+        return AUTHN_PROBE_UNDECIDED;
+    struct authn_probe *pr = xcalloc(1, sizeof *pr);
+    pr->done = done;
+    pr->arg = arg;
+    struct db_job *j = session_lookup_job(trust, id, on_session_probe, pr);
+    if (db_pool_submit(db, j) != 0) {
+        free(pr);
+        return AUTHN_PROBE_UNDECIDED;
+    }
+    pr->job = j;
+    *pending = pr;
+    return AUTHN_PROBE_PENDING;
+}
+
 void authn_probe_cancel(struct authn_probe *pr)
 {
     db_job_cancel(pr->job);

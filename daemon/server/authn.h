@@ -26,6 +26,12 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
                                     const char *authorization,
                                     void (*done)(void *arg, enum authn_probe_result result),
                                     void *arg, struct authn_probe **pending);
+/* The same for a web-app session cookie (the Cookie header's value): a lookup each time
+ * (sessions send bodies rarely: the app's own small writes). */
+enum authn_probe_result authn_probe_session(struct db_pool *db, long long trust,
+                                            const char *client_addr, const char *cookie,
+                                            void (*done)(void *arg, enum authn_probe_result result),
+                                            void *arg, struct authn_probe **pending);
 void authn_probe_cancel(struct authn_probe *pending);
 /* Drops cached entries of a revoked token (this process; others expire by TTL). */
 void authn_forget_token(long long token_id);

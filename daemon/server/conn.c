@@ -38,6 +38,11 @@
  * fast, does not hold a worker). */
 #define CONN_READS_PER_TURN 16
 #define CONN_REQUESTS_PER_TURN 16
+/* After the grace of header_timeout_ms, a body's rate is checked this often. */
+#define CONN_RATE_CHECK_MS 1000u
+/* Buffers of an idle connection above these sizes are freed between requests. */
+#define CONN_IN_KEEP (16u << 10)
+#define CONN_HEAD_KEEP (4u << 10)
 /* Output room kept between replies; a larger buffer (a large reply copied) is freed. */
 #define CONN_OUT_KEEP (64u << 10)
 /* A reply body up to this size is copied behind its head; a larger one given by reference
@@ -79,7 +84,8 @@ struct conn {
     bool dead;        /* the socket is closed; the struct waits for its request's reply */
     bool processing;  /* conn_process is on the stack: it goes on by itself */
     bool replying;    /* the output is a reply (not a 100 Continue) */
-    int handed;       /* dispatch ran (conn_process counts the requests of a turn) */
+    bool peer_eof;    /* the client has finished sending: answer what came, then close */
+    int turn;         /* requests handed over and reads made on this turn of the loop */
     int busy;         /* callbacks of this connection on the stack: no free until 0 */
     /* input: bytes [in_off, in_len) are unread */
     char *in;
@@ -93,7 +99,10 @@ struct conn {
     /* the body being read */
     char *body;
     size_t body_len, body_need; /* Content-Length: need; chunked: the route's limit */
-    size_t body_cap;            /* chunked: room in body (one more for the NUL) */
+    size_t body_cap;            /* room in body (one more for the NUL), grown as bytes come */
+    uint64_t rx_total;          /* bytes read from TLS, ever */
+    uint64_t rate_from;         /* rx_total when the body (or the drain) began */
+    uint64_t rate_since_ms;     /* and when */
     uint64_t drain_left;
     struct http1_chunked chunked;
     /* output: out[out_off, out_len), then ref[0, ref_len) */
@@ -103,7 +112,6 @@ struct conn {
     size_t ref_len;
     void (*ref_release)(void *);
     void *ref_arg;
-    size_t write_len; /* the size of an SSL_write to repeat (OpenSSL wants the same call) */
     void (*gone)(void *);
     void *gone_arg;
     struct gate_hold hold; /* a held head's token lookup */
@@ -209,6 +217,10 @@ void conn_start(struct worker *w, int fd, const char *addr)
     /* OpenSSL reads what the socket has, not a record header and then its body: one recv
      * per request (read_in asks it for more only while SSL_has_pending says so). */
     SSL_set_read_ahead(ssl, 1);
+    /* A client that ends its TCP stream without close_notify (a half-close after its
+     * request, as HTTP/1.0 clients do) has sent a whole request or not, which HTTP's own
+     * framing tells: OpenSSL 3 would make it a fatal error and refuse the reply. */
+    SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
     c->handshaking = true;
     c->hold.resume = resume_later;
     c->hold.arg = c;
@@ -247,10 +259,31 @@ static void begin_close(struct conn *c)
     arm(c, T_LINGER, CONN_LINGER_MS);
 }
 
+/* A body (or a refused body being drained) begins: header_timeout_ms of grace, then at
+ * least body_min_bytes_per_s on average, checked as it comes (rate_ok). */
+static void body_clock_start(struct conn *c)
+{
+    c->rate_from = c->rx_total;
+    c->rate_since_ms = now_ms();
+    arm(c, T_BODY, (uint64_t)c->w->server->cfg.header_timeout_ms);
+}
+
+static bool rate_ok(const struct conn *c)
+{
+    const struct config *cfg = &c->w->server->cfg;
+    uint64_t now = now_ms(), grace_end = c->rate_since_ms + (uint64_t)cfg->header_timeout_ms;
+    uint64_t since = now > grace_end ? now - grace_end : 0;
+    return c->rx_total - c->rate_from >= (uint64_t)cfg->body_min_bytes_per_s * since / 1000;
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct conn *c = arg;
+    if (c->timer_kind == T_BODY && rate_ok(c)) {
+        arm(c, T_BODY, CONN_RATE_CHECK_MS); /* fast enough so far */
+        return;
+    }
     if (c->timer_kind == T_HEAD || c->timer_kind == T_BODY)
         denials_count(c->w->denials, c->addr, 0, 408);
     c->timer_kind = T_NONE;
@@ -298,7 +331,7 @@ static bool ssl_would_block(struct conn *c, int rc, bool reading)
     if (e == SSL_ERROR_WANT_READ) {
         if (!reading)
             c->write_wants_read = true;
-        if (!c->reading) { /* a write waiting on a read needs the read event */
+        if (!c->reading && !c->peer_eof) { /* a write waiting on a read needs reading */
             event_add(c->rev, NULL);
             c->reading = true;
         }
@@ -324,13 +357,23 @@ enum read_result {
 static enum read_result read_in(struct conn *c)
 {
     c->read_wants_write = false;
-    for (;;) {
+    for (int reads = 0;; reads++) {
+        if (reads == CONN_READS_PER_TURN) {
+            if (SSL_has_pending(c->ssl))
+                resume_later(c); /* the rest on a later turn: the socket will not say */
+            return READ_DONE;
+        }
         char *dst;
         size_t room;
         bool into_body = c->phase == PH_BODY && !c->active && c->in_off == c->in_len;
         if (into_body) {
+            if (c->body_len == c->body_cap && c->body_cap < c->body_need) {
+                size_t cap = c->body_cap * 2;
+                c->body_cap = cap < c->body_need ? cap : c->body_need;
+                c->body = xrealloc(c->body, c->body_cap + 1);
+            }
             dst = c->body + c->body_len;
-            room = c->body_need - c->body_len;
+            room = c->body_cap - c->body_len;
         } else {
             in_compact(c);
             size_t limit = in_limit(c);
@@ -349,6 +392,7 @@ static enum read_result read_in(struct conn *c)
         ERR_clear_error();
         int n = SSL_read(c->ssl, dst, room > INT32_MAX ? INT32_MAX : (int)room);
         if (n > 0) {
+            c->rx_total += (size_t)n;
             if (into_body)
                 c->body_len += (size_t)n;
             else
@@ -359,6 +403,20 @@ static enum read_result read_in(struct conn *c)
         }
         if (ssl_would_block(c, n, true))
             return READ_DONE;
+        int e = SSL_get_error(c->ssl, n);
+        /* The end of what the client sends: close_notify, or (OpenSSL 3 calls it an error)
+         * the TCP stream ending without one. */
+        unsigned long err = ERR_peek_error();
+        bool eof =
+            e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && err == 0) ||
+            (e == SSL_ERROR_SSL && ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+        if (eof && (c->active || c->in_off < c->in_len)) {
+            /* The client has sent all it will (a half-close): what came is answered, then
+             * the connection closes. */
+            c->peer_eof = true;
+            pause_reading(c);
+            return READ_DONE;
+        }
         close_now(c);
         return READ_GONE;
     }
@@ -401,22 +459,28 @@ static void read_and_process(struct conn *c)
     }
     if (c->write_wants_read)
         flush_out(c);
-    while (!c->dead) {
+    while (!c->dead && !c->peer_eof) {
         enum read_result rr = read_in(c);
         if (rr == READ_GONE)
             return;
-        size_t unread = c->in_len - c->in_off;
+        size_t unread = c->in_len - c->in_off, body = c->body_len;
+        enum phase phase = c->phase;
+        int turn = c->turn;
         conn_process(c);
         if (rr == READ_DONE || c->dead || c->lingering)
             return;
-        if (c->in_len - c->in_off == unread && (c->active || c->hold.probe)) {
-            /* Nothing could be taken (a request in flight, a head held for its token):
-             * reading waits until the reply has gone (reply_done) or the hold ends. */
+        if (c->turn >= CONN_REQUESTS_PER_TURN) {
+            resume_later(c); /* a client keeping its input full waits for the others */
+            return;
+        }
+        if (c->in_len - c->in_off == unread && c->body_len == body && c->phase == phase &&
+            c->turn == turn) {
+            /* Full, and nothing could be taken: a request in flight, a head held for its
+             * token, or a reply (or 100 Continue) the client has not read. Reading waits
+             * until that has gone (flush_out and reply_done resume it). */
             pause_reading(c);
             return;
         }
-        if (c->in_len - c->in_off == unread && c->phase != PH_BODY)
-            return; /* cannot happen (a full head buffer is refused): never spin */
     }
 }
 
@@ -425,6 +489,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct conn *c = arg;
     c->busy++;
+    c->turn = 0;
     if (c->lingering)
         linger_read(c);
     else
@@ -452,15 +517,16 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct conn *c = arg;
     c->busy++;
+    c->turn = 0;
     if (c->lingering) {
         c->busy--;
         return;
     }
-    if (!c->reading) {
+    if (!c->reading && !c->peer_eof) {
         event_add(c->rev, NULL);
         c->reading = true;
     }
-    if (SSL_has_pending(c->ssl))
+    if (SSL_has_pending(c->ssl) && !c->peer_eof)
         read_and_process(c);
     else
         conn_process(c);
@@ -468,11 +534,15 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     maybe_free(c);
 }
 
+/* On the loop's next turn, after it has polled the sockets: an event made active now would
+ * run in this same turn, before any other client's I/O, and a client that keeps its input
+ * full would have the worker to itself. */
 static void resume_later(void *arg)
 {
     struct conn *c = arg;
+    static const struct timeval next_turn = {0, 0};
     if (!c->dead)
-        event_active(c->resume, EV_TIMEOUT, 0);
+        event_add(c->resume, &next_turn);
 }
 
 /* ---- heads and bodies ---- */
@@ -486,7 +556,7 @@ static void dispatch(struct conn *c, const struct gate_verdict *refused)
     c->body = NULL;
     c->body_len = c->body_need = 0;
     c->active = true;
-    c->handed = 1;
+    c->turn++;
     request_dispatch(c->w, c, &c->head, body, len, refused);
 }
 
@@ -501,7 +571,7 @@ static void refuse(struct conn *c, int status, bool drain, uint64_t drain_left)
     if (drain) {
         c->phase = PH_DRAIN;
         c->drain_left = drain_left;
-        arm(c, T_BODY, (uint64_t)c->w->server->cfg.header_timeout_ms); /* bounded too */
+        body_clock_start(c); /* draining is bounded too */
     } else {
         c->phase = PH_DISCARD;
         c->close_after = true;
@@ -584,10 +654,11 @@ static bool on_head(struct conn *c)
         memset(&c->chunked, 0, sizeof c->chunked);
         /* Content-Length: room for all of it at once (the gate has checked it against the
          * route's limit and the sender's credential); chunked: room grows as chunks come. */
-        c->body_cap = h->chunked ? (c->body_need < 65536 ? c->body_need : 65536) : c->body_need;
+        /* Room grows as the bytes come (up to the length, or the route's limit): an
+         * announced length reserves nothing. */
+        c->body_cap = c->body_need < 65536 ? c->body_need : 65536;
         c->body = xmalloc(c->body_cap + 1);
-        uint64_t rate = (uint64_t)cfg->body_min_bytes_per_s;
-        arm(c, T_BODY, (uint64_t)cfg->header_timeout_ms + c->body_need * 1000 / rate);
+        body_clock_start(c);
         if (h->expect_continue && h->minor == 1 && c->in_off == c->in_len)
             send_continue(c);
         return true;
@@ -601,6 +672,10 @@ static bool on_body(struct conn *c)
 {
     size_t avail = c->in_len - c->in_off, need = c->body_need - c->body_len;
     size_t k = avail < need ? avail : need;
+    if (c->body_len + k > c->body_cap) {
+        c->body_cap = c->body_len + k;
+        c->body = xrealloc(c->body, c->body_cap + 1);
+    }
     memcpy(c->body + c->body_len, c->in + c->in_off, k);
     c->body_len += k;
     c->in_off += k;
@@ -668,11 +743,10 @@ static void conn_process(struct conn *c)
     if (c->processing || c->dead)
         return;
     c->processing = true;
-    int handed = 0; /* requests handed over on this turn */
     bool go = true;
     while (go && !c->dead && !c->lingering && !c->active && !c->hold.probe &&
            c->out_off == c->out_len && !c->ref_len) {
-        if (handed == CONN_REQUESTS_PER_TURN) {
+        if (c->turn >= CONN_REQUESTS_PER_TURN) {
             resume_later(c); /* the rest on a later turn of the loop */
             break;
         }
@@ -694,10 +768,11 @@ static void conn_process(struct conn *c)
             go = false;
             break;
         }
-        handed += c->handed;
-        c->handed = 0;
     }
     c->processing = false;
+    if (c->peer_eof && !c->dead && !c->lingering && !c->active && c->out_off == c->out_len &&
+        !c->ref_len && !go)
+        close_now(c); /* the client has finished, and nothing more it sent is whole */
 }
 
 /* ---- writing ---- */
@@ -725,19 +800,40 @@ static void out_puts(struct conn *c, const char *s)
     out_add(c, s, strlen(s));
 }
 
+/* Output has gone: go on with what waited behind it (input read, a paused read, TLS's own
+ * buffer) on a later turn, unless conn_process is on the stack and goes on by itself. */
+static void output_gone(struct conn *c)
+{
+    if (!c->processing && !c->lingering && !c->dead &&
+        (c->in_off < c->in_len || !c->reading || SSL_has_pending(c->ssl) || c->phase != PH_HEAD))
+        resume_later(c);
+}
+
 /* The reply has gone: close, or wait for the next request (reading it if it is here). */
 static void reply_done(struct conn *c)
 {
     release_ref(c);
-    if (c->close_after) {
+    if (c->close_after || (c->peer_eof && c->in_off == c->in_len)) {
         begin_close(c);
         return;
     }
-    if (c->phase == PH_HEAD)
+    if (c->phase == PH_HEAD && c->in_off == c->in_len) {
+        /* Idle: a grown input or head buffer is not kept for the next request. */
+        if (c->in_cap > CONN_IN_KEEP) {
+            free(c->in);
+            c->in = NULL;
+            c->in_cap = c->in_off = c->in_len = 0;
+        }
+        if (c->headbuf_cap > CONN_HEAD_KEEP) {
+            free(c->headbuf);
+            c->headbuf = NULL;
+            c->headbuf_cap = 0;
+        }
         arm(c, T_IDLE, (uint64_t)server_limits(c->w->server)->idle_timeout_s * 1000);
-    if (!c->processing &&
-        (c->in_off < c->in_len || !c->reading || SSL_has_pending(c->ssl) || c->phase != PH_HEAD))
-        resume_later(c);
+    } else if (c->phase == PH_DRAIN) {
+        arm(c, T_BODY, CONN_RATE_CHECK_MS); /* its rate, as before a blocked reply */
+    }
+    output_gone(c);
 }
 
 static void flush_out(struct conn *c)
@@ -777,6 +873,8 @@ static void flush_out(struct conn *c)
     if (c->replying) {
         c->replying = false;
         reply_done(c);
+    } else {
+        output_gone(c); /* a 100 Continue: the body may be waiting behind it */
     }
 }
 

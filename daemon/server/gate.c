@@ -171,7 +171,7 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
         const char *auth = http1_field(h, "Authorization");
         const char *cookie = http1_field(h, "Cookie");
         bool has_session = cookie && strstr(cookie, SESSION_COOKIE "=") != NULL;
-        if (auth && hold->probed) { /* the lookup started on this head has answered */
+        if ((auth || has_session) && hold->probed) { /* this head's lookup answered */
             known = (enum authn_probe_result)hold->result;
             hold->probed = false;
         } else if (auth) {
@@ -179,10 +179,15 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
                 authn_probe(w->db, w->server->trust_id, addr, auth, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
-        } else if (has_verified_cert(ssl) || has_session) {
-            /* the request layer maps the subject, or looks the session up (rate-limited
-             * per address in session.c) */
-            known = AUTHN_PROBE_UNDECIDED;
+        } else if (has_session) {
+            /* The session is looked up before its body is read, as a token is: a made-up
+             * cookie gets its 401 without a byte of the body buffered. */
+            known = authn_probe_session(w->db, w->server->trust_id, addr, cookie, on_probed, hold,
+                                        &hold->probe);
+            if (known == AUTHN_PROBE_PENDING)
+                return GATE_HOLD;
+        } else if (has_verified_cert(ssl)) {
+            known = AUTHN_PROBE_UNDECIDED; /* the request layer maps the subject */
         }
         if (known == AUTHN_PROBE_LIMITED) {
             snprintf(v->detail, sizeof v->detail,
@@ -192,8 +197,9 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
         }
         if (known == AUTHN_PROBE_REFUSED) {
             snprintf(v->detail, sizeof v->detail, "%s",
-                     auth ? "the token is invalid, expired or revoked"
-                          : "a bearer token is required");
+                     auth          ? "the token is invalid, expired or revoked"
+                     : has_session ? "the session has ended or expired; sign in again"
+                                   : "a bearer token is required");
             return 401;
         }
     }
@@ -240,11 +246,14 @@ static const unsigned char proxy_sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 
 struct proxy_wait {
     struct gate_accept *g;
+    struct proxy_wait *next, **pprev; /* the worker's waits (freed with it) */
     evutil_socket_t fd;
     struct sockaddr_storage peer;
     int peerlen;
     uint64_t deadline_ms;
     struct event *ev;
+    unsigned char buf[PROXY_MAX]; /* the header so far: read, never peeked (it precedes TLS) */
+    size_t have;
 };
 
 static bool trusted_proxy(const struct config *cfg, const char *addr)
@@ -263,6 +272,9 @@ static bool trusted_proxy(const struct config *cfg, const char *addr)
 
 static void proxy_done(struct proxy_wait *pw, bool ok, struct sockaddr *sa, int salen)
 {
+    *pw->pprev = pw->next;
+    if (pw->next)
+        pw->next->pprev = pw->pprev;
     event_free(pw->ev);
     if (ok)
         admit(pw->g, pw->fd, sa, salen);
@@ -271,36 +283,44 @@ static void proxy_done(struct proxy_wait *pw, bool ok, struct sockaddr *sa, int 
     free(pw);
 }
 
-/* Reads the PROXY v2 header a trusted balancer sends before TLS; the client it names is
- * the connection's address from then on (LOCAL, or an unknown family: the balancer's). */
+/* Reads the PROXY v2 header a trusted balancer sends before TLS, exactly its bytes (16, then
+ * the length they give); the client it names is the connection's address from then on
+ * (LOCAL, or an unknown family: the balancer's). */
 static void on_proxy_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct proxy_wait *pw = arg;
-    unsigned char buf[PROXY_MAX];
-    ssize_t n = what & EV_TIMEOUT ? -1 : recv(fd, buf, sizeof buf, MSG_PEEK);
-    if (n < 0 && !(what & EV_TIMEOUT) && (errno == EAGAIN || errno == EWOULDBLOCK))
-        n = 0;
-    size_t need = n >= 16 ? 16 + ((size_t)buf[14] << 8 | buf[15]) : 16;
-    bool bad = n < 0 || (n >= 12 && memcmp(buf, proxy_sig, 12) != 0) ||
-               (n >= 16 && ((buf[12] >> 4) != 2 || (buf[12] & 15) > 1 || need > PROXY_MAX));
-    uint64_t now = now_ms();
-    if (bad || (size_t)n < need) {
-        if (bad || now >= pw->deadline_ms || n == 0) {
-            if (n != 0 || now >= pw->deadline_ms) {
-                denials_count(pw->g->w->denials, "proxy", 0, 400);
-                proxy_done(pw, false, NULL, 0);
-                return;
-            }
+    unsigned char *buf = pw->buf;
+    bool bad = (what & EV_TIMEOUT) != 0;
+    while (!bad) {
+        size_t need = pw->have >= 16 ? 16 + ((size_t)buf[14] << 8 | buf[15]) : 16;
+        if (pw->have >= 16 && need > PROXY_MAX)
+            bad = true;
+        if (bad || pw->have == need)
+            break;
+        ssize_t n = recv(fd, buf + pw->have, need - pw->have, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            uint64_t now = now_ms();
+            uint64_t left = pw->deadline_ms > now ? pw->deadline_ms - now : 1;
+            struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+            event_add(pw->ev, &tv);
+            return;
         }
-        uint64_t left = pw->deadline_ms > now ? pw->deadline_ms - now : 1;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        event_add(pw->ev, &tv);
-        return;
+        if (n <= 0) { /* closed (a bare TCP health check) or failed */
+            proxy_done(pw, false, NULL, 0);
+            return;
+        }
+        pw->have += (size_t)n;
+        size_t sig = pw->have < 12 ? pw->have : 12;
+        if (memcmp(buf, proxy_sig, sig) != 0 ||
+            (pw->have >= 13 && ((buf[12] >> 4) != 2 || (buf[12] & 15) > 1)))
+            bad = true;
     }
-    if (recv(fd, buf, need, 0) != (ssize_t)need) {
+    if (bad) {
+        denials_count(pw->g->w->denials, "proxy", 0, 400);
         proxy_done(pw, false, NULL, 0);
         return;
     }
+    size_t need = pw->have;
     struct sockaddr_storage ss = {0};
     int sslen = 0;
     if ((buf[12] & 15) == 1 && buf[13] == 0x11 && need >= 16 + 12) {
@@ -322,6 +342,12 @@ static void on_proxy_readable(evutil_socket_t fd, short what, void *arg)
     proxy_done(pw, true, (struct sockaddr *)&ss, sslen);
 }
 
+void gate_close_all(struct worker *w)
+{
+    while (w->proxy_waits)
+        proxy_done(w->proxy_waits, false, NULL, 0);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
@@ -338,6 +364,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         memcpy(&pw->peer, sa, (size_t)salen);
         pw->peerlen = salen;
         pw->deadline_ms = now_ms() + (uint64_t)cfg->header_timeout_ms;
+        pw->next = g->w->proxy_waits;
+        if (pw->next)
+            pw->next->pprev = &pw->next;
+        pw->pprev = &g->w->proxy_waits;
+        g->w->proxy_waits = pw;
         pw->ev = event_new(g->w->base, fd, EV_READ, on_proxy_readable, pw);
         struct timeval tv = {cfg->header_timeout_ms / 1000, (cfg->header_timeout_ms % 1000) * 1000};
         event_add(pw->ev, &tv);

@@ -39,6 +39,8 @@ struct gate_hold {
 /* Accepts w's connections on the listening socket fd (w->listener): the per-address cap,
  * PROXY headers from trusted balancers, then conn_start. Returns -1 on failure. */
 int gate_listen(struct worker *w, int fd);
+/* Closes w's connections still waiting for their PROXY header (at exit). */
+void gate_close_all(struct worker *w);
 /* The connection of a client at addr (counted at accept) has ended. */
 void gate_release_addr(const char *addr);
 /* The verdict on head h from the client at addr over ssl: 0 to admit it (*limit is then its

@@ -260,6 +260,7 @@ void http_server_free(struct server *s)
         if (w->inflight)
             continue; /* abandoned at the drain deadline: the process is exiting anyway */
         conn_close_all(w);
+        gate_close_all(w);
         evconnlistener_free(w->listener);
         db_pool_free(w->db);
         req_shared_reads_free(w);

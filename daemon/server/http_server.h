@@ -12,6 +12,7 @@
 
 struct event_base;
 struct conn;
+struct proxy_wait;
 struct evconnlistener;
 struct db_pool;
 struct event;
@@ -37,7 +38,8 @@ struct worker {
     struct server *server;
     struct event_base *base;
     struct evconnlistener *listener;
-    struct conn *conns; /* open connections (conn.c) */
+    struct conn *conns;             /* open connections (conn.c) */
+    struct proxy_wait *proxy_waits; /* accepted, waiting for a PROXY header (gate.c) */
     struct db_pool *db;
     struct event *wake;       /* main thread -> worker: drain */
     struct denials *denials;  /* denied requests counted, flushed by flush_ev */

@@ -1178,6 +1178,10 @@ void req_set_header(struct req *r, const char *name, const char *value)
     r->nreply_fields = n;
     if (!value)
         return;
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) { /* never a second header line */
+        log_error("msg=\"reply header refused: CR or LF\" request_id=%s name=%.40s", r->id, name);
+        return;
+    }
     if (!r->reply_fields)
         r->reply_fields = arena_alloc(req_arena(r), REQ_MAX_REPLY_FIELDS * sizeof *r->reply_fields);
     if (n == REQ_MAX_REPLY_FIELDS) {

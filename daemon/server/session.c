@@ -47,7 +47,11 @@ static bool is_hex_id(const char *s, size_t n)
 
 bool session_cookie(const struct req *r, char id[SESSION_ID_HEX + 1])
 {
-    const char *h = req_header(r, "Cookie");
+    return session_cookie_id(req_header(r, "Cookie"), id);
+}
+
+bool session_cookie_id(const char *h, char id[SESSION_ID_HEX + 1])
+{
     const size_t nlen = strlen(SESSION_COOKIE);
     for (const char *p = h; p && *p;) {
         while (*p == ' ' || *p == ';')
@@ -170,6 +174,24 @@ static long long client_key(const char *addr)
     for (const char *c = addr; *c; c++)
         h = (h ^ (unsigned char)*c) * 1099511628211ull;
     return -(long long)(h >> 2) - 1;
+}
+
+bool session_lookup_allowed(const char *client_addr)
+{
+    int retry = 1;
+    return ratelimit_allow(client_key(client_addr), SESSION_LOOKUPS_PER_MINUTE,
+                           SESSION_LOOKUPS_BURST, &retry);
+}
+
+struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn done, void *arg)
+{
+    char trust_s[24], hash[65];
+    snprintf(trust_s, sizeof trust_s, "%lld", trust);
+    session_hash_hex(id, hash);
+    const char *params[2] = {trust_s, hash};
+    struct db_job *job = db_job_new(done, arg);
+    db_job_add(job, stmt_lookup, 2, params);
+    return job;
 }
 
 void session_authenticate(struct req *r, void (*next)(struct req *r))

@@ -406,6 +406,13 @@ def rss_kb(pid):
     return 0
 
 
+def cpu_s(pid):
+    """The process's user + system CPU time so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def closed_by_peer(sock, wait):
     """True when the server closes sock within wait seconds."""
     sock.settimeout(wait)
@@ -450,6 +457,8 @@ class Connections(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         assert cls.m.stop() == 0, log_tail(cls.m)  # a sanitizer finding fails the run
+        if getattr(cls, "pending_proxy", None):
+            cls.pending_proxy.close()
 
     def test_held_and_trickling_clients_do_not_starve_others(self):
         held = [attacker_socket(self.m.port, "127.0.0.2") for _ in range(100)]
@@ -534,6 +543,71 @@ class Connections(unittest.TestCase):
         # A trusted balancer that sends no PROXY header is cut.
         with self.assertRaises((OSError, ssl.SSLError)):
             self.m.request("GET", "/healthz", conn=self.via_proxy(b"GET / HTTP/1.1\r\n\r\n"))
+
+    def test_a_slow_body_is_cut_at_its_rate_whatever_it_announces(self):
+        # 30 MB announced on a push route (a valid token): at 16384 bytes/s that would be
+        # half an hour; the rate is checked as the body comes, after header_timeout's grace.
+        s = tls_to(self.m.port, "127.0.0.3")
+        s.sendall(b"PUT /v1/schools/100001/progress/2025-26/autumn HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: text/csv\r\nAuthorization: Bearer " + self.admin.encode() +
+                  b"\r\nContent-Length: 30000000\r\n\r\npupil,year_group")
+        t0 = time.time()
+        cut = None
+        while time.time() - t0 < 8:
+            try:
+                s.sendall(b",")
+            except (OSError, ssl.SSLError):
+                cut = time.time() - t0
+                break
+            time.sleep(0.2)
+        s.close()
+        self.assertIsNotNone(cut, "a body trickling at 5 bytes/s outlived 8 s")
+        self.assertLess(cut, 5.5)  # 2 s of grace, then the first checks
+
+    def test_clients_that_do_not_read_cost_no_cpu(self):
+        # Pipelined requests whose answers are never read: once the socket is full matd
+        # stops reading from that client, rather than spinning on it.
+        socks = []
+        for _ in range(4):
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(10)
+            raw.bind(("127.0.0.3", 0))
+            raw.connect(("127.0.0.1", self.m.port))
+            s = harness.tls_context().wrap_socket(raw, server_hostname="localhost")
+            s.setblocking(False)
+            try:
+                for _ in range(2000):
+                    s.send(b"GET /healthz HTTP/1.1\r\n\r\n" * 50)
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+            socks.append(s)
+        time.sleep(0.5)
+        c0 = cpu_s(self.m.proc.pid)
+        time.sleep(2)
+        used = cpu_s(self.m.proc.pid) - c0
+        t0 = time.time()
+        self.assertEqual(self.m.request("GET", "/healthz").status, 200)
+        self.assertLess(time.time() - t0, 1.0)
+        for s in socks:
+            s.close()
+        self.assertLess(used, 0.5, "matd used %.2f s of CPU in 2 s on clients that do not read" % used)
+
+    def test_proxy_waits_cost_no_cpu(self):
+        # A balancer's bare TCP health check (connect, close), and a PROXY header cut short:
+        # neither spins; a wait still open at shutdown is freed (tearDownClass: ASan).
+        s = attacker_socket(self.m.port, "127.0.0.4")
+        s.close()
+        partial = attacker_socket(self.m.port, "127.0.0.4")
+        partial.sendall(proxy_header("203.0.113.7")[:5])
+        time.sleep(0.2)
+        c0 = cpu_s(self.m.proc.pid)
+        time.sleep(1.5)
+        used = cpu_s(self.m.proc.pid) - c0
+        self.assertLess(used, 0.3, "matd used %.2f s of CPU in 1.5 s on two PROXY waits" % used)
+        self.assertTrue(closed_by_peer(partial, 3))  # at the head deadline (2 s)
+        partial.close()
+        type(self).pending_proxy = attacker_socket(self.m.port, "127.0.0.4")  # left to the end
 
     def test_slow_handshake_is_cut_at_the_head_deadline(self):
         s = attacker_socket(self.m.port, "127.0.0.2")
@@ -642,6 +716,20 @@ class Bodies(unittest.TestCase):
             return data[:12]
         answers = run_threads(12, attacker)
         self.assertEqual(answers, [b"HTTP/1.1 401"] * 12)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress"), "0")
+
+    def test_made_up_session_cookies_are_refused_before_any_body(self):
+        # The web app's cookie is looked up on the head as a token is: a made-up one (well
+        # formed or not) gets 401 before a byte of a 30 MB body is read.
+        for cookie in (b"x", b"ab" * 32):
+            s = tls_to(self.m.port, "127.0.0.3", timeout=5)
+            s.sendall(b"PUT /v1/schools/100001/progress/2025-26/autumn HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: text/csv\r\nCookie: __Host-matd_session=" + cookie +
+                      b"\r\nContent-Length: 30000000\r\n\r\n")
+            data = s.recv(4096)
+            s.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 401"), data[:40])
+            self.assertIn(b"session", data)
         self.assertEqual(self.m.psql("SELECT count(*) FROM progress"), "0")
 
     def test_route_limit_is_decided_on_the_head(self):

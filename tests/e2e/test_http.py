@@ -211,6 +211,16 @@ class Http(unittest.TestCase):
         status, _, body = w.reply()
         self.assertEqual(status, 200, body)
 
+    def test_a_half_closed_client_still_gets_its_answers(self):
+        # The request, then the end of the client's stream (TCP FIN, no close_notify, as
+        # HTTP/1.0-era clients do): what came whole is answered, then matd closes.
+        w = self.wire()
+        w.send(b"GET /v1/me HTTP/1.1\r\n" + self.auth + b"\r\nGET /healthz HTTP/1.1\r\n\r\n")
+        socket.socket.shutdown(w.s, socket.SHUT_WR)  # the TCP stream only (SSLSocket.shutdown drops TLS)
+        self.assertEqual(w.reply()[0], 200)
+        self.assertEqual(w.reply()[0], 200)
+        self.assertTrue(w.closed())
+
     def test_bad_token_body_is_drained_and_the_connection_goes_on(self):
         w = self.wire()
         w.send(b"POST /v1/schools HTTP/1.1\r\nContent-Type: application/json\r\n"

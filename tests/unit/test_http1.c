@@ -58,6 +58,11 @@ static void test_connection_and_versions(void **state)
 {
     (void)state;
     assert_false(parse("GET / HTTP/1.1\r\nConnection: Keep-Alive, close\r\n\r\n").keep_alive);
+    /* Every Connection line counts: close on any of them wins. */
+    assert_false(
+        parse("GET / HTTP/1.1\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+    assert_true(
+        parse("GET / HTTP/1.0\r\nConnection: x\r\nConnection: keep-alive\r\n\r\n").keep_alive);
     assert_false(parse("GET / HTTP/1.0\r\n\r\n").keep_alive);
     assert_true(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
     struct http1_head h = parse("GET / HTTP/1.0\r\n\r\n");
@@ -170,8 +175,14 @@ static void test_chunked(void **state)
     unchunk("3\r\nabc", 100, &bad, &done); /* not all there yet */
     assert_null(bad);
     assert_false(done);
-    unchunk("0\n\n", 100, &bad, &done); /* bare LF */
-    assert_true(done);
+    /* Framing is CRLF only: a bare LF anywhere in it is refused. */
+    static const char *const bare[] = {"0\n\n",      "3\nabc\r\n",      "3\r\nabc\n0\r\n\r\n",
+                                       "1;x\nx\r\n", "0\r\nT: t\n\r\n", "0\r\n\n"};
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++) {
+        unchunk(bare[i], 100, &bad, &done);
+        if (!bad)
+            fail_msg("accepted: %s", bare[i]);
+    }
     unchunk("x\r\n", 100, &bad, &done);
     assert_string_equal(bad, "a chunk size is not hexadecimal");
     unchunk("3\r\nabcd\r\n", 100, &bad, &done);
