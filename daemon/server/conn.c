@@ -33,10 +33,10 @@
  * dropped for this long (closing with unread bytes would reset the connection and could
  * destroy the answer before the client reads it). */
 #define CONN_LINGER_MS 2000u
-/* The most reads of a lingering client, and requests of one connection answered, per turn
- * of the loop: then the others' turn (a client pipelining many small requests, or sending
- * fast, does not hold a worker). */
-#define CONN_READS_PER_TURN 16
+/* The most reads (TLS records, up to 16 KiB each: a body's 64 KiB) and requests answered of
+ * one connection per turn of the loop: then the others' turn (a school's upload, or a client
+ * pipelining many small requests, does not hold a worker from the reads beside it). */
+#define CONN_READS_PER_TURN 4
 #define CONN_REQUESTS_PER_TURN 16
 /* After the grace of header_timeout_ms, a body's rate is checked this often. */
 #define CONN_RATE_CHECK_MS 1000u
