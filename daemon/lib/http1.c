@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 size_t http1_head_end(const char *buf, size_t len)
 {
     const char *p = buf, *end = buf + len;
@@ -254,17 +256,6 @@ enum {
 #define CH_LINE_MAX 1024     /* a size line with its extensions */
 #define CH_TRAILER_MAX 8192u /* all trailer lines */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t chunk_fail(struct http1_chunked *st, const char *why)
 {
     st->bad = why;
@@ -288,7 +279,7 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
         char c = in[i];
         switch (st->state) {
         case CH_SIZE: {
-            int v = hexval(c);
+            int v = hex_value(c);
             if (v >= 0) {
                 if (st->line >= 15)
                     return chunk_fail(st, "a chunk size is too large");
@@ -388,7 +379,7 @@ static void decode_in_place(char *s)
         int hi, lo;
         if (*p == '+') {
             *out++ = ' ';
-        } else if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+        } else if (*p == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0) {
             *out++ = (char)(hi * 16 + lo);
             p += 2;
         } else {

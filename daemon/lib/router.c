@@ -6,17 +6,6 @@
 
 #include "util.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX; returns NULL for a malformed escape or an encoded NUL or slash. */
 static char *percent_decode(const char *s, size_t n)
 {
@@ -27,8 +16,8 @@ static char *percent_decode(const char *s, size_t n)
             out[j++] = s[i];
             continue;
         }
-        int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
         int c = hi * 16 + lo;
         if (hi < 0 || lo < 0 || c == 0 || c == '/') {
             free(out);
@@ -98,6 +87,15 @@ const char *http_method_name(int method)
         return "OPTIONS";
     }
     return "?";
+}
+
+int http_method_parse(const char *name)
+{
+    static const int methods[] = {M_GET, M_HEAD, M_POST, M_PUT, M_PATCH, M_DELETE, M_OPTIONS};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(name, http_method_name(methods[i])) == 0)
+            return methods[i];
+    return 0;
 }
 
 enum route_result router_match(const struct route *routes, size_t nroutes, int method,

@@ -40,5 +40,7 @@ void route_match_free(struct route_match *m);
 /* Value of a named parameter or NULL. */
 const char *route_param(const struct route_match *m, const char *name);
 const char *http_method_name(int method);
+/* M_* for a method's name (case matters), 0 for one not served. */
+int http_method_parse(const char *name);
 
 #endif

@@ -169,6 +169,17 @@ bool ct_equal(const void *a, const void *b, size_t n)
     return diff == 0;
 }
 
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 uint64_t now_ms(void)
 {
     struct timespec ts;

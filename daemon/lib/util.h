@@ -42,6 +42,8 @@ size_t utf8_copy(char *dst, size_t size, const char *src);
 /* 3 when buf begins with the UTF-8 byte-order mark (spreadsheets write one), else 0. */
 size_t utf8_bom_len(const char *buf, size_t len);
 
+/* The value of one hex digit (either case), or -1. */
+int hex_value(char c);
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of data as 64 lower-case hex digits. */

@@ -89,24 +89,6 @@ void gate_release_addr(const char *addr)
 /* The most a bodyless route reads (and ignores) before refusing with 413. */
 #define GATE_IGNORED_BODY_MAX 1024u
 
-static int method_code(const char *m)
-{
-    static const struct {
-        const char *name;
-        int code;
-    } methods[] = {{"GET", M_GET},     {"HEAD", M_HEAD},     {"POST", M_POST},      {"PUT", M_PUT},
-                   {"PATCH", M_PATCH}, {"DELETE", M_DELETE}, {"OPTIONS", M_OPTIONS}};
-    for (size_t i = 0; i < ARRAY_LEN(methods); i++)
-        if (strcmp(m, methods[i].name) == 0)
-            return methods[i].code;
-    return 0;
-}
-
-int gate_method(const char *name)
-{
-    return method_code(name);
-}
-
 static bool has_verified_cert(SSL *ssl)
 {
     return ssl && SSL_get0_peer_certificate(ssl) && SSL_get_verify_result(ssl) == X509_V_OK;
@@ -133,7 +115,7 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
                 const struct http1_head *h, struct gate_verdict *v, uint64_t *limit)
 {
     snprintf(v->path, sizeof v->path, "%s", h->path[0] ? h->path : "/");
-    v->method = method_code(h->method);
+    v->method = http_method_parse(h->method);
     *limit = 0;
     if (h->bad) {
         snprintf(v->detail, sizeof v->detail, "%s", h->bad);

@@ -50,7 +50,5 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
                 const struct http1_head *h, struct gate_verdict *v, uint64_t *limit);
 /* Drops a held head's lookup (its connection is going). */
 void gate_hold_cancel(struct gate_hold *hold);
-/* M_* for a method name, 0 for one matd does not serve. */
-int gate_method(const char *name);
 
 #endif

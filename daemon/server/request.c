@@ -969,7 +969,7 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
     r->start_us = (unsigned long long)now_ms() * 1000ull;
     make_request_id(r->id);
     w->inflight++;
-    r->method = gate_method(head->method);
+    r->method = http_method_parse(head->method);
     snprintf(r->client_addr, sizeof r->client_addr, "%s", conn_addr(c));
     conn_on_gone(c, on_conn_close, r);
     const struct limits *lim = server_limits(w->server);
