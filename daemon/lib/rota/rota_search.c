@@ -170,9 +170,11 @@ static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state 
         }
     }
     size_t ia = (size_t)k * ng + ga, ib = (size_t)k * ng + gb;
-    mv->hard[0] = rota_group_hard(cx, na, sa);
-    mv->hard[1] = rota_group_hard(cx, nb, sb);
-    mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
+    if (cx->has_excl || cx->phase_hard) { /* else every group's hard level is 0 */
+        mv->hard[0] = rota_group_hard(cx, na, sa);
+        mv->hard[1] = rota_group_hard(cx, nb, sb);
+        mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
+    }
     if (cx->soft_on && with_soft) {
         mv->soft[0] = rota_group_soft(cx, na, sa);
         mv->soft[1] = rota_group_soft(cx, nb, sb);
