@@ -258,19 +258,62 @@ static bool continue_from(const struct rota_input *in, const struct rota_options
     return match;
 }
 
+/* The first history term (chronological) from which the planner could have written every
+ * term: after the last one it could not have. Cheap checks, run before any start is re-planned
+ * (each re-plan costs a whole plan: most of a second for 60 schools). A planned term has every
+ * school once in the layout's group sizes and a host in every group, and a group with a school
+ * still waiting for its turn in the hosting cycle is hosted by a waiting school: the host rule
+ * (rota_hosting_plan) matches waiting schools to groups, lets the rule pick a waiting member
+ * where the matching leaves a group free, and its host search never takes a change that makes
+ * a term serve fewer waiting schools (a term's violations are compared earliest first). The
+ * cycle is replayed through the history as rota_hosting and rota_metrics replay it. Random and
+ * hand-made terms seldom pass; the planner's own always do. */
+static int first_plannable(const struct rota_input *in, const struct rota_term *sorted, int m)
+{
+    int n = (int)in->n_schools, from = 0;
+    uint8_t *hosted = xcalloc((size_t)n, 1), *again = xcalloc((size_t)n, 1);
+    for (int k = 0; k < m; k++) {
+        const struct rota_term *tm = &sorted[k];
+        bool ok = term_plannable(tm, n);
+        int waiting = 0, waiting_hosting = 0;
+        for (int i = 0; i < n; i++)
+            waiting += !hosted[i];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            const struct rota_group *gr = &tm->groups[g];
+            bool any_waiting = false;
+            for (int i = 0; i < gr->size; i++)
+                any_waiting |= !hosted[gr->members[i]];
+            ok = ok && gr->host >= 0 && (!any_waiting || !hosted[gr->host]);
+            waiting_hosting += gr->host >= 0 && !hosted[gr->host];
+        }
+        if (!ok)
+            from = k + 1;
+        memset(again, 0, (size_t)n);
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            int h = tm->groups[g].host;
+            if (h >= 0 && waiting_hosting == waiting)
+                again[h] = hosted[h]; /* the cycle completes: the next one starts */
+            else if (h >= 0)
+                hosted[h] = 1;
+        }
+        if (waiting_hosting == waiting)
+            memcpy(hosted, again, (size_t)n);
+    }
+    free(hosted);
+    free(again);
+    return from;
+}
+
 /* Is the history this planner's own earlier plan (from some start)? Tries the starts after
  * the last history term that it could not have planned, earliest first, within the budget. */
 static bool plan_continue(const struct rota_input *in, const struct rota_options *opt,
                           struct rota_plan *out)
 {
-    int m = (int)in->n_history, n = (int)in->n_schools;
+    int m = (int)in->n_history;
     struct rota_term *sorted = xmalloc(sizeof *sorted * (size_t)m);
     memcpy(sorted, in->history, sizeof *sorted * (size_t)m);
     qsort(sorted, (size_t)m, sizeof *sorted, term_id_cmp); /* id is the first member */
-    int from = 0;
-    for (int k = 0; k < m; k++)
-        if (!term_plannable(&sorted[k], n))
-            from = k + 1;
+    int from = first_plannable(in, sorted, m);
     uint64_t work = 0, cap = rota_plan_budget(opt);
     bool done = false;
     for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap;
