@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Rota planner bench (Release build, no sanitizers, no database). With no arguments, four runs:
+# Rota planner bench (Release build, no sanitizers, no database). With no arguments, these runs:
 #  1. the longest repeat-free run for N = 6..60 against the SPEC targets, planner and greedy
 #     baseline timed in the same run;
 #  2. one plan of target + 3 terms per N (the run must survive planning past it);
 #  3. target + 1 terms planned one call at a time, each given every earlier term as history
 #     (as the scheduler drafts): the run reached and the time of all the calls;
-#  4. 200 schools x 12 terms with the default soft constraints;
-#  5. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
+#  4. plans after history, as `matctl rota plan` makes them (default options, recognition on):
+#     a county trust's year after nine random past terms (searched), its next year given those
+#     and the planner's own year (recognised: continued, the same terms as one plan of both),
+#     and a second year given only the first (--history), with times, N = 6..60;
+#  5. 200 schools x 12 terms with the default soft constraints (under 10 s);
+#  6. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
 #     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
-#  6. the same in one table for fifteen sizes and horizons (--soft-all).
+#  7. the same in one table for fifteen sizes and horizons (--soft-all).
 # --portfolio (alone): on the --soft-all rows, what keeping greedy's plan where it is cheaper
 #   over the terms asked for would cost the cycle's repeat-free run (docs/rota.md).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
-#   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T] [--soft-all]
+#   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
+#   [--soft N:T] [--soft-all]
 #   [--portfolio] [--store N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +36,8 @@ echo; echo "## One plan of target + 3 terms"
 "$BUILD/rota_bench" --horizon 3 || rc=1
 echo; echo "## Term by term, target + 1 terms"
 "$BUILD/rota_bench" --term-by-term || rc=1
+echo; echo "## After history (matctl's options): nine random terms, then the planner's own year"
+"$BUILD/rota_bench" --history || rc=1
 echo; echo "## 200 schools x 12 terms"
 "$BUILD/rota_bench" --big 200:12 || rc=1
 for nt in 24:3 24:11 36:6; do

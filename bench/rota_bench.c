@@ -3,10 +3,13 @@
  * against the SPEC target and the counting bound, with its time; and the same for the
  * greedy term-by-term baseline, measured in the same run as the anchor.
  * --horizon K plans target + K terms at once (the run must survive planning past it);
+ * --history plans a county trust's year after nine random past terms, then its next year given
+ * those and the planner's own year (recognised and continued), as matctl would (default options);
  * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
  * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
- *                   [--three-groups] [--horizon K] [--term-by-term] [--big N:T] [--soft N:T]
+ *                   [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
+ *                   [--soft N:T]
  *                   [--soft-all] [--portfolio] [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
@@ -403,6 +406,162 @@ static int soft_all(unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* Nine past terms of n schools drawn at random (each term a random grouping in the layout's
+ * sizes, the first member drawn hosting), as a trust's hand-made years: not the planner's own. */
+static void random_history(struct rota_input *in, int n, int terms, unsigned long long seed)
+{
+    int sizes[ROTA_MAX_SCHOOLS / 3 + 2], ng = rota_group_sizes(n, sizes),
+                                         *perm = malloc(sizeof *perm * (size_t)n);
+    unsigned long long x = seed * 0x9e3779b97f4a7c15ULL + 7;
+    in->n_history = (size_t)terms;
+    in->history = calloc((size_t)terms, sizeof *in->history);
+    for (int h = 0; h < terms; h++) {
+        struct rota_term *tm = &in->history[h];
+        tm->id.year = 2022 + h / 3;
+        tm->id.term = h % 3;
+        for (int i = 0; i < n; i++)
+            perm[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            int j = (int)((x >> 33) % (unsigned long long)(i + 1)), v = perm[i];
+            perm[i] = perm[j];
+            perm[j] = v;
+        }
+        tm->n_groups = (size_t)ng;
+        tm->groups = calloc((size_t)ng, sizeof *tm->groups);
+        for (int g = 0, at = 0; g < ng; at += sizes[g++]) {
+            tm->groups[g].size = sizes[g];
+            memcpy(tm->groups[g].members, perm + at, sizeof *perm * (size_t)sizes[g]);
+            tm->groups[g].host = perm[at];
+        }
+    }
+    free(perm);
+}
+
+/* A county trust (rota_trust_county, default constraints) asked for a year from 2025-26 after
+ * `past` terms of history (borrowed; NULL = the random years) ending in 2024-25. */
+static void history_input(struct rota_input *in, int n, unsigned long long seed,
+                          const struct rota_term *past, size_t n_past, int first_year)
+{
+    rota_trust_county(in, n, 3, seed);
+    for (int k = 0; k < 3; k++)
+        in->terms[k].year = first_year;
+    if (past) {
+        in->history = (struct rota_term *)(uintptr_t)past;
+        in->n_history = n_past;
+    } else {
+        random_history(in, n, 9, seed);
+    }
+}
+
+static void input_detach_history(struct rota_input *in)
+{
+    in->history = NULL;
+    in->n_history = 0;
+}
+
+/* --history: the plans a trust makes after history, as `matctl rota plan` makes them (default
+ * options: recognition on, the 5 s budget). For each N: a year after nine random past terms
+ * (other history: searched), then the next year given those nine and the planner's year as
+ * history (its own terms: continued, and the same terms as one plan of both years), and a
+ * second year after a first year planned from no history (its own terms from the start). */
+static int history_table(int from, int to, unsigned long long seed, long budget_ms)
+{
+    printf("| N | after 9 random terms | ms | + its own year: mode | = one plan | ms | own year "
+           "only: mode | ms |\n|---|---|---|---|---|---|---|---|\n");
+    int ok = 0, total = 0, over = 0;
+    double slowest = 0;
+    for (int n = from; n <= to; n++) {
+        struct rota_options opt;
+        rota_options_default(&opt);
+        opt.time_budget_ms = budget_ms;
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_input in;
+        struct rota_plan first, next, own, own_next;
+        history_input(&in, n, seed, NULL, 0, 2025);
+        double t0 = now_ms_f();
+        if (rota_plan(&in, &opt, &first, &err) != 0)
+            return 1;
+        double ms_first = now_ms_f() - t0;
+        /* the history again, with the planner's year after it */
+        size_t nh = in.n_history + first.n_terms;
+        struct rota_term *past = calloc(nh, sizeof *past);
+        memcpy(past, in.history, sizeof *past * in.n_history);
+        memcpy(past + in.n_history, first.terms, sizeof *past * first.n_terms);
+        struct rota_input in2;
+        history_input(&in2, n, seed, past, nh, 2026);
+        t0 = now_ms_f();
+        if (rota_plan(&in2, &opt, &next, &err) != 0)
+            return 1;
+        double ms_next = now_ms_f() - t0;
+        /* the two years as one plan, the reference for the second year */
+        struct rota_input in6;
+        struct rota_plan whole;
+        history_input(&in6, n, seed, NULL, 0, 2025);
+        free(in6.terms);
+        in6.n_terms = 6;
+        in6.terms = calloc(6, sizeof *in6.terms);
+        for (int k = 0; k < 6; k++)
+            in6.terms[k] = (struct rota_term_id){2025 + k / 3, k % 3};
+        if (rota_plan(&in6, &opt, &whole, &err) != 0)
+            return 1;
+        bool same = next.mode == ROTA_MODE_CONTINUED;
+        for (size_t k = 0; same && k < next.n_terms; k++) {
+            const struct rota_term *a = &next.terms[k], *b = NULL;
+            for (size_t c = 0; c < whole.n_terms && !b; c++)
+                if (rota_term_index(whole.terms[c].id) == rota_term_index(a->id))
+                    b = &whole.terms[c];
+            same = b && b->n_groups == a->n_groups &&
+                   memcmp(b->groups, a->groups, sizeof *a->groups * a->n_groups) == 0;
+        }
+        /* a year from no history, then the next year given it */
+        struct rota_input in3, in4;
+        history_input(&in3, n, seed, NULL, 0, 2025);
+        for (size_t h = 0; h < in3.n_history; h++)
+            free(in3.history[h].groups);
+        free(in3.history);
+        input_detach_history(&in3);
+        if (rota_plan(&in3, &opt, &own, &err) != 0)
+            return 1;
+        history_input(&in4, n, seed, own.terms, own.n_terms, 2026);
+        t0 = now_ms_f();
+        if (rota_plan(&in4, &opt, &own_next, &err) != 0)
+            return 1;
+        double ms_own = now_ms_f() - t0;
+        bool row_ok =
+            first.mode == ROTA_MODE_SEARCHED && same && own_next.mode == ROTA_MODE_CONTINUED;
+        printf("| %d | %s | %.1f | %s | %s | %.1f | %s | %.1f |\n", n,
+               rota_planner_mode_name(first.mode), ms_first, rota_planner_mode_name(next.mode),
+               same ? "yes" : "no", ms_next, rota_planner_mode_name(own_next.mode), ms_own);
+        fflush(stdout);
+        ok += row_ok;
+        total++;
+        over += (ms_first > 1000) + (ms_next > 1000) + (ms_own > 1000);
+        double worst = ms_first > ms_next ? ms_first : ms_next;
+        worst = ms_own > worst ? ms_own : worst;
+        slowest = worst > slowest ? worst : slowest;
+        rota_plan_free(&first);
+        rota_plan_free(&next);
+        rota_plan_free(&own);
+        rota_plan_free(&own_next);
+        rota_plan_free(&whole);
+        rota_input_free(&in6);
+        input_detach_history(&in2);
+        input_detach_history(&in4);
+        rota_input_free(&in);
+        rota_input_free(&in2);
+        rota_input_free(&in3);
+        rota_input_free(&in4);
+        free(past);
+        mat_errors_free(&err);
+    }
+    printf("\nSearched after random terms, then continued (as one plan) for %d of %d sizes; "
+           "slowest plan %.1f ms; %d of %d plans over 1 s.\n",
+           ok, total, slowest, over, 3 * total);
+    return ok == total ? 0 : 1;
+}
+
 /* Leading terms of history + terms (chronological) without a repeated pair. */
 static int run_after(const struct rota_input *in, const struct rota_term *first, size_t n_first,
                      const struct rota_term *rest, size_t n_rest)
@@ -509,7 +668,8 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
-        store_n = 0, all_soft = 0, three = 0, portfolio = 0;
+        store_n = 0, all_soft = 0, three = 0, portfolio = 0, after_history = 0;
+    long history_budget_ms = ROTA_DEFAULT_BUDGET_MS; /* --history: matctl's default */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = atoi(argv[++i]);
@@ -518,7 +678,9 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--budget-ms") == 0 && i + 1 < argc)
-            budget_ms = atol(argv[++i]);
+            budget_ms = history_budget_ms = atol(argv[++i]);
+        else if (strcmp(argv[i], "--history") == 0)
+            after_history = 1;
         else if (strcmp(argv[i], "--search-only") == 0)
             search_only = 1;
         else if (strcmp(argv[i], "--three-groups") == 0)
@@ -542,7 +704,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
                             "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
-                            "[--big N:T] [--soft N:T] [--soft-all] "
+                            "[--history] [--big N:T] [--soft N:T] [--soft-all] "
                             "[--portfolio] [--store N]\n");
             return 2;
         }
@@ -561,6 +723,8 @@ int main(int argc, char **argv)
         return horizon_table(from, to, horizon, seed, budget_ms);
     if (by_term)
         return term_by_term_table(from, to, seed, budget_ms);
+    if (after_history)
+        return history_table(from, to, seed, history_budget_ms);
     if (search_only) {
         /* The design engine alone, stored base classes skipped: what the search finds; or the
          * three-groups construction alone (the orders that have one). */

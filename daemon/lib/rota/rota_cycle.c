@@ -258,24 +258,77 @@ static bool continue_from(const struct rota_input *in, const struct rota_options
     return match;
 }
 
+/* Which history terms (chronological) could begin a cycle the planner planned after the terms
+ * before them: cheap checks, run before any start is re-planned (each re-plan costs a whole
+ * plan: most of a second for 60 schools). Returns the first term after the last one the
+ * planner could not have written at all (every school once in the layout's group sizes, a host
+ * in every group), and sets could_start[k] when term k also serves the hosting cycle as the
+ * first term of a plan always does: a group with a school still waiting for its turn is hosted
+ * by a waiting school. rota_hosting_plan matches waiting schools to the groups (the first
+ * term's first) and lets the rule pick a waiting member where the matching leaves a group free;
+ * its host search compares the terms' violations earliest first, so it never takes a change
+ * that makes the first term serve fewer waiting schools (a later term can: a change earlier in
+ * the plan moves who is waiting). The cycle is replayed through the history as rota_hosting
+ * replays it. */
+static int plannable_starts(const struct rota_input *in, const struct rota_term *sorted, int m,
+                            bool *could_start)
+{
+    int n = (int)in->n_schools, from = 0;
+    uint8_t *hosted = xcalloc((size_t)n, 1), *again = xcalloc((size_t)n, 1);
+    for (int k = 0; k < m; k++) {
+        const struct rota_term *tm = &sorted[k];
+        bool written = term_plannable(tm, n), serves = true;
+        int waiting = 0, waiting_hosting = 0;
+        for (int i = 0; i < n; i++)
+            waiting += !hosted[i];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            const struct rota_group *gr = &tm->groups[g];
+            bool any_waiting = false;
+            for (int i = 0; i < gr->size; i++)
+                any_waiting |= !hosted[gr->members[i]];
+            written = written && gr->host >= 0;
+            serves = serves && (gr->host < 0 || !any_waiting || !hosted[gr->host]);
+            waiting_hosting += gr->host >= 0 && !hosted[gr->host];
+        }
+        if (!written)
+            from = k + 1;
+        could_start[k] = written && serves;
+        memset(again, 0, (size_t)n);
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            int h = tm->groups[g].host;
+            if (h >= 0 && waiting_hosting == waiting)
+                again[h] = hosted[h]; /* the cycle completes: the next one starts */
+            else if (h >= 0)
+                hosted[h] = 1;
+        }
+        if (waiting_hosting == waiting)
+            memcpy(hosted, again, (size_t)n);
+    }
+    free(hosted);
+    free(again);
+    return from;
+}
+
 /* Is the history this planner's own earlier plan (from some start)? Tries the starts after
- * the last history term that it could not have planned, earliest first, within the budget. */
+ * the last history term that it could not have planned, earliest first, within the budget,
+ * passing over those it could not have begun a plan with. */
 static bool plan_continue(const struct rota_input *in, const struct rota_options *opt,
                           struct rota_plan *out)
 {
-    int m = (int)in->n_history, n = (int)in->n_schools;
+    int m = (int)in->n_history;
     struct rota_term *sorted = xmalloc(sizeof *sorted * (size_t)m);
     memcpy(sorted, in->history, sizeof *sorted * (size_t)m);
     qsort(sorted, (size_t)m, sizeof *sorted, term_id_cmp); /* id is the first member */
-    int from = 0;
-    for (int k = 0; k < m; k++)
-        if (!term_plannable(&sorted[k], n))
-            from = k + 1;
+    bool *could_start = xcalloc((size_t)m + 1, sizeof *could_start);
+    int from = plannable_starts(in, sorted, m, could_start);
     uint64_t work = 0, cap = rota_plan_budget(opt);
     bool done = false;
-    for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap;
-         s++, tries++)
-        done = continue_from(in, opt, sorted, s, out, &work);
+    for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap; s++)
+        if (could_start[s]) {
+            done = continue_from(in, opt, sorted, s, out, &work);
+            tries++;
+        }
+    free(could_start);
     free(sorted);
     return done;
 }

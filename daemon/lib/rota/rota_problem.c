@@ -66,27 +66,6 @@ static int term_id_cmp(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-static int64_t unit_cost(const struct rota_ctx *cx, int d)
-{
-    return d >= 1 && d <= cx->maxd ? cx->unit[d] : 1;
-}
-
-/* Repeat cost of one pair: each meeting after an earlier one (in history or in the plan)
- * costs unit(terms since that earlier meeting). */
-int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h)
-{
-    int64_t c = 0;
-    int32_t prev = h;
-    while (mask) {
-        int k = __builtin_ctzll(mask);
-        mask &= mask - 1;
-        if (prev != ROTA_NO_MEET)
-            c += unit_cost(cx, cx->tl[k] - prev);
-        prev = cx->tl[k];
-    }
-    return c;
-}
-
 void rota_ctx_free(struct rota_ctx *cx)
 {
     rota_layout_free(&cx->lay);
@@ -202,6 +181,10 @@ void rota_ctx_init(struct rota_ctx *cx, const struct rota_input *in)
 
 int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size)
 {
+    if (size == 3) { /* the common group, without the loops: the same count */
+        uint8_t a = cx->phase[m[0]], b = cx->phase[m[1]], c = cx->phase[m[2]];
+        return a == b && b == c ? 0 : a == b || a == c || b == c ? 1 : 2;
+    }
     int best = 0;
     for (int i = 0; i < size; i++) {
         int same = 0;
@@ -226,6 +209,13 @@ static bool group_unbalanced(const struct rota_ctx *cx, const int *m, int size)
 /* The longest trip to the best-placed host: the travel a group costs before hosts are set. */
 static double group_radius(const struct rota_ctx *cx, const int *m, int size)
 {
+    if (size == 3) { /* the common group: each member's longer trip to the other two, least */
+        const float *ka = cx->km + (size_t)m[0] * cx->n, *kb = cx->km + (size_t)m[1] * cx->n;
+        float ab = ka[m[1]], ac = ka[m[2]], bc = kb[m[2]];
+        float ha = ab > ac ? ab : ac, hb = ab > bc ? ab : bc, hc = ac > bc ? ac : bc;
+        float best = ha < hb ? ha : hb;
+        return best < hc ? best : hc;
+    }
     double best = INFINITY;
     for (int h = 0; h < size; h++) {
         double worst = 0;

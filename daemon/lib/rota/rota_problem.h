@@ -77,8 +77,43 @@ static inline double rota_term_weight(const struct rota_ctx *cx, int k)
 /* Lexicographic: -1, 0 or 1. */
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b);
 /* Repeat cost of one pair: mask = the planned terms it meets in, h = its latest meeting in
- * history (ROTA_NO_MEET if none). Each meeting after an earlier one costs the decay unit. */
-int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h);
+ * history (ROTA_NO_MEET if none). Each meeting after an earlier one costs the decay unit.
+ * Inline: the search evaluates it millions of times a plan. */
+static inline int64_t rota_unit_cost(const struct rota_ctx *cx, int d)
+{
+    return d >= 1 && d <= cx->maxd ? cx->unit[d] : 1;
+}
+static inline int64_t rota_pair_cost(const struct rota_ctx *cx, uint64_t mask, int32_t h)
+{
+    int64_t c = 0;
+    int32_t prev = h;
+    while (mask) {
+        int k = __builtin_ctzll(mask);
+        mask &= mask - 1;
+        if (prev != ROTA_NO_MEET)
+            c += rota_unit_cost(cx, cx->tl[k] - prev);
+        prev = cx->tl[k];
+    }
+    return c;
+}
+/* rota_pair_cost(mask | bit k) - rota_pair_cost(mask) for a term k not in mask, exactly (the
+ * meeting in term k only changes the costs of its neighbours in time): a swap's repeat delta
+ * without walking every meeting of the pair twice. */
+static inline int64_t rota_pair_cost_add(const struct rota_ctx *cx, uint64_t mask, int32_t h, int k)
+{
+    uint64_t below = mask & ((UINT64_C(1) << k) - 1), above = mask >> k >> 1;
+    int32_t prev = below ? cx->tl[63 - __builtin_clzll(below)] : h;
+    int64_t d = 0;
+    if (above) {
+        int32_t next = cx->tl[k + 1 + __builtin_ctzll(above)];
+        d += rota_unit_cost(cx, next - cx->tl[k]);
+        if (prev != ROTA_NO_MEET)
+            d -= rota_unit_cost(cx, next - prev);
+    }
+    if (prev != ROTA_NO_MEET)
+        d += rota_unit_cost(cx, cx->tl[k] - prev);
+    return d;
+}
 
 /* Group measures (m: school indices, size members). */
 int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size);

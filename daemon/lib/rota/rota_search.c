@@ -103,15 +103,40 @@ static int64_t pair_delta(const struct rota_ctx *cx, const struct rota_state *st
                           uint64_t bit, bool add, const uint32_t *w, int64_t *wd)
 {
     size_t i = (size_t)a * cx->n + b;
-    uint64_t m = st->mask[i], nm = add ? m | bit : m & ~bit;
-    int64_t d = rota_pair_cost(cx, nm, cx->hist[i]) - rota_pair_cost(cx, m, cx->hist[i]);
+    uint64_t m = st->mask[i];
+    int k = __builtin_ctzll(bit);
+    int64_t d = 0;
+    if (add && !(m & bit))
+        d = rota_pair_cost_add(cx, m, cx->hist[i], k);
+    else if (!add && (m & bit))
+        d = -rota_pair_cost_add(cx, m & ~bit, cx->hist[i], k);
     if (wd)
         *wd += w ? d * (int64_t)w[i] : d;
     return d;
 }
 
-void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa, int pb,
-                    const uint32_t *w, struct rota_move *mv)
+/* What school x (position pa of term k) leaving its group saves at the repeat level: {repeat
+ * cost, weighted}. The same for every swap of pa, so the repair works it out once. */
+static void swap_leave(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa,
+                       const uint32_t *w, int64_t out[2])
+{
+    const int *row = st->at + (size_t)k * cx->n;
+    int x = row[pa], ga = cx->lay.group_of[pa];
+    out[0] = out[1] = 0;
+    for (int i = 0; i < cx->lay.size[ga]; i++) {
+        int m = row[cx->lay.start[ga] + i];
+        if (m != x)
+            out[0] += pair_delta(cx, st, x, m, UINT64_C(1) << k, false, w, &out[1]);
+    }
+}
+
+/* A swap's move; with_soft false leaves its soft level at 0 (the repair compares the levels
+ * above it only, and works the soft level out for the one move it takes: with_soft), and
+ * leave, when not NULL, is swap_leave's figures for pa (the sums are exact integers, so the
+ * order they are added in does not matter). */
+static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa,
+                             int pb, const uint32_t *w, struct rota_move *mv, bool with_soft,
+                             const int64_t *leave)
 {
     int n = cx->n, ng = cx->lay.ng;
     const int *row = st->at + (size_t)k * n;
@@ -123,11 +148,16 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
     mv->k = k;
     mv->pa = pa;
     mv->pb = pb;
+    if (leave) {
+        mv->d.rep = leave[0];
+        mv->wrep = leave[1];
+    }
     for (int i = 0; i < sa; i++) {
         int m = row[cx->lay.start[ga] + i];
         na[i] = m == x ? y : m;
         if (m != x) {
-            mv->d.rep += pair_delta(cx, st, x, m, bit, false, w, &mv->wrep);
+            if (!leave)
+                mv->d.rep += pair_delta(cx, st, x, m, bit, false, w, &mv->wrep);
             mv->d.rep += pair_delta(cx, st, y, m, bit, true, w, &mv->wrep);
         }
     }
@@ -140,10 +170,12 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
         }
     }
     size_t ia = (size_t)k * ng + ga, ib = (size_t)k * ng + gb;
-    mv->hard[0] = rota_group_hard(cx, na, sa);
-    mv->hard[1] = rota_group_hard(cx, nb, sb);
-    mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
-    if (cx->soft_on) {
+    if (cx->has_excl || cx->phase_hard) { /* else every group's hard level is 0 */
+        mv->hard[0] = rota_group_hard(cx, na, sa);
+        mv->hard[1] = rota_group_hard(cx, nb, sb);
+        mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
+    }
+    if (cx->soft_on && with_soft) {
         mv->soft[0] = rota_group_soft(cx, na, sa);
         mv->soft[1] = rota_group_soft(cx, nb, sb);
         mv->d.soft =
@@ -159,6 +191,12 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
         mv->wait[1] = rota_group_waits(cx, nb, sb);
         mv->d.host = (st->gwait[ga] + st->gwait[gb]) - (mv->wait[0] + mv->wait[1]);
     }
+}
+
+void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa, int pb,
+                    const uint32_t *w, struct rota_move *mv)
+{
+    eval_swap(cx, st, k, pa, pb, w, mv, true, NULL);
 }
 
 static void set_pair_bit(const struct rota_ctx *cx, struct rota_state *st, int a, int b,
@@ -224,7 +262,7 @@ void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const str
 /* Relabelling: schools x and y exchange places in every term. A design stays a design, so
  * this is how a repeat-free run is fitted to history, exclusions and the soft constraints. */
 static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
-                         struct rota_move *mv)
+                         struct rota_move *mv, bool with_soft)
 {
     int n = cx->n, ng = cx->lay.ng;
     memset(mv, 0, sizeof *mv);
@@ -255,7 +293,7 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
                 nm[i] = m[i] == x ? y : m[i] == y ? x : m[i];
             size_t gi = (size_t)k * ng + g;
             mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
-            if (cx->soft_on)
+            if (cx->soft_on && with_soft)
                 mv->d.soft +=
                     rota_term_weight(cx, k) * (rota_group_soft(cx, nm, size) - st->gsoft[gi]);
             if (cx->replan)
@@ -493,6 +531,22 @@ static void apply_move(const struct rota_ctx *cx, struct rota_state *st, const s
         apply_exchange(cx, st, mv);
 }
 
+/* The soft level of a move the repair chose (evaluated without it): the same figures a full
+ * evaluation gives, as nothing moved since. */
+static void with_soft(const struct rota_ctx *cx, const struct rota_state *st, struct rota_move *mv)
+{
+    struct rota_move full;
+    if (mv->kind == 0)
+        eval_swap(cx, st, mv->k, mv->pa, mv->pb, NULL, &full, true, NULL);
+    else if (mv->kind == 1)
+        eval_relabel(cx, st, mv->x, mv->y, &full, true);
+    else
+        return; /* a term exchange is always evaluated in full */
+    mv->soft[0] = full.soft[0];
+    mv->soft[1] = full.soft[1];
+    mv->d.soft = full.d.soft;
+}
+
 /* Repair: min-conflicts over (term, school) positions that cost at the hard, keep or repeat
  * level, with breakout weights on pairs at local minima, relabelling and term exchanges
  * now and then. Returns when the budget is spent, nothing conflicts, or progress stalls. */
@@ -525,10 +579,12 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
         for (int i = 0; i < samples; i++) {
             int ci = nc <= 24 ? i : prng_below(s->r, nc);
             int k = cand_k[ci], pa = cand_p[ci];
+            int64_t leave[2];
+            swap_leave(cx, st, k, pa, s->w, leave);
             for (int pb = 0; pb < n; pb++) {
                 if (cx->lay.group_of[pb] == cx->lay.group_of[pa])
                     continue;
-                rota_eval_swap(cx, st, k, pa, pb, s->w, &mv);
+                eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
                 int c = have ? guided_cmp(&mv, &best) : -1;
                 if (c < 0) {
                     best = mv;
@@ -546,7 +602,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
             int x = st->at[(size_t)cand_k[ci] * n + cand_p[ci]], y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, st, x, y, &mv);
+            eval_relabel(cx, st, x, y, &mv, false);
             s->work += relabel_work(cx);
             if (have && guided_cmp(&mv, &best) < 0)
                 best = mv;
@@ -579,6 +635,8 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
                 }
             }
         }
+        if (cx->soft_on)
+            with_soft(cx, st, &best);
         apply_move(cx, st, &best);
         struct rota_cost before = s->best;
         rota_search_note(s);
@@ -633,7 +691,7 @@ static struct polish_mix polish_mix(struct rota_search *s)
             int x = prng_below(s->r, n), y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, s->st, x, y, &mv);
+            eval_relabel(cx, s->st, x, y, &mv, true);
             s->work += relabel_work(cx);
             if (mv.d.soft != 0 && move_level(&mv) <= 0) {
                 relabel_sum += fabs(mv.d.soft);
@@ -696,7 +754,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
             int x = prng_below(s->r, n), y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, st, x, y, &mv);
+            eval_relabel(cx, st, x, y, &mv, true);
             s->work += relabel_work(cx);
         } else {
             int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
