@@ -327,21 +327,23 @@ static double soft_cost(const struct rota_input *in, const struct rota_plan *p)
     return cost;
 }
 
+/* The trust sizes and horizons of --soft-all and --portfolio. */
+static const int soft_cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
+                                    {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
+                                    {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
+
 /* --soft-all: one row per trust size and horizon, travel off and on: each measure as
  * planner/greedy, and the measures on which the planner is worse (only counted where greedy is
  * repeat-free too: with fewer repeats the planner is better whatever the rest). */
 static int soft_all(unsigned long long seed, long budget_ms)
 {
-    static const int cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
-                                   {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
-                                   {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
     printf("| N x terms | travel | repeats | phase | unbalanced | max km | total km | spread | "
            "soft cost | planner ms | worse on |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     int worse_all = 0, better_all = 0, rows = 0, cost_rows = 0, cost_lower = 0, cost_higher = 0;
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    for (size_t c = 0; c < sizeof soft_cases / sizeof soft_cases[0]; c++)
         for (int tr = 0; tr < 2; tr++) {
             struct rota_input in;
-            rota_trust_county(&in, cases[c][0], cases[c][1], seed);
+            rota_trust_county(&in, soft_cases[c][0], soft_cases[c][1], seed);
             in.constraints.travel_weight = tr ? 0.05 : 0;
             struct rota_options opt;
             rota_options_default(&opt);
@@ -386,8 +388,8 @@ static int soft_all(unsigned long long seed, long budget_ms)
             }
             printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | "
                    "%.1f/%.1f | %.0f | %s |\n",
-                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs, b->repeat_pairs,
-                   a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
+                   soft_cases[c][0], soft_cases[c][1], tr ? "0.05" : "off", a->repeat_pairs,
+                   b->repeat_pairs, a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
                    b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
                    a->hosting_spread, b->hosting_spread, pc, gc, ms, worse[0] ? worse : "none");
             fflush(stdout);
@@ -594,16 +596,13 @@ static int run_after(const struct rota_input *in, const struct rota_term *first,
  * of the whole cycle: the repeat-free run of each is printed beside the planner's own cycle's. */
 static int portfolio_table(unsigned long long seed, long budget_ms)
 {
-    static const int cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
-                                   {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
-                                   {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
     printf("| N x terms | travel | soft cost planner/greedy | by the terms asked for | cycle run: "
            "planner's | greedy's terms, then the planner | greedy's throughout |\n"
            "|---|---|---|---|---|---|---|\n");
     int greedy_wins = 0;
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+    for (size_t c = 0; c < sizeof soft_cases / sizeof soft_cases[0]; c++)
         for (int tr = 0; tr < 2; tr++) {
-            int n = cases[c][0], t = cases[c][1], cyc = rota_cycle_length(n, t);
+            int n = soft_cases[c][0], t = soft_cases[c][1], cyc = rota_cycle_length(n, t);
             struct rota_input in;
             rota_trust_county(&in, n, cyc > t ? cyc : t, seed);
             in.constraints.travel_weight = tr ? 0.05 : 0;
