@@ -408,38 +408,6 @@ static int soft_all(unsigned long long seed, long budget_ms)
     return 0;
 }
 
-/* Nine past terms of n schools drawn at random (each term a random grouping in the layout's
- * sizes, the first member drawn hosting), as a trust's hand-made years: not the planner's own. */
-static void random_history(struct rota_input *in, int n, int terms, unsigned long long seed)
-{
-    int sizes[ROTA_MAX_SCHOOLS / 3 + 2], ng = rota_group_sizes(n, sizes),
-                                         *perm = malloc(sizeof *perm * (size_t)n);
-    unsigned long long x = seed * 0x9e3779b97f4a7c15ULL + 7;
-    in->n_history = (size_t)terms;
-    in->history = calloc((size_t)terms, sizeof *in->history);
-    for (int h = 0; h < terms; h++) {
-        struct rota_term *tm = &in->history[h];
-        tm->id.year = 2022 + h / 3;
-        tm->id.term = h % 3;
-        for (int i = 0; i < n; i++)
-            perm[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            int j = (int)((x >> 33) % (unsigned long long)(i + 1)), v = perm[i];
-            perm[i] = perm[j];
-            perm[j] = v;
-        }
-        tm->n_groups = (size_t)ng;
-        tm->groups = calloc((size_t)ng, sizeof *tm->groups);
-        for (int g = 0, at = 0; g < ng; at += sizes[g++]) {
-            tm->groups[g].size = sizes[g];
-            memcpy(tm->groups[g].members, perm + at, sizeof *perm * (size_t)sizes[g]);
-            tm->groups[g].host = perm[at];
-        }
-    }
-    free(perm);
-}
-
 /* A county trust (rota_trust_county, default constraints) asked for a year from 2025-26 after
  * `past` terms of history (borrowed; NULL = the random years) ending in 2024-25. */
 static void history_input(struct rota_input *in, int n, unsigned long long seed,
@@ -452,7 +420,7 @@ static void history_input(struct rota_input *in, int n, unsigned long long seed,
         in->history = (struct rota_term *)(uintptr_t)past;
         in->n_history = n_past;
     } else {
-        random_history(in, n, 9, seed);
+        rota_trust_random_history(in, n, 9, seed);
     }
 }
 

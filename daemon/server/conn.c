@@ -210,8 +210,7 @@ void conn_start(struct worker *w, int fd, const char *addr)
         c->next->pprev = &c->next;
     c->pprev = &w->conns;
     w->conns = c;
-    evutil_make_socket_nonblocking(fd);
-    SSL_set_fd(ssl, fd);
+    SSL_set_fd(ssl, fd); /* nonblocking already: evconnlistener accepts it so */
     SSL_set_accept_state(ssl);
     SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
     /* OpenSSL reads what the socket has, not a record header and then its body: one recv

@@ -198,15 +198,10 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
 
 /* ---- accept ---- */
 
-struct gate_accept {
-    struct worker *w;
-};
-
 /* Admits a connection from the client at sa (the peer, or the client a trusted proxy
  * named): the per-address cap, then the connection (conn.c). */
-static void admit(struct gate_accept *g, evutil_socket_t fd, struct sockaddr *sa, int salen)
+static void admit(struct worker *w, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
-    struct worker *w = g->w;
     char addr[ADDR_LEN];
     if (getnameinfo(sa, (socklen_t)salen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST) != 0)
         snprintf(addr, sizeof addr, "?");
@@ -227,7 +222,7 @@ static const unsigned char proxy_sig[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                             0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
 struct proxy_wait {
-    struct gate_accept *g;
+    struct worker *w;
     struct proxy_wait *next, **pprev; /* the worker's waits (freed with it) */
     evutil_socket_t fd;
     struct sockaddr_storage peer;
@@ -259,7 +254,7 @@ static void proxy_done(struct proxy_wait *pw, bool ok, struct sockaddr *sa, int 
         pw->next->pprev = pw->pprev;
     event_free(pw->ev);
     if (ok)
-        admit(pw->g, pw->fd, sa, salen);
+        admit(pw->w, pw->fd, sa, salen);
     else
         evutil_closesocket(pw->fd);
     free(pw);
@@ -298,7 +293,7 @@ static void on_proxy_readable(evutil_socket_t fd, short what, void *arg)
             bad = true;
     }
     if (bad) {
-        denials_count(pw->g->w->denials, "proxy", 0, 400);
+        denials_count(pw->w->denials, "proxy", 0, 400);
         proxy_done(pw, false, NULL, 0);
         return;
     }
@@ -334,37 +329,34 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       void *arg)
 {
     (void)l;
-    struct gate_accept *g = arg;
-    const struct config *cfg = &g->w->server->cfg;
+    struct worker *w = arg;
+    const struct config *cfg = &w->server->cfg;
     char addr[ADDR_LEN];
     if (cfg->proxy_from && *cfg->proxy_from && (size_t)salen <= sizeof(struct sockaddr_storage) &&
         getnameinfo(sa, (socklen_t)salen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST) == 0 &&
         trusted_proxy(cfg, addr)) {
         struct proxy_wait *pw = xcalloc(1, sizeof *pw);
-        pw->g = g;
+        pw->w = w;
         pw->fd = fd;
         memcpy(&pw->peer, sa, (size_t)salen);
         pw->peerlen = salen;
         pw->deadline_ms = now_ms() + (uint64_t)cfg->header_timeout_ms;
-        pw->next = g->w->proxy_waits;
+        pw->next = w->proxy_waits;
         if (pw->next)
             pw->next->pprev = &pw->next;
-        pw->pprev = &g->w->proxy_waits;
-        g->w->proxy_waits = pw;
-        pw->ev = event_new(g->w->base, fd, EV_READ, on_proxy_readable, pw);
+        pw->pprev = &w->proxy_waits;
+        w->proxy_waits = pw;
+        pw->ev = event_new(w->base, fd, EV_READ, on_proxy_readable, pw);
         struct timeval tv = {cfg->header_timeout_ms / 1000, (cfg->header_timeout_ms % 1000) * 1000};
         event_add(pw->ev, &tv);
         return;
     }
-    admit(g, fd, sa, salen);
+    admit(w, fd, sa, salen);
 }
 
 int gate_listen(struct worker *w, int fd)
 {
-    struct gate_accept *g = xcalloc(1, sizeof *g);
-    g->w = w;
-    w->gate = g;
-    w->listener = evconnlistener_new(w->base, on_accept, g,
+    w->listener = evconnlistener_new(w->base, on_accept, w,
                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     return w->listener ? 0 : -1;
 }

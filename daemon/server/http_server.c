@@ -267,7 +267,6 @@ void http_server_free(struct server *s)
         event_free(w->wake);
         event_free(w->flush_ev);
         denials_free(w->denials);
-        free(w->gate);
         request_release_retired(w);
         arena_free(w->spare_arena);
         event_base_free(w->base);

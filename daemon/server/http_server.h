@@ -18,7 +18,6 @@ struct db_pool;
 struct event;
 struct server;
 struct schema_registry;
-struct gate_accept;
 struct denials;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
@@ -41,9 +40,8 @@ struct worker {
     struct conn *conns;             /* open connections (conn.c) */
     struct proxy_wait *proxy_waits; /* accepted, waiting for a PROXY header (gate.c) */
     struct db_pool *db;
-    struct event *wake;       /* main thread -> worker: drain */
-    struct denials *denials;  /* denied requests counted, flushed by flush_ev */
-    struct gate_accept *gate; /* the accept callback's state (gate.c) */
+    struct event *wake;      /* main thread -> worker: drain */
+    struct denials *denials; /* denied requests counted, flushed by flush_ev */
     struct event *flush_ev;
     int connections, max_connections;
     int inflight;

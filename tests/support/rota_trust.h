@@ -1,5 +1,6 @@
 /* Trusts for the rota planner's bench and tests, generated deterministically (shared by
- * bench/rota_bench.c and tests/unit/test_rota_soft.c, so both measure the same trusts). */
+ * bench/rota_bench.c, tests/unit/test_rota_soft.c and test_rota.c, so both measure the same
+ * trusts). */
 #ifndef MATD_ROTA_TRUST_H
 #define MATD_ROTA_TRUST_H
 #include "rota.h"
@@ -14,5 +15,10 @@ void rota_trust_plain(struct rota_input *in, int n, int terms, unsigned long lon
  * or alternative provision in turn, strengths 1..5 (about 40 % strong), schools 6 and 18
  * category; the default constraints (phase prefer, balance on, travel 0, decay 6). */
 void rota_trust_county(struct rota_input *in, int n, int terms, unsigned long long seed);
+
+/* `terms` past terms (from 2022-23 autumn) of n schools drawn at random from seed: each a
+ * random grouping in the layout's sizes, the first member drawn hosting — a trust's
+ * hand-made years, not the planner's own. Replaces in's history. */
+void rota_trust_random_history(struct rota_input *in, int n, int terms, unsigned long long seed);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "geo.h"
 #include "rota.h"
+#include "rota_trust.h"
 
 /* ---------------------------------------------------------------------------------- */
 /* Building inputs. */
@@ -1156,31 +1157,6 @@ static void test_term_by_term_is_all_at_once(void **state)
     }
 }
 
-/* Nine terms of n schools drawn at random (a hand-made past: each term a random grouping in
- * the layout's sizes, the first member drawn hosting), 2022-23 to 2024-25. */
-static void add_random_history(struct rota_input *in, int n, unsigned long long x)
-{
-    int sizes[ROTA_MAX_SCHOOLS / 3 + 2], ng = rota_group_sizes(n, sizes), perm[64];
-    for (int h = 0; h < 9; h++) {
-        for (int i = 0; i < n; i++)
-            perm[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            int j = (int)((x >> 33) % (unsigned long long)(i + 1)), v = perm[i];
-            perm[i] = perm[j];
-            perm[j] = v;
-        }
-        int groups[64 + 24], at = 0, w = 0;
-        for (int g = 0; g < ng; g++) {
-            for (int i = 0; i < sizes[g]; i++)
-                groups[w++] = perm[at++];
-            groups[w++] = -1;
-        }
-        groups[w] = -2;
-        add_history(in, 2022 + h / 3, h % 3, groups);
-    }
-}
-
 /* The planner's own year after a hand-made past, given back as history with that past, is
  * recognised and continued (issue 10: term by term = all at once), whatever the past: the
  * year after it is the second year of one plan of both. The old recognition re-planned the
@@ -1200,16 +1176,16 @@ static void test_own_year_after_handmade_history(void **state)
         struct rota_plan first, next, both;
         make_input(&first_in, n, 3);
         only_no_repeat(&first_in);
-        add_random_history(&first_in, n, 0x5eed + (unsigned long long)n);
+        rota_trust_random_history(&first_in, n, 9, 0x5eed + (unsigned long long)n);
         assert_int_equal(rota_plan(&first_in, &o, &first, &err), 0);
         assert_int_equal(first.mode, ROTA_MODE_SEARCHED);
         make_input(&both_in, n, 6);
         only_no_repeat(&both_in);
-        add_random_history(&both_in, n, 0x5eed + (unsigned long long)n);
+        rota_trust_random_history(&both_in, n, 9, 0x5eed + (unsigned long long)n);
         assert_int_equal(rota_plan(&both_in, &o, &both, &err), 0);
         make_input(&next_in, n, 3);
         only_no_repeat(&next_in);
-        add_random_history(&next_in, n, 0x5eed + (unsigned long long)n);
+        rota_trust_random_history(&next_in, n, 9, 0x5eed + (unsigned long long)n);
         for (int k = 0; k < 3; k++) {
             next_in.terms[k].year = 2026;
             struct rota_term *tm = &first.terms[k];
