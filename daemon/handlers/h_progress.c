@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "http_server.h"
 #include "import_profile.h"
+#include "progress_counts.h"
 #include "progress_parse.h"
 #include "progress_summary.h"
 #include "metrics.h"
@@ -215,20 +216,26 @@ static int stmt_push_latest, stmt_push_delete, stmt_push_refresh, stmt_push_subm
     "score, attendance_pct, disadvantaged, send, eal, looked_after, sex, prior_attainment) "       \
     "FROM STDIN"
 
+static char push_counts_copy_sql[512];
+
 static void push_init(void)
 {
+    snprintf(push_counts_copy_sql, sizeof push_counts_copy_sql,
+             "COPY progress_counts (trust_id, urn, year, term, %s) FROM STDIN",
+             progress_counts_copy_columns);
     stmt_push_latest = db_stmt_register(
         "push_latest", "SELECT submission_json(s)::text, s.body_sha256 FROM submissions s "
                        "WHERE s.trust_id = $1 AND s.urn = $2 AND s.kind = 'progress' AND "
                        "s.year = $3 AND s.term = $4 AND s.outcome = 'accepted' "
                        "ORDER BY s.id DESC LIMIT 1");
     stmt_push_delete = db_stmt_register(
-        "push_delete", "DELETE FROM progress WHERE trust_id = $1 AND year = $3 AND term = $4 "
-                       "AND urn = $2");
-    /* The school's counts and stuck pupils, once, after the COPY (sql/015): the push's
-     * statements leave them to it. */
+        "push_delete", "WITH counts AS (DELETE FROM progress_counts WHERE trust_id = $1 AND "
+                       "year = $3 AND term = $4 AND urn = $2) DELETE FROM progress WHERE "
+                       "trust_id = $1 AND year = $3 AND term = $4 AND urn = $2");
+    /* The school's stuck pupils, once, after the COPYs (sql/015, sql/016): the push's
+     * statements leave them to it, and its counts come from the parse. */
     stmt_push_refresh =
-        db_stmt_register("push_refresh", "SELECT progress_aggregates_refresh($1, $2, $3, $4)");
+        db_stmt_register("push_refresh", "SELECT progress_stuck_refresh($1, $2, $3, $4)");
     stmt_push_submission = db_stmt_register(
         "push_submission",
         "INSERT INTO submissions AS s (trust_id, urn, kind, year, term, principal_id, "
@@ -255,8 +262,9 @@ static void push_init(void)
 struct push_state {
     char trust[24], principal[24], sha[65], rows[24];
     /* A real push loads while it parses: the COPY is fed by the parse (feed, borrowed from
-     * the load job, which holds a reference while it runs); the reply waits for both. */
-    struct db_copy_feed *feed;
+     * the load job, which holds a reference while it runs); the reply waits for both. The
+     * parse ends by feeding the school's progress_counts rows (counts) to a second COPY. */
+    struct db_copy_feed *feed, *counts;
     bool parsed;       /* the parse succeeded and its answer came back */
     bool load_started; /* the load job was submitted (else it waits for the parse) */
     char *submitted;   /* the load succeeded: the submission document, until parsed */
@@ -314,7 +322,7 @@ static void on_pushed(struct req *r, struct db_job *job)
         reply_pushed(r);
 }
 
-static void start_parse(struct req *r, struct db_copy_feed *feed);
+static void start_parse(struct req *r, struct db_copy_feed *feed, struct db_copy_feed *counts);
 static void start_push(struct req *r);
 
 static void on_previous(struct req *r, struct db_job *job)
@@ -398,6 +406,7 @@ static bool submit_load(struct req *r)
     db_job_add_sql(push, "SET LOCAL matd.aggregates = 'deferred'");
     db_job_add(push, stmt_push_delete, 4, key);
     db_job_add_copy_feed(push, PUSH_COPY_SQL, st->feed);
+    db_job_add_copy_feed(push, push_counts_copy_sql, st->counts);
     db_job_add(push, stmt_push_refresh, 4, key);
     db_job_add(push, stmt_push_submission, 7, sub);
     st->load_started = true;
@@ -411,13 +420,15 @@ static bool submit_load(struct req *r)
 static void start_push(struct req *r)
 {
     struct push_state *st = r->hstate;
-    struct db_copy_feed *feed = db_copy_feed_new();
-    st->feed = feed; /* borrowed: the load job holds a reference while it runs */
+    /* borrowed: the load job holds references while it runs */
+    st->feed = db_copy_feed_new();
+    st->counts = db_copy_feed_new();
     if (offload_idle(OFFLOAD_BULK) && !submit_load(r)) {
-        db_copy_feed_release(feed);
+        db_copy_feed_release(st->feed);
+        db_copy_feed_release(st->counts);
         return;
     }
-    start_parse(r, feed); /* the parse takes the creator's reference */
+    start_parse(r, st->feed, st->counts); /* the parse takes the creator's references */
 }
 
 /* The CPU part of a push, run on the offload pool: parse and validate every row (JSON or
@@ -432,7 +443,8 @@ struct push_work {
     char prefix[64];
     enum progress_result result;
     struct mat_errors errs;
-    struct db_copy_feed *feed; /* a real push: the COPY its records go to (owned reference) */
+    struct db_copy_feed *feed;   /* a real push: the COPY its records go to (owned reference) */
+    struct db_copy_feed *counts; /* and the COPY of its progress_counts rows (the same) */
     size_t nrecords;
     bool dry_run;
     struct progress_summary summary; /* dry run */
@@ -443,9 +455,12 @@ static void push_work_free(void *p)
 {
     struct push_work *w = p;
     free(w->body);
-    if (w->feed) {
-        db_copy_feed_end(w->feed, false); /* not parsed to a good end: nothing is kept */
-        db_copy_feed_release(w->feed);
+    for (int i = 0; i < 2; i++) {
+        struct db_copy_feed *f = i ? w->counts : w->feed;
+        if (f) {
+            db_copy_feed_end(f, false); /* not parsed to a good end: nothing is kept */
+            db_copy_feed_release(f);
+        }
     }
     mat_errors_free(&w->errs);
     progress_summary_free(&w->summary);
@@ -453,13 +468,18 @@ static void push_work_free(void *p)
     free(w);
 }
 
+static void push_flush_to(struct db_copy_feed *f, struct strbuf *copy)
+{
+    size_t len;
+    char *data = strbuf_detach(copy, &len);
+    db_copy_feed_put(f, data, len);
+}
+
 /* A full chunk of COPY text goes to the load while the parse reads on. */
 static void push_flush(void *arg, struct strbuf *copy)
 {
     struct push_work *w = arg;
-    size_t len;
-    char *data = strbuf_detach(copy, &len);
-    db_copy_feed_put(w->feed, data, len);
+    push_flush_to(w->feed, copy);
 }
 
 static void push_parse(void *p)
@@ -487,6 +507,12 @@ static void push_parse(void *p)
         if (w->result == PROGRESS_OK && copy.len)
             push_flush(w, &copy);
         db_copy_feed_end(w->feed, w->result == PROGRESS_OK);
+        if (w->result == PROGRESS_OK) {
+            progress_counts_to_copy(&set, w->prefix, &copy);
+            if (copy.len)
+                push_flush_to(w->counts, &copy);
+        }
+        db_copy_feed_end(w->counts, w->result == PROGRESS_OK);
     }
     strbuf_free(&copy);
     progress_set_free(&set);
@@ -595,7 +621,7 @@ static void after_profile(struct req *r)
 {
     struct push_state *st = r->hstate;
     if (st->dry_run) {
-        start_parse(r, NULL);
+        start_parse(r, NULL, NULL);
         return;
     }
     const char *params[4] = {st->trust, req_param(r, "urn"), req_param(r, "year"),
@@ -632,7 +658,7 @@ static void on_profile(struct req *r, struct db_job *job)
     hash_then_continue(r, text);
 }
 
-static void start_parse(struct req *r, struct db_copy_feed *feed)
+static void start_parse(struct req *r, struct db_copy_feed *feed, struct db_copy_feed *counts)
 {
     struct push_state *st = r->hstate;
     struct server *s = r->w->server;
@@ -645,6 +671,7 @@ static void start_parse(struct req *r, struct db_copy_feed *feed)
     snprintf(w->year, sizeof w->year, "%s", req_param(r, "year"));
     w->dry_run = st->dry_run;
     w->feed = feed;
+    w->counts = counts;
     w->profile = st->profile;
     st->profile = NULL;
     w->opts.profile = w->profile;
