@@ -13,18 +13,8 @@
 
 #include "progress_counts.h"
 #include "progress_parse.h"
+#include "progress_sets.h"
 #include "util.h"
-
-static const unsigned char secret[] = "trust-secret-for-tests";
-
-static void parse(const char *csv, struct progress_set *set)
-{
-    struct progress_parse_opts o = {.secret = secret, .secret_len = sizeof secret - 1};
-    struct mat_errors errs;
-    mat_errors_init(&errs);
-    assert_int_equal(progress_parse_csv(csv, strlen(csv), &o, set, &errs), PROGRESS_OK);
-    mat_errors_free(&errs);
-}
 
 /* The line for "subject\tyear_group" in text (without the prefix), or NULL. */
 static const char *line_of(const char *text, const char *prefix, const char *cell)
@@ -61,16 +51,17 @@ static void test_groups_codes_and_cells(void **state)
 {
     (void)state;
     struct progress_set set;
-    parse("pupil,year_group,subject,band,disadvantaged,send,eal,looked_after,sex,prior_attainment\n"
-          "P1,5,reading,GDS,true,none,false,false,f,high\n"
-          "P2,5,reading,A,false,support,false,false,m,low\n"
-          "P3,5,reading,F,true,ehcp,true,true,f,middle\n"
-          "P4,5,reading,expected,false,ehcp,true,true,x,\n"
-          "P5,5,reading,towards,true,none,false,false,,middle\n"
-          "P6,5,reading,L,false,none,false,false,f,high\n"
-          "P1,5,writing,WTS,true,none,false,false,f,high\n"
-          "P7,6,reading,greater_depth,false,none,false,false,m,high\n",
-          &set);
+    progress_test_parse_csv(
+        "pupil,year_group,subject,band,disadvantaged,send,eal,looked_after,sex,prior_attainment\n"
+        "P1,5,reading,GDS,true,none,false,false,f,high\n"
+        "P2,5,reading,A,false,support,false,false,m,low\n"
+        "P3,5,reading,F,true,ehcp,true,true,f,middle\n"
+        "P4,5,reading,expected,false,ehcp,true,true,x,\n"
+        "P5,5,reading,towards,true,none,false,false,,middle\n"
+        "P6,5,reading,L,false,none,false,false,f,high\n"
+        "P1,5,writing,WTS,true,none,false,false,f,high\n"
+        "P7,6,reading,greater_depth,false,none,false,false,m,high\n",
+        &set);
     struct strbuf out;
     strbuf_init(&out);
     const char *prefix = "7\t100001\t2025-26\tspring\t";
@@ -123,7 +114,8 @@ static void test_outside_the_cohort_and_empty(void **state)
 {
     (void)state;
     struct progress_set set;
-    parse("pupil,year_group,subject,band\nP1,4,maths,F\nP2,4,maths,P\nP3,4,reading,A\n", &set);
+    progress_test_parse_csv(
+        "pupil,year_group,subject,band\nP1,4,maths,F\nP2,4,maths,P\nP3,4,reading,A\n", &set);
     struct strbuf out;
     strbuf_init(&out);
     progress_counts_to_copy(&set, NULL, &out);
@@ -155,7 +147,7 @@ static void test_many_cells(void **state)
                           p % 2 ? "expected" : "below");
     strbuf_append(&csv, "", 1);
     struct progress_set set;
-    parse(csv.data, &set);
+    progress_test_parse_csv(csv.data, &set);
     struct strbuf out;
     strbuf_init(&out);
     progress_counts_to_copy(&set, NULL, &out);

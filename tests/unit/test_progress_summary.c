@@ -11,19 +11,9 @@
 #include <string.h>
 
 #include "progress_parse.h"
+#include "progress_sets.h"
 #include "progress_summary.h"
 #include "util.h"
-
-static const unsigned char secret[] = "trust-secret-for-tests";
-
-static void parse(const char *csv, struct progress_set *set)
-{
-    struct progress_parse_opts o = {.secret = secret, .secret_len = sizeof secret - 1};
-    struct mat_errors errs;
-    mat_errors_init(&errs);
-    assert_int_equal(progress_parse_csv(csv, strlen(csv), &o, set, &errs), PROGRESS_OK);
-    mat_errors_free(&errs);
-}
 
 /* n pupils P0..P(n-1), reading EXS, year 5. */
 static char *cohort(int n)
@@ -49,13 +39,13 @@ static void test_counts_and_two_year_groups(void **state)
 {
     (void)state;
     struct progress_set set;
-    parse("pupil,year_group,subject,band\n"
-          "P1,5,reading,GDS\n"
-          "P1,6,writing,L\n"
-          "P2,5,reading,A\n"
-          "P2,5,writing,wts\n"
-          "P3,5,reading,F\n",
-          &set);
+    progress_test_parse_csv("pupil,year_group,subject,band\n"
+                            "P1,5,reading,GDS\n"
+                            "P1,6,writing,L\n"
+                            "P2,5,reading,A\n"
+                            "P2,5,writing,wts\n"
+                            "P3,5,reading,F\n",
+                            &set);
     struct progress_summary s;
     progress_summary_compute(&set, &s);
     assert_int_equal(s.rows, 5);
@@ -90,7 +80,7 @@ static void test_previous_term_thresholds(void **state)
     for (int n = 17; n <= 20; n++) {
         char *csv = cohort(n);
         struct progress_set set;
-        parse(csv, &set);
+        progress_test_parse_csv(csv, &set);
         struct progress_summary s;
         progress_summary_compute(&set, &s);
         json_t *doc = progress_summary_json(&s, &prev, true);
@@ -106,7 +96,7 @@ static void test_previous_term_thresholds(void **state)
     prev.pupils = 0;
     char *csv = cohort(3);
     struct progress_set set;
-    parse(csv, &set);
+    progress_test_parse_csv(csv, &set);
     struct progress_summary s;
     progress_summary_compute(&set, &s);
     json_t *doc = progress_summary_json(&s, &prev, true);
