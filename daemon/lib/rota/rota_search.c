@@ -455,12 +455,50 @@ static void apply_exchange(const struct rota_ctx *cx, struct rota_state *st,
 /* ------------------------------------------------------------------------------------ */
 /* Local search. */
 
+/* Are a's hard, keep and repeat levels below b's (lexicographically)? */
+static bool levels_below(const struct rota_cost *a, const struct rota_cost *b)
+{
+    if (a->hard != b->hard)
+        return a->hard < b->hard;
+    if (a->keep != b->keep)
+        return a->keep < b->keep;
+    return a->rep < b->rep;
+}
+
 void rota_search_note(struct rota_search *s)
 {
     if (rota_cost_cmp(s->st->c, s->best) < 0) {
         s->best = s->st->c;
         memcpy(s->best_at, s->st->at, sizeof *s->best_at * (size_t)s->cx->t * s->cx->n);
+        if (s->floor && levels_below(&s->best, s->floor))
+            s->gave_up = true;
     }
+}
+
+struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_term *terms,
+                                   int count)
+{
+    int n = cx->n;
+    struct rota_cost c = {0};
+    uint64_t *mask = xcalloc((size_t)n * n, sizeof *mask);
+    for (int k = 0; k < count && k < cx->t; k++) {
+        const struct rota_term *tm = &terms[k];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            const struct rota_group *gr = &tm->groups[g];
+            c.hard += rota_group_hard(cx, gr->members, gr->size);
+            for (int i = 0; i < gr->size; i++)
+                for (int j = i + 1; j < gr->size; j++) {
+                    int a = gr->members[i], b = gr->members[j];
+                    mask[a < b ? a * n + b : b * n + a] |= UINT64_C(1) << k;
+                }
+        }
+    }
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (mask[a * n + b])
+                c.rep += rota_pair_cost(cx, mask[a * n + b], cx->hist[a * n + b]);
+    free(mask);
+    return c;
 }
 
 bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c)
@@ -560,7 +598,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     int *cand_p = xmalloc(sizeof *cand_p * (size_t)t * n);
     long since = 0;
     const long stall = 4000;
-    while (s->work < stop && since < stall) {
+    while (s->work < stop && since < stall && !s->gave_up) {
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
         int nc = 0;
@@ -736,7 +774,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
     uint64_t stall = length / 8;
-    while (s->work < stop) {
+    while (s->work < stop && !s->gave_up) {
         if (rota_at_lower_bound(cx, s->best))
             break;
         double progress = (double)(s->work - start) / (double)length;
