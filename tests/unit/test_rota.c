@@ -14,6 +14,7 @@
 
 #include "geo.h"
 #include "rota.h"
+#include "rota_search.h"
 #include "rota_trust.h"
 
 /* ---------------------------------------------------------------------------------- */
@@ -1236,6 +1237,69 @@ static void test_own_year_after_hosted_handmade_history(void **state)
         own_year_after_handmade(sizes[i], true, 20000000);
 }
 
+/* Recognition gives a start up when the search's best is below rota_search_floor of the
+ * history's terms from there: that must be a true floor, never above the repeat cost of a plan
+ * that does begin with those terms, or a start the planner did plan could be passed over. For
+ * plans the planner made after random history (12 to 30 schools, all their cycle's terms), the
+ * floor of each prefix is at most the plan's repeat cost, and of the whole cycle exactly it. */
+static void test_recognition_floor_is_a_floor(void **state)
+{
+    (void)state;
+    static const int sizes[] = {12, 17, 21, 30};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int n = sizes[i];
+        struct rota_options o = quick(3000000);
+        struct mat_errors err;
+        mat_errors_init(&err);
+        struct rota_input in;
+        struct rota_plan plan;
+        make_input(&in, n, 3);
+        only_no_repeat(&in);
+        rota_trust_random_history(&in, n, 6 + (int)i, 0xf100 + (unsigned long long)n);
+        assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+        int c = (int)plan.n_cycle;
+        assert_true(c >= 3);
+        struct rota_input cyc = in; /* the cycle's terms as the terms planned */
+        struct rota_term_id *ids = calloc((size_t)c, sizeof *ids);
+        for (int k = 0; k < c; k++)
+            ids[k] = plan.cycle[k].id;
+        cyc.terms = ids;
+        cyc.n_terms = (size_t)c;
+        struct rota_ctx cx;
+        rota_ctx_init(&cx, &cyc);
+        int64_t actual = 0;
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++) {
+                uint64_t mask = 0;
+                for (int k = 0; k < c; k++)
+                    for (size_t g = 0; g < plan.cycle[k].n_groups; g++) {
+                        const struct rota_group *gr = &plan.cycle[k].groups[g];
+                        int hits = 0;
+                        for (int m = 0; m < gr->size; m++)
+                            hits += gr->members[m] == a || gr->members[m] == b;
+                        if (hits == 2)
+                            mask |= UINT64_C(1) << k;
+                    }
+                actual += rota_pair_cost(&cx, mask, cx.hist[a * n + b]);
+            }
+        for (int k = 1; k <= c; k++) {
+            struct rota_cost f = rota_search_floor(&cx, plan.cycle, k);
+            assert_int_equal(f.hard, 0);
+            if (f.rep > actual)
+                fail_msg("N=%d: the floor of the first %d of %d terms is %lld, above the plan's "
+                         "repeat cost %lld",
+                         n, k, c, (long long)f.rep, (long long)actual);
+            if (k == c)
+                assert_int_equal(f.rep, actual);
+        }
+        rota_ctx_free(&cx);
+        free(ids);
+        rota_plan_free(&plan);
+        rota_input_free(&in);
+        mat_errors_free(&err);
+    }
+}
+
 /* Three years planned by hand, with repeats and a school that hosted twice: the planner does
  * not take them for its own plan, searches the continuation with their pairs costed, and
  * the next term puts together no pair that met in the last year (a grouping that avoids
@@ -1449,6 +1513,7 @@ int main(void)
         cmocka_unit_test(test_three_handmade_years),
         cmocka_unit_test(test_own_year_after_handmade_history),
         cmocka_unit_test(test_own_year_after_hosted_handmade_history),
+        cmocka_unit_test(test_recognition_floor_is_a_floor),
         cmocka_unit_test(test_greedy_baseline),
         cmocka_unit_test(test_replan),
         cmocka_unit_test(test_validate),

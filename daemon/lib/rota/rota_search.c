@@ -557,6 +557,54 @@ void rota_search_note(struct rota_search *s)
     }
 }
 
+static int int32_cmp(const void *pa, const void *pb)
+{
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The least repeat cost the planned terms after the first `count` can add, given the pairs'
+ * meetings so far (mask: the first count terms; the history): the later terms hold m meetings
+ * (every term is the layout), a pair that never met can take one of them free, so at least
+ * m - fresh of them repeat. Each of those is a met pair's first meeting in the later terms,
+ * costing at least the unit of the longest gap it can have (from its latest meeting to the last
+ * term), or another meeting of a pair met in the later terms already, costing at least the unit
+ * of the longest gap among them, which is no less. So the cheapest first meetings add up to a
+ * bound, the oldest first. */
+static int64_t floor_rest(const struct rota_ctx *cx, const uint64_t *mask, int count)
+{
+    int n = cx->n, t = cx->t;
+    if (count >= t || count < 1)
+        return 0;
+    int64_t per_term = 0;
+    for (int g = 0; g < cx->lay.ng; g++)
+        per_term += (int64_t)cx->lay.size[g] * (cx->lay.size[g] - 1) / 2;
+    int32_t *latest = xmalloc(sizeof *latest * ((size_t)n * (n - 1) / 2 + 1));
+    int64_t used = 0, fresh = 0;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) {
+            uint64_t m = mask[a * n + b];
+            int32_t h = cx->hist[a * n + b];
+            if (m)
+                latest[used++] = cx->tl[63 - __builtin_clzll(m)];
+            else if (h != ROTA_NO_MEET)
+                latest[used++] = h;
+            else
+                fresh++;
+        }
+    int64_t repeats = (int64_t)(t - count) * per_term - fresh, rep = 0;
+    if (repeats > 0) {
+        qsort(latest, (size_t)used, sizeof *latest, int32_cmp);
+        int32_t last = cx->tl[t - 1];
+        for (int64_t i = 0; i < repeats && i < used; i++)
+            rep += rota_unit_cost(cx, last - latest[i]);
+        if (repeats > used)
+            rep += (repeats - used) * rota_unit_cost(cx, last - cx->tl[count]);
+    }
+    free(latest);
+    return rep;
+}
+
 struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_term *terms,
                                    int count)
 {
@@ -580,6 +628,7 @@ struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_
         for (int b = a + 1; b < n; b++)
             if (mask[a * n + b])
                 c.rep += rota_pair_cost(cx, mask[a * n + b], cx->hist[a * n + b]);
+    c.rep += floor_rest(cx, mask, count);
     free(mask);
     return c;
 }

@@ -73,9 +73,10 @@ void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const str
 
 /* Keeps s->st as the best plan if it beats it (and gives up when it is below s->floor). */
 void rota_search_note(struct rota_search *s);
-/* The hard, keep and repeat levels of the first `count` planned terms being these terms (groups
- * of school indices; terms[k] is planned term k): the least any plan that begins with them can
- * have, as later meetings only add to a pair's cost. Soft and host are 0. */
+/* The least hard, keep and repeat levels a plan whose first `count` planned terms are these
+ * terms (groups of school indices; terms[k] is planned term k) can have: theirs (later meetings
+ * only add to a pair's cost), and the repeats the later terms cannot avoid, at the least they
+ * can cost (fresh pairs run out). Soft and host are 0. */
 struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_term *terms,
                                    int count);
 /* Nothing left to improve (every level at zero). */
