@@ -8,7 +8,8 @@
 #  4. plans after history, as `matctl rota plan` makes them (default options, recognition on):
 #     a county trust's year after nine random past terms (searched), its next year given those
 #     and the planner's own year (recognised: continued, the same terms as one plan of both),
-#     and a second year given only the first (--history), with times, N = 6..60;
+#     a second year given only the first, and the planner's own year after nine hand-made terms
+#     hosted as the hosting cycle has it (continued) (--history), with wall / CPU ms, N = 6..60;
 #  5. 200 schools x 12 terms with the default soft constraints (under 10 s);
 #  6. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
 #     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
@@ -17,14 +18,14 @@
 #   over the terms asked for would cost the cycle's repeat-free run (docs/rota.md).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
 #   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
-#   [--soft N:T] [--soft-all]
+#   [--soft N:T] [--soft-all] [--dump] [--dump-no-history]
 #   [--portfolio] [--store N]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DMATD_LIB_ONLY=ON -DBUILD_TESTING=OFF \
   >/dev/null
-cmake --build "$BUILD" --target rota_bench -j2 >/dev/null
+cmake --build "$BUILD" --target rota_bench -j1 >/dev/null
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $# -gt 0 ]; then
   exec "$BUILD/rota_bench" "$@"

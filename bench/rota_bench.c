@@ -4,12 +4,16 @@
  * greedy term-by-term baseline, measured in the same run as the anchor.
  * --horizon K plans target + K terms at once (the run must survive planning past it);
  * --history plans a county trust's year after nine random past terms, then its next year given
- * those and the planner's own year (recognised and continued), as matctl would (default options);
+ * those and the planner's own year (recognised and continued), as matctl would (default options),
+ * and its own year after nine hand-made terms hosted as the hosting cycle has it (wall and CPU
+ * ms: CPU time is what another load on the machine does not move);
  * --term-by-term plans target + 1 terms one call at a time, each given every earlier term as
- * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms.
+ * history (as the scheduler drafts); --big N:T times one plan of N schools and T terms;
+ * --dump prints the JSON of plans for N = from..to, one line each, so two builds' outputs can be
+ * compared byte for byte (--dump-no-history: only the plans without history).
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
  *                   [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
- *                   [--soft N:T]
+ *                   [--dump] [--dump-no-history] [--soft N:T]
  *                   [--soft-all] [--portfolio] [--store N]
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
@@ -24,6 +28,7 @@
 
 #include "geo.h"
 #include "rota.h"
+#include "rota_json.h"
 #include "rota_trust.h"
 
 static double now_ms_f(void)
@@ -31,6 +36,25 @@ static double now_ms_f(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU time of this process: on a shared machine the figure another load does not move. */
+static double cpu_ms_f(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One plan timed: wall and CPU ms. Returns rota_plan's result. */
+static int plan_timed(const struct rota_input *in, const struct rota_options *opt,
+                      struct rota_plan *out, struct mat_errors *err, double ms[2])
+{
+    double t0 = now_ms_f(), c0 = cpu_ms_f();
+    int rc = rota_plan(in, opt, out, err);
+    ms[0] = now_ms_f() - t0;
+    ms[1] = cpu_ms_f() - c0;
+    return rc;
 }
 
 /* N schools, no history, only the no-repeat and hosting objectives. */
@@ -409,9 +433,10 @@ static int soft_all(unsigned long long seed, long budget_ms)
 }
 
 /* A county trust (rota_trust_county, default constraints) asked for a year from 2025-26 after
- * `past` terms of history (borrowed; NULL = the random years) ending in 2024-25. */
+ * `past` terms of history (borrowed; NULL = the nine random years, hosted as the hosting cycle
+ * has it when `hosted`) ending in 2024-25. */
 static void history_input(struct rota_input *in, int n, unsigned long long seed,
-                          const struct rota_term *past, size_t n_past, int first_year)
+                          const struct rota_term *past, size_t n_past, int first_year, bool hosted)
 {
     rota_trust_county(in, n, 3, seed);
     for (int k = 0; k < 3; k++)
@@ -419,6 +444,8 @@ static void history_input(struct rota_input *in, int n, unsigned long long seed,
     if (past) {
         in->history = (struct rota_term *)(uintptr_t)past;
         in->n_history = n_past;
+    } else if (hosted) {
+        rota_trust_hosted_history(in, n, 9, seed);
     } else {
         rota_trust_random_history(in, n, 9, seed);
     }
@@ -430,106 +457,216 @@ static void input_detach_history(struct rota_input *in)
     in->n_history = 0;
 }
 
+/* The history of in (borrowed) with the terms of plan after it: owned array, groups borrowed. */
+static struct rota_term *history_then(const struct rota_input *in, const struct rota_plan *plan,
+                                      size_t *nh)
+{
+    *nh = in->n_history + plan->n_terms;
+    struct rota_term *past = calloc(*nh, sizeof *past);
+    if (in->n_history)
+        memcpy(past, in->history, sizeof *past * in->n_history);
+    memcpy(past + in->n_history, plan->terms, sizeof *past * plan->n_terms);
+    return past;
+}
+
+struct history_row {
+    double ms[4][2]; /* the four timed plans, wall and CPU */
+    bool ok;
+};
+
+/* One row of history_table. Returns -1 when a plan fails. */
+static int history_row(int n, unsigned long long seed, const struct rota_options *opt,
+                       struct history_row *row)
+{
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_input in, in2, in3, in4, in5, in6, in7;
+    struct rota_plan first, next, own, own_next, whole, hand, hand_next;
+    history_input(&in, n, seed, NULL, 0, 2025, false);
+    if (plan_timed(&in, opt, &first, &err, row->ms[0]) != 0)
+        return -1;
+    /* the history again, with the planner's year after it */
+    size_t nh;
+    struct rota_term *past = history_then(&in, &first, &nh);
+    history_input(&in2, n, seed, past, nh, 2026, false);
+    if (plan_timed(&in2, opt, &next, &err, row->ms[1]) != 0)
+        return -1;
+    /* the two years as one plan, the reference for the second year */
+    history_input(&in6, n, seed, NULL, 0, 2025, false);
+    free(in6.terms);
+    in6.n_terms = 6;
+    in6.terms = calloc(6, sizeof *in6.terms);
+    for (int k = 0; k < 6; k++)
+        in6.terms[k] = (struct rota_term_id){2025 + k / 3, k % 3};
+    if (rota_plan(&in6, opt, &whole, &err) != 0)
+        return -1;
+    bool same = next.mode == ROTA_MODE_CONTINUED;
+    for (size_t k = 0; same && k < next.n_terms; k++) {
+        const struct rota_term *a = &next.terms[k], *b = NULL;
+        for (size_t c = 0; c < whole.n_terms && !b; c++)
+            if (rota_term_index(whole.terms[c].id) == rota_term_index(a->id))
+                b = &whole.terms[c];
+        same = b && b->n_groups == a->n_groups &&
+               memcmp(b->groups, a->groups, sizeof *a->groups * a->n_groups) == 0;
+    }
+    /* a year from no history, then the next year given it */
+    history_input(&in3, n, seed, NULL, 0, 2025, false);
+    for (size_t h = 0; h < in3.n_history; h++)
+        free(in3.history[h].groups);
+    free(in3.history);
+    input_detach_history(&in3);
+    if (rota_plan(&in3, opt, &own, &err) != 0)
+        return -1;
+    history_input(&in4, n, seed, own.terms, own.n_terms, 2026, false);
+    if (plan_timed(&in4, opt, &own_next, &err, row->ms[2]) != 0)
+        return -1;
+    /* a hand-made past hosted as the cycle has it (every term could begin a plan), then the
+     * planner's own year after it */
+    history_input(&in5, n, seed, NULL, 0, 2025, true);
+    if (rota_plan(&in5, opt, &hand, &err) != 0)
+        return -1;
+    size_t nh7;
+    struct rota_term *past7 = history_then(&in5, &hand, &nh7);
+    history_input(&in7, n, seed, past7, nh7, 2026, false);
+    if (plan_timed(&in7, opt, &hand_next, &err, row->ms[3]) != 0)
+        return -1;
+    row->ok = first.mode == ROTA_MODE_SEARCHED && same && own_next.mode == ROTA_MODE_CONTINUED &&
+              hand.mode == ROTA_MODE_SEARCHED && hand_next.mode == ROTA_MODE_CONTINUED &&
+              hand_next.cycle_start == 9;
+    printf("| %d | %s | %.0f / %.0f | %s | %s | %.0f / %.0f | %s | %.0f / %.0f | %s | %.0f / %.0f "
+           "|\n",
+           n, rota_planner_mode_name(first.mode), row->ms[0][0], row->ms[0][1],
+           rota_planner_mode_name(next.mode), same ? "yes" : "no", row->ms[1][0], row->ms[1][1],
+           rota_planner_mode_name(own_next.mode), row->ms[2][0], row->ms[2][1],
+           rota_planner_mode_name(hand_next.mode), row->ms[3][0], row->ms[3][1]);
+    fflush(stdout);
+    rota_plan_free(&first);
+    rota_plan_free(&next);
+    rota_plan_free(&own);
+    rota_plan_free(&own_next);
+    rota_plan_free(&whole);
+    rota_plan_free(&hand);
+    rota_plan_free(&hand_next);
+    input_detach_history(&in2);
+    input_detach_history(&in4);
+    input_detach_history(&in7);
+    rota_input_free(&in);
+    rota_input_free(&in2);
+    rota_input_free(&in3);
+    rota_input_free(&in4);
+    rota_input_free(&in5);
+    rota_input_free(&in6);
+    rota_input_free(&in7);
+    free(past);
+    free(past7);
+    mat_errors_free(&err);
+    return 0;
+}
+
 /* --history: the plans a trust makes after history, as `matctl rota plan` makes them (default
  * options: recognition on, the 5 s budget). For each N: a year after nine random past terms
  * (other history: searched), then the next year given those nine and the planner's year as
- * history (its own terms: continued, and the same terms as one plan of both years), and a
- * second year after a first year planned from no history (its own terms from the start). */
+ * history (its own terms: continued, and the same terms as one plan of both years), a second
+ * year after a first year planned from no history (its own terms from the start), and the
+ * planner's own year after nine hand-made terms hosted as the hosting cycle has it (continued,
+ * from the tenth term). Times are wall / CPU ms. */
 static int history_table(int from, int to, unsigned long long seed, long budget_ms)
 {
-    printf("| N | after 9 random terms | ms | + its own year: mode | = one plan | ms | own year "
-           "only: mode | ms |\n|---|---|---|---|---|---|---|---|\n");
-    int ok = 0, total = 0, over = 0;
-    double slowest = 0;
+    printf("| N | after 9 random terms | ms wall / cpu | + its own year: mode | = one plan | ms | "
+           "own year only: mode | ms | own year after 9 hosted hand-made: mode | ms |\n"
+           "|---|---|---|---|---|---|---|---|---|---|\n");
+    int ok = 0, total = 0, over = 0, over_cpu = 0;
+    double slowest = 0, slowest_cpu = 0;
     for (int n = from; n <= to; n++) {
         struct rota_options opt;
         rota_options_default(&opt);
         opt.time_budget_ms = budget_ms;
-        struct mat_errors err;
-        mat_errors_init(&err);
-        struct rota_input in;
-        struct rota_plan first, next, own, own_next;
-        history_input(&in, n, seed, NULL, 0, 2025);
-        double t0 = now_ms_f();
-        if (rota_plan(&in, &opt, &first, &err) != 0)
+        struct history_row row;
+        if (history_row(n, seed, &opt, &row) != 0)
             return 1;
-        double ms_first = now_ms_f() - t0;
-        /* the history again, with the planner's year after it */
-        size_t nh = in.n_history + first.n_terms;
-        struct rota_term *past = calloc(nh, sizeof *past);
-        memcpy(past, in.history, sizeof *past * in.n_history);
-        memcpy(past + in.n_history, first.terms, sizeof *past * first.n_terms);
-        struct rota_input in2;
-        history_input(&in2, n, seed, past, nh, 2026);
-        t0 = now_ms_f();
-        if (rota_plan(&in2, &opt, &next, &err) != 0)
-            return 1;
-        double ms_next = now_ms_f() - t0;
-        /* the two years as one plan, the reference for the second year */
-        struct rota_input in6;
-        struct rota_plan whole;
-        history_input(&in6, n, seed, NULL, 0, 2025);
-        free(in6.terms);
-        in6.n_terms = 6;
-        in6.terms = calloc(6, sizeof *in6.terms);
-        for (int k = 0; k < 6; k++)
-            in6.terms[k] = (struct rota_term_id){2025 + k / 3, k % 3};
-        if (rota_plan(&in6, &opt, &whole, &err) != 0)
-            return 1;
-        bool same = next.mode == ROTA_MODE_CONTINUED;
-        for (size_t k = 0; same && k < next.n_terms; k++) {
-            const struct rota_term *a = &next.terms[k], *b = NULL;
-            for (size_t c = 0; c < whole.n_terms && !b; c++)
-                if (rota_term_index(whole.terms[c].id) == rota_term_index(a->id))
-                    b = &whole.terms[c];
-            same = b && b->n_groups == a->n_groups &&
-                   memcmp(b->groups, a->groups, sizeof *a->groups * a->n_groups) == 0;
-        }
-        /* a year from no history, then the next year given it */
-        struct rota_input in3, in4;
-        history_input(&in3, n, seed, NULL, 0, 2025);
-        for (size_t h = 0; h < in3.n_history; h++)
-            free(in3.history[h].groups);
-        free(in3.history);
-        input_detach_history(&in3);
-        if (rota_plan(&in3, &opt, &own, &err) != 0)
-            return 1;
-        history_input(&in4, n, seed, own.terms, own.n_terms, 2026);
-        t0 = now_ms_f();
-        if (rota_plan(&in4, &opt, &own_next, &err) != 0)
-            return 1;
-        double ms_own = now_ms_f() - t0;
-        bool row_ok =
-            first.mode == ROTA_MODE_SEARCHED && same && own_next.mode == ROTA_MODE_CONTINUED;
-        printf("| %d | %s | %.1f | %s | %s | %.1f | %s | %.1f |\n", n,
-               rota_planner_mode_name(first.mode), ms_first, rota_planner_mode_name(next.mode),
-               same ? "yes" : "no", ms_next, rota_planner_mode_name(own_next.mode), ms_own);
-        fflush(stdout);
-        ok += row_ok;
+        ok += row.ok;
         total++;
-        over += (ms_first > 1000) + (ms_next > 1000) + (ms_own > 1000);
-        double worst = ms_first > ms_next ? ms_first : ms_next;
-        worst = ms_own > worst ? ms_own : worst;
-        slowest = worst > slowest ? worst : slowest;
-        rota_plan_free(&first);
-        rota_plan_free(&next);
-        rota_plan_free(&own);
-        rota_plan_free(&own_next);
-        rota_plan_free(&whole);
-        rota_input_free(&in6);
-        input_detach_history(&in2);
-        input_detach_history(&in4);
-        rota_input_free(&in);
-        rota_input_free(&in2);
-        rota_input_free(&in3);
-        rota_input_free(&in4);
-        free(past);
-        mat_errors_free(&err);
+        for (int c = 0; c < 4; c++) {
+            over += row.ms[c][0] > 1000;
+            over_cpu += row.ms[c][1] > 1000;
+            slowest = row.ms[c][0] > slowest ? row.ms[c][0] : slowest;
+            slowest_cpu = row.ms[c][1] > slowest_cpu ? row.ms[c][1] : slowest_cpu;
+        }
     }
-    printf("\nSearched after random terms, then continued (as one plan) for %d of %d sizes; "
-           "slowest plan %.1f ms; %d of %d plans over 1 s.\n",
-           ok, total, slowest, over, 3 * total);
+    printf("\nSearched after random terms, then continued (as one plan; and after hosted hand-made "
+           "terms) for %d of %d sizes; slowest plan %.1f ms (CPU %.1f ms); %d of %d plans over "
+           "1 s (CPU: %d).\n",
+           ok, total, slowest, slowest_cpu, over, 4 * total, over_cpu);
     return ok == total ? 0 : 1;
+}
+
+/* One plan as JSON on one line, labelled; the plan is kept in out (owned). */
+static int dump_plan(int n, const char *label, const struct rota_input *in,
+                     const struct rota_options *opt, struct rota_plan *out)
+{
+    struct mat_errors err;
+    mat_errors_init(&err);
+    int rc = rota_plan(in, opt, out, &err);
+    if (rc == 0) {
+        char *text = rota_json_plan_dump(in, out, NULL, NULL, 0, false);
+        printf("%d %s: %s", n, label, text);
+        free(text);
+    } else {
+        printf("%d %s: error %s\n", n, label, err.count ? err.items[0].message : "");
+    }
+    fflush(stdout);
+    mat_errors_free(&err);
+    return rc;
+}
+
+/* --dump: the JSON of plans for N = from..to, one line each, to compare two builds' outputs
+ * byte for byte (default options, as matctl plans): no history (plain trust for a year; county
+ * trust for a year; county with travel for two years, seed 2), and after history (nine random
+ * terms; those and the planner's year; nine hand-made terms hosted by the cycle; those and the
+ * planner's year). */
+static int dump_table(int from, int to, unsigned long long seed, long budget_ms, bool no_history)
+{
+    struct rota_options opt;
+    rota_options_default(&opt);
+    opt.time_budget_ms = budget_ms;
+    int failed = 0;
+    for (int n = from; n <= to; n++) {
+        struct rota_input in;
+        struct rota_plan p, q;
+        rota_trust_plain(&in, n, 3, seed);
+        failed += dump_plan(n, "plain", &in, &opt, &p) != 0;
+        rota_plan_free(&p);
+        rota_input_free(&in);
+        rota_trust_county(&in, n, 3, seed);
+        failed += dump_plan(n, "county", &in, &opt, &p) != 0;
+        rota_plan_free(&p);
+        rota_input_free(&in);
+        rota_trust_county(&in, n, 6, seed + 1);
+        in.constraints.travel_weight = 0.05;
+        failed += dump_plan(n, "county-travel-6", &in, &opt, &p) != 0;
+        rota_plan_free(&p);
+        rota_input_free(&in);
+        for (int hosted = 0; !no_history && hosted < 2; hosted++) {
+            history_input(&in, n, seed, NULL, 0, 2025, hosted);
+            int rc = dump_plan(n, hosted ? "after-hosted" : "after-random", &in, &opt, &p);
+            failed += rc != 0;
+            if (rc == 0) {
+                size_t nh;
+                struct rota_term *past = history_then(&in, &p, &nh);
+                struct rota_input in2;
+                history_input(&in2, n, seed, past, nh, 2026, false);
+                failed += dump_plan(n, hosted ? "own-after-hosted" : "own-after-random", &in2, &opt,
+                                    &q) != 0;
+                rota_plan_free(&q);
+                input_detach_history(&in2);
+                rota_input_free(&in2);
+                free(past);
+            }
+            rota_plan_free(&p);
+            rota_input_free(&in);
+        }
+    }
+    return failed ? 1 : 0;
 }
 
 /* Leading terms of history + terms (chronological) without a repeated pair. */
@@ -635,7 +772,7 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
-        store_n = 0, all_soft = 0, three = 0, portfolio = 0, after_history = 0;
+        store_n = 0, all_soft = 0, three = 0, portfolio = 0, after_history = 0, dump = 0;
     long history_budget_ms = ROTA_DEFAULT_BUDGET_MS; /* --history: matctl's default */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
@@ -648,6 +785,10 @@ int main(int argc, char **argv)
             budget_ms = history_budget_ms = atol(argv[++i]);
         else if (strcmp(argv[i], "--history") == 0)
             after_history = 1;
+        else if (strcmp(argv[i], "--dump") == 0)
+            dump = 1;
+        else if (strcmp(argv[i], "--dump-no-history") == 0)
+            dump = 2;
         else if (strcmp(argv[i], "--search-only") == 0)
             search_only = 1;
         else if (strcmp(argv[i], "--three-groups") == 0)
@@ -671,7 +812,8 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
                             "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
-                            "[--history] [--big N:T] [--soft N:T] [--soft-all] "
+                            "[--history] [--dump] [--dump-no-history] [--big N:T] [--soft N:T] "
+                            "[--soft-all] "
                             "[--portfolio] [--store N]\n");
             return 2;
         }
@@ -692,6 +834,8 @@ int main(int argc, char **argv)
         return term_by_term_table(from, to, seed, budget_ms);
     if (after_history)
         return history_table(from, to, seed, history_budget_ms);
+    if (dump)
+        return dump_table(from, to, seed, history_budget_ms, dump == 2);
     if (search_only) {
         /* The design engine alone, stored base classes skipped: what the search finds; or the
          * three-groups construction alone (the orders that have one). */

@@ -86,3 +86,37 @@ void rota_trust_random_history(struct rota_input *in, int n, int terms, unsigned
     }
     free(perm);
 }
+
+void rota_trust_hosted_history(struct rota_input *in, int n, int terms, unsigned long long seed)
+{
+    rota_trust_random_history(in, n, terms, seed);
+    unsigned char *hosted = calloc((size_t)n, 1);
+    for (int h = 0; h < terms; h++) {
+        struct rota_term *tm = &in->history[h];
+        int waiting = 0, waiting_hosting = 0;
+        for (int i = 0; i < n; i++)
+            waiting += !hosted[i];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            struct rota_group *gr = &tm->groups[g];
+            gr->host = gr->members[0];
+            for (int i = gr->size - 1; i >= 0; i--)
+                if (!hosted[gr->members[i]])
+                    gr->host = gr->members[i];
+            waiting_hosting += !hosted[gr->host];
+        }
+        /* the cycle ends in the term that gives every school still waiting its turn; that
+         * term's other hosts are the first of the next cycle */
+        unsigned char *again = calloc((size_t)n, 1);
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            int x = tm->groups[g].host;
+            if (waiting_hosting == waiting)
+                again[x] = hosted[x];
+            else
+                hosted[x] = 1;
+        }
+        if (waiting_hosting == waiting)
+            memcpy(hosted, again, (size_t)n);
+        free(again);
+    }
+    free(hosted);
+}

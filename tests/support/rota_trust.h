@@ -21,4 +21,10 @@ void rota_trust_county(struct rota_input *in, int n, int terms, unsigned long lo
  * hand-made years, not the planner's own. Replaces in's history. */
 void rota_trust_random_history(struct rota_input *in, int n, int terms, unsigned long long seed);
 
+/* The same groupings, hosted as the hosting cycle has it (each school hosts once before any
+ * school hosts twice): in each group the first member still waiting for its turn, else the
+ * first member — hand-made years whose every term could begin one of the planner's plans, so
+ * recognition has to look at each of them. Replaces in's history. */
+void rota_trust_hosted_history(struct rota_input *in, int n, int terms, unsigned long long seed);
+
 #endif

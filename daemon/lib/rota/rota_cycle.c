@@ -65,10 +65,13 @@ static int *arrangement_of(const struct rota_term *terms, int t, int n)
 }
 
 /* Plans the windows of ids (total = windows x c terms, chronological) into terms (owned
- * groups). The first window's plan goes to first (its method and work). */
+ * groups). The first window's plan goes to first (its method and work). With match (n_match
+ * terms, the first of ids), the plan is wanted only if it begins with them: returns 1, with
+ * first->work the work spent, when the first window's search shows it cannot. */
 static int plan_windows(const struct rota_input *in, const struct rota_options *opt,
                         const struct rota_term_id *ids, int total, int c, const int *seed,
-                        struct rota_term *terms, struct rota_plan *first, struct mat_errors *err)
+                        const struct rota_term *match, int n_match, struct rota_term *terms,
+                        struct rota_plan *first, struct mat_errors *err)
 {
     int n = (int)in->n_schools, rc = 0;
     struct rota_term *hist = xmalloc(sizeof *hist * (in->n_history + (size_t)total + 1));
@@ -86,10 +89,15 @@ static int plan_windows(const struct rota_input *in, const struct rota_options *
         win.n_history = in->n_history + (size_t)w * c;
         win.terms = (struct rota_term_id *)(uintptr_t)(ids + (size_t)w * c);
         win.n_terms = (size_t)c;
-        struct rota_run run = {
-            .seed_at = at0, .min_gap = w || seed ? c : 0, .front = w == 0 && !seed};
+        struct rota_run run = {.seed_at = at0,
+                               .min_gap = w || seed ? c : 0,
+                               .front = w == 0 && !seed,
+                               .match = w == 0 ? match : NULL,
+                               .n_match = n_match < c ? n_match : c};
         struct rota_plan p;
         rc = rota_plan_run(&win, opt, &run, &p, NULL, err);
+        if (rc == 1)
+            work += p.work;
         if (rc != 0)
             break;
         work += p.work;
@@ -129,9 +137,11 @@ static int cycle_ids(const struct rota_input *in, int c, struct rota_term_id **i
     return total;
 }
 
-/* Plans the cycle(s) covering in->terms and keeps the terms asked for. */
+/* Plans the cycle(s) covering in->terms and keeps the terms asked for. With match (see
+ * plan_windows), returns 1 with only out->work set when the plan cannot begin with it. */
 static int plan_cycle(const struct rota_input *in, const struct rota_options *opt, const int *seed,
-                      struct rota_plan *out, struct mat_errors *err)
+                      const struct rota_term *match, int n_match, struct rota_plan *out,
+                      struct mat_errors *err)
 {
     int n = (int)in->n_schools, t = (int)in->n_terms, c = rota_cycle_length(n, t);
     struct rota_term_id *ids;
@@ -139,7 +149,9 @@ static int plan_cycle(const struct rota_input *in, const struct rota_options *op
     struct rota_term *terms = xcalloc((size_t)total, sizeof *terms);
     struct rota_plan first;
     memset(&first, 0, sizeof first);
-    int rc = plan_windows(in, opt, ids, total, c, seed, terms, &first, err);
+    int rc = plan_windows(in, opt, ids, total, c, seed, match, n_match, terms, &first, err);
+    if (rc == 1)
+        out->work = first.work;
     if (rc == 0) {
         out->n_cycle = (size_t)total;
         out->cycle = xmalloc(sizeof *out->cycle * (size_t)total);
@@ -231,11 +243,16 @@ static bool continue_from(const struct rota_input *in, const struct rota_options
     struct rota_plan p;
     struct mat_errors err;
     mat_errors_init(&err);
-    bool match = plan_cycle(&sub, opt, NULL, &p, &err) == 0;
+    /* the history's terms from start are what the plan must begin with: a plan whose search
+     * shows that it cannot is not finished (most starts of a hand-made past end so) */
+    int rc = plan_cycle(&sub, opt, NULL, sorted + start, own, &p, &err);
     mat_errors_free(&err);
     free(sub.terms);
-    if (!match)
+    if (rc == 1)
+        *work += p.work;
+    if (rc != 0)
         return false;
+    bool match = true;
     *work += p.work;
     for (int k = 0; match && k < own; k++)
         match = same_groups(&sorted[start + k], &p.terms[k], (int)in->n_schools);
@@ -418,7 +435,7 @@ int rota_plan(const struct rota_input *in, const struct rota_options *opt, struc
         return 0;
     int c = rota_cycle_length((int)in->n_schools, (int)in->n_terms);
     int *seed = in->n_history > 0 ? history_cycle(in, c) : NULL;
-    int rc = plan_cycle(in, opt, seed, out, err);
+    int rc = plan_cycle(in, opt, seed, NULL, 0, out, err);
     if (rc == 0 && seed) {
         out->mode = ROTA_MODE_CONTINUED;
         out->cycle_start = (int)in->n_history - c;

@@ -349,6 +349,8 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
     const struct rota_ctx *cx = s->cx;
     int n = cx->n, t = cx->t;
     rota_search_note(s);
+    if (s->gave_up)
+        return;
     if (!run->prev && !run->seed_at && !rota_at_lower_bound(cx, s->best) &&
         (cx->has_history || s->best.hard > 0 || s->best.rep > 0)) {
         struct rota_state g;
@@ -361,6 +363,8 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
             snprintf(method, mlen, "greedy seed");
         }
         rota_state_free(&g);
+        if (s->gave_up)
+            return;
     }
     uint64_t left = budget > s->work ? budget - s->work : 0;
     /* a cycle again: its repeats cannot all go and it already repeats the pairs that met
@@ -370,6 +374,8 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
     if (!rota_at_lower_bound(cx, s->best) &&
         (s->best.hard || s->best.keep || s->best.rep || s->best.host)) {
         rota_search_repair(s, left / 2);
+        if (s->gave_up)
+            return;
         rota_state_copy_at(cx, s->st, s->best_at);
     }
     left = budget > s->work ? budget - s->work : 0;
@@ -448,13 +454,18 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     s->polish_cap = FRONT_POLISH;
     s->cold = true;
     plan_search(s, run, method, mlen, s->work + FRONT_START_WORK);
+    if (s->gave_up) {
+        for (int i = 0; i < fk.cap; i++)
+            free(fk.at[i]);
+        return;
+    }
     front_keep_offer(&fk, s, method, tn);
     /* one start makes the design's first class greedy's first term */
     struct rota_state g;
     rota_state_alloc(&g, cx);
     rota_greedy_plan(cx, &g);
     s->work += (uint64_t)t * n * ((uint64_t)n / 16 + 8);
-    for (int i = 1; i < FRONT_STARTS && s->work - w0 < FRONT_WORK; i++) {
+    for (int i = 1; i < FRONT_STARTS && s->work - w0 < FRONT_WORK && !s->gave_up; i++) {
         s->best = none;
         /* a design out of reach is not waited for */
         plan_start(s, run, m, sizeof m, FRONT_WORK, i == 1 ? g.at : NULL);
@@ -467,7 +478,7 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     s->polish_cap = 0;
     struct rota_cost best = none;
     int *keep = xmalloc(sizeof *keep * tn);
-    for (int i = 0; i < fk.count; i++) {
+    for (int i = 0; i < fk.count && !s->gave_up; i++) {
         s->best = fk.cost[i];
         memcpy(s->best_at, fk.at[i], sizeof *keep * tn);
         rota_state_copy_at(cx, s->st, fk.at[i]);
@@ -551,6 +562,11 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
     for (size_t i = 0; i < (size_t)n * n; i++)
         s.w[i] = 1;
     s.stamp = xcalloc((size_t)n * n, sizeof *s.stamp);
+    struct rota_cost floor;
+    if (run->match) {
+        floor = rota_search_floor(&cx, run->match, run->n_match);
+        s.floor = &floor;
+    }
     char method[96] = "";
     if (run->greedy_only) {
         rota_greedy_plan(&cx, &st);
@@ -562,9 +578,13 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         plan_start(&s, run, method, sizeof method, budget, NULL);
         plan_search(&s, run, method, sizeof method, budget);
     }
-    rota_state_copy_at(&cx, &st, s.best_at);
     int rc = 0;
-    if (st.c.hard > 0) {
+    if (!s.gave_up)
+        rota_state_copy_at(&cx, &st, s.best_at);
+    if (s.gave_up) { /* no plan it could end with begins with run->match */
+        out->work = s.work;
+        rc = 1;
+    } else if (st.c.hard > 0) {
         report_infeasible(&cx, st.at, err);
         rc = -1;
     } else {

@@ -32,7 +32,13 @@ struct rota_run {
     const int *seed_at; /* a later window of a cycle: the first window's arrangement */
     int min_gap;        /* a later window: repeats closer than this are penalised */
     bool front;         /* the first window of a cycle: its first terms' soft cost first */
+    /* recognition: the plan is wanted only if its first n_match terms are these (groups of
+     * school indices, in->terms' first n_match terms in order); the run gives up, returning 1
+     * with only out->work set, as soon as its search shows that it cannot end so */
+    const struct rota_term *match;
+    int n_match;
 };
+/* Returns 0 with out filled, -1 with errors, or 1 when it gave up (run->match). */
 int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
                   const struct rota_run *run, struct rota_plan *out, struct rota_changes *changes,
                   struct mat_errors *err);

@@ -130,6 +130,88 @@ static void swap_leave(const struct rota_ctx *cx, const struct rota_state *st, i
     }
 }
 
+/* The weighted repeat change of one pair when its meeting in term k is added or taken away
+ * (pair_delta's second figure); a pair that never met, in history or plan, changes nothing. */
+static inline int64_t pair_wdelta(const struct rota_ctx *cx, const struct rota_state *st, int a,
+                                  int b, int k, bool add, const uint32_t *w)
+{
+    size_t i = (size_t)a * cx->n + b;
+    uint64_t m = st->mask[i], bit = UINT64_C(1) << k;
+    int32_t h = cx->hist[i];
+    if (add == ((m & bit) != 0))
+        return 0;
+    m &= ~bit;
+    if (!m && h == ROTA_NO_MEET)
+        return 0;
+    int64_t d = rota_pair_cost_add(cx, m, h, k);
+    d = add ? d : -d;
+    return w ? d * (int64_t)w[i] : d;
+}
+
+/* The repair's scan of every swap of x (position pa of term k), when the guided comparison
+ * sees the weighted repeat change alone (nothing hard, no re-plan, no hosting level in this
+ * term): that change is x leaving its group (leave), y leaving its own (ly[pb]: each group's
+ * pairs are worked out once, not once per swap), x joining y's group (jx[gb], less ax[pb], the
+ * pair of x with y itself) and y joining x's. The same integers eval_swap sums, so the same moves
+ * are taken. A meeting added never lowers a pair's cost, so the two joining parts are never
+ * negative: a swap whose other parts are already above the best so far is passed over without
+ * them (it could not tie or beat the best; it would be passed over all the same). */
+struct swap_scan {
+    int64_t *ly, *ax, *jx; /* n, n, ng */
+    uint8_t *jx_done;      /* ng: jx and ax worked out for this x */
+};
+
+static void swap_scan_prepare(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa,
+                              const uint32_t *w, struct swap_scan *sc)
+{
+    const int *row = st->at + (size_t)k * cx->n;
+    int ga = cx->lay.group_of[pa];
+    memset(sc->jx_done, 0, (size_t)cx->lay.ng);
+    for (int g = 0; g < cx->lay.ng; g++) {
+        if (g == ga)
+            continue;
+        int start = cx->lay.start[g], size = cx->lay.size[g];
+        for (int i = 0; i < size; i++)
+            sc->ly[start + i] = 0;
+        for (int i = 0; i < size; i++) /* each pair once (both ways alike) */
+            for (int j = i + 1; j < size; j++) {
+                int64_t d = pair_wdelta(cx, st, row[start + i], row[start + j], k, false, w);
+                sc->ly[start + i] += d;
+                sc->ly[start + j] += d;
+            }
+    }
+}
+
+/* The weighted repeat change of swapping pa (prepared in sc, leaving: leave) with pb, or, when
+ * bounded and it is certainly above `above`, a figure above it. */
+static inline int64_t swap_scan_wrep(const struct rota_ctx *cx, const struct rota_state *st, int k,
+                                     int pa, int pb, const uint32_t *w, struct swap_scan *sc,
+                                     const int64_t *leave, bool bounded, int64_t above)
+{
+    const int *row = st->at + (size_t)k * cx->n;
+    int x = row[pa], y = row[pb], ga = cx->lay.group_of[pa], gb = cx->lay.group_of[pb];
+    int64_t wrep = leave[1] + sc->ly[pb];
+    if (bounded && wrep > above)
+        return wrep;
+    if (!sc->jx_done[gb]) {
+        int start = cx->lay.start[gb], size = cx->lay.size[gb];
+        sc->jx[gb] = 0;
+        for (int i = 0; i < size; i++) {
+            sc->ax[start + i] = pair_wdelta(cx, st, x, row[start + i], k, true, w);
+            sc->jx[gb] += sc->ax[start + i];
+        }
+        sc->jx_done[gb] = 1;
+    }
+    wrep += sc->jx[gb] - sc->ax[pb];
+    if (bounded && wrep > above)
+        return wrep;
+    const int *m = row + cx->lay.start[ga];
+    for (int i = 0; i < cx->lay.size[ga]; i++)
+        if (m[i] != x)
+            wrep += pair_wdelta(cx, st, y, m[i], k, true, w);
+    return wrep;
+}
+
 /* A swap's move; with_soft false leaves its soft level at 0 (the repair compares the levels
  * above it only, and works the soft level out for the one move it takes: with_soft), and
  * leave, when not NULL, is swap_leave's figures for pa (the sums are exact integers, so the
@@ -274,9 +356,9 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
         if (m == x || m == y)
             continue;
         uint64_t mx = st->mask[x * n + m], my = st->mask[y * n + m];
-        if (!mx && !my)
-            continue;
         int32_t hx = cx->hist[x * n + m], hy = cx->hist[y * n + m];
+        if (mx == my || hx == hy) /* the pairs trade nothing: the sum below is 0 */
+            continue;
         mv->d.rep += rota_pair_cost(cx, my, hx) + rota_pair_cost(cx, mx, hy) -
                      rota_pair_cost(cx, mx, hx) - rota_pair_cost(cx, my, hy);
     }
@@ -455,12 +537,100 @@ static void apply_exchange(const struct rota_ctx *cx, struct rota_state *st,
 /* ------------------------------------------------------------------------------------ */
 /* Local search. */
 
+/* Are a's hard, keep and repeat levels below b's (lexicographically)? */
+static bool levels_below(const struct rota_cost *a, const struct rota_cost *b)
+{
+    if (a->hard != b->hard)
+        return a->hard < b->hard;
+    if (a->keep != b->keep)
+        return a->keep < b->keep;
+    return a->rep < b->rep;
+}
+
 void rota_search_note(struct rota_search *s)
 {
     if (rota_cost_cmp(s->st->c, s->best) < 0) {
         s->best = s->st->c;
         memcpy(s->best_at, s->st->at, sizeof *s->best_at * (size_t)s->cx->t * s->cx->n);
+        if (s->floor && levels_below(&s->best, s->floor))
+            s->gave_up = true;
     }
+}
+
+static int int32_cmp(const void *pa, const void *pb)
+{
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The least repeat cost the planned terms after the first `count` can add, given the pairs'
+ * meetings so far (mask: the first count terms; the history): the later terms hold m meetings
+ * (every term is the layout), a pair that never met can take one of them free, so at least
+ * m - fresh of them repeat. Each of those is a met pair's first meeting in the later terms,
+ * costing at least the unit of the longest gap it can have (from its latest meeting to the last
+ * term), or another meeting of a pair met in the later terms already, costing at least the unit
+ * of the longest gap among them, which is no less. So the cheapest first meetings add up to a
+ * bound, the oldest first. */
+static int64_t floor_rest(const struct rota_ctx *cx, const uint64_t *mask, int count)
+{
+    int n = cx->n, t = cx->t;
+    if (count >= t || count < 1)
+        return 0;
+    int64_t per_term = 0;
+    for (int g = 0; g < cx->lay.ng; g++)
+        per_term += (int64_t)cx->lay.size[g] * (cx->lay.size[g] - 1) / 2;
+    int32_t *latest = xmalloc(sizeof *latest * ((size_t)n * (n - 1) / 2 + 1));
+    int64_t used = 0, fresh = 0;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) {
+            uint64_t m = mask[a * n + b];
+            int32_t h = cx->hist[a * n + b];
+            if (m)
+                latest[used++] = cx->tl[63 - __builtin_clzll(m)];
+            else if (h != ROTA_NO_MEET)
+                latest[used++] = h;
+            else
+                fresh++;
+        }
+    int64_t repeats = (int64_t)(t - count) * per_term - fresh, rep = 0;
+    if (repeats > 0) {
+        qsort(latest, (size_t)used, sizeof *latest, int32_cmp);
+        int32_t last = cx->tl[t - 1];
+        for (int64_t i = 0; i < repeats && i < used; i++)
+            rep += rota_unit_cost(cx, last - latest[i]);
+        if (repeats > used)
+            rep += (repeats - used) * rota_unit_cost(cx, last - cx->tl[count]);
+    }
+    free(latest);
+    return rep;
+}
+
+struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_term *terms,
+                                   int count)
+{
+    int n = cx->n;
+    struct rota_cost c = {0};
+    uint64_t *mask = xcalloc((size_t)n * n, sizeof *mask);
+    count = count < cx->t ? count : cx->t;
+    for (int k = 0; k < count; k++) {
+        const struct rota_term *tm = &terms[k];
+        for (size_t g = 0; g < tm->n_groups; g++) {
+            const struct rota_group *gr = &tm->groups[g];
+            c.hard += rota_group_hard(cx, gr->members, gr->size);
+            for (int i = 0; i < gr->size; i++)
+                for (int j = i + 1; j < gr->size; j++) {
+                    int a = gr->members[i], b = gr->members[j];
+                    mask[a < b ? a * n + b : b * n + a] |= UINT64_C(1) << k;
+                }
+        }
+    }
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (mask[a * n + b])
+                c.rep += rota_pair_cost(cx, mask[a * n + b], cx->hist[a * n + b]);
+    c.rep += floor_rest(cx, mask, count);
+    free(mask);
+    return c;
 }
 
 bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c)
@@ -558,9 +728,13 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     uint64_t stop = s->work + budget;
     int *cand_k = xmalloc(sizeof *cand_k * (size_t)t * n);
     int *cand_p = xmalloc(sizeof *cand_p * (size_t)t * n);
+    struct swap_scan sc = {.ly = xmalloc(sizeof *sc.ly * (size_t)n),
+                           .ax = xmalloc(sizeof *sc.ax * (size_t)n),
+                           .jx = xmalloc(sizeof *sc.jx * (size_t)cx->lay.ng),
+                           .jx_done = xmalloc((size_t)cx->lay.ng)};
     long since = 0;
     const long stall = 4000;
-    while (s->work < stop && since < stall) {
+    while (s->work < stop && since < stall && !s->gave_up) {
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
         int nc = 0;
@@ -581,17 +755,39 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
             int k = cand_k[ci], pa = cand_p[ci];
             int64_t leave[2];
             swap_leave(cx, st, k, pa, s->w, leave);
+            /* the guided comparison on the weighted repeat change alone: only the swaps at
+             * least as good as the best so far are evaluated in full */
+            bool scan =
+                !cx->has_excl && !cx->phase_hard && !cx->replan && !(cx->host_proxy && k == 0);
+            if (scan)
+                swap_scan_prepare(cx, st, k, pa, s->w, &sc);
             for (int pb = 0; pb < n; pb++) {
                 if (cx->lay.group_of[pb] == cx->lay.group_of[pa])
                     continue;
-                eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
-                int c = have ? guided_cmp(&mv, &best) : -1;
+                int c;
+                if (scan) {
+                    /* the best's guided figure, when a swap can only tie or beat it on that */
+                    bool bounded = have && best.d.hard == 0 && best.d.keep == 0;
+                    int64_t wrep = swap_scan_wrep(cx, st, k, pa, pb, s->w, &sc, leave, bounded,
+                                                  bounded ? guided_rep(&best) : 0);
+                    c = !have                       ? -1
+                        : best.d.hard != 0          ? (best.d.hard > 0 ? -1 : 1)
+                        : best.d.keep != 0          ? (best.d.keep > 0 ? -1 : 1)
+                        : wrep != guided_rep(&best) ? (wrep < guided_rep(&best) ? -1 : 1)
+                                                    : 0;
+                    if (c > 0 || (c == 0 && prng_below(s->r, ++ties) != 0))
+                        continue;
+                    eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
+                } else {
+                    eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
+                    c = have ? guided_cmp(&mv, &best) : -1;
+                    if (c > 0 || (c == 0 && prng_below(s->r, ++ties) != 0))
+                        continue;
+                }
+                best = mv;
                 if (c < 0) {
-                    best = mv;
                     have = true;
                     ties = 1;
-                } else if (c == 0 && prng_below(s->r, ++ties) == 0) {
-                    best = mv;
                 }
             }
             s->work += (uint64_t)n;
@@ -644,6 +840,10 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     }
     free(cand_k);
     free(cand_p);
+    free(sc.ly);
+    free(sc.ax);
+    free(sc.jx);
+    free(sc.jx_done);
 }
 
 /* Would the polish take a move that changes these levels (hard, keep, repeats, hosting)? */
@@ -736,7 +936,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
     uint64_t stall = length / 8;
-    while (s->work < stop) {
+    while (s->work < stop && !s->gave_up) {
         if (rota_at_lower_bound(cx, s->best))
             break;
         double progress = (double)(s->work - start) / (double)length;

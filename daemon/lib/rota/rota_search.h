@@ -48,6 +48,13 @@ struct rota_search {
     uint64_t polish_cap; /* a polish no longer than this (0: as long as it deserves) */
     bool cold; /* a new cycle's design starts: relabels anneal colder (their full polish starts
                 * from a polished plan, from which nearly every relabel is a large loss) */
+    /* Recognition: the plan is wanted only if it begins with given terms, so its hard, keep and
+     * repeat levels are at least floor's (those terms' own). The plan a run ends with is never
+     * above its best at any time on those levels (no search step takes a worse best, the
+     * hosting swaps never raise them), so once the best is below floor no plan the run can
+     * end with is wanted: gave_up is set and the search returns. NULL: no floor. */
+    const struct rota_cost *floor;
+    bool gave_up;
 };
 
 void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
@@ -64,8 +71,14 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
                     const uint32_t *w, struct rota_move *mv);
 void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv);
 
-/* Keeps s->st as the best plan if it beats it. */
+/* Keeps s->st as the best plan if it beats it (and gives up when it is below s->floor). */
 void rota_search_note(struct rota_search *s);
+/* The least hard, keep and repeat levels a plan whose first `count` planned terms are these
+ * terms (groups of school indices; terms[k] is planned term k) can have: theirs (later meetings
+ * only add to a pair's cost), and the repeats the later terms cannot avoid, at the least they
+ * can cost (fresh pairs run out). Soft and host are 0. */
+struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_term *terms,
+                                   int count);
 /* Nothing left to improve (every level at zero). */
 bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c);
 /* Repair: min-conflicts on the hard, kept and repeat levels. */
