@@ -169,7 +169,7 @@ static void test_push_with_codes_and_scores(void **state)
         char *end = strchr(line, '\n');
         assert_non_null(end);
         *end = '\0';
-        char *col[6];
+        char *col[6] = {0};
         char *p = line;
         for (int c = 0; c < 6; c++) {
             col[c] = p;
@@ -178,6 +178,7 @@ static void test_push_with_codes_and_scores(void **state)
                 break;
             *p++ = '\0';
         }
+        assert_non_null(col[5]);
         if (strcmp(col[3], want[i][0]) || strcmp(col[4], want[i][1]) || strcmp(col[5], want[i][2]))
             fail_msg("row %zu: %s %s %s", i + 2, col[3], col[4], col[5]);
         line = end + 1;

@@ -830,7 +830,7 @@ static int design_goal(int n, int goal, struct prng *r, uint64_t budget, uint64_
         struct design_try small = {xmalloc(sizeof(int) * (size_t)v * v), -1, ""};
         if (design_goal(v, (v - 1) / 2, r, budget / 2, work, use_stored, &small) == 0) {
             design_triple(v, small.classes, tmp);
-            char m[96];
+            char m[sizeof small.method + 48];
             snprintf(m, sizeof m, "tripled Kirkman system of order %d (%s)", v, small.method);
             design_keep(best, &lay, tmp, goal, m);
             done = best->repeats == 0;
