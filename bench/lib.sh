@@ -71,6 +71,11 @@ http {
     ssl_certificate $BENCH_DIR/tls/server.crt;
     ssl_certificate_key $BENCH_DIR/tls/server.key;
     ssl_protocols TLSv1.2 TLSv1.3;
+    # matd's choice (server/tls.c): AES-128-GCM first for TLS 1.2 and 1.3, by the server.
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+    ssl_conf_command Options PrioritizeChaCha;
     keepalive_requests 1000000;
     root $root;
     default_type application/json;

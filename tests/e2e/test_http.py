@@ -6,6 +6,7 @@ import harness
 import json
 import re
 import socket
+import ssl
 import time
 import unittest
 from harness import Matd, school_body
@@ -76,6 +77,19 @@ class Http(unittest.TestCase):
         w = Wire(self.m.port)
         self.addCleanup(w.close)
         return w
+
+    def test_tls_prefers_aes_128_gcm(self):
+        # A client listing AES-256 first (OpenSSL's and Python's default order for TLS 1.3)
+        # gets AES-128-GCM, in TLS 1.2 too.
+        w = self.wire()
+        self.assertEqual(w.s.version(), "TLSv1.3")
+        self.assertEqual(w.s.cipher()[0], "TLS_AES_128_GCM_SHA256")
+        ctx = harness.tls_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.m.port), timeout=10),
+                             server_hostname="localhost") as s12:
+            self.assertEqual(s12.version(), "TLSv1.2")
+            self.assertIn("AES128-GCM", s12.cipher()[0])
 
     def test_pipelined_requests_are_answered_in_order(self):
         w = self.wire()
