@@ -10,7 +10,8 @@ const char progress_counts_copy_columns[] =
     "g5, n6, k6, g6, n7, k7, g7, n8, k8, g8, n9, k9, g9, n10, k10, g10, n11, k11, g11, n12, "
     "k12, g12";
 
-void progress_count_groups(const struct progress_record *r, bool in[PROGRESS_COUNT_GROUPS])
+/* The groups a record belongs to, in the columns' order (n0..n12). */
+static void count_groups(const struct progress_record *r, bool in[PROGRESS_COUNT_GROUPS])
 {
     in[0] = true;
     in[1] = r->disadvantaged;
@@ -93,7 +94,7 @@ void progress_counts_to_copy(const struct progress_set *s, const char *line_pref
                      (r->band == PROGRESS_BAND_EXPECTED || r->band == PROGRESS_BAND_GREATER_DEPTH);
         bool deep = r->code == ASSESS_CODE_NONE && r->band == PROGRESS_BAND_GREATER_DEPTH;
         bool in[PROGRESS_COUNT_GROUPS];
-        progress_count_groups(r, in);
+        count_groups(r, in);
         struct count_cell *c = cell_for(&t, r->subject, r->year_group);
         for (int g = 0; g < PROGRESS_COUNT_GROUPS; g++) {
             c->n[g] += in[g];

@@ -10,13 +10,10 @@
 
 #define PROGRESS_COUNT_GROUPS 13
 
-/* The groups in the columns' order (n0..n12): all, disadvantaged, not disadvantaged, SEND
- * (support or EHCP), SEND support, EHCP, EAL, looked after, girls, boys, prior low, prior
- * middle, prior high. Sets in[g] for each group the record belongs to. */
-void progress_count_groups(const struct progress_record *r, bool in[PROGRESS_COUNT_GROUPS]);
-
 /* Appends one COPY line per subject x year group holding a record in a cell's cohort:
  *   <line_prefix>subject year_group n0 k0 g0 ... n12 k12 g12
+ * the groups in the columns' order: all, disadvantaged, not disadvantaged, SEND (support or
+ * EHCP), SEND support, EHCP, EAL, looked after, girls, boys, prior low, middle, high.
  * for COPY progress_counts (trust_id, urn, year, term, subject, year_group, n0, ...), with
  * line_prefix (may be NULL) as in progress_records_to_copy. Lines come in no set order. */
 void progress_counts_to_copy(const struct progress_set *s, const char *line_prefix,
