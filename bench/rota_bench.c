@@ -474,6 +474,19 @@ struct history_row {
     bool ok;
 };
 
+/* The year after a past and the plan made over it (past_in's history, then past_plan's
+ * terms), planned and timed. */
+static int plan_year_after(const struct rota_input *past_in, const struct rota_plan *past_plan,
+                           int n, unsigned long long seed, const struct rota_options *opt,
+                           struct rota_input *in, struct rota_plan *out, struct mat_errors *err,
+                           double ms[2])
+{
+    size_t nh;
+    struct rota_term *past = history_then(past_in, past_plan, &nh);
+    history_input(in, n, seed, past, nh, 2026, false);
+    return plan_timed(in, opt, out, err, ms);
+}
+
 /* One row of history_table. Returns -1 when a plan fails. */
 static int history_row(int n, unsigned long long seed, const struct rota_options *opt,
                        struct history_row *row)
@@ -486,10 +499,7 @@ static int history_row(int n, unsigned long long seed, const struct rota_options
     if (plan_timed(&in, opt, &first, &err, row->ms[0]) != 0)
         return -1;
     /* the history again, with the planner's year after it */
-    size_t nh;
-    struct rota_term *past = history_then(&in, &first, &nh);
-    history_input(&in2, n, seed, past, nh, 2026, false);
-    if (plan_timed(&in2, opt, &next, &err, row->ms[1]) != 0)
+    if (plan_year_after(&in, &first, n, seed, opt, &in2, &next, &err, row->ms[1]) != 0)
         return -1;
     /* the two years as one plan, the reference for the second year */
     history_input(&in6, n, seed, NULL, 0, 2025, false);
@@ -525,10 +535,7 @@ static int history_row(int n, unsigned long long seed, const struct rota_options
     history_input(&in5, n, seed, NULL, 0, 2025, true);
     if (rota_plan(&in5, opt, &hand, &err) != 0)
         return -1;
-    size_t nh7;
-    struct rota_term *past7 = history_then(&in5, &hand, &nh7);
-    history_input(&in7, n, seed, past7, nh7, 2026, false);
-    if (plan_timed(&in7, opt, &hand_next, &err, row->ms[3]) != 0)
+    if (plan_year_after(&in5, &hand, n, seed, opt, &in7, &hand_next, &err, row->ms[3]) != 0)
         return -1;
     row->ok = first.mode == ROTA_MODE_SEARCHED && same && own_next.mode == ROTA_MODE_CONTINUED &&
               hand.mode == ROTA_MODE_SEARCHED && hand_next.mode == ROTA_MODE_CONTINUED &&
@@ -547,6 +554,8 @@ static int history_row(int n, unsigned long long seed, const struct rota_options
     rota_plan_free(&whole);
     rota_plan_free(&hand);
     rota_plan_free(&hand_next);
+    free(in2.history); /* history_then's arrays (their groups are the plans') */
+    free(in7.history);
     input_detach_history(&in2);
     input_detach_history(&in4);
     input_detach_history(&in7);
@@ -557,8 +566,6 @@ static int history_row(int n, unsigned long long seed, const struct rota_options
     rota_input_free(&in5);
     rota_input_free(&in6);
     rota_input_free(&in7);
-    free(past);
-    free(past7);
     mat_errors_free(&err);
     return 0;
 }
