@@ -456,9 +456,11 @@ static void ctf_dates(struct ctf *c, const char *year)
     int start = year ? atoi(year) : 0;
     if (start < 1900 || start > 9000)
         start = 2000;
-    snprintf(c->result_year, sizeof c->result_year, "%04d", start + 1);
-    snprintf(c->census, sizeof c->census, "%04d-01-15", start + 1);
-    snprintf(c->ever6_from, sizeof c->ever6_from, "%04d-01-15", start - 5);
+    /* start is 1900..9000: the modulo changes nothing, and tells the compiler four digits */
+    unsigned next = (unsigned)(start + 1) % 10000u, ever6 = (unsigned)(start - 5) % 10000u;
+    snprintf(c->result_year, sizeof c->result_year, "%04u", next);
+    snprintf(c->census, sizeof c->census, "%04u-01-15", next);
+    snprintf(c->ever6_from, sizeof c->ever6_from, "%04u-01-15", ever6);
 }
 
 enum progress_result progress_parse_ctf(const char *buf, size_t len,

@@ -1168,41 +1168,59 @@ static void test_term_by_term_is_all_at_once(void **state)
  * "searched", other terms); now a start's re-plan gives up as soon as its best is below what
  * the history's terms from that start already cost (the plan it ends with could not begin with
  * them). */
+/* The history of the planner's own year after a hand-made past of nine terms (hosted as the
+ * hosting cycle has it, or by first members), into next_in (three terms asked for after it);
+ * both: one plan of both years after the past. */
+static void own_year_after_handmade_input(int n, bool hosted, const struct rota_options *o,
+                                          struct rota_input *next_in, struct rota_plan *both)
+{
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_input first_in, both_in;
+    struct rota_plan first;
+    unsigned long long seed = 0x5eed + (unsigned long long)n;
+    make_input(&first_in, n, 3);
+    make_input(&both_in, n, 6);
+    make_input(next_in, n, 3);
+    only_no_repeat(&first_in);
+    only_no_repeat(&both_in);
+    only_no_repeat(next_in);
+    if (hosted) {
+        rota_trust_hosted_history(&first_in, n, 9, seed);
+        rota_trust_hosted_history(&both_in, n, 9, seed);
+        rota_trust_hosted_history(next_in, n, 9, seed);
+    } else {
+        rota_trust_random_history(&first_in, n, 9, seed);
+        rota_trust_random_history(&both_in, n, 9, seed);
+        rota_trust_random_history(next_in, n, 9, seed);
+    }
+    assert_int_equal(rota_plan(&first_in, o, &first, &err), 0);
+    assert_int_equal(first.mode, ROTA_MODE_SEARCHED);
+    if (both)
+        assert_int_equal(rota_plan(&both_in, o, both, &err), 0);
+    for (int k = 0; k < 3; k++) {
+        next_in->terms[k].year = 2026;
+        struct rota_term *tm = &first.terms[k];
+        next_in->history = realloc(next_in->history, (next_in->n_history + 1) * sizeof *tm);
+        next_in->history[next_in->n_history] = *tm;
+        next_in->history[next_in->n_history].groups = malloc(tm->n_groups * sizeof *tm->groups);
+        memcpy(next_in->history[next_in->n_history++].groups, tm->groups,
+               tm->n_groups * sizeof *tm->groups);
+    }
+    rota_plan_free(&first);
+    rota_input_free(&first_in);
+    rota_input_free(&both_in);
+    mat_errors_free(&err);
+}
+
 static void own_year_after_handmade(int n, bool hosted, uint64_t work)
 {
     struct rota_options o = quick(work);
     struct mat_errors err;
     mat_errors_init(&err);
-    struct rota_input first_in, next_in, both_in;
-    struct rota_plan first, next, both;
-    unsigned long long seed = 0x5eed + (unsigned long long)n;
-    make_input(&first_in, n, 3);
-    make_input(&both_in, n, 6);
-    make_input(&next_in, n, 3);
-    only_no_repeat(&first_in);
-    only_no_repeat(&both_in);
-    only_no_repeat(&next_in);
-    if (hosted) {
-        rota_trust_hosted_history(&first_in, n, 9, seed);
-        rota_trust_hosted_history(&both_in, n, 9, seed);
-        rota_trust_hosted_history(&next_in, n, 9, seed);
-    } else {
-        rota_trust_random_history(&first_in, n, 9, seed);
-        rota_trust_random_history(&both_in, n, 9, seed);
-        rota_trust_random_history(&next_in, n, 9, seed);
-    }
-    assert_int_equal(rota_plan(&first_in, &o, &first, &err), 0);
-    assert_int_equal(first.mode, ROTA_MODE_SEARCHED);
-    assert_int_equal(rota_plan(&both_in, &o, &both, &err), 0);
-    for (int k = 0; k < 3; k++) {
-        next_in.terms[k].year = 2026;
-        struct rota_term *tm = &first.terms[k];
-        next_in.history = realloc(next_in.history, (next_in.n_history + 1) * sizeof *tm);
-        next_in.history[next_in.n_history] = *tm;
-        next_in.history[next_in.n_history].groups = malloc(tm->n_groups * sizeof *tm->groups);
-        memcpy(next_in.history[next_in.n_history++].groups, tm->groups,
-               tm->n_groups * sizeof *tm->groups);
-    }
+    struct rota_input next_in;
+    struct rota_plan next, both;
+    own_year_after_handmade_input(n, hosted, &o, &next_in, &both);
     assert_int_equal(rota_plan(&next_in, &o, &next, &err), 0);
     if (next.mode != ROTA_MODE_CONTINUED)
         fail_msg("N=%d: the planner's own year after a hand-made past (%s) was %s, not continued",
@@ -1212,12 +1230,9 @@ static void own_year_after_handmade(int n, bool hosted, uint64_t work)
     for (int k = 0; k < 3; k++)
         if (!same_term(&next.terms[k], &both.terms[3 + k]))
             fail_msg("N=%d: term %d of the next year differs from one plan of both", n, k);
-    rota_plan_free(&first);
     rota_plan_free(&next);
     rota_plan_free(&both);
-    rota_input_free(&first_in);
     rota_input_free(&next_in);
-    rota_input_free(&both_in);
     mat_errors_free(&err);
 }
 
@@ -1235,6 +1250,82 @@ static void test_own_year_after_hosted_handmade_history(void **state)
     static const int sizes[] = {15, 21}; /* the old recognition: "searched" for both */
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         own_year_after_handmade(sizes[i], true, 20000000);
+}
+
+/* Recognition re-plans its candidate starts on several threads (rota_options.threads); the
+ * plan must be the one a single thread finds, whatever the count and however the threads are
+ * scheduled: the earliest start that matches, the starts after it cancelled, and no start the
+ * budget would not have reached on one thread. Three histories: a hosted hand-made past and the
+ * planner's year (every start tried, the match the last); the planner's own first year (the
+ * match the first start, the later ones cancelled); and a hosted past of 37 schools with a
+ * budget so small that one thread stops trying before the planner's own start (searched, not
+ * continued, though that start would match). */
+static void test_recognition_same_on_any_thread_count(void **state)
+{
+    (void)state;
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_input hosted, own, cut;
+    struct rota_options o = quick(20000000);
+    own_year_after_handmade_input(15, true, &o, &hosted, NULL);
+    struct rota_options tight = quick(2000000);
+    own_year_after_handmade_input(37, true, &tight, &cut, NULL);
+    make_input(&own, 12, 3);
+    only_no_repeat(&own);
+    {
+        struct rota_input first;
+        struct rota_plan p;
+        make_input(&first, 12, 3);
+        only_no_repeat(&first);
+        assert_int_equal(rota_plan(&first, &o, &p, &err), 0);
+        own.history = p.terms;
+        own.n_history = p.n_terms;
+        p.terms = NULL;
+        p.n_terms = 0;
+        for (int k = 0; k < 3; k++)
+            own.terms[k].year = 2026;
+        rota_plan_free(&p);
+        rota_input_free(&first);
+    }
+    const struct {
+        struct rota_input *in;
+        uint64_t work;
+        enum rota_planner_mode mode;
+    } cases[] = {{&hosted, 20000000, ROTA_MODE_CONTINUED},
+                 {&own, 20000000, ROTA_MODE_CONTINUED},
+                 {&cut, 2000000, ROTA_MODE_SEARCHED}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct rota_plan one;
+        o = quick(cases[c].work);
+        o.threads = 1;
+        assert_int_equal(rota_plan(cases[c].in, &o, &one, &err), 0);
+        if (one.mode != cases[c].mode)
+            fail_msg("case %zu: %s on one thread, not %s", c, rota_planner_mode_name(one.mode),
+                     rota_planner_mode_name(cases[c].mode));
+        for (int threads = 2; threads <= ROTA_MAX_THREADS; threads++)
+            for (int again = 0; again < 3; again++) {
+                struct rota_plan many;
+                o.threads = threads;
+                assert_int_equal(rota_plan(cases[c].in, &o, &many, &err), 0);
+                if (many.mode != one.mode || many.cycle_start != one.cycle_start ||
+                    many.work != one.work || strcmp(many.method, one.method) != 0)
+                    fail_msg("case %zu, %d threads: %s from %d (work %llu), one thread: %s from "
+                             "%d (work %llu)",
+                             c, threads, rota_planner_mode_name(many.mode), many.cycle_start,
+                             (unsigned long long)many.work, rota_planner_mode_name(one.mode),
+                             one.cycle_start, (unsigned long long)one.work);
+                assert_int_equal(many.n_terms, one.n_terms);
+                for (size_t k = 0; k < one.n_terms; k++)
+                    if (!same_term(&many.terms[k], &one.terms[k]))
+                        fail_msg("case %zu, %d threads: term %zu differs", c, threads, k);
+                rota_plan_free(&many);
+            }
+        rota_plan_free(&one);
+    }
+    rota_input_free(&hosted);
+    rota_input_free(&own);
+    rota_input_free(&cut);
+    mat_errors_free(&err);
 }
 
 /* Recognition gives a start up when the search's best is below rota_search_floor of the
@@ -1513,6 +1604,7 @@ int main(void)
         cmocka_unit_test(test_three_handmade_years),
         cmocka_unit_test(test_own_year_after_handmade_history),
         cmocka_unit_test(test_own_year_after_hosted_handmade_history),
+        cmocka_unit_test(test_recognition_same_on_any_thread_count),
         cmocka_unit_test(test_recognition_floor_is_a_floor),
         cmocka_unit_test(test_greedy_baseline),
         cmocka_unit_test(test_replan),

@@ -90,6 +90,7 @@ void rota_options_default(struct rota_options *o)
     o->time_budget_ms = ROTA_DEFAULT_BUDGET_MS;
     o->work_budget = 0;
     o->no_recognise = false;
+    o->threads = 0;
 }
 
 void rota_input_free(struct rota_input *in)

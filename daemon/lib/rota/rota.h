@@ -130,7 +130,11 @@ struct rota_options {
     uint64_t work_budget; /* if non-zero, used as is (moves evaluated) */
     bool no_recognise;    /* do not look for the planner's own cycle in the history (matd keeps
                            * its cycle with the rota instead: see rota_json "cycle") */
+    int threads; /* recognition re-plans its candidate starts on this many threads at once (0:
+                  * one per online core, at most ROTA_MAX_THREADS; 1: the calling thread only).
+                  * The plan is the same whatever the count: only the time changes. */
 };
+#define ROTA_MAX_THREADS 4
 
 /* A group of a previously planned rota, by URN (schools may have left since). */
 struct rota_prev_group {

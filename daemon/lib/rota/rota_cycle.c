@@ -7,9 +7,12 @@
  * plausible start and continues it when the history matches. */
 #include "rota_cycle.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rota_design.h"
 #include "rota_metrics.h"
@@ -64,13 +67,21 @@ static int *arrangement_of(const struct rota_term *terms, int t, int n)
     return at;
 }
 
+/* What a plan of a cycle is wanted for when recognising (NULL: always wanted): only if it
+ * begins with the n terms of match (the first of the ids planned), and not once cancel is set. */
+struct cycle_want {
+    const struct rota_term *match;
+    int n;
+    const atomic_int *cancel;
+};
+
 /* Plans the windows of ids (total = windows x c terms, chronological) into terms (owned
- * groups). The first window's plan goes to first (its method and work). With match (n_match
- * terms, the first of ids), the plan is wanted only if it begins with them: returns 1, with
- * first->work the work spent, when the first window's search shows it cannot. */
+ * groups). The first window's plan goes to first (its method and work). Returns 1, with
+ * first->work the work spent, when the plan is not wanted (want: the first window's search
+ * shows it cannot begin with want->match, or want->cancel is set). */
 static int plan_windows(const struct rota_input *in, const struct rota_options *opt,
                         const struct rota_term_id *ids, int total, int c, const int *seed,
-                        const struct rota_term *match, int n_match, struct rota_term *terms,
+                        const struct cycle_want *want, struct rota_term *terms,
                         struct rota_plan *first, struct mat_errors *err)
 {
     int n = (int)in->n_schools, rc = 0;
@@ -92,8 +103,9 @@ static int plan_windows(const struct rota_input *in, const struct rota_options *
         struct rota_run run = {.seed_at = at0,
                                .min_gap = w || seed ? c : 0,
                                .front = w == 0 && !seed,
-                               .match = w == 0 ? match : NULL,
-                               .n_match = n_match < c ? n_match : c};
+                               .match = w == 0 && want ? want->match : NULL,
+                               .n_match = want ? (want->n < c ? want->n : c) : 0,
+                               .cancel = want ? want->cancel : NULL};
         struct rota_plan p;
         rc = rota_plan_run(&win, opt, &run, &p, NULL, err);
         if (rc == 1)
@@ -137,11 +149,10 @@ static int cycle_ids(const struct rota_input *in, int c, struct rota_term_id **i
     return total;
 }
 
-/* Plans the cycle(s) covering in->terms and keeps the terms asked for. With match (see
- * plan_windows), returns 1 with only out->work set when the plan cannot begin with it. */
+/* Plans the cycle(s) covering in->terms and keeps the terms asked for. With want (see
+ * plan_windows), returns 1 with only out->work set when the plan is not wanted. */
 static int plan_cycle(const struct rota_input *in, const struct rota_options *opt, const int *seed,
-                      const struct rota_term *match, int n_match, struct rota_plan *out,
-                      struct mat_errors *err)
+                      const struct cycle_want *want, struct rota_plan *out, struct mat_errors *err)
 {
     int n = (int)in->n_schools, t = (int)in->n_terms, c = rota_cycle_length(n, t);
     struct rota_term_id *ids;
@@ -149,7 +160,7 @@ static int plan_cycle(const struct rota_input *in, const struct rota_options *op
     struct rota_term *terms = xcalloc((size_t)total, sizeof *terms);
     struct rota_plan first;
     memset(&first, 0, sizeof first);
-    int rc = plan_windows(in, opt, ids, total, c, seed, match, n_match, terms, &first, err);
+    int rc = plan_windows(in, opt, ids, total, c, seed, want, terms, &first, err);
     if (rc == 1)
         out->work = first.work;
     if (rc == 0) {
@@ -224,10 +235,11 @@ static bool same_groups(const struct rota_term *a, const struct rota_term *b, in
 }
 
 /* The plan for in->terms as the continuation of a cycle that began at history term `start`
- * (chronological order), if the history from there is what the planner plans. */
+ * (chronological order), if the history from there is what the planner plans (and cancel, when
+ * not NULL, is not set on the way: the answer is then false). */
 static bool continue_from(const struct rota_input *in, const struct rota_options *opt,
-                          const struct rota_term *sorted, int start, struct rota_plan *out,
-                          uint64_t *work)
+                          const struct rota_term *sorted, int start, const atomic_int *cancel,
+                          struct rota_plan *out, uint64_t *work)
 {
     int m = (int)in->n_history, t = (int)in->n_terms, own = m - start;
     if (own + t > ROTA_MAX_TERMS)
@@ -245,7 +257,8 @@ static bool continue_from(const struct rota_input *in, const struct rota_options
     mat_errors_init(&err);
     /* the history's terms from start are what the plan must begin with: a plan whose search
      * shows that it cannot is not finished (most starts of a hand-made past end so) */
-    int rc = plan_cycle(&sub, opt, NULL, sorted + start, own, &p, &err);
+    struct cycle_want want = {.match = sorted + start, .n = own, .cancel = cancel};
+    int rc = plan_cycle(&sub, opt, NULL, &want, &p, &err);
     mat_errors_free(&err);
     free(sub.terms);
     if (rc == 1)
@@ -326,8 +339,88 @@ static int plannable_starts(const struct rota_input *in, const struct rota_term 
     return from;
 }
 
+/* Recognition's candidate starts, re-planned on several threads at once. Each start's re-plan
+ * is independent of the others (its own input, search and seed), so they can run in any order
+ * and at once; the answer is then read in order as one thread would have found it: the earliest
+ * start that matched, among those tried before the work spent on the earlier ones passed the
+ * cap. A start after one that matched is not needed: it is not begun, or cancelled. */
+struct start_try {
+    int start;
+    bool run, matched;
+    uint64_t work;
+    struct rota_plan plan; /* when matched */
+    atomic_int cancel;
+};
+
+struct recognition {
+    const struct rota_input *in;
+    const struct rota_options *opt;
+    const struct rota_term *sorted;
+    struct start_try *tries;
+    int count;
+    uint64_t cap;
+    pthread_mutex_t lock;
+    int next;        /* the next try to begin */
+    int first_match; /* the earliest try that matched so far (count: none) */
+};
+
+/* Work of the tries before try i, all of them finished, or UINT64_MAX when one is not. */
+static uint64_t work_before(const struct recognition *r, int i)
+{
+    uint64_t w = 0;
+    for (int j = 0; j < i; j++) {
+        if (!r->tries[j].run)
+            return UINT64_MAX;
+        w += r->tries[j].work;
+    }
+    return w;
+}
+
+static void *recognition_worker(void *arg)
+{
+    struct recognition *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        int i = r->next;
+        /* nothing after a match is needed, nor what one thread would not have tried */
+        uint64_t before = work_before(r, i);
+        if (i >= r->first_match || (before != UINT64_MAX && before > r->cap))
+            i = r->count;
+        else
+            r->next++;
+        pthread_mutex_unlock(&r->lock);
+        if (i >= r->count)
+            return NULL;
+        struct start_try *tr = &r->tries[i];
+        uint64_t work = 0;
+        bool matched =
+            continue_from(r->in, r->opt, r->sorted, tr->start, &tr->cancel, &tr->plan, &work);
+        pthread_mutex_lock(&r->lock);
+        tr->work = work;
+        tr->matched = matched;
+        tr->run = true;
+        if (matched && i < r->first_match) {
+            r->first_match = i;
+            for (int j = i + 1; j < r->count; j++)
+                atomic_store(&r->tries[j].cancel, 1);
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+static int recognition_threads(const struct rota_options *opt, int count)
+{
+    long want = opt && opt->threads > 0 ? opt->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (want > ROTA_MAX_THREADS)
+        want = ROTA_MAX_THREADS;
+    if (want > count)
+        want = count;
+    return want < 1 ? 1 : (int)want;
+}
+
 /* Is the history this planner's own earlier plan (from some start)? Tries the starts after
- * the last history term that it could not have planned, earliest first, within the budget,
+ * the last history term that it could not have planned, earliest first, at most
+ * CYCLE_MAX_TRIES of them and while the work spent on the earlier ones is within the budget,
  * passing over those it could not have begun a plan with. */
 static bool plan_continue(const struct rota_input *in, const struct rota_options *opt,
                           struct rota_plan *out)
@@ -338,13 +431,36 @@ static bool plan_continue(const struct rota_input *in, const struct rota_options
     qsort(sorted, (size_t)m, sizeof *sorted, term_id_cmp); /* id is the first member */
     bool *could_start = xcalloc((size_t)m + 1, sizeof *could_start);
     int from = plannable_starts(in, sorted, m, could_start);
-    uint64_t work = 0, cap = rota_plan_budget(opt);
+    struct recognition r = {.in = in, .opt = opt, .sorted = sorted, .cap = rota_plan_budget(opt)};
+    r.tries = xcalloc(CYCLE_MAX_TRIES, sizeof *r.tries);
+    for (int s = from; s < m && r.count < CYCLE_MAX_TRIES; s++)
+        if (could_start[s])
+            r.tries[r.count++].start = s;
+    r.first_match = r.count;
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_t th[ROTA_MAX_THREADS];
+    int spawned = 0, threads = recognition_threads(opt, r.count);
+    for (int i = 1; i < threads; i++)
+        if (pthread_create(&th[spawned], NULL, recognition_worker, &r) == 0)
+            spawned++;
+    recognition_worker(&r); /* the calling thread too: with no thread made, it does them all */
+    for (int i = 0; i < spawned; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&r.lock);
     bool done = false;
-    for (int s = from, tries = 0; !done && s < m && tries < CYCLE_MAX_TRIES && work <= cap; s++)
-        if (could_start[s]) {
-            done = continue_from(in, opt, sorted, s, out, &work);
-            tries++;
+    uint64_t work = 0;
+    for (int i = 0; i < r.count && !done && work <= r.cap; i++) {
+        work += r.tries[i].work;
+        if (r.tries[i].matched) {
+            *out = r.tries[i].plan;
+            r.tries[i].matched = false;
+            done = true;
         }
+    }
+    for (int i = 0; i < r.count; i++)
+        if (r.tries[i].matched)
+            rota_plan_free(&r.tries[i].plan);
+    free(r.tries);
     free(could_start);
     free(sorted);
     return done;
@@ -435,7 +551,7 @@ int rota_plan(const struct rota_input *in, const struct rota_options *opt, struc
         return 0;
     int c = rota_cycle_length((int)in->n_schools, (int)in->n_terms);
     int *seed = in->n_history > 0 ? history_cycle(in, c) : NULL;
-    int rc = plan_cycle(in, opt, seed, NULL, 0, out, err);
+    int rc = plan_cycle(in, opt, seed, NULL, out, err);
     if (rc == 0 && seed) {
         out->mode = ROTA_MODE_CONTINUED;
         out->cycle_start = (int)in->n_history - c;

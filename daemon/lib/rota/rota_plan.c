@@ -562,6 +562,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
     for (size_t i = 0; i < (size_t)n * n; i++)
         s.w[i] = 1;
     s.stamp = xcalloc((size_t)n * n, sizeof *s.stamp);
+    s.cancel = run->cancel;
     struct rota_cost floor;
     if (run->match) {
         floor = rota_search_floor(&cx, run->match, run->n_match);
@@ -581,7 +582,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
     int rc = 0;
     if (!s.gave_up)
         rota_state_copy_at(&cx, &st, s.best_at);
-    if (s.gave_up) { /* no plan it could end with begins with run->match */
+    if (s.gave_up) { /* no plan it could end with begins with run->match, or cancelled */
         out->work = s.work;
         rc = 1;
     } else if (st.c.hard > 0) {

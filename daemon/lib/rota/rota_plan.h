@@ -3,6 +3,7 @@
  * by rota_metrics. */
 #ifndef MATD_ROTA_PLAN_H
 #define MATD_ROTA_PLAN_H
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,9 @@ struct rota_run {
      * with only out->work set, as soon as its search shows that it cannot end so */
     const struct rota_term *match;
     int n_match;
+    /* recognition on several threads: set when an earlier start matched, and this run is no
+     * longer wanted (it gives up as soon as its search sees it, returning 1); NULL: never */
+    const atomic_int *cancel;
 };
 /* Returns 0 with out filled, -1 with errors, or 1 when it gave up (run->match). */
 int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,

@@ -734,7 +734,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
                            .jx_done = xmalloc((size_t)cx->lay.ng)};
     long since = 0;
     const long stall = 4000;
-    while (s->work < stop && since < stall && !s->gave_up) {
+    while (s->work < stop && since < stall && !rota_search_cancelled(s)) {
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
         int nc = 0;
@@ -936,7 +936,7 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
     length = length < budget ? length : budget;
     uint64_t start = s->work, stop = s->work + length, last_best = s->work;
     uint64_t stall = length / 8;
-    while (s->work < stop && !s->gave_up) {
+    while (s->work < stop && !rota_search_cancelled(s)) {
         if (rota_at_lower_bound(cx, s->best))
             break;
         double progress = (double)(s->work - start) / (double)length;

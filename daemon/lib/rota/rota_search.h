@@ -2,6 +2,7 @@
  * baseline. Internal to the planner's modules (rota_hosting, rota_plan). */
 #ifndef MATD_ROTA_SEARCH_H
 #define MATD_ROTA_SEARCH_H
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,8 +55,16 @@ struct rota_search {
      * hosting swaps never raise them), so once the best is below floor no plan the run can
      * end with is wanted: gave_up is set and the search returns. NULL: no floor. */
     const struct rota_cost *floor;
+    const atomic_int *cancel; /* the run is no longer wanted (rota_run.cancel): give up too */
     bool gave_up;
 };
+/* Has the run been cancelled? Sets gave_up when it has (a relaxed load: the loops ask per move). */
+static inline bool rota_search_cancelled(struct rota_search *s)
+{
+    if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))
+        s->gave_up = true;
+    return s->gave_up;
+}
 
 void rota_state_alloc(struct rota_state *st, const struct rota_ctx *cx);
 void rota_state_free(struct rota_state *st);
