@@ -212,12 +212,25 @@ static inline int64_t swap_scan_wrep(const struct rota_ctx *cx, const struct rot
     return wrep;
 }
 
-/* A swap's move; with_soft false leaves its soft level at 0 (the repair compares the levels
- * above it only, and works the soft level out for the one move it takes: with_soft), and
- * leave, when not NULL, is swap_leave's figures for pa (the sums are exact integers, so the
- * order they are added in does not matter). */
+/* How much of a move's soft level to work out: none (the repair compares the levels above it
+ * only, and works the soft level out for the one move it takes: with_soft), all of it, or only
+ * when the levels above it do not get worse (the polish never takes such a move, whatever its
+ * soft level, and most of its relabels after a history are such moves). */
+enum soft_eval { SOFT_NONE, SOFT_ALL, SOFT_IF_OPEN };
+
+/* Worse on the hard, keep, repeat or hosting level? Such a move is never taken by the polish. */
+static int move_level(const struct rota_move *mv)
+{
+    struct rota_cost zero = {0}, d = mv->d;
+    d.soft = 0;
+    return rota_cost_cmp(d, zero);
+}
+
+/* A swap's move with its soft level as `soft` says (SOFT_NONE leaves it at 0), and leave, when
+ * not NULL, is swap_leave's figures for pa (the sums are exact integers, so the order they are
+ * added in does not matter). */
 static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa,
-                             int pb, const uint32_t *w, struct rota_move *mv, bool with_soft,
+                             int pb, const uint32_t *w, struct rota_move *mv, enum soft_eval soft,
                              const int64_t *leave)
 {
     int n = cx->n, ng = cx->lay.ng;
@@ -257,12 +270,6 @@ static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state 
         mv->hard[1] = rota_group_hard(cx, nb, sb);
         mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
     }
-    if (cx->soft_on && with_soft) {
-        mv->soft[0] = rota_group_soft(cx, na, sa);
-        mv->soft[1] = rota_group_soft(cx, nb, sb);
-        mv->d.soft =
-            rota_term_weight(cx, k) * (mv->soft[0] + mv->soft[1] - st->gsoft[ia] - st->gsoft[ib]);
-    }
     if (cx->replan) {
         mv->kept[0] = rota_group_prev_index(cx, k, na, sa) >= 0;
         mv->kept[1] = rota_group_prev_index(cx, k, nb, sb) >= 0;
@@ -273,12 +280,18 @@ static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state 
         mv->wait[1] = rota_group_waits(cx, nb, sb);
         mv->d.host = (st->gwait[ga] + st->gwait[gb]) - (mv->wait[0] + mv->wait[1]);
     }
+    if (cx->soft_on && (soft == SOFT_ALL || (soft == SOFT_IF_OPEN && move_level(mv) <= 0))) {
+        mv->soft[0] = rota_group_soft(cx, na, sa);
+        mv->soft[1] = rota_group_soft(cx, nb, sb);
+        mv->d.soft =
+            rota_term_weight(cx, k) * (mv->soft[0] + mv->soft[1] - st->gsoft[ia] - st->gsoft[ib]);
+    }
 }
 
 void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa, int pb,
                     const uint32_t *w, struct rota_move *mv)
 {
-    eval_swap(cx, st, k, pa, pb, w, mv, true, NULL);
+    eval_swap(cx, st, k, pa, pb, w, mv, SOFT_ALL, NULL);
 }
 
 static void set_pair_bit(const struct rota_ctx *cx, struct rota_state *st, int a, int b,
@@ -341,12 +354,43 @@ void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const str
     st->c.soft += mv->d.soft;
 }
 
+/* The group levels of relabelling x and y (hard, keep, hosting: levels) or its soft level
+ * (soft), term by term: the two groups of each term where x and y are apart. */
+static void relabel_groups(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
+                           struct rota_move *mv, bool levels, bool soft)
+{
+    int n = cx->n, ng = cx->lay.ng;
+    for (int k = 0; k < cx->t; k++) {
+        int px = st->pos[(size_t)k * n + x], py = st->pos[(size_t)k * n + y];
+        int gx = cx->lay.group_of[px], gy = cx->lay.group_of[py];
+        if (gx == gy)
+            continue;
+        for (int side = 0; side < 2; side++) {
+            int g = side ? gy : gx, size = cx->lay.size[g], nm[ROTA_GROUP_MAX];
+            const int *m = rota_state_group(cx, st, k, g);
+            for (int i = 0; i < size; i++)
+                nm[i] = m[i] == x ? y : m[i] == y ? x : m[i];
+            size_t gi = (size_t)k * ng + g;
+            if (levels) {
+                mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
+                if (cx->replan)
+                    mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
+                if (cx->host_proxy && k == 0)
+                    mv->d.host += st->gwait[g] - rota_group_waits(cx, nm, size);
+            }
+            if (soft)
+                mv->d.soft +=
+                    rota_term_weight(cx, k) * (rota_group_soft(cx, nm, size) - st->gsoft[gi]);
+        }
+    }
+}
+
 /* Relabelling: schools x and y exchange places in every term. A design stays a design, so
  * this is how a repeat-free run is fitted to history, exclusions and the soft constraints. */
 static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
-                         struct rota_move *mv, bool with_soft)
+                         struct rota_move *mv, enum soft_eval soft)
 {
-    int n = cx->n, ng = cx->lay.ng;
+    int n = cx->n;
     memset(mv, 0, sizeof *mv);
     mv->kind = 1;
     mv->x = x;
@@ -363,26 +407,13 @@ static void eval_relabel(const struct rota_ctx *cx, const struct rota_state *st,
                      rota_pair_cost(cx, mx, hx) - rota_pair_cost(cx, my, hy);
     }
     mv->wrep = mv->d.rep;
-    for (int k = 0; k < cx->t; k++) {
-        int px = st->pos[(size_t)k * n + x], py = st->pos[(size_t)k * n + y];
-        int gx = cx->lay.group_of[px], gy = cx->lay.group_of[py];
-        if (gx == gy)
-            continue;
-        for (int side = 0; side < 2; side++) {
-            int g = side ? gy : gx, size = cx->lay.size[g], nm[ROTA_GROUP_MAX];
-            const int *m = rota_state_group(cx, st, k, g);
-            for (int i = 0; i < size; i++)
-                nm[i] = m[i] == x ? y : m[i] == y ? x : m[i];
-            size_t gi = (size_t)k * ng + g;
-            mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
-            if (cx->soft_on && with_soft)
-                mv->d.soft +=
-                    rota_term_weight(cx, k) * (rota_group_soft(cx, nm, size) - st->gsoft[gi]);
-            if (cx->replan)
-                mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
-            if (cx->host_proxy && k == 0)
-                mv->d.host += st->gwait[g] - rota_group_waits(cx, nm, size);
-        }
+    bool with_soft = cx->soft_on && soft != SOFT_NONE;
+    if (soft == SOFT_IF_OPEN) { /* the levels first, the soft level only if they allow it */
+        relabel_groups(cx, st, x, y, mv, true, false);
+        if (with_soft && move_level(mv) <= 0)
+            relabel_groups(cx, st, x, y, mv, false, true);
+    } else {
+        relabel_groups(cx, st, x, y, mv, true, with_soft);
     }
 }
 
@@ -707,9 +738,9 @@ static void with_soft(const struct rota_ctx *cx, const struct rota_state *st, st
 {
     struct rota_move full;
     if (mv->kind == 0)
-        eval_swap(cx, st, mv->k, mv->pa, mv->pb, NULL, &full, true, NULL);
+        eval_swap(cx, st, mv->k, mv->pa, mv->pb, NULL, &full, SOFT_ALL, NULL);
     else if (mv->kind == 1)
-        eval_relabel(cx, st, mv->x, mv->y, &full, true);
+        eval_relabel(cx, st, mv->x, mv->y, &full, SOFT_ALL);
     else
         return; /* a term exchange is always evaluated in full */
     mv->soft[0] = full.soft[0];
@@ -777,9 +808,9 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
                                                     : 0;
                     if (c > 0 || (c == 0 && prng_below(s->r, ++ties) != 0))
                         continue;
-                    eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
+                    eval_swap(cx, st, k, pa, pb, s->w, &mv, SOFT_NONE, leave);
                 } else {
-                    eval_swap(cx, st, k, pa, pb, s->w, &mv, false, leave);
+                    eval_swap(cx, st, k, pa, pb, s->w, &mv, SOFT_NONE, leave);
                     c = have ? guided_cmp(&mv, &best) : -1;
                     if (c > 0 || (c == 0 && prng_below(s->r, ++ties) != 0))
                         continue;
@@ -798,7 +829,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
             int x = st->at[(size_t)cand_k[ci] * n + cand_p[ci]], y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, st, x, y, &mv, false);
+            eval_relabel(cx, st, x, y, &mv, SOFT_NONE);
             s->work += relabel_work(cx);
             if (have && guided_cmp(&mv, &best) < 0)
                 best = mv;
@@ -846,14 +877,6 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     free(sc.jx_done);
 }
 
-/* Would the polish take a move that changes these levels (hard, keep, repeats, hosting)? */
-static int move_level(const struct rota_move *mv)
-{
-    struct rota_cost zero = {0}, d = mv->d;
-    d.soft = 0;
-    return rota_cost_cmp(d, zero);
-}
-
 /* The polish's moves: a share of swaps in a term (per cent), the rest relabels and a few term
  * exchanges, and the starting temperature. A tight repeat-free design (every pair meeting once,
  * or all but one pair per school) admits almost no swap that keeps it, so there the polish
@@ -891,7 +914,7 @@ static struct polish_mix polish_mix(struct rota_search *s)
             int x = prng_below(s->r, n), y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, s->st, x, y, &mv, true);
+            eval_relabel(cx, s->st, x, y, &mv, SOFT_ALL);
             s->work += relabel_work(cx);
             if (mv.d.soft != 0 && move_level(&mv) <= 0) {
                 relabel_sum += fabs(mv.d.soft);
@@ -948,13 +971,13 @@ void rota_search_polish(struct rota_search *s, uint64_t budget)
             int k = prng_below(s->r, t), pa = prng_below(s->r, n), pb = prng_below(s->r, n);
             if (cx->lay.group_of[pa] == cx->lay.group_of[pb])
                 continue;
-            rota_eval_swap(cx, st, k, pa, pb, NULL, &mv);
+            eval_swap(cx, st, k, pa, pb, NULL, &mv, SOFT_IF_OPEN, NULL);
             s->work += 1;
         } else if (kind < mix.swaps + mix.relabels || t < 2) {
             int x = prng_below(s->r, n), y = prng_below(s->r, n);
             if (x == y)
                 continue;
-            eval_relabel(cx, st, x, y, &mv, true);
+            eval_relabel(cx, st, x, y, &mv, SOFT_IF_OPEN);
             s->work += relabel_work(cx);
         } else {
             int k1 = prng_below(s->r, t), k2 = prng_below(s->r, t);
