@@ -359,8 +359,11 @@ void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const str
 static void relabel_groups(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
                            struct rota_move *mv, bool levels, bool soft)
 {
-    int n = cx->n, ng = cx->lay.ng;
-    for (int k = 0; k < cx->t; k++) {
+    int n = cx->n, ng = cx->lay.ng, t = cx->t;
+    bool hard = cx->has_excl || cx->phase_hard; /* else every group's hard level is 0 */
+    if (levels && !soft && !hard && !cx->replan) /* only the first term's hosting can change */
+        t = cx->host_proxy ? 1 : 0;
+    for (int k = 0; k < t; k++) {
         int px = st->pos[(size_t)k * n + x], py = st->pos[(size_t)k * n + y];
         int gx = cx->lay.group_of[px], gy = cx->lay.group_of[py];
         if (gx == gy)
@@ -372,7 +375,8 @@ static void relabel_groups(const struct rota_ctx *cx, const struct rota_state *s
                 nm[i] = m[i] == x ? y : m[i] == y ? x : m[i];
             size_t gi = (size_t)k * ng + g;
             if (levels) {
-                mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
+                if (hard)
+                    mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
                 if (cx->replan)
                     mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
                 if (cx->host_proxy && k == 0)
