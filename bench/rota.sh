@@ -19,7 +19,7 @@
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
 #   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
 #   [--soft N:T] [--soft-all] [--dump] [--dump-no-history]
-#   [--portfolio] [--store N]
+#   [--portfolio] [--store N] [--threads K]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ROTA_BENCH_BUILD:-$ROOT/build-rota-release}

@@ -14,7 +14,8 @@
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
  *                   [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
  *                   [--dump] [--dump-no-history] [--soft N:T]
- *                   [--soft-all] [--portfolio] [--store N]
+ *                   [--soft-all] [--portfolio] [--store N] [--threads K]
+ * --threads K: recognition's threads (default 0, one per core; 1 for one thread's CPU time).
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
  * for fifteen sizes and horizons in one table, --portfolio measures on those rows what keeping
@@ -28,6 +29,7 @@
 
 #include "geo.h"
 #include "rota.h"
+#include "rota_design.h"
 #include "rota_json.h"
 #include "rota_trust.h"
 
@@ -46,10 +48,22 @@ static double cpu_ms_f(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* One plan timed: wall and CPU ms. Returns rota_plan's result. */
+/* --threads K: recognition's threads (rota_options.threads; 0: one per core). With 1 the CPU
+ * figures are one thread's work, without the starts begun early and cancelled. */
+static int bench_threads;
+
+static void bench_options(struct rota_options *o)
+{
+    rota_options_default(o);
+    o->threads = bench_threads;
+}
+
+/* One plan timed as a fresh process (matctl) makes it, the designs of earlier plans forgotten:
+ * wall and CPU ms. Returns rota_plan's result. */
 static int plan_timed(const struct rota_input *in, const struct rota_options *opt,
                       struct rota_plan *out, struct mat_errors *err, double ms[2])
 {
+    rota_design_forget();
     double t0 = now_ms_f(), c0 = cpu_ms_f();
     int rc = rota_plan(in, opt, out, err);
     ms[0] = now_ms_f() - t0;
@@ -100,7 +114,7 @@ static int horizon_table(int from, int to, int extra, unsigned long long seed, l
         int target = rota_repeat_free_target(n), recent;
         struct rota_input in;
         struct rota_options opt;
-        rota_options_default(&opt);
+        bench_options(&opt);
         opt.time_budget_ms = budget_ms;
         struct mat_errors err;
         mat_errors_init(&err);
@@ -139,7 +153,7 @@ static int term_by_term_table(int from, int to, unsigned long long seed, long bu
         for (int k = 0; k < terms; k++) {
             struct rota_input in;
             struct rota_options opt;
-            rota_options_default(&opt);
+            bench_options(&opt);
             opt.time_budget_ms = budget_ms;
             struct mat_errors err;
             mat_errors_init(&err);
@@ -196,7 +210,7 @@ static int big_run(int n, int t, unsigned long long seed, long budget_ms)
         in.schools[i].lon = -2 + (double)(i * 61 % 100) / 100;
     }
     struct rota_options opt;
-    rota_options_default(&opt);
+    bench_options(&opt);
     opt.time_budget_ms = budget_ms;
     struct mat_errors err;
     mat_errors_init(&err);
@@ -233,7 +247,7 @@ static int soft_table(int n, int t, unsigned long long seed, long budget_ms)
         rota_trust_county(&in, n, t, seed);
         in.constraints.travel_weight = travel[c];
         struct rota_options opt;
-        rota_options_default(&opt);
+        bench_options(&opt);
         opt.time_budget_ms = budget_ms;
         struct mat_errors err;
         mat_errors_init(&err);
@@ -370,7 +384,7 @@ static int soft_all(unsigned long long seed, long budget_ms)
             rota_trust_county(&in, soft_cases[c][0], soft_cases[c][1], seed);
             in.constraints.travel_weight = tr ? 0.05 : 0;
             struct rota_options opt;
-            rota_options_default(&opt);
+            bench_options(&opt);
             opt.time_budget_ms = budget_ms;
             struct mat_errors err;
             mat_errors_init(&err);
@@ -586,7 +600,7 @@ static int history_table(int from, int to, unsigned long long seed, long budget_
     double slowest = 0, slowest_cpu = 0;
     for (int n = from; n <= to; n++) {
         struct rota_options opt;
-        rota_options_default(&opt);
+        bench_options(&opt);
         opt.time_budget_ms = budget_ms;
         struct history_row row;
         if (history_row(n, seed, &opt, &row) != 0)
@@ -634,7 +648,7 @@ static int dump_plan(int n, const char *label, const struct rota_input *in,
 static int dump_table(int from, int to, unsigned long long seed, long budget_ms, bool no_history)
 {
     struct rota_options opt;
-    rota_options_default(&opt);
+    bench_options(&opt);
     opt.time_budget_ms = budget_ms;
     int failed = 0;
     for (int n = from; n <= to; n++) {
@@ -721,7 +735,7 @@ static int portfolio_table(unsigned long long seed, long budget_ms)
             size_t all_terms = in.n_terms;
             in.n_terms = (size_t)t;
             struct rota_options opt;
-            rota_options_default(&opt);
+            bench_options(&opt);
             opt.time_budget_ms = budget_ms;
             struct mat_errors err;
             mat_errors_init(&err);
@@ -794,6 +808,8 @@ int main(int argc, char **argv)
             after_history = 1;
         else if (strcmp(argv[i], "--dump") == 0)
             dump = 1;
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            bench_threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--dump-no-history") == 0)
             dump = 2;
         else if (strcmp(argv[i], "--search-only") == 0)
@@ -817,11 +833,13 @@ int main(int argc, char **argv)
                  sscanf(argv[i + 1], "%d:%d", &soft_n, &soft_t) == 2)
             i++;
         else {
-            fprintf(stderr, "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
-                            "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
-                            "[--history] [--dump] [--dump-no-history] [--big N:T] [--soft N:T] "
-                            "[--soft-all] "
-                            "[--portfolio] [--store N]\n");
+            fprintf(
+                stderr,
+                "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
+                "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
+                "[--history] [--dump] [--dump-no-history] [--big N:T] [--soft N:T] [--threads K] "
+                "[--soft-all] "
+                "[--portfolio] [--store N]\n");
             return 2;
         }
     }
@@ -876,7 +894,7 @@ int main(int argc, char **argv)
         int target = rota_repeat_free_target(n), bound = rota_repeat_free_bound(n);
         struct rota_input in;
         struct rota_options opt;
-        rota_options_default(&opt);
+        bench_options(&opt);
         opt.time_budget_ms = budget_ms;
         struct mat_errors err;
         mat_errors_init(&err);

@@ -404,6 +404,15 @@ static void *recognition_worker(void *arg)
             for (int j = i + 1; j < r->count; j++)
                 atomic_store(&r->tries[j].cancel, 1);
         }
+        /* once the tries before some start, all finished, spent more than the cap, one thread
+         * would not have tried it nor any after it */
+        uint64_t spent = 0;
+        for (int j = 0; j < r->count && r->tries[j].run; j++) {
+            spent += r->tries[j].work;
+            if (spent > r->cap)
+                for (int later = j + 1; later < r->count; later++)
+                    atomic_store(&r->tries[later].cancel, 1);
+        }
         pthread_mutex_unlock(&r->lock);
     }
 }
@@ -434,8 +443,10 @@ static bool plan_continue(const struct rota_input *in, const struct rota_options
     struct recognition r = {.in = in, .opt = opt, .sorted = sorted, .cap = rota_plan_budget(opt)};
     r.tries = xcalloc(CYCLE_MAX_TRIES, sizeof *r.tries);
     for (int s = from; s < m && r.count < CYCLE_MAX_TRIES; s++)
-        if (could_start[s])
+        if (could_start[s]) {
+            atomic_init(&r.tries[r.count].cancel, 0);
             r.tries[r.count++].start = s;
+        }
     r.first_match = r.count;
     pthread_mutex_init(&r.lock, NULL);
     pthread_t th[ROTA_MAX_THREADS];

@@ -5,6 +5,7 @@
 #include "rota_design.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -897,8 +898,8 @@ bool rota_design_three_groups(int n, struct prng *r, uint64_t budget, uint64_t *
 /* Fills `terms` classes: a repeat-free run as long as the engine finds (the whole target
  * run where one is known), cycled when more terms are asked for. Returns the length of the
  * run that was built (its repeats in *repeats). */
-int rota_design_build(int n, int terms, struct prng *r, uint64_t budget, uint64_t *work,
-                      bool use_stored, int *classes, int *repeats, char *method, size_t mlen)
+static int design_build(int n, int terms, struct prng *r, uint64_t budget, uint64_t *work,
+                        bool use_stored, int *classes, int *repeats, char *method, size_t mlen)
 {
     struct rota_layout lay;
     rota_layout_init(&lay, n);
@@ -970,4 +971,94 @@ int rota_design(int n, int terms, uint64_t seed, uint64_t work_budget, unsigned 
     int rep = classes_repeats(&lay, classes, terms);
     rota_layout_free(&lay);
     return rep;
+}
+
+/* A memo of the designs built lately. A design is a function of its arguments and of the
+ * generator's state when it is asked for (every plan of one input and seed asks with the same
+ * state: recognition's re-plans of each start, matd drafting term after term), so a design
+ * found once is replayed exactly: the same classes, method and work, and the generator left in
+ * the same state. Shared by every thread (under a lock); at most DESIGN_MEMO entries, the
+ * oldest replaced. */
+#define DESIGN_MEMO 8
+#define DESIGN_MEMO_METHOD 160
+
+struct design_memo {
+    int n, terms, len, repeats;
+    uint64_t budget, work;
+    bool use_stored;
+    struct prng before, after;
+    int *classes; /* terms x n; NULL: the entry is empty */
+    char method[DESIGN_MEMO_METHOD];
+};
+
+static struct design_memo design_memo[DESIGN_MEMO];
+static int design_memo_next;
+static pthread_mutex_t design_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool design_memo_is(const struct design_memo *m, int n, int terms, const struct prng *r,
+                           uint64_t budget, bool use_stored)
+{
+    return m->classes && m->n == n && m->terms == terms && m->budget == budget &&
+           m->use_stored == use_stored && memcmp(&m->before, r, sizeof *r) == 0;
+}
+
+int rota_design_build(int n, int terms, struct prng *r, uint64_t budget, uint64_t *work,
+                      bool use_stored, int *classes, int *repeats, char *method, size_t mlen)
+{
+    size_t size = sizeof *classes * (size_t)terms * n;
+    bool found = false;
+    int len = 0;
+    pthread_mutex_lock(&design_memo_lock);
+    for (int i = 0; i < DESIGN_MEMO && !found; i++) {
+        const struct design_memo *m = &design_memo[i];
+        if (design_memo_is(m, n, terms, r, budget, use_stored)) {
+            memcpy(classes, m->classes, size);
+            *repeats = m->repeats;
+            *work += m->work;
+            *r = m->after;
+            snprintf(method, mlen, "%s", m->method);
+            len = m->len;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&design_memo_lock);
+    if (found)
+        return len;
+    struct design_memo fresh = {
+        .n = n, .terms = terms, .budget = budget, .use_stored = use_stored, .before = *r};
+    uint64_t spent = 0;
+    fresh.len = design_build(n, terms, r, budget, &spent, use_stored, classes, &fresh.repeats,
+                             fresh.method, sizeof fresh.method);
+    fresh.work = spent;
+    fresh.after = *r;
+    *work += spent;
+    *repeats = fresh.repeats;
+    snprintf(method, mlen, "%s", fresh.method);
+    fresh.classes = xmalloc(size);
+    memcpy(fresh.classes, classes, size);
+    pthread_mutex_lock(&design_memo_lock);
+    bool known = false; /* another thread may have built it meanwhile */
+    for (int i = 0; i < DESIGN_MEMO && !known; i++)
+        known = design_memo_is(&design_memo[i], n, terms, &fresh.before, budget, use_stored);
+    if (!known) {
+        struct design_memo *slot = &design_memo[design_memo_next];
+        design_memo_next = (design_memo_next + 1) % DESIGN_MEMO;
+        free(slot->classes);
+        *slot = fresh;
+        fresh.classes = NULL;
+    }
+    pthread_mutex_unlock(&design_memo_lock);
+    free(fresh.classes);
+    return fresh.len;
+}
+
+void rota_design_forget(void)
+{
+    pthread_mutex_lock(&design_memo_lock);
+    for (int i = 0; i < DESIGN_MEMO; i++) {
+        free(design_memo[i].classes);
+        design_memo[i].classes = NULL;
+    }
+    design_memo_next = 0;
+    pthread_mutex_unlock(&design_memo_lock);
 }

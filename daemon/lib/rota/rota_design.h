@@ -21,9 +21,13 @@ void rota_layout_free(struct rota_layout *l);
 
 /* Fills `terms` classes (terms x n points): a repeat-free run as long as the engine finds
  * (the whole target run where one is known), cycled when more terms are asked for. Returns
- * the length of the run that was built (its repeats in *repeats); work is added to *work. */
+ * the length of the run that was built (its repeats in *repeats); work is added to *work.
+ * The last few designs are remembered (process-wide, thread-safe) and replayed exactly when
+ * asked for again with the same arguments and generator state. */
 int rota_design_build(int n, int terms, struct prng *r, uint64_t budget, uint64_t *work,
                       bool use_stored, int *classes, int *repeats, char *method, size_t mlen);
+/* Forgets the remembered designs (a bench timing a fresh process's plan; memory at exit). */
+void rota_design_forget(void);
 
 /* Three groups (n = 3m, m = 3 mod 6 and m >= 9: 27, 45, 63): the Kirkman run on points x + m g
  * (point x of group g) whose first *intra classes keep within the groups, so that a trust's

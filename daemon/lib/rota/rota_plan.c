@@ -476,6 +476,12 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     }
     rota_state_free(&g);
     s->polish_cap = 0;
+    if (s->gave_up) { /* not wanted (rota_run.match, cancel): nothing kept to polish */
+        for (int i = 0; i < fk.cap; i++)
+            free(fk.at[i]);
+        s->cold = false;
+        return;
+    }
     struct rota_cost best = none;
     int *keep = xmalloc(sizeof *keep * tn);
     for (int i = 0; i < fk.count && !s->gave_up; i++) {

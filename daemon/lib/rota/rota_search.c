@@ -157,19 +157,24 @@ static inline int64_t pair_wdelta(const struct rota_ctx *cx, const struct rota_s
  * negative: a swap whose other parts are already above the best so far is passed over without
  * them (it could not tie or beat the best; it would be passed over all the same). */
 struct swap_scan {
-    int64_t *ly, *ax, *jx; /* n, n, ng */
+    int64_t *ly, *ax, *jx; /* n (of ly_terms), n, ng */
     uint8_t *jx_done;      /* ng: jx and ax worked out for this x */
+    int64_t *ly_terms;     /* t x n: each term's ly, the same for every position of the term */
+    long *ly_step;         /* t: the repair step ly_terms[k] was worked out in */
 };
 
-static void swap_scan_prepare(const struct rota_ctx *cx, const struct rota_state *st, int k, int pa,
-                              const uint32_t *w, struct swap_scan *sc)
+/* ly for position pa of term k, in repair step `step`: every group's, worked out once per term
+ * and step (nothing moves within a step, so the positions sampled in one term share it). */
+static void swap_scan_prepare(const struct rota_ctx *cx, const struct rota_state *st, int k,
+                              const uint32_t *w, long step, struct swap_scan *sc)
 {
     const int *row = st->at + (size_t)k * cx->n;
-    int ga = cx->lay.group_of[pa];
     memset(sc->jx_done, 0, (size_t)cx->lay.ng);
+    sc->ly = sc->ly_terms + (size_t)k * cx->n;
+    if (sc->ly_step[k] == step)
+        return;
+    sc->ly_step[k] = step;
     for (int g = 0; g < cx->lay.ng; g++) {
-        if (g == ga)
-            continue;
         int start = cx->lay.start[g], size = cx->lay.size[g];
         for (int i = 0; i < size; i++)
             sc->ly[start + i] = 0;
@@ -360,7 +365,7 @@ static void relabel_groups(const struct rota_ctx *cx, const struct rota_state *s
                            struct rota_move *mv, bool levels, bool soft)
 {
     int n = cx->n, ng = cx->lay.ng, t = cx->t;
-    bool hard = cx->has_excl || cx->phase_hard; /* else every group's hard level is 0 */
+    bool hard = cx->has_excl || cx->phase_hard;  /* else every group's hard level is 0 */
     if (levels && !soft && !hard && !cx->replan) /* only the first term's hosting can change */
         t = cx->host_proxy ? 1 : 0;
     for (int k = 0; k < t; k++) {
@@ -763,15 +768,19 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     uint64_t stop = s->work + budget;
     int *cand_k = xmalloc(sizeof *cand_k * (size_t)t * n);
     int *cand_p = xmalloc(sizeof *cand_p * (size_t)t * n);
-    struct swap_scan sc = {.ly = xmalloc(sizeof *sc.ly * (size_t)n),
+    struct swap_scan sc = {.ly_terms = xmalloc(sizeof *sc.ly_terms * (size_t)t * n),
+                           .ly_step = xmalloc(sizeof *sc.ly_step * (size_t)t),
                            .ax = xmalloc(sizeof *sc.ax * (size_t)n),
                            .jx = xmalloc(sizeof *sc.jx * (size_t)cx->lay.ng),
                            .jx_done = xmalloc((size_t)cx->lay.ng)};
-    long since = 0;
+    for (int k = 0; k < t; k++)
+        sc.ly_step[k] = -1;
+    long since = 0, step = 0;
     const long stall = 4000;
     while (s->work < stop && since < stall && !rota_search_cancelled(s)) {
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
+        step++;
         int nc = 0;
         for (int k = 0; k < t; k++)
             for (int p = 0; p < n; p++)
@@ -795,7 +804,7 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
             bool scan =
                 !cx->has_excl && !cx->phase_hard && !cx->replan && !(cx->host_proxy && k == 0);
             if (scan)
-                swap_scan_prepare(cx, st, k, pa, s->w, &sc);
+                swap_scan_prepare(cx, st, k, s->w, step, &sc);
             for (int pb = 0; pb < n; pb++) {
                 if (cx->lay.group_of[pb] == cx->lay.group_of[pa])
                     continue;
@@ -875,7 +884,8 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
     }
     free(cand_k);
     free(cand_p);
-    free(sc.ly);
+    free(sc.ly_terms);
+    free(sc.ly_step);
     free(sc.ax);
     free(sc.jx);
     free(sc.jx_done);
