@@ -4,6 +4,8 @@
  * annealing on the soft constraints, and the greedy term-by-term baseline. */
 #include "rota_search.h"
 
+#include <assert.h>
+
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -731,6 +733,71 @@ static bool position_conflicted(const struct rota_ctx *cx, const struct rota_sta
     return false;
 }
 
+/* The repair's conflicted positions (position_conflicted, t x n flags), kept up to date move by
+ * move instead of found afresh each step: a position's flag depends on its group (hard and keep
+ * levels, the first term's hosting) and on the pairs it forms there, so a move changes the flags
+ * of the groups it changes and of the groups where a pair whose meetings it changed meets. */
+static void conflicts_group(const struct rota_ctx *cx, const struct rota_state *st, uint8_t *flag,
+                            int k, int g)
+{
+    for (int i = 0; i < cx->lay.size[g]; i++) {
+        int p = cx->lay.start[g] + i;
+        flag[(size_t)k * cx->n + p] = position_conflicted(cx, st, k, p);
+    }
+}
+
+static void conflicts_term(const struct rota_ctx *cx, const struct rota_state *st, uint8_t *flag,
+                           int k)
+{
+    for (int g = 0; g < cx->lay.ng; g++)
+        conflicts_group(cx, st, flag, k, g);
+}
+
+/* After mv was applied. */
+static void conflicts_update(const struct rota_ctx *cx, const struct rota_state *st, uint8_t *flag,
+                             const struct rota_move *mv)
+{
+    int n = cx->n;
+    if (mv->kind == 0) {
+        int k = mv->k, ga = cx->lay.group_of[mv->pa], gb = cx->lay.group_of[mv->pb];
+        const int *row = st->at + (size_t)k * n;
+        int moved[2] = {row[mv->pa], row[mv->pb]};
+        conflicts_group(cx, st, flag, k, ga);
+        conflicts_group(cx, st, flag, k, gb);
+        /* the pairs of the two moved schools with the others of both groups met or parted in
+         * term k: their flags change wherever else they meet */
+        for (int side = 0; side < 2; side++)
+            for (int gi = 0; gi < 2; gi++) {
+                int g = gi ? gb : ga;
+                for (int i = 0; i < cx->lay.size[g]; i++) {
+                    int u = moved[side], m = row[cx->lay.start[g] + i];
+                    if (m == moved[0] || m == moved[1])
+                        continue;
+                    uint64_t terms = st->mask[(size_t)u * n + m] & ~(UINT64_C(1) << k);
+                    while (terms) {
+                        int kk = __builtin_ctzll(terms);
+                        terms &= terms - 1;
+                        conflicts_group(cx, st, flag, kk,
+                                        cx->lay.group_of[st->pos[(size_t)kk * n + u]]);
+                    }
+                }
+            }
+    } else if (mv->kind == 1) { /* every group holding either school: all their pairs changed */
+        for (int k = 0; k < cx->t; k++) {
+            int gx = cx->lay.group_of[st->pos[(size_t)k * n + mv->x]];
+            int gy = cx->lay.group_of[st->pos[(size_t)k * n + mv->y]];
+            conflicts_group(cx, st, flag, k, gx);
+            if (gy != gx)
+                conflicts_group(cx, st, flag, k, gy);
+        }
+    } else { /* two terms trade groups; every pair keeps its number of meetings */
+        conflicts_term(cx, st, flag, mv->x);
+        conflicts_term(cx, st, flag, mv->y);
+    }
+    if (cx->host_proxy) /* the first term's flags follow the hosting level, which any move moves */
+        conflicts_term(cx, st, flag, 0);
+}
+
 static void apply_move(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv)
 {
     if (mv->kind == 0)
@@ -775,16 +842,25 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
                            .jx_done = xmalloc((size_t)cx->lay.ng)};
     for (int k = 0; k < t; k++)
         sc.ly_step[k] = -1;
+    uint8_t *conflicted = xmalloc((size_t)t * n);
+    for (int k = 0; k < t; k++)
+        conflicts_term(cx, st, conflicted, k);
     long since = 0, step = 0;
     const long stall = 4000;
     while (s->work < stop && since < stall && !rota_search_cancelled(s)) {
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
         step++;
+#ifndef NDEBUG
+        if (step % 16 == 1) /* the flags kept up to date are the flags found afresh */
+            for (int k = 0; k < t; k++)
+                for (int p = 0; p < n; p++)
+                    assert(conflicted[(size_t)k * n + p] == position_conflicted(cx, st, k, p));
+#endif
         int nc = 0;
         for (int k = 0; k < t; k++)
             for (int p = 0; p < n; p++)
-                if (position_conflicted(cx, st, k, p)) {
+                if (conflicted[(size_t)k * n + p]) {
                     cand_k[nc] = k;
                     cand_p[nc++] = p;
                 }
@@ -878,10 +954,12 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
         if (cx->soft_on)
             with_soft(cx, st, &best);
         apply_move(cx, st, &best);
+        conflicts_update(cx, st, conflicted, &best);
         struct rota_cost before = s->best;
         rota_search_note(s);
         since = rota_cost_cmp(s->best, before) < 0 ? 0 : since + 1;
     }
+    free(conflicted);
     free(cand_k);
     free(cand_p);
     free(sc.ly_terms);
