@@ -1631,6 +1631,7 @@ static void test_validate(void **state)
 
 int main(void)
 {
+    rota_search_checks = true;      /* the repair's incremental bookkeeping against a full scan */
     if (getenv("ROTA_TEST_FILTER")) /* e.g. ROTA_TEST_FILTER='test_horizon*' */
         cmocka_set_test_filter(getenv("ROTA_TEST_FILTER"));
     const struct CMUnitTest tests[] = {

@@ -15,6 +15,7 @@
 
 #include "geo.h"
 #include "rota.h"
+#include "rota_search.h"
 #include "rota_trust.h"
 
 /* What a trust sees of the terms asked for. */
@@ -469,6 +470,7 @@ static void test_sixty_keeps_the_run(void **state)
 
 int main(void)
 {
+    rota_search_checks = true; /* the repair's incremental bookkeeping against a full scan */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planner_beside_greedy),
         cmocka_unit_test(test_larger_trusts_soft_cost),

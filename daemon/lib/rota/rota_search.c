@@ -4,10 +4,9 @@
  * annealing on the soft constraints, and the greedy term-by-term baseline. */
 #include "rota_search.h"
 
-#include <assert.h>
-
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -733,6 +732,8 @@ static bool position_conflicted(const struct rota_ctx *cx, const struct rota_sta
     return false;
 }
 
+bool rota_search_checks;
+
 /* The repair's conflicted positions (position_conflicted, t x n flags), kept up to date move by
  * move instead of found afresh each step: a position's flag depends on its group (hard and keep
  * levels, the first term's hosting) and on the pairs it forms there, so a move changes the flags
@@ -851,12 +852,14 @@ void rota_search_repair(struct rota_search *s, uint64_t budget)
         if (st->c.hard == 0 && st->c.keep == 0 && st->c.rep == 0 && st->c.host == 0)
             break;
         step++;
-#ifndef NDEBUG
-        if (step % 16 == 1) /* the flags kept up to date are the flags found afresh */
+        if (rota_search_checks && step % 16 == 1) /* tests: the flags are the full scan's */
             for (int k = 0; k < t; k++)
                 for (int p = 0; p < n; p++)
-                    assert(conflicted[(size_t)k * n + p] == position_conflicted(cx, st, k, p));
-#endif
+                    if (conflicted[(size_t)k * n + p] != position_conflicted(cx, st, k, p)) {
+                        fprintf(stderr, "rota repair: position %d of term %d flagged wrong\n", p,
+                                k);
+                        abort();
+                    }
         int nc = 0;
         for (int k = 0; k < t; k++)
             for (int p = 0; p < n; p++)
