@@ -16,11 +16,14 @@
 
 static const char usage_text[] =
     "usage: matctl rota plan --input FILE.json [--time-budget-ms N] [--previous PLAN.json] "
-    "[--greedy]\n"
+    "[--greedy] [--threads N]\n"
     "  --input FILE         planner input (SPEC section 11); - reads standard input\n"
     "  --time-budget-ms N   search effort, about N milliseconds (default 5000)\n"
     "  --previous PLAN      re-plan: keep as many groups of this earlier plan as possible\n"
-    "  --greedy             the term-by-term greedy baseline instead of the planner\n";
+    "  --greedy             the term-by-term greedy baseline instead of the planner\n"
+    "  --threads N          recognising its own earlier plan in the history, re-plan up to N\n"
+    "                       starts at once (1..4; default one per core, at most 4); the plan\n"
+    "                       is the same for any N\n";
 
 /* Reads a whole file ("-" = stdin) into *out. Returns 0, or -1 with errno-style message. */
 static int read_all(const char *path, char **out, size_t *len, char *why, size_t whylen)
@@ -72,6 +75,7 @@ int rota_cli_plan(int argc, char **argv)
                                          {"time-budget-ms", required_argument, NULL, 't'},
                                          {"previous", required_argument, NULL, 'p'},
                                          {"greedy", no_argument, NULL, 'g'},
+                                         {"threads", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     /* getopt wants a program name in front */
@@ -104,6 +108,15 @@ int rota_cli_plan(int argc, char **argv)
                 rc = 2;
             }
             opt.time_budget_ms = ms;
+            break;
+        }
+        case 'n': {
+            long threads;
+            if (!parse_long(optarg, 1, ROTA_MAX_THREADS, &threads)) {
+                fprintf(stderr, "matctl rota plan: --threads must be 1..%d\n", ROTA_MAX_THREADS);
+                rc = 2;
+            }
+            opt.threads = (int)threads;
             break;
         }
         case 'h':

@@ -583,6 +583,16 @@ static void test_cli(void **state)
     assert_non_null(plan);
     assert_int_equal(json_array_size(json_object_get(plan, "terms")), 2);
     assert_string_equal(errtext, "");
+    /* one thread or four: the same plan */
+    for (int i = 0; i < 2; i++) {
+        char *out2, *err2;
+        const char *threads[] = {"--input", in,          "--time-budget-ms",
+                                 "100",     "--threads", i ? "4" : "1"};
+        assert_int_equal(run_cli(6, threads, &out2, &err2), 0);
+        assert_string_equal(out2, out);
+        free(out2);
+        free(err2);
+    }
     free(out);
     free(errtext);
     /* the greedy baseline */
@@ -626,6 +636,15 @@ static void test_cli(void **state)
     assert_non_null(strstr(errtext, "--time-budget-ms"));
     free(out);
     free(errtext);
+    static const char *const bad_threads[] = {"0", "5", "two", ""};
+    for (size_t i = 0; i < sizeof bad_threads / sizeof bad_threads[0]; i++) {
+        const char *threads[] = {"--input", in, "--threads", bad_threads[i]};
+        assert_int_equal(run_cli(4, threads, &out, &errtext), 2);
+        assert_string_equal(out, "");
+        assert_non_null(strstr(errtext, "--threads must be 1..4"));
+        free(out);
+        free(errtext);
+    }
     unlink(in);
     unlink(prev);
     unlink(bad);
