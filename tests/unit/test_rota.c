@@ -1662,5 +1662,11 @@ int main(void)
         cmocka_unit_test(test_replan),
         cmocka_unit_test(test_validate),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (atomic_load(&rota_search_check_failures) != 0) {
+        fprintf(stderr, "the repair's conflict flags differed from a full scan %ld times\n",
+                (long)atomic_load(&rota_search_check_failures));
+        failed++;
+    }
+    return failed;
 }

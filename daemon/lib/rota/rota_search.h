@@ -91,8 +91,9 @@ struct rota_cost rota_search_floor(const struct rota_ctx *cx, const struct rota_
 /* Nothing left to improve (every level at zero). */
 bool rota_at_lower_bound(const struct rota_ctx *cx, struct rota_cost c);
 /* Tests set this: the repair then checks, every 16 steps, that the conflicted positions it keeps
- * up to date move by move are those a full scan finds, and aborts if not. */
+ * up to date move by move are those a full scan finds, counting each one that is not. */
 extern bool rota_search_checks;
+extern atomic_long rota_search_check_failures;
 /* Repair: min-conflicts on the hard, kept and repeat levels. */
 void rota_search_repair(struct rota_search *s, uint64_t budget);
 /* The length of one polish (work) of this problem, before budgets and caps: longer for more
