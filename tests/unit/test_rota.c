@@ -18,6 +18,7 @@
 #include "rota_design.h"
 #include "rota_json.h"
 #include "rota_search.h"
+#include "rota_checks.h"
 #include "rota_trust.h"
 
 /* ---------------------------------------------------------------------------------- */
@@ -1631,7 +1632,7 @@ static void test_validate(void **state)
 
 int main(void)
 {
-    rota_search_checks = true;      /* the repair's incremental bookkeeping against a full scan */
+    rota_checks_on();
     if (getenv("ROTA_TEST_FILTER")) /* e.g. ROTA_TEST_FILTER='test_horizon*' */
         cmocka_set_test_filter(getenv("ROTA_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
@@ -1662,11 +1663,5 @@ int main(void)
         cmocka_unit_test(test_replan),
         cmocka_unit_test(test_validate),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    if (atomic_load(&rota_search_check_failures) != 0) {
-        fprintf(stderr, "the repair's conflict flags differed from a full scan %ld times\n",
-                (long)atomic_load(&rota_search_check_failures));
-        failed++;
-    }
-    return failed;
+    return rota_checks_result(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -16,6 +16,7 @@
 #include "geo.h"
 #include "rota.h"
 #include "rota_search.h"
+#include "rota_checks.h"
 #include "rota_trust.h"
 
 /* What a trust sees of the terms asked for. */
@@ -470,7 +471,7 @@ static void test_sixty_keeps_the_run(void **state)
 
 int main(void)
 {
-    rota_search_checks = true; /* the repair's incremental bookkeeping against a full scan */
+    rota_checks_on();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planner_beside_greedy),
         cmocka_unit_test(test_larger_trusts_soft_cost),
@@ -481,11 +482,5 @@ int main(void)
         cmocka_unit_test(test_county_term_by_term),
         cmocka_unit_test(test_after_the_cycle),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    if (atomic_load(&rota_search_check_failures) != 0) {
-        fprintf(stderr, "the repair's conflict flags differed from a full scan %ld times\n",
-                (long)atomic_load(&rota_search_check_failures));
-        failed++;
-    }
-    return failed;
+    return rota_checks_result(cmocka_run_group_tests(tests, NULL, NULL));
 }
