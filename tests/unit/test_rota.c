@@ -1256,6 +1256,29 @@ static void test_own_year_after_hosted_handmade_history(void **state)
         own_year_after_handmade(sizes[i], true, 20000000);
 }
 
+/* The plan's method names its design and the run it reaches, whole: a tripled system's name is
+ * long, and the run's length was cut off the end (45 schools: "...; repeat-free run of"). */
+static void test_method_names_the_whole_run(void **state)
+{
+    (void)state;
+    struct rota_options o = quick(2000000);
+    struct mat_errors err;
+    mat_errors_init(&err);
+    struct rota_input in;
+    struct rota_plan plan;
+    make_input(&in, 45, 1);
+    only_no_repeat(&in);
+    assert_int_equal(rota_plan(&in, &o, &plan, &err), 0);
+    const char *tail = "; repeat-free run of 22";
+    size_t len = strlen(plan.method);
+    if (len < strlen(tail) || strcmp(plan.method + len - strlen(tail), tail) != 0 ||
+        !strstr(plan.method, "tripled Kirkman system of order 15"))
+        fail_msg("method \"%s\"", plan.method);
+    rota_plan_free(&plan);
+    rota_input_free(&in);
+    mat_errors_free(&err);
+}
+
 /* A design asked for again with the same arguments and generator state is replayed from the
  * memo exactly as it was built: the same classes, method, run, repeats and work, and the
  * generator left where the build left it. 51 schools: a 1-rotational system, searched. */
@@ -1658,6 +1681,7 @@ int main(void)
         cmocka_unit_test(test_own_year_after_hosted_handmade_history),
         cmocka_unit_test(test_recognition_same_on_any_thread_count),
         cmocka_unit_test(test_design_memo_replays_exactly),
+        cmocka_unit_test(test_method_names_the_whole_run),
         cmocka_unit_test(test_recognition_floor_is_a_floor),
         cmocka_unit_test(test_greedy_baseline),
         cmocka_unit_test(test_replan),

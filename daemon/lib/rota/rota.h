@@ -111,6 +111,8 @@ enum rota_planner_mode {
     ROTA_MODE_KEPT       /* drafted from the cycle kept with an earlier rota */
 };
 
+#define ROTA_METHOD_LEN 160 /* rota_plan.method: the longest design name and its run */
+
 struct rota_plan {
     enum rota_planner_mode mode;
     int cycle_terms;         /* terms in the planned cycle (the repeat-free run aimed at) */
@@ -121,8 +123,8 @@ struct rota_plan {
     size_t n_cycle;
     struct rota_metrics *term_metrics; /* n_terms */
     struct rota_metrics total;
-    char method[96]; /* how the first terms were built, for the curious */
-    uint64_t work;   /* search effort spent (deterministic units) */
+    char method[ROTA_METHOD_LEN]; /* how the first terms were built, for the curious */
+    uint64_t work;                /* search effort spent (deterministic units) */
 };
 
 struct rota_options {

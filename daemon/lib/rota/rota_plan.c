@@ -408,7 +408,7 @@ struct front_keep {
     int count, cap;
     struct rota_cost cost[FRONT_FINALS];
     int *at[FRONT_FINALS];
-    char method[FRONT_FINALS][96];
+    char method[FRONT_FINALS][ROTA_METHOD_LEN];
 };
 
 static void front_keep_offer(struct front_keep *fk, const struct rota_search *s, const char *method,
@@ -450,7 +450,7 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
     fk.cap = fk.cap < 1 ? 1 : fk.cap > FRONT_FINALS ? FRONT_FINALS : fk.cap;
     for (int i = 0; i < fk.cap; i++)
         fk.at[i] = xmalloc(sizeof *fk.at[i] * tn);
-    char m[96];
+    char m[ROTA_METHOD_LEN];
     s->polish_cap = FRONT_POLISH;
     s->cold = true;
     plan_search(s, run, method, mlen, s->work + FRONT_START_WORK);
@@ -574,7 +574,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         floor = rota_search_floor(&cx, run->match, run->n_match);
         s.floor = &floor;
     }
-    char method[96] = "";
+    char method[ROTA_METHOD_LEN] = "";
     if (run->greedy_only) {
         rota_greedy_plan(&cx, &st);
         rota_search_note(&s);
