@@ -360,20 +360,24 @@ struct recognition {
     int count;
     uint64_t cap;
     pthread_mutex_t lock;
-    int next;        /* the next try to begin */
-    int first_match; /* the earliest try that matched so far (count: none) */
+    int next;   /* the next try to begin */
+    int needed; /* the tries from this one on are not needed: they come after one that matched,
+                 * or after finished ones whose work passed the cap (one thread stops there) */
 };
 
-/* Work of the tries before try i, all of them finished, or UINT64_MAX when one is not. */
-static uint64_t work_before(const struct recognition *r, int i)
+/* After try i finished (under the lock): what is no longer needed, cancelled. */
+static void recognition_settle(struct recognition *r, int i)
 {
-    uint64_t w = 0;
-    for (int j = 0; j < i; j++) {
-        if (!r->tries[j].run)
-            return UINT64_MAX;
-        w += r->tries[j].work;
+    if (r->tries[i].matched && i + 1 < r->needed)
+        r->needed = i + 1;
+    uint64_t spent = 0;
+    for (int j = 0; j + 1 < r->needed && r->tries[j].run; j++) {
+        spent += r->tries[j].work;
+        if (spent > r->cap)
+            r->needed = j + 1;
     }
-    return w;
+    for (int j = r->needed; j < r->count; j++)
+        atomic_store(&r->tries[j].cancel, 1);
 }
 
 static void *recognition_worker(void *arg)
@@ -381,13 +385,7 @@ static void *recognition_worker(void *arg)
     struct recognition *r = arg;
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        int i = r->next;
-        /* nothing after a match is needed, nor what one thread would not have tried */
-        uint64_t before = work_before(r, i);
-        if (i >= r->first_match || (before != UINT64_MAX && before > r->cap))
-            i = r->count;
-        else
-            r->next++;
+        int i = r->next < r->needed ? r->next++ : r->count;
         pthread_mutex_unlock(&r->lock);
         if (i >= r->count)
             return NULL;
@@ -399,20 +397,7 @@ static void *recognition_worker(void *arg)
         tr->work = work;
         tr->matched = matched;
         tr->run = true;
-        if (matched && i < r->first_match) {
-            r->first_match = i;
-            for (int j = i + 1; j < r->count; j++)
-                atomic_store(&r->tries[j].cancel, 1);
-        }
-        /* once the tries before some start, all finished, spent more than the cap, one thread
-         * would not have tried it nor any after it */
-        uint64_t spent = 0;
-        for (int j = 0; j < r->count && r->tries[j].run; j++) {
-            spent += r->tries[j].work;
-            if (spent > r->cap)
-                for (int later = j + 1; later < r->count; later++)
-                    atomic_store(&r->tries[later].cancel, 1);
-        }
+        recognition_settle(r, i);
         pthread_mutex_unlock(&r->lock);
     }
 }
@@ -447,7 +432,7 @@ static bool plan_continue(const struct rota_input *in, const struct rota_options
             atomic_init(&r.tries[r.count].cancel, 0);
             r.tries[r.count++].start = s;
         }
-    r.first_match = r.count;
+    r.needed = r.count;
     pthread_mutex_init(&r.lock, NULL);
     pthread_t th[ROTA_MAX_THREADS];
     int spawned = 0, threads = recognition_threads(opt, r.count);
