@@ -16,7 +16,8 @@
 #include "rota_json.h"
 /* The kept cycle (what matd stores with a rota): 15 schools asked for one term get a cycle
  * of 7; the next term drafted with that cycle is its second term, unchanged; a school that
- * left (and one that joined) re-plan from it keeping the groups it was not in; changed constraints
+ * left (and one that joined) re-plan the rest of it keeping the groups it was not in, and the
+ * term after is drafted from the re-planned rest; changed constraints
  * re-plan too; a term the cycle does not hold is planned anew. Expectations are counted here. */
 static json_t *cycle_run(const char *schools, const char *terms, const char *history,
                          const json_t *cycle, const char *constraints)
@@ -147,6 +148,51 @@ static void test_kept_cycle(void **state)
     assert_int_equal(kept, 4);
     free(a);
     free(b);
+    /* the re-plan planned the rest of the cycle (spring and the five terms after it) and gives it
+     * as its cycle, its first term the draft: the next term is drafted from it, unchanged, and
+     * no two of the old schools meet twice in the first term and the re-planned rest */
+    const json_t *rest = json_object_get(json_object_get(left, "cycle"), "terms");
+    assert_int_equal(json_array_size(rest), 6);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(left, "planner"), "cycle_terms")), 6);
+    a = groups_text(json_array_get(json_object_get(left, "terms"), 0), NULL);
+    b = groups_text(json_array_get(rest, 0), NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    json_t *spring = json_deep_copy(json_array_get(json_object_get(left, "terms"), 0));
+    json_object_del(spring, "metrics");
+    char *spring_text = json_dumps(spring, JSON_COMPACT);
+    json_decref(spring);
+    char history2[4096];
+    snprintf(history2, sizeof history2, "[%s]", spring_text);
+    free(spring_text);
+    json_t *summer = cycle_run(fewer, "[{\"year\": \"2026-27\", \"term\": \"summer\"}]", history2,
+                               json_object_get(left, "cycle"), NULL);
+    assert_string_equal(mode_of(summer), "kept");
+    a = groups_text(json_array_get(json_object_get(summer, "terms"), 0), NULL);
+    b = groups_text(json_array_get(rest, 1), NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    json_decref(summer);
+    int met[17][17] = {{0}};
+    for (size_t k = 0; k <= json_array_size(rest); k++) {
+        const json_t *term = k == 0 ? json_array_get(cterms, 0) : json_array_get(rest, k - 1);
+        size_t g;
+        const json_t *grp;
+        json_array_foreach(json_object_get(term, "groups"), g, grp)
+        {
+            const json_t *m = json_object_get(grp, "members");
+            for (size_t i = 0; i < json_array_size(m); i++)
+                for (size_t j = i + 1; j < json_array_size(m); j++) {
+                    int x = atoi(json_string_value(json_array_get(m, i))) - 100000;
+                    int y = atoi(json_string_value(json_array_get(m, j))) - 100000;
+                    if (x < 15 && y < 15 && met[x][y]++)
+                        fail_msg("%d and %d meet twice in the first %zu terms", x, y, k + 1);
+                }
+        }
+    }
     /* constraints changed: re-planned (the same schools, so every group can stay) */
     json_t *changed = cycle_run(schools, t2, history, cycle, "{\"travel_weight\": 2}");
     assert_string_equal(mode_of(changed), "re-plan");

@@ -642,3 +642,60 @@ int rota_plan_from_cycle(const struct rota_input *in, const struct rota_prev_ter
     free(ids);
     return rc;
 }
+
+static bool term_asked(const struct rota_input *in, struct rota_term_id id)
+{
+    for (size_t k = 0; k < in->n_terms; k++)
+        if (rota_term_index(in->terms[k]) == rota_term_index(id))
+            return true;
+    return false;
+}
+
+int rota_replan_cycle(const struct rota_input *in, const struct rota_prev_term *cycle,
+                      size_t n_cycle, const struct rota_options *opt, struct rota_plan *out,
+                      struct rota_changes *changes, struct mat_errors *err)
+{
+    memset(out, 0, sizeof *out);
+    int first = INT32_MAX;
+    for (size_t k = 0; k < in->n_terms; k++)
+        first = rota_term_index(in->terms[k]) < first ? rota_term_index(in->terms[k]) : first;
+    struct rota_input rest = *in; /* the terms asked for and the cycle's terms after the first */
+    struct rota_term_id *ids = xmalloc(sizeof *ids * (in->n_terms + n_cycle + 1));
+    memcpy(ids, in->terms, sizeof *ids * in->n_terms);
+    rest.terms = ids;
+    for (size_t c = 0; c < n_cycle; c++)
+        if (rota_term_index(cycle[c].id) > first && !term_asked(&rest, cycle[c].id))
+            ids[rest.n_terms++] = cycle[c].id;
+    struct rota_plan all;
+    struct rota_changes all_changes;
+    int rc = rota_replan(&rest, cycle, n_cycle, opt, &all, &all_changes, err);
+    free(ids);
+    if (rc != 0)
+        return rc;
+    *out = all; /* the method, work and mode; the terms asked for taken out of all of them */
+    out->cycle = all.terms;
+    out->n_cycle = all.n_terms;
+    out->cycle_terms = (int)all.n_terms;
+    out->terms = xcalloc(in->n_terms + 1, sizeof *out->terms);
+    out->n_terms = 0;
+    memset(changes, 0, sizeof *changes);
+    changes->terms = xcalloc(in->n_terms + 1, sizeof *changes->terms);
+    for (size_t k = 0; k < all.n_terms; k++) {
+        struct rota_term_change *tc = &all_changes.terms[k];
+        if (!term_asked(in, all.terms[k].id))
+            continue;
+        struct rota_term *tm = &out->terms[out->n_terms++];
+        *tm = all.terms[k];
+        tm->groups = xmalloc(sizeof *tm->groups * (tm->n_groups + 1));
+        memcpy(tm->groups, all.terms[k].groups, sizeof *tm->groups * tm->n_groups);
+        changes->terms[changes->n_terms++] = *tc;
+        changes->groups_kept += tc->kept;
+        changes->groups_changed += tc->n_added;
+        *tc = (struct rota_term_change){0}; /* moved */
+    }
+    rota_changes_free(&all_changes);
+    free(all.term_metrics);
+    out->term_metrics = xcalloc(out->n_terms + 1, sizeof *out->term_metrics);
+    rota_metrics_compute(in, out->terms, out->n_terms, out->term_metrics, &out->total);
+    return 0;
+}

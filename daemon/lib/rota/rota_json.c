@@ -814,8 +814,9 @@ int rota_json_run(const char *text, size_t len, unsigned flags, const struct rot
     else if (kept == -2)
         rc = -1;
     else
-        rc = prev ? rota_replan(&in, prev, n_prev, opt, &plan, &changes, err)
-                  : rota_plan(&in, opt, &plan, err);
+        rc = kept == 1 ? rota_replan_cycle(&in, prev, n_prev, opt, &plan, &changes, err)
+             : prev    ? rota_replan(&in, prev, n_prev, opt, &plan, &changes, err)
+                       : rota_plan(&in, opt, &plan, err);
     if (rc == 0) {
         bool replanned = kept != 0 && prev;
         *out_json =
