@@ -551,9 +551,13 @@ static int history_row(int n, unsigned long long seed, const struct rota_options
         return -1;
     if (plan_year_after(&in5, &hand, n, seed, opt, &in7, &hand_next, &err, row->ms[3]) != 0)
         return -1;
+    /* the hand-made past is searched around and the planner's year after it continued from
+     * the tenth term; or (7 schools: few groupings to make) the hand-made terms are a run the
+     * planner itself begins with, which it recognises and continues */
+    bool hand_ok = (hand.mode == ROTA_MODE_SEARCHED && hand_next.cycle_start == 9) ||
+                   hand.mode == ROTA_MODE_CONTINUED;
     row->ok = first.mode == ROTA_MODE_SEARCHED && same && own_next.mode == ROTA_MODE_CONTINUED &&
-              hand.mode == ROTA_MODE_SEARCHED && hand_next.mode == ROTA_MODE_CONTINUED &&
-              hand_next.cycle_start == 9;
+              hand_ok && hand_next.mode == ROTA_MODE_CONTINUED;
     printf("| %d | %s | %.0f / %.0f | %s | %s | %.0f / %.0f | %s | %.0f / %.0f | %s | %.0f / %.0f "
            "|\n",
            n, rota_planner_mode_name(first.mode), row->ms[0][0], row->ms[0][1],

@@ -38,8 +38,20 @@ void rota_ctx_set_soft_profile(struct rota_ctx *cx)
     bool located = false;
     for (int i = 0; i < cx->n; i++)
         located |= cx->in->schools[i].has_location;
-    if (!cx->travel && located)
+    if (!cx->travel && located) {
         cx->km_tie = ROTA_KM_TIE;
+        float widest = 0;
+        for (size_t i = 0; i < (size_t)cx->n * (size_t)cx->n; i++)
+            widest = cx->km[i] > widest ? cx->km[i] : widest;
+        double least = INFINITY; /* the smallest weight the km must not outweigh */
+        if (cx->phase_soft)
+            least = cx->phase_w;
+        if (cx->balance && cx->balance_w < least)
+            least = cx->balance_w;
+        cx->km_tail = ROTA_KM_TAIL_FROM * widest;
+        if (widest > cx->km_tail && isfinite(least))
+            cx->km_tail_w = ROTA_KM_TAIL * least / (widest - cx->km_tail);
+    }
 }
 
 int rota_cost_cmp(struct rota_cost a, struct rota_cost b)
@@ -206,17 +218,20 @@ static bool group_unbalanced(const struct rota_ctx *cx, const int *m, int size)
     return strong == 0 || category >= 2;
 }
 
-/* The longest trip to the best-placed host: the travel a group costs before hosts are set. */
-static double group_radius(const struct rota_ctx *cx, const int *m, int size)
+/* The longest trip to the best-placed host (the travel a group costs before hosts are set),
+ * and, if span is not NULL, the longest distance between two members. */
+static double group_km(const struct rota_ctx *cx, const int *m, int size, double *span)
 {
     if (size == 3) { /* the common group: each member's longer trip to the other two, least */
         const float *ka = cx->km + (size_t)m[0] * cx->n, *kb = cx->km + (size_t)m[1] * cx->n;
         float ab = ka[m[1]], ac = ka[m[2]], bc = kb[m[2]];
         float ha = ab > ac ? ab : ac, hb = ab > bc ? ab : bc, hc = ac > bc ? ac : bc;
         float best = ha < hb ? ha : hb;
+        if (span)
+            *span = ha > bc ? ha : bc;
         return best < hc ? best : hc;
     }
-    double best = INFINITY;
+    double best = INFINITY, longest = 0;
     for (int h = 0; h < size; h++) {
         double worst = 0;
         for (int i = 0; i < size; i++)
@@ -224,7 +239,11 @@ static double group_radius(const struct rota_ctx *cx, const int *m, int size)
                 worst = cx->km[m[h] * cx->n + m[i]];
         if (worst < best)
             best = worst;
+        if (worst > longest)
+            longest = worst;
     }
+    if (span)
+        *span = longest;
     return size ? best : 0;
 }
 
@@ -246,10 +265,12 @@ double rota_group_soft(const struct rota_ctx *cx, const int *m, int size)
         s += cx->phase_w * rota_group_phase_mismatch(cx, m, size);
     if (cx->balance && group_unbalanced(cx, m, size))
         s += cx->balance_w;
-    if (cx->travel)
-        s += cx->travel_w * group_radius(cx, m, size);
-    else if (cx->km_tie > 0)
-        s += cx->km_tie * group_radius(cx, m, size);
+    if (cx->travel) {
+        s += cx->travel_w * group_km(cx, m, size, NULL);
+    } else if (cx->km_tie > 0) {
+        double span, radius = group_km(cx, m, size, &span);
+        s += cx->km_tie * radius + (span > cx->km_tail ? cx->km_tail_w * (span - cx->km_tail) : 0);
+    }
     return s;
 }
 

@@ -30,8 +30,10 @@ struct rota_ctx {
     int min_gap; /* a pair meeting again fewer terms apart costs ROTA_GAP_PENALTY times more */
     bool phase_hard, phase_soft, balance, travel, soft_on, has_history;
     double phase_w, balance_w, travel_w;
-    double *tw;    /* t: the weight of each term's soft cost; NULL = 1 each */
-    double km_tie; /* travel off: each group's radius still counts this much per km */
+    double *tw;                /* t: the weight of each term's soft cost; NULL = 1 each */
+    double km_tie;             /* travel off: each group's radius still counts this much per km */
+    double km_tail, km_tail_w; /* travel off: km between two members beyond km_tail count
+                                * km_tail_w more each */
     /* re-plan: the previous groups of each planned term (sorted indices, -1 = gone) */
     bool replan;
     int *prev_n;     /* t */
@@ -62,9 +64,16 @@ void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
 /* The soft cost of the first terms of a new cycle above the rest (issue 10): term k weighs
  * rota_soft_weight(k) (the first year 1, each later year ROTA_YEAR_WEIGHT times the one before,
  * never under ROTA_REST_WEIGHT), and with travel off a group's radius still breaks ties at
- * ROTA_KM_TIE per km. The weights depend on the position in the cycle only, so asking for one
- * term or for a year gives the same first term. */
+ * ROTA_KM_TIE per km, and the longest distance between two members beyond ROTA_KM_TAIL_FROM
+ * of the trust's widest counts more, up to ROTA_KM_TAIL of the smallest of the phase and balance
+ * weights at the widest (the longest trip matters most: without it the planner sent schools
+ * across the county where greedy did not; bounded by the weights, not by km, so that however
+ * wide the trust it stays below what a phase mismatch or an unbalanced triad costs). The weights
+ * depend on the position in the cycle only, so asking for one term or for a year gives the same
+ * first term. */
 #define ROTA_KM_TIE 0.002
+#define ROTA_KM_TAIL_FROM 0.75
+#define ROTA_KM_TAIL 0.45
 #define ROTA_FRONT_TERMS 3      /* the first year of a cycle */
 #define ROTA_YEAR_WEIGHT 0.35   /* each year of the cycle against the year before */
 #define ROTA_REST_WEIGHT 0.0625 /* the least weight of a term of the cycle */
