@@ -88,6 +88,26 @@ static char *groups_text(const json_t *term, const char *without)
     return out;
 }
 
+/* Asserts two terms hold the same groups (in any order). */
+static void assert_same_groups(const json_t *x, const json_t *y)
+{
+    char *a = groups_text(x, NULL), *b = groups_text(y, NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+/* "[term]": a plan's first term as the history of the next call (groups and hosts). */
+static void first_term_as_history(const json_t *plan, char *out, size_t size)
+{
+    json_t *done = json_deep_copy(json_array_get(json_object_get(plan, "terms"), 0));
+    json_object_del(done, "metrics");
+    char *text = json_dumps(done, JSON_COMPACT);
+    json_decref(done);
+    snprintf(out, size, "[%s]", text);
+    free(text);
+}
+
 static void test_kept_cycle(void **state)
 {
     (void)state;
@@ -111,31 +131,20 @@ static void test_kept_cycle(void **state)
     json_t *cterms = json_object_get(cycle, "terms");
     assert_int_equal(json_array_size(cterms), 7); /* the Kirkman run of 15 */
     /* the first term asked for is the cycle's first */
-    char *a = groups_text(json_array_get(json_object_get(first, "terms"), 0), NULL);
-    char *b = groups_text(json_array_get(cterms, 0), NULL);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
+    assert_same_groups(json_array_get(json_object_get(first, "terms"), 0),
+                       json_array_get(cterms, 0));
     /* the next term, with the first as history: drafted from the cycle, unchanged */
     char history[4096];
-    json_t *done = json_deep_copy(json_array_get(json_object_get(first, "terms"), 0));
-    json_object_del(done, "metrics");
-    char *t1_done = json_dumps(done, JSON_COMPACT);
-    json_decref(done);
-    snprintf(history, sizeof history, "[%s]", t1_done);
-    free(t1_done);
+    first_term_as_history(first, history, sizeof history);
     json_t *second = cycle_run(schools, t2, history, cycle, NULL);
     assert_string_equal(mode_of(second), "kept");
-    a = groups_text(json_array_get(json_object_get(second, "terms"), 0), NULL);
-    b = groups_text(json_array_get(cterms, 1), NULL);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
+    assert_same_groups(json_array_get(json_object_get(second, "terms"), 0),
+                       json_array_get(cterms, 1));
     /* 100015 left and 100016 joined: a re-plan keeps every group 100015 was not in (4 of 5) */
     json_t *left = cycle_run(fewer, t2, "[]", cycle, NULL);
     assert_string_equal(mode_of(left), "re-plan");
-    a = groups_text(json_array_get(json_object_get(left, "terms"), 0), NULL);
-    b = groups_text(json_array_get(cterms, 1), "100015");
+    char *a = groups_text(json_array_get(json_object_get(left, "terms"), 0), NULL);
+    char *b = groups_text(json_array_get(cterms, 1), "100015");
     size_t kept = 0;
     for (char *p = b; *p;) {
         char *end = strchr(p, ';');
@@ -155,26 +164,14 @@ static void test_kept_cycle(void **state)
     assert_int_equal(json_array_size(rest), 6);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(left, "planner"), "cycle_terms")), 6);
-    a = groups_text(json_array_get(json_object_get(left, "terms"), 0), NULL);
-    b = groups_text(json_array_get(rest, 0), NULL);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
-    json_t *spring = json_deep_copy(json_array_get(json_object_get(left, "terms"), 0));
-    json_object_del(spring, "metrics");
-    char *spring_text = json_dumps(spring, JSON_COMPACT);
-    json_decref(spring);
-    char history2[4096];
-    snprintf(history2, sizeof history2, "[%s]", spring_text);
-    free(spring_text);
-    json_t *summer = cycle_run(fewer, "[{\"year\": \"2026-27\", \"term\": \"summer\"}]", history2,
+    assert_same_groups(json_array_get(json_object_get(left, "terms"), 0), json_array_get(rest, 0));
+    char spring[4096];
+    first_term_as_history(left, spring, sizeof spring);
+    json_t *summer = cycle_run(fewer, "[{\"year\": \"2026-27\", \"term\": \"summer\"}]", spring,
                                json_object_get(left, "cycle"), NULL);
     assert_string_equal(mode_of(summer), "kept");
-    a = groups_text(json_array_get(json_object_get(summer, "terms"), 0), NULL);
-    b = groups_text(json_array_get(rest, 1), NULL);
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
+    assert_same_groups(json_array_get(json_object_get(summer, "terms"), 0),
+                       json_array_get(rest, 1));
     json_decref(summer);
     int met[17][17] = {{0}};
     for (size_t k = 0; k <= json_array_size(rest); k++) {
