@@ -173,6 +173,30 @@ static void test_kept_cycle(void **state)
     assert_same_groups(json_array_get(json_object_get(summer, "terms"), 0),
                        json_array_get(rest, 1));
     json_decref(summer);
+    /* a cycle longer than a plan can be (offline input only: matd stores its own plans'):
+     * the re-planned rest stops at a plan's most terms instead of failing on /terms */
+    json_t *long_cycle =
+        json_pack("{s:O,s:[]}", "constraints", json_object_get(cycle, "constraints"), "terms");
+    for (int copy = 0; copy < 10; copy++) {
+        size_t i;
+        const json_t *term;
+        json_array_foreach(cterms, i, term)
+        {
+            json_t *shifted = json_deep_copy(term);
+            int y = atoi(json_string_value(json_object_get(term, "year"))) + 3 * copy;
+            char year[16];
+            snprintf(year, sizeof year, "%d-%02d", y, (y + 1) % 100);
+            json_object_set_new(shifted, "year", json_string(year));
+            json_array_append_new(json_object_get(long_cycle, "terms"), shifted);
+        }
+    }
+    assert_int_equal(json_array_size(json_object_get(long_cycle, "terms")), 70);
+    json_t *long_left = cycle_run(fewer, t2, "[]", long_cycle, NULL);
+    assert_string_equal(mode_of(long_left), "re-plan");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(long_left, "cycle"), "terms")),
+                     ROTA_MAX_TERMS);
+    json_decref(long_left);
+    json_decref(long_cycle);
     int met[17][17] = {{0}};
     for (size_t k = 0; k <= json_array_size(rest); k++) {
         const json_t *term = k == 0 ? json_array_get(cterms, 0) : json_array_get(rest, k - 1);

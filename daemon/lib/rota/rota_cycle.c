@@ -663,7 +663,7 @@ int rota_replan_cycle(const struct rota_input *in, const struct rota_prev_term *
     struct rota_term_id *ids = xmalloc(sizeof *ids * (in->n_terms + n_cycle + 1));
     memcpy(ids, in->terms, sizeof *ids * in->n_terms);
     rest.terms = ids;
-    for (size_t c = 0; c < n_cycle; c++)
+    for (size_t c = 0; c < n_cycle && rest.n_terms < ROTA_MAX_TERMS; c++) /* a plan's most */
         if (rota_term_index(cycle[c].id) > first && !term_asked(&rest, cycle[c].id))
             ids[rest.n_terms++] = cycle[c].id;
     struct rota_plan all;
