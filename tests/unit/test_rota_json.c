@@ -585,6 +585,25 @@ static void test_replan_through_previous(void **state)
     }
     json_decref(root);
     free(replan);
+    /* a previous term that is not a partition (140001 in two groups; the first of them holds a
+     * school that left) still keeps what fits, the second group of 140001 included */
+    free(tail);
+    free(doc);
+    assert_true(asprintf(&tail,
+                         ", \"previous\": {\"terms\": [{\"year\": \"2027-28\", \"term\": "
+                         "\"autumn\", \"groups\": [{\"members\": [\"140001\", \"140002\", "
+                         "\"140012\"]}, {\"members\": [\"140001\", \"140004\", \"140005\"]}, "
+                         "{\"members\": [\"140006\", \"140007\", \"140008\"]}, {\"members\": "
+                         "[\"140009\", \"140010\", \"140011\"]}]}]}") > 0);
+    assert_true(asprintf(&doc, twelve, "140013", tail) > 0);
+    assert_int_equal(
+        rota_json_run(doc, strlen(doc), ROTA_JSON_PREVIOUS, &opt, false, &replan, &err), 0);
+    root = json_loads(replan, 0, NULL);
+    json_t *autumn = json_array_get(json_object_get(root, "changes"), 0);
+    assert_string_equal(json_string_value(json_object_get(autumn, "term")), "autumn");
+    assert_int_equal(json_integer_value(json_object_get(autumn, "kept_triads")), 3);
+    json_decref(root);
+    free(replan);
     /* a malformed previous plan names its field under /previous */
     free(tail);
     free(doc);

@@ -83,6 +83,10 @@ static void ctx_set_prev(struct rota_ctx *cx, const struct rota_prev_term *prev,
     cx->prev = xcalloc((size_t)cx->t, sizeof *cx->prev);
     cx->prev_size = xcalloc((size_t)cx->t, sizeof *cx->prev_size);
     cx->prev_host = xcalloc((size_t)cx->t, sizeof *cx->prev_host);
+    cx->prev_of = xmalloc(sizeof *cx->prev_of * (size_t)cx->t * cx->n);
+    cx->prev_shared = xcalloc((size_t)cx->t, 1);
+    for (size_t i = 0; i < (size_t)cx->t * cx->n; i++)
+        cx->prev_of[i] = -1;
     for (int k = 0; k < cx->t; k++) {
         const struct rota_prev_term *pt = prev_find(prev, n_prev, cx->ids[k]);
         size_t ng = pt ? pt->n_groups : 0;
@@ -94,8 +98,14 @@ static void ctx_set_prev(struct rota_ctx *cx, const struct rota_prev_term *prev,
             const struct rota_prev_group *pg = &pt->groups[g];
             int size = pg->size < 0 ? 0 : pg->size > ROTA_GROUP_MAX ? ROTA_GROUP_MAX : pg->size;
             int *m = cx->prev[k] + g * ROTA_GROUP_MAX;
-            for (int i = 0; i < size; i++)
+            int *of = cx->prev_of + (size_t)k * cx->n;
+            for (int i = 0; i < size; i++) {
                 m[i] = urn_find(cx->in, by, pg->members[i]);
+                if (m[i] >= 0 && of[m[i]] >= 0)
+                    cx->prev_shared[k] = 1;
+                else if (m[i] >= 0)
+                    of[m[i]] = (int)g;
+            }
             rota_sort_ints(m, size);
             cx->prev_size[k][g] = size;
             cx->prev_host[k][g] = pg->host[0] ? urn_find(cx->in, by, pg->host) : -1;

@@ -101,6 +101,8 @@ void rota_ctx_free(struct rota_ctx *cx)
     free(cx->prev_size);
     free(cx->prev_host);
     free(cx->prev_n);
+    free(cx->prev_of);
+    free(cx->prev_shared);
     free(cx->wait0);
 }
 
@@ -279,6 +281,16 @@ int rota_group_prev_index(const struct rota_ctx *cx, int k, const int *m, int si
 {
     if (!cx->replan)
         return -1;
+    if (!cx->prev_shared[k]) { /* a partition: the group of its first member, if all are in it */
+        const int *of = cx->prev_of + (size_t)k * cx->n;
+        int g = of[m[0]];
+        if (g < 0 || cx->prev_size[k][g] != size)
+            return -1;
+        for (int i = 1; i < size; i++)
+            if (of[m[i]] != g)
+                return -1;
+        return g;
+    }
     int s[ROTA_GROUP_MAX];
     memcpy(s, m, sizeof *s * (size_t)size);
     rota_sort_ints(s, size);

@@ -36,10 +36,13 @@ struct rota_ctx {
                                 * km_tail_w more each */
     /* re-plan: the previous groups of each planned term (sorted indices, -1 = gone) */
     bool replan;
-    int *prev_n;     /* t */
-    int **prev;      /* t arrays of prev_n[k] x ROTA_GROUP_MAX */
-    int **prev_size; /* t arrays of prev_n[k] */
-    int **prev_host; /* t arrays of prev_n[k] */
+    int *prev_n;          /* t */
+    int **prev;           /* t arrays of prev_n[k] x ROTA_GROUP_MAX */
+    int **prev_size;      /* t arrays of prev_n[k] */
+    int **prev_host;      /* t arrays of prev_n[k] */
+    int *prev_of;         /* t x n: the previous group a school was in, or -1 */
+    uint8_t *prev_shared; /* t: a school is in two previous groups (input not a partition):
+                           * groups are compared member by member instead */
     /* hosting: the schools still waiting in the cycle when the first planned term starts */
     bool host_proxy;
     uint8_t *wait0;
