@@ -173,8 +173,9 @@ static void test_kept_cycle(void **state)
     assert_same_groups(json_array_get(json_object_get(summer, "terms"), 0),
                        json_array_get(rest, 1));
     json_decref(summer);
-    /* a cycle longer than a plan can be (offline input only: matd stores its own plans'):
-     * the re-planned rest stops at a plan's most terms instead of failing on /terms */
+    /* a cycle longer than a plan can be (offline input only: matd stores its own plans'), listed
+     * newest first: the re-planned rest is the terms that follow the one asked for, up to a
+     * plan's most, instead of failing on /terms or skipping the next terms */
     json_t *long_cycle =
         json_pack("{s:O,s:[]}", "constraints", json_object_get(cycle, "constraints"), "terms");
     for (int copy = 0; copy < 10; copy++) {
@@ -187,14 +188,18 @@ static void test_kept_cycle(void **state)
             char year[16];
             snprintf(year, sizeof year, "%d-%02d", y, (y + 1) % 100);
             json_object_set_new(shifted, "year", json_string(year));
-            json_array_append_new(json_object_get(long_cycle, "terms"), shifted);
+            json_array_insert_new(json_object_get(long_cycle, "terms"), 0, shifted);
         }
     }
     assert_int_equal(json_array_size(json_object_get(long_cycle, "terms")), 70);
     json_t *long_left = cycle_run(fewer, t2, "[]", long_cycle, NULL);
     assert_string_equal(mode_of(long_left), "re-plan");
-    assert_int_equal(json_array_size(json_object_get(json_object_get(long_left, "cycle"), "terms")),
-                     ROTA_MAX_TERMS);
+    const json_t *long_rest = json_object_get(json_object_get(long_left, "cycle"), "terms");
+    assert_int_equal(json_array_size(long_rest), ROTA_MAX_TERMS);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(long_rest, 1), "year")),
+                        "2026-27");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(long_rest, 1), "term")),
+                        "summer");
     json_decref(long_left);
     json_decref(long_cycle);
     int met[17][17] = {{0}};

@@ -656,16 +656,25 @@ int rota_replan_cycle(const struct rota_input *in, const struct rota_prev_term *
                       struct rota_changes *changes, struct mat_errors *err)
 {
     memset(out, 0, sizeof *out);
+    memset(changes, 0, sizeof *changes);
     int first = INT32_MAX;
     for (size_t k = 0; k < in->n_terms; k++)
         first = rota_term_index(in->terms[k]) < first ? rota_term_index(in->terms[k]) : first;
-    struct rota_input rest = *in; /* the terms asked for and the cycle's terms after the first */
-    struct rota_term_id *ids = xmalloc(sizeof *ids * (in->n_terms + n_cycle + 1));
+    /* the terms asked for, then the cycle's later terms, earliest first, up to a plan's most */
+    struct rota_input rest = *in;
+    struct rota_term_id *ids = xmalloc(sizeof *ids * (in->n_terms + n_cycle + 1)),
+                        *later = xmalloc(sizeof *later * (n_cycle + 1));
+    size_t n_later = 0;
+    for (size_t c = 0; c < n_cycle; c++)
+        if (rota_term_index(cycle[c].id) > first && !term_asked(in, cycle[c].id))
+            later[n_later++] = cycle[c].id;
+    qsort(later, n_later, sizeof *later, term_id_cmp);
     memcpy(ids, in->terms, sizeof *ids * in->n_terms);
     rest.terms = ids;
-    for (size_t c = 0; c < n_cycle && rest.n_terms < ROTA_MAX_TERMS; c++) /* a plan's most */
-        if (rota_term_index(cycle[c].id) > first && !term_asked(&rest, cycle[c].id))
-            ids[rest.n_terms++] = cycle[c].id;
+    for (size_t c = 0; c < n_later && rest.n_terms < ROTA_MAX_TERMS; c++)
+        if (c == 0 || term_id_cmp(&later[c - 1], &later[c]) != 0) /* each once */
+            ids[rest.n_terms++] = later[c];
+    free(later);
     struct rota_plan all;
     struct rota_changes all_changes;
     int rc = rota_replan(&rest, cycle, n_cycle, opt, &all, &all_changes, err);
@@ -678,7 +687,6 @@ int rota_replan_cycle(const struct rota_input *in, const struct rota_prev_term *
     out->cycle_terms = (int)all.n_terms;
     out->terms = xcalloc(in->n_terms + 1, sizeof *out->terms);
     out->n_terms = 0;
-    memset(changes, 0, sizeof *changes);
     changes->terms = xcalloc(in->n_terms + 1, sizeof *changes->terms);
     for (size_t k = 0; k < all.n_terms; k++) {
         struct rota_term_change *tc = &all_changes.terms[k];

@@ -70,8 +70,9 @@ void rota_ctx_set_min_gap(struct rota_ctx *cx, int gap);
  * ROTA_KM_TIE per km, and the longest distance between two members beyond ROTA_KM_TAIL_FROM
  * of the trust's widest counts more, up to ROTA_KM_TAIL of the smallest of the phase and balance
  * weights at the widest (the longest trip matters most: without it the planner sent schools
- * across the county where greedy did not; bounded by the weights, not by km, so that however
- * wide the trust it stays below what a phase mismatch or an unbalanced triad costs). The weights
+ * across the county where greedy did not; bounded by the weights, not by km: however wide the
+ * trust, a group's tail is at most ROTA_KM_TAIL of what a mismatch or an unbalanced triad
+ * costs, so a move trades one for km only when the km it saves are near the widest). The weights
  * depend on the position in the cycle only, so asking for one term or for a year gives the same
  * first term. */
 #define ROTA_KM_TIE 0.002
