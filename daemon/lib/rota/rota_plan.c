@@ -10,6 +10,7 @@
 
 #include "prng.h"
 #include "rota_design.h"
+#include "rota_dominance.h"
 #include "rota_hosting.h"
 #include "rota_metrics.h"
 #include "rota_search.h"
@@ -515,9 +516,18 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
         free(fk.at[i]);
 }
 
-/* Hosts for the best arrangement, and the plan out of it. */
+/* Is this run a new cycle's first window with the soft constraints on (plan_front's)? */
+static bool run_is_front(const struct rota_ctx *cx, const struct rota_run *run)
+{
+    return run->front && !run->prev && !run->seed_at && !run->greedy_only && !cx->has_history &&
+           cx->soft_on;
+}
+
+/* Hosts for the best arrangement, and the plan out of it (method: appended to when a new cycle
+ * was relabelled to greedy's measures). */
 static void plan_finish(struct rota_search *s, const struct rota_run *run, uint64_t budget,
-                        struct rota_plan *out, struct rota_changes *changes)
+                        struct rota_plan *out, struct rota_changes *changes, char *method,
+                        size_t mlen)
 {
     const struct rota_ctx *cx = s->cx;
     struct rota_state *st = s->st;
@@ -539,6 +549,10 @@ static void plan_finish(struct rota_search *s, const struct rota_run *run, uint6
         rota_hosting_search(s, prefer, host_budget);
     rota_hosting_plan(cx, st->at, prefer, hosts, s->r,
                       run->seed_at ? host_budget : budget / 10 + 100000);
+    if (run_is_front(cx, run) && rota_dominance_pass(s, hosts, budget)) {
+        size_t used = strlen(method);
+        snprintf(method + used, mlen - used, "; relabelled to greedy's measures");
+    }
     plan_output(cx, st->at, hosts, out);
     out->work = s->work;
     if (changes && run->prev)
@@ -589,7 +603,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         rota_greedy_plan(&cx, &st);
         rota_search_note(&s);
         snprintf(method, sizeof method, "greedy, term by term");
-    } else if (run->front && !run->prev && !run->seed_at && !cx.has_history && cx.soft_on) {
+    } else if (run_is_front(&cx, run)) {
         plan_front(&s, run, method, sizeof method, budget);
     } else {
         plan_start(&s, run, method, sizeof method, budget, NULL);
@@ -605,7 +619,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         report_infeasible(&cx, st.at, err);
         rc = -1;
     } else {
-        plan_finish(&s, run, budget, out, changes);
+        plan_finish(&s, run, budget, out, changes, method, sizeof method);
         snprintf(out->method, sizeof out->method, "%s", method);
         out->mode = run->greedy_only ? ROTA_MODE_GREEDY
                     : run->prev      ? ROTA_MODE_REPLAN

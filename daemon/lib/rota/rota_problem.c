@@ -210,7 +210,7 @@ int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size)
     return size - best;
 }
 
-static bool group_unbalanced(const struct rota_ctx *cx, const int *m, int size)
+bool rota_group_unbalanced(const struct rota_ctx *cx, const int *m, int size)
 {
     int strong = 0, category = 0;
     for (int i = 0; i < size; i++) {
@@ -265,7 +265,7 @@ double rota_group_soft(const struct rota_ctx *cx, const int *m, int size)
     double s = 0;
     if (cx->phase_soft)
         s += cx->phase_w * rota_group_phase_mismatch(cx, m, size);
-    if (cx->balance && group_unbalanced(cx, m, size))
+    if (cx->balance && rota_group_unbalanced(cx, m, size))
         s += cx->balance_w;
     if (cx->travel) {
         s += cx->travel_w * group_km(cx, m, size, NULL);

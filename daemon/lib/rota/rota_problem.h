@@ -130,6 +130,8 @@ static inline int64_t rota_pair_cost_add(const struct rota_ctx *cx, uint64_t mas
 
 /* Group measures (m: school indices, size members). */
 int rota_group_phase_mismatch(const struct rota_ctx *cx, const int *m, int size);
+/* No strong member (leadership ordinal 4 or more), or two category schools. */
+bool rota_group_unbalanced(const struct rota_ctx *cx, const int *m, int size);
 int rota_group_hard(const struct rota_ctx *cx, const int *m, int size);
 double rota_group_soft(const struct rota_ctx *cx, const int *m, int size);
 /* Is this group (any order) one of term k's previous groups? Returns its index or -1. */

@@ -472,6 +472,28 @@ static void apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
     st->c.soft += mv->d.soft;
 }
 
+void rota_eval_relabel(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
+                       struct rota_move *mv)
+{
+    eval_relabel(cx, st, x, y, mv, SOFT_IF_OPEN);
+}
+
+void rota_apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
+                        const struct rota_move *mv)
+{
+    apply_relabel(cx, st, mv);
+}
+
+uint64_t rota_relabel_work(const struct rota_ctx *cx)
+{
+    return relabel_work(cx);
+}
+
+int rota_move_level(const struct rota_move *mv)
+{
+    return move_level(mv);
+}
+
 static uint64_t swap_bits(uint64_t m, int a, int b)
 {
     uint64_t ba = (m >> a) & 1, bb = (m >> b) & 1;

@@ -80,6 +80,17 @@ void rota_eval_swap(const struct rota_ctx *cx, const struct rota_state *st, int 
                     const uint32_t *w, struct rota_move *mv);
 void rota_apply_swap(const struct rota_ctx *cx, struct rota_state *st, const struct rota_move *mv);
 
+/* Relabelling schools x and y in every term (a design stays a design): evaluate (the levels
+ * first, the soft level only where they allow the move), the work of one evaluation, and apply
+ * an evaluated relabel. */
+void rota_eval_relabel(const struct rota_ctx *cx, const struct rota_state *st, int x, int y,
+                       struct rota_move *mv);
+uint64_t rota_relabel_work(const struct rota_ctx *cx);
+void rota_apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
+                        const struct rota_move *mv);
+/* Is a move worse on the hard, keep, repeat or hosting level (1), equal (0) or better (-1)? */
+int rota_move_level(const struct rota_move *mv);
+
 /* Keeps s->st as the best plan if it beats it (and gives up when it is below s->floor). */
 void rota_search_note(struct rota_search *s);
 /* The least hard, keep and repeat levels a plan whose first `count` planned terms are these
