@@ -2,6 +2,7 @@
 published term), a school's triads, review reports written only by the other members, review
 actions in the monitoring schedule, the offline planner's errors, and the scheduler drafting
 exactly once with two matd instances on one database."""
+import itertools
 import json
 import os
 import subprocess
@@ -409,23 +410,31 @@ class SchedulerYears(unittest.TestCase):
                 self.assertEqual([len(g) for g in new], [3, 3, 3])
         if n != 15:
             return
-        # the newcomer meets a school again only when every triad it could join (keeping the
-        # other four) holds a school it has met, and then the one it met longest ago
-        for k in range(4, 6):
-            year, term, _ = self.STARTS[k]
-            met_when = {}
-            for j in range(3, k):
-                for g in drafts[j][1]:
-                    if "159999" in g:
-                        met_when.update({x: j for x in g - {"159999"}})
-            joined = [g for g in drafts[k][1] if "159999" in g][0] - {"159999"}
-            if not joined & set(met_when):
-                continue
-            options = [g for t in cycle["terms"] if (t["year"], t["term"]) == (year, term)
-                       for g in [frozenset(x["members"]) for x in t["groups"]]]
-            self.assertTrue(all(g & set(met_when) for g in options), (year, term))
-            oldest = min(min(met_when[x] for x in g if x in met_when) for g in options)
-            self.assertEqual(min(met_when[x] for x in joined if x in met_when), oldest)
+        # the newcomer meets schools again as little as the kept triads allow: over the
+        # re-planned rest of the cycle (the re-plan's kept cycle), the cost of its repeats
+        # (SPEC §7: a pair that met t terms ago costs 2^(-(t-1)/6)) is the least of any choice of
+        # one kept triad to join per term
+        replan_id = a.psql("SELECT id FROM rotas WHERE source = 'scheduler' "
+                           "AND plan->'planner'->>'mode' = 're-plan'")
+        rest = json.loads(a.psql("SELECT cycle::text FROM rotas WHERE id = %s" % replan_id))
+        order = [(t["year"], t["term"]) for t in rest["terms"]]
+        joined = [[frozenset(g["members"]) - {"159999"} for g in t["groups"]
+                   if "159999" in g["members"]][0] for t in rest["terms"]]
+        options = [[frozenset(g["members"]) for t in cycle["terms"] if (t["year"], t["term"]) == w
+                    for g in t["groups"]] for w in order]
+        self.assertTrue(all(j in o for j, o in zip(joined, options)), (joined, options))
+
+        def cost(choice):
+            last, c = {}, 0.0
+            for k, g in enumerate(choice):
+                for x in g:
+                    if x in last:
+                        c += 2 ** (-(k - last[x] - 1) / 6)
+                    last[x] = k
+            return c
+
+        best = min(cost(choice) for choice in itertools.product(*options))
+        self.assertAlmostEqual(cost(joined), best, places=6, msg=(joined, best))
 
 
 class OfflinePlanner(unittest.TestCase):
