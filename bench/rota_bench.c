@@ -14,11 +14,11 @@
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
  *                   [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
  *                   [--dump] [--dump-no-history] [--soft N:T]
- *                   [--soft-all] [--portfolio] [--store N] [--threads K]
+ *                   [--soft-all [--cases N:T,...]] [--portfolio] [--store N] [--threads K]
  * --threads K: recognition's threads (default 0, one per core; 1 for one thread's CPU time).
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
- * for fifteen sizes and horizons in one table, --portfolio measures on those rows what keeping
+ * for fifteen sizes and horizons in one table (--cases: these sizes and horizons instead), --portfolio measures on those rows what keeping
  * greedy's plan where it is cheaper over the terms asked for would cost the kept cycle; --store N
  * prints the design search's base classes for N as an entry of daemon/lib/rota/rota_designs.inc;
  * --three-groups runs the three-groups construction alone for the orders that have one (27, 45). */
@@ -366,6 +366,7 @@ static double soft_cost(const struct rota_input *in, const struct rota_plan *p)
 }
 
 /* The trust sizes and horizons of --soft-all and --portfolio. */
+#define SOFT_CASES_MAX 64
 static const int soft_cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3},
                                     {27, 3}, {30, 3}, {36, 3}, {45, 3},  {60, 3},
                                     {18, 6}, {24, 6}, {36, 6}, {24, 11}, {60, 12}};
@@ -373,15 +374,15 @@ static const int soft_cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3}
 /* --soft-all: one row per trust size and horizon, travel off and on: each measure as
  * planner/greedy, and the measures on which the planner is worse (only counted where greedy is
  * repeat-free too: with fewer repeats the planner is better whatever the rest). */
-static int soft_all(unsigned long long seed, long budget_ms)
+static int soft_all(const int (*cases)[2], int ncases, unsigned long long seed, long budget_ms)
 {
     printf("| N x terms | travel | repeats | phase | unbalanced | max km | total km | spread | "
            "soft cost | planner ms | worse on |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     int worse_all = 0, better_all = 0, rows = 0, cost_rows = 0, cost_lower = 0, cost_higher = 0;
-    for (size_t c = 0; c < sizeof soft_cases / sizeof soft_cases[0]; c++)
+    for (int c = 0; c < ncases; c++)
         for (int tr = 0; tr < 2; tr++) {
             struct rota_input in;
-            rota_trust_county(&in, soft_cases[c][0], soft_cases[c][1], seed);
+            rota_trust_county(&in, cases[c][0], cases[c][1], seed);
             in.constraints.travel_weight = tr ? 0.05 : 0;
             struct rota_options opt;
             bench_options(&opt);
@@ -426,7 +427,7 @@ static int soft_all(unsigned long long seed, long budget_ms)
             }
             printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | "
                    "%.1f/%.1f | %.0f | %s |\n",
-                   soft_cases[c][0], soft_cases[c][1], tr ? "0.05" : "off", a->repeat_pairs,
+                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs,
                    b->repeat_pairs, a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
                    b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
                    a->hosting_spread, b->hosting_spread, pc, gc, ms, worse[0] ? worse : "none");
@@ -791,6 +792,25 @@ static int portfolio_table(unsigned long long seed, long budget_ms)
     return 0;
 }
 
+/* --cases N:T,N:T...: the rows of --soft-all instead of soft_cases. Returns the count, 0 when
+ * the list is malformed or too long. */
+static int parse_cases(const char *list, int (*cases)[2])
+{
+    int count = 0, off = 0, used;
+    while (count < SOFT_CASES_MAX &&
+           sscanf(list + off, "%d:%d%n", &cases[count][0], &cases[count][1], &used) == 2) {
+        if (cases[count][0] < 3 || cases[count][1] < 1)
+            return 0;
+        count++;
+        off += used;
+        if (list[off] == '\0')
+            return count;
+        if (list[off++] != ',')
+            return 0;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int from = 6, to = 60;
@@ -798,6 +818,7 @@ int main(int argc, char **argv)
     long budget_ms = 60000;
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
         store_n = 0, all_soft = 0, three = 0, portfolio = 0, after_history = 0, dump = 0;
+    int cases[SOFT_CASES_MAX][2], ncases = 0;
     long history_budget_ms = ROTA_DEFAULT_BUDGET_MS; /* --history: matctl's default */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
@@ -824,6 +845,9 @@ int main(int argc, char **argv)
             horizon = atoi(argv[++i]);
         else if (strcmp(argv[i], "--soft-all") == 0)
             all_soft = 1;
+        else if (strcmp(argv[i], "--cases") == 0 && i + 1 < argc &&
+                 (ncases = parse_cases(argv[i + 1], cases)) > 0)
+            i++;
         else if (strcmp(argv[i], "--portfolio") == 0)
             portfolio = 1;
         else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
@@ -842,13 +866,17 @@ int main(int argc, char **argv)
                 "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
                 "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
                 "[--history] [--dump] [--dump-no-history] [--big N:T] [--soft N:T] [--threads K] "
-                "[--soft-all] "
+                "[--soft-all [--cases N:T,N:T...]] "
                 "[--portfolio] [--store N]\n");
             return 2;
         }
     }
+    if (all_soft && ncases == 0) {
+        ncases = (int)(sizeof soft_cases / sizeof soft_cases[0]);
+        memcpy(cases, soft_cases, sizeof soft_cases);
+    }
     if (all_soft)
-        return soft_all(seed, budget_ms);
+        return soft_all(cases, ncases, seed, budget_ms);
     if (portfolio)
         return portfolio_table(seed, budget_ms);
     if (store_n > 0)

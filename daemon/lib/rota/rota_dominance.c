@@ -503,7 +503,8 @@ bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget)
         double exact[DOM_HORIZONS][DM_COUNT];
         exact_values(&d, best.at, best.hosts, exact);
         kept = no_excess_above(&d, exact, exact0) &&
-               excess_count(&d, exact) < excess_count(&d, exact0);
+               (excess_count(&d, exact) < excess_count(&d, exact0) ||
+                excess_sum(&d, exact) < excess_sum(&d, exact0) - 1e-3);
     }
     rota_state_copy_at(cx, st, kept ? best.at : orig_at);
     memcpy(hosts, kept ? best.hosts : orig_hosts, sizeof *hosts * th);
