@@ -18,9 +18,10 @@
  * --threads K: recognition's threads (default 0, one per core; 1 for one thread's CPU time).
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
- * for fifteen sizes and horizons in one table (--cases: these sizes and horizons instead), --portfolio measures on those rows what keeping
- * greedy's plan where it is cheaper over the terms asked for would cost the kept cycle; --store N
- * prints the design search's base classes for N as an entry of daemon/lib/rota/rota_designs.inc;
+ * for fifteen sizes and horizons in one table (--cases: these sizes and horizons instead),
+ * --portfolio measures on those rows what keeping greedy's plan where it is cheaper over the terms
+ * asked for would cost the kept cycle; --store N prints the design search's base classes for N as
+ * an entry of daemon/lib/rota/rota_designs.inc;
  * --three-groups runs the three-groups construction alone for the orders that have one (27, 45). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,8 +428,8 @@ static int soft_all(const int (*cases)[2], int ncases, unsigned long long seed, 
             }
             printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | "
                    "%.1f/%.1f | %.0f | %s |\n",
-                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs,
-                   b->repeat_pairs, a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
+                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs, b->repeat_pairs,
+                   a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
                    b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
                    a->hosting_spread, b->hosting_spread, pc, gc, ms, worse[0] ? worse : "none");
             fflush(stdout);
