@@ -13,13 +13,14 @@
 #  5. 200 schools x 12 terms with the default soft constraints (under 10 s);
 #  6. the soft constraints on a realistic trust, planner beside the greedy baseline: 24
 #     schools for a year (3 terms), for the cycle (11) and 36 schools for two years (6);
-#  7. the same in one table for fifteen sizes and horizons (--soft-all), and for fourteen
-#     sizes a year long with groups of four (--soft-all --cases).
+#  7. the same in one table for fifteen sizes and horizons (--soft-all), again with travel
+#     weighed as SPEC's example input does (1.0 per km, --travel 1), and for fourteen sizes a
+#     year long with groups of four (--soft-all --cases).
 # --portfolio (alone): on the --soft-all rows, what keeping greedy's plan where it is cheaper
 #   over the terms asked for would cost the cycle's repeat-free run (docs/rota.md).
 # With arguments, one run of rota_bench: [--from N] [--to N] [--seed S] [--budget-ms MS]
 #   [--search-only] [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
-#   [--soft N:T] [--soft-all [--cases N:T,...]] [--dump] [--dump-no-history]
+#   [--soft N:T] [--soft-all [--cases N:T,...] [--travel W]] [--dump] [--dump-no-history]
 #   [--portfolio] [--store N] [--threads K]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,6 +49,8 @@ for nt in 24:3 24:11 36:6; do
 done
 echo; echo "## Soft constraints, planner and greedy, fifteen trusts"
 "$BUILD/rota_bench" --soft-all || rc=1
+echo; echo "## The same, travel weighed 1.0 per km (SPEC's example input)"
+"$BUILD/rota_bench" --soft-all --travel 1 || rc=1
 echo; echo "## Soft constraints, planner and greedy, a year of fourteen trusts with groups of four"
 "$BUILD/rota_bench" --soft-all \
   --cases 13:3,16:3,19:3,20:3,22:3,23:3,25:3,26:3,28:3,29:3,31:3,32:3,35:3,40:3 || rc=1

@@ -13,12 +13,13 @@
  * compared byte for byte (--dump-no-history: only the plans without history).
  * Usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] [--search-only]
  *                   [--three-groups] [--horizon K] [--term-by-term] [--history] [--big N:T]
- *                   [--dump] [--dump-no-history] [--soft N:T]
- *                   [--soft-all [--cases N:T,...]] [--portfolio] [--store N] [--threads K]
+ *                   [--dump] [--dump-no-history] [--soft N:T] [--portfolio] [--store N]
+ *                   [--soft-all [--cases N:T,...] [--travel W]] [--threads K]
  * --threads K: recognition's threads (default 0, one per core; 1 for one thread's CPU time).
  * --soft N:T compares the planner with the greedy baseline on the soft constraints of a
  * realistic trust of N schools over T terms (tests/support/rota_trust.c), --soft-all does so
- * for fifteen sizes and horizons in one table (--cases: these sizes and horizons instead),
+ * for fifteen sizes and horizons in one table (--cases: these sizes and horizons instead;
+ * --travel W: the rows with travel on weigh it W per km, not 0.05),
  * --portfolio measures on those rows what keeping greedy's plan where it is cheaper over the terms
  * asked for would cost the kept cycle; --store N prints the design search's base classes for N as
  * an entry of daemon/lib/rota/rota_designs.inc;
@@ -375,8 +376,11 @@ static const int soft_cases[][2] = {{12, 3}, {15, 3}, {18, 3}, {21, 3},  {24, 3}
 /* --soft-all: one row per trust size and horizon, travel off and on: each measure as
  * planner/greedy, and the measures on which the planner is worse (only counted where greedy is
  * repeat-free too: with fewer repeats the planner is better whatever the rest). */
-static int soft_all(const int (*cases)[2], int ncases, unsigned long long seed, long budget_ms)
+static int soft_all(const int (*cases)[2], int ncases, double travel, unsigned long long seed,
+                    long budget_ms)
 {
+    char on[16];
+    snprintf(on, sizeof on, "%g", travel);
     printf("| N x terms | travel | repeats | phase | unbalanced | max km | total km | spread | "
            "soft cost | planner ms | worse on |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     int worse_all = 0, better_all = 0, rows = 0, cost_rows = 0, cost_lower = 0, cost_higher = 0;
@@ -384,7 +388,7 @@ static int soft_all(const int (*cases)[2], int ncases, unsigned long long seed, 
         for (int tr = 0; tr < 2; tr++) {
             struct rota_input in;
             rota_trust_county(&in, cases[c][0], cases[c][1], seed);
-            in.constraints.travel_weight = tr ? 0.05 : 0;
+            in.constraints.travel_weight = tr ? travel : 0;
             struct rota_options opt;
             bench_options(&opt);
             opt.time_budget_ms = budget_ms;
@@ -428,7 +432,7 @@ static int soft_all(const int (*cases)[2], int ncases, unsigned long long seed, 
             }
             printf("| %d x %d | %s | %d/%d | %d/%d | %d/%d | %.1f/%.1f | %.0f/%.0f | %d/%d | "
                    "%.1f/%.1f | %.0f | %s |\n",
-                   cases[c][0], cases[c][1], tr ? "0.05" : "off", a->repeat_pairs, b->repeat_pairs,
+                   cases[c][0], cases[c][1], tr ? on : "off", a->repeat_pairs, b->repeat_pairs,
                    a->phase_mismatches, b->phase_mismatches, a->unbalanced_groups,
                    b->unbalanced_groups, a->max_km, b->max_km, a->total_km, b->total_km,
                    a->hosting_spread, b->hosting_spread, pc, gc, ms, worse[0] ? worse : "none");
@@ -820,6 +824,7 @@ int main(int argc, char **argv)
     int search_only = 0, horizon = -1, by_term = 0, big_n = 0, big_t = 0, soft_n = 0, soft_t = 0,
         store_n = 0, all_soft = 0, three = 0, portfolio = 0, after_history = 0, dump = 0;
     int cases[SOFT_CASES_MAX][2], ncases = 0;
+    double travel = 0.05; /* --soft-all: the weight of its rows with travel on */
     long history_budget_ms = ROTA_DEFAULT_BUDGET_MS; /* --history: matctl's default */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
@@ -846,6 +851,8 @@ int main(int argc, char **argv)
             horizon = atoi(argv[++i]);
         else if (strcmp(argv[i], "--soft-all") == 0)
             all_soft = 1;
+        else if (strcmp(argv[i], "--travel") == 0 && i + 1 < argc && atof(argv[i + 1]) > 0)
+            travel = atof(argv[++i]);
         else if (strcmp(argv[i], "--cases") == 0 && i + 1 < argc &&
                  (ncases = parse_cases(argv[i + 1], cases)) > 0)
             i++;
@@ -867,7 +874,7 @@ int main(int argc, char **argv)
                 "usage: rota_bench [--from N] [--to N] [--seed S] [--budget-ms MS] "
                 "[--search-only] [--three-groups] [--horizon K] [--term-by-term] "
                 "[--history] [--dump] [--dump-no-history] [--big N:T] [--soft N:T] [--threads K] "
-                "[--soft-all [--cases N:T,N:T...]] "
+                "[--soft-all [--cases N:T,N:T...] [--travel W]] "
                 "[--portfolio] [--store N]\n");
             return 2;
         }
@@ -877,7 +884,7 @@ int main(int argc, char **argv)
         memcpy(cases, soft_cases, sizeof soft_cases);
     }
     if (all_soft)
-        return soft_all(cases, ncases, seed, budget_ms);
+        return soft_all(cases, ncases, travel, seed, budget_ms);
     if (portfolio)
         return portfolio_table(seed, budget_ms);
     if (store_n > 0)

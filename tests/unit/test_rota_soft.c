@@ -353,6 +353,16 @@ static void test_dominance_keeps_nearer(void **state)
     assert_true(p.phase <= g.phase && p.unbalanced <= g.unbalanced);
 }
 
+/* Travel weighed as SPEC's example does (1.0 per km): the plan's soft cost, that breaks ties
+ * while relabelling towards greedy's measures, is scaled back to 20 km a mismatch, or its km
+ * outweigh the excess: 18 x 3 kept 12 phase mismatches against greedy's 11. */
+static void test_dominance_heavy_travel(void **state)
+{
+    (void)state;
+    static const struct soft_case rows[] = {{18, 3}};
+    no_worse_than_greedy(rows, 1, 1.0);
+}
+
 /* A year of 24 and of 30 schools with travel at 0.05 per km: the polish relabels the design
  * (swaps cannot keep a tight design repeat-free) and the best starts are polished in full, so
  * the planner's soft cost is no higher than greedy's (main's: 59.2/59.0 and 70.5/66.6). Only
@@ -558,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_travel_off_no_worse_than_greedy),
         cmocka_unit_test(test_travel_on_no_worse_than_greedy),
         cmocka_unit_test(test_dominance_keeps_nearer),
+        cmocka_unit_test(test_dominance_heavy_travel),
         cmocka_unit_test(test_sixty_keeps_the_run),
         cmocka_unit_test(test_county_term_by_term),
         cmocka_unit_test(test_county_term_by_term_travel),

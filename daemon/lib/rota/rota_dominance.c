@@ -231,6 +231,16 @@ static void dom_load(struct dom *d, const struct rota_state *st, const int *host
     horizon_values(d, d->term, d->val);
 }
 
+/* The plan's own soft cost breaks ties in the annealing in the units of the excess: a phase
+ * mismatch, or 20 km of the groups' longest trips (SPEC §7's travel at 0.05 per km). Weighed
+ * more, its km would outweigh any excess (at SPEC's example of 1.0 per km, 10 km of trips weigh
+ * ten mismatches), so they are brought back to that scale. */
+static double soft_tiebreak_scale(const struct rota_ctx *cx)
+{
+    double per_unit = cx->travel ? cx->travel_w * 20 : 1;
+    return per_unit > 1 ? 1 / per_unit : 1;
+}
+
 static int relabelled(int m, int x, int y)
 {
     return m == x ? y : m == y ? x : m;
@@ -443,7 +453,7 @@ static void dom_anneal(struct dom *d, struct rota_search *s, int *hosts, uint64_
             rota_eval_relabel(cx, st, x, y, &mv);
             if (rota_move_level(&mv) > 0)
                 continue;
-            df += mv.d.soft;
+            df += mv.d.soft * soft_tiebreak_scale(cx);
         }
         if (df > 0 && prng_unit(s->r) >= exp(-df / temp))
             continue;
