@@ -17,7 +17,7 @@
 #include "util.h"
 
 /* The horizons a trust reads a plan over: a term, two terms, one, two and four years. */
-#define DOM_HORIZONS 5
+#define DOM_HORIZONS ROTA_DOMINANCE_HORIZONS
 static const int dom_horizon[DOM_HORIZONS] = {1, 2, 3, 6, 12};
 #define DOM_MAX_TERMS 12
 
@@ -479,11 +479,53 @@ static void dom_anneal(struct dom *d, struct rota_search *s, int *hosts, uint64_
     }
 }
 
-bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget)
+/* val's figures by horizon (the horizons greedy plans without a repeat; the others 0). */
+static void figures_of(const struct dom *d, const double val[][DM_COUNT],
+                       struct rota_dominance_figures *fig)
+{
+    *fig = (struct rota_dominance_figures){{0}, {0}};
+    for (int i = 0; i < d->nh; i++) {
+        int slot = 0;
+        while (dom_horizon[slot] != d->h[i])
+            slot++;
+        for (int m = 0; m < DM_COUNT; m++) {
+            double e = excess_of(d, i, m, val);
+            fig->count[slot] += e > 1e-4;
+            fig->excess[slot] += e;
+        }
+    }
+}
+
+bool rota_dominance_nearer(const struct rota_dominance_figures *a,
+                           const struct rota_dominance_figures *b)
+{
+    static const int order[DOM_HORIZONS] = {2, 0, 1, 3, 4};
+    for (int o = 0; o < DOM_HORIZONS; o++) {
+        int i = order[o];
+        if (a->count[i] != b->count[i])
+            return a->count[i] < b->count[i];
+        if (fabs(a->excess[i] - b->excess[i]) > 1e-6)
+            return a->excess[i] < b->excess[i];
+    }
+    return false;
+}
+
+bool rota_dominance_above(const struct rota_dominance_figures *f)
+{
+    for (int i = 0; i < DOM_HORIZONS; i++)
+        if (f->count[i] > 0)
+            return true;
+    return false;
+}
+
+bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
+                         struct rota_dominance_figures *fig)
 {
     const struct rota_ctx *cx = s->cx;
     struct rota_state *st = s->st;
     int n = cx->n, ng = cx->lay.ng, t = cx->t;
+    if (fig)
+        *fig = (struct rota_dominance_figures){{0}, {0}};
     if (ng < 2 || t < 1)
         return false;
     struct dom d = {.cx = cx, .on = {cx->phase_soft, cx->balance, true, true, true}};
@@ -509,13 +551,15 @@ bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget)
                             false};
     dom_anneal(&d, s, hosts, budget, &best);
     bool kept = false;
+    double exact[DOM_HORIZONS][DM_COUNT];
     if (best.found) {
-        double exact[DOM_HORIZONS][DM_COUNT];
         exact_values(&d, best.at, best.hosts, exact);
         kept = no_excess_above(&d, exact, exact0) &&
                (excess_count(&d, exact) < excess_count(&d, exact0) ||
                 excess_sum(&d, exact) < excess_sum(&d, exact0) - 1e-3);
     }
+    if (fig)
+        figures_of(&d, kept ? exact : exact0, fig);
     rota_state_copy_at(cx, st, kept ? best.at : orig_at);
     memcpy(hosts, kept ? best.hosts : orig_hosts, sizeof *hosts * th);
     free(orig_at);

@@ -7,6 +7,22 @@
 
 #include "rota_search.h"
 
+/* How far a plan is above greedy's measures, horizon by horizon (a term, two terms, one, two
+ * and four years): how many measures are above, and the sum of the excesses in phase mismatches
+ * (10 km of the longest trip or 20 km in total a mismatch). All 0 where greedy's plans repeat or
+ * the plan is nowhere above. */
+#define ROTA_DOMINANCE_HORIZONS 5
+struct rota_dominance_figures {
+    int count[ROTA_DOMINANCE_HORIZONS];
+    double excess[ROTA_DOMINANCE_HORIZONS];
+};
+/* Is a nearer greedy's measures than b: fewer measures above over the shortest horizon where
+ * they differ, then the least excess, shortest first? */
+bool rota_dominance_nearer(const struct rota_dominance_figures *a,
+                           const struct rota_dominance_figures *b);
+/* Is f above greedy's anywhere? */
+bool rota_dominance_above(const struct rota_dominance_figures *f);
+
 /* s->st: a new cycle's plan (no history), hosts its hosts (t x ng, school indices; updated in
  * place with st). Measures phase mismatches, unbalanced groups, the longest trip, the total km
  * and the soft cost SPEC §7 weighs them by over the cycle's first term, two terms, one, two and
@@ -14,9 +30,11 @@
  * no repeat. Where some are above greedy's, it anneals moves that keep the design and the
  * hosting cycle (two schools relabelled in every term; with groups of three, the hosts of three
  * groups of one round rotated) on the sum of the excesses and the soft cost, never worse on the
- * hard, keep or repeat levels, for at most budget work, and keeps the result only if fewer
- * measures are above greedy's and none is further above (checked on rota_metrics_compute's
- * figures). Returns whether it changed the plan. */
-bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget);
+ * hard, keep or repeat levels, for at most budget work, and keeps the result only if no measure
+ * is further above greedy's and fewer are above or the sum of the excesses is lower (checked on
+ * rota_metrics_compute's figures). Returns whether it changed the plan; fig (optional) receives
+ * the figures of the plan it leaves. */
+bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
+                         struct rota_dominance_figures *fig);
 
 #endif

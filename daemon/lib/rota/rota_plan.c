@@ -457,6 +457,10 @@ static void plan_search(struct rota_search *s, const struct rota_run *run, char 
 #define FRONT_START_WORK UINT64_C(500000) /* one start's search after its design */
 #define FRONT_FINALS 3                    /* the most starts polished in full */
 #define FRONT_FINALS_WORK (2 * ROTA_POLISH_FRONT_MAX) /* their polishes together */
+/* The relabelling towards greedy's measures of each final after the best (a sixth of what the
+ * best may take: as near on the tables of docs/rota.md, about 60 ms instead of 400 at 32
+ * schools) */
+#define FRONT_FLOOR_WORK UINT64_C(6000000)
 
 static bool front_clean(const struct rota_cost *c)
 {
@@ -489,8 +493,22 @@ static void front_keep_offer(struct front_keep *fk, const struct rota_search *s,
     snprintf(fk->method[i], sizeof fk->method[i], "%s", method);
 }
 
+static void front_keep_swap(struct front_keep *fk, int i, int j)
+{
+    struct rota_cost c = fk->cost[i];
+    int *a = fk->at[i];
+    char m[ROTA_METHOD_LEN];
+    memcpy(m, fk->method[i], sizeof m);
+    fk->cost[i] = fk->cost[j];
+    fk->at[i] = fk->at[j];
+    memcpy(fk->method[i], fk->method[j], sizeof m);
+    fk->cost[j] = c;
+    fk->at[j] = a;
+    memcpy(fk->method[j], m, sizeof m);
+}
+
 static void plan_front(struct rota_search *s, const struct rota_run *run, char *method, size_t mlen,
-                       uint64_t budget)
+                       uint64_t budget, struct front_keep *finals)
 {
     const struct rota_ctx *cx = s->cx;
     int n = cx->n, t = cx->t;
@@ -542,27 +560,40 @@ static void plan_front(struct rota_search *s, const struct rota_run *run, char *
         s->cold = false;
         return;
     }
-    struct rota_cost best = none;
-    int *keep = xmalloc(sizeof *keep * tn);
+    /* each polished in full, in place; plan_finish chooses among them (finals, best first) */
     for (int i = 0; i < fk.count && !s->gave_up; i++) {
         s->best = fk.cost[i];
-        memcpy(s->best_at, fk.at[i], sizeof *keep * tn);
+        memcpy(s->best_at, fk.at[i], sizeof *s->best_at * tn);
         rota_state_copy_at(cx, s->st, fk.at[i]);
         if (!rota_at_lower_bound(cx, s->best))
             rota_search_polish(s, budget > s->work ? budget - s->work : 0);
-        if (rota_cost_cmp(s->best, best) < 0) {
-            best = s->best;
-            memcpy(keep, s->best_at, sizeof *keep * tn);
-            snprintf(method, mlen, "%s", fk.method[i]);
-        }
+        int j = finals->count++;
+        finals->cost[j] = s->best;
+        finals->at[j] = fk.at[i];
+        fk.at[i] = NULL;
+        memcpy(finals->at[j], s->best_at, sizeof *s->best_at * tn);
+        memcpy(finals->method[j], fk.method[i], sizeof finals->method[j]);
     }
     s->cold = false;
-    s->best = best;
-    memcpy(s->best_at, keep, sizeof *keep * tn);
-    rota_state_copy_at(cx, s->st, keep);
-    free(keep);
     for (int i = 0; i < fk.cap; i++)
         free(fk.at[i]);
+    /* the best first, as the search weighs them (the earliest of equals, as before) */
+    for (int i = 1; i < finals->count; i++)
+        if (rota_cost_cmp(finals->cost[i], finals->cost[0]) < 0)
+            front_keep_swap(finals, 0, i);
+    if (finals->count == 0)
+        return;
+    s->best = finals->cost[0];
+    memcpy(s->best_at, finals->at[0], sizeof *s->best_at * tn);
+    rota_state_copy_at(cx, s->st, finals->at[0]);
+    snprintf(method, mlen, "%s", finals->method[0]);
+}
+
+static void front_keep_free(struct front_keep *fk)
+{
+    for (int i = 0; i < fk->count; i++)
+        free(fk->at[i]);
+    fk->count = 0;
 }
 
 /* Is this run a new cycle's first window with the soft constraints on (plan_front's)? */
@@ -572,11 +603,64 @@ static bool run_is_front(const struct rota_ctx *cx, const struct rota_run *run)
            cx->soft_on;
 }
 
+/* Hosting violations of the plan at with hosts (what the plan would report). */
+static int hosting_violations_of(const struct rota_ctx *cx, const int *at, const int *hosts)
+{
+    struct rota_plan p = {0};
+    plan_output(cx, at, hosts, &p);
+    int v = p.total.hosting_violations;
+    rota_plan_free(&p);
+    return v;
+}
+
+/* A new cycle's plan, hosted, beside greedy's measures (rota_dominance): the search's best
+ * final, and where it stays above greedy's on some, the other finals too (each hosted and
+ * relabelled the same way), the one nearest greedy's kept (rota_dominance_nearer: the shortest
+ * horizons first; never more hosting violations than the best's). The finals are all
+ * repeat-free and the choice does not depend on the terms asked for. Returns whether the kept
+ * plan was relabelled; method becomes the kept final's. */
+static bool front_floor(struct rota_search *s, const struct front_keep *finals, int *hosts,
+                        uint64_t host_budget, uint64_t budget, char *method, size_t mlen)
+{
+    const struct rota_ctx *cx = s->cx;
+    struct rota_state *st = s->st;
+    size_t tn = (size_t)cx->t * cx->n, th = (size_t)cx->t * cx->lay.ng;
+    struct rota_dominance_figures best, fig;
+    bool relabelled = rota_dominance_pass(s, hosts, budget, &best);
+    if (finals->count < 2 || !rota_dominance_above(&best))
+        return relabelled;
+    int kept = 0, viol0 = hosting_violations_of(cx, st->at, hosts);
+    int *keep_at = xmalloc(sizeof *keep_at * tn), *keep_hosts = xmalloc(sizeof *keep_hosts * th);
+    int *h = xmalloc(sizeof *h * th);
+    memcpy(keep_at, st->at, sizeof *keep_at * tn);
+    memcpy(keep_hosts, hosts, sizeof *keep_hosts * th);
+    for (int i = 1; i < finals->count && rota_dominance_above(&best) && !s->gave_up; i++) {
+        rota_state_copy_at(cx, st, finals->at[i]);
+        rota_hosting_search(s, NULL, host_budget);
+        rota_hosting_plan(cx, st->at, NULL, h, s->r, budget / 10 + 100000);
+        bool r = rota_dominance_pass(s, h, FRONT_FLOOR_WORK, &fig);
+        if (rota_dominance_nearer(&fig, &best) && hosting_violations_of(cx, st->at, h) <= viol0) {
+            best = fig;
+            kept = i;
+            relabelled = r;
+            memcpy(keep_at, st->at, sizeof *keep_at * tn);
+            memcpy(keep_hosts, h, sizeof *keep_hosts * th);
+        }
+    }
+    rota_state_copy_at(cx, st, keep_at);
+    memcpy(hosts, keep_hosts, sizeof *hosts * th);
+    snprintf(method, mlen, "%s", finals->method[kept]);
+    free(keep_at);
+    free(keep_hosts);
+    free(h);
+    return relabelled;
+}
+
 /* Hosts for the best arrangement, and the plan out of it (method: appended to when a new cycle
  * was relabelled to greedy's measures). */
 static void plan_finish(struct rota_search *s, const struct rota_run *run, uint64_t budget,
-                        struct rota_plan *out, struct rota_changes *changes, char *method,
-                        size_t mlen)
+                        const struct front_keep *finals, struct rota_plan *out,
+                        struct rota_changes *changes, char *method, size_t mlen)
 {
     const struct rota_ctx *cx = s->cx;
     struct rota_state *st = s->st;
@@ -598,7 +682,7 @@ static void plan_finish(struct rota_search *s, const struct rota_run *run, uint6
         rota_hosting_search(s, prefer, host_budget);
     rota_hosting_plan(cx, st->at, prefer, hosts, s->r,
                       run->seed_at ? host_budget : budget / 10 + 100000);
-    if (run_is_front(cx, run) && rota_dominance_pass(s, hosts, budget)) {
+    if (run_is_front(cx, run) && front_floor(s, finals, hosts, host_budget, budget, method, mlen)) {
         size_t used = strlen(method);
         snprintf(method + used, mlen - used, "; relabelled to greedy's measures");
     }
@@ -648,12 +732,13 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         s.floor = &floor;
     }
     char method[ROTA_METHOD_LEN] = "";
+    struct front_keep finals = {0}; /* a new cycle's polished finals (plan_front) */
     if (run->greedy_only) {
         rota_greedy_plan(&cx, &st);
         rota_search_note(&s);
         snprintf(method, sizeof method, "greedy, term by term");
     } else if (run_is_front(&cx, run)) {
-        plan_front(&s, run, method, sizeof method, budget);
+        plan_front(&s, run, method, sizeof method, budget, &finals);
     } else {
         plan_start(&s, run, method, sizeof method, budget, NULL);
         plan_search(&s, run, method, sizeof method, budget);
@@ -668,7 +753,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
         report_infeasible(&cx, st.at, err);
         rc = -1;
     } else {
-        plan_finish(&s, run, budget, out, changes, method, sizeof method);
+        plan_finish(&s, run, budget, &finals, out, changes, method, sizeof method);
         snprintf(out->method, sizeof out->method, "%s", method);
         out->mode = run->greedy_only ? ROTA_MODE_GREEDY
                     : run->prev      ? ROTA_MODE_REPLAN
@@ -676,6 +761,7 @@ int rota_plan_run(const struct rota_input *in, const struct rota_options *opt,
                                      : ROTA_MODE_CYCLE;
         out->cycle_terms = t;
     }
+    front_keep_free(&finals);
     free(s.best_at);
     free(s.w);
     free(s.stamp);
