@@ -499,7 +499,7 @@ static void figures_of(const struct dom *d, const double val[][DM_COUNT],
 bool rota_dominance_nearer(const struct rota_dominance_figures *a,
                            const struct rota_dominance_figures *b)
 {
-    static const int order[DOM_HORIZONS] = {2, 0, 1, 3, 4};
+    static const int order[DOM_HORIZONS] = {2, 0, 1, 3, 4}; /* a year first: dom_horizon */
     for (int o = 0; o < DOM_HORIZONS; o++) {
         int i = order[o];
         if (a->count[i] != b->count[i])

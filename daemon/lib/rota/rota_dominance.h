@@ -16,8 +16,8 @@ struct rota_dominance_figures {
     int count[ROTA_DOMINANCE_HORIZONS];
     double excess[ROTA_DOMINANCE_HORIZONS];
 };
-/* Is a nearer greedy's measures than b: fewer measures above over the shortest horizon where
- * they differ, then the least excess, shortest first? */
+/* Is a nearer greedy's measures than b? Horizon by horizon, a year first (what a trust reads
+ * first), then a term, two terms, two and four years: fewer measures above, then less excess. */
 bool rota_dominance_nearer(const struct rota_dominance_figures *a,
                            const struct rota_dominance_figures *b);
 /* Is f above greedy's anywhere? */
