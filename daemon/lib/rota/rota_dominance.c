@@ -145,16 +145,13 @@ static bool no_excess_above(const struct dom *d, const double val[][DM_COUNT],
     return true;
 }
 
-/* The figures of the first hmax terms by rota_metrics_compute (what the plan reports). */
-static void exact_values(const struct dom *d, const int *at, const int *hosts,
-                         double val[][DM_COUNT])
+/* The first count terms of at with hosts as a plan's terms (groups allocated: terms_free). */
+static struct rota_term *terms_build(const struct rota_ctx *cx, const int *at, const int *hosts,
+                                     int count)
 {
-    const struct rota_ctx *cx = d->cx;
     int n = cx->n, ng = cx->lay.ng;
-    struct rota_term terms[DOM_MAX_TERMS];
-    struct rota_metrics per[DOM_MAX_TERMS], total;
-    struct dom_values term[DOM_MAX_TERMS];
-    for (int k = 0; k < d->hmax; k++) {
+    struct rota_term *terms = xcalloc((size_t)count, sizeof *terms);
+    for (int k = 0; k < count; k++) {
         terms[k].id = cx->ids[k];
         terms[k].n_groups = (size_t)ng;
         terms[k].groups = xcalloc((size_t)ng, sizeof *terms[k].groups);
@@ -166,17 +163,46 @@ static void exact_values(const struct dom *d, const int *at, const int *hosts,
             gr->host = hosts[(size_t)k * ng + g];
         }
     }
+    return terms;
+}
+
+static void terms_free(struct rota_term *terms, int count)
+{
+    for (int k = 0; k < count; k++)
+        free(terms[k].groups);
+    free(terms);
+}
+
+/* The figures of the first hmax terms by rota_metrics_compute (what the plan reports). */
+static void exact_values(const struct dom *d, const int *at, const int *hosts,
+                         double val[][DM_COUNT])
+{
+    const struct rota_ctx *cx = d->cx;
+    struct rota_term *terms = terms_build(cx, at, hosts, d->hmax);
+    struct rota_metrics per[DOM_MAX_TERMS], total;
+    struct dom_values term[DOM_MAX_TERMS];
     rota_metrics_compute(cx->in, terms, (size_t)d->hmax, per, &total);
     for (int k = 0; k < d->hmax; k++) {
         term[k] = (struct dom_values){per[k].phase_mismatches, per[k].unbalanced_groups,
                                       (float)per[k].max_km, (float)per[k].total_km, 0};
-        for (int g = 0; g < ng; g++) /* the metrics give a term's longest trip, not each group's */
+        for (int g = 0; g < cx->lay.ng; g++) /* the metrics give a term's longest trip only */
             term[k].trips += group_values(cx, terms[k].groups[g].members, terms[k].groups[g].size,
                                           terms[k].groups[g].host)
                                  .trips;
-        free(terms[k].groups);
     }
+    terms_free(terms, d->hmax);
     horizon_values(d, term, val);
+}
+
+/* Hosting violations over the whole cycle. */
+static int cycle_violations(const struct rota_ctx *cx, const int *at, const int *hosts)
+{
+    struct rota_term *terms = terms_build(cx, at, hosts, cx->t);
+    struct rota_metrics *per = xcalloc((size_t)cx->t, sizeof *per), total;
+    rota_metrics_compute(cx->in, terms, (size_t)cx->t, per, &total);
+    terms_free(terms, cx->t);
+    free(per);
+    return total.hosting_violations;
 }
 
 /* Greedy's figures for each horizon it plans without a repeat (a horizon where greedy repeats
@@ -499,7 +525,8 @@ static void figures_of(const struct dom *d, const double val[][DM_COUNT],
 bool rota_dominance_nearer(const struct rota_dominance_figures *a,
                            const struct rota_dominance_figures *b)
 {
-    static const int order[DOM_HORIZONS] = {2, 0, 1, 3, 4}; /* a year first: dom_horizon */
+    /* a year, two and four years (the design's), then a term and two (the year's order) */
+    static const int order[DOM_HORIZONS] = {2, 3, 4, 0, 1};
     for (int o = 0; o < DOM_HORIZONS; o++) {
         int i = order[o];
         if (a->count[i] != b->count[i])
@@ -516,6 +543,57 @@ bool rota_dominance_above(const struct rota_dominance_figures *f)
         if (f->count[i] > 0)
             return true;
     return false;
+}
+
+/* Greedy's first term is its best, and a cycle's first year weighs its terms alike, so its
+ * terms are put in the order nearest greedy's (rota_dominance_nearer: over a term, then two;
+ * the year's figures and every longer horizon's stay), where the whole cycle's hosting stays as
+ * fair. val: the plan's figures, updated with it. Returns whether the order changed. */
+static bool first_year_order(const struct dom *d, struct rota_search *s, int *hosts,
+                             double val[][DM_COUNT])
+{
+    static const int perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                   {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    const struct rota_ctx *cx = s->cx;
+    int n = cx->n, ng = cx->lay.ng, t = cx->t, year = t < 3 ? t : 3;
+    if (year < 2)
+        return false;
+    size_t tn = (size_t)t * n, th = (size_t)t * ng;
+    int *at = xmalloc(sizeof *at * tn), *h = xmalloc(sizeof *h * th);
+    int *best_at = xmalloc(sizeof *best_at * tn), *best_h = xmalloc(sizeof *best_h * th);
+    struct rota_dominance_figures best, f;
+    figures_of(d, val, &best);
+    int violations = cycle_violations(cx, s->st->at, hosts);
+    bool changed = false;
+    for (int p = 1; p < 6; p++) {
+        if (year == 2 && perm[p][2] != 2)
+            continue; /* two terms: only their exchange */
+        memcpy(at, s->st->at, sizeof *at * tn);
+        memcpy(h, hosts, sizeof *h * th);
+        for (int k = 0; k < year; k++) {
+            memcpy(at + (size_t)k * n, s->st->at + (size_t)perm[p][k] * n, sizeof *at * n);
+            memcpy(h + (size_t)k * ng, hosts + (size_t)perm[p][k] * ng, sizeof *h * ng);
+        }
+        double v[DOM_HORIZONS][DM_COUNT];
+        exact_values(d, at, h, v);
+        figures_of(d, v, &f);
+        if (rota_dominance_nearer(&f, &best) && cycle_violations(cx, at, h) <= violations) {
+            best = f;
+            changed = true;
+            memcpy(best_at, at, sizeof *at * tn);
+            memcpy(best_h, h, sizeof *h * th);
+            memcpy(val, v, sizeof v);
+        }
+    }
+    if (changed) {
+        rota_state_copy_at(cx, s->st, best_at);
+        memcpy(hosts, best_h, sizeof *hosts * th);
+    }
+    free(at);
+    free(h);
+    free(best_at);
+    free(best_h);
+    return changed;
 }
 
 bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
@@ -558,15 +636,18 @@ bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
                (excess_count(&d, exact) < excess_count(&d, exact0) ||
                 excess_sum(&d, exact) < excess_sum(&d, exact0) - 1e-3);
     }
-    if (fig)
-        figures_of(&d, kept ? exact : exact0, fig);
     rota_state_copy_at(cx, st, kept ? best.at : orig_at);
     memcpy(hosts, kept ? best.hosts : orig_hosts, sizeof *hosts * th);
+    if (!kept)
+        memcpy(exact, exact0, sizeof exact);
+    bool reordered = first_year_order(&d, s, hosts, exact); /* after: the year's figures stay */
+    if (fig)
+        figures_of(&d, exact, fig);
     free(orig_at);
     free(orig_hosts);
     free(best.at);
     free(best.hosts);
     free(d.group);
     free(d.hosted_in);
-    return kept;
+    return kept || reordered;
 }

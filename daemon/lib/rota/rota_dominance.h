@@ -17,7 +17,8 @@ struct rota_dominance_figures {
     double excess[ROTA_DOMINANCE_HORIZONS];
 };
 /* Is a nearer greedy's measures than b? Horizon by horizon, a year first (what a trust reads
- * first), then a term, two terms, two and four years: fewer measures above, then less excess. */
+ * first), two and four years (what the design decides), then a term and two terms (what the order
+ * of the first year's terms decides): fewer measures above, then less excess. */
 bool rota_dominance_nearer(const struct rota_dominance_figures *a,
                            const struct rota_dominance_figures *b);
 /* Is f above greedy's anywhere? */
@@ -32,8 +33,10 @@ bool rota_dominance_above(const struct rota_dominance_figures *f);
  * groups of one round rotated) on the sum of the excesses and the soft cost, never worse on the
  * hard, keep or repeat levels, for at most budget work, and keeps the result only if no measure
  * is further above greedy's and fewer are above or the sum of the excesses is lower (checked on
- * rota_metrics_compute's figures). Returns whether it changed the plan; fig (optional) receives
- * the figures of the plan it leaves. */
+ * rota_metrics_compute's figures). Then the first year's terms are put in the order nearest
+ * greedy's over a term and two (greedy's first term is its best; the year's terms weigh alike),
+ * the hosting as fair over the cycle. Returns whether it changed the plan; fig (optional)
+ * receives the figures of the plan it leaves. */
 bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
                          struct rota_dominance_figures *fig);
 

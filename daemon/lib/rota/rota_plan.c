@@ -616,7 +616,8 @@ static int hosting_violations_of(const struct rota_ctx *cx, const int *at, const
 /* A new cycle's plan, hosted, beside greedy's measures (rota_dominance): the search's best
  * final, and where it stays above greedy's on some, the other finals too (each hosted and
  * relabelled the same way), the one nearest greedy's kept (rota_dominance_nearer: over a year
- * first; never more hosting violations than the best's). The finals are all
+ * first, then two and four years, a term, two terms; never more hosting violations than the
+ * best's). The finals are all
  * repeat-free and the choice does not depend on the terms asked for. Returns whether the kept
  * plan was relabelled; method becomes the kept final's. */
 static bool front_floor(struct rota_search *s, const struct front_keep *finals, int *hosts,
