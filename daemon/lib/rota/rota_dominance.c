@@ -25,6 +25,7 @@ static const int dom_horizon[DOM_HORIZONS] = {1, 2, 3, 6, 12};
  * per mismatch and unbalanced group, travel weight per km of each group's longest trip): a plan
  * nearer greedy's on one measure must not cost more than greedy's. */
 enum { DM_PHASE, DM_UNBALANCED, DM_MAX_KM, DM_TOTAL_KM, DM_SOFT, DM_COUNT };
+_Static_assert(DM_COUNT == ROTA_DOMINANCE_MEASURES, "rota_dominance_goals holds every measure");
 /* What one unit above greedy's weighs in the search, in phase mismatches: 10 km of the
  * longest trip or 20 km in total as much as a mismatch (SPEC §7's 0.05 per km). */
 static const double dm_unit[DM_COUNT] = {1.0, 1.0, 0.1, 0.05, 1.0};
@@ -597,7 +598,7 @@ static bool first_year_order(const struct dom *d, struct rota_search *s, int *ho
 }
 
 bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
-                         struct rota_dominance_figures *fig)
+                         struct rota_dominance_goals *goals, struct rota_dominance_figures *fig)
 {
     const struct rota_ctx *cx = s->cx;
     struct rota_state *st = s->st;
@@ -607,7 +608,17 @@ bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
     if (ng < 2 || t < 1)
         return false;
     struct dom d = {.cx = cx, .on = {cx->phase_soft, cx->balance, true, true, true}};
-    dom_goals(&d);
+    if (!goals->ready) {
+        dom_goals(&d);
+        *goals = (struct rota_dominance_goals){.ready = true, .nh = d.nh, .hmax = d.hmax};
+        memcpy(goals->h, d.h, sizeof d.h);
+        memcpy(goals->goal, d.goal, sizeof d.goal);
+    } else {
+        d.nh = goals->nh;
+        d.hmax = goals->hmax;
+        memcpy(d.h, goals->h, sizeof d.h);
+        memcpy(d.goal, goals->goal, sizeof d.goal);
+    }
     if (d.nh == 0)
         return false;
     double exact0[DOM_HORIZONS][DM_COUNT];

@@ -16,6 +16,15 @@ struct rota_dominance_figures {
     int count[ROTA_DOMINANCE_HORIZONS];
     double excess[ROTA_DOMINANCE_HORIZONS];
 };
+/* Greedy's figures, worked out once for the plans of one input (rota_dominance_pass fills it
+ * the first time; zero-initialise). */
+#define ROTA_DOMINANCE_MEASURES 5
+struct rota_dominance_goals {
+    bool ready;
+    int nh, hmax, h[ROTA_DOMINANCE_HORIZONS];
+    double goal[ROTA_DOMINANCE_HORIZONS][ROTA_DOMINANCE_MEASURES];
+};
+
 /* Is a nearer greedy's measures than b? Horizon by horizon, a year first (what a trust reads
  * first), two and four years (what the design decides), then a term and two terms (what the order
  * of the first year's terms decides): fewer measures above, then less excess. */
@@ -35,9 +44,10 @@ bool rota_dominance_above(const struct rota_dominance_figures *f);
  * is further above greedy's and fewer are above or the sum of the excesses is lower (checked on
  * rota_metrics_compute's figures). Then the first year's terms are put in the order nearest
  * greedy's over a term and two (greedy's first term is its best; the year's terms weigh alike),
- * the hosting as fair over the cycle. Returns whether it changed the plan; fig (optional)
- * receives the figures of the plan it leaves. */
+ * the hosting as fair over the cycle. Returns whether it changed the plan; goals: greedy's
+ * figures, kept between calls on the same input; fig (optional) receives the figures of the
+ * plan it leaves. */
 bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
-                         struct rota_dominance_figures *fig);
+                         struct rota_dominance_goals *goals, struct rota_dominance_figures *fig);
 
 #endif

@@ -627,7 +627,8 @@ static bool front_floor(struct rota_search *s, const struct front_keep *finals, 
     struct rota_state *st = s->st;
     size_t tn = (size_t)cx->t * cx->n, th = (size_t)cx->t * cx->lay.ng;
     struct rota_dominance_figures best, fig;
-    bool relabelled = rota_dominance_pass(s, hosts, budget, &best);
+    struct rota_dominance_goals goals = {0}; /* greedy's, the same for every final */
+    bool relabelled = rota_dominance_pass(s, hosts, budget, &goals, &best);
     if (finals->count < 2 || !rota_dominance_above(&best))
         return relabelled;
     int kept = 0, viol0 = hosting_violations_of(cx, st->at, hosts);
@@ -639,7 +640,7 @@ static bool front_floor(struct rota_search *s, const struct front_keep *finals, 
         rota_state_copy_at(cx, st, finals->at[i]);
         rota_hosting_search(s, NULL, host_budget);
         rota_hosting_plan(cx, st->at, NULL, h, s->r, budget / 10 + 100000);
-        bool r = rota_dominance_pass(s, h, FRONT_FLOOR_WORK, &fig);
+        bool r = rota_dominance_pass(s, h, FRONT_FLOOR_WORK, &goals, &fig);
         if (rota_dominance_nearer(&fig, &best) && hosting_violations_of(cx, st->at, h) <= viol0) {
             best = fig;
             kept = i;
