@@ -487,7 +487,7 @@ class PacedPushNeverHoldsAQueue(unittest.TestCase):
     def tearDownClass(cls):
         assert cls.m.stop() == 0
 
-    def push_under(self, paths, term):
+    def push_under(self, paths, term, year="2025-26"):
         """Pushes while one connection per path asks for it back to back."""
         stop = threading.Event()
         statuses = []
@@ -501,7 +501,7 @@ class PacedPushNeverHoldsAQueue(unittest.TestCase):
             t.start()
         try:
             before = self.m.metric("matd_push_pauses_total")
-            r = self.m.request("PUT", "/v1/schools/100001/progress/2025-26/" + term, self.text,
+            r = self.m.request("PUT", f"/v1/schools/100001/progress/{year}/{term}", self.text,
                                token=self.admin, content_type="text/csv")
             return r, self.m.metric("matd_push_pauses_total") - before, statuses
         finally:
@@ -510,8 +510,16 @@ class PacedPushNeverHoldsAQueue(unittest.TestCase):
                 t.join()
 
     def test_no_pause_while_a_query_waits_for_the_connection(self):
-        r, pauses, statuses = self.push_under(["/healthz"], "autumn")
-        self.assertEqual(r.status, 201, r)
+        # Whether the foreground is busy at the moments the push looks is timing: the Release
+        # build can finish a push between two looks (one run in three), so up to three pushes,
+        # at least one of which pauses.
+        pauses = 0
+        for year in ("2025-26", "2024-25", "2023-24"):
+            r, paused, statuses = self.push_under(["/healthz"], "autumn", year)
+            self.assertEqual(r.status, 201, r)
+            pauses += paused
+            if pauses:
+                break
         self.assertGreater(pauses, 0, "busy and nobody waiting: the push pauses")
         r, pauses, statuses = self.push_under(["/healthz", "/v1/schools"], "spring")
         self.assertEqual(r.status, 201, r)
