@@ -195,8 +195,7 @@ static void exact_values(const struct dom *d, const int *at, const int *hosts,
     horizon_values(d, term, val);
 }
 
-/* Hosting violations over the whole cycle. */
-static int cycle_violations(const struct rota_ctx *cx, const int *at, const int *hosts)
+int rota_cycle_hosting_violations(const struct rota_ctx *cx, const int *at, const int *hosts)
 {
     struct rota_term *terms = terms_build(cx, at, hosts, cx->t);
     struct rota_metrics *per = xcalloc((size_t)cx->t, sizeof *per), total;
@@ -564,7 +563,7 @@ static bool first_year_order(const struct dom *d, struct rota_search *s, int *ho
     int *best_at = xmalloc(sizeof *best_at * tn), *best_h = xmalloc(sizeof *best_h * th);
     struct rota_dominance_figures best, f;
     figures_of(d, val, &best);
-    int violations = cycle_violations(cx, s->st->at, hosts);
+    int violations = rota_cycle_hosting_violations(cx, s->st->at, hosts);
     bool changed = false;
     for (int p = 1; p < 6; p++) {
         if (year == 2 && perm[p][2] != 2)
@@ -578,7 +577,8 @@ static bool first_year_order(const struct dom *d, struct rota_search *s, int *ho
         double v[DOM_HORIZONS][DM_COUNT];
         exact_values(d, at, h, v);
         figures_of(d, v, &f);
-        if (rota_dominance_nearer(&f, &best) && cycle_violations(cx, at, h) <= violations) {
+        if (rota_dominance_nearer(&f, &best) &&
+            rota_cycle_hosting_violations(cx, at, h) <= violations) {
             best = f;
             changed = true;
             memcpy(best_at, at, sizeof *at * tn);

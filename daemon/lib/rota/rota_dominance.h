@@ -30,6 +30,9 @@ struct rota_dominance_goals {
  * of the first year's terms decides): fewer measures above, then less excess. */
 bool rota_dominance_nearer(const struct rota_dominance_figures *a,
                            const struct rota_dominance_figures *b);
+/* Hosting violations of the whole cycle at (t x n positions) with hosts (t x ng), as the plan
+ * would report them (rota_metrics_compute). */
+int rota_cycle_hosting_violations(const struct rota_ctx *cx, const int *at, const int *hosts);
 /* Is f above greedy's anywhere? */
 bool rota_dominance_above(const struct rota_dominance_figures *f);
 

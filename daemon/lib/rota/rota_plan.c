@@ -603,16 +603,6 @@ static bool run_is_front(const struct rota_ctx *cx, const struct rota_run *run)
            cx->soft_on;
 }
 
-/* Hosting violations of the plan at with hosts (what the plan would report). */
-static int hosting_violations_of(const struct rota_ctx *cx, const int *at, const int *hosts)
-{
-    struct rota_plan p = {0};
-    plan_output(cx, at, hosts, &p);
-    int v = p.total.hosting_violations;
-    rota_plan_free(&p);
-    return v;
-}
-
 /* A new cycle's plan, hosted, beside greedy's measures (rota_dominance): the search's best
  * final, and where it stays above greedy's on some, the other finals too (each hosted and
  * relabelled the same way), the one nearest greedy's kept (rota_dominance_nearer: over a year
@@ -631,7 +621,7 @@ static bool front_floor(struct rota_search *s, const struct front_keep *finals, 
     bool relabelled = rota_dominance_pass(s, hosts, budget, &goals, &best);
     if (finals->count < 2 || !rota_dominance_above(&best))
         return relabelled;
-    int kept = 0, viol0 = hosting_violations_of(cx, st->at, hosts);
+    int kept = 0, viol0 = rota_cycle_hosting_violations(cx, st->at, hosts);
     int *keep_at = xmalloc(sizeof *keep_at * tn), *keep_hosts = xmalloc(sizeof *keep_hosts * th);
     int *h = xmalloc(sizeof *h * th);
     memcpy(keep_at, st->at, sizeof *keep_at * tn);
@@ -641,7 +631,8 @@ static bool front_floor(struct rota_search *s, const struct front_keep *finals, 
         rota_hosting_search(s, NULL, host_budget);
         rota_hosting_plan(cx, st->at, NULL, h, s->r, budget / 10 + 100000);
         bool r = rota_dominance_pass(s, h, FRONT_FLOOR_WORK, &goals, &fig);
-        if (rota_dominance_nearer(&fig, &best) && hosting_violations_of(cx, st->at, h) <= viol0) {
+        if (rota_dominance_nearer(&fig, &best) &&
+            rota_cycle_hosting_violations(cx, st->at, h) <= viol0) {
             best = fig;
             kept = i;
             relabelled = r;
