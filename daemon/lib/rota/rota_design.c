@@ -569,6 +569,59 @@ static int rot1_cost(struct rot1 *s, int64_t *wcost)
     return c;
 }
 
+/* One difference d of the base triples taken away (sign < 0) or added (sign > 0), the
+ * weighted cost w (rot1_cost's) kept up to date: a difference costs its weight for every
+ * copy after the first. */
+static inline void rot1_count(struct rot1 *s, int d, int sign, int64_t *w)
+{
+    if (sign < 0) {
+        if (s->cnt[d] > 1)
+            *w -= s->wt[d];
+        s->cnt[d]--;
+    } else {
+        if (s->cnt[d] >= 1)
+            *w += s->wt[d];
+        s->cnt[d]++;
+    }
+}
+
+/* The differences element i makes with the other two of its triple, taken away or added. */
+static void rot1_element(struct rot1 *s, int i, int sign, int64_t *w)
+{
+    int q = i - i % 3;
+    for (int a = q; a < q + 3; a++)
+        if (a != i)
+            rot1_count(s, rot1_diff(s, s->el[i], s->el[a]), sign, w);
+}
+
+/* The weighted cost with elements i and j (of other triples; j < 0: none) set to vi and vj,
+ * from the counts of the current elements (cnt and w as rot1_cost left them, and as they are
+ * left again): the same figure rot1_cost gives for those elements, without a recount. */
+static int64_t rot1_trial(struct rot1 *s, int64_t w, int i, int vi, int j, int vj)
+{
+    int oi = s->el[i], oj = j >= 0 ? s->el[j] : 0;
+    rot1_element(s, i, -1, &w);
+    if (j >= 0)
+        rot1_element(s, j, -1, &w);
+    s->el[i] = vi;
+    if (j >= 0)
+        s->el[j] = vj;
+    rot1_element(s, i, 1, &w);
+    if (j >= 0)
+        rot1_element(s, j, 1, &w);
+    int64_t trial = w;
+    rot1_element(s, i, -1, &w);
+    if (j >= 0)
+        rot1_element(s, j, -1, &w);
+    s->el[i] = oi;
+    if (j >= 0)
+        s->el[j] = oj;
+    rot1_element(s, i, 1, &w);
+    if (j >= 0)
+        rot1_element(s, j, 1, &w);
+    return trial;
+}
+
 static bool design_kirkman_1rot(int n, struct prng *r, uint64_t budget, uint64_t *work,
                                 int *classes)
 {
@@ -597,10 +650,7 @@ static bool design_kirkman_1rot(int n, struct prng *r, uint64_t budget, uint64_t
             int64_t bw = cw;
             int bi = -1, bj = -1, bo = 0, ties = 0;
             for (int i = 0; i < 3 * s.t; i++) {
-                int keep = s.el[i];
-                s.el[i] = (keep + s.T) % s.m;
-                int64_t w;
-                rot1_cost(&s, &w);
+                int64_t w = rot1_trial(&s, cw, i, (s.el[i] + s.T) % s.m, -1, 0);
                 used++;
                 if (w < bw || (w == bw && bi >= 0 && prng_below(r, ++ties) == 0)) {
                     if (w < bw)
@@ -609,15 +659,13 @@ static bool design_kirkman_1rot(int n, struct prng *r, uint64_t budget, uint64_t
                     bi = i;
                     bj = -1;
                 }
-                s.el[i] = keep;
                 for (int j = i + 1; j < 3 * s.t; j++) {
                     if (i / 3 == j / 3)
                         continue;
                     int a = s.el[i], b = s.el[j];
                     for (int o = 0; o < 4; o++) {
-                        s.el[i] = (b + ((o & 1) ? s.T : 0)) % s.m;
-                        s.el[j] = (a + ((o & 2) ? s.T : 0)) % s.m;
-                        rot1_cost(&s, &w);
+                        w = rot1_trial(&s, cw, i, (b + ((o & 1) ? s.T : 0)) % s.m, j,
+                                       (a + ((o & 2) ? s.T : 0)) % s.m);
                         used++;
                         if (w < bw || (w == bw && bi >= 0 && prng_below(r, ++ties) == 0)) {
                             if (w < bw)
@@ -628,11 +676,15 @@ static bool design_kirkman_1rot(int n, struct prng *r, uint64_t budget, uint64_t
                             bo = o;
                         }
                     }
-                    s.el[i] = a;
-                    s.el[j] = b;
                 }
             }
             if (bi < 0) {
+                /* no move lowers the cost: the differences still repeated (as the last move
+                 * looked at, the last element on its other side, has them) weigh more */
+                int last = 3 * s.t - 1, keep = s.el[last];
+                s.el[last] = (keep + s.T) % s.m;
+                rot1_cost(&s, NULL);
+                s.el[last] = keep;
                 for (int d = 1; d < s.T; d++)
                     if (s.cnt[d] > 1)
                         s.wt[d]++;
