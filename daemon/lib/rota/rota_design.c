@@ -594,31 +594,30 @@ static void rot1_element(struct rot1 *s, int i, int sign, int64_t *w)
             rot1_count(s, rot1_diff(s, s->el[i], s->el[a]), sign, w);
 }
 
-/* The weighted cost with elements i and j (of other triples; j < 0: none) set to vi and vj,
- * from the counts of the current elements (cnt and w as rot1_cost left them, and as they are
- * left again): the same figure rot1_cost gives for those elements, without a recount. */
-static int64_t rot1_trial(struct rot1 *s, int64_t w, int i, int vi, int j, int vj)
+/* Elements i and j (of other triples; j < 0: none) set to vi and vj, the counts and the
+ * weighted cost w kept up to date. */
+static void rot1_set(struct rot1 *s, int i, int vi, int j, int vj, int64_t *w)
 {
-    int oi = s->el[i], oj = j >= 0 ? s->el[j] : 0;
-    rot1_element(s, i, -1, &w);
+    rot1_element(s, i, -1, w);
     if (j >= 0)
-        rot1_element(s, j, -1, &w);
+        rot1_element(s, j, -1, w);
     s->el[i] = vi;
     if (j >= 0)
         s->el[j] = vj;
-    rot1_element(s, i, 1, &w);
+    rot1_element(s, i, 1, w);
     if (j >= 0)
-        rot1_element(s, j, 1, &w);
+        rot1_element(s, j, 1, w);
+}
+
+/* The weighted cost with elements i and j set to vi and vj (rot1_set), from the counts of the
+ * current elements (cnt and w as rot1_cost left them, and as they are left again): the same
+ * figure rot1_cost gives for those elements, without a recount. */
+static int64_t rot1_trial(struct rot1 *s, int64_t w, int i, int vi, int j, int vj)
+{
+    int oi = s->el[i], oj = j >= 0 ? s->el[j] : 0;
+    rot1_set(s, i, vi, j, vj, &w);
     int64_t trial = w;
-    rot1_element(s, i, -1, &w);
-    if (j >= 0)
-        rot1_element(s, j, -1, &w);
-    s->el[i] = oi;
-    if (j >= 0)
-        s->el[j] = oj;
-    rot1_element(s, i, 1, &w);
-    if (j >= 0)
-        rot1_element(s, j, 1, &w);
+    rot1_set(s, i, oi, j, oj, &w);
     return trial;
 }
 
