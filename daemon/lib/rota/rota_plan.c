@@ -12,6 +12,7 @@
 #include "rota_design.h"
 #include "rota_dominance.h"
 #include "rota_hosting.h"
+#include "rota_join.h"
 #include "rota_metrics.h"
 #include "rota_search.h"
 #include "rota_validate.h"
@@ -276,88 +277,6 @@ static void report_infeasible(const struct rota_ctx *cx, const int *at, struct m
                    "could not put every group in a single phase together with the excluded pairs");
 }
 
-/* Swaps the first `count` members of slots g1 and g2 of term k (a whole previous group
- * moving to another slot, the joiners staying behind). */
-static void swap_slot_heads(struct rota_search *s, int k, int g1, int g2, int count)
-{
-    const struct rota_ctx *cx = s->cx;
-    struct rota_move mv;
-    for (int i = 0; i < count; i++) {
-        rota_eval_swap(cx, s->st, k, cx->lay.start[g1] + i, cx->lay.start[g2] + i, NULL, &mv);
-        rota_apply_swap(cx, s->st, &mv);
-    }
-}
-
-/* A re-plan's seed puts the joiners into whichever slot is left over; a single swap cannot
- * move a whole kept group, so each term in turn takes the kept group in the joiners' slot that
- * costs least given the other terms (a joiner should not meet the same schools term after term),
- * pass after pass until none changes. */
-#define PREV_SEED_PASSES 8
-static void prev_seed_descend(struct rota_search *s)
-{
-    const struct rota_ctx *cx = s->cx;
-    int ng = cx->lay.ng;
-    bool changed = true;
-    for (int pass = 0; changed && pass < PREV_SEED_PASSES; pass++) {
-        changed = false;
-        for (int k = 0; k < cx->t; k++) {
-            struct rota_cost best = s->st->c;
-            int best_g1 = -1, best_g2 = -1;
-            for (int g2 = 0; g2 < ng; g2++)
-                for (int g1 = 0; g1 < ng; g1++) {
-                    int count = cx->lay.size[g1];
-                    if (count >= cx->lay.size[g2])
-                        continue;
-                    swap_slot_heads(s, k, g1, g2, count);
-                    s->work += 2 * (uint64_t)count * cx->n;
-                    if (rota_cost_cmp(s->st->c, best) < 0) {
-                        best = s->st->c;
-                        best_g1 = g1;
-                        best_g2 = g2;
-                    }
-                    swap_slot_heads(s, k, g1, g2, count); /* undo */
-                }
-            if (best_g1 >= 0) {
-                swap_slot_heads(s, k, best_g1, best_g2, cx->lay.size[best_g1]);
-                changed = true;
-            }
-        }
-    }
-}
-
-/* The descent stops where moving one term's joiners alone cannot help (two terms sharing a
- * school they met: in the 15-school join of tests/e2e/test_rota.py a joiner met a school again
- * where a choice without a repeat existed), so it is kicked: a random term's joiners move to a
- * random kept group, the descent runs again, and the best seed is kept (at most twice the first
- * descent's work: a join for 60 schools re-plans up to 29 terms of 20 groups). */
-#define PREV_SEED_KICKS 48
-static void improve_prev_seed(struct rota_search *s)
-{
-    const struct rota_ctx *cx = s->cx;
-    int ng = cx->lay.ng;
-    uint64_t w0 = s->work;
-    prev_seed_descend(s);
-    uint64_t cap = s->work + 2 * (s->work - w0); /* the kicks: twice the first descent's work */
-    struct rota_cost best = s->st->c;
-    int *keep = xmalloc(sizeof *keep * (size_t)cx->t * cx->n);
-    memcpy(keep, s->st->at, sizeof *keep * (size_t)cx->t * cx->n);
-    for (int kick = 0; kick < PREV_SEED_KICKS && s->work < cap && !rota_at_lower_bound(cx, best);
-         kick++) {
-        int k = prng_below(s->r, cx->t), g1 = prng_below(s->r, ng), g2 = prng_below(s->r, ng);
-        if (cx->lay.size[g1] >= cx->lay.size[g2])
-            continue;
-        swap_slot_heads(s, k, g1, g2, cx->lay.size[g1]);
-        prev_seed_descend(s);
-        if (rota_cost_cmp(s->st->c, best) < 0) {
-            best = s->st->c;
-            memcpy(keep, s->st->at, sizeof *keep * (size_t)cx->t * cx->n);
-        } else {
-            rota_state_copy_at(cx, s->st, keep);
-        }
-    }
-    free(keep);
-}
-
 /* The first arrangement: the previous groups (re-plan), a given arrangement (a later window
  * of a cycle), or a design laid onto the schools by a seeded relabelling, or, given a first
  * term (first_row: n positions in layout order), by the relabelling that makes the design's
@@ -372,7 +291,7 @@ static void plan_start(struct rota_search *s, const struct rota_run *run, char *
         for (int k = 0; k < t; k++)
             seed_from_prev(cx, k, st->at + (size_t)k * n);
         rota_state_rebuild(cx, st);
-        improve_prev_seed(s);
+        rota_join_seed(s);
         snprintf(method, mlen, "re-plan of the previous groups");
         return;
     }
