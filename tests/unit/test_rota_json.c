@@ -27,8 +27,8 @@ static json_t *cycle_run_seed(const char *schools, const char *terms, const char
     char *in = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&in, &len);
-    fprintf(f, "{\"schools\": %s, \"terms\": %s, \"history\": %s, \"seed\": %d%s%s%s%s}",
-            schools, terms, history, seed, cyc ? ", \"cycle\": " : "", cyc ? cyc : "",
+    fprintf(f, "{\"schools\": %s, \"terms\": %s, \"history\": %s, \"seed\": %d%s%s%s%s}", schools,
+            terms, history, seed, cyc ? ", \"cycle\": " : "", cyc ? cyc : "",
             constraints ? ", \"constraints\": " : "", constraints ? constraints : "");
     fclose(f);
     free(cyc);
@@ -241,7 +241,6 @@ static void test_kept_cycle(void **state)
     json_decref(later);
 }
 
-
 /* The joiner's repeat cost over a re-planned rest of the cycle (SPEC §7: meeting a school again
  * t terms later costs 2^(-(t-1)/6)), its groups given as the other members of each term's. */
 static double joiner_repeat_cost(int terms, int (*with)[3])
@@ -280,6 +279,23 @@ static double joiner_least_cost(int terms, int ng, int (*options)[7][3], int k, 
     return best;
 }
 
+/* The kept cycle's term after `drafted` drafted ones (history: those terms, consumed), planned
+ * for these schools: a re-plan, as matd makes one when the trust changed. */
+static json_t *replan_next(const char *schools, const json_t *cycle, int drafted, json_t *history,
+                           int seed)
+{
+    const json_t *next = json_array_get(json_object_get(cycle, "terms"), (size_t)drafted);
+    char terms[128], *hist = json_dumps(history, JSON_COMPACT);
+    snprintf(terms, sizeof terms, "[{\"year\": \"%s\", \"term\": \"%s\"}]",
+             json_string_value(json_object_get(next, "year")),
+             json_string_value(json_object_get(next, "term")));
+    json_t *plan = cycle_run_seed(schools, terms, hist, cycle, NULL, seed);
+    free(hist);
+    json_decref(history);
+    assert_string_equal(mode_of(plan), "re-plan");
+    return plan;
+}
+
 /* Joins of one school to an n-school trust (n a multiple of 3) part way through its cycle of
  * `cycle` terms, seeds 1..seeds, after one, two or three drafted terms: how many re-plans leave
  * the newcomer above the least repeat cost any choice of kept triads allows (each checked to
@@ -314,21 +330,13 @@ static int join_misses(int n, int cycle_len, int seeds)
                 json_object_del(h, "metrics");
                 json_array_append_new(history, h);
             }
-            const json_t *next = json_array_get(cterms, (size_t)drafted);
-            char terms[128], *hist = json_dumps(history, JSON_COMPACT);
-            snprintf(terms, sizeof terms, "[{\"year\": \"%s\", \"term\": \"%s\"}]",
-                     json_string_value(json_object_get(next, "year")),
-                     json_string_value(json_object_get(next, "term")));
-            json_t *joined = cycle_run_seed(more, terms, hist, cycle, NULL, seed);
-            free(hist);
-            json_decref(history);
-            assert_string_equal(mode_of(joined), "re-plan");
+            json_t *joined = replan_next(more, cycle, drafted, history, seed);
             const json_t *rest = json_object_get(json_object_get(joined, "cycle"), "terms");
             int nt = cycle_len - drafted, options[9][7][3], with[9][3], chosen[9][3];
             assert_int_equal(json_array_size(rest), nt);
             for (int k = 0; k < nt; k++) {
-                const json_t *planned = json_object_get(json_array_get(cterms, (size_t)(drafted + k)),
-                                                        "groups");
+                const json_t *planned =
+                    json_object_get(json_array_get(cterms, (size_t)(drafted + k)), "groups");
                 assert_int_equal(json_array_size(planned), ng);
                 for (int g = 0; g < ng; g++)
                     for (int i = 0; i < 3; i++)
@@ -338,7 +346,8 @@ static int join_misses(int n, int cycle_len, int seeds)
                 size_t g;
                 const json_t *grp;
                 int fours = 0, kept = 0;
-                json_array_foreach(json_object_get(json_array_get(rest, (size_t)k), "groups"), g, grp)
+                json_array_foreach(json_object_get(json_array_get(rest, (size_t)k), "groups"), g,
+                                   grp)
                 {
                     const json_t *m = json_object_get(grp, "members");
                     int at = 0, x[4];
@@ -365,7 +374,8 @@ static int join_misses(int n, int cycle_len, int seeds)
             double got = joiner_repeat_cost(nt, chosen);
             if (got > least + 1e-9) {
                 print_message("%d schools, seed %d, joining after %d terms: the newcomer's repeat "
-                              "cost %.3f, the least %.3f\n", n, seed, drafted, got, least);
+                              "cost %.3f, the least %.3f\n",
+                              n, seed, drafted, got, least);
                 misses++;
             }
             joins++;
@@ -375,6 +385,157 @@ static int join_misses(int n, int cycle_len, int seeds)
     }
     print_message("%d schools: %d joins, %d above the least repeat cost\n", n, joins, misses);
     return misses;
+}
+
+/* The repeat cost (SPEC §7, decay 6) of every pair of the first n schools over `terms` terms
+ * of groups (met[k][x][y]: x and y together in term k). */
+static double plan_repeat_cost(int terms, int n, unsigned char (*met)[16][16])
+{
+    double c = 0;
+    for (int x = 0; x < n; x++)
+        for (int y = x + 1; y < n; y++)
+            for (int k = 0, last = -1; k < terms; k++)
+                if (met[k][x][y]) {
+                    if (last >= 0)
+                        c += pow(2, -(double)(k - last - 1) / 6);
+                    last = k;
+                }
+    return c;
+}
+
+static void meet_group(unsigned char (*met)[16], const int *m, int size, int value)
+{
+    for (int i = 0; i < size; i++)
+        for (int j = 0; j < size; j++)
+            if (m[i] != m[j])
+                met[m[i]][m[j]] = (unsigned char)value;
+}
+
+/* A school leaves a 15-school trust after three drafted terms: the re-plan of the four terms
+ * left keeps the four triads the leaver was not in and puts its two partners of each term into
+ * two of them (14 schools: two threes and two fours); which two, and which partner where, is
+ * chosen so that the plan's repeat cost (every pair, over the drafted terms and the rest) is the
+ * least any such choice allows (12 x 12 choices a term). Twelve seeds. */
+static void test_leave_least_repeats(void **state)
+{
+    (void)state;
+    static const char *const phases[] = {"primary", "primary", "secondary"};
+    char schools[4096] = "[", fewer[4096] = "[";
+    for (int i = 0; i < 15; i++) {
+        char one[160];
+        snprintf(one, sizeof one,
+                 "%s{\"urn\": \"%06d\", \"phase\": \"%s\", \"lat\": %.2f, \"lon\": %.2f}",
+                 i ? ", " : "", 100001 + i, phases[i % 3], 52.0 + i * 0.03, -1.5 - (i % 5) * 0.04);
+        strcat(schools, one);
+        if (i < 14)
+            strcat(fewer, one);
+    }
+    strcat(schools, "]");
+    strcat(fewer, "]");
+    int misses = 0;
+    for (int seed = 1; seed <= 12; seed++) {
+        json_t *first = cycle_run_seed(schools, "[{\"year\": \"2026-27\", \"term\": \"autumn\"}]",
+                                       "[]", NULL, NULL, seed);
+        const json_t *cycle = json_object_get(first, "cycle");
+        const json_t *cterms = json_object_get(cycle, "terms");
+        enum { DRAFTED = 3, REST = 4 };
+        json_t *history = json_array();
+        static unsigned char met[DRAFTED + REST][16][16];
+        memset(met, 0, sizeof met);
+        int kept[REST][4][3], loose[REST][2];
+        for (int k = 0; k < DRAFTED + REST; k++) {
+            const json_t *term = json_array_get(cterms, (size_t)k);
+            if (k < DRAFTED) {
+                json_t *h = json_deep_copy(term);
+                json_object_del(h, "metrics");
+                json_array_append_new(history, h);
+            }
+            size_t g;
+            const json_t *grp;
+            int nk = 0;
+            json_array_foreach(json_object_get(term, "groups"), g, grp)
+            {
+                int m[3], leaver = 0;
+                for (int i = 0; i < 3; i++) {
+                    m[i] = urn_index(json_array_get(json_object_get(grp, "members"), (size_t)i));
+                    leaver |= m[i] == 14;
+                }
+                if (k < DRAFTED) {
+                    if (!leaver)
+                        meet_group(met[k], m, 3, 1);
+                    continue;
+                }
+                if (!leaver) {
+                    memcpy(kept[k - DRAFTED][nk++], m, sizeof m);
+                    meet_group(met[k], m, 3, 1);
+                } else {
+                    for (int i = 0, at = 0; i < 3; i++)
+                        if (m[i] != 14)
+                            loose[k - DRAFTED][at++] = m[i];
+                }
+            }
+            if (k >= DRAFTED)
+                assert_int_equal(nk, 4);
+        }
+        json_t *left = replan_next(fewer, cycle, DRAFTED, history, seed);
+        const json_t *rest = json_object_get(json_object_get(left, "cycle"), "terms");
+        assert_int_equal(json_array_size(rest), REST);
+        /* the least over every choice: per term, the triads a and b the two partners join */
+        double least = INFINITY;
+        for (int c = 0; c < 20736; c++) { /* 12^4 */
+            int code = c;
+            for (int k = 0; k < REST; k++, code /= 12) {
+                int a = code % 12 / 3, b = code % 3;
+                b += b >= a;
+                int ma[4] = {kept[k][a][0], kept[k][a][1], kept[k][a][2], loose[k][0]};
+                int mb[4] = {kept[k][b][0], kept[k][b][1], kept[k][b][2], loose[k][1]};
+                meet_group(met[DRAFTED + k], ma, 4, 1);
+                meet_group(met[DRAFTED + k], mb, 4, 1);
+            }
+            double cost = plan_repeat_cost(DRAFTED + REST, 14, met);
+            least = cost < least ? cost : least;
+            for (int k = 0; k < REST; k++) { /* back to the kept triads alone */
+                for (int i = 0; i < 2; i++)
+                    for (int x = 0; x < 14; x++) {
+                        met[DRAFTED + k][loose[k][i]][x] = 0;
+                        met[DRAFTED + k][x][loose[k][i]] = 0;
+                    }
+                for (int g = 0; g < 4; g++)
+                    meet_group(met[DRAFTED + k], kept[k][g], 3, 1);
+            }
+        }
+        /* the re-plan's: each kept triad still whole, the partners in two of them */
+        for (int k = 0; k < REST; k++) {
+            memset(met[DRAFTED + k], 0, sizeof met[DRAFTED + k]);
+            size_t g;
+            const json_t *grp;
+            int fours = 0;
+            json_array_foreach(json_object_get(json_array_get(rest, (size_t)k), "groups"), g, grp)
+            {
+                const json_t *mm = json_object_get(grp, "members");
+                int m[4], size = (int)json_array_size(mm);
+                for (int i = 0; i < size; i++)
+                    m[i] = urn_index(json_array_get(mm, (size_t)i));
+                meet_group(met[DRAFTED + k], m, size, 1);
+                fours += size == 4;
+            }
+            assert_int_equal(fours, 2);
+            for (int t = 0; t < 4; t++)
+                assert_int_equal(met[DRAFTED + k][kept[k][t][0]][kept[k][t][1]] &
+                                     met[DRAFTED + k][kept[k][t][0]][kept[k][t][2]],
+                                 1);
+        }
+        double got = plan_repeat_cost(DRAFTED + REST, 14, met);
+        if (got > least + 1e-9) {
+            print_message("seed %d: a leaver's re-plan repeat cost %.3f, the least %.3f\n", seed,
+                          got, least);
+            misses++;
+        }
+        json_decref(left);
+        json_decref(first);
+    }
+    print_message("12 leaves, %d above the least repeat cost\n", misses);
+    assert_int_equal(misses, 0);
 }
 
 /* A school joins a trust part way through its cycle (as matd re-plans the kept cycle when the
@@ -912,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_replan_through_previous),
         cmocka_unit_test(test_kept_cycle),
         cmocka_unit_test(test_join_least_repeats),
+        cmocka_unit_test(test_leave_least_repeats),
 #ifdef MAT_HAVE_ROTA_CLI
         cmocka_unit_test(test_cli),
 #endif

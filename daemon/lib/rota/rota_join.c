@@ -1,6 +1,7 @@
 /* A re-plan's seed when schools joined or left (rota_join.h). */
 #include "rota_join.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,54 +57,151 @@ static void prev_seed_descend(struct rota_search *s)
     }
 }
 
-/* A join's choices per term: none (the seed's), or one slot move (a kept group of slot g1 into
- * the larger slot g2 of the joiners, as the descent moves them). */
-struct slot_move {
-    int g1, g2;
+/* A join's choices per term: which previous group's head (the first `head` members of a slot)
+ * sits at the head of each larger slot, beside its tail (the joiners, or the partners of a
+ * school that left). The smaller slots hold whole groups of `head`; a choice puts the heads of
+ * nl of them, or of the larger slots themselves, at the nl larger slots' heads, and the heads it
+ * displaces take their places. Option 0 is the seed's; the same options serve every term. */
+struct join_options {
+    int head, nl, count; /* head size, larger slots, options */
+    int *larger;         /* nl slots */
+    int *src;            /* count x nl: the seed slot whose head goes to each larger slot */
+    int *swaps;          /* count x nl x 2: the slot-head swaps that make it from the seed */
+    int *nswaps;         /* count */
 };
 
-/* Term k's choice from `from` to `to` (0: none, i: moves[i - 1]); a slot move undoes itself. */
-static void slot_choice(struct rota_search *s, const struct slot_move *moves, int k, int from,
-                        int to)
+static void options_add(struct join_options *o, const int *src, int ng)
 {
-    const struct rota_ctx *cx = s->cx;
-    for (int c = 0; c < 2; c++) {
-        int pick = c ? to : from;
-        if (pick == 0)
+    int *where = xmalloc(sizeof *where * (size_t)ng), *at = xmalloc(sizeof *at * (size_t)ng);
+    for (int g = 0; g < ng; g++)
+        where[g] = at[g] = g; /* where[seed slot]: the slot its head is in; at[slot]: whose */
+    int c = o->count++, n = 0;
+    memcpy(o->src + (size_t)c * o->nl, src, sizeof *src * (size_t)o->nl);
+    for (int l = 0; l < o->nl; l++) {
+        int L = o->larger[l], x = where[src[l]];
+        if (x == L)
             continue;
-        const struct slot_move *m = &moves[pick - 1];
-        int count = cx->lay.size[m->g1];
-        swap_slot_heads(s, k, m->g1, m->g2, count);
-        s->work += 2 * (uint64_t)count * cx->n;
+        o->swaps[((size_t)c * o->nl + n) * 2] = x;
+        o->swaps[((size_t)c * o->nl + n) * 2 + 1] = L;
+        n++;
+        int hx = at[x], hl = at[L];
+        at[x] = hl;
+        at[L] = hx;
+        where[hl] = x;
+        where[hx] = L;
+    }
+    o->nswaps[c] = n;
+    free(where);
+    free(at);
+}
+
+/* Every injective choice of sources for the larger slots from l on (src[0..l-1] chosen). */
+static void options_rec(struct join_options *o, const int *cand, int ncand, int *src, int l, int ng)
+{
+    if (l == o->nl) {
+        bool seed = true;
+        for (int i = 0; i < o->nl; i++)
+            seed &= src[i] == o->larger[i];
+        if (!seed) /* the seed's is option 0, added first */
+            options_add(o, src, ng);
+        return;
+    }
+    for (int c = 0; c < ncand; c++) {
+        bool used = false;
+        for (int i = 0; i < l; i++)
+            used |= src[i] == cand[c];
+        if (used)
+            continue;
+        src[l] = cand[c];
+        options_rec(o, cand, ncand, src, l + 1, ng);
     }
 }
 
-/* A small join is chosen exactly: every combination of one choice per term (slot_choice),
- * weighed by the whole plan's cost, when there are at most PREV_SEED_EXACT of them (15 schools
- * and a joiner: five triads to join in each of up to six remaining terms, 15,625). The choice
- * per term with random kicks left a newcomer meeting schools again where a choice without a
- * repeat existed (tests/unit/test_rota_json.c: 23 of 36 joins). Returns false, nothing changed,
- * when there are more combinations. */
-#define PREV_SEED_EXACT 20000
-static bool join_exact(struct rota_search *s, const struct slot_move *moves, int nm)
+/* The options of this layout; false when there is nothing to choose (no larger slot, or slot
+ * sizes other than heads of one size beside larger slots). */
+static bool options_build(const struct rota_ctx *cx, struct join_options *o)
 {
-    int t = s->cx->t;
+    int ng = cx->lay.ng, head = INT32_MAX, ncand = 0, big = 0;
+    memset(o, 0, sizeof *o);
+    for (int g = 0; g < ng; g++)
+        head = cx->lay.size[g] < head ? cx->lay.size[g] : head;
+    for (int g = 0; g < ng; g++)
+        big += cx->lay.size[g] > head;
+    if (big == 0 || big == ng)
+        return false;
+    double count = 1;
+    for (int i = 0; i < big; i++)
+        count *= ng - i;
+    if (count > 100000)
+        return false;
+    o->head = head;
+    o->larger = xmalloc(sizeof *o->larger * (size_t)big);
+    int *cand = xmalloc(sizeof *cand * (size_t)ng), *src = xmalloc(sizeof *src * (size_t)big);
+    for (int g = 0; g < ng; g++) {
+        if (cx->lay.size[g] > head)
+            o->larger[o->nl++] = g;
+        cand[ncand++] = g;
+    }
+    o->src = xmalloc(sizeof *o->src * (size_t)count * o->nl);
+    o->swaps = xmalloc(sizeof *o->swaps * (size_t)count * o->nl * 2);
+    o->nswaps = xmalloc(sizeof *o->nswaps * (size_t)count);
+    options_add(o, o->larger, ng); /* option 0: the seed's */
+    options_rec(o, cand, ncand, src, 0, ng);
+    free(cand);
+    free(src);
+    return o->count > 1;
+}
+
+static void options_free(struct join_options *o)
+{
+    free(o->larger);
+    free(o->src);
+    free(o->swaps);
+    free(o->nswaps);
+}
+
+/* Term k's choice from option `from` to `to` (each made from the seed's: undone in reverse). */
+static void option_change(struct rota_search *s, const struct join_options *o, int k, int from,
+                          int to)
+{
+    const struct rota_ctx *cx = s->cx;
+    for (int i = o->nswaps[from] - 1; i >= 0; i--) {
+        const int *w = o->swaps + ((size_t)from * o->nl + i) * 2;
+        swap_slot_heads(s, k, w[0], w[1], o->head);
+    }
+    for (int i = 0; i < o->nswaps[to]; i++) {
+        const int *w = o->swaps + ((size_t)to * o->nl + i) * 2;
+        swap_slot_heads(s, k, w[0], w[1], o->head);
+    }
+    s->work += 2 * (uint64_t)(o->nswaps[from] + o->nswaps[to]) * o->head * cx->n;
+}
+
+/* A small join is chosen exactly: every combination of one option per term, weighed by the
+ * whole plan's cost, when there are at most JOIN_EXACT of them (15 schools and a joiner: five
+ * triads to join in each of up to six remaining terms, 15,625). The choice per term with random
+ * kicks left a newcomer meeting schools again where a choice without a repeat existed
+ * (tests/unit/test_rota_json.c: 23 of 36 joins). Returns false, nothing changed, when there are
+ * more combinations. */
+#define JOIN_EXACT 20000
+static bool join_exact(struct rota_search *s, const struct join_options *o)
+{
+    int t = s->cx->t, last = o->count - 1;
     double combos = 1;
     for (int k = 0; k < t; k++)
-        combos *= nm + 1;
-    if (combos > PREV_SEED_EXACT)
+        combos *= o->count;
+    if (combos > JOIN_EXACT)
         return false;
     int *pick = xcalloc((size_t)t, sizeof *pick), *best_pick = xcalloc((size_t)t, sizeof *pick);
     struct rota_cost best = s->st->c;
     for (;;) { /* an odometer over the terms, the last the fastest */
         int k = t - 1;
-        for (; k >= 0 && pick[k] == nm; k--) {
-            slot_choice(s, moves, k, nm, 0);
+        for (; k >= 0 && pick[k] == last; k--) {
+            option_change(s, o, k, last, 0);
             pick[k] = 0;
         }
         if (k < 0)
             break; /* every combination seen; back to the seed */
-        slot_choice(s, moves, k, pick[k], pick[k] + 1);
+        option_change(s, o, k, pick[k], pick[k] + 1);
         pick[k]++;
         if (rota_cost_cmp(s->st->c, best) < 0) {
             best = s->st->c;
@@ -111,7 +209,7 @@ static bool join_exact(struct rota_search *s, const struct slot_move *moves, int
         }
     }
     for (int k = 0; k < t; k++)
-        slot_choice(s, moves, k, 0, best_pick[k]);
+        option_change(s, o, k, 0, best_pick[k]);
     free(pick);
     free(best_pick);
     return true;
@@ -150,32 +248,31 @@ static void join_heuristic(struct rota_search *s)
     free(keep);
 }
 
-
 /* ------------------------------------------------------------------------------------ */
-/* Branch and bound. One choice per term (slot_choice's), weighed as the hard, kept and repeat
- * levels: the first two are the groups' own (each choice's change from the seed, found by making
- * it), the repeats are the pairs' (each choice puts a kept group, or the seed's, beside the
- * tails of the larger slots: the members after the first `head`). Terms are chosen in order and
- * a pair's cost only grows with its meetings, so the repeats of the terms chosen so far, with
- * every other pair of the plan, bound every completion from below. At most JOIN_BB_NODES nodes;
- * the best found is then made and polished by the descent. */
-#define JOIN_BB_NODES 400000
+/* Branch and bound. One option per term, weighed as the hard, kept and repeat levels: the first
+ * two are the groups' own (each option's change from the seed, found by making it), the repeats
+ * are the pairs' (each option puts heads beside the larger slots' tails). Terms are chosen in
+ * order and a pair's cost only grows with its meetings, so the repeats of the terms chosen so
+ * far, with every other pair of the plan, bound every completion from below. At most
+ * JOIN_BB_WORK pair updates (a few tens of ms in a Release build); the best found is then made and
+ * polished by the descent. */
+#define JOIN_BB_WORK UINT64_C(4000000)
+#define JOIN_BB_OPTIONS 150000 /* terms x options made to weigh them (60 schools: 9,576) */
 
 struct join_bb {
     const struct rota_ctx *cx;
-    const int *seed;               /* t x n: the seed's positions */
-    const struct slot_move *moves; /* nm */
-    int t, nm, head;
-    int *larger, nl; /* the larger slots */
-    uint64_t *mask;                           /* n x n, a < b: the terms each pair meets in */
-    int64_t (*unary)[2];                      /* t x (nm + 1): hard, kept change from the seed */
-    int64_t *rest_hard, *rest_keep;           /* t + 1: the least of the terms from k on */
-    int *order;            /* t x (nm + 1): each depth's choices, cheapest first */
-    int64_t (*key)[3];     /* t x (nm + 1): their levels */
+    const int *seed; /* t x n: the seed's positions */
+    const struct join_options *o;
+    int t;
+    uint64_t *mask;                 /* n x n, a < b: the terms each pair meets in */
+    int64_t (*unary)[2];            /* t x options: hard, kept change from the seed */
+    int64_t *rest_hard, *rest_keep; /* t + 1: the least of the terms from k on */
+    int *order;                     /* t x options: each depth's options, cheapest first */
+    int64_t (*key)[3];              /* t x options: their levels */
     int *pick, *best_pick;
     int64_t best[3];
     bool found;
-    uint64_t nodes;
+    uint64_t work;
 };
 
 static const int *join_slot(const struct join_bb *b, int k, int g)
@@ -183,26 +280,19 @@ static const int *join_slot(const struct join_bb *b, int k, int g)
     return b->seed + (size_t)k * b->cx->n + b->cx->lay.start[g];
 }
 
-/* The members beside larger slot L's tail in term k under choice c (0: the seed's head). */
-static const int *join_head(const struct join_bb *b, int k, int c, int L)
-{
-    if (c > 0 && b->moves[c - 1].g2 == L)
-        return join_slot(b, k, b->moves[c - 1].g1);
-    return join_slot(b, k, L);
-}
-
-/* Adds (sign > 0) or takes away term k's tail pairs under choice c; returns the repeat change. */
+/* Adds (sign > 0) or takes away term k's tail pairs under option c; returns the repeat change. */
 static int64_t join_pairs(struct join_bb *b, int k, int c, int sign)
 {
     const struct rota_ctx *cx = b->cx;
+    const struct join_options *o = b->o;
     int n = cx->n;
     uint64_t bit = UINT64_C(1) << k;
     int64_t d = 0;
-    for (int l = 0; l < b->nl; l++) {
-        int L = b->larger[l];
-        const int *h = join_head(b, k, c, L), *slot = join_slot(b, k, L);
-        for (int i = b->head; i < cx->lay.size[L]; i++)
-            for (int j = 0; j < b->head; j++) {
+    for (int l = 0; l < o->nl; l++) {
+        int L = o->larger[l];
+        const int *h = join_slot(b, k, o->src[(size_t)c * o->nl + l]), *slot = join_slot(b, k, L);
+        for (int i = o->head; i < cx->lay.size[L]; i++)
+            for (int j = 0; j < o->head; j++) {
                 int x = slot[i], y = h[j], a = x < y ? x : y, z = x < y ? y : x;
                 uint64_t *m = &b->mask[(size_t)a * n + z];
                 if (sign < 0)
@@ -211,6 +301,7 @@ static int64_t join_pairs(struct join_bb *b, int k, int c, int sign)
                 if (sign > 0)
                     *m |= bit;
                 d += sign > 0 ? add : -add;
+                b->work++;
             }
     }
     return d;
@@ -226,10 +317,8 @@ static bool join_less(const int64_t *a, const int64_t *b)
 
 static void join_dfs(struct join_bb *b, int k, int64_t hard, int64_t keep, int64_t rep)
 {
-    if (b->nodes++ >= JOIN_BB_NODES)
-        return;
     int64_t bound[3] = {hard + b->rest_hard[k], keep + b->rest_keep[k], rep};
-    if (b->found && !join_less(bound, b->best))
+    if (b->work >= JOIN_BB_WORK || (b->found && !join_less(bound, b->best)))
         return;
     if (k == b->t) {
         memcpy(b->best, bound, sizeof b->best);
@@ -237,14 +326,13 @@ static void join_dfs(struct join_bb *b, int k, int64_t hard, int64_t keep, int64
         b->found = true;
         return;
     }
-    /* the cheapest choices first: a good completion early prunes the rest */
-    int *order = b->order + (size_t)k * (b->nm + 1);
-    int64_t(*key)[3] = b->key + (size_t)k * (b->nm + 1);
-    for (int c = 0; c <= b->nm; c++) {
+    /* the cheapest options first: a good completion early prunes the rest */
+    int no = b->o->count, *order = b->order + (size_t)k * no;
+    int64_t(*key)[3] = b->key + (size_t)k * no;
+    for (int c = 0; c < no; c++) {
         int64_t d = join_pairs(b, k, c, 1);
         join_pairs(b, k, c, -1);
-        int64_t kc[3] = {b->unary[(size_t)k * (b->nm + 1) + c][0],
-                         b->unary[(size_t)k * (b->nm + 1) + c][1], d};
+        int64_t kc[3] = {b->unary[(size_t)k * no + c][0], b->unary[(size_t)k * no + c][1], d};
         int i = c;
         for (; i > 0 && join_less(kc, key[i - 1]); i--) {
             memcpy(key[i], key[i - 1], sizeof key[i]);
@@ -253,7 +341,7 @@ static void join_dfs(struct join_bb *b, int k, int64_t hard, int64_t keep, int64
         memcpy(key[i], kc, sizeof key[i]);
         order[i] = c;
     }
-    for (int i = 0; i <= b->nm && b->nodes < JOIN_BB_NODES; i++) {
+    for (int i = 0; i < no && b->work < JOIN_BB_WORK; i++) {
         int c = order[i];
         int64_t d = join_pairs(b, k, c, 1);
         b->pick[k] = c;
@@ -262,52 +350,44 @@ static void join_dfs(struct join_bb *b, int k, int64_t hard, int64_t keep, int64
     }
 }
 
-/* The branch and bound from the seed (seed: its positions; s->st is changed on the way and left
- * at the seed). Returns whether a choice was found, in pick (t entries). */
+/* The branch and bound from the seed (its positions; s->st is changed on the way and left at
+ * the seed). Returns whether an option per term was found, in pick (t entries). */
 static bool join_branch_and_bound(struct rota_search *s, const int *seed,
-                                  const struct slot_move *moves, int nm, int *pick)
+                                  const struct join_options *o, int *pick)
 {
     const struct rota_ctx *cx = s->cx;
-    int n = cx->n, t = cx->t, ng = cx->lay.ng;
-    struct join_bb b = {.cx = cx, .seed = seed, .moves = moves, .t = t, .nm = nm,
-                        .head = cx->lay.size[moves[0].g1]};
-    for (int i = 0; i < nm; i++)
-        if (cx->lay.size[moves[i].g1] != b.head)
-            return false; /* one head size (slots of 3 and 4): the pairs model holds */
-    b.larger = xmalloc(sizeof *b.larger * (size_t)ng);
-    for (int g = 0; g < ng; g++)
-        if (cx->lay.size[g] > b.head)
-            b.larger[b.nl++] = g;
-    b.unary = xcalloc((size_t)t * (nm + 1), sizeof *b.unary);
+    int n = cx->n, t = cx->t, ng = cx->lay.ng, no = o->count;
+    struct join_bb b = {.cx = cx, .seed = seed, .o = o, .t = t};
+    b.unary = xcalloc((size_t)t * no, sizeof *b.unary);
     struct rota_cost c0 = s->st->c;
     for (int k = 0; k < t; k++)
-        for (int c = 1; c <= nm; c++) {
-            slot_choice(s, moves, k, 0, c);
-            b.unary[(size_t)k * (nm + 1) + c][0] = s->st->c.hard - c0.hard;
-            b.unary[(size_t)k * (nm + 1) + c][1] = s->st->c.keep - c0.keep;
-            slot_choice(s, moves, k, c, 0);
+        for (int c = 1; c < no; c++) {
+            option_change(s, o, k, 0, c);
+            b.unary[(size_t)k * no + c][0] = s->st->c.hard - c0.hard;
+            b.unary[(size_t)k * no + c][1] = s->st->c.keep - c0.keep;
+            option_change(s, o, k, c, 0);
         }
     b.rest_hard = xcalloc((size_t)t + 1, sizeof *b.rest_hard);
     b.rest_keep = xcalloc((size_t)t + 1, sizeof *b.rest_keep);
     for (int k = t - 1; k >= 0; k--) {
         int64_t h = INT64_MAX, kp = INT64_MAX;
-        for (int c = 0; c <= nm; c++) {
-            const int64_t *u = b.unary[(size_t)k * (nm + 1) + c];
+        for (int c = 0; c < no; c++) {
+            const int64_t *u = b.unary[(size_t)k * no + c];
             h = u[0] < h ? u[0] : h;
             kp = u[1] < kp ? u[1] : kp;
         }
         b.rest_hard[k] = b.rest_hard[k + 1] + h;
         b.rest_keep[k] = b.rest_keep[k + 1] + kp;
     }
-    /* every pair of the seed but the larger slots' tail pairs, which the choices add */
+    /* every pair of the seed but the larger slots' head-to-tail pairs, which the options add */
     b.mask = xcalloc((size_t)n * n, sizeof *b.mask);
     for (int k = 0; k < t; k++)
         for (int g = 0; g < ng; g++) {
             const int *m = join_slot(&b, k, g);
-            bool larger = cx->lay.size[g] > b.head;
+            bool larger = cx->lay.size[g] > o->head;
             for (int i = 0; i < cx->lay.size[g]; i++)
                 for (int j = i + 1; j < cx->lay.size[g]; j++) {
-                    if (larger && i < b.head && j >= b.head)
+                    if (larger && i < o->head && j >= o->head)
                         continue;
                     int a = m[i] < m[j] ? m[i] : m[j], z = m[i] < m[j] ? m[j] : m[i];
                     b.mask[(size_t)a * n + z] |= UINT64_C(1) << k;
@@ -318,11 +398,11 @@ static bool join_branch_and_bound(struct rota_search *s, const int *seed,
         for (int z = a + 1; z < n; z++)
             rep += rota_pair_cost(cx, b.mask[(size_t)a * n + z], cx->hist[(size_t)a * n + z]);
     b.pick = xcalloc((size_t)t, sizeof *b.pick);
-    b.order = xcalloc((size_t)t * (nm + 1), sizeof *b.order);
-    b.key = xcalloc((size_t)t * (nm + 1), sizeof *b.key);
+    b.order = xcalloc((size_t)t * no, sizeof *b.order);
+    b.key = xcalloc((size_t)t * no, sizeof *b.key);
     b.best_pick = pick;
     join_dfs(&b, 0, c0.hard, c0.keep, rep);
-    s->work += b.nodes * (uint64_t)(nm + 1) * 8;
+    s->work += b.work / 8; /* a pair update is a small fraction of a search move */
     free(b.unary);
     free(b.rest_hard);
     free(b.rest_keep);
@@ -330,28 +410,29 @@ static bool join_branch_and_bound(struct rota_search *s, const int *seed,
     free(b.pick);
     free(b.order);
     free(b.key);
-    free(b.larger);
     return b.found;
 }
 
 void rota_join_seed(struct rota_search *s)
 {
     const struct rota_ctx *cx = s->cx;
-    int ng = cx->lay.ng, t = cx->t, nm = 0;
+    int t = cx->t;
     size_t tn = (size_t)t * cx->n;
-    struct slot_move *moves = xmalloc(sizeof *moves * (size_t)ng * ng);
-    for (int g2 = 0; g2 < ng; g2++)
-        for (int g1 = 0; g1 < ng; g1++)
-            if (cx->lay.size[g1] < cx->lay.size[g2])
-                moves[nm++] = (struct slot_move){g1, g2};
-    if (nm > 0 && join_exact(s, moves, nm)) {
-        prev_seed_descend(s); /* from the best single moves, any pair of moves in a term */
-        free(moves);
+    struct join_options o;
+    if (!options_build(cx, &o)) {
+        join_heuristic(s);
+        return;
+    }
+    if (join_exact(s, &o)) {
+        prev_seed_descend(s); /* from the best options, any further single moves */
+        options_free(&o);
         return;
     }
     int *seed = xmalloc(sizeof *seed * tn), *pick = xcalloc((size_t)t, sizeof *pick);
     memcpy(seed, s->st->at, sizeof *seed * tn);
-    bool chosen = nm > 0 && join_branch_and_bound(s, seed, moves, nm, pick);
+    /* each option is made once per term to weigh its groups: not for the largest trusts */
+    bool chosen =
+        (double)t * o.count <= JOIN_BB_OPTIONS && join_branch_and_bound(s, seed, &o, pick);
     join_heuristic(s);
     if (chosen) {
         struct rota_cost heuristic = s->st->c;
@@ -359,7 +440,7 @@ void rota_join_seed(struct rota_search *s)
         memcpy(kept, s->st->at, sizeof *kept * tn);
         rota_state_copy_at(cx, s->st, seed);
         for (int k = 0; k < t; k++)
-            slot_choice(s, moves, k, 0, pick[k]);
+            option_change(s, &o, k, 0, pick[k]);
         prev_seed_descend(s);
         if (rota_cost_cmp(s->st->c, heuristic) >= 0)
             rota_state_copy_at(cx, s->st, kept);
@@ -367,5 +448,5 @@ void rota_join_seed(struct rota_search *s)
     }
     free(seed);
     free(pick);
-    free(moves);
+    options_free(&o);
 }

@@ -7,9 +7,10 @@
 
 #include "rota_search.h"
 
-/* Chooses, term by term, which kept group goes into the joiners' larger slots: exactly when the
- * combinations are few, else by a branch and bound on the hard, kept and repeat levels beside a
- * descent with random kicks, the better kept. s->st holds the seed and is left with the choice. */
+/* Chooses, term by term, which kept groups go to the heads of the larger slots (beside the
+ * joiners, or the partners of a school that left): exactly when the combinations are few, else
+ * by a branch and bound on the hard, kept and repeat levels beside a descent with random kicks,
+ * the better kept. s->st holds the seed and is left with the choice. */
 void rota_join_seed(struct rota_search *s);
 
 #endif

@@ -583,7 +583,7 @@ static void plan_finish(struct rota_search *s, const struct rota_run *run, uint6
         for (int k = 0; k < t; k++)
             for (int g = 0; g < ng; g++) {
                 int i =
-                    rota_group_prev_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]);
+                    rota_group_kept_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]);
                 prefer[(size_t)k * ng + g] = i >= 0 ? cx->prev_host[k][i] : -1;
             }
     }

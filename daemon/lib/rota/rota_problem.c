@@ -300,3 +300,22 @@ int rota_group_prev_index(const struct rota_ctx *cx, int k, const int *m, int si
             return i;
     return -1;
 }
+
+int rota_group_kept_index(const struct rota_ctx *cx, int k, const int *m, int size)
+{
+    int i = rota_group_prev_index(cx, k, m, size);
+    if (i >= 0 || !cx->replan || cx->prev_shared[k])
+        return i;
+    const int *of = cx->prev_of + (size_t)k * cx->n;
+    for (int a = 0; a < size; a++) {
+        int g = of[m[a]];
+        if (g < 0 || cx->prev_size[k][g] >= size || cx->prev[k][(size_t)g * ROTA_GROUP_MAX] < 0)
+            continue; /* none, not smaller, or lost a member (departed sort first, as -1) */
+        int in = 0;
+        for (int b = 0; b < size; b++)
+            in += of[m[b]] == g;
+        if (in == cx->prev_size[k][g])
+            return g;
+    }
+    return -1;
+}

@@ -136,5 +136,10 @@ int rota_group_hard(const struct rota_ctx *cx, const int *m, int size);
 double rota_group_soft(const struct rota_ctx *cx, const int *m, int size);
 /* Is this group (any order) one of term k's previous groups? Returns its index or -1. */
 int rota_group_prev_index(const struct rota_ctx *cx, int k, const int *m, int size);
+/* Does this group keep one of term k's previous groups whole: is it one, or does it hold every
+ * member of one that lost nobody, beside others (a joiner, or a partner of a school that left:
+ * a four of a kept triad and one more)? Returns that group's index or -1. The search's kept
+ * level counts these; the re-plan's changes report only groups that are equal. */
+int rota_group_kept_index(const struct rota_ctx *cx, int k, const int *m, int size);
 
 #endif

@@ -72,7 +72,7 @@ void rota_state_rebuild(const struct rota_ctx *cx, struct rota_state *st)
             size_t gi = (size_t)k * ng + g;
             st->ghard[gi] = rota_group_hard(cx, m, size);
             st->gsoft[gi] = rota_group_soft(cx, m, size);
-            st->gkept[gi] = rota_group_prev_index(cx, k, m, size) >= 0;
+            st->gkept[gi] = rota_group_kept_index(cx, k, m, size) >= 0;
             st->c.hard += st->ghard[gi];
             st->c.soft += rota_term_weight(cx, k) * st->gsoft[gi];
             st->c.keep += cx->replan && !st->gkept[gi];
@@ -276,8 +276,8 @@ static inline void eval_swap(const struct rota_ctx *cx, const struct rota_state 
         mv->d.hard = mv->hard[0] + mv->hard[1] - st->ghard[ia] - st->ghard[ib];
     }
     if (cx->replan) {
-        mv->kept[0] = rota_group_prev_index(cx, k, na, sa) >= 0;
-        mv->kept[1] = rota_group_prev_index(cx, k, nb, sb) >= 0;
+        mv->kept[0] = rota_group_kept_index(cx, k, na, sa) >= 0;
+        mv->kept[1] = rota_group_kept_index(cx, k, nb, sb) >= 0;
         mv->d.keep = (st->gkept[ia] + st->gkept[ib]) - (mv->kept[0] + mv->kept[1]);
     }
     if (cx->host_proxy && k == 0) {
@@ -383,7 +383,7 @@ static void relabel_groups(const struct rota_ctx *cx, const struct rota_state *s
                 if (hard)
                     mv->d.hard += rota_group_hard(cx, nm, size) - st->ghard[gi];
                 if (cx->replan)
-                    mv->d.keep += st->gkept[gi] - (rota_group_prev_index(cx, k, nm, size) >= 0);
+                    mv->d.keep += st->gkept[gi] - (rota_group_kept_index(cx, k, nm, size) >= 0);
                 if (cx->host_proxy && k == 0)
                     mv->d.host += st->gwait[g] - rota_group_waits(cx, nm, size);
             }
@@ -461,7 +461,7 @@ static void apply_relabel(const struct rota_ctx *cx, struct rota_state *st,
             if (cx->soft_on)
                 st->gsoft[gi] = rota_group_soft(cx, m, cx->lay.size[g]);
             if (cx->replan)
-                st->gkept[gi] = rota_group_prev_index(cx, k, m, cx->lay.size[g]) >= 0;
+                st->gkept[gi] = rota_group_kept_index(cx, k, m, cx->lay.size[g]) >= 0;
             if (cx->host_proxy && k == 0)
                 st->gwait[g] = rota_group_waits(cx, m, cx->lay.size[g]);
         }
@@ -529,7 +529,7 @@ static void eval_exchange(const struct rota_ctx *cx, const struct rota_state *st
             if (cx->replan) {
                 int other = side ? k1 : k2;
                 mv->d.keep += st->gkept[(size_t)k * cx->lay.ng + g] -
-                              (rota_group_prev_index(cx, other, m, size) >= 0);
+                              (rota_group_kept_index(cx, other, m, size) >= 0);
             }
             if (cx->host_proxy && (k1 == 0 || k2 == 0)) { /* this term's groups move to
                                                            * the other's place */
@@ -585,7 +585,7 @@ static void apply_exchange(const struct rota_ctx *cx, struct rota_state *st,
         for (int side = 0; cx->replan && side < 2; side++) {
             int k = side ? k2 : k1;
             st->gkept[(size_t)k * ng + g] =
-                rota_group_prev_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]) >= 0;
+                rota_group_kept_index(cx, k, rota_state_group(cx, st, k, g), cx->lay.size[g]) >= 0;
         }
         if (cx->host_proxy && (k1 == 0 || k2 == 0))
             st->gwait[g] = rota_group_waits(cx, rota_state_group(cx, st, 0, g), cx->lay.size[g]);
