@@ -117,8 +117,10 @@ static void options_rec(struct join_options *o, const int *cand, int ncand, int 
     }
 }
 
-/* The options of this layout; false when there is nothing to choose (no larger slot, or slot
- * sizes other than heads of one size beside larger slots). */
+/* The options of this layout; false when there is nothing to choose (no larger slot, or every
+ * slot larger than the smallest), or more options than JOIN_OPTIONS_MAX (a guard: two larger
+ * slots among the 166 groups of ROTA_MAX_SCHOOLS make 27,390). */
+#define JOIN_OPTIONS_MAX 100000
 static bool options_build(const struct rota_ctx *cx, struct join_options *o)
 {
     int ng = cx->lay.ng, head = INT32_MAX, ncand = 0, big = 0;
@@ -132,7 +134,7 @@ static bool options_build(const struct rota_ctx *cx, struct join_options *o)
     double count = 1;
     for (int i = 0; i < big; i++)
         count *= ng - i;
-    if (count > 100000)
+    if (count > JOIN_OPTIONS_MAX)
         return false;
     o->head = head;
     o->larger = xmalloc(sizeof *o->larger * (size_t)big);
