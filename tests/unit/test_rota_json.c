@@ -279,6 +279,20 @@ static double joiner_least_cost(int terms, int ng, int (*options)[7][3], int k, 
     return best;
 }
 
+/* n schools (URN 100001..), a third of them secondary, on a line across a county, as JSON. */
+static void schools_json(char *out, size_t size, int n)
+{
+    static const char *const phases[] = {"primary", "primary", "secondary"};
+    size_t used = (size_t)snprintf(out, size, "[");
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(
+            out + used, size - used,
+            "%s{\"urn\": \"%06d\", \"phase\": \"%s\", \"lat\": %.2f, \"lon\": %.2f}", i ? ", " : "",
+            100001 + i, phases[i % 3], 52.0 + i * 0.03, -1.5 - (i % 5) * 0.04);
+    if (used < size)
+        snprintf(out + used, size - used, "]");
+}
+
 /* The kept cycle's term after `drafted` drafted ones (history: those terms, consumed), planned
  * for these schools: a re-plan, as matd makes one when the trust changed. */
 static json_t *replan_next(const char *schools, const json_t *cycle, int drafted, json_t *history,
@@ -302,16 +316,10 @@ static json_t *replan_next(const char *schools, const json_t *cycle, int drafted
  * keep every other triad of the cycle and to make one of them a four). */
 static int join_misses(int n, int cycle_len, int seeds)
 {
-    static const char *const phases[] = {"primary", "primary", "secondary"};
-    char schools[8192] = "[", more[8192];
+    char schools[8192], more[8192];
     int ng = n / 3;
-    for (int i = 0; i < n; i++) {
-        char one[160];
-        snprintf(one, sizeof one,
-                 "%s{\"urn\": \"%06d\", \"phase\": \"%s\", \"lat\": %.2f, \"lon\": %.2f}",
-                 i ? ", " : "", 100001 + i, phases[i % 3], 52.0 + i * 0.03, -1.5 - (i % 5) * 0.04);
-        strcat(schools, one);
-    }
+    schools_json(schools, sizeof schools, n);
+    schools[strlen(schools) - 1] = '\0'; /* open, for the joiner */
     snprintf(more, sizeof more,
              "%s, {\"urn\": \"%06d\", \"phase\": \"primary\", \"lat\": 52.2, \"lon\": -1.6}]",
              schools, 100001 + n);
@@ -419,19 +427,9 @@ static void meet_group(unsigned char (*met)[16], const int *m, int size, int val
 static void test_leave_least_repeats(void **state)
 {
     (void)state;
-    static const char *const phases[] = {"primary", "primary", "secondary"};
-    char schools[4096] = "[", fewer[4096] = "[";
-    for (int i = 0; i < 15; i++) {
-        char one[160];
-        snprintf(one, sizeof one,
-                 "%s{\"urn\": \"%06d\", \"phase\": \"%s\", \"lat\": %.2f, \"lon\": %.2f}",
-                 i ? ", " : "", 100001 + i, phases[i % 3], 52.0 + i * 0.03, -1.5 - (i % 5) * 0.04);
-        strcat(schools, one);
-        if (i < 14)
-            strcat(fewer, one);
-    }
-    strcat(schools, "]");
-    strcat(fewer, "]");
+    char schools[4096], fewer[4096];
+    schools_json(schools, sizeof schools, 15);
+    schools_json(fewer, sizeof fewer, 14); /* the fifteenth, 100015, left */
     int misses = 0;
     for (int seed = 1; seed <= 12; seed++) {
         json_t *first = cycle_run_seed(schools, "[{\"year\": \"2026-27\", \"term\": \"autumn\"}]",

@@ -44,11 +44,11 @@ struct dom_values {
 
 struct dom {
     const struct rota_ctx *cx;
-    int nh, hmax; /* horizons measured (greedy's plan of them is repeat-free); the longest */
-    int h[DOM_HORIZONS];
-    double goal[DOM_HORIZONS][DM_COUNT]; /* greedy's figures */
-    bool on[DM_COUNT];                   /* the measures the trust weighs */
-    struct dom_values *group;            /* hmax x ng */
+    /* greedy's figures, over the horizons it plans without a repeat (nh of them, h[], the
+     * longest hmax) */
+    struct rota_dominance_goals g;
+    bool on[DM_COUNT];        /* the measures the trust weighs */
+    struct dom_values *group; /* hmax x ng */
     /* hosting rounds (every group of three: each school hosts once in three terms) whole in
      * the first hmax terms: the group each school hosts in each, rounds x n (k * ng + g) */
     int round_len, rounds;
@@ -99,8 +99,8 @@ static void horizon_values(const struct dom *d, const struct dom_values *term,
                            double val[][DM_COUNT])
 {
     struct dom_values run = {0};
-    for (int i = 0, k = 0; i < d->nh; i++) {
-        for (; k < d->h[i]; k++)
+    for (int i = 0, k = 0; i < d->g.nh; i++) {
+        for (; k < d->g.h[i]; k++)
             values_add(&run, &term[k]);
         val[i][DM_PHASE] = run.phase;
         val[i][DM_UNBALANCED] = run.unbalanced;
@@ -112,14 +112,14 @@ static void horizon_values(const struct dom *d, const struct dom_values *term,
 
 static double excess_of(const struct dom *d, int i, int m, const double val[][DM_COUNT])
 {
-    double over = val[i][m] - d->goal[i][m];
+    double over = val[i][m] - d->g.goal[i][m];
     return d->on[m] && over > DOM_EPS ? over * dm_unit[m] : 0;
 }
 
 static double excess_sum(const struct dom *d, const double val[][DM_COUNT])
 {
     double e = 0;
-    for (int i = 0; i < d->nh; i++)
+    for (int i = 0; i < d->g.nh; i++)
         for (int m = 0; m < DM_COUNT; m++)
             e += excess_of(d, i, m, val);
     return e;
@@ -129,7 +129,7 @@ static double excess_sum(const struct dom *d, const double val[][DM_COUNT])
 static int excess_count(const struct dom *d, const double val[][DM_COUNT])
 {
     int c = 0;
-    for (int i = 0; i < d->nh; i++)
+    for (int i = 0; i < d->g.nh; i++)
         for (int m = 0; m < DM_COUNT; m++)
             c += excess_of(d, i, m, val) > 1e-4;
     return c;
@@ -139,7 +139,7 @@ static int excess_count(const struct dom *d, const double val[][DM_COUNT])
 static bool no_excess_above(const struct dom *d, const double val[][DM_COUNT],
                             const double ref[][DM_COUNT])
 {
-    for (int i = 0; i < d->nh; i++)
+    for (int i = 0; i < d->g.nh; i++)
         for (int m = 0; m < DM_COUNT; m++)
             if (excess_of(d, i, m, val) > excess_of(d, i, m, ref) + 1e-4)
                 return false;
@@ -179,11 +179,11 @@ static void exact_values(const struct dom *d, const int *at, const int *hosts,
                          double val[][DM_COUNT])
 {
     const struct rota_ctx *cx = d->cx;
-    struct rota_term *terms = terms_build(cx, at, hosts, d->hmax);
+    struct rota_term *terms = terms_build(cx, at, hosts, d->g.hmax);
     struct rota_metrics per[DOM_MAX_TERMS], total;
     struct dom_values term[DOM_MAX_TERMS];
-    rota_metrics_compute(cx->in, terms, (size_t)d->hmax, per, &total);
-    for (int k = 0; k < d->hmax; k++) {
+    rota_metrics_compute(cx->in, terms, (size_t)d->g.hmax, per, &total);
+    for (int k = 0; k < d->g.hmax; k++) {
         term[k] = (struct dom_values){per[k].phase_mismatches, per[k].unbalanced_groups,
                                       (float)per[k].max_km, (float)per[k].total_km, 0};
         for (int g = 0; g < cx->lay.ng; g++) /* the metrics give a term's longest trip only */
@@ -191,7 +191,7 @@ static void exact_values(const struct dom *d, const int *at, const int *hosts,
                                           terms[k].groups[g].host)
                                  .trips;
     }
-    terms_free(terms, d->hmax);
+    terms_free(terms, d->g.hmax);
     horizon_values(d, term, val);
 }
 
@@ -219,21 +219,21 @@ static void dom_goals(struct dom *d)
         mat_errors_init(&err);
         if (rota_plan_greedy(&sub, &g, &err) == 0) {
             if (g.total.repeat_pairs == 0 && g.total.excluded_together == 0) {
-                d->h[d->nh] = dom_horizon[i];
-                d->goal[d->nh][DM_PHASE] = g.total.phase_mismatches;
-                d->goal[d->nh][DM_UNBALANCED] = g.total.unbalanced_groups;
-                d->goal[d->nh][DM_MAX_KM] = g.total.max_km;
-                d->goal[d->nh][DM_TOTAL_KM] = g.total.total_km;
+                d->g.h[d->g.nh] = dom_horizon[i];
+                d->g.goal[d->g.nh][DM_PHASE] = g.total.phase_mismatches;
+                d->g.goal[d->g.nh][DM_UNBALANCED] = g.total.unbalanced_groups;
+                d->g.goal[d->g.nh][DM_MAX_KM] = g.total.max_km;
+                d->g.goal[d->g.nh][DM_TOTAL_KM] = g.total.total_km;
                 double trips = 0;
                 for (size_t k = 0; k < g.n_terms; k++)
                     for (size_t j = 0; j < g.terms[k].n_groups; j++) {
                         const struct rota_group *gr = &g.terms[k].groups[j];
                         trips += group_values(cx, gr->members, gr->size, gr->host).trips;
                     }
-                d->goal[d->nh][DM_SOFT] =
+                d->g.goal[d->g.nh][DM_SOFT] =
                     soft_of(cx, g.total.phase_mismatches, g.total.unbalanced_groups, trips);
-                d->hmax = dom_horizon[i];
-                d->nh++;
+                d->g.hmax = dom_horizon[i];
+                d->g.nh++;
             }
             rota_plan_free(&g);
         }
@@ -245,7 +245,7 @@ static void dom_load(struct dom *d, const struct rota_state *st, const int *host
 {
     const struct rota_ctx *cx = d->cx;
     int n = cx->n, ng = cx->lay.ng;
-    for (int k = 0; k < d->hmax; k++) {
+    for (int k = 0; k < d->g.hmax; k++) {
         d->term[k] = (struct dom_values){0};
         for (int g = 0; g < ng; g++) {
             size_t gi = (size_t)k * ng + g;
@@ -301,7 +301,7 @@ static void dom_eval(const struct dom *d, const struct rota_state *st, const int
     const struct rota_ctx *cx = d->cx;
     int n = cx->n, ng = cx->lay.ng;
     mv->count = 0;
-    for (int k = 0; k < d->hmax; k++) {
+    for (int k = 0; k < d->g.hmax; k++) {
         int gx = cx->lay.group_of[st->pos[(size_t)k * n + x]],
             gy = cx->lay.group_of[st->pos[(size_t)k * n + y]];
         for (int side = 0; side < 2 && (side == 0 || gx != gy); side++) {
@@ -420,7 +420,7 @@ static void rounds_setup(struct dom *d, const int *hosts)
     const struct rota_ctx *cx = d->cx;
     int n = cx->n, ng = cx->lay.ng;
     d->round_len = 3;
-    d->rounds = n == 3 * ng ? d->hmax / d->round_len : 0;
+    d->rounds = n == 3 * ng ? d->g.hmax / d->round_len : 0;
     if (d->rounds == 0)
         return;
     d->hosted_in = xmalloc(sizeof *d->hosted_in * (size_t)d->rounds * n);
@@ -452,7 +452,7 @@ static void dom_anneal(struct dom *d, struct rota_search *s, int *hosts, uint64_
     size_t tn = (size_t)cx->t * n, th = (size_t)cx->t * ng;
     double start[DOM_HORIZONS][DM_COUNT], cur = excess_sum(d, d->val);
     memcpy(start, d->val, sizeof start);
-    uint64_t per = rota_relabel_work(cx) + (uint64_t)d->hmax * (ng + 8);
+    uint64_t per = rota_relabel_work(cx) + (uint64_t)d->g.hmax * (ng + 8);
     uint64_t moves = (budget < DOM_MAX_WORK ? budget : DOM_MAX_WORK) / per;
     moves = moves > DOM_MAX_MOVES ? DOM_MAX_MOVES : moves;
     struct dom_move dm;
@@ -510,9 +510,9 @@ static void figures_of(const struct dom *d, const double val[][DM_COUNT],
                        struct rota_dominance_figures *fig)
 {
     *fig = (struct rota_dominance_figures){{0}, {0}};
-    for (int i = 0; i < d->nh; i++) {
+    for (int i = 0; i < d->g.nh; i++) {
         int slot = 0;
-        while (dom_horizon[slot] != d->h[i])
+        while (dom_horizon[slot] != d->g.h[i])
             slot++;
         for (int m = 0; m < DM_COUNT; m++) {
             double e = excess_of(d, i, m, val);
@@ -610,23 +610,18 @@ bool rota_dominance_pass(struct rota_search *s, int *hosts, uint64_t budget,
     struct dom d = {.cx = cx, .on = {cx->phase_soft, cx->balance, true, true, true}};
     if (!goals->ready) {
         dom_goals(&d);
-        *goals = (struct rota_dominance_goals){.ready = true, .nh = d.nh, .hmax = d.hmax};
-        memcpy(goals->h, d.h, sizeof d.h);
-        memcpy(goals->goal, d.goal, sizeof d.goal);
-    } else {
-        d.nh = goals->nh;
-        d.hmax = goals->hmax;
-        memcpy(d.h, goals->h, sizeof d.h);
-        memcpy(d.goal, goals->goal, sizeof d.goal);
+        d.g.ready = true;
+        *goals = d.g;
     }
-    if (d.nh == 0)
+    d.g = *goals;
+    if (d.g.nh == 0)
         return false;
     double exact0[DOM_HORIZONS][DM_COUNT];
     exact_values(&d, st->at, hosts, exact0);
     if (excess_sum(&d, exact0) <= DOM_EPS)
         return false;
     size_t tn = (size_t)t * n, th = (size_t)t * ng;
-    d.group = xmalloc(sizeof *d.group * (size_t)d.hmax * ng);
+    d.group = xmalloc(sizeof *d.group * (size_t)d.g.hmax * ng);
     dom_load(&d, st, hosts);
     rounds_setup(&d, hosts);
     int *orig_at = xmalloc(sizeof *orig_at * tn), *orig_hosts = xmalloc(sizeof *orig_hosts * th);
