@@ -272,6 +272,39 @@ class Replan(unittest.TestCase):
         finally:
             self.assertEqual(m.stop(), 0)
 
+    def test_draft_plans_the_schools_of_its_term(self):
+        """A draft plans the schools in the trust when its first term starts, not today's: one
+        leaving at Easter is in the spring term's triads and not the summer's, one joining in
+        January in the spring's and not the autumn's."""
+        m = Matd(harness.fresh_database("e2e_term_schools"))
+        try:
+            m.matctl("demo", "load")
+            admin = m.token("admin")
+
+            def req(method, path, body=None):
+                return m.request(method, path, body, token=admin)
+
+            dates = {"autumn": "2027-09-02", "spring": "2028-01-04", "summer": "2028-04-18"}
+            self.assertEqual(req("PUT", "/v1/terms/2027-28", dates).status, 200)
+            self.assertEqual(req("PATCH", "/v1/schools/140005", {"left_on": "2028-03-31"}).status,
+                             200)
+            self.assertEqual(req("POST", "/v1/schools", {"urn": "140014", "name": "Brook Academy",
+                                                         "phase": "primary",
+                                                         "joined_on": "2028-01-04"}).status, 201)
+            for term, have, lack in (("autumn", "140005", "140014"),
+                                     ("spring", "140005", None),
+                                     ("summer", "140014", "140005")):
+                r = req("POST", "/v1/rotas", {"terms": [{"year": "2027-28", "term": term}]})
+                self.assertEqual(r.status, 201, r)
+                urns = {u for t in r.json["terms"][0]["triads"] for u in t["members"]}
+                self.assertIn(have, urns, term)
+                if lack:
+                    self.assertNotIn(lack, urns, term)
+                if term == "spring":
+                    self.assertIn("140014", urns)
+        finally:
+            self.assertEqual(m.stop(), 0)
+
 
 class KeptCycle(unittest.TestCase):
     """Term by term = all at once: POST /v1/rotas for one term at a time (each published before
