@@ -270,7 +270,8 @@ struct push_state {
     char *submitted;   /* the load succeeded: the submission document, until parsed */
     long long stored;
     size_t nrecords;
-    bool dry_run;                    /* ?dry_run=true: validate and answer, write nothing */
+    bool dry_run;     /* ?dry_run=true: validate and answer, write nothing */
+    bool allow_empty; /* ?allow_empty=true: a push without records empties the term */
     struct progress_summary summary; /* dry run: what would be stored */
     char prev_year[8], prev_term[8];
     struct import_profile *profile; /* ?profile=NAME, until the parse takes it */
@@ -591,10 +592,17 @@ void h_progress_put(struct req *r)
         req_reply_field_error(r, 422, "dry_run", "dry_run must be true or false");
         return;
     }
+    const char *empty = req_query(r, "allow_empty");
+    if (empty && strcmp(empty, "true") != 0 && strcmp(empty, "false") != 0) {
+        req_reply_field_error(r, 422, "allow_empty", "allow_empty must be true or false");
+        return;
+    }
     struct push_state *st = xcalloc(1, sizeof *st);
     r->hstate = st;
+    st->allow_empty = empty && strcmp(empty, "true") == 0;
     r->hstate_free = push_state_free;
     st->dry_run = dry && strcmp(dry, "true") == 0;
+    r->writes_nothing = st->dry_run;
     snprintf(st->trust, sizeof st->trust, "%lld", req_trust(r));
     snprintf(st->principal, sizeof st->principal, "%lld", r->principal.token_id);
     const char *profile = req_query(r, "profile");
@@ -678,6 +686,7 @@ static void start_parse(struct req *r, struct db_copy_feed *feed, struct db_copy
     w->opts.secret = s->secret;
     w->opts.secret_len = s->secret_len;
     w->opts.max_records = (size_t)server_limits(s)->max_records_per_push;
+    w->opts.allow_empty = st->allow_empty;
     w->opts.registry = s->schemas;
     w->opts.subjects = (const char *const *)s->cfg.subject_list;
     w->opts.nsubjects = s->cfg.nsubjects;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errors.h"
 #include "util.h"
 
 size_t http1_head_end(const char *buf, size_t len)
@@ -397,15 +398,56 @@ int http1_query_split(char *q, struct http1_field *out, int max)
         if (amp)
             *amp = '\0';
         q = amp ? amp + 1 : NULL;
-        char *eq = strchr(pair, '=');
-        if (!eq || n == max)
+        if (!*pair) /* "a=1&&b=2", a trailing '&': nothing between */
+            continue;
+        if (n == max)
             return -1;
-        *eq = '\0';
+        char *eq = strchr(pair, '='), *value = pair + strlen(pair); /* "x" is "x=" */
+        if (eq) {
+            *eq = '\0';
+            value = eq + 1;
+        }
         decode_in_place(pair);
-        decode_in_place(eq + 1);
-        out[n++] = (struct http1_field){pair, eq + 1};
+        decode_in_place(value);
+        out[n++] = (struct http1_field){pair, value};
     }
     return n;
+}
+
+static bool name_listed(const char *names, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = names + strspn(names, ", "); *p;) {
+        size_t word = strcspn(p, ", ");
+        if (word == len && memcmp(p, name, len) == 0)
+            return true;
+        p += word;
+        p += strspn(p, ", ");
+    }
+    return false;
+}
+
+int http1_query_check(const struct http1_field *kv, int n, const char *allowed,
+                      struct mat_errors *errs)
+{
+    if (allowed && strcmp(allowed, "*") == 0)
+        return 0;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        int before = 0; /* earlier pairs of the same name: reported at the second only */
+        for (int j = 0; j < i; j++)
+            before += strcmp(kv[j].name, kv[i].name) == 0;
+        if (before == 1) {
+            mat_errors_add(errs, kv[i].name, "the query parameter \"%s\" is given more than once",
+                           kv[i].name);
+            bad++;
+        } else if (before == 0 && (!allowed || !name_listed(allowed, kv[i].name))) {
+            mat_errors_add(errs, kv[i].name, "unknown query parameter \"%s\"; this route takes %s",
+                           kv[i].name, allowed && *allowed ? allowed : "none");
+            bad++;
+        }
+    }
+    return bad;
 }
 
 void http1_date(time_t t, char out[30])

@@ -57,9 +57,16 @@ size_t http1_chunked_feed(struct http1_chunked *st, const char *in, size_t n, co
 bool http1_chunked_done(const struct http1_chunked *st);
 
 /* Splits the query string q (modified in place) into decoded name/value pairs ('+' is a
- * space, %XX a byte). Returns the number of pairs, or -1 when a pair has no '=' or there
- * are more than max (the query is then ignored as a whole). */
+ * space, %XX a byte; "x" alone is "x=", empty pairs are skipped). Returns the number of
+ * pairs, or -1 when there are more than max. */
 int http1_query_split(char *q, struct http1_field *out, int max);
+
+struct mat_errors;
+/* Checks a split query against the names a route takes ("limit, cursor"; "*" takes any,
+ * NULL or "" none): each name known and given once. Adds an error per unknown name and per
+ * repeated name (path: the name) and returns how many it added. */
+int http1_query_check(const struct http1_field *kv, int n, const char *allowed,
+                      struct mat_errors *errs);
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 characters and a NUL). */
 void http1_date(time_t t, char out[30]);

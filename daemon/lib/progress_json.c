@@ -249,6 +249,10 @@ enum progress_result progress_parse_json(const char *buf, size_t len,
         for (size_t i = 0; i < j->rec_errs.count; i++)
             mat_errors_add(errs, j->rec_errs.items[i].path, "%s", j->rec_errs.items[i].message);
         errs->dropped += j->rec_errs.dropped;
+        if (!bad && j->nrecords == 0 && !opts->allow_empty) {
+            mat_errors_add(errs, "/records", PROGRESS_EMPTY_PUSH);
+            bad = true;
+        }
         if (bad)
             rc = PROGRESS_INVALID;
     }

@@ -912,11 +912,21 @@ static void wide_records(struct csv_state *c, size_t row, const struct row_cells
     c->quiet_shared = false;
 }
 
+/* A line of spaces, or of separators only (",,,": spreadsheets write them below the data):
+ * blank, skipped like an empty line. */
+static bool row_blank(const struct csv_state *c)
+{
+    for (size_t i = 0; i < c->ncells && i < CSV_MAX_COLUMNS; i++)
+        if (c->cell_len[i] != 0)
+            return false;
+    return c->ncells <= CSV_MAX_COLUMNS;
+}
+
 static void csv_row(struct csv_state *c, size_t row)
 {
     char path[64];
-    if (c->ncells == 1 && c->cell_len[0] == 0)
-        return; /* a line of spaces: blank */
+    if (row_blank(c))
+        return;
     if (!c->header_done) {
         csv_header(c, row);
         return;
@@ -1063,6 +1073,8 @@ enum progress_result progress_parse_csv(const char *buf, size_t len,
     }
     if (!c->header_done && errs->count + errs->dropped == before)
         mat_errors_add(errs, "row 1", "the CSV is empty; it needs a header row and records");
+    else if (c->nrecords == 0 && !opts->allow_empty && errs->count + errs->dropped == before)
+        mat_errors_add(errs, "row 2", PROGRESS_EMPTY_PUSH);
     if (parser.entry_buf)
         explicit_bzero(parser.entry_buf, parser.entry_size);
     csv_free(&parser);

@@ -103,12 +103,21 @@ struct progress_parse_opts {
     /* JSON: build and validate every record in full, never the member-wise fast path (the
      * fuzz target compares the two ways; the answers must be identical). */
     bool json_tree_per_record;
+    /* An empty push (a header row alone, "records": []) empties the term; without this it is
+     * refused (PROGRESS_EMPTY_PUSH): an empty export must not delete a term by accident. */
+    bool allow_empty;
 };
 
 /* Outcomes: PROGRESS_OK; PROGRESS_INVALID (content errors: answer 422 with errs);
  * PROGRESS_MALFORMED (the body cannot be read at all - not UTF-8, not JSON, a NUL
  * byte: answer 400 with errs). On any failure out is left empty. */
 enum progress_result { PROGRESS_OK = 0, PROGRESS_INVALID = -1, PROGRESS_MALFORMED = -2 };
+
+/* A push replaces the term's set, so one without records would delete it: unless asked for
+ * (allow_empty), an empty export is refused rather than taken as "no pupils". */
+#define PROGRESS_EMPTY_PUSH                                                                        \
+    "the push has no records; a push replaces the term's set, so an empty one would delete "       \
+    "it: nothing was changed (to empty the term on purpose, push again with ?allow_empty=true)"
 
 /* JSON push. Error paths are JSON pointers: "/records/<i>/<field>" (i from 0). */
 enum progress_result progress_parse_json(const char *buf, size_t len,

@@ -60,20 +60,29 @@ const char *req_param(const struct req *r, const char *name)
     return route_param(&r->match, name);
 }
 
-/* The most query parameters read; a query with more is ignored as a whole. */
+/* The most query parameters a request may carry (a 400 beyond). */
 #define REQ_MAX_QUERY 64
+
+/* Splits the query once; false when it has more than REQ_MAX_QUERY parameters (then it
+ * names none). */
+static bool query_split(struct req *r)
+{
+    if (r->nquery < 0) {
+        r->nquery = 0;
+        if (r->query) {
+            char *q = arena_strdup(req_arena(r), r->query);
+            r->query_kv = arena_alloc(req_arena(r), REQ_MAX_QUERY * sizeof *r->query_kv);
+            int n = http1_query_split(q, r->query_kv, REQ_MAX_QUERY);
+            r->query_too_long = n < 0;
+            r->nquery = n < 0 ? 0 : n;
+        }
+    }
+    return !r->query_too_long;
+}
 
 const char *req_query(struct req *r, const char *name)
 {
-    if (!r->query)
-        return NULL;
-    if (r->nquery < 0) {
-        char *q = arena_strdup(req_arena(r), r->query);
-        r->query_kv = arena_alloc(req_arena(r), REQ_MAX_QUERY * sizeof *r->query_kv);
-        r->nquery = http1_query_split(q, r->query_kv, REQ_MAX_QUERY);
-        if (r->nquery < 0)
-            r->nquery = 0; /* a malformed query names no parameter */
-    }
+    query_split(r);
     for (int i = 0; i < r->nquery; i++)
         if (strcmp(r->query_kv[i].name, name) == 0)
             return r->query_kv[i].value;
@@ -116,7 +125,8 @@ static bool is_write(int method)
     return method == M_POST || method == M_PUT || method == M_PATCH || method == M_DELETE;
 }
 
-/* Writes and authenticated refusals (403) are audited one row each; every other denial
+/* Writes and authenticated refusals (403) are audited one row each (a dry run is no write:
+ * SPEC §4.3, it writes nothing); every other denial
  * (401, 413 before authentication, 429) is counted per address or token and written as
  * aggregate rows (denials.c), so a flood costs no database write per request. */
 static void audit(struct req *r)
@@ -127,7 +137,7 @@ static void audit(struct req *r)
                       r->status);
         return;
     }
-    if (!r->authenticated || (!is_write(r->method) && r->status != 403))
+    if (!r->authenticated || ((!is_write(r->method) || r->writes_nothing) && r->status != 403))
         return;
     if (!atomic_load(&r->w->server->schema_ready))
         return;
@@ -897,6 +907,25 @@ bool req_body_valid(struct req *r)
     return true;
 }
 
+/* The query names only parameters the route takes, each once (as a body names only its
+ * schema's fields): a typo such as ?dryrun=true must not pass for a real push. */
+static bool query_valid(struct req *r)
+{
+    if (!query_split(r)) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "the query has more than %d parameters", REQ_MAX_QUERY);
+        req_reply_problem(r, 422, detail, NULL);
+        return false;
+    }
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    bool ok = http1_query_check(r->query_kv, r->nquery, r->def->query, &errs) == 0;
+    if (!ok)
+        req_reply_problem(r, 422, "the query has parameters this route does not take", &errs);
+    mat_errors_free(&errs);
+    return ok;
+}
+
 static void after_auth(struct req *r)
 {
     /* A {urn} is six digits for everyone: no other string reaches a handler or its SQL. */
@@ -933,6 +962,8 @@ static void after_auth(struct req *r)
                               "Matd-Lsn must be a position as matd sent it, such as 0/16B3A80");
         return;
     }
+    if (!query_valid(r))
+        return;
     if (r->def->body == BODY_JSON && !req_body_valid(r))
         return;
     r->state = REQ_HANDLING;
@@ -1044,6 +1075,8 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
         r->body_len = 0;
     }
     if (r->def->access == ACCESS_PUBLIC) {
+        if (!query_valid(r))
+            return;
         r->state = REQ_HANDLING;
         r->def->handler(r);
         return;

@@ -56,6 +56,7 @@ struct route_def {
     enum body_kind body;
     const char *schema; /* e.g. "school_create.json" for BODY_JSON */
     const char *name;   /* metrics label */
+    const char *query;  /* the query parameters it takes: "limit, cursor", "*" any, NULL none */
 };
 
 /* Header lines a reply carries beyond those every reply has. */
@@ -68,10 +69,12 @@ struct req {
     const struct http1_head *head; /* its head, alive until the reply */
     char id[17];
     int method;
-    const char *path;                 /* without the query (in the head, or the arena) */
-    const char *query;                /* the raw query string (in the head), or NULL */
-    struct http1_field *query_kv;     /* decoded pairs (in the arena), parsed lazily */
-    int nquery;                       /* -1 until parsed */
+    const char *path;             /* without the query (in the head, or the arena) */
+    const char *query;            /* the raw query string (in the head), or NULL */
+    struct http1_field *query_kv; /* decoded pairs (in the arena), parsed lazily */
+    int nquery;                   /* -1 until parsed */
+    bool query_too_long;          /* more parameters than matd reads: a 400 */
+    bool writes_nothing;          /* a write method that changes nothing (a dry run): not audited */
     struct http1_field *reply_fields; /* req_set_header's lines (in the arena) */
     int nreply_fields;
     struct event *gone_ev; /* client went away: finish on the next loop turn */

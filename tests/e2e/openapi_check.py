@@ -32,16 +32,18 @@ def served_routes():
 
 ROUTE_ROW = re.compile(
     r'\{M_([A-Z]+),\s*"([^"]+)",\s*DEF\(\s*"([^"]+)",\s*\w+,\s*(ACCESS_[A-Z_]+),\s*'
-    r'(BODY_[A-Z_]+),\s*(NULL|"[^"]*")\s*\)\s*\}')
+    r'(BODY_[A-Z_]+),\s*(NULL|"[^"]*"),\s*(NULL|"[^"]*")\s*\)\s*\}')
 
 
 def route_table():
     """Every row of daemon/handlers/routes.c as a dict: method (lower case), path, name (the metrics
-    label), access (ACCESS_*), body (BODY_*), schema (file name under proto/schemas/ or None)."""
+    label), access (ACCESS_*), body (BODY_*), schema (file name under proto/schemas/ or None),
+    query (the query parameters it takes, "limit, cursor"; "*" any; None none)."""
     out = []
-    for m, path, name, access, body, schema in ROUTE_ROW.findall(_routes_text()):
+    for m, path, name, access, body, schema, query in ROUTE_ROW.findall(_routes_text()):
         out.append({"method": m.lower(), "path": path, "name": name, "access": access,
-                    "body": body, "schema": None if schema == "NULL" else schema.strip('"')})
+                    "body": body, "schema": None if schema == "NULL" else schema.strip('"'),
+                    "query": None if query == "NULL" else query.strip('"')})
     return out
 
 

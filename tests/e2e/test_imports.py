@@ -4,6 +4,7 @@ docs/validation.md says; KS2 scaled scores giving bands at 100 and 110."""
 import json
 import os
 import subprocess
+import time
 import unittest
 
 import harness
@@ -209,6 +210,79 @@ class DryRun(unittest.TestCase):
                      token=self.admin)
         self.assertEqual(r.status, 404)
         self.assertEqual(self.written(), before)
+
+    def audit_rows(self):
+        return self.m.psql("SELECT count(*) FROM audit_log")
+
+    def test_a_dry_run_is_not_audited_as_a_write(self):
+        """SPEC 4.3: a dry run writes nothing - no audit row that reads like a real push."""
+        before = self.audit_rows()
+        r = self.dry("pupil,year_group,subject,band\r\nPUPIL01,5,reading,EXS\r\n")
+        self.assertEqual(r.status, 200, r)
+        time.sleep(0.3)  # the audit row is written after the answer
+        self.assertEqual(self.audit_rows(), before)
+        r = self.dry("pupil,year_group,subject,band\r\nPUPIL01,5,reading,EXS\r\n",
+                     term="summer", query="?dry_run=false")  # a real push is audited
+        self.assertEqual(r.status, 201, r)
+        deadline = time.time() + 5
+        while self.audit_rows() == before and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(int(self.audit_rows()), int(before) + 1)
+
+    def test_a_query_typo_is_refused_not_pushed(self):
+        """?dryrun=true is not ?dry_run=true: a 422 naming it, and nothing written."""
+        before = self.written()
+        body = "pupil,year_group,subject,band\r\nPUPIL01,5,reading,EXS\r\n"
+        for query, path in (("?dryrun=true", "dryrun"), ("?dry_run=true&dry_run=false", "dry_run"),
+                            ("?dry_run=true&x", "x"), ("?Dry_Run=true", "Dry_Run")):
+            r = self.dry(body, term="summer", query=query)
+            self.assertEqual(r.status, 422, (query, r))
+            self.assertEqual([e["path"] for e in r.json["errors"]], [path], query)
+        self.assertIn("dry_run, profile, allow_empty", self.dry(body, query="?dryrun=1")
+                      .json["errors"][0]["message"])
+        self.assertEqual(self.written(), before)
+        # reads too: a misspelt filter is named, not ignored
+        r = self.m.request("GET", "/v1/submissions?schol=100001", token=self.admin)
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(r.json["errors"][0]["path"], "schol")
+        r = self.m.request("GET", "/v1/me?x=1", token=self.admin)
+        self.assertEqual(r.status, 422, r)
+        self.assertIn("takes none", r.json["errors"][0]["message"])
+        r = self.m.request("GET", "/v1/me?" + "&".join("p%d=1" % i for i in range(65)),
+                           token=self.admin)
+        self.assertEqual(r.status, 422, r)
+        # the web app's pages and the probes take any query (browsers and balancers add theirs)
+        self.assertEqual(self.m.request("GET", "/healthz?probe=lb").status, 200)
+
+    def test_an_empty_push_keeps_the_term_unless_asked(self):
+        """An export that came out empty must not delete the term: 422 unless ?allow_empty."""
+        before = self.written()
+        held = self.m.psql("SELECT count(*) FROM progress WHERE term = 'autumn'")
+        self.assertNotEqual(held, "0")
+        path = "/v1/schools/100001/progress/2025-26/autumn"
+        for body, ctype, where in (({"records": []}, "application/json", "/records"),
+                                   ("pupil,year_group,subject,band\r\n", "text/csv", "row 2"),
+                                   ("pupil,year_group,subject,band\r\n,,,\r\n,,,\r\n", "text/csv",
+                                    "row 2")):
+            r = self.m.request("PUT", path, body, token=self.school, content_type=ctype)
+            self.assertEqual(r.status, 422, r)
+            self.assertEqual(r.json["errors"][0]["path"], where)
+            self.assertIn("allow_empty=true", r.json["errors"][0]["message"])
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE term = 'autumn'"), held)
+        self.assertEqual(self.written()[0], before[0])
+        r = self.m.request("PUT", path + "?allow_empty=maybe", {"records": []}, token=self.school)
+        self.assertEqual(r.status, 422, r)
+        self.assertEqual(r.json["errors"][0]["path"], "allow_empty")
+        # asked for: the term is emptied (on a term of its own, so the others keep theirs)
+        body = "pupil,year_group,subject,band\r\nPUPIL01,5,reading,EXS\r\n,,,\r\n"
+        term = "/v1/schools/100001/progress/2024-25/summer"
+        self.assertEqual(self.m.request("PUT", term, body, token=self.school,
+                                        content_type="text/csv").status, 201)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE year = '2024-25'"), "1")
+        r = self.m.request("PUT", term + "?allow_empty=true", {"records": []}, token=self.school)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["submission"]["row_count"], 0)
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE year = '2024-25'"), "0")
 
     def test_false_is_a_real_push(self):
         body = "pupil,year_group,subject,band\r\nP1,5,science,EXS\r\n"

@@ -108,6 +108,16 @@ class OpenApiDocument(unittest.TestCase):
                 self.assertIn("403", codes, where)
             if row["method"] == "get":
                 self.assertLessEqual({"200", "304"}, codes, where)
+            # the query parameters the daemon takes are those documented (any other is a 422)
+            params = [openapi_check.resolve(self.spec, prm) for prm in
+                      self.spec["paths"][row["path"]].get("parameters", []) + op.get("parameters", [])]
+            documented = {prm["name"] for prm in params if prm.get("in") == "query"}
+            if row["query"] == "*":
+                self.assertEqual(row["access"], "ACCESS_PUBLIC", where)
+            else:
+                taken = set(filter(None, (row["query"] or "").replace(",", " ").split()))
+                self.assertEqual(taken, documented, where)
+                self.assertIn("422", codes, where)
             body = op.get("requestBody")
             if row["body"] == "BODY_NONE":
                 self.assertIsNone(body, where)

@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "errors.h"
 #include "http1.h"
 
 static struct http1_field fields[64];
@@ -210,14 +212,62 @@ static void test_query(void **state)
     assert_string_equal(kv[2].value, "");
     assert_string_equal(kv[3].value, "%zz");
     assert_string_equal(kv[4].value, "%4");
-    char bad[] = "a=1&&b=2";
-    assert_int_equal(http1_query_split(bad, kv, 8), -1);
-    char noeq[] = "a";
-    assert_int_equal(http1_query_split(noeq, kv, 8), -1);
+    char gap[] = "a=1&&b=2"; /* an empty pair is skipped */
+    assert_int_equal(http1_query_split(gap, kv, 8), 2);
+    assert_string_equal(kv[1].name, "b");
+    char noeq[] = "year=2025-26&x"; /* "x" alone is "x=": a name, so a check can name it */
+    assert_int_equal(http1_query_split(noeq, kv, 8), 2);
+    assert_string_equal(kv[1].name, "x");
+    assert_string_equal(kv[1].value, "");
     char trailing[] = "a=1&";
     assert_int_equal(http1_query_split(trailing, kv, 8), 1);
     char many[] = "a=1&b=2&c=3";
     assert_int_equal(http1_query_split(many, kv, 2), -1);
+}
+
+static int query_errors(const char *query, const char *allowed, struct mat_errors *errs)
+{
+    char q[256];
+    struct http1_field kv[16];
+    snprintf(q, sizeof q, "%s", query);
+    int n = http1_query_split(q, kv, 16);
+    assert_true(n >= 0);
+    mat_errors_init(errs);
+    return http1_query_check(kv, n, allowed, errs);
+}
+
+static void test_query_check(void **state)
+{
+    (void)state;
+    struct mat_errors e;
+    assert_int_equal(query_errors("dry_run=true&profile=arbor", "dry_run, profile", &e), 0);
+    mat_errors_free(&e);
+    assert_int_equal(query_errors("", NULL, &e), 0);
+    mat_errors_free(&e);
+    /* a typo is named, with what the route takes */
+    assert_int_equal(query_errors("dryrun=true", "dry_run, profile", &e), 1);
+    assert_string_equal(e.items[0].path, "dryrun");
+    assert_non_null(strstr(e.items[0].message, "takes dry_run, profile"));
+    mat_errors_free(&e);
+    /* a prefix or a part of a listed name is not the name */
+    assert_int_equal(query_errors("dry=1&run=1&profil=x", "dry_run, profile", &e), 3);
+    mat_errors_free(&e);
+    /* a route that takes none */
+    assert_int_equal(query_errors("limit=5", NULL, &e), 1);
+    assert_non_null(strstr(e.items[0].message, "takes none"));
+    mat_errors_free(&e);
+    /* given twice: one error however often it repeats */
+    assert_int_equal(
+        query_errors("year=2025-26&year=2024-25&year=2023-24&term=spring", "year, term", &e), 1);
+    assert_string_equal(e.items[0].path, "year");
+    mat_errors_free(&e);
+    /* a bare name is named, not read as a missing year */
+    assert_int_equal(query_errors("year=2025-26&term=spring&x", "year, term", &e), 1);
+    assert_string_equal(e.items[0].path, "x");
+    mat_errors_free(&e);
+    /* "*" takes anything */
+    assert_int_equal(query_errors("utm_source=mail&v=3&v=4", "*", &e), 0);
+    mat_errors_free(&e);
 }
 
 static void test_date(void **state)
@@ -241,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_nul_and_too_many_lines),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_query),
+        cmocka_unit_test(test_query_check),
         cmocka_unit_test(test_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -209,10 +209,18 @@ static void test_json_and_csv_give_identical_records(void **state)
     mat_errors_free(&errs);
 }
 
+/* A push replaces the term's set: one without records is refused unless asked for
+ * (allow_empty), so an export that came out empty cannot delete a term by accident. */
 static void test_empty_push_and_header_only(void **state)
 {
     (void)state;
+    EXPECT(JSON, "{\"records\": []}", PROGRESS_INVALID, {"/records", PROGRESS_EMPTY_PUSH});
+    EXPECT(CSV, "pupil,year_group,subject,band\n", PROGRESS_INVALID, {"row 2", PROGRESS_EMPTY_PUSH});
+    /* blank lines and rows of separators alone are no records either */
+    EXPECT(CSV, "pupil,year_group,subject,band\r\n,,,\r\n\r\n", PROGRESS_INVALID,
+           {"row 2", PROGRESS_EMPTY_PUSH});
     struct progress_parse_opts o = opts();
+    o.allow_empty = true;
     struct progress_set s;
     struct mat_errors errs;
     mat_errors_init(&errs);
@@ -225,10 +233,32 @@ static void test_empty_push_and_header_only(void **state)
     progress_set_free(&s);
     assert_int_equal(errs.count, 0);
     mat_errors_free(&errs);
+    /* an empty body is still no CSV at all, allowed or not */
     EXPECT(CSV, "", PROGRESS_INVALID,
            {"row 1", "the CSV is empty; it needs a header row and records"});
     EXPECT(CSV, "\n\n", PROGRESS_INVALID,
            {"row 1", "the CSV is empty; it needs a header row and records"});
+}
+
+/* Spreadsheets write rows of separators alone below (or between) the data: blank, skipped,
+ * as an empty line is; a row with one cell filled is a row. */
+static void test_csv_separator_rows_are_blank(void **state)
+{
+    (void)state;
+    EXPECT(CSV,
+           "pupil,year_group,subject,band\r\n"
+           "B801200005001,6,writing,exs\r\n"
+           ",,,\r\n"
+           " , ,,\r\n"
+           "P935401123456,6,maths,below\r\n"
+           ",,\r\n",
+           PROGRESS_OK);
+    EXPECT(CSV,
+           "pupil,year_group,subject,band\n"
+           "B801200005001,6,writing,exs\n"
+           ",,maths,\n",
+           PROGRESS_INVALID, {"row 3:pupil", "pupil is empty; it is required"},
+           {"row 3:year_group", "year_group is empty; it is required"}, {"row 3:band", NO_BAND_MSG});
 }
 
 /* ------------------------------------------------------------- CSV errors ---- */
@@ -640,6 +670,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_and_csv_give_identical_records),
         cmocka_unit_test(test_empty_push_and_header_only),
+        cmocka_unit_test(test_csv_separator_rows_are_blank),
         cmocka_unit_test(test_csv_row_errors),
         cmocka_unit_test(test_csv_quote_errors),
         cmocka_unit_test(test_csv_header_errors),
