@@ -218,5 +218,7 @@ void h_document_get(struct req *r)
 
 void h_document_history(struct req *r)
 {
+    if (!req_page_whole(r))
+        return;
     doc_history(r, kind_of(r));
 }

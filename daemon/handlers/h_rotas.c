@@ -246,6 +246,8 @@ static void on_school_triads(struct req *r, struct db_job *job)
 
 void h_school_triads(struct req *r)
 {
+    if (!req_page_whole(r))
+        return;
     const char *trust = req_trust_str(r);
     const char *params[2] = {trust, req_param(r, "urn")};
     req_submit_one(r, stmt_school_triads, 2, params, on_school_triads);

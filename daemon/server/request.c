@@ -1112,6 +1112,22 @@ bool req_page_open(struct req *r, const char *first_key, bool numeric, struct re
     return true;
 }
 
+bool req_page_whole(struct req *r)
+{
+    long limit;
+    const char *l = req_query(r, "limit");
+    if (l && !parse_long(l, 1, 1000, &limit)) {
+        req_reply_field_error(r, 422, "limit", "limit must be an integer from 1 to 1000");
+        return false;
+    }
+    if (req_query(r, "cursor")) {
+        req_reply_field_error(r, 422, "cursor",
+                              "this list comes whole in one page: it has no cursor to follow");
+        return false;
+    }
+    return true;
+}
+
 void req_on_page(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))

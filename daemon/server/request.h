@@ -204,6 +204,10 @@ struct req_page {
  * returns false. first_key is what the statement starts after ("", "0", or the largest
  * bigint for a newest-first list). */
 bool req_page_open(struct req *r, const char *first_key, bool numeric, struct req_page *pg);
+/* A list answered whole (next_cursor null) takes limit and cursor as every list does, so a
+ * generic client can page it: limit is checked (1..1000) and changes nothing, a cursor is a
+ * 422 (none was issued). False: answered. */
+bool req_page_whole(struct req *r);
 /* Database callback for a page query whose one row is (items json, count, last key):
  * answers the page with the limit req_page_open read. */
 void req_on_page(struct req *r, struct db_job *job);

@@ -112,7 +112,8 @@ class Http(unittest.TestCase):
         # 300 requests in one write: answered 16 a turn of the loop (others get theirs
         # between), every one of them, in order.
         w = self.wire()
-        w.send(b"".join(b"GET /v1/me?n=%d HTTP/1.1\r\n" % i + self.auth + b"\r\n" for i in range(300)))
+        w.send(b"".join(b"GET /v1/schools?limit=%d HTTP/1.1\r\n" % (i + 1) + self.auth + b"\r\n"
+                        for i in range(300)))
         ids = []
         for _ in range(300):
             status, headers, _ = w.reply()
@@ -217,7 +218,7 @@ class Http(unittest.TestCase):
     def test_query_is_percent_and_plus_decoded(self):
         w = self.wire()
         w.send(b"GET /v1/priorities?year=20+25&term=spring HTTP/1.1\r\n" + self.auth + b"\r\n"
-               b"GET /v1/priorities?year=2025-26&term=s%70ring&x=%zz HTTP/1.1\r\n" + self.auth +
+               b"GET /v1/priorities?year=2025-26&term=s%70ring&subject=%zz HTTP/1.1\r\n" + self.auth +
                b"\r\n")
         status, _, body = w.reply()
         self.assertEqual(status, 422)
