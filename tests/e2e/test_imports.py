@@ -251,6 +251,16 @@ class DryRun(unittest.TestCase):
         r = self.m.request("GET", "/v1/me?" + "&".join("p%d=1" % i for i in range(65)),
                            token=self.admin)
         self.assertEqual(r.status, 422, r)
+        # a list answered whole takes limit and cursor like every list (a generic pager works)
+        for path in ("/v1/schools/100001/sef", "/v1/schools/100001/sip",
+                     "/v1/schools/100001/triads"):
+            r = self.m.request("GET", path + "?limit=1000", token=self.school)
+            self.assertEqual(r.status, 200, (path, r))
+            self.assertIsNone(r.json["next_cursor"])
+            for query, name in (("?limit=0", "limit"), ("?cursor=abc", "cursor")):
+                r = self.m.request("GET", path + query, token=self.school)
+                self.assertEqual(r.status, 422, (path, query, r))
+                self.assertEqual(r.json["errors"][0]["path"], name)
         # the web app's pages and the probes take any query (browsers and balancers add theirs)
         self.assertEqual(self.m.request("GET", "/healthz?probe=lb").status, 200)
 
