@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "handlers.h"
+#include "http_server.h"
 #include "termly.h"
 #include "util.h"
 
@@ -94,7 +96,31 @@ static bool first_use(json_t *set, const char *ref)
     return true;
 }
 
-/* Rules the schema cannot say about a SIP: refs unique (however many), dates in order. */
+/* A priority's themes come from the trust's vocabulary ([trust] themes): the shared-theme
+ * priority (SPEC 6) compares them across schools, so "math" must not pass for "maths". */
+static void themes_known(const struct config *cfg, json_t *priority, size_t i,
+                         struct mat_errors *errs)
+{
+    size_t j;
+    json_t *theme;
+    json_array_foreach(json_object_get(priority, "themes"), j, theme)
+    {
+        if (config_vocabulary_has(cfg->theme_list, cfg->nthemes, json_string_value(theme)))
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/priorities/%zu/themes/%zu", i, j);
+        struct strbuf known;
+        strbuf_init(&known);
+        for (size_t k = 0; k < cfg->nthemes; k++)
+            strbuf_printf(&known, "%s%s", k ? ", " : "", cfg->theme_list[k]);
+        mat_errors_add(errs, path, "theme \"%s\" is not one of the trust's themes: %s",
+                       json_string_value(theme), known.data);
+        strbuf_free(&known);
+    }
+}
+
+/* Rules the schema cannot say about a SIP: refs unique (however many), dates in order, themes
+ * from the trust's vocabulary. */
 static bool sip_rules_ok(struct req *r)
 {
     struct mat_errors errs;
@@ -107,6 +133,7 @@ static bool sip_rules_ok(struct req *r)
     {
         char path[96];
         const char *ref = json_string_value(json_object_get(p, "ref"));
+        themes_known(&r->w->server->cfg, p, i, &errs);
         if (!first_use(seen_p, ref)) {
             snprintf(path, sizeof path, "/priorities/%zu/ref", i);
             mat_errors_add(&errs, path, "priority ref \"%s\" is used twice", ref);

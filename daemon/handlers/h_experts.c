@@ -85,10 +85,7 @@ static bool subjects_known(struct req *r)
     json_t *subjects = json_object_get(json_object_get(r->json, "expertise"), "subjects");
     for (size_t i = 0; i < json_array_size(subjects); i++) {
         const char *s = json_string_value(json_array_get(subjects, i));
-        bool known = false;
-        for (size_t k = 0; k < cfg->nsubjects && !known; k++)
-            known = !strcmp(cfg->subject_list[k], s);
-        if (!known) {
+        if (!config_vocabulary_has(cfg->subject_list, cfg->nsubjects, s)) {
             char path[48];
             snprintf(path, sizeof path, "/expertise/subjects/%zu", i);
             req_reply_field_error(r, 422, path, "not a subject of the trust's vocabulary");

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "handlers.h"
+#include "http_server.h"
 #include "termly.h"
 #include "util.h"
 
@@ -140,10 +142,49 @@ void h_benchmarks_get(struct req *r)
     req_submit(r, job, on_benchmarks);
 }
 
+/* Rules the schema cannot say: a subject of the trust's vocabulary (or rwm, the combined
+ * reading, writing and maths measure), and greater depth no more than expected+ (pupils at
+ * greater depth are among those at the expected standard or above). */
+static bool benchmarks_ok(struct req *r)
+{
+    const struct config *cfg = &r->w->server->cfg;
+    struct mat_errors errs;
+    mat_errors_init(&errs);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(r->json, "items"), i, item)
+    {
+        char path[48];
+        const char *subject = json_string_value(json_object_get(item, "subject"));
+        if (strcmp(subject, "rwm") != 0 &&
+            !config_vocabulary_has(cfg->subject_list, cfg->nsubjects, subject)) {
+            snprintf(path, sizeof path, "/items/%zu/subject", i);
+            mat_errors_add(&errs, path,
+                           "subject \"%s\" is not one of the trust's subjects ([trust] subjects) "
+                           "or rwm",
+                           subject);
+        }
+        json_t *gd = json_object_get(item, "greater_depth");
+        double expected = json_number_value(json_object_get(item, "expected"));
+        if (json_is_number(gd) && json_number_value(gd) > expected) {
+            snprintf(path, sizeof path, "/items/%zu/greater_depth", i);
+            mat_errors_add(&errs, path,
+                           "greater_depth (%g) is above expected (%g): pupils at greater depth "
+                           "are counted in expected+",
+                           json_number_value(gd), expected);
+        }
+    }
+    bool ok = errs.count == 0;
+    if (!ok)
+        req_reply_problem(r, 422, "the benchmark table breaks a rule", &errs);
+    mat_errors_free(&errs);
+    return ok;
+}
+
 void h_benchmarks_put(struct req *r)
 {
     const char *year = req_param(r, "year");
-    if (!req_year_ok(r, year))
+    if (!req_year_ok(r, year) || !benchmarks_ok(r))
         return;
     const char *trust = req_trust_str(r);
     char *body = json_dumps(r->json, JSON_COMPACT);

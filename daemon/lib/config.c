@@ -77,6 +77,10 @@ static const struct opt opts[] = {
     S("trust", "name", trust_name, "Example Learning Trust", RESTART),
     S("trust", "secret_file", secret_file, "/etc/matd/trust.secret", RESTART),
     S("trust", "subjects", subjects, "reading,writing,maths,science,gps,english", RESTART),
+    S("trust", "themes", themes,
+      "writing,maths,reading,send,attendance,behaviour,curriculum,early_years,disadvantaged,"
+      "leadership,cpd",
+      RESTART),
     I("rota", "lead_days", rota_lead_days, "21", 0, 365, RESTART),
     I("rota", "check_interval_s", rota_check_interval_s, "600", 1, 86400, RESTART),
     S("rota", "scheduler_now", scheduler_now, "", RESTART),
@@ -194,51 +198,61 @@ static int apply_env(struct config *cfg, char *const *envp, char *err, size_t er
     return 0;
 }
 
-static void free_subjects(struct config *cfg)
+static void free_vocabulary(char ***list, size_t *n)
 {
-    for (size_t i = 0; cfg->subject_list && i < cfg->nsubjects; i++)
-        free(cfg->subject_list[i]);
-    free(cfg->subject_list);
-    cfg->subject_list = NULL;
-    cfg->nsubjects = 0;
+    for (size_t i = 0; *list && i < *n; i++)
+        free((*list)[i]);
+    free(*list);
+    *list = NULL;
+    *n = 0;
 }
 
-/* "reading, writing,maths" -> lower-case slugs; each [a-z][a-z0-9_]{0,31}, no repeats. */
-static int parse_subjects(struct config *cfg, char *err, size_t errlen)
+/* "reading, writing,maths" -> lower-case slugs; each [a-z][a-z0-9_]{0,31}, no repeats. what:
+ * the key, for messages ("subjects"), one: a member of it ("subject"). */
+static int parse_vocabulary(const char *text, char ***list, size_t *n, const char *what,
+                            const char *one, char *err, size_t errlen)
 {
-    free_subjects(cfg);
+    free_vocabulary(list, n);
     size_t cap = 1;
-    for (const char *c = cfg->subjects; *c; c++)
+    for (const char *c = text; *c; c++)
         cap += *c == ',';
-    cfg->subject_list = xcalloc(cap + 1, sizeof *cfg->subject_list);
-    for (const char *s = cfg->subjects; *s;) {
+    *list = xcalloc(cap + 1, sizeof **list);
+    for (const char *s = text; *s;) {
         while (*s == ' ' || *s == ',')
             s++;
-        size_t n = strcspn(s, ",");
-        while (n && s[n - 1] == ' ')
-            n--;
-        if (!n)
+        size_t len = strcspn(s, ",");
+        while (len && s[len - 1] == ' ')
+            len--;
+        if (!len)
             break;
-        bool ok = n <= 32 && s[0] >= 'a' && s[0] <= 'z';
-        for (size_t i = 0; ok && i < n; i++)
+        bool ok = len <= 32 && s[0] >= 'a' && s[0] <= 'z';
+        for (size_t i = 0; ok && i < len; i++)
             ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
-        for (size_t i = 0; ok && i < cfg->nsubjects; i++)
-            ok = !(strlen(cfg->subject_list[i]) == n && strncmp(cfg->subject_list[i], s, n) == 0);
+        for (size_t i = 0; ok && i < *n; i++)
+            ok = !(strlen((*list)[i]) == len && strncmp((*list)[i], s, len) == 0);
         if (!ok) {
             snprintf(err, errlen,
-                     "config: [trust] subjects: \"%.*s\" is not a lower-case subject name "
-                     "(a-z, 0-9, _) or is listed twice",
-                     (int)(n > 40 ? 40 : n), s);
+                     "config: [trust] %s: \"%.*s\" is not a lower-case %s name (a-z, 0-9, _) or "
+                     "is listed twice",
+                     what, (int)(len > 40 ? 40 : len), s, one);
             return -1;
         }
-        cfg->subject_list[cfg->nsubjects++] = xstrndup(s, n);
+        (*list)[(*n)++] = xstrndup(s, len);
         s += strcspn(s, ",");
     }
-    if (!cfg->nsubjects) {
-        snprintf(err, errlen, "config: [trust] subjects must name at least one subject");
+    if (!*n) {
+        snprintf(err, errlen, "config: [trust] %s must name at least one %s", what, one);
         return -1;
     }
     return 0;
+}
+
+bool config_vocabulary_has(char *const *list, size_t n, const char *word)
+{
+    for (size_t i = 0; word && i < n; i++)
+        if (strcmp(list[i], word) == 0)
+            return true;
+    return false;
 }
 
 static int validate(struct config *cfg, char *err, size_t errlen)
@@ -275,7 +289,10 @@ static int validate(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "config: [rota] scheduler_now must be a date YYYY-MM-DD");
         return -1;
     }
-    if (parse_subjects(cfg, err, errlen) != 0)
+    if (parse_vocabulary(cfg->subjects, &cfg->subject_list, &cfg->nsubjects, "subjects", "subject",
+                         err, errlen) != 0 ||
+        parse_vocabulary(cfg->themes, &cfg->theme_list, &cfg->nthemes, "themes", "theme", err,
+                         errlen) != 0)
         return -1;
     if (cfg->max_push_bytes < cfg->max_body_bytes) {
         snprintf(err, errlen, "config: [limits] max_push_bytes must be >= max_body_bytes");
@@ -317,7 +334,8 @@ void config_free(struct config *cfg)
         }
     free(cfg->listen_host);
     cfg->listen_host = NULL;
-    free_subjects(cfg);
+    free_vocabulary(&cfg->subject_list, &cfg->nsubjects);
+    free_vocabulary(&cfg->theme_list, &cfg->nthemes);
 }
 
 void config_each_restart_only_change(const struct config *running, const struct config *next,

@@ -48,6 +48,9 @@ struct config {
     char *subjects;      /* comma-separated vocabulary of progress subjects */
     char **subject_list; /* derived: the vocabulary split, NULL-terminated */
     size_t nsubjects;    /* derived */
+    char *themes;        /* comma-separated vocabulary of SIP priority themes */
+    char **theme_list;   /* derived: the vocabulary split, NULL-terminated */
+    size_t nthemes;      /* derived */
     /* [rota] */
     int rota_lead_days;
     int rota_check_interval_s; /* how often the scheduler looks */
@@ -72,5 +75,8 @@ void config_free(struct config *cfg);
 typedef void (*config_change_fn)(const char *section, const char *key, void *arg);
 void config_each_restart_only_change(const struct config *running, const struct config *next,
                                      config_change_fn fn, void *arg);
+
+/* Is word one of a vocabulary's (subject_list, theme_list)? */
+bool config_vocabulary_has(char *const *list, size_t n, const char *word);
 
 #endif

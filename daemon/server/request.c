@@ -945,13 +945,14 @@ static void after_auth(struct req *r)
     }
     if (!authorised(r)) {
         char detail[160];
+        const char *role = role_name(r->principal.role);
+        const char *article =
+            strchr("aeiou", role[0]) ? "an" : "a"; /* an admin, an executive_head */
         if (urn)
-            snprintf(detail, sizeof detail, "a %s token may not %s school %s",
-                     role_name(r->principal.role),
+            snprintf(detail, sizeof detail, "%s %s token may not %s school %s", article, role,
                      r->method == M_GET || r->method == M_HEAD ? "read" : "write", urn);
         else
-            snprintf(detail, sizeof detail, "a %s token may not use this route",
-                     role_name(r->principal.role));
+            snprintf(detail, sizeof detail, "%s %s token may not use this route", article, role);
         req_reply_problem(r, 403, detail, NULL);
         return;
     }

@@ -162,7 +162,10 @@ class Termly(unittest.TestCase):
         status["priorities"][0]["milestones"][0]["status"] = "done"
         row = copy.deepcopy(SIP)
         del row["priorities"][0]["plan"]["vision"]
+        theme = copy.deepcopy(SIP)  # a theme outside the trust's vocabulary ([trust] themes)
+        theme["priorities"][0]["themes"] = ["writing", "math"]
         cases = [(dup, "/priorities/0/milestones/1/ref"),
+                 (theme, "/priorities/0/themes/1"),
                  (order, "/priorities/0/final_review_date"),
                  (rank, "/priorities/0/ranking"),
                  (status, "/priorities/0/milestones/0/status"),
@@ -191,7 +194,12 @@ class Termly(unittest.TestCase):
         self.assertEqual(r.json["items"][0]["greater_depth"], 0.13)
         for bad, path in (({"items": [{"subject": "writing", "group": "all", "expected": 72}]}, "/items/0/expected"),
                           ({"items": [{"subject": "writing", "group": "everyone", "expected": 0.7}]}, "/items/0/group"),
-                          ({"items": [{"subject": "writing", "expected": 0.7}]}, "/items/0/group")):
+                          ({"items": [{"subject": "writing", "expected": 0.7}]}, "/items/0/group"),
+                          ({"items": [{"subject": "latin", "group": "all", "expected": 0.7}]},
+                           "/items/0/subject"),
+                          ({"items": [body["items"][0],
+                                      {"subject": "maths", "group": "all", "expected": 0.7,
+                                       "greater_depth": 0.9}]}, "/items/1/greater_depth")):
             self.assertField(self.req("PUT", "/v1/benchmarks/2026-27", bad, token=self.admin), 422, path)
         dup = {"items": [body["items"][0], body["items"][0]]}
         self.assertEqual(self.req("PUT", "/v1/benchmarks/2026-27", dup, token=self.admin).status, 422)

@@ -42,6 +42,11 @@ static void test_ini_and_env_override(void **state)
     assert_string_equal(c.dsn, "dbname=x");
     assert_int_equal(c.nsubjects, 6);
     assert_string_equal(c.subject_list[5], "english");
+    /* SPEC 4.2's theme vocabulary by default */
+    assert_int_equal(c.nthemes, 11);
+    assert_true(config_vocabulary_has(c.theme_list, c.nthemes, "early_years"));
+    assert_false(config_vocabulary_has(c.theme_list, c.nthemes, "early"));
+    assert_false(config_vocabulary_has(c.theme_list, c.nthemes, NULL));
     config_free(&c);
 }
 
@@ -69,6 +74,9 @@ static void test_errors_name_the_key(void **state)
     expect_error("[trust]\nsubjects = reading,Writing\n", NULL, "Writing");
     expect_error("[trust]\nsubjects = maths,maths\n", NULL, "twice");
     expect_error("[trust]\nsubjects = ,\n", NULL, "at least one");
+    expect_error("[trust]\nthemes = oracy, Oracy\n", NULL, "[trust] themes: \"Oracy\"");
+    expect_error("[trust]\nthemes = oracy,oracy\n", NULL, "theme name");
+    expect_error("[trust]\nthemes =\n", NULL, "at least one theme");
     char *env[] = {"MATD_SERVER_WORKERS=-1", NULL};
     expect_error(NULL, env, "MATD_SERVER_WORKERS");
 }
