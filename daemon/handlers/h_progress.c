@@ -272,8 +272,11 @@ struct push_state {
     size_t nrecords;
     bool dry_run;     /* ?dry_run=true: validate and answer, write nothing */
     bool allow_empty; /* ?allow_empty=true: a push without records empties the term */
-    struct progress_summary summary; /* dry run: what would be stored */
+    struct progress_summary summary; /* what is (dry run: would be) stored, for the warnings */
     char prev_year[8], prev_term[8];
+    int prev_cmd;        /* a real push: its load job's command reading the previous term */
+    char *prev_subjects; /* ... and what it held: subjects (comma-separated), pupils */
+    size_t prev_pupils;
     struct import_profile *profile; /* ?profile=NAME, until the parse takes it */
 };
 
@@ -281,6 +284,7 @@ static void push_state_free(void *p)
 {
     struct push_state *st = p;
     free(st->submitted);
+    free(st->prev_subjects);
     progress_summary_free(&st->summary);
     import_profile_free(st->profile);
     free(st);
@@ -291,16 +295,43 @@ static const char *content_type_of(const struct req *r)
     return r->body_csv ? "text/csv" : r->body_xml ? "application/xml" : "application/json";
 }
 
+/* The previous term's facts for the warnings: subjects split from list (modified in place
+ * into subjects, at most 64). */
+static struct progress_previous previous_of(const struct push_state *st, char *list, size_t pupils,
+                                            const char *subjects[64])
+{
+    size_t nsubjects = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nsubjects < 64;
+         t = strtok_r(NULL, ",", &save))
+        subjects[nsubjects++] = t;
+    return (struct progress_previous){.year = st->prev_year,
+                                      .term = st->prev_term,
+                                      .pupils = pupils,
+                                      .subjects = subjects,
+                                      .nsubjects = nsubjects};
+}
+
+/* A stored push answers its submission and the warnings a dry run would have given (a subject
+ * the previous term had and this push lacks, a cohort that shrank, a pupil in two year groups):
+ * the push is kept, but whoever sent it sees what looks wrong. */
 static void reply_pushed(struct req *r)
 {
     struct push_state *st = r->hstate;
     metrics_add(METRIC_ROWS_INGESTED, (unsigned long long)st->stored);
     metrics_add(METRIC_PUSHES, 1);
+    const char *subjects[64];
+    struct progress_previous prev = previous_of(
+        st, st->prev_subjects ? st->prev_subjects : (char[]){""}, st->prev_pupils, subjects);
+    json_t *warnings = progress_summary_warnings(&st->summary, &prev, r->body_csv);
+    char *text = json_dumps(warnings, JSON_COMPACT);
     struct strbuf sb;
     strbuf_init(&sb);
-    strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":false}", st->submitted);
+    strbuf_printf(&sb, "{\"submission\":%s,\"unchanged\":false,\"warnings\":%s}", st->submitted,
+                  text);
     req_reply_bytes(r, 201, "application/json; charset=utf-8", sb.data, sb.len);
     strbuf_free(&sb);
+    free(text);
+    json_decref(warnings);
 }
 
 /* The load ended. A COPY the parse refused is answered by the parse (push_parsed, with the
@@ -319,6 +350,9 @@ static void on_pushed(struct req *r, struct db_job *job)
     PGresult *res = db_job_result(job, db_job_ncmds(job) - 2);
     st->submitted = xstrdup(db_val(res, 0, 0));
     st->stored = atoll(db_val(res, 0, 1));
+    PGresult *prev = db_job_result(job, st->prev_cmd);
+    st->prev_pupils = (size_t)strtoull(db_val(prev, 0, 1), NULL, 10);
+    st->prev_subjects = xstrdup(db_val(prev, 0, 2));
     if (st->parsed)
         reply_pushed(r);
 }
@@ -338,15 +372,8 @@ static void on_previous(struct req *r, struct db_job *job)
     }
     char *list = xstrdup(db_val(res, 0, 2));
     const char *subjects[64];
-    size_t nsubjects = 0;
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && nsubjects < 64;
-         t = strtok_r(NULL, ",", &save))
-        subjects[nsubjects++] = t;
-    struct progress_previous prev = {.year = st->prev_year,
-                                     .term = st->prev_term,
-                                     .pupils = (size_t)strtoull(db_val(res, 0, 1), NULL, 10),
-                                     .subjects = subjects,
-                                     .nsubjects = nsubjects};
+    struct progress_previous prev =
+        previous_of(st, list, (size_t)strtoull(db_val(res, 0, 1), NULL, 10), subjects);
     json_t *doc = progress_summary_json(&st->summary, &prev, r->body_csv);
     free(list);
     req_reply_json(r, 200, doc);
@@ -404,6 +431,10 @@ static bool submit_load(struct req *r)
     const char *key[4] = {st->trust, urn, year, term};
     const char *sub[7] = {st->trust, urn, year, term, st->principal, st->sha, content_type_of(r)};
     struct db_job *push = req_locked_job(lock);
+    previous_term(year, term, st->prev_year, st->prev_term); /* for the answer's warnings */
+    const char *prev[4] = {st->trust, urn, st->prev_year, st->prev_term};
+    st->prev_cmd = db_job_ncmds(push);
+    db_job_add(push, stmt_push_previous, 4, prev);
     db_job_add_sql(push, "SET LOCAL matd.aggregates = 'deferred'");
     db_job_add(push, stmt_push_delete, 4, key);
     db_job_add_copy_feed(push, PUSH_COPY_SQL, st->feed);
@@ -502,7 +533,7 @@ static void push_parse(void *p)
     else
         w->result = progress_parse_json(w->body, w->body_len, &w->opts, &set, &w->errs);
     w->nrecords = set.count;
-    if (w->result == PROGRESS_OK && w->dry_run)
+    if (w->result == PROGRESS_OK) /* a dry run's answer, a push's warnings */
         progress_summary_compute(&set, &w->summary);
     if (w->feed) {
         if (w->result == PROGRESS_OK && copy.len)
@@ -739,6 +770,8 @@ static void push_parsed(struct req *r, void *p)
         return;
     }
     st->parsed = true;
+    st->summary = w->summary;
+    memset(&w->summary, 0, sizeof w->summary);
     if (!st->load_started) { /* the feed is complete; the work's reference goes with it */
         submit_load(r);      /* false: it answered 503 */
         push_work_free(w);

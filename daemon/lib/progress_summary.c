@@ -157,6 +157,14 @@ static void warnings_of(const struct progress_summary *s, const struct progress_
              100.0 * (double)(prev->pupils - s->pupils) / (double)prev->pupils);
 }
 
+json_t *progress_summary_warnings(const struct progress_summary *s,
+                                  const struct progress_previous *prev, bool csv)
+{
+    json_t *warnings = json_array();
+    warnings_of(s, prev, csv, warnings);
+    return warnings;
+}
+
 json_t *progress_summary_json(const struct progress_summary *s,
                               const struct progress_previous *prev, bool csv)
 {

@@ -50,5 +50,8 @@ void progress_summary_free(struct progress_summary *s);
  * Returns a new reference. */
 json_t *progress_summary_json(const struct progress_summary *s,
                               const struct progress_previous *prev, bool csv);
+/* The warnings alone ([{kind, message}]), as a stored push answers them. New reference. */
+json_t *progress_summary_warnings(const struct progress_summary *s,
+                                  const struct progress_previous *prev, bool csv);
 
 #endif

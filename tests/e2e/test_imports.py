@@ -294,6 +294,26 @@ class DryRun(unittest.TestCase):
         self.assertEqual(r.json["submission"]["row_count"], 0)
         self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE year = '2024-25'"), "0")
 
+    def test_a_stored_push_answers_its_warnings(self):
+        """A real push is stored all the same, and says what a dry run would have warned of."""
+        rows = ["pupil,year_group,subject,band"] + ["PUPIL%02d,5,reading,EXS" % i for i in range(12)]
+        r = self.m.request("PUT", "/v1/schools/100001/progress/2025-26/spring",
+                           "\r\n".join(rows) + "\r\n", token=self.school, content_type="text/csv")
+        self.assertEqual(r.status, 201, r)
+        self.assertFalse(r.json["unchanged"])
+        kinds = sorted(w["kind"] for w in r.json["warnings"])
+        self.assertEqual(kinds, ["cohort_shrank", "subject_missing", "subject_missing"])
+        self.assertTrue(any("maths was pushed for autumn 2025-26" in w["message"]
+                            for w in r.json["warnings"]))
+        self.assertEqual(self.m.psql("SELECT count(*) FROM progress WHERE year = '2025-26' "
+                                     "AND term = 'spring'"), "12")
+        openapi_check.Checker().check("PUT", "/v1/schools/100001/progress/2025-26/spring", r)
+        # the same push again is unchanged: the original submission, no warnings repeated
+        r = self.m.request("PUT", "/v1/schools/100001/progress/2025-26/spring",
+                           "\r\n".join(rows) + "\r\n", token=self.school, content_type="text/csv")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["unchanged"])
+
     def test_false_is_a_real_push(self):
         body = "pupil,year_group,subject,band\r\nP1,5,science,EXS\r\n"
         r = self.dry(body, term="summer", query="?dry_run=false")
