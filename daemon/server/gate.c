@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "authn.h"
+#include "authn_limit.h"
 #include "conn.h"
 #include "db_pool.h"
 #include "denials.h"
@@ -116,6 +117,7 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
 {
     snprintf(v->path, sizeof v->path, "%s", h->path[0] ? h->path : "/");
     v->method = http_method_parse(h->method);
+    v->retry_after = 0;
     *limit = 0;
     if (h->bad) {
         snprintf(v->detail, sizeof v->detail, "%s", h->bad);
@@ -157,24 +159,25 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
             known = (enum authn_probe_result)hold->result;
             hold->probed = false;
         } else if (auth) {
-            known =
-                authn_probe(w->db, w->server->trust_id, addr, auth, on_probed, hold, &hold->probe);
+            known = authn_probe(w, addr, auth, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
         } else if (has_session) {
             /* The session is looked up before its body is read, as a token is: a made-up
              * cookie gets its 401 without a byte of the body buffered. */
-            known = authn_probe_session(w->db, w->server->trust_id, addr, cookie, on_probed, hold,
-                                        &hold->probe);
+            known = authn_probe_session(w, addr, cookie, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
         } else if (has_verified_cert(ssl)) {
             known = AUTHN_PROBE_UNDECIDED; /* the request layer maps the subject */
         }
         if (known == AUTHN_PROBE_LIMITED) {
-            snprintf(v->detail, sizeof v->detail,
-                     "too many authentication attempts from this "
-                     "address");
+            enum authn_kind kind = auth ? AUTHN_KIND_TOKEN : AUTHN_KIND_SESSION;
+            v->retry_after = 1;
+            authn_budget_left(kind, addr, &v->retry_after);
+            snprintf(v->detail, sizeof v->detail, "%s",
+                     auth ? "too many failed authentications from this address"
+                          : "too many failed session lookups from this address");
             return 429;
         }
         if (known == AUTHN_PROBE_REFUSED) {

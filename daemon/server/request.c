@@ -268,6 +268,14 @@ static void req_free(struct req *r)
     r->w->retired = r;
 }
 
+static bool has_field(const struct http1_field *fields, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(fields[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* The one reply: body is copied, or (release set) sent by reference and released once sent. */
 static void finish_with(struct req *r, int status, const char *content_type, const char *body,
                         size_t len, void (*release)(void *), void *release_arg,
@@ -297,6 +305,12 @@ static void finish_with(struct req *r, int status, const char *content_type, con
         fields[n++] = (struct http1_field){"WWW-Authenticate", "Bearer realm=\"matd\""};
     for (int i = 0; i < r->nreply_fields; i++)
         fields[n++] = r->reply_fields[i];
+    if ((status == 429 || status == 503) && !has_field(fields, n, "Retry-After")) {
+        /* SPEC §5: every 429 and 503 says when to come back. A path that forgot is a bug,
+         * named in the log; the client still gets an answer it can act on. */
+        log_error("msg=\"reply without Retry-After\" request_id=%s status=%d", r->id, status);
+        fields[n++] = (struct http1_field){"Retry-After", "1"};
+    }
     unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
     metrics_request(r->route_index, status, dur);
     log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
@@ -984,6 +998,11 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
     if (refused) { /* refused on its head by the gate */
         r->path = arena_strdup(req_arena(r), refused->path);
         r->method = refused->method;
+        if (refused->retry_after > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", refused->retry_after);
+            req_set_header(r, "Retry-After", ra);
+        }
         req_reply_problem(r, refused->status, refused->detail, NULL);
         return;
     }

@@ -12,11 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ratelimit.h"
+#include "authn_limit.h"
+#include "http_server.h"
 #include "util.h"
 
-#define SESSION_LOOKUPS_PER_MINUTE 1200
-#define SESSION_LOOKUPS_BURST 300
 #define CSRF_LABEL "matd csrf v1"
 
 static int stmt_lookup;
@@ -134,7 +133,15 @@ static const char *csrf_refusal(const struct req *r, const char *id)
 struct session_state {
     void (*next)(struct req *r);
     char id[SESSION_ID_HEX + 1];
+    struct authn_wait *wait; /* checked in a batch (past the address's budget), or NULL */
 };
+
+static void session_state_free(void *p)
+{
+    struct session_state *st = p;
+    authn_batch_cancel(st->wait);
+    free(st);
+}
 
 static void on_lookup(struct req *r, struct db_job *job)
 {
@@ -150,6 +157,8 @@ static void on_lookup(struct req *r, struct db_job *job)
     PGresult *res = db_job_result(job, 0);
     struct principal *p = &r->principal;
     char err[128];
+    if (db_nrows(res) != 1)
+        authn_budget_charge(AUTHN_KIND_SESSION, r->client_addr);
     if (db_nrows(res) != 1 || role_parse(db_val(res, 0, 1), &p->role) != 0 ||
         principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
         req_reply_problem(r, 401, "the session has ended or expired; sign in again", NULL);
@@ -166,23 +175,6 @@ static void on_lookup(struct req *r, struct db_job *job)
     next(r);
 }
 
-/* Rate-limit key of a client address for cookie lookups: negative like authn's, and
- * salted differently so the two budgets are separate. */
-static long long client_key(const char *addr)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (const char *c = addr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    return -(long long)(h >> 2) - 1;
-}
-
-bool session_lookup_allowed(const char *client_addr)
-{
-    int retry = 1;
-    return ratelimit_allow(client_key(client_addr), SESSION_LOOKUPS_PER_MINUTE,
-                           SESSION_LOOKUPS_BURST, &retry);
-}
-
 struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn done, void *arg)
 {
     char trust_s[24], hash[65];
@@ -194,6 +186,37 @@ struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn do
     return job;
 }
 
+static void lookup_start(struct req *r, struct session_state *st)
+{
+    char hash[65];
+    session_hash_hex(st->id, hash);
+    const char *params[2] = {req_trust_str(r), hash};
+    r->hstate = st;
+    r->hstate_free = session_state_free;
+    req_submit_one(r, stmt_lookup, 2, params, on_lookup);
+}
+
+/* The batch's answer on a cookie presented past its address's budget (authn_limit.h). */
+static void on_checked(void *arg, enum authn_batch_result result)
+{
+    struct req *r = arg;
+    struct session_state *st = r->hstate;
+    st->wait = NULL;
+    if (result == AUTHN_BATCH_VALID) {
+        lookup_start(r, st);
+        return;
+    }
+    r->hstate = NULL;
+    r->hstate_free = NULL;
+    free(st);
+    if (result == AUTHN_BATCH_INVALID) {
+        authn_reply_limited(r, AUTHN_KIND_SESSION);
+        return;
+    }
+    req_set_header(r, "Retry-After", "2");
+    req_reply_problem(r, 503, "the database is unavailable; retry shortly", NULL);
+}
+
 void session_authenticate(struct req *r, void (*next)(struct req *r))
 {
     struct session_state *st = xcalloc(1, sizeof *st);
@@ -203,17 +226,16 @@ void session_authenticate(struct req *r, void (*next)(struct req *r))
         req_reply_problem(r, 401, "the session cookie is malformed; sign in again", NULL);
         return;
     }
-    int retry = 1;
-    if (!ratelimit_allow(client_key(r->client_addr), SESSION_LOOKUPS_PER_MINUTE,
-                         SESSION_LOOKUPS_BURST, &retry)) {
-        free(st);
-        req_reply_problem(r, 429, "too many session lookups from this address", NULL);
+    /* Past the address's budget of failed lookups, checked with the others in a batch:
+     * a flood of made-up cookies costs one query per batch, a live session still gets in. */
+    if (!authn_budget_left(AUTHN_KIND_SESSION, r->client_addr, NULL) &&
+        atomic_load(&r->w->server->schema_ready)) {
+        char hash[65];
+        session_hash_hex(st->id, hash);
+        r->hstate = st;
+        r->hstate_free = session_state_free;
+        st->wait = authn_batch_check(r->w, AUTHN_KIND_SESSION, hash, on_checked, r);
         return;
     }
-    char hash[65];
-    session_hash_hex(st->id, hash);
-    const char *params[2] = {req_trust_str(r), hash};
-    r->hstate = st;
-    r->hstate_free = free;
-    req_submit_one(r, stmt_lookup, 2, params, on_lookup);
+    lookup_start(r, st);
 }
