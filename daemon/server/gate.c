@@ -117,6 +117,7 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
 {
     snprintf(v->path, sizeof v->path, "%s", h->path[0] ? h->path : "/");
     v->method = http_method_parse(h->method);
+    v->allow[0] = '\0';
     v->retry_after = 0;
     *limit = 0;
     if (h->bad) {
@@ -130,19 +131,21 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
     bool body = h->chunked || (h->has_len && h->len > 0);
     if (!body)
         return 0; /* nothing to buffer: the request layer decides everything */
-    if (!v->method) {
-        snprintf(v->detail, sizeof v->detail, "method not supported");
-        return 405;
-    }
+    /* A method not served at all (v->method 0) matches no route: 405 or 404 as below. */
     struct route_match m;
     enum route_result found = router_match(routes, nroutes, v->method, v->path, &m);
     const struct route_def *def = found == ROUTE_FOUND ? m.route->data : NULL;
     route_match_free(&m);
     if (!def) {
         *limit = (uint64_t)server_limits(w->server)->max_body_bytes;
-        snprintf(v->detail, sizeof v->detail, "%s",
-                 found == ROUTE_NOT_FOUND ? "no such resource" : "method not allowed here");
-        return found == ROUTE_NOT_FOUND ? 404 : 405;
+        if (found == ROUTE_NOT_FOUND) {
+            snprintf(v->detail, sizeof v->detail, "no such resource");
+            return 404;
+        }
+        snprintf(v->allow, sizeof v->allow, "%s", m.allow);
+        snprintf(v->detail, sizeof v->detail, "%.20s is not allowed here; allowed: %s", h->method,
+                 m.allow);
+        return 405;
     }
     const struct limits *lim = server_limits(w->server);
     /* A route that takes no body still tolerates a small one (clients send "{}" to

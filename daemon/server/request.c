@@ -998,6 +998,8 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
     if (refused) { /* refused on its head by the gate */
         r->path = arena_strdup(req_arena(r), refused->path);
         r->method = refused->method;
+        if (refused->allow[0])
+            req_set_header(r, "Allow", refused->allow);
         if (refused->retry_after > 0) {
             char ra[16];
             snprintf(ra, sizeof ra, "%d", refused->retry_after);
@@ -1006,18 +1008,16 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
         req_reply_problem(r, refused->status, refused->detail, NULL);
         return;
     }
-    if (!r->method) {
-        req_reply_problem(r, 405, "method not supported", NULL);
-        return;
-    }
+    /* A method matd does not serve at all (r->method 0) matches no route: 405 with the
+     * path's Allow, or 404 for a path that is not there. */
     switch (router_match(routes, nroutes, r->method, r->path, &r->match)) {
     case ROUTE_NOT_FOUND:
         req_reply_problem(r, 404, "no such resource", NULL);
         return;
     case ROUTE_METHOD_NOT_ALLOWED: {
         char detail[160];
-        snprintf(detail, sizeof detail, "%s is not allowed here; allowed: %s",
-                 http_method_name(r->method), r->match.allow);
+        snprintf(detail, sizeof detail, "%.20s is not allowed here; allowed: %s", head->method,
+                 r->match.allow);
         char allow[96];
         snprintf(allow, sizeof allow, "%s", r->match.allow);
         reply_problem_with(r, 405, detail, NULL, "Allow", allow);

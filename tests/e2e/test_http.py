@@ -206,6 +206,36 @@ class Http(unittest.TestCase):
             self.assertEqual(headers["connection"], "close")
             self.assertTrue(w.closed(), head)
 
+    def test_every_405_carries_allow(self):
+        # The route's Allow, whether the request has a body (refused on its head by the gate)
+        # or not, and for a method matd does not serve at all; a path that is not there is 404.
+        cases = [
+            (b"POST /v1/me HTTP/1.1\r\nHost: x\r\n" + self.auth + b"\r\n", "GET, HEAD"),
+            (b"POST /v1/me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+             self.auth + b"Content-Length: 2\r\n\r\n{}", "GET, HEAD"),
+            (b"PUT /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+             self.auth + b"Content-Length: 2\r\n\r\n{}", "GET, HEAD, POST"),
+            (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+             b"urlencoded\r\nContent-Length: 1\r\n\r\nx", "GET, HEAD"),
+            (b"FOO /v1/me HTTP/1.1\r\nHost: x\r\n" + self.auth + b"\r\n", "GET, HEAD"),
+            (b"FOO /v1/me HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx", "GET, HEAD"),
+            (b"DELETE /v1/schools/100001 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+             "GET, HEAD, PATCH"),
+        ]
+        w = self.wire()
+        for req, allow in cases:
+            w.send(req)
+            status, headers, body = w.reply()
+            self.assertEqual(status, 405, (req, body))
+            self.assertEqual(headers.get("allow"), allow, req)
+            self.assertIn(b"not allowed here; allowed: " + allow.encode(), body, req)
+        for req in (b"FOO /v1/nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"FOO /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"):
+            w.send(req)
+            status, headers, _ = w.reply()
+            self.assertEqual(status, 404, req)
+            self.assertNotIn("allow", headers)
+
     def test_target_forms_and_empty_lines(self):
         w = self.wire()
         # Empty lines before a request line are ignored; an absolute-form target is its path.
