@@ -699,7 +699,7 @@ class Connections(unittest.TestCase):
             s.setblocking(False)
             try:
                 for _ in range(2000):
-                    s.send(b"GET /healthz HTTP/1.1\r\n\r\n" * 50)
+                    s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
             except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 pass
             socks.append(s)
