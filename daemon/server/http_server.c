@@ -154,6 +154,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct worker *w = arg;
+    denials_log_flush(w->denials, w->server->cfg.denial_flush_s);
     if (!atomic_load(&w->server->schema_ready))
         return; /* keep counting until the audit table exists */
     char trust[24];

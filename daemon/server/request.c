@@ -268,6 +268,15 @@ static void req_free(struct req *r)
     r->w->retired = r;
 }
 
+/* Denials the request log counts rather than writes line by line past the first few of a
+ * client (denials.c): every 4xx to a client that has not authenticated (a made-up token, a
+ * made-up path, a malformed head) and every 429. A flood of them costs a bounded number of
+ * lines; every other request keeps its line. */
+static bool log_counted(const struct req *r)
+{
+    return r->status == 429 || (!r->authenticated && r->status >= 400 && r->status < 500);
+}
+
 static bool has_field(const struct http1_field *fields, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -313,10 +322,12 @@ static void finish_with(struct req *r, int status, const char *content_type, con
     }
     unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
     metrics_request(r->route_index, status, dur);
-    log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
-             "principal=%lld",
-             r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
-             (double)dur / 1000.0, r->authenticated ? r->principal.token_id : 0);
+    long long principal = r->authenticated ? r->principal.token_id : 0;
+    if (!log_counted(r) || denials_log_line(r->w->denials, r->client_addr, principal, status))
+        log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
+                 "principal=%lld",
+                 r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
+                 (double)dur / 1000.0, principal);
     audit(r);
     /* Last: a connection whose client has gone is freed by its reply, and with it the head
      * that r->head, r->path and r->query point into. */
