@@ -100,19 +100,25 @@ static bool has_room(uint64_t tat, uint64_t interval, int burst, uint64_t now_ns
     return false;
 }
 
-bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
-                        int *retry_after_s)
+/* The bucket of token_id at now_ns: whether it has room, taking one request from it when
+ * take is set. */
+static bool ask(long long token_id, int per_minute, int burst, uint64_t now_ns, int *retry_after_s,
+                bool take)
 {
     if (per_minute <= 0)
         return true;
-    struct slot *s = slot_for(token_id);
+    /* No slot: to take, the table is fought over (fail open rather than refuse a client); to
+     * peek, the token was never charged or was forgotten (a full bucket). */
+    struct slot *s = take ? slot_for(token_id) : slot_find(token_id);
     if (!s)
-        return true; /* the table is fought over: fail open rather than refuse a client */
+        return true;
     uint64_t interval = interval_of(per_minute);
     uint64_t tat = atomic_load_explicit(&s->tat_ns, memory_order_relaxed);
     for (;;) {
         if (!has_room(tat, interval, burst, now_ns, retry_after_s))
             return false;
+        if (!take)
+            return true;
         uint64_t from = tat > now_ns ? tat : now_ns;
         if (atomic_compare_exchange_weak_explicit(&s->tat_ns, &tat, from + interval,
                                                   memory_order_relaxed, memory_order_relaxed))
@@ -120,16 +126,16 @@ bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t 
     }
 }
 
+bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
+                        int *retry_after_s)
+{
+    return ask(token_id, per_minute, burst, now_ns, retry_after_s, true);
+}
+
 bool ratelimit_peek_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
                        int *retry_after_s)
 {
-    if (per_minute <= 0)
-        return true;
-    struct slot *s = slot_find(token_id);
-    if (!s)
-        return true; /* never charged, or forgotten: a full bucket */
-    return has_room(atomic_load_explicit(&s->tat_ns, memory_order_relaxed), interval_of(per_minute),
-                    burst, now_ns, retry_after_s);
+    return ask(token_id, per_minute, burst, now_ns, retry_after_s, false);
 }
 
 static uint64_t monotonic_ns(void)

@@ -211,17 +211,9 @@ struct authn_state {
     void (*next)(struct req *r);
     unsigned char hash[AUTH_HASH_LEN];
     bool by_cert;
-    char subject[512];       /* the certificate's, when by_cert */
-    unsigned long long gen;  /* revocations published when the lookup started */
-    struct authn_wait *wait; /* checked in a batch (past the address's budget), or NULL */
+    char subject[512];      /* the certificate's, when by_cert */
+    unsigned long long gen; /* revocations published when the lookup started */
 };
-
-static void authn_state_free(void *p)
-{
-    struct authn_state *st = p;
-    authn_batch_cancel(st->wait);
-    free(st);
-}
 
 static void deny(struct req *r, const char *why)
 {
@@ -315,30 +307,15 @@ static void lookup_start(struct req *r, struct authn_state *st)
         lookup_job(req_trust(r), st->hash, st->by_cert ? st->subject : NULL, NULL, NULL);
     st->gen = atomic_load(&revoke_gen);
     r->hstate = st;
-    r->hstate_free = authn_state_free;
+    r->hstate_free = free;
     req_submit(r, job, on_lookup);
 }
 
-/* The batch's answer on a token presented past its address's budget: a valid one is looked
- * up as any other (for its principal), a made-up one is refused 429. */
-static void on_checked(void *arg, enum authn_batch_result result)
+/* A token presented past its address's budget, found valid by the batch: looked up as any
+ * other, for its principal. */
+static void on_checked_valid(struct req *r)
 {
-    struct req *r = arg;
-    struct authn_state *st = r->hstate;
-    st->wait = NULL;
-    if (result == AUTHN_BATCH_VALID) {
-        lookup_start(r, st);
-        return;
-    }
-    r->hstate = NULL;
-    r->hstate_free = NULL;
-    free(st);
-    if (result == AUTHN_BATCH_INVALID) {
-        authn_reply_limited(r, AUTHN_KIND_TOKEN);
-        return;
-    }
-    req_set_header(r, "Retry-After", "2");
-    req_reply_problem(r, 503, "the database is unavailable; retry shortly", NULL);
+    lookup_start(r, r->hstate);
 }
 
 /* ---- the background lookup of an entry in use ---- */
@@ -624,8 +601,8 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         char hex[2 * AUTH_HASH_LEN + 1];
         hex_encode(st->hash, AUTH_HASH_LEN, hex);
         r->hstate = st;
-        r->hstate_free = authn_state_free;
-        st->wait = authn_batch_check(r->w, AUTHN_KIND_TOKEN, hex, on_checked, r);
+        r->hstate_free = free;
+        authn_batch_check_request(r, AUTHN_KIND_TOKEN, hex, on_checked_valid);
         return;
     }
     lookup_start(r, st);

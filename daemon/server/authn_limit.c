@@ -48,7 +48,8 @@ void authn_budget_charge(enum authn_kind kind, const char *addr)
                     &retry);
 }
 
-void authn_reply_limited(struct req *r, enum authn_kind kind)
+/* 429 for r's credential of kind, not valid and past its address's budget. */
+static void reply_limited(struct req *r, enum authn_kind kind)
 {
     int retry = 1;
     authn_budget_left(kind, r->client_addr, &retry);
@@ -92,6 +93,8 @@ struct authn_wait {
     char hash[65];
     void (*done)(void *arg, enum authn_batch_result result);
     void *arg;
+    struct req *r; /* authn_batch_check_request's (done NULL): r and what follows */
+    void (*valid)(struct req *r);
 };
 
 TAILQ_HEAD(wait_list, authn_wait);
@@ -125,6 +128,20 @@ static void batch_schedule(struct batch_queue *q)
     evtimer_add(q->timer, &tv);
 }
 
+static void request_checked(struct req *r, enum authn_kind kind, void (*valid)(struct req *r),
+                            enum authn_batch_result result)
+{
+    r->auth_wait = NULL;
+    if (result == AUTHN_BATCH_VALID) {
+        valid(r);
+    } else if (result == AUTHN_BATCH_INVALID) {
+        reply_limited(r, kind);
+    } else {
+        req_set_header(r, "Retry-After", "2");
+        req_reply_problem(r, 503, "the database is unavailable; retry shortly", NULL);
+    }
+}
+
 /* Answers every credential of the batch in flight: valid when res has its digest (res NULL:
  * the database did not answer). */
 static void batch_answer(struct batch_queue *q, PGresult *res)
@@ -137,10 +154,12 @@ static void batch_answer(struct batch_queue *q, PGresult *res)
         for (int i = 0; res && i < db_nrows(res); i++)
             if (strcmp(db_val(res, i, 0), wt->hash) == 0)
                 result = AUTHN_BATCH_VALID;
-        void (*done)(void *, enum authn_batch_result) = wt->done;
-        void *arg = wt->arg;
+        struct authn_wait answered = *wt;
         free(wt);
-        done(arg, result);
+        if (answered.r)
+            request_checked(answered.r, q->kind, answered.valid, result);
+        else
+            answered.done(answered.arg, result);
     }
     batch_schedule(q);
 }
@@ -199,6 +218,15 @@ struct authn_wait *authn_batch_check(struct worker *w, enum authn_kind kind, con
     TAILQ_INSERT_TAIL(&q->waiting, wt, link);
     batch_schedule(q);
     return wt;
+}
+
+void authn_batch_check_request(struct req *r, enum authn_kind kind, const char *hash_hex,
+                               void (*valid)(struct req *r))
+{
+    struct authn_wait *wt = authn_batch_check(r->w, kind, hash_hex, NULL, NULL);
+    wt->r = r; /* answered from the timer, on a later turn: set before it can be */
+    wt->valid = valid;
+    r->auth_wait = wt;
 }
 
 void authn_batch_cancel(struct authn_wait *wt)

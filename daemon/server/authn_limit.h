@@ -31,9 +31,6 @@ void authn_limit_init(void);
 bool authn_budget_left(enum authn_kind kind, const char *addr, int *retry_after_s);
 /* A credential of kind from addr was looked up and is not valid: charged to the budget. */
 void authn_budget_charge(enum authn_kind kind, const char *addr);
-/* Answers r 429 for a credential of kind found invalid past its address's budget, with the
- * Retry-After of the budget. */
-void authn_reply_limited(struct req *r, enum authn_kind kind);
 
 enum authn_batch_result {
     AUTHN_BATCH_VALID,
@@ -48,6 +45,12 @@ struct authn_wait *authn_batch_check(struct worker *w, enum authn_kind kind, con
                                      void (*done)(void *arg, enum authn_batch_result result),
                                      void *arg);
 void authn_batch_cancel(struct authn_wait *wait);
+/* The same for request r's credential: valid(r) follows when it is valid (r->hstate as it
+ * was); otherwise r is answered, 429 with the budget's Retry-After when it is not valid, 503
+ * when the database did not answer. The wait is r->auth_wait meanwhile (req_free cancels
+ * it). */
+void authn_batch_check_request(struct req *r, enum authn_kind kind, const char *hash_hex,
+                               void (*valid)(struct req *r));
 
 /* A worker's batches (w's loop and pool), and their end (before the pool is freed). */
 struct authn_batches *authn_batches_new(struct worker *w);

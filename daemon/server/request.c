@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "authn.h"
+#include "authn_limit.h"
 #include "conn.h"
 #include "cursor.h"
 #include "denials.h"
@@ -242,6 +243,7 @@ static void req_free(struct req *r)
         event_free(r->gone_ev);
     if (r->job)
         db_job_cancel(r->job);
+    authn_batch_cancel(r->auth_wait);
     shared_unlink(r); /* a shared read goes on for the others */
     if (r->hstate && r->hstate_free)
         r->hstate_free(r->hstate);

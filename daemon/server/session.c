@@ -133,15 +133,7 @@ static const char *csrf_refusal(const struct req *r, const char *id)
 struct session_state {
     void (*next)(struct req *r);
     char id[SESSION_ID_HEX + 1];
-    struct authn_wait *wait; /* checked in a batch (past the address's budget), or NULL */
 };
-
-static void session_state_free(void *p)
-{
-    struct session_state *st = p;
-    authn_batch_cancel(st->wait);
-    free(st);
-}
 
 static void on_lookup(struct req *r, struct db_job *job)
 {
@@ -192,29 +184,14 @@ static void lookup_start(struct req *r, struct session_state *st)
     session_hash_hex(st->id, hash);
     const char *params[2] = {req_trust_str(r), hash};
     r->hstate = st;
-    r->hstate_free = session_state_free;
+    r->hstate_free = free;
     req_submit_one(r, stmt_lookup, 2, params, on_lookup);
 }
 
-/* The batch's answer on a cookie presented past its address's budget (authn_limit.h). */
-static void on_checked(void *arg, enum authn_batch_result result)
+/* A cookie presented past its address's budget, found live by the batch (authn_limit.h). */
+static void on_checked_valid(struct req *r)
 {
-    struct req *r = arg;
-    struct session_state *st = r->hstate;
-    st->wait = NULL;
-    if (result == AUTHN_BATCH_VALID) {
-        lookup_start(r, st);
-        return;
-    }
-    r->hstate = NULL;
-    r->hstate_free = NULL;
-    free(st);
-    if (result == AUTHN_BATCH_INVALID) {
-        authn_reply_limited(r, AUTHN_KIND_SESSION);
-        return;
-    }
-    req_set_header(r, "Retry-After", "2");
-    req_reply_problem(r, 503, "the database is unavailable; retry shortly", NULL);
+    lookup_start(r, r->hstate);
 }
 
 void session_authenticate(struct req *r, void (*next)(struct req *r))
@@ -233,8 +210,8 @@ void session_authenticate(struct req *r, void (*next)(struct req *r))
         char hash[65];
         session_hash_hex(st->id, hash);
         r->hstate = st;
-        r->hstate_free = session_state_free;
-        st->wait = authn_batch_check(r->w, AUTHN_KIND_SESSION, hash, on_checked, r);
+        r->hstate_free = free;
+        authn_batch_check_request(r, AUTHN_KIND_SESSION, hash, on_checked_valid);
         return;
     }
     lookup_start(r, st);
