@@ -43,6 +43,44 @@ static bool is_query_char(unsigned char c)
     return c > 0x20 && c < 0x7f && !strchr("\"<>\\^`{|}", c);
 }
 
+/* RFC 3986 unreserved and sub-delims: what a reg-name holds besides percent escapes. */
+static bool is_host_char(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+/* A Host field value (RFC 9110 §7.2, RFC 9112 §3.2): uri-host [ ":" port ], where uri-host
+ * is an IP literal in brackets (IPv6 or IPvFuture, its characters checked, not its
+ * grammar), an IPv4 address or a reg-name (which covers IPv4), and port is digits. Empty
+ * is valid (a target without an authority). */
+static bool host_valid(const char *v)
+{
+    const char *p = v;
+    if (*p == '[') {
+        const char *end = strchr(p, ']');
+        if (!end || end == p + 1)
+            return false;
+        bool future = p[1] == 'v' || p[1] == 'V';
+        for (p++; p < end; p++)
+            if (!(future ? is_host_char((unsigned char)*p) || *p == ':'
+                         : hex_value(*p) >= 0 || *p == ':' || *p == '.'))
+                return false;
+        p = end + 1;
+    } else {
+        for (; *p && *p != ':'; p++) {
+            if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0)
+                p += 2;
+            else if (!is_host_char((unsigned char)*p))
+                return false;
+        }
+    }
+    if (*p == ':')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    return *p == '\0';
+}
+
 /* Whether the comma-separated list value holds token (any case). */
 static bool list_has(const char *value, const char *token)
 {
@@ -182,6 +220,8 @@ void http1_parse_head(char *text, size_t len, struct http1_head *h, struct http1
     char *line = text, *next = cut_line(line);
     parse_request_line(line, h);
     bool conn_close = false, conn_keep = false; /* every Connection line counts */
+    int hosts = 0;
+    const char *host = NULL;
     for (line = next; !h->bad && *line; line = next) {
         next = cut_line(line);
         if (!*line)
@@ -221,8 +261,19 @@ void http1_parse_head(char *text, size_t len, struct http1_head *h, struct http1
         if (strcasecmp(line, "Connection") == 0) {
             conn_close = conn_close || list_has(v, "close");
             conn_keep = conn_keep || list_has(v, "keep-alive");
+        } else if (strcasecmp(line, "Host") == 0) {
+            hosts++;
+            host = v;
         }
     }
+    /* RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for any request with
+     * more than one Host line or an invalid one (HTTP/1.0 may leave it out). */
+    if (!h->bad && hosts > 1)
+        h->bad = "more than one Host header line";
+    if (!h->bad && hosts == 0 && h->minor == 1)
+        h->bad = "an HTTP/1.1 request needs a Host header";
+    if (!h->bad && host && !host_valid(host))
+        h->bad = "the Host header is not a host name or address with an optional port";
     if (!h->bad && h->has_len && h->chunked)
         h->bad = "Content-Length and Transfer-Encoding together";
     if (!h->bad && h->chunked && h->minor == 0)

@@ -26,10 +26,27 @@ struct slot {
 
 static struct slot table[SLOTS];
 
-static struct slot *slot_for(long long token_id)
+static size_t window_of(long long token_id)
 {
     unsigned long long h = (unsigned long long)token_id * 0x9E3779B97F4A7C15ull;
-    size_t start = (size_t)(h >> 40) % SLOTS;
+    return (size_t)(h >> 40) % SLOTS;
+}
+
+/* The token's slot if it has one (NULL: a full bucket), claiming none. */
+static struct slot *slot_find(long long token_id)
+{
+    size_t start = window_of(token_id);
+    for (size_t i = 0; i < PROBE; i++) {
+        struct slot *s = &table[(start + i) % SLOTS];
+        if (atomic_load_explicit(&s->token_id, memory_order_acquire) == token_id)
+            return s;
+    }
+    return NULL;
+}
+
+static struct slot *slot_for(long long token_id)
+{
+    size_t start = window_of(token_id);
     for (int tries = 0; tries < CLAIM_TRIES; tries++) {
         struct slot *oldest = NULL;
         uint64_t oldest_tat = UINT64_MAX;
@@ -61,39 +78,80 @@ static struct slot *slot_for(long long token_id)
     return NULL;
 }
 
-bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
-                        int *retry_after_s)
+static uint64_t interval_of(int per_minute)
+{
+    uint64_t interval = 60000000000ull / (uint64_t)per_minute;
+    return interval ? interval : 1;
+}
+
+/* Whether a bucket whose TAT is tat has a request to give at now_ns; *retry_after_s (may
+ * be NULL) says when it will when not. */
+static bool has_room(uint64_t tat, uint64_t interval, int burst, uint64_t now_ns,
+                     int *retry_after_s)
+{
+    uint64_t tolerance = (uint64_t)(burst > 1 ? burst - 1 : 0) * interval;
+    uint64_t from = tat > now_ns ? tat : now_ns;
+    if (from - now_ns <= tolerance)
+        return true;
+    if (retry_after_s) {
+        uint64_t wait = from - now_ns - tolerance;
+        *retry_after_s = (int)((wait + 999999999ull) / 1000000000ull);
+    }
+    return false;
+}
+
+/* The bucket of token_id at now_ns: whether it has room, taking one request from it when
+ * take is set. */
+static bool ask(long long token_id, int per_minute, int burst, uint64_t now_ns, int *retry_after_s,
+                bool take)
 {
     if (per_minute <= 0)
         return true;
-    struct slot *s = slot_for(token_id);
+    /* No slot: to take, the table is fought over (fail open rather than refuse a client); to
+     * peek, the token was never charged or was forgotten (a full bucket). */
+    struct slot *s = take ? slot_for(token_id) : slot_find(token_id);
     if (!s)
-        return true; /* the table is fought over: fail open rather than refuse a client */
-    uint64_t interval = 60000000000ull / (uint64_t)per_minute;
-    if (interval == 0)
-        interval = 1;
-    uint64_t tolerance = (uint64_t)(burst > 1 ? burst - 1 : 0) * interval;
+        return true;
+    uint64_t interval = interval_of(per_minute);
     uint64_t tat = atomic_load_explicit(&s->tat_ns, memory_order_relaxed);
     for (;;) {
-        uint64_t from = tat > now_ns ? tat : now_ns;
-        if (from - now_ns > tolerance) {
-            if (retry_after_s) {
-                uint64_t wait = from - now_ns - tolerance;
-                *retry_after_s = (int)((wait + 999999999ull) / 1000000000ull);
-            }
+        if (!has_room(tat, interval, burst, now_ns, retry_after_s))
             return false;
-        }
+        if (!take)
+            return true;
+        uint64_t from = tat > now_ns ? tat : now_ns;
         if (atomic_compare_exchange_weak_explicit(&s->tat_ns, &tat, from + interval,
                                                   memory_order_relaxed, memory_order_relaxed))
             return true;
     }
 }
 
-bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_after_s)
+bool ratelimit_allow_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
+                        int *retry_after_s)
+{
+    return ask(token_id, per_minute, burst, now_ns, retry_after_s, true);
+}
+
+bool ratelimit_peek_at(long long token_id, int per_minute, int burst, uint64_t now_ns,
+                       int *retry_after_s)
+{
+    return ask(token_id, per_minute, burst, now_ns, retry_after_s, false);
+}
+
+static uint64_t monotonic_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     /* +1 s: a time of 0 means "never used" */
-    uint64_t now = ((uint64_t)ts.tv_sec + 1) * 1000000000ull + (uint64_t)ts.tv_nsec;
-    return ratelimit_allow_at(token_id, per_minute, burst, now, retry_after_s);
+    return ((uint64_t)ts.tv_sec + 1) * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool ratelimit_allow(long long token_id, int per_minute, int burst, int *retry_after_s)
+{
+    return ratelimit_allow_at(token_id, per_minute, burst, monotonic_ns(), retry_after_s);
+}
+
+bool ratelimit_peek(long long token_id, int per_minute, int burst, int *retry_after_s)
+{
+    return ratelimit_peek_at(token_id, per_minute, burst, monotonic_ns(), retry_after_s);
 }

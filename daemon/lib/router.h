@@ -33,7 +33,8 @@ struct route_match {
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };
 
-/* path: the request path without query string. HEAD matches GET rows. */
+/* path: the request path without query string. HEAD matches GET rows. A method not served
+ * at all (0) matches none: 405 with the path's Allow, or 404. */
 enum route_result router_match(const struct route *routes, size_t nroutes, int method,
                                const char *path, struct route_match *out);
 void route_match_free(struct route_match *m);

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authn_limit.h"
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
-#include "ratelimit.h"
 #include "session.h"
 #include "conn.h"
 #include "tls.h"
@@ -23,8 +23,6 @@
 
 #define AUTHN_CACHE_MS 5000
 #define AUTHN_REFRESH_PCT 60
-#define AUTHN_LOOKUPS_PER_MINUTE 1200
-#define AUTHN_LOOKUPS_BURST 300
 #define CACHE_SLOTS 4096
 #define REFUSED_TOKEN "the token is invalid, expired or revoked"
 #define REFUSED_CERT "the client certificate is not registered to an active principal"
@@ -209,19 +207,11 @@ void authn_forget_token(long long token_id)
     my_cache(); /* this worker's own at once; the others before their next lookup */
 }
 
-/* Rate-limit key of a client address: negative, so it never meets a token id. */
-static long long client_key(const char *addr)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const char *c = addr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    return -(long long)(h >> 2) - 1;
-}
-
 struct authn_state {
     void (*next)(struct req *r);
     unsigned char hash[AUTH_HASH_LEN];
     bool by_cert;
+    char subject[512];      /* the certificate's, when by_cert */
     unsigned long long gen; /* revocations published when the lookup started */
 };
 
@@ -300,11 +290,32 @@ static void on_lookup(struct req *r, struct db_job *job)
         return;
     const char *why = lookup_apply(db_job_result(job, 0), hash, by_cert, &r->principal, gen);
     if (why) {
+        if (!by_cert) /* a made-up token; a certificate was checked by TLS: no guess */
+            authn_budget_charge(AUTHN_KIND_TOKEN, r->client_addr);
         deny(r, why);
         return;
     }
     r->authenticated = true;
     next(r);
+}
+
+/* The lookup of r's credential (st, r's hstate from now on), answered in on_lookup. */
+static void lookup_start(struct req *r, struct authn_state *st)
+{
+    metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
+    struct db_job *job =
+        lookup_job(req_trust(r), st->hash, st->by_cert ? st->subject : NULL, NULL, NULL);
+    st->gen = atomic_load(&revoke_gen);
+    r->hstate = st;
+    r->hstate_free = free;
+    req_submit(r, job, on_lookup);
+}
+
+/* A token presented past its address's budget, found valid by the batch: looked up as any
+ * other, for its principal. */
+static void on_checked_valid(struct req *r)
+{
+    lookup_start(r, r->hstate);
 }
 
 /* ---- the background lookup of an entry in use ---- */
@@ -345,32 +356,118 @@ static void refresh_start(struct db_pool *db, long long trust, const unsigned ch
         free(rf); /* the pool is down or full: the entry expires as it would have */
 }
 
-/* ---- the gate's question: is this token good, before its body is read? ---- */
+/* ---- the gate's question: is this credential good, before its body is read? ---- */
 
 struct authn_probe {
-    struct db_job *job;
-    unsigned long long gen; /* revocations published when the lookup started */
+    struct worker *w;
+    enum authn_kind kind;
+    struct db_job *job;      /* the lookup in flight, or NULL */
+    struct authn_wait *wait; /* or the batch check (past the address's budget), or NULL */
+    unsigned long long gen;  /* revocations published when the lookup started */
     unsigned char hash[AUTH_HASH_LEN];
+    char session[SESSION_ID_HEX + 1];
+    char addr[64];
+    bool known_good; /* a token that was valid: looked up whatever the budget */
     void (*done)(void *arg, enum authn_probe_result result);
     void *arg;
 };
 
+static void probe_end(struct authn_probe *pr, enum authn_probe_result result)
+{
+    pr->done(pr->arg, result);
+    free(pr);
+}
+
 static void on_probe(struct db_job *job, void *arg)
 {
     struct authn_probe *pr = arg;
+    pr->job = NULL;
     enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
-    if (db_job_status(job) == DB_OK) {
+    if (db_job_status(job) == DB_OK && pr->kind == AUTHN_KIND_TOKEN) {
         struct principal p = {0};
         result = lookup_apply(db_job_result(job, 0), pr->hash, false, &p, pr->gen)
                      ? AUTHN_PROBE_REFUSED
                      : AUTHN_PROBE_VALID;
         principal_free(&p);
+    } else if (db_job_status(job) == DB_OK) {
+        result = db_nrows(db_job_result(job, 0)) == 1 ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
     }
-    pr->done(pr->arg, result);
-    free(pr);
+    if (result == AUTHN_PROBE_REFUSED)
+        authn_budget_charge(pr->kind, pr->addr);
+    probe_end(pr, result);
 }
 
-enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
+/* Starts pr's lookup; false (pr freed, nothing called) when the pool cannot take it. */
+static bool probe_lookup(struct authn_probe *pr)
+{
+    struct db_job *j;
+    long long trust = pr->w->server->trust_id;
+    if (pr->kind == AUTHN_KIND_TOKEN) {
+        metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
+        pr->gen = atomic_load(&revoke_gen);
+        j = lookup_job(trust, pr->hash, NULL, on_probe, pr);
+    } else {
+        j = session_lookup_job(trust, pr->session, on_probe, pr);
+    }
+    if (db_pool_submit(pr->w->db, j) != 0) {
+        free(pr);
+        return false;
+    }
+    pr->job = j;
+    return true;
+}
+
+static void on_probe_checked(void *arg, enum authn_batch_result result)
+{
+    struct authn_probe *pr = arg;
+    pr->wait = NULL;
+    if (result == AUTHN_BATCH_VALID) {
+        void (*done)(void *, enum authn_probe_result) = pr->done;
+        void *done_arg = pr->arg;
+        if (!probe_lookup(pr))
+            done(done_arg, AUTHN_PROBE_UNDECIDED);
+        return;
+    }
+    probe_end(pr, result == AUTHN_BATCH_INVALID ? AUTHN_PROBE_LIMITED : AUTHN_PROBE_UNDECIDED);
+}
+
+/* A credential the cache cannot answer: looked up, or checked in the worker's next batch
+ * when its address has spent its budget of failed lookups (as authn_authenticate does). */
+static enum authn_probe_result probe_start(struct authn_probe *pr, struct authn_probe **pending)
+{
+    if (!atomic_load(&g_server->schema_ready)) {
+        free(pr);
+        return AUTHN_PROBE_UNDECIDED;
+    }
+    if (!pr->known_good && !authn_budget_left(pr->kind, pr->addr, NULL)) {
+        char hex[65];
+        if (pr->kind == AUTHN_KIND_TOKEN)
+            hex_encode(pr->hash, AUTH_HASH_LEN, hex);
+        else
+            session_hash_hex(pr->session, hex);
+        pr->wait = authn_batch_check(pr->w, pr->kind, hex, on_probe_checked, pr);
+    } else if (!probe_lookup(pr)) {
+        return AUTHN_PROBE_UNDECIDED;
+    }
+    *pending = pr;
+    return AUTHN_PROBE_PENDING;
+}
+
+static struct authn_probe *probe_new(struct worker *w, enum authn_kind kind,
+                                     const char *client_addr,
+                                     void (*done)(void *arg, enum authn_probe_result result),
+                                     void *arg)
+{
+    struct authn_probe *pr = xcalloc(1, sizeof *pr);
+    pr->w = w;
+    pr->kind = kind;
+    snprintf(pr->addr, sizeof pr->addr, "%s", client_addr);
+    pr->done = done;
+    pr->arg = arg;
+    return pr;
+}
+
+enum authn_probe_result authn_probe(struct worker *w, const char *client_addr,
                                     const char *authorization,
                                     void (*done)(void *arg, enum authn_probe_result result),
                                     void *arg, struct authn_probe **pending)
@@ -385,44 +482,17 @@ enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const c
     enum cache_result hit = cache_get(hash, &p, &refresh_due);
     principal_free(&p);
     if (refresh_due)
-        refresh_start(db, trust, hash, NULL);
+        refresh_start(w->db, w->server->trust_id, hash, NULL);
     if (hit == CACHE_VALID || hit == CACHE_DENIED)
         return hit == CACHE_VALID ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
-    int retry = 1;
-    if (hit != CACHE_MISS_KNOWN_GOOD &&
-        !ratelimit_allow(client_key(client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
-                         &retry))
-        return AUTHN_PROBE_LIMITED;
-    if (!atomic_load(&g_server->schema_ready))
-        return AUTHN_PROBE_UNDECIDED;
-    metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
-    struct authn_probe *pr = xcalloc(1, sizeof *pr);
+    struct authn_probe *pr = probe_new(w, AUTHN_KIND_TOKEN, client_addr, done, arg);
     memcpy(pr->hash, hash, sizeof hash);
-    pr->gen = atomic_load(&revoke_gen);
-    pr->done = done;
-    pr->arg = arg;
-    struct db_job *j = lookup_job(trust, hash, NULL, on_probe, pr);
-    if (db_pool_submit(db, j) != 0) {
-        free(pr);
-        return AUTHN_PROBE_UNDECIDED;
-    }
-    pr->job = j;
-    *pending = pr;
-    return AUTHN_PROBE_PENDING;
+    pr->known_good = hit == CACHE_MISS_KNOWN_GOOD;
+    return probe_start(pr, pending);
 }
 
-static void on_session_probe(struct db_job *job, void *arg)
-{
-    struct authn_probe *pr = arg;
-    enum authn_probe_result result = AUTHN_PROBE_UNDECIDED;
-    if (db_job_status(job) == DB_OK)
-        result = db_nrows(db_job_result(job, 0)) == 1 ? AUTHN_PROBE_VALID : AUTHN_PROBE_REFUSED;
-    pr->done(pr->arg, result);
-    free(pr);
-}
-
-enum authn_probe_result authn_probe_session(struct db_pool *db, long long trust,
-                                            const char *client_addr, const char *cookie,
+enum authn_probe_result authn_probe_session(struct worker *w, const char *client_addr,
+                                            const char *cookie,
                                             void (*done)(void *arg, enum authn_probe_result result),
                                             void *arg, struct authn_probe **pending)
 {
@@ -430,26 +500,16 @@ enum authn_probe_result authn_probe_session(struct db_pool *db, long long trust,
     char id[SESSION_ID_HEX + 1];
     if (!session_cookie_id(cookie, id))
         return AUTHN_PROBE_REFUSED;
-    if (!session_lookup_allowed(client_addr))
-        return AUTHN_PROBE_LIMITED;
-    if (!atomic_load(&g_server->schema_ready))
-        return AUTHN_PROBE_UNDECIDED;
-    struct authn_probe *pr = xcalloc(1, sizeof *pr);
-    pr->done = done;
-    pr->arg = arg;
-    struct db_job *j = session_lookup_job(trust, id, on_session_probe, pr);
-    if (db_pool_submit(db, j) != 0) {
-        free(pr);
-        return AUTHN_PROBE_UNDECIDED;
-    }
-    pr->job = j;
-    *pending = pr;
-    return AUTHN_PROBE_PENDING;
+    struct authn_probe *pr = probe_new(w, AUTHN_KIND_SESSION, client_addr, done, arg);
+    memcpy(pr->session, id, sizeof id);
+    return probe_start(pr, pending);
 }
 
 void authn_probe_cancel(struct authn_probe *pr)
 {
-    db_job_cancel(pr->job);
+    if (pr->job)
+        db_job_cancel(pr->job);
+    authn_batch_cancel(pr->wait);
     free(pr);
 }
 
@@ -493,17 +553,16 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
     const char *token = auth_bearer(header);
     struct authn_state *st = xcalloc(1, sizeof *st);
     st->next = next;
-    char subject[512];
     if (!token) {
         SSL *ssl = conn_ssl(r->conn);
-        if (header || !ssl || tls_peer_subject(ssl, subject, sizeof subject) != 0) {
+        if (header || !ssl || tls_peer_subject(ssl, st->subject, sizeof st->subject) != 0) {
             free(st);
             deny(r, header ? "the Authorization header must be \"Bearer <token>\""
                            : "a bearer token is required");
             return;
         }
         st->by_cert = true;
-        cert_key(subject, st->hash);
+        cert_key(st->subject, st->hash);
     } else if (auth_token_hash(token, st->hash) != 0) {
         free(st);
         deny(r, REFUSED_TOKEN);
@@ -512,7 +571,7 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
     bool refresh_due = false;
     enum cache_result hit = cache_get(st->hash, &r->principal, &refresh_due);
     if (refresh_due)
-        refresh_start(r->w->db, req_trust(r), st->hash, st->by_cert ? subject : NULL);
+        refresh_start(r->w->db, req_trust(r), st->hash, st->by_cert ? st->subject : NULL);
     if (hit == CACHE_VALID || hit == CACHE_DENIED) {
         bool by_cert = st->by_cert;
         free(st);
@@ -525,23 +584,26 @@ void authn_authenticate(struct req *r, void (*next)(struct req *r))
         next(r);
         return;
     }
-    /* Lookups of credentials never seen valid are bounded per client address, so a flood
-     * of made-up tokens cannot fill the database queue for everyone else; a credential
-     * that was valid (known_good) is not charged, so a flood sharing its address (a
-     * trust's proxy) does not lock it out. */
-    int retry = 1;
-    if (hit != CACHE_MISS_KNOWN_GOOD &&
-        !ratelimit_allow(client_key(r->client_addr), AUTHN_LOOKUPS_PER_MINUTE, AUTHN_LOOKUPS_BURST,
-                         &retry)) {
-        free(st);
-        req_reply_problem(r, 429, "too many authentication attempts from this address", NULL);
+    /* A token never seen valid, from an address that has spent its budget of failed
+     * lookups, is checked in the worker's next batch (authn_limit.c): a flood of made-up
+     * tokens costs the database one query per batch, not one per request, and a valid
+     * token sharing the address (a trust's proxy) still gets in. A credential that was
+     * valid (known_good) and a certificate (TLS verified it: no guess) are looked up as
+     * usual. */
+    if (hit != CACHE_MISS_KNOWN_GOOD && !st->by_cert &&
+        !authn_budget_left(AUTHN_KIND_TOKEN, r->client_addr, NULL)) {
+        if (!atomic_load(&g_server->schema_ready)) {
+            free(st);
+            req_set_header(r, "Retry-After", "2");
+            req_reply_problem(r, 503, "the database schema is not ready yet; retry shortly", NULL);
+            return;
+        }
+        char hex[2 * AUTH_HASH_LEN + 1];
+        hex_encode(st->hash, AUTH_HASH_LEN, hex);
+        r->hstate = st;
+        r->hstate_free = free;
+        authn_batch_check_request(r, AUTHN_KIND_TOKEN, hex, on_checked_valid);
         return;
     }
-    metrics_add(METRIC_AUTH_CACHE_MISSES, 1);
-    struct db_job *job =
-        lookup_job(req_trust(r), st->hash, st->by_cert ? subject : NULL, NULL, NULL);
-    st->gen = atomic_load(&revoke_gen);
-    r->hstate = st;
-    r->hstate_free = free;
-    req_submit(r, job, on_lookup);
+    lookup_start(r, st);
 }

@@ -15,21 +15,23 @@ int authn_peek(const char *authorization);
 enum authn_probe_result {
     AUTHN_PROBE_REFUSED,   /* malformed, unknown, revoked or expired (cached as such) */
     AUTHN_PROBE_VALID,     /* cached as valid */
-    AUTHN_PROBE_LIMITED,   /* too many lookups from this address: 429 */
+    AUTHN_PROBE_LIMITED,   /* not valid, from an address past its budget of failures: 429 */
     AUTHN_PROBE_UNDECIDED, /* no answer (database busy or down): the request layer decides */
     AUTHN_PROBE_PENDING,   /* a lookup was started: done(arg, result) follows */
 };
-/* Answers from the cache at once, or starts a lookup on db and answers PENDING: done(arg,
+/* Answers from the cache at once, or starts a lookup on w's pool (or, past the address's
+ * budget of failed lookups, a batch check: authn_limit.h) and answers PENDING: done(arg,
  * result) follows unless *pending is given to authn_probe_cancel first. */
 struct authn_probe;
-enum authn_probe_result authn_probe(struct db_pool *db, long long trust, const char *client_addr,
+struct worker;
+enum authn_probe_result authn_probe(struct worker *w, const char *client_addr,
                                     const char *authorization,
                                     void (*done)(void *arg, enum authn_probe_result result),
                                     void *arg, struct authn_probe **pending);
 /* The same for a web-app session cookie (the Cookie header's value): a lookup each time
  * (sessions send bodies rarely: the app's own small writes). */
-enum authn_probe_result authn_probe_session(struct db_pool *db, long long trust,
-                                            const char *client_addr, const char *cookie,
+enum authn_probe_result authn_probe_session(struct worker *w, const char *client_addr,
+                                            const char *cookie,
                                             void (*done)(void *arg, enum authn_probe_result result),
                                             void *arg, struct authn_probe **pending);
 void authn_probe_cancel(struct authn_probe *pending);

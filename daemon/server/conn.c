@@ -615,6 +615,8 @@ static bool on_head(struct conn *c)
         c->head.path = "/";
         snprintf(c->verdict.path, sizeof c->verdict.path, "/");
         c->verdict.method = 0;
+        c->verdict.allow[0] = '\0';
+        c->verdict.retry_after = 0;
         snprintf(c->verdict.detail, sizeof c->verdict.detail,
                  "the request head is larger than %zu bytes", max);
         c->in_off = c->in_len;

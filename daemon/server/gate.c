@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "authn.h"
+#include "authn_limit.h"
 #include "conn.h"
 #include "db_pool.h"
 #include "denials.h"
@@ -116,6 +117,8 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
 {
     snprintf(v->path, sizeof v->path, "%s", h->path[0] ? h->path : "/");
     v->method = http_method_parse(h->method);
+    v->allow[0] = '\0';
+    v->retry_after = 0;
     *limit = 0;
     if (h->bad) {
         snprintf(v->detail, sizeof v->detail, "%s", h->bad);
@@ -128,19 +131,21 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
     bool body = h->chunked || (h->has_len && h->len > 0);
     if (!body)
         return 0; /* nothing to buffer: the request layer decides everything */
-    if (!v->method) {
-        snprintf(v->detail, sizeof v->detail, "method not supported");
-        return 405;
-    }
+    /* A method not served at all (v->method 0) matches no route: 405 or 404 as below. */
     struct route_match m;
     enum route_result found = router_match(routes, nroutes, v->method, v->path, &m);
     const struct route_def *def = found == ROUTE_FOUND ? m.route->data : NULL;
     route_match_free(&m);
     if (!def) {
         *limit = (uint64_t)server_limits(w->server)->max_body_bytes;
-        snprintf(v->detail, sizeof v->detail, "%s",
-                 found == ROUTE_NOT_FOUND ? "no such resource" : "method not allowed here");
-        return found == ROUTE_NOT_FOUND ? 404 : 405;
+        if (found == ROUTE_NOT_FOUND) {
+            snprintf(v->detail, sizeof v->detail, "no such resource");
+            return 404;
+        }
+        snprintf(v->allow, sizeof v->allow, "%s", m.allow);
+        snprintf(v->detail, sizeof v->detail, "%.20s is not allowed here; allowed: %s", h->method,
+                 m.allow);
+        return 405;
     }
     const struct limits *lim = server_limits(w->server);
     /* A route that takes no body still tolerates a small one (clients send "{}" to
@@ -157,24 +162,25 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
             known = (enum authn_probe_result)hold->result;
             hold->probed = false;
         } else if (auth) {
-            known =
-                authn_probe(w->db, w->server->trust_id, addr, auth, on_probed, hold, &hold->probe);
+            known = authn_probe(w, addr, auth, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
         } else if (has_session) {
             /* The session is looked up before its body is read, as a token is: a made-up
              * cookie gets its 401 without a byte of the body buffered. */
-            known = authn_probe_session(w->db, w->server->trust_id, addr, cookie, on_probed, hold,
-                                        &hold->probe);
+            known = authn_probe_session(w, addr, cookie, on_probed, hold, &hold->probe);
             if (known == AUTHN_PROBE_PENDING)
                 return GATE_HOLD;
         } else if (has_verified_cert(ssl)) {
             known = AUTHN_PROBE_UNDECIDED; /* the request layer maps the subject */
         }
         if (known == AUTHN_PROBE_LIMITED) {
-            snprintf(v->detail, sizeof v->detail,
-                     "too many authentication attempts from this "
-                     "address");
+            enum authn_kind kind = auth ? AUTHN_KIND_TOKEN : AUTHN_KIND_SESSION;
+            v->retry_after = 1;
+            authn_budget_left(kind, addr, &v->retry_after);
+            snprintf(v->detail, sizeof v->detail, "%s",
+                     auth ? "too many failed authentications from this address"
+                          : "too many failed session lookups from this address");
             return 429;
         }
         if (known == AUTHN_PROBE_REFUSED) {

@@ -21,6 +21,8 @@ struct gate_verdict {
     int method; /* M_* of the refused request, 0 if unknown */
     char detail[160];
     char path[256];
+    char allow[96];  /* a 405's Allow, or empty */
+    int retry_after; /* a 429's Retry-After in seconds, or 0 */
 };
 
 /* A head waiting for its token's lookup: resume(arg) is called when the answer is in, and

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "authn_limit.h"
 #include "conn.h"
 #include "cpu_priority.h"
 #include "db_pool.h"
@@ -153,6 +154,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct worker *w = arg;
+    denials_log_flush(w->denials, w->server->cfg.denial_flush_s);
     if (!atomic_load(&w->server->schema_ready))
         return; /* keep counting until the audit table exists */
     char trust[24];
@@ -199,6 +201,7 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
     w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
     w->wake = evtimer_new(w->base, on_wake, w);
     w->denials = denials_new();
+    w->authn_batches = authn_batches_new(w);
     w->flush_ev = event_new(w->base, -1, EV_PERSIST, on_flush, w);
     struct timeval every = {cfg->denial_flush_s, 0};
     event_add(w->flush_ev, &every);
@@ -261,6 +264,7 @@ void http_server_free(struct server *s)
             continue; /* abandoned at the drain deadline: the process is exiting anyway */
         conn_close_all(w);
         gate_close_all(w);
+        authn_batches_free(w->authn_batches); /* before its pool: its query is cancelled */
         evconnlistener_free(w->listener);
         db_pool_free(w->db);
         req_shared_reads_free(w);

@@ -19,6 +19,7 @@ struct event;
 struct server;
 struct schema_registry;
 struct denials;
+struct authn_batches;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
 struct limits {
@@ -43,6 +44,7 @@ struct worker {
     struct event *wake;      /* main thread -> worker: drain */
     struct denials *denials; /* denied requests counted, flushed by flush_ev */
     struct event *flush_ev;
+    struct authn_batches *authn_batches; /* credentials checked past their budget (authn_limit) */
     int connections, max_connections;
     int inflight;
     struct req *retired;              /* finished requests, freed at the next request (request.c) */

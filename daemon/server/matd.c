@@ -17,6 +17,7 @@
 #endif
 
 #include "authn.h"
+#include "authn_limit.h"
 #include "embedded.h"
 #include "handlers.h"
 #include "http_server.h"
@@ -246,6 +247,7 @@ int main(int argc, char **argv)
     s->schemas = registry;
     request_init(registry);
     authn_init();
+    authn_limit_init();
     denials_init();
     h_system_init();
     h_tokens_init();

@@ -40,6 +40,11 @@ static const struct {
     [METRIC_AUTH_CACHE_REFRESHES] = {"matd_auth_cache_refreshes_total",
                                      "Credentials in use looked up again in the background "
                                      "(the requests answered from the cache meanwhile)."},
+    [METRIC_AUTH_BATCH_QUERIES] = {"matd_auth_batch_queries_total",
+                                   "Queries that checked together the credentials presented from "
+                                   "addresses past their budget of failed lookups."},
+    [METRIC_AUTH_BATCH_CHECKS] = {"matd_auth_batch_checks_total",
+                                  "Credentials checked in those queries."},
     [METRIC_DB_JOBS_REJECTED] = {"matd_db_jobs_rejected_total",
                                  "Database jobs refused (queue full or database down): 503s."},
     [METRIC_PRIORITIES_COMPUTED] = {"matd_priorities_computed_total",

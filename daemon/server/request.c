@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "authn.h"
+#include "authn_limit.h"
 #include "conn.h"
 #include "cursor.h"
 #include "denials.h"
@@ -252,6 +253,7 @@ static void req_free(struct req *r)
         event_free(r->gone_ev);
     if (r->job)
         db_job_cancel(r->job);
+    authn_batch_cancel(r->auth_wait);
     shared_unlink(r); /* a shared read goes on for the others */
     if (r->hstate && r->hstate_free)
         r->hstate_free(r->hstate);
@@ -276,6 +278,23 @@ static void req_free(struct req *r)
      * loudly) instead of reading freed memory. */
     r->retired_next = r->w->retired;
     r->w->retired = r;
+}
+
+/* Denials the request log counts rather than writes line by line past the first few of a
+ * client (denials.c): every 4xx to a client that has not authenticated (a made-up token, a
+ * made-up path, a malformed head) and every 429. A flood of them costs a bounded number of
+ * lines; every other request keeps its line. */
+static bool log_counted(const struct req *r)
+{
+    return r->status == 429 || (!r->authenticated && r->status >= 400 && r->status < 500);
+}
+
+static bool has_field(const struct http1_field *fields, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(fields[i].name, name) == 0)
+            return true;
+    return false;
 }
 
 /* The one reply: body is copied, or (release set) sent by reference and released once sent. */
@@ -307,12 +326,20 @@ static void finish_with(struct req *r, int status, const char *content_type, con
         fields[n++] = (struct http1_field){"WWW-Authenticate", "Bearer realm=\"matd\""};
     for (int i = 0; i < r->nreply_fields; i++)
         fields[n++] = r->reply_fields[i];
+    if ((status == 429 || status == 503) && !has_field(fields, n, "Retry-After")) {
+        /* SPEC §5: every 429 and 503 says when to come back. A path that forgot is a bug,
+         * named in the log; the client still gets an answer it can act on. */
+        log_error("msg=\"reply without Retry-After\" request_id=%s status=%d", r->id, status);
+        fields[n++] = (struct http1_field){"Retry-After", "1"};
+    }
     unsigned long long dur = (unsigned long long)now_ms() * 1000ull - r->start_us;
     metrics_request(r->route_index, status, dur);
-    log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
-             "principal=%lld",
-             r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
-             (double)dur / 1000.0, r->authenticated ? r->principal.token_id : 0);
+    long long principal = r->authenticated ? r->principal.token_id : 0;
+    if (!log_counted(r) || denials_log_line(r->w->denials, r->client_addr, principal, status))
+        log_info("msg=request request_id=%s method=%s route=%s status=%d duration_ms=%.3f "
+                 "principal=%lld",
+                 r->id, http_method_name(r->method), r->def ? r->def->name : "-", status,
+                 (double)dur / 1000.0, principal);
     audit(r);
     /* Last: a connection whose client has gone is freed by its reply, and with it the head
      * that r->head, r->path and r->query point into. */
@@ -1016,21 +1043,26 @@ void request_dispatch(struct worker *w, struct conn *c, const struct http1_head 
     if (refused) { /* refused on its head by the gate */
         r->path = arena_strdup(req_arena(r), refused->path);
         r->method = refused->method;
+        if (refused->allow[0])
+            req_set_header(r, "Allow", refused->allow);
+        if (refused->retry_after > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", refused->retry_after);
+            req_set_header(r, "Retry-After", ra);
+        }
         req_reply_problem(r, refused->status, refused->detail, NULL);
         return;
     }
-    if (!r->method) {
-        req_reply_problem(r, 405, "method not supported", NULL);
-        return;
-    }
+    /* A method matd does not serve at all (r->method 0) matches no route: 405 with the
+     * path's Allow, or 404 for a path that is not there. */
     switch (router_match(routes, nroutes, r->method, r->path, &r->match)) {
     case ROUTE_NOT_FOUND:
         req_reply_problem(r, 404, "no such resource", NULL);
         return;
     case ROUTE_METHOD_NOT_ALLOWED: {
         char detail[160];
-        snprintf(detail, sizeof detail, "%s is not allowed here; allowed: %s",
-                 http_method_name(r->method), r->match.allow);
+        snprintf(detail, sizeof detail, "%.20s is not allowed here; allowed: %s", head->method,
+                 r->match.allow);
         char allow[96];
         snprintf(allow, sizeof allow, "%s", r->match.allow);
         reply_problem_with(r, 405, detail, NULL, "Allow", allow);

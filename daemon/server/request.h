@@ -20,6 +20,7 @@ struct event;
 struct worker;
 struct req;
 struct req_offload;
+struct authn_wait;
 
 enum req_state {
     REQ_ROUTING,
@@ -100,7 +101,8 @@ struct req {
     const char *not_found;                            /* req_submit_one_row's 404 detail */
     void *hstate;                                     /* handler's own state */
     void (*hstate_free)(void *);
-    struct shared_read *shared; /* req_submit_shared: the read it rides or waits for */
+    struct authn_wait *auth_wait; /* its credential's batch check (authn_limit.h), or NULL */
+    struct shared_read *shared;   /* req_submit_shared: the read it rides or waits for */
     struct req *shared_next, **shared_pprev;
     struct req *retired_next; /* on the worker's list of finished requests */
     struct arena *arena;      /* per-request memory, freed with the request (req_arena) */

@@ -12,11 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ratelimit.h"
+#include "authn_limit.h"
+#include "http_server.h"
 #include "util.h"
 
-#define SESSION_LOOKUPS_PER_MINUTE 1200
-#define SESSION_LOOKUPS_BURST 300
 #define CSRF_LABEL "matd csrf v1"
 
 static int stmt_lookup;
@@ -150,6 +149,8 @@ static void on_lookup(struct req *r, struct db_job *job)
     PGresult *res = db_job_result(job, 0);
     struct principal *p = &r->principal;
     char err[128];
+    if (db_nrows(res) != 1)
+        authn_budget_charge(AUTHN_KIND_SESSION, r->client_addr);
     if (db_nrows(res) != 1 || role_parse(db_val(res, 0, 1), &p->role) != 0 ||
         principal_set_urns(p, db_val(res, 0, 3), err, sizeof err) != 0) {
         req_reply_problem(r, 401, "the session has ended or expired; sign in again", NULL);
@@ -166,23 +167,6 @@ static void on_lookup(struct req *r, struct db_job *job)
     next(r);
 }
 
-/* Rate-limit key of a client address for cookie lookups: negative like authn's, and
- * salted differently so the two budgets are separate. */
-static long long client_key(const char *addr)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (const char *c = addr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    return -(long long)(h >> 2) - 1;
-}
-
-bool session_lookup_allowed(const char *client_addr)
-{
-    int retry = 1;
-    return ratelimit_allow(client_key(client_addr), SESSION_LOOKUPS_PER_MINUTE,
-                           SESSION_LOOKUPS_BURST, &retry);
-}
-
 struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn done, void *arg)
 {
     char trust_s[24], hash[65];
@@ -194,6 +178,22 @@ struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn do
     return job;
 }
 
+static void lookup_start(struct req *r, struct session_state *st)
+{
+    char hash[65];
+    session_hash_hex(st->id, hash);
+    const char *params[2] = {req_trust_str(r), hash};
+    r->hstate = st;
+    r->hstate_free = free;
+    req_submit_one(r, stmt_lookup, 2, params, on_lookup);
+}
+
+/* A cookie presented past its address's budget, found live by the batch (authn_limit.h). */
+static void on_checked_valid(struct req *r)
+{
+    lookup_start(r, r->hstate);
+}
+
 void session_authenticate(struct req *r, void (*next)(struct req *r))
 {
     struct session_state *st = xcalloc(1, sizeof *st);
@@ -203,17 +203,16 @@ void session_authenticate(struct req *r, void (*next)(struct req *r))
         req_reply_problem(r, 401, "the session cookie is malformed; sign in again", NULL);
         return;
     }
-    int retry = 1;
-    if (!ratelimit_allow(client_key(r->client_addr), SESSION_LOOKUPS_PER_MINUTE,
-                         SESSION_LOOKUPS_BURST, &retry)) {
-        free(st);
-        req_reply_problem(r, 429, "too many session lookups from this address", NULL);
+    /* Past the address's budget of failed lookups, checked with the others in a batch:
+     * a flood of made-up cookies costs one query per batch, a live session still gets in. */
+    if (!authn_budget_left(AUTHN_KIND_SESSION, r->client_addr, NULL) &&
+        atomic_load(&r->w->server->schema_ready)) {
+        char hash[65];
+        session_hash_hex(st->id, hash);
+        r->hstate = st;
+        r->hstate_free = free;
+        authn_batch_check_request(r, AUTHN_KIND_SESSION, hash, on_checked_valid);
         return;
     }
-    char hash[65];
-    session_hash_hex(st->id, hash);
-    const char *params[2] = {req_trust_str(r), hash};
-    r->hstate = st;
-    r->hstate_free = free;
-    req_submit_one(r, stmt_lookup, 2, params, on_lookup);
+    lookup_start(r, st);
 }

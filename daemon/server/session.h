@@ -20,8 +20,6 @@ void session_init(void);
 bool session_cookie(const struct req *r, char id[SESSION_ID_HEX + 1]);
 /* The same from a Cookie header's value (NULL is fine). */
 bool session_cookie_id(const char *cookie_header, char id[SESSION_ID_HEX + 1]);
-/* One more session lookup from this client address is within its budget. */
-bool session_lookup_allowed(const char *client_addr);
 /* A job looking the session id up: one row (token id, role, name, urns) while it is live. */
 struct db_job *session_lookup_job(long long trust, const char *id, db_done_fn done, void *arg);
 /* True when r came with a session cookie and no Authorization header: authn hands it here. */

@@ -78,16 +78,16 @@ static void test_connection_and_versions(void **state)
 static void test_targets(void **state)
 {
     (void)state;
-    struct http1_head h = parse("GET https://host:8443/v1/me?x=1#f HTTP/1.1\r\n\r\n");
+    struct http1_head h = parse("GET https://host:8443/v1/me?x=1#f HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_null(h.bad);
     assert_string_equal(h.path, "/v1/me");
     assert_string_equal(h.query, "x=1");
-    h = parse("GET http://host HTTP/1.1\r\n\r\n");
+    h = parse("GET http://host HTTP/1.1\r\nHost: host\r\n\r\n");
     assert_string_equal(h.path, "/");
     assert_string_equal(parse("GET * HTTP/1.1\r\n\r\n").bad, "the request target is malformed");
     assert_non_null(parse("GET /a\"b HTTP/1.1\r\n\r\n").bad);
     assert_non_null(parse("GET /a?b=\x7f HTTP/1.1\r\n\r\n").bad);
-    assert_null(parse("GET /a%20b/c:d@e HTTP/1.1\r\n\r\n").bad);
+    assert_null(parse("GET /a%20b/c:d@e HTTP/1.1\r\nHost: h\r\n\r\n").bad);
 }
 
 static void test_refused_shapes(void **state)
@@ -97,18 +97,20 @@ static void test_refused_shapes(void **state)
         "GET  / HTTP/1.1\r\n\r\n",
         "GET / HTTP/1.1 x\r\n\r\n",
         "G(T / HTTP/1.1\r\n\r\n",
-        "GET / HTTP/1.1\r\n folded\r\n\r\n",
-        "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
-        "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
-        "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-        "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        /* With a Host, so that each is refused for its own reason. */
+        "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\n: empty name\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1234567890123456789\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n",
         "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct http1_head h = parse(bad[i]);
@@ -116,7 +118,59 @@ static void test_refused_shapes(void **state)
             fail_msg("accepted: %s", bad[i]);
     }
     /* The same Content-Length twice is one length. */
-    assert_null(parse("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").bad);
+    assert_null(
+        parse("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").bad);
+}
+
+static void test_host(void **state)
+{
+    (void)state;
+    /* RFC 9112 §3.2: an HTTP/1.1 request without Host, with two Host lines or with an
+     * invalid one is 400; HTTP/1.0 may leave it out. */
+    assert_string_equal(parse("GET / HTTP/1.1\r\n\r\n").bad,
+                        "an HTTP/1.1 request needs a Host header");
+    assert_string_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n").bad,
+                        "more than one Host header line");
+    assert_string_equal(parse("GET / HTTP/1.0\r\nhost: a\r\nHOST: b\r\n\r\n").bad,
+                        "more than one Host header line");
+    assert_null(parse("GET / HTTP/1.0\r\n\r\n").bad);
+    static const char *const good[] = {
+        "localhost",
+        "localhost:8443",
+        "matd.trust.example",
+        "127.0.0.1",
+        "127.0.0.1:443",
+        "[::1]",
+        "[::1]:8443",
+        "[2001:db8::7]",
+        "[::ffff:192.0.2.1]:80",
+        "[v1.fe80::a+en1]",
+        "xn--bcher-kva.example",
+        "a%2Db",
+        "host:",
+        "",
+    };
+    char text[256];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(text, sizeof text, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        struct http1_head h = parse(text);
+        if (h.bad)
+            fail_msg("refused Host: %s (%s)", good[i], h.bad);
+    }
+    static const char *const bad[] = {
+        "a b/c", "a/b",    "a b",    "user@host",   "host:80x",  "host:8443:1",
+        "[::1",  "[]",     "[::1]x", "[::g]",       "h\xc3\xa9", "a%zz",
+        "a%2",   "host?x", "host#f", "[::1]:80:80", "\"q\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        struct http1_head h = parse(text);
+        if (!h.bad || strstr(h.bad, "Host") == NULL)
+            fail_msg("accepted Host: %s", bad[i]);
+        snprintf(text, sizeof text, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+        if (!parse(text).bad)
+            fail_msg("accepted Host: %s in HTTP/1.0", bad[i]);
+    }
 }
 
 static void test_nul_and_too_many_lines(void **state)
@@ -288,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_connection_and_versions),
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_refused_shapes),
+        cmocka_unit_test(test_host),
         cmocka_unit_test(test_nul_and_too_many_lines),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_query),

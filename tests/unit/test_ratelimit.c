@@ -60,6 +60,35 @@ static void test_many_tokens_stay_bounded(void **state)
     assert_false(ratelimit_allow_at(7, 60, 1, T0 + 200 * SEC, &retry));
 }
 
+static void test_peek_takes_nothing(void **state)
+{
+    (void)state;
+    int retry = 0;
+    /* A bucket never charged has room, and asking takes none of it. */
+    for (int i = 0; i < 100; i++)
+        assert_true(ratelimit_peek_at(401, 60, 3, T0, &retry));
+    /* Charged (as a budget of failures is): room until the burst is spent. */
+    for (int i = 0; i < 3; i++) {
+        assert_true(ratelimit_peek_at(401, 60, 3, T0, &retry));
+        assert_true(ratelimit_allow_at(401, 60, 3, T0, &retry));
+    }
+    retry = 0;
+    assert_false(ratelimit_peek_at(401, 60, 3, T0, &retry));
+    assert_int_equal(retry, 1);
+    /* Refused takes nothing either: a second later there is one again. */
+    assert_false(ratelimit_allow_at(401, 60, 3, T0, &retry));
+    assert_true(ratelimit_peek_at(401, 60, 3, T0 + SEC, &retry));
+    assert_true(ratelimit_allow_at(401, 60, 3, T0 + SEC, &retry));
+    assert_false(ratelimit_peek_at(401, 60, 3, T0 + SEC, &retry));
+    /* Six a minute: peek says ten seconds, as allow would. */
+    assert_true(ratelimit_allow_at(402, 6, 1, T0, &retry));
+    assert_false(ratelimit_peek_at(402, 6, 1, T0, &retry));
+    assert_int_equal(retry, 10);
+    assert_false(ratelimit_peek_at(402, 6, 1, T0 + 3 * SEC, &retry));
+    assert_int_equal(retry, 7);
+    assert_true(ratelimit_peek_at(402, 0, 1, T0, &retry)); /* limit off */
+}
+
 struct racer {
     atomic_int *allowed;
 };
@@ -94,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_off_and_independent),
         cmocka_unit_test(test_many_tokens_stay_bounded),
         cmocka_unit_test(test_exact_under_concurrency),
+        cmocka_unit_test(test_peek_takes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

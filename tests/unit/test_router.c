@@ -51,6 +51,14 @@ static void test_method_not_allowed_lists_allow(void **state)
     assert_int_equal(router_match(table, N, M_POST, "/v1/schools/100001", &m),
                      ROUTE_METHOD_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD, PATCH");
+    /* A method not served at all (0): the path's Allow too, and 404 off the table. */
+    assert_int_equal(router_match(table, N, 0, "/v1/schools/100001/sef/2025-26", &m),
+                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, HEAD, PUT");
+    assert_int_equal(router_match(table, N, 0, "/v1/nowhere", &m), ROUTE_NOT_FOUND);
+    assert_int_equal(router_match(table, N, http_method_parse("FOO"), "/v1/schools", &m),
+                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, HEAD, POST");
 }
 
 static void test_head_matches_get(void **state)
