@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@
 #include "gate.h"
 #include "http_server.h"
 #include "log.h"
+#include "metrics.h"
 #include "problem.h"
 #include "request.h"
+#include "reusable.h"
 #include "util.h"
 
 /* The most one SSL_write takes: a full TLS record, so a reply's head and the start of its
@@ -48,6 +51,9 @@
 /* A reply body up to this size is copied behind its head; a larger one given by reference
  * is sent from where it is (its first bytes share the head's record). */
 #define CONN_COPY_MAX CONN_RECORD_BYTES
+/* The most reusable connections closed to make room for one newcomer (an eighth of them, at
+ * least what the budget needs; nginx's figures): the next few newcomers then find room. */
+#define CONN_EVICT_MAX 32
 
 enum phase {
     PH_HEAD,    /* reading a request head: nothing passed on until it is decided */
@@ -70,6 +76,7 @@ enum timer_kind {
 struct conn {
     struct worker *w;
     struct conn *next, **pprev; /* the worker's connections */
+    struct reusable_node reuse; /* queued in w->reusable while it does nothing useful yet */
     int fd;
     SSL *ssl;
     char addr[64];
@@ -188,6 +195,7 @@ static void close_now(struct conn *c)
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
+    reusable_remove(c->w->reusable, &c->reuse);
     gate_release_addr(c->addr);
     http_server_conn_closed(c->w);
     if (c->active && c->gone) {
@@ -195,6 +203,41 @@ static void close_now(struct conn *c)
         c->gone = NULL;
         gone(c->gone_arg);
     }
+}
+
+/* Doing nothing useful yet: in the TLS handshake, or waiting for the first byte of a request
+ * (a new connection, or keep-alive between requests), with nothing to write. */
+static bool doing_nothing_yet(const struct conn *c)
+{
+    if (c->dead || c->lingering)
+        return false;
+    if (c->handshaking)
+        return true;
+    return !c->active && !c->hold.probe && c->phase == PH_HEAD && c->in_off == c->in_len &&
+           !SSL_has_pending(c->ssl) && c->out_off == c->out_len && !c->ref_len && !c->peer_eof;
+}
+
+/* Keeps c in the worker's reusable queue exactly while it does nothing useful yet; the
+ * listener follows (a worker at its budget accepts while it has a connection to reuse). */
+static void reuse_update(struct conn *c)
+{
+    bool idle = doing_nothing_yet(c);
+    if (idle == reusable_queued(&c->reuse))
+        return;
+    if (idle)
+        reusable_add(c->w->reusable, &c->reuse, c->addr);
+    else
+        reusable_remove(c->w->reusable, &c->reuse);
+    http_server_listen_update(c->w);
+}
+
+/* A callback of c's ends: c's place in the reusable queue follows what it now does, and c is
+ * freed if nothing else holds it. */
+static void settle(struct conn *c)
+{
+    c->busy--;
+    reuse_update(c);
+    maybe_free(c);
 }
 
 void conn_start(struct worker *w, int fd, const char *addr)
@@ -232,6 +275,7 @@ void conn_start(struct worker *w, int fd, const char *addr)
     event_add(c->rev, NULL);
     c->reading = true;
     arm(c, T_HEAD, (uint64_t)w->server->cfg.header_timeout_ms); /* handshake and first head */
+    reuse_update(c);
 }
 
 void conn_close_all(struct worker *w)
@@ -241,6 +285,50 @@ void conn_close_all(struct worker *w)
         close_now(c);
         maybe_free(c);
     }
+}
+
+static struct conn *conn_of(struct reusable_node *node)
+{
+    return (struct conn *)(void *)((char *)node - offsetof(struct conn, reuse));
+}
+
+bool conn_make_room(struct worker *w)
+{
+    int need = w->connections - w->max_connections + 1; /* below 1 while there is room */
+    if (need < 1)
+        return true;
+    int idle = reusable_count(w->reusable), k = idle / 8;
+    k = k < need ? need : k > CONN_EVICT_MAX ? CONN_EVICT_MAX : k;
+    if (idle > 0 && !w->evicting) {
+        int most;
+        const char *busiest = reusable_busiest(w->reusable, &most);
+        log_warn("msg=\"connection budget full, closing idle connections for newcomers\" "
+                 "worker=%d connections=%d idle=%d busiest_client=%s busiest_idle=%d",
+                 w->index, w->connections, idle, busiest, most);
+        w->evicting = true;
+    }
+    int closed = 0;
+    for (struct reusable_node *v; closed < k && (v = reusable_victim(w->reusable)); closed++) {
+        struct conn *c = conn_of(v); /* not on the stack: this is the listener's callback */
+        close_now(c);
+        maybe_free(c);
+    }
+    if (closed) {
+        metrics_add(METRIC_CONNECTIONS_EVICTED, (unsigned long long)closed);
+        w->evicted_unlogged += (unsigned long long)closed;
+    }
+    return w->connections < w->max_connections;
+}
+
+void conn_log_evictions(struct worker *w, int period_s)
+{
+    if (w->evicted_unlogged)
+        log_info("msg=\"idle connections closed for newcomers, counted\" worker=%d count=%llu "
+                 "period_s=%d",
+                 w->index, w->evicted_unlogged, period_s);
+    else
+        w->evicting = false; /* a quiet period: the next one is logged as it starts */
+    w->evicted_unlogged = 0;
 }
 
 /* Closing: the last reply has gone. TLS's close_notify, no more writes, and what the client
@@ -288,8 +376,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     c->timer_kind = T_NONE;
     c->busy++;
     close_now(c);
-    c->busy--;
-    maybe_free(c);
+    settle(c);
 }
 
 /* ---- reading ---- */
@@ -493,8 +580,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         linger_read(c);
     else
         read_and_process(c);
-    c->busy--;
-    maybe_free(c);
+    settle(c);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -506,8 +592,7 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
         read_and_process(c);
     if (!c->dead && !c->lingering)
         flush_out(c);
-    c->busy--;
-    maybe_free(c);
+    settle(c);
 }
 
 /* A held head's token lookup answered, or a reply went while input waited: go on. */
@@ -529,8 +614,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
         read_and_process(c);
     else
         conn_process(c);
-    c->busy--;
-    maybe_free(c);
+    settle(c);
 }
 
 /* On the loop's next turn, after it has polled the sockets: an event made active now would
@@ -944,8 +1028,7 @@ void conn_reply(struct conn *c, const struct conn_reply *rep)
         rep->release(rep->release_arg);
     c->replying = true;
     flush_out(c);
-    c->busy--;
-    maybe_free(c);
+    settle(c);
 }
 
 void conn_on_gone(struct conn *c, void (*gone)(void *arg), void *arg)

@@ -7,7 +7,12 @@
  * Each head is decided by the gate (gate.h) before any of its body is read: a refused
  * request reaches the request layer bodyless, with the gate's verdict. An admitted body is
  * read whole (Content-Length or chunked, within the route's limit), then the request is
- * handed over with it. */
+ * handed over with it.
+ *
+ * A connection that is doing nothing useful yet (in the TLS handshake, or waiting for the
+ * first byte of a request) is reusable: at the worker's budget a newcomer takes the place of
+ * the oldest one of the address holding the most (lib/reusable.h), so idle and embryonic
+ * connections cannot keep a real client out. */
 #ifndef MATD_CONN_H
 #define MATD_CONN_H
 #include <openssl/ssl.h>
@@ -25,6 +30,12 @@ struct gate_verdict;
 void conn_start(struct worker *w, int fd, const char *addr);
 /* Closes every connection of w (at exit, once no request is in flight). */
 void conn_close_all(struct worker *w);
+/* Makes room in w's budget for one more connection, closing reusable connections if w is at
+ * it (a few at a time: those of the busiest addresses first); false when there is still no
+ * room (every connection has a request in progress). */
+bool conn_make_room(struct worker *w);
+/* Logs how many connections w closed to make room since the last call (period_s ago). */
+void conn_log_evictions(struct worker *w, int period_s);
 
 /* The request layer's side (request.c). request_dispatch receives the head (valid until
  * conn_reply), the body (malloc'd, NUL-terminated, now the receiver's; NULL if none) and,

@@ -205,7 +205,8 @@ int gate_decide(struct worker *w, const char *addr, SSL *ssl, struct gate_hold *
 /* ---- accept ---- */
 
 /* Admits a connection from the client at sa (the peer, or the client a trusted proxy
- * named): the per-address cap, then the connection (conn.c). */
+ * named): the per-address cap, room in the worker's budget (an idle connection closed for
+ * it if need be), then the connection (conn.c). */
 static void admit(struct worker *w, evutil_socket_t fd, struct sockaddr *sa, int salen)
 {
     char addr[ADDR_LEN];
@@ -213,6 +214,14 @@ static void admit(struct worker *w, evutil_socket_t fd, struct sockaddr *sa, int
         snprintf(addr, sizeof addr, "?");
     if (!addr_acquire(addr, w->server->cfg.max_connections_per_address)) {
         /* No TLS state, no buffer: the socket is closed as it arrives. */
+        denials_count(w->denials, addr, 0, 503);
+        evutil_closesocket(fd);
+        return;
+    }
+    if (!conn_make_room(w)) {
+        /* Every connection busy: the listener pauses after its last newcomer, so only one
+         * already accepted (or a PROXY wait ending) meets a full budget; refused as at the cap. */
+        addr_release(addr);
         denials_count(w->denials, addr, 0, 503);
         evutil_closesocket(fd);
         return;

@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "gate.h"
 #include "log.h"
 #include "request.h"
+#include "reusable.h"
 #include "util.h"
 
 struct server *g_server;
@@ -60,13 +62,31 @@ void http_server_swap_tls(struct server *s, SSL_CTX *ctx)
         SSL_CTX_free(old); /* connections keep their own reference */
 }
 
+void http_server_listen_update(struct worker *w)
+{
+    bool run =
+        !w->draining && (w->connections < w->max_connections || reusable_count(w->reusable) > 0);
+    if (run == w->listening)
+        return;
+    w->listening = run;
+    if (run) {
+        evconnlistener_enable(w->listener);
+        return;
+    }
+    /* At the budget with every connection busy: the kernel's backlog holds newcomers until
+     * one closes or goes idle (a pause can come and go with each request: logged once a
+     * period). */
+    evconnlistener_disable(w->listener);
+    if (!w->pause_logged)
+        log_warn("msg=\"connection limit reached\" worker=%d connections=%d", w->index,
+                 w->connections);
+    w->pause_logged = true;
+}
+
 void http_server_conn_closed(struct worker *w)
 {
     w->connections--;
-    if (!w->draining && !w->listening && w->connections < w->max_connections) {
-        evconnlistener_enable(w->listener);
-        w->listening = true;
-    }
+    http_server_listen_update(w);
 }
 
 SSL *http_server_new_ssl(struct worker *w)
@@ -78,14 +98,7 @@ SSL *http_server_new_ssl(struct worker *w)
     if (!ssl)
         fatal("SSL_new failed (out of memory)");
     w->connections++;
-    if (w->connections >= w->max_connections && w->listening) {
-        /* At the budget: stop accepting until a connection closes (the kernel backlog
-         * holds the rest) rather than take more than we can serve. */
-        evconnlistener_disable(w->listener);
-        w->listening = false;
-        log_warn("msg=\"connection limit reached\" worker=%d connections=%d", w->index,
-                 w->connections);
-    }
+    http_server_listen_update(w);
     return ssl;
 }
 
@@ -155,6 +168,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct worker *w = arg;
     denials_log_flush(w->denials, w->server->cfg.denial_flush_s);
+    conn_log_evictions(w, w->server->cfg.denial_flush_s);
+    w->pause_logged = false;
     if (!atomic_load(&w->server->schema_ready))
         return; /* keep counting until the audit table exists */
     char trust[24];
@@ -198,6 +213,10 @@ static int worker_setup(struct server *s, struct worker *w, char *err, size_t er
     }
     w->listening = true;
     w->max_connections = (cfg->max_connections + s->nworkers - 1) / s->nworkers;
+    uint64_t seed = 0;
+    if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
+        seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ull; /* only spreads addresses */
+    w->reusable = reusable_new(cfg->max_connections_per_address, w->max_connections, seed);
     w->db = db_pool_new(w->base, cfg->dsn, cfg->pool_size, cfg->queue_max, cfg->connect_timeout_ms);
     w->wake = evtimer_new(w->base, on_wake, w);
     w->denials = denials_new();
@@ -263,6 +282,7 @@ void http_server_free(struct server *s)
         if (w->inflight)
             continue; /* abandoned at the drain deadline: the process is exiting anyway */
         conn_close_all(w);
+        reusable_free(w->reusable);
         gate_close_all(w);
         authn_batches_free(w->authn_batches); /* before its pool: its query is cancelled */
         evconnlistener_free(w->listener);
@@ -286,10 +306,7 @@ static void apply_body_limit(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     const struct limits *l = server_limits(w->server);
     w->max_connections = (l->max_connections + w->server->nworkers - 1) / w->server->nworkers;
-    if (!w->draining && !w->listening && w->connections < w->max_connections) {
-        evconnlistener_enable(w->listener);
-        w->listening = true;
-    }
+    http_server_listen_update(w);
 }
 
 void http_server_apply_limits(struct server *s)

@@ -20,6 +20,7 @@ struct server;
 struct schema_registry;
 struct denials;
 struct authn_batches;
+struct reusable;
 
 /* Limits that SIGHUP may change, read by workers through an atomic pointer. */
 struct limits {
@@ -39,6 +40,7 @@ struct worker {
     struct event_base *base;
     struct evconnlistener *listener;
     struct conn *conns;             /* open connections (conn.c) */
+    struct reusable *reusable;      /* those doing nothing useful yet (conn.c) */
     struct proxy_wait *proxy_waits; /* accepted, waiting for a PROXY header (gate.c) */
     struct db_pool *db;
     struct event *wake;      /* main thread -> worker: drain */
@@ -46,6 +48,9 @@ struct worker {
     struct event *flush_ev;
     struct authn_batches *authn_batches; /* credentials checked past their budget (authn_limit) */
     int connections, max_connections;
+    unsigned long long evicted_unlogged; /* idle connections closed for newcomers (conn.c) */
+    bool evicting;                       /* some were in this denial_flush_s period */
+    bool pause_logged;                   /* the listener's pause is logged once a period */
     int inflight;
     struct req *retired;              /* finished requests, freed at the next request (request.c) */
     struct arena *spare_arena;        /* a finished request's arena, reset for the next one */
@@ -88,5 +93,8 @@ const struct limits *server_limits(struct server *s);
 SSL *http_server_new_ssl(struct worker *w);
 /* A connection of w is gone (its TLS state freed): frees its slot in the budget. */
 void http_server_conn_closed(struct worker *w);
+/* Runs or pauses w's listener: it runs while w has room in its budget, or a connection that
+ * a newcomer may take the place of (w->reusable); call when either changes. */
+void http_server_listen_update(struct worker *w);
 
 #endif

@@ -67,6 +67,10 @@ static const struct {
                                   "(a thread's log ring was full)."},
     [METRIC_PUSH_PAUSES] = {"matd_push_pauses_total",
                             "Pauses a push's COPY took to give way to requests being served."},
+    [METRIC_CONNECTIONS_EVICTED] = {"matd_connections_evicted_total",
+                                    "Connections doing nothing useful yet (in the TLS handshake "
+                                    "or between requests) closed to make room for a new one at "
+                                    "the connection budget."},
 };
 static atomic_llong gauges[METRIC_GAUGE_COUNT];
 static const struct {

@@ -15,9 +15,12 @@ from harness import Matd, school_body
 class Wire:
     """One TLS connection, read as bytes: replies are split by their Content-Length."""
 
-    def __init__(self, port):
+    def __init__(self, port, source=None):
+        """source: the loopback address to connect from (another client), or the default."""
         self.s = harness.tls_context().wrap_socket(
-            socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+            socket.create_connection(("127.0.0.1", port), timeout=10,
+                                     source_address=(source, 0) if source else None),
+            server_hostname="localhost")
         self.buf = b""
 
     def send(self, data):

@@ -2,9 +2,11 @@
 systemd notifications, revocation seen by every instance, logs without secrets and with
 one request id, concurrent migrations, the request deadline, the database queue bound,
 the connection cap and idle timeout, SIGHUP applying limits, and the drain bound."""
+import http.client
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -311,28 +313,58 @@ class Operations(unittest.TestCase):
             m.stop()
 
     def test_connection_cap_and_idle_timeout(self):
-        m = Matd(self.db, workers=1,
-                 extra_config="[server]\nmax_connections = 4\nidle_timeout_s = 2\n")
+        m = Matd(self.db, workers=1, extra_config=(
+            "[server]\nmax_connections = 4\nidle_timeout_s = 2\nheader_timeout_ms = 2000\n"))
         try:
             ctx = harness.tls_context()
+
+            def connect():
+                return ctx.wrap_socket(socket.create_connection(("127.0.0.1", m.port), timeout=10),
+                                       server_hostname="localhost")
+
+            def closed(s, within):
+                s.settimeout(within)
+                try:
+                    return s.recv(1) == b""
+                except (ConnectionResetError, ssl.SSLError):
+                    return True
+                except (socket.timeout, TimeoutError):
+                    return False
+
+            # At the cap with idle keep-alive connections, a fifth client takes the place of
+            # the oldest at once; the others are closed after idle_timeout_s.
             idle = []
             for _ in range(4):
-                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", m.port), timeout=10),
-                                    server_hostname="localhost")
-                idle.append(s)
-            # At the cap, a fifth client waits; the idle ones are closed after idle_timeout_s
-            # and the fifth is then served.
+                c = http.client.HTTPSConnection("localhost", m.port, context=ctx, timeout=10)
+                self.assertEqual(m.request("GET", "/healthz", conn=c).status, 200)
+                idle.append(c)
             t0 = time.time()
-            r = m.request("GET", "/healthz")
-            self.assertEqual(r.status, 200)
+            self.assertEqual(m.request("GET", "/healthz").status, 200)
+            self.assertLess(time.time() - t0, 1.0, "the fifth client took an idle one's place")
+            self.assertTrue(closed(idle[0].sock, 3), "the oldest idle connection made room")
+            for c in idle[1:]:  # not taken for room (one was enough: the count below)
+                self.assertTrue(closed(c.sock, 5), "the server closed the idle connection")
+            for c in idle:
+                c.close()
+            # At the cap with every connection in a request (a body announced, 100 Continue
+            # answered, nothing sent), a fifth client waits for a slot: the bodies are cut at
+            # their rate once header_timeout_ms of grace has passed.
+            admin = m.token("admin")
+            busy = []
+            for _ in range(4):
+                s = connect()
+                s.sendall(b"POST /v1/schools HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                          b"application/json\r\nAuthorization: Bearer " + admin.encode() +
+                          b"\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n")
+                self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 100 Continue"))
+                busy.append(s)
+            t0 = time.time()
+            self.assertEqual(m.request("GET", "/healthz").status, 200)
             self.assertGreater(time.time() - t0, 1.0, "the fifth client had to wait for a slot")
-            for s in idle:
-                s.settimeout(10)
-                try:
-                    self.assertEqual(s.recv(1), b"", "the server closed the idle connection")
-                except (ConnectionResetError, OSError):
-                    pass
+            for s in busy:
+                self.assertTrue(closed(s, 5))
                 s.close()
+            self.assertEqual(m.metric("matd_connections_evicted_total"), 1)
         finally:
             self.assertEqual(m.stop(), 0)
 
