@@ -1,6 +1,7 @@
 /* Reusable connections by address: each address keeps its nodes oldest first, and sits in
  * the level of its count (a list per count, in the order addresses reached it), so adding,
- * removing and finding the victim are O(1) but for one hash lookup on add. */
+ * removing and finding the victim are O(1) but for a hash lookup when an address comes or
+ * goes. */
 #include "reusable.h"
 
 #include <stdio.h>
@@ -14,28 +15,65 @@
 #define REUSABLE_MAX_LEVELS 4096
 #define REUSABLE_MAX_BUCKETS (1u << 16)
 
+/* A doubly linked list of links, first to last: an address's nodes, and a level's
+ * addresses. */
+struct chain {
+    struct reusable_link *first, *last;
+};
+
+static void chain_append(struct chain *c, struct reusable_link *k)
+{
+    k->next = NULL;
+    k->prev = c->last;
+    if (c->last)
+        c->last->next = k;
+    else
+        c->first = k;
+    c->last = k;
+}
+
+static void chain_unlink(struct chain *c, struct reusable_link *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        c->first = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        c->last = k->prev;
+    k->prev = k->next = NULL;
+}
+
 struct reusable_addr {
-    struct reusable_addr *chain;       /* the index bucket's */
-    struct reusable_addr *prev, *next; /* its level's */
-    struct reusable_node *oldest, *newest;
+    struct reusable_link link;   /* first: among its level's addresses */
+    struct reusable_addr *chain; /* the index bucket's */
+    struct chain nodes;          /* oldest first */
     int count;
     int level;
     char name[REUSABLE_ADDR_LEN];
-};
-
-struct level {
-    struct reusable_addr *first, *last;
 };
 
 struct reusable {
     struct reusable_addr **index; /* by address */
     size_t mask;
     uint64_t seed;
-    struct level *levels; /* levels[k]: the addresses queuing k (the last: at least k) */
+    struct chain *levels; /* levels[k]: the addresses queuing k (the last: at least k) */
     int nlevels;
     int top; /* the highest level with an address; 0 when nothing is queued */
     int count;
 };
+
+/* The links are the first members of nodes and addresses. */
+static struct reusable_node *node_of(struct reusable_link *k)
+{
+    return (struct reusable_node *)(void *)k;
+}
+
+static struct reusable_addr *addr_of(struct reusable_link *k)
+{
+    return (struct reusable_addr *)(void *)k;
+}
 
 struct reusable *reusable_new(int max_per_addr, int expected, uint64_t seed)
 {
@@ -61,9 +99,9 @@ void reusable_free(struct reusable *r)
         while (r->index[i]) {
             struct reusable_addr *a = r->index[i];
             r->index[i] = a->chain;
-            for (struct reusable_node *n = a->oldest, *next; n; n = next) {
-                next = n->next;
-                n->prev = n->next = NULL;
+            while (a->nodes.first) {
+                struct reusable_node *n = node_of(a->nodes.first);
+                chain_unlink(&a->nodes, &n->link);
                 n->addr = NULL;
             }
             free(a);
@@ -85,41 +123,20 @@ static struct reusable_addr **find(struct reusable *r, const char *name)
     return a;
 }
 
-static void level_unlink(struct reusable *r, struct reusable_addr *a)
-{
-    struct level *l = &r->levels[a->level];
-    if (a->prev)
-        a->prev->next = a->next;
-    else
-        l->first = a->next;
-    if (a->next)
-        a->next->prev = a->prev;
-    else
-        l->last = a->prev;
-    a->prev = a->next = NULL;
-}
-
 /* Moves a to the level of its count (last in it), and keeps top: a count moves by one, so
  * when a's old level was the top and is left empty, the top is the level a moved down to
  * (or nothing, for an address that has left). */
 static void relevel(struct reusable *r, struct reusable_addr *a)
 {
     int to = a->count < r->nlevels ? a->count : r->nlevels - 1;
-    if (to == a->level)
-        return;
     int from = a->level;
+    if (to == from)
+        return;
     if (from > 0)
-        level_unlink(r, a);
+        chain_unlink(&r->levels[from], &a->link);
+    if (to > 0)
+        chain_append(&r->levels[to], &a->link);
     a->level = to;
-    if (to > 0) {
-        struct level *l = &r->levels[to];
-        a->prev = l->last;
-        if (l->last)
-            l->last->next = a;
-        else
-            l->first = a;
-        l->last = a;
-    }
     if (to > r->top)
         r->top = to;
     else if (from == r->top && !r->levels[from].first)
@@ -136,13 +153,7 @@ void reusable_add(struct reusable *r, struct reusable_node *n, const char *addr)
         *slot = a;
     }
     n->addr = a;
-    n->next = NULL;
-    n->prev = a->newest;
-    if (a->newest)
-        a->newest->next = n;
-    else
-        a->oldest = n;
-    a->newest = n;
+    chain_append(&a->nodes, &n->link);
     a->count++;
     r->count++;
     relevel(r, a);
@@ -153,15 +164,7 @@ void reusable_remove(struct reusable *r, struct reusable_node *n)
     struct reusable_addr *a = n->addr;
     if (!a)
         return;
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        a->oldest = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        a->newest = n->prev;
-    n->prev = n->next = NULL;
+    chain_unlink(&a->nodes, &n->link);
     n->addr = NULL;
     a->count--;
     r->count--;
@@ -178,9 +181,15 @@ bool reusable_queued(const struct reusable_node *n)
     return n->addr != NULL;
 }
 
+static struct reusable_addr *busiest(const struct reusable *r)
+{
+    return r->top > 0 ? addr_of(r->levels[r->top].first) : NULL;
+}
+
 struct reusable_node *reusable_victim(const struct reusable *r)
 {
-    return r->top > 0 ? r->levels[r->top].first->oldest : NULL;
+    struct reusable_addr *a = busiest(r);
+    return a ? node_of(a->nodes.first) : NULL;
 }
 
 int reusable_count(const struct reusable *r)
@@ -190,7 +199,7 @@ int reusable_count(const struct reusable *r)
 
 const char *reusable_busiest(const struct reusable *r, int *count)
 {
-    const struct reusable_addr *a = r->top > 0 ? r->levels[r->top].first : NULL;
+    const struct reusable_addr *a = busiest(r);
     *count = a ? a->count : 0;
     return a ? a->name : "";
 }

@@ -9,10 +9,14 @@
 
 struct reusable_addr;
 
+struct reusable_link {
+    struct reusable_link *prev, *next;
+};
+
 /* Embedded in what is queued (a connection). Zeroed, it is not queued. */
 struct reusable_node {
-    struct reusable_node *prev, *next; /* its address's, oldest first */
-    struct reusable_addr *addr;        /* NULL: not queued */
+    struct reusable_link link;  /* first: among its address's, oldest first */
+    struct reusable_addr *addr; /* NULL: not queued */
 };
 
 struct reusable;
