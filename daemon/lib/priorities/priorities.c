@@ -198,6 +198,7 @@ void priorities_list_free(struct priorities_list *list)
         return;
     if (list->owns_items)
         arena_free(list->arena);
+    arena_free(list->copies);
     free(list->items);
     free(list->year);
     free(list->term);

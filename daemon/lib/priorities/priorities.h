@@ -44,6 +44,9 @@ struct priorities_cell {
     int n;  /* pupils with a record */
     int k;  /* of them at expected or greater_depth (0 <= k <= n) */
     int gd; /* of them at greater_depth (0 <= gd <= n); carried, not scored */
+    /* withheld from everyone but its school (SPEC §8, suppress.h): never named as a
+     * giver of support, whose reason would show it */
+    bool withheld;
 };
 
 /* National benchmark for the year; a missing (subject, group) falls back to the trust's
@@ -230,6 +233,7 @@ struct priorities_item {
     double score;             /* as computed */
     int64_t score_hundredths; /* score rounded to 0.01, what is printed and sorted on */
     char *rationale;
+    char *rationale_without_stuck; /* trust items carrying stuck: the sentence before them */
     struct priorities_giver support[PRIORITIES_MAX_SUPPORT];
     size_t n_support;
 };
@@ -244,7 +248,8 @@ struct priorities_list {
     struct priorities_item **items;
     size_t count;
     bool owns_items;
-    struct arena *arena; /* the items' storage; NULL in a view */
+    struct arena *arena;  /* the items' storage; NULL in a view */
+    struct arena *copies; /* a view's own copies of the items it changed, or NULL */
 };
 
 /* Computes the priorities. Returns 0 and an owned list in *out, or -1 with the bad input
