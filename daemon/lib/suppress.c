@@ -635,15 +635,14 @@ struct suppress_mask *suppress_compute(const struct suppress_cell *cells, size_t
         tmp[k] = cells[k].subject ? cells[k].subject : "";
     names_build(&m->subjects, tmp, ncells, cmp_str_p);
     size_t ny = 0;
-    tmp[ny++] = "all";
     for (k = 0; k < ncells; k++)
         if (!year_is_all(cells[k].year_group))
             tmp[ny++] = cells[k].year_group;
-    qsort(tmp + 1, ny - 1, sizeof *tmp, cmp_year_p);
-    m->years.v = xcalloc(ny + 1, sizeof *m->years.v);
-    for (k = 0; k < ny; k++)
-        if (k <= 1 || cmp_year_p(&tmp[k], &tmp[k - 1]))
-            m->years.v[m->years.n++] = xstrdup(tmp[k]);
+    names_build(&m->years, tmp, ny, cmp_year_p);
+    /* year id 0: the subject's cell over all year groups */
+    memmove(m->years.v + 1, m->years.v, m->years.n * sizeof *m->years.v);
+    m->years.v[0] = xstrdup("all");
+    m->years.n++;
     for (k = 0; k < ncells; k++)
         tmp[k] = cells[k].group ? cells[k].group : "";
     names_build(&m->groups, tmp, ncells, cmp_group_p);
