@@ -38,12 +38,15 @@ void h_priorities_init(void)
     stmt_thresholds_put = db_stmt_register(
         "prio_thresholds_put",
         "INSERT INTO priority_thresholds AS t (trust_id, min_cohort, z_crit, gap_points, "
-        " trend_points) SELECT $1, coalesce((b->>'min_cohort')::int, 6), "
-        " coalesce((b->>'z_crit')::float8, 1.96), coalesce((b->>'gap_points')::float8, 10), "
-        " coalesce((b->>'trend_points')::float8, 10) FROM (SELECT $2::jsonb AS b) x "
+        " trend_points, complementary_suppression) SELECT $1, "
+        " coalesce((b->>'min_cohort')::int, 6), coalesce((b->>'z_crit')::float8, 1.96), "
+        " coalesce((b->>'gap_points')::float8, 10), coalesce((b->>'trend_points')::float8, 10), "
+        " coalesce((b->>'complementary_suppression')::boolean, false) "
+        "FROM (SELECT $2::jsonb AS b) x "
         "ON CONFLICT (trust_id) DO UPDATE SET min_cohort = EXCLUDED.min_cohort, z_crit = "
         " EXCLUDED.z_crit, gap_points = EXCLUDED.gap_points, trend_points = "
-        " EXCLUDED.trend_points, updated_at = now()");
+        " EXCLUDED.trend_points, complementary_suppression = EXCLUDED.complementary_suppression, "
+        " updated_at = now()");
 }
 
 /* ---- the cache ---- */
@@ -561,6 +564,12 @@ static double dval(PGresult *res, int row, int col)
     return v ? atof(v) : 0;
 }
 
+static bool bval(PGresult *res, int row, int col)
+{
+    const char *v = db_val(res, row, col);
+    return v && strcmp(v, "t") == 0;
+}
+
 /* The calculation, run on the offload pool so a large trust never stalls a loop. It owns
  * the query results it reads. */
 struct compute_work {
@@ -803,9 +812,9 @@ static void on_thresholds(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, db_job_ncmds(job) - 1);
-    json_t *o =
-        json_pack("{s:i, s:f, s:f, s:f}", "min_cohort", ival(res, 0, 1), "z_crit", dval(res, 0, 2),
-                  "gap_points", dval(res, 0, 3), "trend_points", dval(res, 0, 4));
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:b}", "min_cohort", ival(res, 0, 1), "z_crit",
+                          dval(res, 0, 2), "gap_points", dval(res, 0, 3), "trend_points",
+                          dval(res, 0, 4), "complementary_suppression", bval(res, 0, 5));
     req_reply_json(r, 200, o);
 }
 

@@ -12,7 +12,8 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
     [PQ_META] = {"prio_meta",
                  "SELECT coalesce((SELECT version FROM trust_data_versions WHERE trust_id = $1), "
                  " 0), coalesce(t.min_cohort, 6), coalesce(t.z_crit, 1.96), "
-                 " coalesce(t.gap_points, 10), coalesce(t.trend_points, 10) "
+                 " coalesce(t.gap_points, 10), coalesce(t.trend_points, 10), "
+                 " coalesce(t.complementary_suppression, false) "
                  "FROM (SELECT 1) one LEFT JOIN priority_thresholds t ON t.trust_id = $1"},
     [PQ_SCHOOLS] = {"prio_schools",
                     "SELECT urn, name, phase, lat, lon FROM schools WHERE trust_id = $1 "
@@ -175,6 +176,8 @@ int priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *yea
     in->thresholds.z_crit = dval(meta, 0, 2);
     in->thresholds.gap_points = dval(meta, 0, 3);
     in->thresholds.trend_points = dval(meta, 0, 4);
+    const char *complements = val(meta, 0, 5);
+    in->thresholds.complementary_suppression = complements && strcmp(complements, "t") == 0;
 
     const PGresult *r = res[PQ_SCHOOLS];
     in->n_schools = (size_t)PQntuples(r);

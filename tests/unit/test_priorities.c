@@ -202,6 +202,7 @@ static void test_defaults(void **state)
     assert_true(t.z_crit == 1.96);
     assert_true(t.gap_points == 10.0);
     assert_true(t.trend_points == 10.0);
+    assert_false(t.complementary_suppression); /* SPEC §8: the small cells only */
 }
 
 static void test_deficit(void **state)

@@ -18,9 +18,14 @@ struct priorities_thresholds {
     double z_crit;       /* |z| for "significant" (default 1.96) */
     double gap_points;   /* excess disadvantage gap, percentage points (default 10) */
     double trend_points; /* drop against the same term last year, points (default 10) */
+    /* small cohorts (SPEC §8, suppress.h): also withhold the cells that would let a cell of
+     * fewer than min_cohort pupils be worked out by subtraction, and the items resting on
+     * them, from everyone but their school (default false: those cells only). Not read by
+     * priorities_compute; it decides the masks the list is read through. */
+    bool complementary_suppression;
 };
 
-/* Fills t with the SPEC defaults: 6, 1.96, 10, 10. */
+/* Fills t with the SPEC defaults: 6, 1.96, 10, 10, no complementary suppression. */
 void priorities_thresholds_default(struct priorities_thresholds *t);
 
 /* The trust's schools for the term. Rows of any other input whose URN is not listed here
