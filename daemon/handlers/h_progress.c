@@ -27,15 +27,17 @@
 static int stmt_cells, stmt_cells_all, stmt_submissions;
 static void push_init(void);
 
-/* Cells joined to the benchmark in force; one row per cell, ordered for reading. Column 10
- * is true for the rows of an executive head's schools summed ($4), which stand for their
+/* Cells joined to the benchmark in force; one row per cell, ordered for reading. Columns 9
+ * and 11 are the trust's small-cohort rule (min_cohort, complementary suppression); column
+ * 10 is true for the rows of an executive head's schools summed ($4), which stand for their
  * "trust". */
 #define CELLS_COLUMNS                                                                              \
     "SELECT c.urn, c.subject, coalesce(c.year_group, 'all'), c.grp, c.n, "                         \
     " round(c.k::numeric / c.n, 4), round(c.gd::numeric / c.n, 4), b.expected, "                   \
     " round(c.k::numeric / c.n - b.expected, 4), "                                                 \
     " coalesce((SELECT t.min_cohort FROM priority_thresholds t WHERE t.trust_id = $1), 6), "       \
-    " c.subset "
+    " c.subset, coalesce((SELECT t.complementary_suppression FROM priority_thresholds t "          \
+    " WHERE t.trust_id = $1), false) "
 #define CELLS_ORDER                                                                                \
     "LEFT JOIN benchmarks_for($1, $2) b ON b.subject = c.subject AND b.grp = c.grp "               \
     "ORDER BY c.urn NULLS FIRST, c.subset, c.subject, CASE c.year_group WHEN 'N' THEN -1 "         \
@@ -199,7 +201,8 @@ static void render_json(const struct summary_state *st, const struct suppress_ma
 }
 
 /* The mask of the term's cells (every school and year group, the trust's row; not the
- * subset's rows, which it sums itself), as the priorities compute it for the same term. */
+ * subset's rows, which it sums itself) under the trust's rule, as the priorities compute it
+ * for the same term. */
 static struct suppress_mask *summary_mask(const struct summary_state *st)
 {
     const PGresult *res = st->res;
@@ -218,8 +221,12 @@ static struct suppress_mask *summary_mask(const struct summary_state *st)
     const char **subset = st->subset ? xcalloc(st->nsubset + 1, sizeof *subset) : NULL;
     for (size_t i = 0; subset && i < st->nsubset; i++)
         subset[i] = st->subset[i];
-    int min_cohort = rows ? atoi(db_val(res, 0, 9)) : 6;
-    struct suppress_mask *mask = suppress_compute(cells, n, min_cohort, subset, st->nsubset, NULL);
+    struct suppress_rule rule = {.min_cohort = 6};
+    if (rows) {
+        rule.min_cohort = atoi(db_val(res, 0, 9));
+        rule.complements = strcmp(db_val(res, 0, 11), "t") == 0;
+    }
+    struct suppress_mask *mask = suppress_compute(cells, n, &rule, subset, st->nsubset, NULL);
     free(subset);
     free(cells);
     return mask;

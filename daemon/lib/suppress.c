@@ -1,5 +1,6 @@
-/* Small-cohort suppression: primary cells, then secondary cells to a fixed point over every
- * additive relation between the published cells (docs/priorities.md, "Small cohorts"). */
+/* Small-cohort suppression: primary cells, then (when the trust asks for complementary
+ * suppression) secondary cells to a fixed point over every additive relation between the
+ * published cells (docs/priorities.md, "Small cohorts"). */
 #include "suppress.h"
 
 #include <stdint.h>
@@ -73,7 +74,7 @@ struct names {
 
 struct suppress_mask {
     struct names scopes, subjects, years, groups; /* years.v[0] is "all" */
-    int min_cohort;
+    struct suppress_rule rule;
     struct node *nodes; /* the cells, then the subset's row (scope id scopes.n), sorted */
     size_t nreal, nkeyed;
     bool has_subset;
@@ -240,7 +241,7 @@ static void relation_add(struct work *w, int32_t total, const int32_t *parts, si
         member_add(w, parts[i]);
     if (rest > 0) {
         struct node r = {.scope = -1, .n = rest, .input = -1, .remainder = true};
-        r.status = rest < w->m->min_cohort ? SECRET : OPAQUE;
+        r.status = rest < w->m->rule.min_cohort ? SECRET : OPAQUE;
         member_add(w, node_add(w, &r));
     }
     if (pin && nparts == 1 && rest == 0)
@@ -564,6 +565,33 @@ static void work_free(struct work *w)
     free(w->queued);
 }
 
+/* Secondary suppression: the relations between the cells (w's primary cells withheld),
+ * each to a fixed point. */
+static void withhold_complements(struct work *w, const bool *in_subset, const struct slots *sl)
+{
+    struct suppress_mask *m = w->m;
+    /* A school's own splits come first: the cells they take often settle the trust's row. */
+    within_relations(w, 0, m->nkeyed);
+    scope_relations(w, in_subset, sl);
+    year_relations(w, 0, m->nkeyed);
+    index_relations(w);
+
+    /* The subject cells first, then their year groups, each to a fixed point; the year
+     * groups reach back to a subject cell only where nothing else protects (forced). With
+     * a subset, the same again from there, so that it withholds all the trust-wide mask
+     * does. */
+    fixed_point(w, STAGE_TERM, false);
+    pin(w, STAGE_YEARS);
+    fixed_point(w, STAGE_YEARS, true);
+    m->stats.forced = fixed_point(w, STAGE_TERM | STAGE_YEARS, false);
+    if (m->has_subset) {
+        fixed_point(w, STAGE_TERM | STAGE_SUBSET, false);
+        pin(w, STAGE_YEARS | STAGE_SUBSET_YEARS);
+        fixed_point(w, STAGE_YEARS | STAGE_SUBSET_YEARS, true);
+        m->stats.forced += fixed_point(w, STAGE_ALL, false);
+    }
+}
+
 /* m holds its names and its cells (nodes[0..nreal), sorted); adds the subset's row and
  * decides every node's status. */
 static void compute(struct suppress_mask *m, const char *const *subset, size_t nsubset)
@@ -581,36 +609,18 @@ static void compute(struct suppress_mask *m, const char *const *subset, size_t n
     struct slots sl;
     slots_build(&w, in_subset, &sl);
     for (size_t i = 0; i < m->nkeyed; i++) {
-        w.nodes[i].status = w.nodes[i].n < m->min_cohort ? HIDDEN : VISIBLE;
+        w.nodes[i].status = w.nodes[i].n < m->rule.min_cohort ? HIDDEN : VISIBLE;
         w.nodes[i].single = w.nodes[i].pinned = false;
     }
-    /* A school's own splits come first: the cells they take often settle the trust's row. */
-    within_relations(&w, 0, m->nkeyed);
-    scope_relations(&w, in_subset, &sl);
-    year_relations(&w, 0, m->nkeyed);
+    if (m->rule.complements)
+        withhold_complements(&w, in_subset, &sl);
     slots_free(&sl);
     free(in_subset);
-    index_relations(&w);
-
-    /* The subject cells first, then their year groups, each to a fixed point; the year
-     * groups reach back to a subject cell only where nothing else protects (forced). With
-     * a subset, the same again from there, so that it withholds all the trust-wide mask
-     * does. */
-    fixed_point(&w, STAGE_TERM, false);
-    pin(&w, STAGE_YEARS);
-    fixed_point(&w, STAGE_YEARS, true);
-    m->stats.forced = fixed_point(&w, STAGE_TERM | STAGE_YEARS, false);
-    if (m->has_subset) {
-        fixed_point(&w, STAGE_TERM | STAGE_SUBSET, false);
-        pin(&w, STAGE_YEARS | STAGE_SUBSET_YEARS);
-        fixed_point(&w, STAGE_YEARS | STAGE_SUBSET_YEARS, true);
-        m->stats.forced += fixed_point(&w, STAGE_ALL, false);
-    }
 
     m->nodes = w.nodes;
     m->stats.cells = m->nkeyed;
     for (size_t i = 0; i < m->nkeyed; i++) {
-        if (m->nodes[i].n < m->min_cohort)
+        if (m->nodes[i].n < m->rule.min_cohort)
             m->stats.primary++;
         else if (m->nodes[i].status == HIDDEN)
             m->stats.secondary++;
@@ -621,12 +631,12 @@ static void compute(struct suppress_mask *m, const char *const *subset, size_t n
 /* ---- the interface ---- */
 
 struct suppress_mask *suppress_compute(const struct suppress_cell *cells, size_t ncells,
-                                       int min_cohort, const char *const *subset, size_t nsubset,
-                                       struct mat_errors *err)
+                                       const struct suppress_rule *rule, const char *const *subset,
+                                       size_t nsubset, struct mat_errors *err)
 {
     const char **tmp = xcalloc(ncells + 2, sizeof *tmp);
     struct suppress_mask *m = xcalloc(1, sizeof *m);
-    m->min_cohort = min_cohort;
+    m->rule = *rule;
     size_t k;
     for (k = 0; k < ncells; k++)
         tmp[k] = scope_of(cells[k].scope);
@@ -694,7 +704,7 @@ struct suppress_mask *suppress_for_subset(const struct suppress_mask *base,
                                           const char *const *subset, size_t nsubset)
 {
     struct suppress_mask *m = xcalloc(1, sizeof *m);
-    m->min_cohort = base->min_cohort;
+    m->rule = base->rule;
     names_copy(&m->scopes, &base->scopes);
     names_copy(&m->subjects, &base->subjects);
     names_copy(&m->years, &base->years);
@@ -731,7 +741,7 @@ bool suppress_withheld(const struct suppress_mask *m, const char *scope, const c
 
 int suppress_min_cohort(const struct suppress_mask *m)
 {
-    return m->min_cohort;
+    return m->rule.min_cohort;
 }
 
 void suppress_get_stats(const struct suppress_mask *m, struct suppress_stats *out)

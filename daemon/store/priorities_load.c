@@ -146,8 +146,8 @@ static struct priorities_cell *read_cells(const PGresult *res, size_t *n)
     return cells;
 }
 
-/* The small-cohort mask of a term, from all its cells. */
-static struct suppress_mask *read_mask(const PGresult *res, int min_cohort)
+/* The small-cohort mask of a term, from all its cells, under the trust's rule. */
+static struct suppress_mask *read_mask(const PGresult *res, const struct priorities_thresholds *t)
 {
     int rows = PQntuples(res);
     struct suppress_cell *cells = xcalloc((size_t)rows + 1, sizeof *cells);
@@ -157,7 +157,9 @@ static struct suppress_mask *read_mask(const PGresult *res, int min_cohort)
                                           .year_group = val(res, i, 6),
                                           .group = val(res, i, 2),
                                           .n = ival(res, i, 3)};
-    struct suppress_mask *m = suppress_compute(cells, (size_t)rows, min_cohort, NULL, 0, NULL);
+    const struct suppress_rule rule = {.min_cohort = t->min_cohort,
+                                       .complements = t->complementary_suppression};
+    struct suppress_mask *m = suppress_compute(cells, (size_t)rows, &rule, NULL, 0, NULL);
     free(cells);
     return m;
 }
@@ -194,8 +196,8 @@ int priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *yea
     struct priorities_cell *cells = read_cells(res[PQ_CELLS], &in->n_cells);
     in->cells = scratch->arrays[1] = cells;
     in->prev_cells = scratch->arrays[2] = read_cells(res[PQ_PREV], &in->n_prev_cells);
-    scratch->now = read_mask(res[PQ_CELLS], in->thresholds.min_cohort);
-    scratch->prev = read_mask(res[PQ_PREV], in->thresholds.min_cohort);
+    scratch->now = read_mask(res[PQ_CELLS], &in->thresholds);
+    scratch->prev = read_mask(res[PQ_PREV], &in->thresholds);
     priorities_mark_withheld(cells, in->n_cells, scratch->now);
 
     r = res[PQ_BENCH];

@@ -239,6 +239,13 @@ def record(school, i, subject, year_group, *, send="none", k=True):
 
 
 class Checks:
+    def set_complements(self, on):
+        """The trust's rule, as an admin sets it; a PUT leaves the other thresholds at their
+        defaults."""
+        r = self.m.request("PUT", "/v1/priorities/thresholds",
+                           {"complementary_suppression": on}, token=self.admin)
+        self.assertEqual((r.status, r.json["complementary_suppression"]), (200, on), r)
+
     def check_reader(self, token, schools, trust_scope, subset=None):
         cube = Cube(self.m, YEAR, TERM, subset)
         prev = Cube(self.m, PREV, TERM, subset)
@@ -298,6 +305,7 @@ class ReviewCases(Checks, unittest.TestCase):
                 and c["group"] == group and c.get("school", school) == school][0]["n"]
 
     def test_send_split_no_longer_subtracts(self):
+        self.set_complements(True)
         own = self.summary(self.school).json
         self.assertEqual([self.cell(own, "reading", g) for g in ("send", "send_support", "ehcp")],
                          [7, 6, 1])  # the school reads its own figures, nothing withheld
@@ -309,6 +317,7 @@ class ReviewCases(Checks, unittest.TestCase):
                                                                      "ehcp")], [7, "<6", "<6"])
 
     def test_trust_row_no_longer_subtracts(self):
+        self.set_complements(True)
         doc = self.m.request("GET", "/v1/progress/summary?%s&by=school" % Q, token=self.ceo).json
         self.assertEqual([self.cell(doc, "english", "ehcp", s) for s in (None, "100001",
                                                                          "100002")],
@@ -320,12 +329,15 @@ class ReviewCases(Checks, unittest.TestCase):
                                                                          "100002")],
                          [15, "<6", "<6"])
 
+    def ehcp_items(self, token, path):
+        r = self.m.request("GET", path, token=token)
+        self.assertEqual(r.status, 200, r)
+        return [it for it in r.json["items"] if it["level"] == "school" and
+                it.get("subject") == "english" and it.get("group") == "ehcp"]
+
     def test_an_item_on_a_withheld_cell_reaches_only_its_school(self):
-        def ehcp_items(token, path):
-            r = self.m.request("GET", path, token=token)
-            self.assertEqual(r.status, 200, r)
-            return [it for it in r.json["items"] if it["level"] == "school" and
-                    it.get("subject") == "english" and it.get("group") == "ehcp"]
+        self.set_complements(True)
+        ehcp_items = self.ehcp_items
         own = ehcp_items(self.school, "/v1/schools/100001/priorities?" + Q)
         self.assertEqual([(it["kind"], it["metrics"]["n"], it["metrics"]["k"]) for it in own],
                          [("attainment", 10, 1)])
@@ -337,6 +349,7 @@ class ReviewCases(Checks, unittest.TestCase):
                           it["level"] == "school"])
 
     def test_etag_follows_the_reader(self):
+        self.set_complements(True)
         own = self.summary(self.school)
         ceo = self.summary(self.ceo, headers={"If-None-Match": own.header("ETag")})
         self.assertEqual(ceo.status, 200)  # not the school's bytes, so not a 304
@@ -345,6 +358,7 @@ class ReviewCases(Checks, unittest.TestCase):
         self.assertEqual(again.status, 304)
 
     def test_every_route_agrees_and_nothing_is_exposed(self):
+        self.set_complements(True)
         schools = ["100001", "100002", "100003"]
         cube, seen = self.check_reader(self.ceo, schools, TRUST)
         self.assertEqual(seen[("100001", "reading", "all", "send_support")], WITHHELD)
@@ -376,6 +390,7 @@ class DemoTrust(Checks, unittest.TestCase):
         assert cls.a.stop() == 0
 
     def test_demo_trust(self):
+        self.set_complements(True)
         schools = self.m.psql("SELECT string_agg(urn, ' ' ORDER BY urn) FROM schools").split()
         cube, seen = self.check_reader(self.ceo, schools, TRUST)
         withheld = [k for k, v in seen.items() if v == WITHHELD]

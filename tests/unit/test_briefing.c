@@ -163,9 +163,11 @@ static void test_headline_and_concern(void **state)
 }
 
 /* Small cohorts (SPEC §8) in the headline: an executive head of one school with 4 pupils
- * sees "<6" and no figures, as the summaries show it; so does a last-year cohort under 6,
- * with the change worked out from it; and a cohort the mask withholds to protect another
- * (the trust's 54 less the two schools' 50 would give the third school's 4). */
+ * sees "<6" and no figures, as the summaries show it, whatever the trust's rule; so does a
+ * last-year cohort under 6, with the change worked out from it. Under the default rule a
+ * cohort of 6 or more is shown; with complementary suppression, a cohort the mask withholds
+ * to protect another is not (the trust's 54 less the two schools' 50 would give the third
+ * school's 4). */
 static void test_headline_small_cohorts(void **state)
 {
     (void)state;
@@ -233,15 +235,15 @@ static void test_headline_small_cohorts(void **state)
     json_decref(doc);
     free(json);
 
-    /* An executive head of 100001 and 100002: their maths 30/50 is shown; their reading 54
-     * and writing 50 are withheld by the mask, as the trust's 58 and 54 (which they also
-     * read) less them would give 150001's and 100003's 4. */
+    /* An executive head of 100001 and 100002, under the default rule (SPEC §8): their
+     * maths 50, reading 54 and writing 50 are all shown. */
     struct suppress_cell sc[11];
     for (size_t i = 0; i < 11; i++)
         sc[i] = (struct suppress_cell){cells[i].scope, cells[i].subject, NULL, cells[i].group,
                                        cells[i].n};
     const char *two[] = {"100001", "100002"};
-    struct suppress_mask *now = suppress_compute(sc, 11, 6, two, 2, NULL);
+    struct suppress_rule rule = {.min_cohort = 6, .complements = false};
+    struct suppress_mask *now = suppress_compute(sc, 11, &rule, two, 2, NULL);
     assert_non_null(now);
     struct priorities_cohort co = {.now = now};
     b.scope = two;
@@ -250,6 +252,24 @@ static void test_headline_small_cohorts(void **state)
     json = briefing_to_json(&b, NULL);
     doc = json_loads(json, 0, &err);
     json_t *hl = json_object_get(doc, "headline");
+    assert_int_equal(json_array_size(hl), 3);
+    const long shown[] = {50, 54, 50}; /* maths, reading, writing */
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(hl, i), "n")), shown[i]);
+    json_decref(doc);
+    free(json);
+    suppress_free(now);
+
+    /* With complementary suppression their maths 30/50 is still shown; their reading 54 and
+     * writing 50 are withheld by the mask, as the trust's 58 and 54 (which they also read)
+     * less them would give 150001's and 100003's 4. */
+    rule.complements = true;
+    now = suppress_compute(sc, 11, &rule, two, 2, NULL);
+    assert_non_null(now);
+    co.now = now;
+    json = briefing_to_json(&b, NULL);
+    doc = json_loads(json, 0, &err);
+    hl = json_object_get(doc, "headline");
     assert_int_equal(json_array_size(hl), 3);
     r = json_array_get(hl, 0);
     assert_string_equal(json_string_value(json_object_get(r, "subject")), "maths");

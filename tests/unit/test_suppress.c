@@ -1,7 +1,9 @@
-/* Small-cohort suppression: the relations one by one on hand-made cells whose answers are
- * worked out in the comments, then random trusts of pupils checked against the rule as the
- * SPEC states it, by a checker written apart from the module: no published relation leaves
- * a withheld cell (or a remainder of fewer than min_cohort pupils) its only unknown part. */
+/* Small-cohort suppression. The default rule (SPEC §8): the cells of fewer than min_cohort
+ * pupils, nothing else. With complementary suppression: the relations one by one on
+ * hand-made cells whose answers are worked out in the comments, then random trusts of
+ * pupils checked against the rule, by a checker written apart from the module: no
+ * published relation leaves a withheld cell (or a remainder of fewer than min_cohort
+ * pupils) its only unknown part. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,21 +32,90 @@ static void add(struct cells *c, const char *scope, const char *subject, const c
     c->v[c->n++] = (struct suppress_cell){scope, subject, year, group, n};
 }
 
-static struct suppress_mask *mask_of(const struct cells *c, const char *const *subset,
-                                     size_t nsubset)
+static const struct suppress_rule primary_only = {.min_cohort = 6, .complements = false};
+static const struct suppress_rule complements = {.min_cohort = 6, .complements = true};
+
+static struct suppress_mask *mask_by(const struct cells *c, const struct suppress_rule *rule,
+                                     const char *const *subset, size_t nsubset)
 {
     struct mat_errors err;
     mat_errors_init(&err);
-    struct suppress_mask *m = suppress_compute(c->v, c->n, 6, subset, nsubset, &err);
+    struct suppress_mask *m = suppress_compute(c->v, c->n, rule, subset, nsubset, &err);
     assert_non_null(m);
     assert_int_equal(err.count, 0);
     mat_errors_free(&err);
     return m;
 }
 
+/* With complementary suppression, as the tests of the relations below need. */
+static struct suppress_mask *mask_of(const struct cells *c, const char *const *subset,
+                                     size_t nsubset)
+{
+    return mask_by(c, &complements, subset, nsubset);
+}
+
 static bool held(const struct suppress_mask *m, const char *scope, const char *group)
 {
     return suppress_withheld(m, scope, "reading", NULL, group);
+}
+
+/* The default rule withholds the cells of fewer than 6 pupils and nothing else, with or
+ * without a subset: the review's two cases, and the executive heads' sums, stay open to
+ * subtraction (docs/priorities.md, "Small cohorts"), as SPEC §8 alone asks. */
+static void test_primary_only(void **state)
+{
+    (void)state;
+    static struct cells c;
+    c.n = 0;
+    add(&c, "100001", "reading", NULL, "all", 30);
+    add(&c, "100001", "reading", NULL, "send", 7);
+    add(&c, "100001", "reading", NULL, "send_support", 6);
+    add(&c, "100001", "reading", NULL, "ehcp", 1);
+    add(&c, "100001", "reading", "6", "all", 30);
+    add(&c, "100001", "reading", "6", "ehcp", 1);
+    add(&c, "", "english", NULL, "ehcp", 15);
+    add(&c, "100001", "english", NULL, "ehcp", 10);
+    add(&c, "100002", "english", NULL, "ehcp", 5);
+    add(&c, "", "maths", NULL, "all", 54);
+    add(&c, "100001", "maths", NULL, "all", 30);
+    add(&c, "100002", "maths", NULL, "all", 20);
+    add(&c, "100003", "maths", NULL, "all", 4);
+    const char *ab[] = {"100001", "100002"};
+    struct suppress_mask *m = mask_by(&c, &primary_only, NULL, 0);
+    struct suppress_mask *e = mask_by(&c, &primary_only, ab, 2);
+    struct suppress_mask *eg = suppress_for_subset(m, ab, 2);
+    for (size_t i = 0; i < c.n; i++) {
+        const struct suppress_cell *x = &c.v[i];
+        bool small = x->n < 6;
+        assert_int_equal(suppress_withheld(m, x->scope, x->subject, x->year_group, x->group),
+                         small);
+        assert_int_equal(suppress_withheld(e, x->scope, x->subject, x->year_group, x->group),
+                         small);
+        assert_int_equal(suppress_withheld(eg, x->scope, x->subject, x->year_group, x->group),
+                         small);
+    }
+    /* The executive head's sums: english ehcp 15 and maths 50, both shown. */
+    assert_false(suppress_withheld(e, SUPPRESS_SUBSET, "english", NULL, "ehcp"));
+    assert_false(suppress_withheld(eg, SUPPRESS_SUBSET, "maths", NULL, "all"));
+    struct suppress_stats st;
+    suppress_get_stats(m, &st);
+    assert_int_equal(st.primary, 4);
+    assert_int_equal(st.secondary, 0);
+    assert_int_equal(st.forced, 0);
+    suppress_free(eg);
+    suppress_free(e);
+    suppress_free(m);
+
+    /* The briefing's case: an executive head of one school with 4 pupils: their sum is a
+     * cell of 4, withheld under either rule. */
+    c.n = 0;
+    add(&c, "", "reading", NULL, "all", 4);
+    add(&c, "150001", "reading", NULL, "all", 4);
+    const char *one[] = {"150001"};
+    m = mask_by(&c, &primary_only, one, 1);
+    assert_true(held(m, SUPPRESS_SUBSET, "all"));
+    assert_true(held(m, "", "all"));
+    suppress_free(m);
 }
 
 /* The review's first case: send 7 = send_support 6 + ehcp 1. ehcp is under 6; shown beside
@@ -240,7 +311,7 @@ static void test_bad_input(void **state)
     add(&c, "100001", "reading", "5", "all", -1);
     struct mat_errors err;
     mat_errors_init(&err);
-    assert_null(suppress_compute(c.v, c.n, 6, NULL, 0, &err));
+    assert_null(suppress_compute(c.v, c.n, &complements, NULL, 0, &err));
     assert_int_equal(err.count, 2);
     assert_string_equal(err.items[0].path, "/cells/2/n");
     assert_string_equal(err.items[1].path, "/cells/1");
@@ -478,9 +549,10 @@ static void subset_of(const struct trust *t, const char *out[5], size_t *n)
             out[(*n)++] = urns[s];
 }
 
-/* Random trusts: no relation exposes a withheld cell, with or without a subset and with
- * or without year groups; the subset's mask withholds all the trust-wide one does, and is
- * the same made at once or from the trust-wide one; shuffled input changes nothing. */
+/* Random trusts, with complementary suppression: no relation exposes a withheld cell, with
+ * or without a subset and with or without year groups; the subset's mask withholds all the
+ * trust-wide one does, and is the same made at once or from the trust-wide one; shuffled
+ * input changes nothing. Under the default rule the mask is the cells of fewer than 6. */
 static void test_random_trusts(void **state)
 {
     (void)state;
@@ -522,6 +594,21 @@ static void test_random_trusts(void **state)
                     suppress_withheld(e, SUPPRESS_SUBSET, subjects[j], NULL, groups[gr]),
                     suppress_withheld(eg, SUPPRESS_SUBSET, subjects[j], NULL, groups[gr]));
         suppress_free(eg);
+        /* The default rule: the cells of fewer than 6 pupils, the subset's sums too. */
+        struct suppress_mask *p = mask_by(&cube, &primary_only, sub, nsub);
+        for (size_t i = 0; i < cube.n; i++) {
+            const struct suppress_cell *c = &cube.v[i];
+            assert_int_equal(suppress_withheld(p, c->scope, c->subject, c->year_group, c->group),
+                             c->n < 6);
+        }
+        for (int j = 0; j < NSUBJ; j++)
+            for (int gr = 0; gr < NGROUPS; gr++) {
+                long n = count(&t, -2, j, -1, gr);
+                assert_int_equal(
+                    suppress_withheld(p, SUPPRESS_SUBSET, subjects[j], NULL, groups[gr]),
+                    n > 0 && n < 6);
+            }
+        suppress_free(p);
         shuffled = cube;
         for (size_t i = shuffled.n; i > 1; i--) {
             size_t k = (size_t)prng_below(&r, (int)i);
@@ -550,10 +637,11 @@ static void test_random_trusts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_send_split),  cmocka_unit_test(test_trust_row),
-        cmocka_unit_test(test_fixed_point), cmocka_unit_test(test_ties),
-        cmocka_unit_test(test_remainders),  cmocka_unit_test(test_subset),
-        cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_random_trusts),
+        cmocka_unit_test(test_primary_only),  cmocka_unit_test(test_send_split),
+        cmocka_unit_test(test_trust_row),     cmocka_unit_test(test_fixed_point),
+        cmocka_unit_test(test_ties),          cmocka_unit_test(test_remainders),
+        cmocka_unit_test(test_subset),        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_random_trusts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
