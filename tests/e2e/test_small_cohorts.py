@@ -1,16 +1,23 @@
 """Small cohorts (SPEC §8, docs/priorities.md "Small cohorts") over real TLS against real
-PostgreSQL: a cell of fewer than min_cohort pupils, and every cell that would give one away
-by subtraction, reaches no one but the school itself, as the same "<6" on every route.
+PostgreSQL. By default a cell of fewer than min_cohort pupils reaches no one but the school
+itself, as the same "<6" on every route, and every cell of min_cohort or more is shown, with
+every priority resting on it. With complementary_suppression turned on (PUT
+/v1/priorities/thresholds), every cell that would give a small one away by subtraction is
+withheld too.
 
-The review's two subtractions are rebuilt and no longer work; then every route a reader can
-call (summaries of each school and of the trust, JSON and CSV, priorities, support, the
-briefing) is read for the crafted trust and the demo trust, and checked against the stored
-cells: each cell reads the same everywhere, every figure is the stored one, and no relation
-between published cells leaves a withheld cell (or a never-shown remainder of fewer than 6
-pupils) its only unknown part. The same checker, given only the primary suppression, finds
-the review's subtractions: it can fail."""
+With it on, the review's two subtractions are rebuilt and no longer work; then every route a
+reader can call (summaries of each school and of the trust, JSON and CSV, priorities,
+support, the briefing) is read for the crafted trust and the demo trust, and checked against
+the stored cells: each cell reads the same everywhere, every figure is the stored one, and
+no relation between published cells leaves a withheld cell (or a never-shown remainder of
+fewer than 6 pupils) its only unknown part. The same checker, given only the primary
+suppression, finds the review's subtractions: it can fail. With it off (the default), the
+same routes agree with each other and the stored cells, exactly the cells of fewer than 6 are
+withheld, the checker finds the review's subtractions (the price of the default), and the
+CEO reads the items the other setting withholds."""
 import csv
 import io
+import json
 import re
 import unittest
 
@@ -254,6 +261,25 @@ class Checks:
             self.assertEqual(c.exposed(seen), [])
         return cube, now_seen
 
+    def check_default_reader(self, token, schools, trust_scope, subset=None):
+        """Under the default rule: every route agrees, and a cell is withheld exactly when it
+        has fewer than MIN pupils; every cell of the term in the reader's scopes is shown
+        somewhere. Returns the cube and what was seen this term."""
+        cube = Cube(self.m, YEAR, TERM, subset)
+        prev = Cube(self.m, PREV, TERM, subset)
+        now_seen, prev_seen = everything_seen(self, self.m, token, cube, prev, schools, trust_scope)
+        scopes = {TRUST if trust_scope == TRUST else SUBSET, *schools}
+        for c, seen in ((cube, now_seen), (prev, prev_seen)):
+            for key, value in seen.items():
+                self.assertEqual(value == WITHHELD, c.n(key) < MIN, (key, value, c.n(key)))
+            self.assertEqual({k for k in c.cells if k[0] in scopes} - set(seen), set())
+        return cube, now_seen
+
+    def ceo_items(self):
+        r = self.m.request("GET", "/v1/priorities?" + Q, token=self.ceo)
+        self.assertEqual(r.status, 200, r)
+        return {it["id"]: it for it in r.json["items"]}
+
 
 class ReviewCases(Checks, unittest.TestCase):
     """The review's two subtractions, rebuilt in a trust of three schools:
@@ -376,6 +402,58 @@ class ReviewCases(Checks, unittest.TestCase):
         self.assertIn(("100001", "reading", "all", "ehcp"), found)
         self.assertIn(("100002", "english", "all", "ehcp"), found)
 
+    def test_default_rule_shows_every_cell_of_min_cohort_or_more(self):
+        """SPEC §8 alone: the review's cells of 6 and 10 are shown, the items on them reach
+        the CEO, and the subtractions work again: the price of the default."""
+        self.set_complements(True)
+        on_items = self.ceo_items()
+        on_priorities = self.m.request("GET", "/v1/priorities?" + Q, token=self.ceo)
+        on_summary = self.summary(self.ceo)
+        self.set_complements(False)
+        # The change reaches cached lists and ETags at once, as a change of min_cohort does.
+        for path, before in (("/v1/priorities?" + Q, on_priorities),
+                             ("/v1/schools/100001/progress/%s/%s/summary" % (YEAR, TERM),
+                              on_summary)):
+            r = self.m.request("GET", path, token=self.ceo,
+                               headers={"If-None-Match": before.header("ETag")})
+            self.assertEqual(r.status, 200, path)
+            self.assertNotEqual(r.header("ETag"), before.header("ETag"), path)
+        for token in (self.ceo, self.admin, self.head):
+            doc = self.summary(token).json
+            self.assertEqual([self.cell(doc, "reading", g) for g in ("send", "send_support",
+                                                                     "ehcp")], [7, 6, "<6"])
+        doc = self.m.request("GET", "/v1/progress/summary?%s&by=school" % Q, token=self.ceo).json
+        self.assertEqual([self.cell(doc, "english", "ehcp", s) for s in (None, "100001",
+                                                                         "100002")],
+                         [15, 10, "<6"])
+        # The item on A's english ehcp (10 pupils, 1 at expected), which the other setting
+        # leaves to A alone, reaches everyone who may read A's items.
+        for token, path in ((self.ceo, "/v1/priorities?"), (self.admin, "/v1/priorities?"),
+                            (self.head, "/v1/priorities?"), (self.ceo, "/v1/schools/100001/priorities?"),
+                            (self.school, "/v1/schools/100001/priorities?")):
+            self.assertEqual([(it["kind"], it["metrics"]["n"], it["metrics"]["k"])
+                              for it in self.ehcp_items(token, path + Q)],
+                             [("attainment", 10, 1)], path)
+        off_items = self.ceo_items()
+        self.assertLess(set(on_items), set(off_items))
+        for i in set(off_items) - set(on_items):
+            self.assertGreaterEqual(off_items[i]["metrics"]["n"], MIN, off_items[i])
+        # matctl priorities reads the list as admin does, under the same rule.
+        for on in (False, True):
+            self.set_complements(on)
+            out = self.m.matctl("priorities", "--year", YEAR, "--term", TERM, "--json")
+            api = self.m.request("GET", "/v1/priorities?" + Q, token=self.admin).json
+            self.assertEqual(json.loads(out.stdout)["items"], api["items"], on)
+        self.set_complements(False)
+        schools = ["100001", "100002", "100003"]
+        cube, seen = self.check_default_reader(self.ceo, schools, TRUST)
+        self.check_default_reader(self.admin, schools, TRUST)
+        self.check_default_reader(self.head, ["100001", "100002"], SUBSET, ["100001", "100002"])
+        # What an attacker can do under the default: 7 - 6 = 1, 15 - 10 = 5.
+        found = {e[2] for e in cube.exposed(seen)}
+        self.assertIn(("100001", "reading", "all", "ehcp"), found)
+        self.assertIn(("100002", "english", "all", "ehcp"), found)
+
 
 class DemoTrust(Checks, unittest.TestCase):
     """Every route of the demo trust, for the CEO, admin and an executive head."""
@@ -402,6 +480,31 @@ class DemoTrust(Checks, unittest.TestCase):
         self.check_reader(self.admin, schools, TRUST)
         self.check_reader(self.head, ["140002", "140005"], SUBSET, ["140002", "140005"])
 
+    def test_demo_trust_default_rule(self):
+        """Under the default rule every cell of 6 or more is shown on every route, and every
+        school-level item a school reads of its own reaches the CEO, but for stuck pupils in
+        a cohort of fewer than 6 (whose share would give the cohort away)."""
+        self.set_complements(True)
+        on_items = self.ceo_items()
+        self.set_complements(False)
+        schools = self.m.psql("SELECT string_agg(urn, ' ' ORDER BY urn) FROM schools").split()
+        self.check_default_reader(self.ceo, schools, TRUST)
+        self.check_default_reader(self.admin, schools, TRUST)
+        self.check_default_reader(self.head, ["140002", "140005"], SUBSET, ["140002", "140005"])
+        ceo = self.ceo_items()
+        withheld_by_complements = set(ceo) - set(on_items)
+        self.assertTrue(withheld_by_complements, "the other setting withholds some items")
+        self.assertEqual(set(on_items) - set(ceo), set())
+        for i in withheld_by_complements:
+            self.assertGreaterEqual(ceo[i]["metrics"]["n"], MIN, ceo[i])
+        for urn in schools:
+            own = self.m.request("GET", "/v1/schools/%s/priorities?%s" % (urn, Q),
+                                 token=self.m.token("school", [urn])).json["items"]
+            own = {it["id"]: it for it in own if it["level"] == "school"}
+            small = {i for i, it in own.items() if it["kind"] == "stuck_pupils" and
+                     it["metrics"]["n"] < MIN}
+            self.assertEqual(set(own) - set(ceo), small, urn)
+
 
 class BriefingHeadline(unittest.TestCase):
     """The review's second defect: an executive head of one school with 4 reading records
@@ -416,17 +519,23 @@ class BriefingHeadline(unittest.TestCase):
                           {"records": recs}, token=admin)
             self.assertEqual(r.status, 201, r)
             head = m.token("executive_head", ["150001"])
-            brief = m.request("GET", "/v1/briefing?" + Q, token=head).json
-            row = [h for h in brief["headline"] if h["subject"] == "reading"][0]
-            self.assertEqual((row["n"], row["k"], row["p"], row["vs_national"], row["change"]),
-                             ("<6", None, None, None, None))
-            summary = m.request("GET", "/v1/progress/summary?" + Q, token=head).json
-            cell = [c for c in summary["cells"] if c["subject"] == "reading" and
-                    c["year_group"] == "all" and c["group"] == "all"][0]
-            self.assertEqual((cell["n"], cell["p_expected"]), ("<6", None))
-            ceo = m.request("GET", "/v1/briefing?" + Q, token=m.token("ceo")).json
-            self.assertEqual([h["n"] for h in ceo["headline"] if h["subject"] == "reading"],
-                             ["<6"])
+            ceo_token = m.token("ceo")
+            # The default rule, then complementary suppression: the same either way.
+            for on in (False, True):
+                r = m.request("PUT", "/v1/priorities/thresholds",
+                              {"complementary_suppression": on}, token=admin)
+                self.assertEqual(r.status, 200, r)
+                brief = m.request("GET", "/v1/briefing?" + Q, token=head).json
+                row = [h for h in brief["headline"] if h["subject"] == "reading"][0]
+                self.assertEqual((row["n"], row["k"], row["p"], row["vs_national"],
+                                  row["change"]), ("<6", None, None, None, None), on)
+                summary = m.request("GET", "/v1/progress/summary?" + Q, token=head).json
+                cell = [c for c in summary["cells"] if c["subject"] == "reading" and
+                        c["year_group"] == "all" and c["group"] == "all"][0]
+                self.assertEqual((cell["n"], cell["p_expected"]), ("<6", None), on)
+                ceo = m.request("GET", "/v1/briefing?" + Q, token=ceo_token).json
+                self.assertEqual([h["n"] for h in ceo["headline"] if h["subject"] == "reading"],
+                                 ["<6"], on)
         finally:
             self.assertEqual(m.stop(), 0)
 
