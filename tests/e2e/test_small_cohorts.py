@@ -253,27 +253,30 @@ class Checks:
                            {"complementary_suppression": on}, token=self.admin)
         self.assertEqual((r.status, r.json["complementary_suppression"]), (200, on), r)
 
-    def check_reader(self, token, schools, trust_scope, subset=None):
+    def read_terms(self, token, schools, trust_scope, subset):
+        """[(stored cells, what the reader was shown)] for this term and last year's."""
         cube = Cube(self.m, YEAR, TERM, subset)
         prev = Cube(self.m, PREV, TERM, subset)
         now_seen, prev_seen = everything_seen(self, self.m, token, cube, prev, schools, trust_scope)
-        for c, seen in ((cube, now_seen), (prev, prev_seen)):
+        return [(cube, now_seen), (prev, prev_seen)]
+
+    def check_reader(self, token, schools, trust_scope, subset=None):
+        terms = self.read_terms(token, schools, trust_scope, subset)
+        for c, seen in terms:
             self.assertEqual(c.exposed(seen), [])
-        return cube, now_seen
+        return terms[0]
 
     def check_default_reader(self, token, schools, trust_scope, subset=None):
         """Under the default rule: every route agrees, and a cell is withheld exactly when it
         has fewer than MIN pupils; every cell of the term in the reader's scopes is shown
         somewhere. Returns the cube and what was seen this term."""
-        cube = Cube(self.m, YEAR, TERM, subset)
-        prev = Cube(self.m, PREV, TERM, subset)
-        now_seen, prev_seen = everything_seen(self, self.m, token, cube, prev, schools, trust_scope)
-        scopes = {TRUST if trust_scope == TRUST else SUBSET, *schools}
-        for c, seen in ((cube, now_seen), (prev, prev_seen)):
+        terms = self.read_terms(token, schools, trust_scope, subset)
+        scopes = {trust_scope, *schools}
+        for c, seen in terms:
             for key, value in seen.items():
                 self.assertEqual(value == WITHHELD, c.n(key) < MIN, (key, value, c.n(key)))
             self.assertEqual({k for k in c.cells if k[0] in scopes} - set(seen), set())
-        return cube, now_seen
+        return terms[0]
 
     def ceo_items(self):
         r = self.m.request("GET", "/v1/priorities?" + Q, token=self.ceo)
