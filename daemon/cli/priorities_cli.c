@@ -85,15 +85,21 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
     snprintf(trust, sizeof trust, "%lld", trust_id);
     PQclear(PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     struct priorities_list *list = NULL;
+    struct priorities_masks masks = {0};
     char err[512];
-    int rc = priorities_load_blocking(pg, trust, year, term, from_rows, &list, err, sizeof err);
+    int rc =
+        priorities_load_blocking(pg, trust, year, term, from_rows, &list, &masks, err, sizeof err);
     PQclear(PQexec(pg, "COMMIT"));
     if (rc != 0) {
         fprintf(stderr, "matctl priorities: %s\n", err);
         return 1;
     }
-    struct priorities_list *shown = school ? priorities_school_view(list, school) : NULL;
-    const struct priorities_list *out = shown ? shown : list;
+    /* As admin reads it through the API: without the items on cells withheld from everyone
+     * but their school (SPEC §8). */
+    struct priorities_cohort co = {.now = masks.now, .prev = masks.prev};
+    struct priorities_list *seen = priorities_cohort_view(list, &co);
+    struct priorities_list *shown = school ? priorities_school_view(seen, school) : NULL;
+    const struct priorities_list *out = shown ? shown : seen;
     if (json) {
         struct priorities_output_opts o = {.include_pupil_keys = school != NULL};
         size_t len;
@@ -105,6 +111,9 @@ int priorities_cli(PGconn *pg, const struct config *cfg, long long trust_id, int
         print_table(out);
     }
     priorities_list_free(shown);
+    priorities_list_free(seen);
     priorities_list_free(list);
+    suppress_free(masks.now);
+    suppress_free(masks.prev);
     return 0;
 }

@@ -47,7 +47,9 @@ struct briefing_state {
     struct prio_cached *c; /* held by the request */
     const char **scope;    /* NULL for trust-wide principals */
     size_t n_scope;
-    struct priorities_list *view; /* the list narrowed to the scope */
+    struct priorities_cohort cohort; /* what the reader may see (SPEC §8) */
+    struct priorities_list *seen;    /* the list without items on withheld cells */
+    struct priorities_list *view;    /* that, narrowed to the scope */
     struct priorities_output_opts opts;
 };
 
@@ -55,6 +57,7 @@ static void briefing_state_free(void *p)
 {
     struct briefing_state *st = p;
     priorities_list_free(st->view);
+    priorities_list_free(st->seen);
     free(st->scope);
     free(st);
 }
@@ -127,6 +130,7 @@ static void on_extras(struct req *r, struct db_job *job)
         .n_scope = st->n_scope,
         .monitoring = {lval(res, 1), lval(res, 2), lval(res, 3)},
         .opts = &st->opts,
+        .cohort = &st->cohort,
     };
     struct briefing_school *bs;
     struct briefing_triad *bt;
@@ -153,7 +157,9 @@ void h_briefing_serve(struct req *r, struct prio_cached *c)
     prio_set_extra(r, st, briefing_state_free);
     prio_hold(r, c);
     st->c = c;
-    const struct priorities_list *list = prio_cached_list(c);
+    prio_cohort(r, c, &st->cohort);
+    const struct priorities_list *list = st->seen =
+        priorities_cohort_view(prio_cached_list(c), &st->cohort);
     if (auth_trust_wide(p)) {
         st->view = priorities_filter(list, &(struct priorities_filter){0});
     } else {

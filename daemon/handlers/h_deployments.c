@@ -49,6 +49,8 @@ struct deploy_state {
     struct deploy_kept *kept;
     struct deploy_input in;
     struct deploy_plan *plan;
+    struct priorities_list *seen;    /* the items as the trust reads them (SPEC §8) */
+    struct priorities_cohort reader; /* what the caller may see of them */
 };
 
 static void deploy_state_free(void *p)
@@ -65,6 +67,7 @@ static void deploy_state_free(void *p)
     db_result_free(st->experts_res);
     db_result_free(st->kept_res);
     deploy_plan_free(st->plan);
+    priorities_list_free(st->seen);
     free(st);
 }
 
@@ -214,7 +217,14 @@ static void on_loaded(struct req *r, struct db_job *job)
     take_inputs(r, st, job, 0);
     st->in.year = prio_year(r);
     st->in.term = prio_term(r);
-    st->in.list = prio_cached_list(st->c);
+    /* One plan for the trust, from the items its CEO reads; each caller is shown the part
+     * they may see. */
+    struct priorities_cohort trust;
+    prio_cached_cohort(st->c, &trust);
+    st->seen = priorities_cohort_view(prio_cached_list(st->c), &trust);
+    st->in.list = st->seen;
+    prio_cohort(r, st->c, &st->reader);
+    st->in.cohort = &st->reader;
     if (deploy_plan_make(&st->in, &st->plan) != 0) {
         req_reply_problem(r, 422, "too many experts or priorities to plan", NULL);
         return;

@@ -38,15 +38,38 @@ void h_priorities_init(void)
     stmt_thresholds_put = db_stmt_register(
         "prio_thresholds_put",
         "INSERT INTO priority_thresholds AS t (trust_id, min_cohort, z_crit, gap_points, "
-        " trend_points) SELECT $1, coalesce((b->>'min_cohort')::int, 6), "
-        " coalesce((b->>'z_crit')::float8, 1.96), coalesce((b->>'gap_points')::float8, 10), "
-        " coalesce((b->>'trend_points')::float8, 10) FROM (SELECT $2::jsonb AS b) x "
+        " trend_points, complementary_suppression) SELECT $1, "
+        " coalesce((b->>'min_cohort')::int, 6), coalesce((b->>'z_crit')::float8, 1.96), "
+        " coalesce((b->>'gap_points')::float8, 10), coalesce((b->>'trend_points')::float8, 10), "
+        " coalesce((b->>'complementary_suppression')::boolean, false) "
+        "FROM (SELECT $2::jsonb AS b) x "
         "ON CONFLICT (trust_id) DO UPDATE SET min_cohort = EXCLUDED.min_cohort, z_crit = "
         " EXCLUDED.z_crit, gap_points = EXCLUDED.gap_points, trend_points = "
-        " EXCLUDED.trend_points, updated_at = now()");
+        " EXCLUDED.trend_points, complementary_suppression = EXCLUDED.complementary_suppression, "
+        " updated_at = now()");
 }
 
 /* ---- the cache ---- */
+
+/* The small-cohort masks an executive head reads the list through: their schools summed
+ * are their "trust" (suppress.h), computed once per list and scope. */
+struct scoped_masks {
+    atomic_int refs;
+    char *key; /* the schools, sorted, comma-separated */
+    struct suppress_mask *now, *prev;
+};
+
+static void scoped_release(struct scoped_masks *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
+        free(m->key);
+        suppress_free(m->now);
+        suppress_free(m->prev);
+        free(m);
+    }
+}
+
+#define SCOPED_SLOTS 32
 
 struct prio_cached {
     atomic_int refs;
@@ -57,6 +80,11 @@ struct prio_cached {
      * reference */
     struct rendered *json_all;
     struct briefing_headline *headline; /* the briefing's headline cells */
+    /* small cohorts: the cells withheld from everyone but their school, this term and the
+     * same term last year (every reader but an executive head) */
+    struct suppress_mask *now, *prev;
+    pthread_mutex_t scoped_lock;
+    struct scoped_masks *scoped[SCOPED_SLOTS]; /* executive heads', each holding a ref */
 };
 
 #define CACHE_SLOTS 16
@@ -69,8 +97,46 @@ static void cached_release(struct prio_cached *c)
         priorities_list_free(c->list);
         rendered_release(c->json_all);
         briefing_headline_free(c->headline);
+        suppress_free(c->now);
+        suppress_free(c->prev);
+        for (int i = 0; i < SCOPED_SLOTS; i++)
+            scoped_release(c->scoped[i]);
+        pthread_mutex_destroy(&c->scoped_lock);
         free(c);
     }
+}
+
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* The executive head's masks if c has them, with a reference for the caller. */
+static struct scoped_masks *scoped_get(struct prio_cached *c, const char *key)
+{
+    struct scoped_masks *hit = NULL;
+    pthread_mutex_lock(&c->scoped_lock);
+    struct scoped_masks *m = c->scoped[key_hash(key) % SCOPED_SLOTS];
+    if (m && strcmp(m->key, key) == 0) {
+        atomic_fetch_add(&m->refs, 1);
+        hit = m;
+    }
+    pthread_mutex_unlock(&c->scoped_lock);
+    return hit;
+}
+
+/* Takes one reference of m for c (replacing whatever held its slot). */
+static void scoped_put(struct prio_cached *c, struct scoped_masks *m)
+{
+    pthread_mutex_lock(&c->scoped_lock);
+    struct scoped_masks **slot = &c->scoped[key_hash(m->key) % SCOPED_SLOTS];
+    struct scoped_masks *old = *slot;
+    *slot = m;
+    pthread_mutex_unlock(&c->scoped_lock);
+    scoped_release(old);
 }
 
 /* Each worker keeps its own table of the lists it served last, one per (year, term), each
@@ -160,11 +226,13 @@ struct prio_state {
     prio_serve_fn custom;     /* VIEW_CUSTOM: who serves the list */
     void *extra;              /* another handler's state (the briefing's) */
     void (*extra_free)(void *);
+    struct scoped_masks *scoped; /* an executive head's masks, held */
 };
 
 static void prio_state_free(void *p)
 {
     struct prio_state *st = p;
+    scoped_release(st->scoped);
     cached_release(st->held);
     if (st->extra_free)
         st->extra_free(st->extra);
@@ -179,6 +247,26 @@ const struct priorities_list *prio_cached_list(const struct prio_cached *c)
 const struct briefing_headline *prio_cached_headline(const struct prio_cached *c)
 {
     return c->headline;
+}
+
+void prio_cached_cohort(const struct prio_cached *c, struct priorities_cohort *co)
+{
+    memset(co, 0, sizeof *co);
+    co->now = c->now;
+    co->prev = c->prev;
+}
+
+void prio_cohort(const struct req *r, const struct prio_cached *c, struct priorities_cohort *co)
+{
+    const struct prio_state *st = r->hstate;
+    const struct principal *p = &r->principal;
+    prio_cached_cohort(c, co);
+    if (st->scoped) {
+        co->now = st->scoped->now;
+        co->prev = st->scoped->prev;
+    }
+    if (p->role == ROLE_SCHOOL && p->nurns == 1)
+        co->own = p->urns[0];
 }
 
 void prio_hold(struct req *r, struct prio_cached *c)
@@ -223,16 +311,20 @@ struct view_work {
     char subject[64], school[7], urn[7];
     bool include_pupil_keys;
     enum { VIS_ALL, VIS_ONE, VIS_SCOPE } vis; /* schools named in the output */
-    bool scoped;                              /* an executive head: the scope view */
+    bool scoped_view;                         /* an executive head: the scope view */
     char **urns;
     size_t nurns;
     char *key;
     struct rendered *out;
+    struct scoped_masks *scoped;     /* held: an executive head's masks */
+    struct priorities_cohort cohort; /* what the reader may see (masks of c or scoped) */
+    char own[7];
 };
 
 static void view_work_free(void *p)
 {
     struct view_work *v = p;
+    scoped_release(v->scoped);
     cached_release(v->c);
     for (size_t i = 0; i < v->nurns; i++)
         free(v->urns[i]);
@@ -256,14 +348,23 @@ static struct view_work *view_work_new(struct req *r, struct prio_cached *c)
     snprintf(v->school, sizeof v->school, "%s", st->school);
     v->filter.subject = st->filter.subject ? v->subject : NULL;
     v->filter.school = st->filter.school ? v->school : NULL;
-    v->scoped = !auth_trust_wide(p);
-    if (v->scoped) {
+    v->scoped_view = !auth_trust_wide(p);
+    if (v->scoped_view) {
         v->nurns = (size_t)p->nurns;
         v->urns = xcalloc(v->nurns + 1, sizeof *v->urns);
         for (size_t i = 0; i < v->nurns; i++)
             v->urns[i] = xstrdup(p->urns[i]);
     }
-    v->vis = v->scoped ? VIS_SCOPE : VIS_ALL;
+    v->vis = v->scoped_view ? VIS_SCOPE : VIS_ALL;
+    prio_cohort(r, c, &v->cohort);
+    if (st->scoped) {
+        atomic_fetch_add(&st->scoped->refs, 1);
+        v->scoped = st->scoped;
+    }
+    if (v->cohort.own) {
+        snprintf(v->own, sizeof v->own, "%s", v->cohort.own);
+        v->cohort.own = v->own;
+    }
     if (st->view == VIEW_SCHOOL) {
         snprintf(v->urn, sizeof v->urn, "%s", st->school);
         /* Pupil keys only for the school itself and admin. */
@@ -277,10 +378,10 @@ static struct view_work *view_work_new(struct req *r, struct prio_cached *c)
     strbuf_init(&k);
     strbuf_printf(&k,
                   "view=%d csv=%d level=%d kind=%d subject=%d:%zu:%s school=%s urn=%s "
-                  "keys=%d vis=%d scoped=%d urns=",
+                  "keys=%d vis=%d own=%s scoped=%d urns=",
                   (int)v->view, v->csv, (int)v->filter.level, (int)v->filter.kind,
                   v->filter.subject != NULL, strlen(v->subject), v->subject, v->school, v->urn,
-                  v->include_pupil_keys, (int)v->vis, v->scoped);
+                  v->include_pupil_keys, (int)v->vis, v->own, v->scoped_view);
     for (size_t i = 0; i < v->nurns; i++)
         strbuf_printf(&k, "%s%s", i ? "," : "", v->urns[i]);
     v->key = xstrdup(k.data ? k.data : "");
@@ -304,10 +405,12 @@ static void view_render(void *p)
         opts.visible_schools = scope;
         opts.n_visible_schools = v->nurns;
     }
-    struct priorities_list *view = v->view == VIEW_SCHOOL ? priorities_school_view(list, v->urn)
-                                   : v->scoped
-                                       ? priorities_scope_view(list, scope, v->nurns)
-                                       : priorities_filter(list, &(struct priorities_filter){0});
+    /* Items standing on cells withheld from the reader go first (SPEC §8). */
+    struct priorities_list *seen = priorities_cohort_view(list, &v->cohort);
+    struct priorities_list *view = v->view == VIEW_SCHOOL ? priorities_school_view(seen, v->urn)
+                                   : v->scoped_view
+                                       ? priorities_scope_view(seen, scope, v->nurns)
+                                       : priorities_filter(seen, &(struct priorities_filter){0});
     struct priorities_list *filtered = priorities_filter(view, &v->filter);
     size_t len = 0;
     char *bytes;
@@ -322,6 +425,7 @@ static void view_render(void *p)
     free(bytes);
     priorities_list_free(filtered);
     priorities_list_free(view);
+    priorities_list_free(seen);
 }
 
 static void view_done(struct req *r, void *p)
@@ -333,10 +437,95 @@ static void view_done(struct req *r, void *p)
     view_work_free(v);
 }
 
+/* An executive head's masks, made off the loop when the list has none for their schools. */
+struct scoped_work {
+    struct prio_cached *c; /* held */
+    struct scoped_masks *m;
+    char (*copy)[7]; /* the schools, copied from the principal */
+    const char **urns;
+    size_t nurns;
+};
+
+static void scoped_work_free(void *p)
+{
+    struct scoped_work *w = p;
+    cached_release(w->c);
+    scoped_release(w->m);
+    free(w->copy);
+    free(w->urns);
+    free(w);
+}
+
+static void scoped_run(void *p)
+{
+    struct scoped_work *w = p;
+    w->m->now = suppress_for_subset(w->c->now, w->urns, w->nurns);
+    w->m->prev = suppress_for_subset(w->c->prev, w->urns, w->nurns);
+}
+
+static void serve_ready(struct req *r, struct prio_cached *c);
+
+static void scoped_done(struct req *r, void *p)
+{
+    struct scoped_work *w = p;
+    struct prio_state *st = r->hstate;
+    atomic_fetch_add(&w->m->refs, 1);
+    scoped_put(w->c, w->m); /* the cache's reference */
+    st->scoped = w->m;      /* the request's */
+    w->m = NULL;
+    serve_ready(r, w->c);
+    scoped_work_free(w);
+}
+
+static int cmp_urn(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Serves a computed list once the reader's masks are at hand: an executive head's are
+ * made (off the loop) the first time their schools ask for this list. */
+static void serve(struct req *r, struct prio_cached *c)
+{
+    struct prio_state *st = r->hstate;
+    const struct principal *p = &r->principal;
+    if (p->role != ROLE_EXECUTIVE_HEAD || st->scoped) {
+        serve_ready(r, c);
+        return;
+    }
+    char(*copy)[7] = xcalloc((size_t)p->nurns + 1, sizeof *copy);
+    memcpy(copy, p->urns, (size_t)p->nurns * sizeof *copy);
+    const char **urns = xcalloc((size_t)p->nurns + 1, sizeof *urns);
+    for (int i = 0; i < p->nurns; i++)
+        urns[i] = copy[i];
+    qsort(urns, (size_t)p->nurns, sizeof *urns, cmp_urn);
+    struct strbuf key;
+    strbuf_init(&key);
+    for (int i = 0; i < p->nurns; i++)
+        strbuf_printf(&key, "%s%s", i ? "," : "", urns[i]);
+    char *k = strbuf_detach(&key, NULL);
+    if ((st->scoped = scoped_get(c, k ? k : "")) != NULL) {
+        free(k);
+        free(urns);
+        free(copy);
+        serve_ready(r, c);
+        return;
+    }
+    struct scoped_work *w = xcalloc(1, sizeof *w);
+    atomic_fetch_add(&c->refs, 1);
+    w->c = c;
+    w->m = xcalloc(1, sizeof *w->m);
+    atomic_store(&w->m->refs, 1);
+    w->m->key = k ? k : xstrdup("");
+    w->copy = copy;
+    w->urns = urns;
+    w->nurns = (size_t)p->nurns;
+    req_offload(r, scoped_run, scoped_done, scoped_work_free, w);
+}
+
 /* Serves a computed list in the shape the route and principal call for: the trust-wide
  * list as rendered with it, any other view from the view cache, or rendered off the loop
  * into it. */
-static void serve(struct req *r, struct prio_cached *c)
+static void serve_ready(struct req *r, struct prio_cached *c)
 {
     struct prio_state *st = r->hstate;
     if (st->view == VIEW_BRIEFING || st->view == VIEW_CUSTOM) {
@@ -375,6 +564,12 @@ static double dval(PGresult *res, int row, int col)
     return v ? atof(v) : 0;
 }
 
+static bool bval(PGresult *res, int row, int col)
+{
+    const char *v = db_val(res, row, col);
+    return v && strcmp(v, "t") == 0;
+}
+
 /* The calculation, run on the offload pool so a large trust never stalls a loop. It owns
  * the query results it reads. */
 struct compute_work {
@@ -384,6 +579,7 @@ struct compute_work {
     struct priorities_list *list;
     struct rendered *json_all;
     struct briefing_headline *headline;
+    struct suppress_mask *now, *prev;
     struct mat_errors errs;
     uint64_t compute_ms;
 };
@@ -396,6 +592,8 @@ static void compute_work_free(void *p)
     priorities_list_free(w->list);
     rendered_release(w->json_all);
     briefing_headline_free(w->headline);
+    suppress_free(w->now);
+    suppress_free(w->prev);
     mat_errors_free(&w->errs);
     free(w);
 }
@@ -406,10 +604,18 @@ static void compute_run(void *p)
     uint64_t t0 = now_ms();
     struct priorities_input in;
     struct priorities_scratch scratch;
-    priorities_input_from_results(w->res, w->year, w->term, &in, &w->version, &scratch);
-    if (priorities_compute(&in, &w->list, &w->errs) == 0) {
+    if (priorities_input_from_results(w->res, w->year, w->term, &in, &w->version, &scratch))
+        mat_errors_add(&w->errs, "/cells", "the cells make no small-cohort mask");
+    else if (priorities_compute(&in, &w->list, &w->errs) == 0) {
+        w->now = scratch.now;
+        w->prev = scratch.prev;
+        scratch.now = scratch.prev = NULL;
+        /* The trust-wide list as admin and ceo read it: without items on withheld cells. */
+        struct priorities_cohort co = {.now = w->now, .prev = w->prev};
+        struct priorities_list *seen = priorities_cohort_view(w->list, &co);
         size_t len;
-        char *text = priorities_to_json(w->list, NULL, &len);
+        char *text = priorities_to_json(seen, NULL, &len);
+        priorities_list_free(seen);
         /* rendered and hashed here, off the loop (compressed later, also off it) */
         w->json_all = rendered_new("application/json; charset=utf-8", text, len);
         free(text);
@@ -439,9 +645,13 @@ static void compute_done(struct req *r, void *p)
     c->list = w->list;
     c->json_all = w->json_all;
     c->headline = w->headline;
+    c->now = w->now;
+    c->prev = w->prev;
+    pthread_mutex_init(&c->scoped_lock, NULL);
     w->list = NULL;
     w->json_all = NULL;
     w->headline = NULL;
+    w->now = w->prev = NULL;
     uint64_t db_ms = st->loaded_ms - st->load_started_ms;
     log_info("msg=\"priorities computed\" year=%s term=%s version=%lld items=%zu db_ms=%llu "
              "compute_ms=%llu",
@@ -602,9 +812,9 @@ static void on_thresholds(struct req *r, struct db_job *job)
     if (req_reply_db_failure(r, job))
         return;
     PGresult *res = db_job_result(job, db_job_ncmds(job) - 1);
-    json_t *o =
-        json_pack("{s:i, s:f, s:f, s:f}", "min_cohort", ival(res, 0, 1), "z_crit", dval(res, 0, 2),
-                  "gap_points", dval(res, 0, 3), "trend_points", dval(res, 0, 4));
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:b}", "min_cohort", ival(res, 0, 1), "z_crit",
+                          dval(res, 0, 2), "gap_points", dval(res, 0, 3), "trend_points",
+                          dval(res, 0, 4), "complementary_suppression", bval(res, 0, 5));
     req_reply_json(r, 200, o);
 }
 

@@ -18,6 +18,12 @@ void h_briefing_serve(struct req *r, struct prio_cached *c);
 void prio_start_for(struct req *r, const char *year, const char *term, prio_serve_fn custom);
 
 const struct priorities_list *prio_cached_list(const struct prio_cached *c);
+/* What r's principal may see of the cells behind c's items (SPEC §8): the masks of the
+ * trust (admin, ceo, a school, which also sees its own cells), or of an executive head's
+ * schools. Valid while r holds c (serve is called with it ready). */
+void prio_cohort(const struct req *r, const struct prio_cached *c, struct priorities_cohort *co);
+/* The trust-wide masks of c: what admin and the CEO read (valid while c is held). */
+void prio_cached_cohort(const struct prio_cached *c, struct priorities_cohort *co);
 const struct briefing_headline *prio_cached_headline(const struct prio_cached *c);
 /* Keeps c alive until r ends (for a database job after serve returns). */
 void prio_hold(struct req *r, struct prio_cached *c);

@@ -14,36 +14,53 @@
 #include "handlers.h"
 #include "http_server.h"
 #include "import_profile.h"
+#include "log.h"
 #include "progress_counts.h"
 #include "progress_parse.h"
 #include "progress_summary.h"
+#include "suppress.h"
 #include "metrics.h"
 #include "offload.h"
 #include "termly.h"
 #include "util.h"
 
-static int stmt_cells, stmt_submissions;
+static int stmt_cells, stmt_cells_all, stmt_submissions;
 static void push_init(void);
 
-/* Cells joined to the benchmark in force; one row per cell, ordered for reading. */
-#define CELLS_SQL                                                                                  \
+/* Cells joined to the benchmark in force; one row per cell, ordered for reading. Columns 9
+ * and 11 are the trust's small-cohort rule (min_cohort, complementary suppression); column
+ * 10 is true for the rows of an executive head's schools summed ($4), which stand for their
+ * "trust". */
+#define CELLS_COLUMNS                                                                              \
     "SELECT c.urn, c.subject, coalesce(c.year_group, 'all'), c.grp, c.n, "                         \
     " round(c.k::numeric / c.n, 4), round(c.gd::numeric / c.n, 4), b.expected, "                   \
     " round(c.k::numeric / c.n - b.expected, 4), "                                                 \
-    " coalesce((SELECT t.min_cohort FROM priority_thresholds t WHERE t.trust_id = $1), 6) "        \
-    "FROM progress_cells($1, $2, $3, $4::text[]) c "                                               \
+    " coalesce((SELECT t.min_cohort FROM priority_thresholds t WHERE t.trust_id = $1), 6), "       \
+    " c.subset, coalesce((SELECT t.complementary_suppression FROM priority_thresholds t "          \
+    " WHERE t.trust_id = $1), false) "
+#define CELLS_ORDER                                                                                \
     "LEFT JOIN benchmarks_for($1, $2) b ON b.subject = c.subject AND b.grp = c.grp "               \
-    "WHERE ($5::bool OR c.urn IS NOT NULL) AND ($6::bool OR c.urn IS NULL) "                       \
-    "ORDER BY c.urn NULLS FIRST, c.subject, CASE c.year_group WHEN 'N' THEN -1 WHEN 'R' THEN 0 "   \
-    " ELSE coalesce(c.year_group::int, 99) END, array_position(ARRAY['all', 'disadvantaged', "     \
-    " 'not_disadvantaged', 'send', 'send_support', 'ehcp', 'eal', 'looked_after', 'girls', "       \
-    " 'boys', 'prior_low', 'prior_middle', 'prior_high'], c.grp)"
+    "ORDER BY c.urn NULLS FIRST, c.subset, c.subject, CASE c.year_group WHEN 'N' THEN -1 "         \
+    " WHEN 'R' THEN 0 ELSE coalesce(c.year_group::int, 99) END, array_position(ARRAY['all', "      \
+    " 'disadvantaged', 'not_disadvantaged', 'send', 'send_support', 'ehcp', 'eal', "               \
+    " 'looked_after', 'girls', 'boys', 'prior_low', 'prior_middle', 'prior_high'], c.grp)"
+/* A school's own cells, as it reads them: nothing withheld. */
+#define CELLS_SQL                                                                                  \
+    CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, $4::text[]) "   \
+                  " WHERE urn IS NOT NULL) c " CELLS_ORDER
+/* Everyone else reads the trust's whole term, every school and year group (what decides
+ * which cells are withheld, the same on every route), and the subset's rows if any. */
+#define CELLS_ALL_SQL                                                                              \
+    CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, NULL) "         \
+                  " UNION ALL SELECT true, * FROM progress_cells($1, $2, $3, $4::text[]) "         \
+                  " WHERE urn IS NULL AND $4::text[] IS NOT NULL) c " CELLS_ORDER
 
 void h_progress_init(void)
 {
     push_init();
     h_import_profiles_init();
     stmt_cells = db_stmt_register("progress_cells", CELLS_SQL);
+    stmt_cells_all = db_stmt_register("progress_cells_all", CELLS_ALL_SQL);
     stmt_submissions = db_stmt_register(
         "submissions_list",
         "SELECT coalesce(json_agg(submission_json(t) ORDER BY t.id DESC), '[]')::text, count(*), "
@@ -52,18 +69,65 @@ void h_progress_init(void)
         " AND ($6::text IS NULL OR s.kind = $6) ORDER BY s.id DESC LIMIT $3) t");
 }
 
+/* A summary as asked: everything the bytes depend on, copied so that it renders off the
+ * loop. */
 struct summary_state {
     char year[8], term[8], school[7];
-    bool trust_view;
-    bool suppress; /* cells under min_cohort pupils hidden: everyone but the school itself */
+    bool trust_view, by_school, csv;
+    bool suppress;     /* small cohorts withheld: everyone but the school itself */
+    char (*subset)[7]; /* an executive head's schools (their "trust"); NULL otherwise */
+    size_t nsubset;
+    PGresult *res; /* owned, from the job */
+    char *bytes;   /* the answer */
+    size_t len;
+    bool failed; /* the cells did not add up to a mask (a broken invariant) */
 };
 
-/* Small-cohort suppression (SPEC §8): a cell of fewer than min_cohort pupils shows n as
- * "<min_cohort" and no figures. Returns the n to print (as JSON: a number or a string). */
-static bool suppressed(const struct summary_state *st, PGresult *res, int i)
+static void summary_state_free(void *p)
 {
-    const char *n = db_val(res, i, 4), *mc = db_val(res, i, 9);
-    return st->suppress && n && mc && atol(n) < atol(mc);
+    struct summary_state *st = p;
+    free(st->subset);
+    db_result_free(st->res);
+    free(st->bytes);
+    free(st);
+}
+
+static bool in_subset(const struct summary_state *st, const char *urn)
+{
+    for (size_t i = 0; i < st->nsubset; i++)
+        if (strcmp(st->subset[i], urn) == 0)
+            return true;
+    return false;
+}
+
+/* The scope a row of the result is shown as (SUPPRESS_TRUST, SUPPRESS_SUBSET or its URN),
+ * or NULL when this summary does not show it. */
+static const char *row_scope(const struct summary_state *st, const PGresult *res, int i)
+{
+    const char *urn = db_val(res, i, 0);
+    bool subset_row = strcmp(db_val(res, i, 10), "t") == 0;
+    if (!st->trust_view)
+        return !subset_row && urn && strcmp(urn, st->school) == 0 ? urn : NULL;
+    if (st->subset) { /* an executive head: their schools, summed and one by one */
+        if (subset_row)
+            return urn ? NULL : SUPPRESS_SUBSET;
+        return urn && st->by_school && in_subset(st, urn) ? urn : NULL;
+    }
+    if (subset_row)
+        return NULL;
+    return !urn ? SUPPRESS_TRUST : st->by_school ? urn : NULL;
+}
+
+/* Small cohorts (SPEC §8, docs/priorities.md): withheld cells show n as "<min_cohort" and
+ * no figures, primary and secondary alike, so that a reader cannot tell them apart. */
+static bool withheld(const struct summary_state *st, const struct suppress_mask *mask,
+                     const PGresult *res, int i, const char *scope)
+{
+    if (!st->suppress)
+        return false;
+    if (atol(db_val(res, i, 4)) < atol(db_val(res, i, 9)))
+        return true;
+    return suppress_withheld(mask, scope, db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3));
 }
 
 static void csv_field(struct strbuf *sb, const char *v)
@@ -71,82 +135,164 @@ static void csv_field(struct strbuf *sb, const char *v)
     strbuf_puts(sb, v ? v : "");
 }
 
+static void render_csv(const struct summary_state *st, const struct suppress_mask *mask,
+                       struct strbuf *sb)
+{
+    static const char *const cols[] = {"school",     "subject",         "year_group", "group", "n",
+                                       "p_expected", "p_greater_depth", "benchmark",  "gap"};
+    const PGresult *res = st->res;
+    for (size_t c = 0; c < ARRAY_LEN(cols); c++)
+        strbuf_printf(sb, "%s%s", c ? "," : "", cols[c]);
+    strbuf_puts(sb, "\r\n");
+    for (int i = 0; i < db_nrows(res); i++) {
+        const char *scope = row_scope(st, res, i);
+        if (!scope)
+            continue;
+        bool hide = withheld(st, mask, res, i, scope);
+        for (int c = 0; c < 9; c++) {
+            if (c)
+                strbuf_puts(sb, ",");
+            const char *v = db_val(res, i, c);
+            if (hide && c == 4)
+                strbuf_printf(sb, "<%s", db_val(res, i, 9));
+            else
+                csv_field(sb, c == 0 && !v ? "trust" : hide && c != 7 && c > 4 ? "" : v);
+        }
+        strbuf_puts(sb, "\r\n");
+    }
+}
+
+static void render_json(const struct summary_state *st, const struct suppress_mask *mask,
+                        struct strbuf *sb)
+{
+    const PGresult *res = st->res;
+    strbuf_printf(sb, "{\"year\":\"%s\",\"term\":\"%s\",", st->year, st->term);
+    if (!st->trust_view)
+        strbuf_printf(sb, "\"school\":\"%s\",", st->school);
+    strbuf_puts(sb, "\"cells\":[");
+    bool first = true;
+    for (int i = 0; i < db_nrows(res); i++) {
+        const char *scope = row_scope(st, res, i);
+        if (!scope)
+            continue;
+        const char *urn = db_val(res, i, 0);
+        strbuf_printf(sb, "%s{", first ? "" : ",");
+        first = false;
+        if (st->trust_view) {
+            if (urn)
+                strbuf_printf(sb, "\"school\":\"%s\",", urn);
+            else
+                strbuf_puts(sb, "\"school\":null,");
+        }
+        bool hide = withheld(st, mask, res, i, scope);
+        strbuf_printf(sb, "\"subject\":\"%s\",\"year_group\":\"%s\",\"group\":\"%s\",",
+                      db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3));
+        if (hide)
+            strbuf_printf(sb, "\"n\":\"<%s\",\"p_expected\":null,\"p_greater_depth\":null,",
+                          db_val(res, i, 9));
+        else
+            strbuf_printf(sb, "\"n\":%s,\"p_expected\":%s,\"p_greater_depth\":%s,",
+                          db_val(res, i, 4), db_val(res, i, 5), db_val(res, i, 6));
+        strbuf_printf(sb, "\"benchmark\":%s,\"gap\":%s}",
+                      db_val(res, i, 7) ? db_val(res, i, 7) : "null",
+                      !hide && db_val(res, i, 8) ? db_val(res, i, 8) : "null");
+    }
+    strbuf_puts(sb, "]}");
+}
+
+/* The mask of the term's cells (every school and year group, the trust's row; not the
+ * subset's rows, which it sums itself) under the trust's rule, as the priorities compute it
+ * for the same term. */
+static struct suppress_mask *summary_mask(const struct summary_state *st)
+{
+    const PGresult *res = st->res;
+    int rows = db_nrows(res);
+    struct suppress_cell *cells = xcalloc((size_t)rows + 1, sizeof *cells);
+    size_t n = 0;
+    for (int i = 0; i < rows; i++) {
+        if (strcmp(db_val(res, i, 10), "t") == 0)
+            continue;
+        cells[n++] = (struct suppress_cell){.scope = db_val(res, i, 0),
+                                            .subject = db_val(res, i, 1),
+                                            .year_group = db_val(res, i, 2),
+                                            .group = db_val(res, i, 3),
+                                            .n = atol(db_val(res, i, 4))};
+    }
+    const char **subset = st->subset ? xcalloc(st->nsubset + 1, sizeof *subset) : NULL;
+    for (size_t i = 0; subset && i < st->nsubset; i++)
+        subset[i] = st->subset[i];
+    struct suppress_rule rule = {.min_cohort = 6};
+    if (rows) {
+        rule.min_cohort = atoi(db_val(res, 0, 9));
+        rule.complements = strcmp(db_val(res, 0, 11), "t") == 0;
+    }
+    struct suppress_mask *mask = suppress_compute(cells, n, &rule, subset, st->nsubset, NULL);
+    free(subset);
+    free(cells);
+    return mask;
+}
+
+/* Off the loop: the mask (for everyone but the school itself) and the bytes. */
+static void summary_render(void *p)
+{
+    struct summary_state *st = p;
+    struct suppress_mask *mask = NULL;
+    if (st->suppress && !(mask = summary_mask(st))) {
+        st->failed = true;
+        return;
+    }
+    struct strbuf sb;
+    strbuf_init(&sb);
+    if (st->csv)
+        render_csv(st, mask, &sb);
+    else
+        render_json(st, mask, &sb);
+    suppress_free(mask);
+    st->bytes = strbuf_detach(&sb, &st->len);
+}
+
+static void summary_rendered(struct req *r, void *p)
+{
+    struct summary_state *st = p;
+    if (st->failed) {
+        log_error("msg=\"progress cells rejected by the small-cohort mask\" request_id=%s", r->id);
+        req_reply_problem(r, 500, "the stored cells could not be summarised; see the server log",
+                          NULL);
+    } else
+        req_reply_bytes(r, 200,
+                        st->csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8",
+                        st->bytes, st->len);
+    summary_state_free(st);
+}
+
 static void on_cells(struct req *r, struct db_job *job)
 {
     if (req_reply_db_failure(r, job))
         return;
     struct summary_state *st = r->hstate;
-    PGresult *res = db_job_result(job, 0);
-    int rows = db_nrows(res);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    static const char *const cols[] = {"school",     "subject",         "year_group", "group", "n",
-                                       "p_expected", "p_greater_depth", "benchmark",  "gap"};
-    if (req_wants_csv(r)) {
-        for (size_t c = 0; c < ARRAY_LEN(cols); c++)
-            strbuf_printf(&sb, "%s%s", c ? "," : "", cols[c]);
-        strbuf_puts(&sb, "\r\n");
-        for (int i = 0; i < rows; i++) {
-            for (int c = 0; c < 9; c++) {
-                if (c)
-                    strbuf_puts(&sb, ",");
-                const char *v = db_val(res, i, c);
-                bool hide = suppressed(st, res, i);
-                if (hide && c == 4)
-                    strbuf_printf(&sb, "<%s", db_val(res, i, 9));
-                else
-                    csv_field(&sb, c == 0 && !v ? "trust" : hide && c != 7 && c > 4 ? "" : v);
-            }
-            strbuf_puts(&sb, "\r\n");
-        }
-        req_reply_bytes(r, 200, "text/csv; charset=utf-8", sb.data, sb.len);
-        strbuf_free(&sb);
-        return;
-    }
-    strbuf_printf(&sb, "{\"year\":\"%s\",\"term\":\"%s\",", st->year, st->term);
-    if (!st->trust_view)
-        strbuf_printf(&sb, "\"school\":\"%s\",", st->school);
-    strbuf_puts(&sb, "\"cells\":[");
-    for (int i = 0; i < rows; i++) {
-        const char *urn = db_val(res, i, 0);
-        strbuf_printf(&sb, "%s{", i ? "," : "");
-        if (st->trust_view) {
-            if (urn)
-                strbuf_printf(&sb, "\"school\":\"%s\",", urn);
-            else
-                strbuf_puts(&sb, "\"school\":null,");
-        }
-        bool hide = suppressed(st, res, i);
-        strbuf_printf(&sb, "\"subject\":\"%s\",\"year_group\":\"%s\",\"group\":\"%s\",",
-                      db_val(res, i, 1), db_val(res, i, 2), db_val(res, i, 3));
-        if (hide)
-            strbuf_printf(&sb, "\"n\":\"<%s\",\"p_expected\":null,\"p_greater_depth\":null,",
-                          db_val(res, i, 9));
-        else
-            strbuf_printf(&sb, "\"n\":%s,\"p_expected\":%s,\"p_greater_depth\":%s,",
-                          db_val(res, i, 4), db_val(res, i, 5), db_val(res, i, 6));
-        strbuf_printf(&sb, "\"benchmark\":%s,\"gap\":%s}",
-                      db_val(res, i, 7) ? db_val(res, i, 7) : "null",
-                      !hide && db_val(res, i, 8) ? db_val(res, i, 8) : "null");
-    }
-    strbuf_puts(&sb, "]}");
-    req_reply_bytes(r, 200, "application/json; charset=utf-8", sb.data, sb.len);
-    strbuf_free(&sb);
+    r->hstate = NULL; /* the offloaded work owns it now */
+    r->hstate_free = NULL;
+    st->res = db_job_take_result(job, 0);
+    req_offload(r, summary_render, summary_rendered, summary_state_free, st);
 }
 
-static void submit_cells(struct req *r, struct summary_state *st, const char *urns, bool with_trust,
-                         bool with_schools)
+static void submit_cells(struct req *r, struct summary_state *st)
 {
     r->hstate = st;
-    r->hstate_free = free;
-    const char *trust = req_trust_str(r);
-    const char *params[6] = {trust,
-                             st->year,
-                             st->term,
-                             urns,
-                             with_trust ? "true" : "false",
-                             with_schools ? "true" : "false"};
-    req_submit_one(r, stmt_cells, 6, params, on_cells);
+    r->hstate_free = summary_state_free;
+    st->csv = req_wants_csv(r);
+    const struct principal *p = &r->principal;
+    if (st->suppress && !auth_trust_wide(p)) { /* an executive head */
+        st->nsubset = (size_t)p->nurns;
+        st->subset = xcalloc(st->nsubset + 1, sizeof *st->subset);
+        memcpy(st->subset, p->urns, st->nsubset * sizeof *st->subset);
+    }
+    char one[16];
+    snprintf(one, sizeof one, "{%s}", st->school);
+    /* $4: the school itself; else the executive head's schools, for their summed rows */
+    const char *urns = !st->suppress ? one : st->trust_view ? req_scope_urns(r) : NULL;
+    const char *params[4] = {req_trust_str(r), st->year, st->term, urns};
+    req_submit_one(r, st->suppress ? stmt_cells_all : stmt_cells, 4, params, on_cells);
 }
 
 void h_progress_school_summary(struct req *r)
@@ -161,9 +307,7 @@ void h_progress_school_summary(struct req *r)
     const struct principal *p = &r->principal;
     st->suppress =
         !(p->role == ROLE_SCHOOL && p->nurns == 1 && strcmp(p->urns[0], st->school) == 0);
-    char urns[16];
-    snprintf(urns, sizeof urns, "{%s}", st->school);
-    submit_cells(r, st, urns, false, true);
+    submit_cells(r, st);
 }
 
 void h_progress_trust_summary(struct req *r)
@@ -180,10 +324,9 @@ void h_progress_trust_summary(struct req *r)
     snprintf(st->year, sizeof st->year, "%s", year);
     snprintf(st->term, sizeof st->term, "%s", term);
     st->trust_view = true;
+    st->by_school = by != NULL;
     st->suppress = true; /* never the school itself */
-    /* An executive head's "trust" is the schools they oversee. */
-    const char *urns = req_scope_urns(r);
-    submit_cells(r, st, urns, true, by != NULL);
+    submit_cells(r, st);
 }
 
 void h_submissions_list(struct req *r)

@@ -184,13 +184,17 @@ int demo_experts_load(PGconn *pg, const char *trust)
         return -1;
     char err[512];
     struct priorities_list *list = NULL;
-    if (priorities_load_blocking(pg, trust, DEMO_YEAR, DEMO_TERM, false, &list, err, sizeof err) !=
-        0) {
+    struct priorities_masks masks = {0};
+    if (priorities_load_blocking(pg, trust, DEMO_YEAR, DEMO_TERM, false, &list, &masks, err,
+                                 sizeof err) != 0) {
         fprintf(stderr, "matctl demo: priorities: %s\n", err);
         return -1;
     }
+    /* The plan is published to the trust: the items as the CEO reads them (SPEC §8). */
+    struct priorities_cohort co = {.now = masks.now, .prev = masks.prev};
+    struct priorities_list *seen = priorities_cohort_view(list, &co);
     struct loaded L = {0};
-    struct deploy_input in = {.year = DEMO_YEAR, .term = DEMO_TERM, .list = list};
+    struct deploy_input in = {.year = DEMO_YEAR, .term = DEMO_TERM, .list = seen};
     struct deploy_plan *plan = NULL;
     int rc = load_inputs(pg, trust, &L, &in);
     if (rc == 0)
@@ -201,6 +205,9 @@ int demo_experts_load(PGconn *pg, const char *trust)
         fprintf(stderr, "matctl demo: the deployment could not be planned\n");
     deploy_plan_free(plan);
     loaded_free(&L, in.n_experts);
+    priorities_list_free(seen);
     priorities_list_free(list);
+    suppress_free(masks.now);
+    suppress_free(masks.prev);
     return rc;
 }

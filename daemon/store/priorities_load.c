@@ -12,13 +12,16 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
     [PQ_META] = {"prio_meta",
                  "SELECT coalesce((SELECT version FROM trust_data_versions WHERE trust_id = $1), "
                  " 0), coalesce(t.min_cohort, 6), coalesce(t.z_crit, 1.96), "
-                 " coalesce(t.gap_points, 10), coalesce(t.trend_points, 10) "
+                 " coalesce(t.gap_points, 10), coalesce(t.trend_points, 10), "
+                 " coalesce(t.complementary_suppression, false) "
                  "FROM (SELECT 1) one LEFT JOIN priority_thresholds t ON t.trust_id = $1"},
     [PQ_SCHOOLS] = {"prio_schools",
                     "SELECT urn, name, phase, lat, lon FROM schools WHERE trust_id = $1 "
                     "AND (left_on IS NULL OR left_on > current_date) ORDER BY urn"},
-    [PQ_CELLS] = {"prio_cells", "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
-                                "FROM progress_cells($1, $2, $3, NULL) WHERE year_group IS NULL"},
+    /* Every cell of the term, year groups too: the priorities read the subjects' cells
+     * over all year groups, the small-cohort mask reads them all (suppress.h). */
+    [PQ_CELLS] = {"prio_cells", "SELECT coalesce(urn, ''), subject, grp, n, k, gd, year_group "
+                                "FROM progress_cells($1, $2, $3, NULL)"},
     [PQ_PREV] = {"prio_cells", NULL}, /* the same statement for last year */
     [PQ_BENCH] = {"prio_bench",
                   "SELECT subject, grp, expected::float8 FROM benchmarks_for($1, $2)"},
@@ -56,9 +59,8 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
  * what `matctl priorities --from-rows` reads, so that tests can show both give the same
  * list, byte for byte. NULL: the statement of priorities_queries. */
 const struct priorities_query_def priorities_queries_from_rows[PQ_COUNT] = {
-    [PQ_CELLS] = {"prio_cells_rows", "SELECT coalesce(urn, ''), subject, grp, n, k, gd "
-                                     "FROM progress_cells_from_rows($1, $2, $3, NULL) "
-                                     "WHERE year_group IS NULL"},
+    [PQ_CELLS] = {"prio_cells_rows", "SELECT coalesce(urn, ''), subject, grp, n, k, gd, "
+                                     "year_group FROM progress_cells_from_rows($1, $2, $3, NULL)"},
     [PQ_STUCK] = {"prio_stuck_rows", "SELECT urn, subject, encode(pupil_key, 'hex') "
                                      "FROM progress_stuck_from_rows($1, $2, $3, NULL)"},
 };
@@ -124,24 +126,47 @@ static double dval(const PGresult *res, int row, int col)
     return v ? atof(v) : 0;
 }
 
+/* The subjects' cells over all year groups (the rows without a year group). */
 static struct priorities_cell *read_cells(const PGresult *res, size_t *n)
 {
-    *n = (size_t)PQntuples(res);
-    struct priorities_cell *cells = xcalloc(*n, sizeof *cells);
-    for (int i = 0; i < (int)*n; i++) {
-        cells[i].scope = val(res, i, 0);
-        cells[i].subject = val(res, i, 1);
-        cells[i].group = val(res, i, 2);
-        cells[i].n = ival(res, i, 3);
-        cells[i].k = ival(res, i, 4);
-        cells[i].gd = ival(res, i, 5);
+    int rows = PQntuples(res);
+    struct priorities_cell *cells = xcalloc((size_t)rows + 1, sizeof *cells);
+    *n = 0;
+    for (int i = 0; i < rows; i++) {
+        if (val(res, i, 6))
+            continue;
+        struct priorities_cell *c = &cells[(*n)++];
+        c->scope = val(res, i, 0);
+        c->subject = val(res, i, 1);
+        c->group = val(res, i, 2);
+        c->n = ival(res, i, 3);
+        c->k = ival(res, i, 4);
+        c->gd = ival(res, i, 5);
     }
     return cells;
 }
 
-void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year,
-                                   const char *term, struct priorities_input *in,
-                                   long long *version, struct priorities_scratch *scratch)
+/* The small-cohort mask of a term, from all its cells, under the trust's rule. */
+static struct suppress_mask *read_mask(const PGresult *res, const struct priorities_thresholds *t)
+{
+    int rows = PQntuples(res);
+    struct suppress_cell *cells = xcalloc((size_t)rows + 1, sizeof *cells);
+    for (int i = 0; i < rows; i++)
+        cells[i] = (struct suppress_cell){.scope = val(res, i, 0),
+                                          .subject = val(res, i, 1),
+                                          .year_group = val(res, i, 6),
+                                          .group = val(res, i, 2),
+                                          .n = ival(res, i, 3)};
+    const struct suppress_rule rule = {.min_cohort = t->min_cohort,
+                                       .complements = t->complementary_suppression};
+    struct suppress_mask *m = suppress_compute(cells, (size_t)rows, &rule, NULL, 0, NULL);
+    free(cells);
+    return m;
+}
+
+int priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year, const char *term,
+                                  struct priorities_input *in, long long *version,
+                                  struct priorities_scratch *scratch)
 {
     memset(in, 0, sizeof *in);
     memset(scratch, 0, sizeof *scratch);
@@ -153,6 +178,8 @@ void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *ye
     in->thresholds.z_crit = dval(meta, 0, 2);
     in->thresholds.gap_points = dval(meta, 0, 3);
     in->thresholds.trend_points = dval(meta, 0, 4);
+    const char *complements = val(meta, 0, 5);
+    in->thresholds.complementary_suppression = complements && strcmp(complements, "t") == 0;
 
     const PGresult *r = res[PQ_SCHOOLS];
     in->n_schools = (size_t)PQntuples(r);
@@ -166,8 +193,12 @@ void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *ye
         schools[i].lon = dval(r, i, 4);
     }
     in->schools = scratch->arrays[0] = schools;
-    in->cells = scratch->arrays[1] = read_cells(res[PQ_CELLS], &in->n_cells);
+    struct priorities_cell *cells = read_cells(res[PQ_CELLS], &in->n_cells);
+    in->cells = scratch->arrays[1] = cells;
     in->prev_cells = scratch->arrays[2] = read_cells(res[PQ_PREV], &in->n_prev_cells);
+    scratch->now = read_mask(res[PQ_CELLS], &in->thresholds);
+    scratch->prev = read_mask(res[PQ_PREV], &in->thresholds);
+    priorities_mark_withheld(cells, in->n_cells, scratch->now);
 
     r = res[PQ_BENCH];
     in->n_benchmarks = (size_t)PQntuples(r);
@@ -220,17 +251,21 @@ void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *ye
         refs[i].not_disadvantaged = dval(r, i, 3);
     }
     in->gap_refs = scratch->arrays[7] = refs;
+    return scratch->now && scratch->prev ? 0 : -1; /* progress_cells gives each cell once */
 }
 
 void priorities_input_free(struct priorities_scratch *scratch)
 {
     for (size_t i = 0; i < ARRAY_LEN(scratch->arrays); i++)
         free(scratch->arrays[i]);
+    suppress_free(scratch->now);
+    suppress_free(scratch->prev);
     memset(scratch, 0, sizeof *scratch);
 }
 
 int priorities_load_blocking(PGconn *pg, const char *trust, const char *year, const char *term,
-                             bool from_rows, struct priorities_list **out, char *err, size_t errlen)
+                             bool from_rows, struct priorities_list **out,
+                             struct priorities_masks *masks, char *err, size_t errlen)
 {
     *out = NULL;
     PGresult *res[PQ_COUNT] = {0};
@@ -250,13 +285,19 @@ int priorities_load_blocking(PGconn *pg, const char *trust, const char *year, co
         struct priorities_input in;
         struct priorities_scratch scratch;
         long long version;
-        priorities_input_from_results(res, year, term, &in, &version, &scratch);
         struct mat_errors errs;
         mat_errors_init(&errs);
-        if (priorities_compute(&in, out, &errs) != 0) {
+        if (priorities_input_from_results(res, year, term, &in, &version, &scratch) != 0) {
+            snprintf(err, errlen, "stored cells rejected by the small-cohort mask");
+            rc = -1;
+        } else if (priorities_compute(&in, out, &errs) != 0) {
             snprintf(err, errlen, "stored data rejected: %s: %s",
                      errs.count ? errs.items[0].path : "", errs.count ? errs.items[0].message : "");
             rc = -1;
+        } else {
+            masks->now = scratch.now;
+            masks->prev = scratch.prev;
+            scratch.now = scratch.prev = NULL;
         }
         mat_errors_free(&errs);
         priorities_input_free(&scratch);

@@ -41,21 +41,31 @@ int priorities_query_params(enum priorities_query q, const char *trust, const ch
                             const char *term, struct priorities_params_storage *storage,
                             const char *params[7]);
 
-/* Builds in from the results (borrowed: keep them alive while in is used). The arrays are
- * owned by scratch; free with priorities_input_free. *version gets the data version. */
+/* Builds in from the results (borrowed: keep them alive while in is used), with the
+ * small-cohort masks of this term and last year's (cells withheld from everyone but their
+ * school are marked in in->cells). The arrays and masks are owned by scratch (take the
+ * masks by setting them NULL); free with priorities_input_free. *version gets the data
+ * version. Returns -1 when the cells make no mask (a cell twice: a broken invariant). */
 struct priorities_scratch {
     void *arrays[8];
+    struct suppress_mask *now, *prev;
 };
-void priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year,
-                                   const char *term, struct priorities_input *in,
-                                   long long *version, struct priorities_scratch *scratch);
+int priorities_input_from_results(PGresult *const res[PQ_COUNT], const char *year, const char *term,
+                                  struct priorities_input *in, long long *version,
+                                  struct priorities_scratch *scratch);
 void priorities_input_free(struct priorities_scratch *scratch);
+
+/* The small-cohort masks of a computed list's two terms (owned). */
+struct priorities_masks {
+    struct suppress_mask *now, *prev;
+};
 
 /* Blocking (matctl, the demo): runs the queries on pg, in whatever transaction the caller
  * holds, and computes the list; from_rows reads the pupil rows instead of the aggregates.
- * Returns 0 and an owned list, or -1 with err filled. */
+ * Returns 0, an owned list and its masks (free them with suppress_free; read the list as
+ * anyone but a school reads it through priorities_cohort_view), or -1 with err filled. */
 int priorities_load_blocking(PGconn *pg, const char *trust, const char *year, const char *term,
-                             bool from_rows, struct priorities_list **out, char *err,
-                             size_t errlen);
+                             bool from_rows, struct priorities_list **out,
+                             struct priorities_masks *masks, char *err, size_t errlen);
 
 #endif

@@ -445,15 +445,23 @@ class TermlyConformance(Checked, unittest.TestCase):
         self.call("GET", "/v1/terms/2025", token=self.s1, expect=422)
         # Thresholds.
         r = self.get304("/v1/priorities/thresholds", self.s1)
-        self.assertEqual(r.json, {"min_cohort": 6, "z_crit": 1.96, "gap_points": 10, "trend_points": 10})
+        self.assertEqual(r.json, {"min_cohort": 6, "z_crit": 1.96, "gap_points": 10, "trend_points": 10,
+                                  "complementary_suppression": False})
         r = self.call("PUT", "/v1/priorities/thresholds", {"min_cohort": 10, "z_crit": 2.58},
                       token=self.admin, expect=200)
         self.assertEqual((r.json["min_cohort"], r.json["gap_points"]), (10, 10))
         self.call("PUT", "/v1/priorities/thresholds", {"min_cohort": 0}, token=self.admin, expect=422)
         self.call("PUT", "/v1/priorities/thresholds", {"z": 2}, token=self.admin, expect=422)
         self.call("PUT", "/v1/priorities/thresholds", {}, token=self.ceo, expect=403)
+        r = self.call("PUT", "/v1/priorities/thresholds", {"complementary_suppression": True},
+                      token=self.admin, expect=200)
+        self.assertEqual((r.json["complementary_suppression"], r.json["min_cohort"]), (True, 6))
+        self.call("PUT", "/v1/priorities/thresholds", {"complementary_suppression": "yes"},
+                  token=self.admin, expect=422)
+        self.assertTrue(self.call("GET", "/v1/priorities/thresholds", token=self.s1,
+                                  expect=200).json["complementary_suppression"])
         r = self.call("PUT", "/v1/priorities/thresholds", {}, token=self.admin, expect=200)
-        self.assertEqual(r.json["min_cohort"], 6)
+        self.assertEqual((r.json["min_cohort"], r.json["complementary_suppression"]), (6, False))
 
 
 class PrioritiesConformance(Checked, unittest.TestCase):

@@ -103,15 +103,15 @@ static void test_headline_and_concern(void **state)
     struct fixture f;
     fixture(&f);
     const struct priorities_cell cells[] = {
-        {"", "writing", "all", 100, 60, 0},
-        {"100001", "writing", "all", 40, 20, 0},
-        {"100002", "writing", "all", 60, 40, 0},
-        {"100001", "writing", "boys", 20, 8, 0},
+        {"", "writing", "all", 100, 60, 0, false},
+        {"100001", "writing", "all", 40, 20, 0, false},
+        {"100002", "writing", "all", 60, 40, 0, false},
+        {"100001", "writing", "boys", 20, 8, 0, false},
     };
     const struct priorities_cell prev[] = {
-        {"", "writing", "all", 90, 63, 0},
-        {"100001", "writing", "all", 30, 21, 0},
-        {"100002", "writing", "all", 60, 42, 0},
+        {"", "writing", "all", 90, 63, 0, false},
+        {"100001", "writing", "all", 30, 21, 0, false},
+        {"100002", "writing", "all", 60, 42, 0, false},
     };
     const struct priorities_benchmark bench[] = {{"writing", "all", 0.72}};
     struct priorities_input in = {.cells = cells,
@@ -162,11 +162,135 @@ static void test_headline_and_concern(void **state)
     briefing_headline_free(h);
 }
 
+/* Small cohorts (SPEC §8) in the headline: an executive head of one school with 4 pupils
+ * sees "<6" and no figures, as the summaries show it, whatever the trust's rule; so does a
+ * last-year cohort under 6, with the change worked out from it. Under the default rule a
+ * cohort of 6 or more is shown; with complementary suppression, a cohort the mask withholds
+ * to protect another is not (the trust's 54 less the two schools' 50 would give the third
+ * school's 4). */
+static void test_headline_small_cohorts(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture(&f);
+    const struct priorities_cell cells[] = {
+        {"", "reading", "all", 58, 40, 0, false},
+        {"150001", "reading", "all", 4, 2, 0, false},
+        {"", "writing", "all", 54, 30, 0, false},
+        {"100001", "writing", "all", 30, 20, 0, false},
+        {"100002", "writing", "all", 20, 8, 0, false},
+        {"100003", "writing", "all", 4, 2, 0, false},
+        {"100001", "reading", "all", 30, 20, 0, false},
+        {"100002", "reading", "all", 24, 18, 0, false},
+        {"", "maths", "all", 50, 30, 0, false},
+        {"100001", "maths", "all", 30, 20, 0, false},
+        {"100002", "maths", "all", 20, 10, 0, false},
+    };
+    const struct priorities_cell prev[] = {
+        {"", "reading", "all", 5, 4, 0, false},
+        {"150001", "reading", "all", 5, 4, 0, false},
+    };
+    const struct priorities_benchmark bench[] = {{"reading", "all", 0.75}};
+    struct priorities_input in = {.cells = cells,
+                                  .n_cells = 11,
+                                  .prev_cells = prev,
+                                  .n_prev_cells = 2,
+                                  .benchmarks = bench,
+                                  .n_benchmarks = 1};
+    priorities_thresholds_default(&in.thresholds);
+    struct briefing_headline *h = briefing_headline_collect(&in);
+    const char *one[] = {"150001"};
+    struct briefing_input b = {.year = "2025-26",
+                               .term = "spring",
+                               .list = &f.list,
+                               .headline = h,
+                               .scope = one,
+                               .n_scope = 1};
+    char *json = briefing_to_json(&b, NULL);
+    json_error_t err;
+    json_t *doc = json_loads(json, 0, &err);
+    json_t *r = json_array_get(json_object_get(doc, "headline"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "subject")), "reading");
+    assert_true(json_is_string(json_object_get(r, "n"))); /* not the 4 pupils */
+    assert_string_equal(json_string_value(json_object_get(r, "n")), "<6");
+    assert_true(json_is_null(json_object_get(r, "k")));
+    assert_true(json_is_null(json_object_get(r, "p")));
+    assert_true(json_is_null(json_object_get(r, "vs_national")));
+    assert_string_equal(json_string_value(json_object_get(r, "n_prev")), "<6");
+    assert_true(json_is_null(json_object_get(r, "p_prev")));
+    assert_true(json_is_null(json_object_get(r, "change")));
+    assert_true(json_real_value(json_object_get(r, "b")) == 0.75); /* national: public */
+    json_decref(doc);
+    free(json);
+
+    /* The trust: reading 40/58 shown, last year's 5 not, so no change either. */
+    b.scope = NULL;
+    b.n_scope = 0;
+    json = briefing_to_json(&b, NULL);
+    doc = json_loads(json, 0, &err);
+    r = json_array_get(json_object_get(doc, "headline"), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "n")), 58);
+    assert_string_equal(json_string_value(json_object_get(r, "n_prev")), "<6");
+    assert_true(json_is_null(json_object_get(r, "change")));
+    json_decref(doc);
+    free(json);
+
+    /* An executive head of 100001 and 100002, under the default rule (SPEC §8): their
+     * maths 50, reading 54 and writing 50 are all shown. */
+    struct suppress_cell sc[11];
+    for (size_t i = 0; i < 11; i++)
+        sc[i] = (struct suppress_cell){cells[i].scope, cells[i].subject, NULL, cells[i].group,
+                                       cells[i].n};
+    const char *two[] = {"100001", "100002"};
+    struct suppress_rule rule = {.min_cohort = 6, .complements = false};
+    struct suppress_mask *now = suppress_compute(sc, 11, &rule, two, 2, NULL);
+    assert_non_null(now);
+    struct priorities_cohort co = {.now = now};
+    b.scope = two;
+    b.n_scope = 2;
+    b.cohort = &co;
+    json = briefing_to_json(&b, NULL);
+    doc = json_loads(json, 0, &err);
+    json_t *hl = json_object_get(doc, "headline");
+    assert_int_equal(json_array_size(hl), 3);
+    const long shown[] = {50, 54, 50}; /* maths, reading, writing */
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(hl, i), "n")), shown[i]);
+    json_decref(doc);
+    free(json);
+    suppress_free(now);
+
+    /* With complementary suppression their maths 30/50 is still shown; their reading 54 and
+     * writing 50 are withheld by the mask, as the trust's 58 and 54 (which they also read)
+     * less them would give 150001's and 100003's 4. */
+    rule.complements = true;
+    now = suppress_compute(sc, 11, &rule, two, 2, NULL);
+    assert_non_null(now);
+    co.now = now;
+    json = briefing_to_json(&b, NULL);
+    doc = json_loads(json, 0, &err);
+    hl = json_object_get(doc, "headline");
+    assert_int_equal(json_array_size(hl), 3);
+    r = json_array_get(hl, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "subject")), "maths");
+    assert_int_equal(json_integer_value(json_object_get(r, "n")), 50);
+    for (size_t i = 1; i < 3; i++) {
+        r = json_array_get(hl, i);
+        assert_string_equal(json_string_value(json_object_get(r, "n")), "<6");
+        assert_true(json_is_null(json_object_get(r, "p")));
+    }
+    json_decref(doc);
+    free(json);
+    suppress_free(now);
+    briefing_headline_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diversity),
         cmocka_unit_test(test_headline_and_concern),
+        cmocka_unit_test(test_headline_small_cohorts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

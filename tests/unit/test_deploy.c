@@ -206,7 +206,7 @@ static void test_trust_plan(void **state)
     assert_true(deploy_fits(&experts[0], items[1]));
     assert_false(deploy_fits(&experts[1], items[1])); /* group not covered */
     assert_true(deploy_fits(&experts[1], items[2]));
-    struct deploy_input in = {"2025-26", "spring", schools, 3, experts, 3, &list, NULL, 0};
+    struct deploy_input in = {"2025-26", "spring", schools, 3, experts, 3, &list, NULL, 0, NULL};
     struct deploy_plan *plan;
     assert_int_equal(deploy_plan_make(&in, &plan), 0);
     /* a1 -> Bob (Gamma, another phase); b1 -> Ann; b2 -> nobody left (Bob is used). */

@@ -55,13 +55,13 @@ static void fx_school(struct fx *f, const char *urn, const char *name, const cha
 static void fx_cell(struct fx *f, const char *scope, const char *subject, const char *group, int n,
                     int k)
 {
-    f->cells[f->nc++] = (struct priorities_cell){scope, subject, group, n, k, 0};
+    f->cells[f->nc++] = (struct priorities_cell){scope, subject, group, n, k, 0, false};
 }
 
 static void fx_prev(struct fx *f, const char *scope, const char *subject, const char *group, int n,
                     int k)
 {
-    f->prev[f->np++] = (struct priorities_cell){scope, subject, group, n, k, 0};
+    f->prev[f->np++] = (struct priorities_cell){scope, subject, group, n, k, 0, false};
 }
 
 static void fx_bench(struct fx *f, const char *subject, const char *group, double b)
@@ -202,6 +202,7 @@ static void test_defaults(void **state)
     assert_true(t.z_crit == 1.96);
     assert_true(t.gap_points == 10.0);
     assert_true(t.trend_points == 10.0);
+    assert_false(t.complementary_suppression); /* SPEC §8: the small cells only */
 }
 
 static void test_deficit(void **state)
@@ -1415,6 +1416,148 @@ static void test_custom_thresholds(void **state)
     priorities_list_free(l);
 }
 
+/* ---- small cohorts (SPEC §8) --------------------------------------------------------- */
+
+static struct suppress_mask *fx_mask(const struct fx *f)
+{
+    struct suppress_cell sc[FX_MAX];
+    for (size_t i = 0; i < f->nc; i++)
+        sc[i] = (struct suppress_cell){f->cells[i].scope, f->cells[i].subject, NULL,
+                                       f->cells[i].group, f->cells[i].n};
+    const struct suppress_rule rule = {f->t.min_cohort, f->t.complementary_suppression};
+    struct suppress_mask *m = suppress_compute(sc, f->nc, &rule, NULL, 0, NULL);
+    assert_non_null(m);
+    return m;
+}
+
+/* Writing: Delta's 5 pupils are too few; the trust's 100 less the others would give them.
+ * Gamma's 10 of 25 is significantly below 80%. Maths: the same shape; Gamma's 25 of 25 is
+ * significantly above. Stuck pupils in writing at Alpha and at Delta (a share of its 5). */
+static void fx_small_cohorts(struct fx *f)
+{
+    fx_trust4(f);
+    fx_bench(f, "writing", "all", 0.8);
+    fx_bench(f, "maths", "all", 0.8);
+    fx_cell(f, "", "writing", "all", 100, 60);
+    fx_cell(f, A, "writing", "all", 40, 20);
+    fx_cell(f, B, "writing", "all", 30, 29);
+    fx_cell(f, C, "writing", "all", 25, 10);
+    fx_cell(f, D, "writing", "all", 5, 1);
+    fx_cell(f, "", "maths", "all", 100, 66);
+    fx_cell(f, A, "maths", "all", 40, 20);
+    fx_cell(f, B, "maths", "all", 30, 20);
+    fx_cell(f, C, "maths", "all", 25, 25);
+    fx_cell(f, D, "maths", "all", 5, 1);
+    fx_stuck(f, A, "writing", "00000000000000000000000000000001");
+    fx_stuck(f, D, "writing", "00000000000000000000000000000002");
+}
+
+/* The default rule (SPEC §8): only Delta's cells of 5 are withheld. Every item on a cell of
+ * 6 or more reaches the CEO, Gamma's writing among them, and Gamma gives Alpha support in
+ * maths; what rests on Delta's 5 (its stuck pupils, and Delta's count on the trust's item)
+ * reaches only Delta. */
+static void test_small_cohorts_default(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_small_cohorts(&f);
+    struct suppress_mask *m = fx_mask(&f);
+    priorities_mark_withheld(f.cells, f.nc, m);
+    for (size_t i = 0; i < f.nc; i++)
+        assert_int_equal(f.cells[i].withheld, f.cells[i].n < 6);
+    struct priorities_list *l = fx_run(&f);
+    const struct priorities_item *am = find(l, PRIORITIES_KIND_ATTAINMENT, A, "maths", "all");
+    assert_int_equal(am->n_support, 1);
+    assert_string_equal(am->support[0].urn, C); /* 25 of 25 */
+
+    struct priorities_cohort ceo = {.now = m};
+    struct priorities_list *v = priorities_cohort_view(l, &ceo);
+    assert_int_equal(v->count, l->count - 1);
+    assert_null(find(v, PRIORITIES_KIND_STUCK_PUPILS, D, "writing", NULL));
+    const struct priorities_item *gw = find(v, PRIORITIES_KIND_ATTAINMENT, C, "writing", "all");
+    assert_non_null(gw);
+    assert_int_equal(gw->cell.n, 25);
+    assert_int_equal(find(v, PRIORITIES_KIND_ATTAINMENT, A, "maths", "all")->n_support, 1);
+    for (size_t i = 0; i < l->count; i++)
+        if (l->items[i]->kind != PRIORITIES_KIND_STUCK_PUPILS || strcmp(l->items[i]->urn, D) != 0)
+            assert_false(priorities_item_withheld(l->items[i], &ceo));
+    assert_null(find(v, PRIORITIES_KIND_ATTAINMENT, NULL, "writing", "all")->stuck);
+    priorities_list_free(v);
+    suppress_free(m);
+    priorities_list_free(l);
+}
+
+/* With complementary suppression: items standing on a cell withheld from the reader are not
+ * shown to them (the school itself still sees its own); a withheld cell is never a giver; a
+ * trust count of stuck pupils with a school whose cohort is withheld is left off the
+ * trust's item. */
+static void test_small_cohorts(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_small_cohorts(&f);
+    f.t.complementary_suppression = true;
+    /* Writing: the trust's 100 less the others would give Delta's 5, so Gamma's 25 (the
+     * smallest other school) is withheld too, and its item only Gamma itself may see.
+     * Maths: Gamma's 25 of 25 is withheld, so it gives Alpha no support. */
+    struct suppress_mask *m = fx_mask(&f);
+    priorities_mark_withheld(f.cells, f.nc, m);
+    assert_true(f.cells[3].withheld && f.cells[4].withheld && !f.cells[2].withheld);
+    struct priorities_list *l = fx_run(&f);
+
+    const struct priorities_item *gw = find(l, PRIORITIES_KIND_ATTAINMENT, C, "writing", "all");
+    const struct priorities_item *am = find(l, PRIORITIES_KIND_ATTAINMENT, A, "maths", "all");
+    const struct priorities_item *aw = find(l, PRIORITIES_KIND_ATTAINMENT, A, "writing", "all");
+    const struct priorities_item *tw = find(l, PRIORITIES_KIND_ATTAINMENT, NULL, "writing", "all");
+    assert_non_null(gw);
+    assert_non_null(am);
+    assert_int_equal(am->n_support, 0); /* not Gamma */
+    assert_int_equal(aw->n_support, 1);
+    assert_string_equal(aw->support[0].urn, B);
+    assert_non_null(tw->stuck);
+    assert_int_equal(tw->stuck->count, 2);
+
+    struct priorities_cohort ceo = {.now = m};
+    assert_true(priorities_item_withheld(gw, &ceo));
+    assert_false(priorities_item_withheld(aw, &ceo));
+    struct priorities_list *v = priorities_cohort_view(l, &ceo);
+    /* Gone: Gamma's writing, and Delta's stuck pupils (a share of its 5). */
+    assert_non_null(find(l, PRIORITIES_KIND_STUCK_PUPILS, D, "writing", NULL));
+    assert_int_equal(v->count, l->count - 2);
+    assert_null(find(v, PRIORITIES_KIND_ATTAINMENT, C, "writing", "all"));
+    assert_null(find(v, PRIORITIES_KIND_STUCK_PUPILS, D, "writing", NULL));
+    const struct priorities_item *tv = find(v, PRIORITIES_KIND_ATTAINMENT, NULL, "writing", "all");
+    assert_null(tv->stuck);
+    assert_string_equal(tv->rationale, tw->rationale_without_stuck);
+    assert_null(strstr(tv->rationale, "three terms"));
+    assert_non_null(strstr(tw->rationale, "three terms"));
+    priorities_list_free(v);
+
+    struct priorities_cohort gamma = {.now = m, .own = C};
+    v = priorities_cohort_view(l, &gamma);
+    assert_non_null(find(v, PRIORITIES_KIND_ATTAINMENT, C, "writing", "all"));
+    priorities_list_free(v);
+
+    /* A reader whose mask withholds Beta's writing (Delta's 3 beside it, say: a mask made
+     * for this test) is not shown Beta as Alpha's giver: the item is copied without it. */
+    const struct suppress_cell other[] = {{"", "writing", NULL, "all", 73},
+                                          {A, "writing", NULL, "all", 40},
+                                          {B, "writing", NULL, "all", 30},
+                                          {D, "writing", NULL, "all", 3}};
+    const struct suppress_rule rule = {.min_cohort = 6, .complements = true};
+    struct suppress_mask *m2 = suppress_compute(other, 4, &rule, NULL, 0, NULL);
+    assert_true(suppress_withheld(m2, B, "writing", NULL, "all"));
+    struct priorities_cohort head = {.now = m2};
+    v = priorities_cohort_view(l, &head);
+    const struct priorities_item *av = find(v, PRIORITIES_KIND_ATTAINMENT, A, "writing", "all");
+    assert_int_equal(av->n_support, 0);
+    assert_int_equal(aw->n_support, 1); /* the list itself is untouched */
+    priorities_list_free(v);
+    suppress_free(m2);
+    priorities_list_free(l);
+    suppress_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1440,6 +1583,8 @@ int main(void)
         cmocka_unit_test(test_empty_and_unknown_schools),
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_custom_thresholds),
+        cmocka_unit_test(test_small_cohorts_default),
+        cmocka_unit_test(test_small_cohorts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

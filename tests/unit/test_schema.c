@@ -666,6 +666,7 @@ static void test_spec_bodies_accepted(void **state)
            "{\"achievement\": {\"grade\": \"needs_attention\"}, \"\xe2\x80\xa6\": {}}}",
            {"/areas/\xe2\x80\xa6", "unknown field \"\xe2\x80\xa6\""});
     VALID("thresholds.json", "{}");
+    VALID("thresholds.json", "{\"complementary_suppression\": true}");
     VALID("token_create.json", "{\"role\": \"admin\"}");
     VALID("token_create.json", "{\"role\": \"school\", \"schools\": [\"100001\"]}");
 }
@@ -838,6 +839,9 @@ static void test_reference_rejections(void **state)
            {"/trend_points", "trend_points must be a number, not a string"},
            {"/decay", "unknown field \"decay\""});
     EXPECT("thresholds.json", "{\"min_cohort\": 0}", {"/min_cohort", "min_cohort must be >= 1"});
+    EXPECT("thresholds.json", "{\"complementary_suppression\": \"yes\"}",
+           {"/complementary_suppression",
+            "complementary_suppression must be a boolean, not a string"});
 }
 
 static void test_token_rejections(void **state)

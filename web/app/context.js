@@ -38,6 +38,7 @@ export async function context(query) {
     year,
     term,
     minCohort: thresholds.min_cohort,
+    complements: thresholds.complementary_suppression === true,
     name(urn) {
       const s = this.schools.get(urn);
       return s ? s.name : `School ${urn}`;

@@ -22,8 +22,9 @@ export function band(gap) {
   return BANDS.find((b) => b.test(gap));
 }
 
-// A cell the API suppressed (n is then a string such as "<6", SPEC §8), or one under the
-// trust's minimum cohort: either way no figure is shown.
+// A cell the API withheld (n is then a string such as "<6", SPEC §8: a small cohort or, where
+// the trust turned complementary suppression on, a cell that would give one away by
+// subtraction), or one under the trust's minimum cohort: either way no figure is shown.
 export function isSuppressed(cell, minCohort) {
   return typeof cell.n === 'string' || cell.n < minCohort;
 }
@@ -33,7 +34,7 @@ export function figureCell(cell, minCohort, sig, href) {
   if (!cell) return h('td', { className: 'empty' }, h('span', { className: 'vh', text: 'no data' }), '—');
   const data = { subject: cell.subject, group: cell.group, n: cell.n, urn: cell.school || 'trust' };
   if (isSuppressed(cell, minCohort)) {
-    return h('td', { className: 'suppressed', dataset: { ...data, suppressed: '1' } }, `n<${minCohort}`, h('span', { className: 'vh', text: ' (too few pupils to show)' }));
+    return h('td', { className: 'suppressed', dataset: { ...data, suppressed: '1' } }, `n<${minCohort}`, h('span', { className: 'vh', text: ' (not shown: a small cohort)' }));
   }
   const b = band(cell.gap);
   const body = [
@@ -48,11 +49,15 @@ export function figureCell(cell, minCohort, sig, href) {
     href ? h('a', { href, tabindex: '-1' }, body) : body);
 }
 
-export function legend(minCohort) {
+// complements: the trust withholds, besides the small cohorts, the cells that would let one be
+// worked out (GET /v1/priorities/thresholds, complementary_suppression).
+export function legend(minCohort, complements = false) {
   return h('ul', { className: 'legend', 'aria-label': 'Key' },
     [...BANDS, band(null)].map((b) => h('li', { className: `cell ${b.cls}` }, h('span', { className: 'sym', 'aria-hidden': 'true', text: b.sym }), ` ${b.text}`)),
     h('li', { className: 'cell is-sig' }, h('span', { className: 'sig', 'aria-hidden': 'true', text: '!' }), ' significantly below (a priority)'),
-    h('li', { className: 'suppressed', text: `n<${minCohort}: fewer than ${minCohort} pupils, not shown` }));
+    h('li', { className: 'suppressed', text: complements
+      ? `n<${minCohort}: not shown — fewer than ${minCohort} pupils, or a cell that would let such a group be worked out`
+      : `n<${minCohort}: fewer than ${minCohort} pupils, not shown` }));
 }
 
 export async function heatmap({ query, ctx, go }) {
@@ -81,7 +86,7 @@ export async function heatmap({ query, ctx, go }) {
       h('h1', { text: `Heat map: % at expected or above, ${termLabel(ctx)}` }),
       h('div', { className: 'controls' }, termPicker(ctx, (t) => go('heatmap', [], { ...t, group })),
         h('p', { className: 'picker' }, h('label', { for: 'group-pick', text: 'Pupil group ' }), groupSel)),
-      legend(ctx.minCohort),
+      legend(ctx.minCohort, ctx.complements),
       h('div', { className: 'scroll' }, h('table', { className: 'heat', id: 'heatmap' },
         h('caption', { text: `${label(group)} pupils, all year groups. Each cell: % at expected+, difference from the benchmark, cohort size.` }),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'School' }), subjects.map((s) => h('th', { scope: 'col' }, s === 'gps' ? h('abbr', { title: label(s), text: 'GPS' }) : label(s))))),

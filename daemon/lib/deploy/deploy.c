@@ -386,9 +386,12 @@ void deploy_plan_free(struct deploy_plan *plan)
     free(plan);
 }
 
-static bool shown(const char *const *visible, size_t n, const char *urn)
+/* An item of a school the reader oversees, not standing on a cell withheld from them. */
+static bool shown(const struct deploy_input *in, const char *const *visible, size_t n,
+                  const struct priorities_item *it)
 {
-    return !visible || has(visible, n, urn);
+    return (!visible || has(visible, n, it->urn)) &&
+           !(in->cohort && priorities_item_withheld(it, in->cohort));
 }
 
 static json_t *item_ref(const struct priorities_item *it)
@@ -411,7 +414,7 @@ char *deploy_plan_to_json(const struct deploy_input *in, const struct deploy_pla
     json_t *as = json_array(), *unmet = json_array(), *cap = json_array();
     for (size_t i = 0; i < plan->n_assignments; i++) {
         const struct deploy_assignment *a = &plan->assignments[i];
-        if (!shown(visible, n_visible, a->item->urn))
+        if (!shown(in, visible, n_visible, a->item))
             continue;
         const struct deploy_expert *e = &in->experts[a->expert];
         json_t *o = item_ref(a->item);
@@ -428,7 +431,7 @@ char *deploy_plan_to_json(const struct deploy_input *in, const struct deploy_pla
         json_array_append_new(as, o);
     }
     for (size_t i = 0; i < plan->n_unmet; i++)
-        if (shown(visible, n_visible, plan->unmet[i]->urn))
+        if (shown(in, visible, n_visible, plan->unmet[i]))
             json_array_append_new(unmet, item_ref(plan->unmet[i]));
     for (size_t i = 0; i < in->n_experts; i++)
         json_array_append_new(cap, json_pack("{s:s, s:i, s:i, s:i}", "expert_id", in->experts[i].id,

@@ -72,6 +72,9 @@ struct deploy_input {
     const struct priorities_list *list; /* school-level items are the candidates */
     const struct deploy_kept *kept;
     size_t n_kept;
+    /* the reader's view of the cells (SPEC §8): items on cells withheld from them are left
+     * out of the plan they are shown; NULL: none */
+    const struct priorities_cohort *cohort;
 };
 
 struct deploy_assignment {

@@ -70,6 +70,7 @@ struct hl_bench {
 struct briefing_headline {
     struct hl_row *rows;
     size_t n, cap;
+    int min_cohort;
     struct strtab index; /* key -> row: 2,000 schools make 12,000 rows, looked up twice each */
     struct hl_bench *bench;
     size_t nb;
@@ -112,6 +113,7 @@ static struct hl_row *hl_add(struct briefing_headline *h, const char *scope, con
 struct briefing_headline *briefing_headline_collect(const struct priorities_input *in)
 {
     struct briefing_headline *h = xcalloc(1, sizeof *h);
+    h->min_cohort = in->thresholds.min_cohort;
     prio_strtab_init(&h->index);
     for (size_t i = 0; i < in->n_cells; i++) {
         const struct priorities_cell *c = &in->cells[i];
@@ -183,7 +185,30 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* One subject's row summed over the scope: the trust's own row, or the schools'. */
+/* A headline cohort withheld from the reader: under min_cohort, or withheld to protect
+ * another (the mask of its term; the trust's row, or the executive head's schools summed). */
+static bool headline_withheld(const struct briefing_input *in, const struct suppress_mask *m,
+                              const char *subject, long n)
+{
+    if (n < in->headline->min_cohort)
+        return true;
+    const char *scope = in->scope ? SUPPRESS_SUBSET : SUPPRESS_TRUST;
+    return in->cohort && suppress_withheld(m, scope, subject, NULL, "all");
+}
+
+/* n, or "<min_cohort" when withheld (as the summaries show it). */
+static json_t *cohort_n(const struct briefing_input *in, long n, bool withheld)
+{
+    if (!withheld)
+        return json_integer(n);
+    char text[16];
+    snprintf(text, sizeof text, "<%d", in->headline->min_cohort);
+    return json_string(text);
+}
+
+/* One subject's row summed over the scope: the trust's own row, or the schools'. The
+ * figures of a withheld cohort, and everything worked out from them (the difference from
+ * the national figure, the change), are left out. */
 static json_t *headline_subject(const struct briefing_input *in, const char *subject)
 {
     const struct briefing_headline *h = in->headline;
@@ -203,20 +228,24 @@ static json_t *headline_subject(const struct briefing_input *in, const char *sub
     }
     if (n == 0)
         return NULL;
+    bool hide = headline_withheld(in, in->cohort ? in->cohort->now : NULL, subject, n);
     double p = (double)k / (double)n;
-    json_t *o = json_pack("{s:s, s:I, s:I, s:o}", "subject", subject, "n", (json_int_t)n, "k",
-                          (json_int_t)k, "p", frac(p));
+    json_t *o =
+        json_pack("{s:s, s:o, s:o, s:o}", "subject", subject, "n", cohort_n(in, n, hide), "k",
+                  hide ? json_null() : json_integer(k), "p", hide ? json_null() : frac(p));
     const struct hl_bench *b = NULL;
     for (size_t i = 0; i < h->nb && !b; i++)
         if (!strcmp(h->bench[i].subject, subject))
             b = &h->bench[i];
     json_object_set_new(o, "b", b ? frac(b->b) : json_null());
-    json_object_set_new(o, "vs_national", b ? frac(p - b->b) : json_null());
+    json_object_set_new(o, "vs_national", b && !hide ? frac(p - b->b) : json_null());
     bool has_prev = prev && pn > 0;
+    bool hide_prev =
+        has_prev && headline_withheld(in, in->cohort ? in->cohort->prev : NULL, subject, pn);
     double pp = has_prev ? (double)pk / (double)pn : 0;
-    json_object_set_new(o, "n_prev", has_prev ? json_integer(pn) : json_null());
-    json_object_set_new(o, "p_prev", has_prev ? frac(pp) : json_null());
-    json_object_set_new(o, "change", has_prev ? frac(p - pp) : json_null());
+    json_object_set_new(o, "n_prev", has_prev ? cohort_n(in, pn, hide_prev) : json_null());
+    json_object_set_new(o, "p_prev", has_prev && !hide_prev ? frac(pp) : json_null());
+    json_object_set_new(o, "change", has_prev && !hide && !hide_prev ? frac(p - pp) : json_null());
     return o;
 }
 

@@ -20,8 +20,9 @@
 struct priorities_list *briefing_diverse(const struct priorities_list *list, size_t limit,
                                          size_t per_kind);
 
-/* The (subject, all) cells of every scope this term and last year, and the national
- * (subject, all) benchmarks: what the headline is summed from. Owned copies. */
+/* The (subject, all) cells of every scope this term and last year, the national
+ * (subject, all) benchmarks and the trust's min_cohort: what the headline is summed from.
+ * Owned copies. */
 struct briefing_headline;
 struct briefing_headline *briefing_headline_collect(const struct priorities_input *in);
 void briefing_headline_free(struct briefing_headline *h);
@@ -58,6 +59,11 @@ struct briefing_input {
     const struct briefing_triad *triads; /* this term's published triads in scope */
     size_t n_triads;
     const struct priorities_output_opts *opts; /* how the priority items are written */
+    /* the cells withheld from the reader (SPEC §8): the headline's, of the trust or (with
+     * scope) of the schools summed (SUPPRESS_SUBSET), show n as "<min_cohort" and no
+     * figures; NULL withholds those under min_cohort only. The list is already a
+     * priorities_cohort_view. */
+    const struct priorities_cohort *cohort;
 };
 
 /* {"year","term","scope","headline":[...],"priorities":[...],"schools_of_concern":[...],

@@ -9,10 +9,11 @@
 
 #include "prio_text.h"
 
+/* Significantly above, and shown to others: a giver's reason gives its figures. */
 static bool cell_above(const struct ctx *c, size_t key, size_t s)
 {
     int32_t row = c->cur[key * c->nscope + s + 1];
-    return row >= 0 && c->cm[row].above;
+    return row >= 0 && c->cm[row].above && !c->in->cells[row].withheld;
 }
 
 static bool sef_strong(const struct ctx *c, size_t key, size_t s)

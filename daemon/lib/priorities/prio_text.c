@@ -472,5 +472,6 @@ void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, size_t sch
     put_count(&c->sb, (long)schools, "school", "schools");
     sb_str(&c->sb, st->count == 1 ? " has" : " have");
     SB_LIT(&c->sb, " been below the expected standard in each of the last three terms.");
+    it->rationale_without_stuck = it->rationale;
     it->rationale = sb_take(c);
 }

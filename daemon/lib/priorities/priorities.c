@@ -79,6 +79,7 @@ void priorities_thresholds_default(struct priorities_thresholds *t)
     t->z_crit = 1.96;
     t->gap_points = 10.0;
     t->trend_points = 10.0;
+    t->complementary_suppression = false;
 }
 
 int priorities_deficit(double b, int n, int k)
@@ -198,6 +199,7 @@ void priorities_list_free(struct priorities_list *list)
         return;
     if (list->owns_items)
         arena_free(list->arena);
+    arena_free(list->copies);
     free(list->items);
     free(list->year);
     free(list->term);

@@ -18,9 +18,14 @@ struct priorities_thresholds {
     double z_crit;       /* |z| for "significant" (default 1.96) */
     double gap_points;   /* excess disadvantage gap, percentage points (default 10) */
     double trend_points; /* drop against the same term last year, points (default 10) */
+    /* small cohorts (SPEC §8, suppress.h): also withhold the cells that would let a cell of
+     * fewer than min_cohort pupils be worked out by subtraction, and the items resting on
+     * them, from everyone but their school (default false: those cells only). Not read by
+     * priorities_compute; it decides the masks the list is read through. */
+    bool complementary_suppression;
 };
 
-/* Fills t with the SPEC defaults: 6, 1.96, 10, 10. */
+/* Fills t with the SPEC defaults: 6, 1.96, 10, 10, no complementary suppression. */
 void priorities_thresholds_default(struct priorities_thresholds *t);
 
 /* The trust's schools for the term. Rows of any other input whose URN is not listed here
@@ -44,6 +49,9 @@ struct priorities_cell {
     int n;  /* pupils with a record */
     int k;  /* of them at expected or greater_depth (0 <= k <= n) */
     int gd; /* of them at greater_depth (0 <= gd <= n); carried, not scored */
+    /* withheld from everyone but its school (SPEC §8, suppress.h): never named as a
+     * giver of support, whose reason would show it */
+    bool withheld;
 };
 
 /* National benchmark for the year; a missing (subject, group) falls back to the trust's
@@ -230,6 +238,7 @@ struct priorities_item {
     double score;             /* as computed */
     int64_t score_hundredths; /* score rounded to 0.01, what is printed and sorted on */
     char *rationale;
+    char *rationale_without_stuck; /* trust items carrying stuck: the sentence before them */
     struct priorities_giver support[PRIORITIES_MAX_SUPPORT];
     size_t n_support;
 };
@@ -244,7 +253,8 @@ struct priorities_list {
     struct priorities_item **items;
     size_t count;
     bool owns_items;
-    struct arena *arena; /* the items' storage; NULL in a view */
+    struct arena *arena;  /* the items' storage; NULL in a view */
+    struct arena *copies; /* a view's own copies of the items it changed, or NULL */
 };
 
 /* Computes the priorities. Returns 0 and an owned list in *out, or -1 with the bad input

@@ -5,6 +5,7 @@
 #define MATD_PRIORITIES_VIEWS_H
 
 #include "priorities.h"
+#include "suppress.h"
 
 /* ---- filters and views: return an owned view borrowing list's items ---- */
 
@@ -26,5 +27,28 @@ struct priorities_list *priorities_school_view(const struct priorities_list *lis
  * given schools. */
 struct priorities_list *priorities_scope_view(const struct priorities_list *list,
                                               const char *const *urns, size_t n_urns);
+
+/* ---- small cohorts (SPEC §8): what a reader may see of the cells behind the items ---- */
+
+struct priorities_cohort {
+    const struct suppress_mask *now;  /* this term's cells withheld from the reader; NULL: none */
+    const struct suppress_mask *prev; /* the same term last year's (trend items); NULL: none */
+    const char *subset_scope;         /* the scope the reader's "trust" headline is: SUPPRESS_TRUST,
+                                       * or SUPPRESS_SUBSET for an executive head's schools */
+    const char *own;                  /* the reader's own school: its cells are never withheld */
+};
+
+/* Marks cells[i].withheld from the mask of their term (NULL: none withheld). */
+void priorities_mark_withheld(struct priorities_cell *cells, size_t n,
+                              const struct suppress_mask *m);
+/* True when an item's figures stand on a cell withheld from the reader: its own cell, the
+ * other cell of a gap or a trend, the trust's (subject, all) cell its benchmark falls back
+ * to, the cohort its stuck pupils are a share of. */
+bool priorities_item_withheld(const struct priorities_item *it, const struct priorities_cohort *co);
+/* The items a reader may see: those standing on withheld cells left out; an item naming a
+ * giver whose cell is withheld, or counting stuck pupils in a school whose cohort is,
+ * copied without them. Returns an owned view (keep list alive until it is freed). */
+struct priorities_list *priorities_cohort_view(const struct priorities_list *list,
+                                               const struct priorities_cohort *co);
 
 #endif
