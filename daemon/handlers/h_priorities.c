@@ -398,9 +398,10 @@ static void view_render(void *p)
     const char *const *scope = (const char *const *)v->urns;
     struct priorities_output_opts opts = {0};
     opts.include_pupil_keys = v->include_pupil_keys;
-    if (v->vis == VIS_ONE) {
+    if (v->vis == VIS_ONE) { /* a school's reader: other schools named, not their figures */
         opts.visible_schools = one;
         opts.n_visible_schools = 1;
+        opts.givers_without_figures = true;
     } else if (v->vis == VIS_SCOPE) {
         opts.visible_schools = scope;
         opts.n_visible_schools = v->nurns;

@@ -4,6 +4,7 @@ change written through one matd instance is seen at once by another (no stale ca
 import csv
 import io
 import json
+import re
 import math
 import threading
 import unittest
@@ -303,6 +304,18 @@ class Priorities(unittest.TestCase):
         seen_by_head = self.get("/v1/schools/140002/priorities?year=%s&term=%s" % (YEAR, TERM), self.head)
         for i in seen_by_head.json["items"]:
             self.assertNotIn("pupils", i)
+        # SPEC 8: a school never reads another school's data. Its givers are named, with why
+        # (6.4), but not with their figures; the trust's readers see the figures.
+        def reasons(items):
+            return [g["reason"] for i in items for g in i["support"]]
+        own_reasons, head_reasons = reasons(own.json["items"]), reasons(seen_by_head.json["items"])
+        self.assertTrue(own_reasons)
+        self.assertEqual(len(own_reasons), len(head_reasons))
+        for text in own_reasons:
+            self.assertNotRegex(text, r"[0-9%]", text)
+        self.assertTrue(any(re.search(r"[0-9]+%", t) for t in head_reasons), head_reasons[:3])
+        self.assertTrue(any("significantly more often than" in t for t in own_reasons),
+                        own_reasons[:3])
         r = self.get("/v1/schools/140002/priorities?year=%s&term=%s" % (YEAR, TERM), self.other_school)
         self.assertEqual(r.status, 403)
         r = self.get("/v1/schools/140004/priorities?year=%s&term=%s" % (YEAR, TERM), self.head)

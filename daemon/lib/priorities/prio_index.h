@@ -140,8 +140,9 @@ struct ctx {
 
     /* support candidates: cells significantly above, SEF areas graded 4 or 5 */
     struct cand_index above, strong;
-    char **reason_cell; /* per current row: why that school gives support (lazily) */
-    char **reason_sef;  /* per SEF row */
+    char **reason_cell;       /* per current row: why that school gives support (lazily) */
+    char **reason_cell_plain; /* the same without its figures */
+    char **reason_sef;        /* per SEF row */
 
     int *tmp; /* scratch, ns */
 

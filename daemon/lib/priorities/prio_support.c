@@ -59,6 +59,7 @@ void prio_support_build(struct ctx *c)
     cand_index_build(c, &c->above, c->nsubj * c->ngrp, cell_above);
     cand_index_build(c, &c->strong, c->areas.count, sef_strong);
     c->reason_cell = xcalloc(c->in->n_cells + 1, sizeof *c->reason_cell);
+    c->reason_cell_plain = xcalloc(c->in->n_cells + 1, sizeof *c->reason_cell_plain);
     c->reason_sef = xcalloc(c->in->n_sef + 1, sizeof *c->reason_sef);
 }
 
@@ -132,12 +133,13 @@ static size_t pick_givers(const struct ctx *c, int r, const struct cand_index *i
 }
 
 static void set_giver(const struct ctx *c, struct priorities_giver *g, int r, const struct cand *cd,
-                      char *reason)
+                      char *reason, char *reason_plain)
 {
     const struct school_rec *gs = &c->sch[cd->school], *rs = &c->sch[r];
     g->urn = gs->urn;
     g->name = gs->display;
     g->reason = reason;
+    g->reason_plain = reason_plain;
     g->same_phase = cd->same_phase;
     g->has_distance = cd->has_distance;
     if (cd->has_distance)
@@ -151,9 +153,11 @@ void prio_support_for_item(struct ctx *c, struct priorities_item *it)
     if (it->kind == PRIORITIES_KIND_SEF) {
         int area = prio_strtab_find(&c->areas, it->area);
         it->n_support = pick_givers(c, r, &c->strong, (size_t)area, best);
-        for (size_t i = 0; i < it->n_support; i++)
-            set_giver(c, &it->support[i], r, &best[i],
-                      prio_text_sef_reason(c, area, best[i].school));
+        for (size_t i = 0; i < it->n_support;
+             i++) { /* a grade is a word, not a figure: the same reason for every reader */
+            char *reason = prio_text_sef_reason(c, area, best[i].school);
+            set_giver(c, &it->support[i], r, &best[i], reason, reason);
+        }
         return;
     }
     /* Cell kinds: the same cell significantly above benchmark. A gap is matched on the
@@ -167,5 +171,6 @@ void prio_support_for_item(struct ctx *c, struct priorities_item *it)
     it->n_support = pick_givers(c, r, &c->above, sg, best);
     for (size_t i = 0; i < it->n_support; i++)
         set_giver(c, &it->support[i], r, &best[i],
-                  prio_text_cell_reason(c, subj, grp, best[i].school));
+                  prio_text_cell_reason(c, subj, grp, best[i].school),
+                  prio_text_cell_reason_plain(c, subj, grp, best[i].school));
 }

@@ -392,6 +392,22 @@ char *prio_text_cell_reason(struct ctx *c, int subj, int grp, int s)
     return c->reason_cell[row] = sb_take(c);
 }
 
+char *prio_text_cell_reason_plain(struct ctx *c, int subj, int grp, int s)
+{
+    int32_t row = cur_row(c, subj, grp, s + 1);
+    if (c->reason_cell_plain[row])
+        return c->reason_cell_plain[row];
+    struct strbuf *sb = &c->sb;
+    sb_str(sb, c->grp_phrase[grp]);
+    SB_LIT(sb, " reach the expected standard in ");
+    sb_str(sb, c->subj_lower[subj]);
+    if (c->cm[row].b_fallback)
+        SB_LIT(sb, " significantly more often than across the trust");
+    else
+        SB_LIT(sb, " significantly more often than nationally");
+    return c->reason_cell_plain[row] = sb_take(c);
+}
+
 char *prio_text_sef_reason(struct ctx *c, int area, int s)
 {
     int32_t row = c->sef_row[(size_t)area * c->ns + (size_t)s];

@@ -26,6 +26,8 @@ void prio_text_stuck_trust(struct ctx *c, struct priorities_item *it, size_t sch
 
 /* Why school s gives support for a cell / SEF area: made once, shared by every receiver. */
 char *prio_text_cell_reason(struct ctx *c, int subj, int grp, int s);
+/* The same without the giver's figures (for a reader from another school). */
+char *prio_text_cell_reason_plain(struct ctx *c, int subj, int grp, int s);
 char *prio_text_sef_reason(struct ctx *c, int area, int s);
 
 #endif

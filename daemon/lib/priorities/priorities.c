@@ -230,6 +230,7 @@ static void ctx_free(struct ctx *c)
     prio_support_index_free(&c->above);
     prio_support_index_free(&c->strong);
     free(c->reason_cell);
+    free(c->reason_cell_plain);
     free(c->reason_sef);
     free(c->tmp);
     free(c->items);

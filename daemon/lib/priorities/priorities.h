@@ -161,6 +161,9 @@ struct priorities_giver {
     char *urn;
     char *name;
     char *reason; /* one phrase: why this school is strong here */
+    /* the same without the giver's figures, for a reader from another school (SPEC 8: a
+     * school never reads another school's data; the giver's name and why are 6.4's) */
+    char *reason_plain;
     bool same_phase;
     bool has_distance;
     double distance_km; /* haversine, valid when has_distance */

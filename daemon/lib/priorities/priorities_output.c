@@ -220,14 +220,15 @@ static void json_metrics(struct strbuf *sb, const struct priorities_item *it,
     SB_LIT(sb, "}");
 }
 
-static void json_giver(struct strbuf *sb, const struct priorities_giver *g)
+static void json_giver(struct strbuf *sb, const struct priorities_giver *g,
+                       const struct priorities_output_opts *o)
 {
     SB_LIT(sb, "{\"urn\":");
     json_str(sb, g->urn);
     SB_LIT(sb, ",\"name\":");
     json_str(sb, g->name);
     SB_LIT(sb, ",\"reason\":");
-    json_str(sb, g->reason);
+    json_str(sb, o && o->givers_without_figures && g->reason_plain ? g->reason_plain : g->reason);
     if (g->same_phase)
         SB_LIT(sb, ",\"same_phase\":true,\"distance_km\":");
     else
@@ -239,13 +240,14 @@ static void json_giver(struct strbuf *sb, const struct priorities_giver *g)
     SB_LIT(sb, "}");
 }
 
-static void json_givers(struct strbuf *sb, const struct priorities_item *it)
+static void json_givers(struct strbuf *sb, const struct priorities_item *it,
+                        const struct priorities_output_opts *o)
 {
     SB_LIT(sb, "[");
     for (size_t i = 0; i < it->n_support; i++) {
         if (i)
             SB_LIT(sb, ",");
-        json_giver(sb, &it->support[i]);
+        json_giver(sb, &it->support[i], o);
     }
     SB_LIT(sb, "]");
 }
@@ -299,7 +301,7 @@ static void json_item(struct strbuf *sb, const struct priorities_item *it,
     SB_LIT(sb, ",\"rationale\":");
     json_str(sb, it->rationale);
     SB_LIT(sb, ",\"support\":");
-    json_givers(sb, it);
+    json_givers(sb, it, o);
     if (it->level == PRIORITIES_LEVEL_TRUST && it->kind == PRIORITIES_KIND_SEF) {
         SB_LIT(sb, ",\"by_school\":[");
         first = true;
@@ -380,7 +382,7 @@ char *priorities_support_to_json(const struct priorities_list *list, size_t *len
         SB_LIT(&sb, ",\"score\":");
         put_score(&sb, it->score_hundredths);
         SB_LIT(&sb, ",\"givers\":");
-        json_givers(&sb, it);
+        json_givers(&sb, it, NULL); /* the trust's route: ceo, admin, executive heads */
         SB_LIT(&sb, "}");
     }
     SB_LIT(&sb, "]}");

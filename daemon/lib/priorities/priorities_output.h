@@ -15,6 +15,9 @@ struct priorities_output_opts {
      * an executive head's view of trust-level items); givers are always shown. */
     const char *const *visible_schools;
     size_t n_visible_schools;
+    /* A reader from one school: givers (other schools) are named with why, without their
+     * figures (reason_plain). */
+    bool givers_without_figures;
 };
 
 /* {"year","term","items":[...]} (application/json). Returns owned NUL-terminated bytes;
