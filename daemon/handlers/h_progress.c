@@ -48,10 +48,16 @@ static void push_init(void);
 #define CELLS_SQL                                                                                  \
     CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, $4::text[]) "   \
                   " WHERE urn IS NOT NULL) c " CELLS_ORDER
-/* Everyone else reads the trust's whole term, every school and year group (what decides
- * which cells are withheld, the same on every route), and the subset's rows if any. */
+/* Everyone else reads the cells shown ($5: the school, an executive head's schools, or NULL:
+ * the trust and every school), and the subset's rows if any; where the trust withholds
+ * complements, the trust's whole term, every school and year group (what decides which
+ * cells are withheld, the same on every route). Under the default rule a cell is withheld
+ * for its own n alone, so nothing else is read. */
 #define CELLS_ALL_SQL                                                                              \
-    CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, NULL) "         \
+    CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, "               \
+                  " CASE WHEN (SELECT coalesce(bool_or(t.complementary_suppression), false) "      \
+                  " FROM priority_thresholds t WHERE t.trust_id = $1) THEN NULL "                  \
+                  " ELSE $5::text[] END) "                                                         \
                   " UNION ALL SELECT true, * FROM progress_cells($1, $2, $3, $4::text[]) "         \
                   " WHERE urn IS NULL AND $4::text[] IS NOT NULL) c " CELLS_ORDER
 
@@ -237,7 +243,10 @@ static void summary_render(void *p)
 {
     struct summary_state *st = p;
     struct suppress_mask *mask = NULL;
-    if (st->suppress && !(mask = summary_mask(st))) {
+    const PGresult *res = st->res;
+    bool complements = db_nrows(res) > 0 && strcmp(db_val(res, 0, 11), "t") == 0;
+    /* under the default rule withheld() decides by a cell's own n: no mask to make */
+    if (st->suppress && complements && !(mask = summary_mask(st))) {
         st->failed = true;
         return;
     }
@@ -291,8 +300,13 @@ static void submit_cells(struct req *r, struct summary_state *st)
     snprintf(one, sizeof one, "{%s}", st->school);
     /* $4: the school itself; else the executive head's schools, for their summed rows */
     const char *urns = !st->suppress ? one : st->trust_view ? req_scope_urns(r) : NULL;
-    const char *params[4] = {req_trust_str(r), st->year, st->term, urns};
-    req_submit_one(r, st->suppress ? stmt_cells_all : stmt_cells, 4, params, on_cells);
+    /* $5: the schools whose cells are shown (the default rule reads no others) */
+    const char *shown = st->trust_view ? urns : one;
+    const char *params[5] = {req_trust_str(r), st->year, st->term, urns, shown};
+    if (st->suppress)
+        req_submit_one(r, stmt_cells_all, 5, params, on_cells);
+    else
+        req_submit_one(r, stmt_cells, 4, params, on_cells);
 }
 
 void h_progress_school_summary(struct req *r)

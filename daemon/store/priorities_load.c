@@ -8,6 +8,12 @@
 #include "termly.h"
 #include "util.h"
 
+/* The year groups' rows only where the trust withholds complements (read once, as an
+ * InitPlan). */
+#define PRIO_YEAR_GROUPS_IF                                                                        \
+    "WHERE year_group IS NULL OR (SELECT coalesce(bool_or(complementary_suppression), false) "     \
+    "FROM priority_thresholds WHERE trust_id = $1)"
+
 const struct priorities_query_def priorities_queries[PQ_COUNT] = {
     [PQ_META] = {"prio_meta",
                  "SELECT coalesce((SELECT version FROM trust_data_versions WHERE trust_id = $1), "
@@ -18,10 +24,13 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
     [PQ_SCHOOLS] = {"prio_schools",
                     "SELECT urn, name, phase, lat, lon FROM schools WHERE trust_id = $1 "
                     "AND (left_on IS NULL OR left_on > current_date) ORDER BY urn"},
-    /* Every cell of the term, year groups too: the priorities read the subjects' cells
-     * over all year groups, the small-cohort mask reads them all (suppress.h). */
+    /* The subjects' cells over all year groups, which the priorities read; and, when the
+     * trust withholds complements, the year groups' too, which its mask needs (suppress.h:
+     * a subject's cell can be withheld for its year groups' sake). Under the default rule a
+     * cell is withheld for its own n alone, so the year groups are not read (at 2,000
+     * schools they are seven rows in eight). */
     [PQ_CELLS] = {"prio_cells", "SELECT coalesce(urn, ''), subject, grp, n, k, gd, year_group "
-                                "FROM progress_cells($1, $2, $3, NULL)"},
+                                "FROM progress_cells($1, $2, $3, NULL) " PRIO_YEAR_GROUPS_IF},
     [PQ_PREV] = {"prio_cells", NULL}, /* the same statement for last year */
     [PQ_BENCH] = {"prio_bench",
                   "SELECT subject, grp, expected::float8 FROM benchmarks_for($1, $2)"},
@@ -59,8 +68,10 @@ const struct priorities_query_def priorities_queries[PQ_COUNT] = {
  * what `matctl priorities --from-rows` reads, so that tests can show both give the same
  * list, byte for byte. NULL: the statement of priorities_queries. */
 const struct priorities_query_def priorities_queries_from_rows[PQ_COUNT] = {
-    [PQ_CELLS] = {"prio_cells_rows", "SELECT coalesce(urn, ''), subject, grp, n, k, gd, "
-                                     "year_group FROM progress_cells_from_rows($1, $2, $3, NULL)"},
+    [PQ_CELLS] =
+        {"prio_cells_rows",
+         "SELECT coalesce(urn, ''), subject, grp, n, k, gd, "
+         "year_group FROM progress_cells_from_rows($1, $2, $3, NULL) " PRIO_YEAR_GROUPS_IF},
     [PQ_STUCK] = {"prio_stuck_rows", "SELECT urn, subject, encode(pupil_key, 'hex') "
                                      "FROM progress_stuck_from_rows($1, $2, $3, NULL)"},
 };
