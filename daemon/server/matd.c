@@ -285,13 +285,9 @@ int main(int argc, char **argv)
      * down, start anyway: /healthz answers and data routes say 503 until it returns. */
     for (int waited = 0; waited < 3000 && !atomic_load(&s->schema_ready); waited += 10)
         usleep(10000);
-    if (http_server_start(s, err, sizeof err) != 0)
-        fatal("%s", err);
-    log_info("msg=\"matd listening\" version=%s malloc=%s listen=%s workers=%d pool_size=%d "
-             "trust=\"%s\"",
-             MATD_VERSION, MATD_ALLOCATOR, s->cfg.listen, s->nworkers, s->cfg.pool_size,
-             s->cfg.trust_name);
-
+    /* The signals are caught before the first connection is accepted: a SIGTERM that comes
+     * as soon as a client has been answered drains (it is handled when the loop runs below),
+     * where it would otherwise kill matd with the default action. */
     struct main_ctx m = {s, event_base_new(), false};
     struct event *sigs[3];
     int signums[3] = {SIGTERM, SIGINT, SIGHUP};
@@ -299,6 +295,12 @@ int main(int argc, char **argv)
         sigs[i] = evsignal_new(m.base, signums[i], on_signal, &m);
         event_add(sigs[i], NULL);
     }
+    if (http_server_start(s, err, sizeof err) != 0)
+        fatal("%s", err);
+    log_info("msg=\"matd listening\" version=%s malloc=%s listen=%s workers=%d pool_size=%d "
+             "trust=\"%s\"",
+             MATD_VERSION, MATD_ALLOCATOR, s->cfg.listen, s->nworkers, s->cfg.pool_size,
+             s->cfg.trust_name);
 #ifdef HAVE_SYSTEMD
     uint64_t wd_usec = 0;
     struct event *wd = NULL;

@@ -97,6 +97,29 @@ class Systemd(unittest.TestCase):
             sock.close()
 
 
+class StopAtOnce(unittest.TestCase):
+    def test_sigterm_as_soon_as_it_answers_drains(self):
+        """A SIGTERM that comes as soon as matd has answered (a supervisor, a test harness)
+        drains and exits 0: the signals are caught before the first connection is accepted.
+        A SIGTERM in that window used to kill matd with the default action (exit -15; seen
+        once in CI, after a request and an immediate stop)."""
+        db = harness.fresh_database("e2e_ops_stop_at_once")
+        for _ in range(5):
+            m = Matd(db, wait_ready=False)
+            try:
+                deadline = time.time() + 30
+                while time.time() < deadline:  # no pause: the first answer, then the signal
+                    try:
+                        if m.request("GET", "/healthz").status == 200:
+                            break
+                    except OSError:
+                        pass
+                m.send_signal(signal.SIGTERM)
+                self.assertEqual(m.proc.wait(20), 0, m.log_text())
+            finally:
+                m.stop()
+
+
 class TwoInstances(unittest.TestCase):
     def test_concurrent_migrations_then_revocation_seen_within_5s(self):
         db = harness.fresh_database("e2e_ops_two")
