@@ -31,13 +31,16 @@ static void push_init(void);
  * and 11 are the trust's small-cohort rule (min_cohort, complementary suppression); column
  * 10 is true for the rows of an executive head's schools summed ($4), which stand for their
  * "trust". */
+/* Does the trust withhold complements (its thresholds; off when it has none)? */
+#define COMPLEMENTS_SQL                                                                            \
+    "(SELECT coalesce(bool_or(t.complementary_suppression), false) FROM priority_thresholds t "    \
+    " WHERE t.trust_id = $1)"
 #define CELLS_COLUMNS                                                                              \
     "SELECT c.urn, c.subject, coalesce(c.year_group, 'all'), c.grp, c.n, "                         \
     " round(c.k::numeric / c.n, 4), round(c.gd::numeric / c.n, 4), b.expected, "                   \
     " round(c.k::numeric / c.n - b.expected, 4), "                                                 \
     " coalesce((SELECT t.min_cohort FROM priority_thresholds t WHERE t.trust_id = $1), 6), "       \
-    " c.subset, coalesce((SELECT t.complementary_suppression FROM priority_thresholds t "          \
-    " WHERE t.trust_id = $1), false) "
+    " c.subset, " COMPLEMENTS_SQL " "
 #define CELLS_ORDER                                                                                \
     "LEFT JOIN benchmarks_for($1, $2) b ON b.subject = c.subject AND b.grp = c.grp "               \
     "ORDER BY c.urn NULLS FIRST, c.subset, c.subject, CASE c.year_group WHEN 'N' THEN -1 "         \
@@ -55,9 +58,7 @@ static void push_init(void);
  * for its own n alone, so nothing else is read. */
 #define CELLS_ALL_SQL                                                                              \
     CELLS_COLUMNS "FROM (SELECT false AS subset, * FROM progress_cells($1, $2, $3, "               \
-                  " CASE WHEN (SELECT coalesce(bool_or(t.complementary_suppression), false) "      \
-                  " FROM priority_thresholds t WHERE t.trust_id = $1) THEN NULL "                  \
-                  " ELSE $5::text[] END) "                                                         \
+                  " CASE WHEN " COMPLEMENTS_SQL " THEN NULL ELSE $5::text[] END) "                 \
                   " UNION ALL SELECT true, * FROM progress_cells($1, $2, $3, $4::text[]) "         \
                   " WHERE urn IS NULL AND $4::text[] IS NOT NULL) c " CELLS_ORDER
 
@@ -209,7 +210,8 @@ static void render_json(const struct summary_state *st, const struct suppress_ma
 /* The mask of the term's cells (every school and year group, the trust's row; not the
  * subset's rows, which it sums itself) under the trust's rule, as the priorities compute it
  * for the same term. */
-static struct suppress_mask *summary_mask(const struct summary_state *st)
+static struct suppress_mask *summary_mask(const struct summary_state *st,
+                                          const struct suppress_rule *rule)
 {
     const PGresult *res = st->res;
     int rows = db_nrows(res);
@@ -227,12 +229,7 @@ static struct suppress_mask *summary_mask(const struct summary_state *st)
     const char **subset = st->subset ? xcalloc(st->nsubset + 1, sizeof *subset) : NULL;
     for (size_t i = 0; subset && i < st->nsubset; i++)
         subset[i] = st->subset[i];
-    struct suppress_rule rule = {.min_cohort = 6};
-    if (rows) {
-        rule.min_cohort = atoi(db_val(res, 0, 9));
-        rule.complements = strcmp(db_val(res, 0, 11), "t") == 0;
-    }
-    struct suppress_mask *mask = suppress_compute(cells, n, &rule, subset, st->nsubset, NULL);
+    struct suppress_mask *mask = suppress_compute(cells, n, rule, subset, st->nsubset, NULL);
     free(subset);
     free(cells);
     return mask;
@@ -244,9 +241,13 @@ static void summary_render(void *p)
     struct summary_state *st = p;
     struct suppress_mask *mask = NULL;
     const PGresult *res = st->res;
-    bool complements = db_nrows(res) > 0 && strcmp(db_val(res, 0, 11), "t") == 0;
+    struct suppress_rule rule = {.min_cohort = 6};
+    if (db_nrows(res) > 0) {
+        rule.min_cohort = atoi(db_val(res, 0, 9));
+        rule.complements = strcmp(db_val(res, 0, 11), "t") == 0;
+    }
     /* under the default rule withheld() decides by a cell's own n: no mask to make */
-    if (st->suppress && complements && !(mask = summary_mask(st))) {
+    if (st->suppress && rule.complements && !(mask = summary_mask(st, &rule))) {
         st->failed = true;
         return;
     }
@@ -476,9 +477,8 @@ static void reply_pushed(struct req *r)
     struct push_state *st = r->hstate;
     metrics_add(METRIC_ROWS_INGESTED, (unsigned long long)st->stored);
     metrics_add(METRIC_PUSHES, 1);
-    const char *subjects[64];
-    struct progress_previous prev = previous_of(
-        st, st->prev_subjects ? st->prev_subjects : (char[]){""}, st->prev_pupils, subjects);
+    const char *subjects[64]; /* prev_subjects: set by on_pushed, which answers no sooner */
+    struct progress_previous prev = previous_of(st, st->prev_subjects, st->prev_pupils, subjects);
     json_t *warnings = progress_summary_warnings(&st->summary, &prev, r->body_csv);
     char *text = json_dumps(warnings, JSON_COMPACT);
     struct strbuf sb;

@@ -40,11 +40,9 @@ void tally_free(struct tally *t)
 
 static uint64_t key_hash(const char *addr, long long token_id, int status)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over the address, then the numbers */
-    for (const char *c = addr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    h = (h ^ (uint64_t)token_id) * 1099511628211ull;
-    h = (h ^ (uint64_t)(unsigned)status) * 1099511628211ull;
+    uint64_t h = util_fnv1a(UTIL_FNV_OFFSET, addr); /* the address, then the numbers */
+    h = (h ^ (uint64_t)token_id) * UTIL_FNV_PRIME;
+    h = (h ^ (uint64_t)(unsigned)status) * UTIL_FNV_PRIME;
     return h ^ (h >> 29);
 }
 

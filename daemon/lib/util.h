@@ -57,6 +57,16 @@ const struct evp_md_st *sha256_md(void);
 bool ct_equal(const void *a, const void *b, size_t n);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
+
+/* FNV-1a: hashes the bytes of s into h (start from UTIL_FNV_OFFSET), for tables keyed by text. */
+#define UTIL_FNV_OFFSET 1469598103934665603ull
+#define UTIL_FNV_PRIME 1099511628211ull
+static inline uint64_t util_fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UTIL_FNV_PRIME;
+    return h;
+}
 /* Strict parsing: whole string must be a number in [min, max]. */
 bool parse_long(const char *s, long min, long max, long *out);
 /* Calendar date "YYYY-MM-DD" with real month lengths. */

@@ -25,9 +25,8 @@
  * per kind, so a flood of made-up cookies does not spend the budget of tokens. */
 static long long address_key(enum authn_kind kind, const char *addr)
 {
-    uint64_t h = kind == AUTHN_KIND_TOKEN ? 1469598103934665603ull : 0x9e3779b97f4a7c15ull;
-    for (const char *c = addr; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ull; /* FNV-1a */
+    uint64_t h =
+        util_fnv1a(kind == AUTHN_KIND_TOKEN ? UTIL_FNV_OFFSET : 0x9e3779b97f4a7c15ull, addr);
     return -(long long)(h >> 2) - 1;
 }
 

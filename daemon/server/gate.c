@@ -44,9 +44,7 @@ static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct addr_node **addr_find(const char *addr)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const char *p = addr; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = util_fnv1a(UTIL_FNV_OFFSET, addr);
     struct addr_node **n = &buckets[h % ADDR_BUCKETS];
     while (*n && strcmp((*n)->addr, addr) != 0)
         n = &(*n)->next;

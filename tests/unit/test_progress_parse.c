@@ -215,7 +215,8 @@ static void test_empty_push_and_header_only(void **state)
 {
     (void)state;
     EXPECT(JSON, "{\"records\": []}", PROGRESS_INVALID, {"/records", PROGRESS_EMPTY_PUSH});
-    EXPECT(CSV, "pupil,year_group,subject,band\n", PROGRESS_INVALID, {"row 2", PROGRESS_EMPTY_PUSH});
+    EXPECT(CSV, "pupil,year_group,subject,band\n", PROGRESS_INVALID,
+           {"row 2", PROGRESS_EMPTY_PUSH});
     /* blank lines and rows of separators alone are no records either */
     EXPECT(CSV, "pupil,year_group,subject,band\r\n,,,\r\n\r\n", PROGRESS_INVALID,
            {"row 2", PROGRESS_EMPTY_PUSH});
@@ -258,7 +259,8 @@ static void test_csv_separator_rows_are_blank(void **state)
            "B801200005001,6,writing,exs\n"
            ",,maths,\n",
            PROGRESS_INVALID, {"row 3:pupil", "pupil is empty; it is required"},
-           {"row 3:year_group", "year_group is empty; it is required"}, {"row 3:band", NO_BAND_MSG});
+           {"row 3:year_group", "year_group is empty; it is required"},
+           {"row 3:band", NO_BAND_MSG});
 }
 
 /* ------------------------------------------------------------- CSV errors ---- */
